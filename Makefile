@@ -1,0 +1,40 @@
+# Front end for the Meson build. `make demo` builds and runs the tour,
+# `make check` builds and runs every test (plain build + ASan/UBSan build).
+DEPS     := meson ninja-build pkg-config liblua5.4-dev libcmocka-dev
+BUILD    ?= build
+SANBUILD ?= build-san
+MESON    ?= meson
+
+.PHONY: all deps demo check test bench clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@./tools/ensure-deps.sh $(DEPS)
+
+$(BUILD)/build.ninja: | deps
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized -Ddebug_checks=true
+
+$(SANBUILD)/build.ninja: | deps
+	$(MESON) setup $(SANBUILD) --buildtype=debug -Ddebug_checks=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+demo: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	./$(BUILD)/vmlab demo
+
+check: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
+	ninja -C $(BUILD)
+	$(MESON) test -C $(BUILD) --print-errorlogs
+	ninja -C $(SANBUILD)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    $(MESON) test -C $(SANBUILD) --print-errorlogs --timeout-multiplier 4
+
+bench: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	./$(BUILD)/vmlab bench
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

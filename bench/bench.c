@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* `vmlab bench`: runs the benchmarks in bench/ and prints their figures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/bench.h"
+#include "cli/cli.h"
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+long bench_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+void bench_figure(struct bench_out *o, const char *bench, const char *name,
+		  double value, const char *unit)
+{
+	if (o->json)
+		printf("%s{\"bench\": \"%s\", \"figure\": \"%s\", "
+		       "\"value\": %.6g, \"unit\": \"%s\"}",
+		       o->nr_figures ? ",\n " : "", bench, name, value, unit);
+	else
+		printf("%-22s %-28s %14.6g %s\n", bench, name, value, unit);
+	o->nr_figures++;
+	fflush(stdout);
+}
+
+struct vmlab_machine *bench_boot(u64 mem, int cpus, bool checker)
+{
+	struct vmlab_config cfg;
+	vmlab_config_default(&cfg);
+	cfg.mem_bytes = mem;
+	cfg.nr_cpus = cpus;
+	cfg.checker = checker;
+	struct vmlab_machine *m;
+	if (vmlab_boot(&cfg, &m)) {
+		fprintf(stderr, "bench: boot failed\n");
+		exit(EXIT_FINDING);
+	}
+	vmlab_set_quiet(m, true);
+	return m;
+}
+
+struct registry {
+	const struct bench *b;
+	int n;
+};
+
+int cmd_bench(int argc, char **argv)
+{
+	const struct registry regs[] = {{bench_machine, bench_machine_n}};
+	struct bench_out o = {0};
+	u64 iterations = 0;
+	const char *names[64];
+	int nr_names = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			o.json = true;
+		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
+			iterations = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--list")) {
+			for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
+				for (int k = 0; k < regs[r].n; k++)
+					printf("%-22s %s\n", regs[r].b[k].name,
+					       regs[r].b[k].what);
+			return EXIT_OK;
+		} else if (argv[i][0] == '-' || nr_names == 64) {
+			fprintf(stderr, "vmlab bench: bad argument '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		} else {
+			names[nr_names++] = argv[i];
+		}
+	}
+	for (int k = 0; k < nr_names; k++) {
+		bool found = false;
+		for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
+			for (int j = 0; j < regs[r].n; j++)
+				found |= !strcmp(regs[r].b[j].name, names[k]);
+		if (!found) {
+			fprintf(stderr, "vmlab bench: no benchmark '%s' "
+					"(see vmlab bench --list)\n", names[k]);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.json)
+		printf("[");
+	for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
+		for (int j = 0; j < regs[r].n; j++) {
+			const struct bench *b = &regs[r].b[j];
+			bool want = nr_names == 0;
+			for (int k = 0; k < nr_names; k++)
+				want |= !strcmp(b->name, names[k]);
+			if (want)
+				b->run(&o, iterations ? iterations :
+							b->default_iterations);
+		}
+	if (o.json)
+		printf("]\n");
+	return EXIT_OK;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Benchmarks: each reports figures; none is a test. */
+#ifndef VMLAB_BENCH_H
+#define VMLAB_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmlab/vmlab.h"
+
+struct bench_out {
+	bool json;
+	int nr_figures;
+};
+
+struct bench {
+	const char *name;
+	const char *what;
+	void (*run)(struct bench_out *o, u64 iterations);
+	u64 default_iterations;
+};
+
+double bench_now(void); /* host monotonic seconds: benchmarks only */
+long bench_rss_kib(void);
+void bench_figure(struct bench_out *o, const char *bench, const char *name,
+		  double value, const char *unit);
+struct vmlab_machine *bench_boot(u64 mem, int cpus, bool checker);
+
+extern const struct bench bench_machine[];
+extern const int bench_machine_n;
+
+#endif

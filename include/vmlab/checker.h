@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The coherence checker: named invariants over page tables and TLBs.
+ * Off, it costs nothing on the access path and the machine behaves like
+ * hardware (stale entries are used silently).
+ */
+#ifndef VMLAB_CHECKER_H
+#define VMLAB_CHECKER_H
+
+#include "machine.h"
+
+enum vmlab_check {
+	VMLAB_CHECK_STALE_ACCESS,
+	VMLAB_CHECK_FREED_FRAME_REACHABLE,
+	VMLAB_CHECK_WX_ALIAS,
+	VMLAB_CHECK_SECONDARY_STALE,
+	VMLAB_CHECK_KASAN,
+	VMLAB_NR_CHECKS
+};
+
+const char *vmlab_check_name(enum vmlab_check c); /* "stale-access", ... */
+
+struct vmlab_report {
+	enum vmlab_check check;
+	int cpu;
+	u64 va;
+	u64 pfn;
+	enum vmlab_access access;
+	u64 seq;    /* event number at which it was found */
+	char *text; /* the whole splat, kernel style */
+};
+
+void vmlab_checker_enable(struct vmlab_machine *m, bool on);
+bool vmlab_checker_enabled(const struct vmlab_machine *m);
+size_t vmlab_nr_reports(const struct vmlab_machine *m);
+size_t vmlab_nr_reports_of(const struct vmlab_machine *m, enum vmlab_check c);
+const struct vmlab_report *vmlab_get_report(const struct vmlab_machine *m,
+					    size_t i);
+void vmlab_clear_reports(struct vmlab_machine *m);
+/* Print every report to the FILE * given. */
+void vmlab_print_reports(const struct vmlab_machine *m, void *file);
+
+/*
+ * Upper layers describe what they are doing so reports can name it:
+ * "vfree", "set_memory_rw", ...  The label stays until the next call.
+ */
+void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op);
+
+/*
+ * Lazy windows: the vmalloc layer declares [start, end) as lazily freed
+ * (unmapped, flush deferred to a purge).  Stale TLB entries there are real
+ * kernel behaviour: they are reported only when an access through one
+ * reaches a frame that was reallocated since the entry was filled, and a
+ * free of a frame they still translate to is not a finding.
+ */
+void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end);
+void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end);
+
+/* Upper layers report their own findings (kasan, secondary-stale). */
+void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
+			  int cpu, u64 va, u64 pfn, enum vmlab_access access,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+#endif

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated machine: configuration, physical memory, CPUs, address
+ * spaces (the machine-level part of an mm: page-table root, ASID state,
+ * cpumask), counters and the cost model.
+ *
+ * Everything hangs off a struct vmlab_machine; two machines can live in one
+ * process.  Nothing here depends on host addresses or wall-clock time.
+ */
+#ifndef VMLAB_MACHINE_H
+#define VMLAB_MACHINE_H
+
+#include "types.h"
+
+struct vmlab_machine;
+struct vmlab_mm;
+
+/* ---------------------------------------------------------------- config */
+
+/* One TLB array: capacity for one page size.  entries == 0: no such array. */
+struct vmlab_tlb_geom {
+	u16 entries;
+	u16 ways; /* entries % ways == 0; ways == entries: fully associative */
+};
+
+/* Nanoseconds charged per counted event; see vmlab_sim_time_ns(). */
+struct vmlab_cost {
+	double tlb_l1_hit;
+	double tlb_l2_hit;
+	double walk_level;     /* one page-table entry read by the walker */
+	double invlpg;         /* single-page invalidate, ~100 ns on x86 */
+	double flush_full;     /* full flush of one PCID (CR3 write) */
+	double flush_global;   /* flush including global entries */
+	double ipi;            /* IPI round trip, charged to the sender */
+	double ipi_handle;     /* interrupt entry/exit on the receiver */
+	double page_fault;     /* exception entry + handler dispatch */
+	double pte_write;      /* one page-table entry store */
+	double page_alloc;     /* buddy allocation or free */
+	double cpa_call;       /* fixed cost of one set_memory call */
+};
+
+struct vmlab_config {
+	u64 mem_bytes; /* simulated RAM, 64 MiB .. 4 TiB, multiple of 2 MiB */
+	int nr_cpus;   /* 1 .. VMLAB_MAX_CPUS */
+	u64 seed;
+	const char *arch;   /* "x86_64" (default); "arm64" reserved */
+	bool pcid;          /* PCID tags (default on); off: CR3 write flushes */
+	bool checker;       /* coherence checker on */
+	bool direct_map_1g; /* map the direct map with 1 GiB leaves (default) */
+	u32 flush_ceiling;  /* tlb_single_page_flush_ceiling, default 33 */
+	/* TLB geometry, index = page-size level (0: 4K, 1: 2M, 2: 1G) */
+	struct vmlab_tlb_geom itlb[3];
+	struct vmlab_tlb_geom dtlb[3];
+	struct vmlab_tlb_geom stlb[3]; /* unified second level */
+	u16 pwc_entries;               /* paging-structure cache per CPU */
+	struct vmlab_cost cost;
+};
+
+/* Server-class defaults (Golden Cove-like TLBs, 4 CPUs, 1 GiB). */
+void vmlab_config_default(struct vmlab_config *cfg);
+
+/* Returns 0 or -VMLAB_EINVAL (bad config) / -VMLAB_ENOMEM. */
+int vmlab_machine_create(const struct vmlab_config *cfg,
+			 struct vmlab_machine **out);
+void vmlab_machine_destroy(struct vmlab_machine *m);
+const struct vmlab_config *vmlab_machine_config(const struct vmlab_machine *m);
+int vmlab_nr_cpus(const struct vmlab_machine *m);
+u64 vmlab_nr_frames(const struct vmlab_machine *m);
+
+/* Deterministic PRNG owned by the machine (xoshiro256**). */
+u64 vmlab_rand(struct vmlab_machine *m);
+u64 vmlab_rand_below(struct vmlab_machine *m, u64 bound); /* bound > 0 */
+
+/* Kernel-style warning: printed once per site, counted, never fatal. */
+void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+u64 vmlab_nr_warnings(const struct vmlab_machine *m);
+void vmlab_set_quiet(struct vmlab_machine *m, bool quiet);
+
+/* -------------------------------------------------------- physical memory */
+
+/* struct page of the model. */
+enum vmlab_page_flags {
+	VMLAB_PG_RESERVED = 1u << 0, /* firmware / never allocatable */
+	VMLAB_PG_BUDDY = 1u << 1,    /* head of a free buddy block */
+	VMLAB_PG_TABLE = 1u << 2,    /* page-table page */
+	VMLAB_PG_HEAD = 1u << 3,     /* head of an allocated block */
+	VMLAB_PG_PCP = 1u << 4,      /* on a per-CPU free list */
+};
+
+struct vmlab_page {
+	u32 flags;
+	u8 order;      /* buddy order of the block this page heads */
+	u8 owner;      /* free-form tag for observability */
+	u16 pt_level;  /* level of the table when VMLAB_PG_TABLE */
+	s32 refcount;  /* 0 when free */
+	s32 mapcount;  /* user mappings (maintained by the user-mm layer) */
+	u64 private_;  /* for the layer that owns the page */
+	u64 lru_next;  /* free-list links (allocator internal), pfn or ~0 */
+	u64 lru_prev;
+};
+
+/* Allocate 2^order frames.  0 and *pfn set, or -VMLAB_ENOMEM. */
+int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn);
+/* Free a block obtained from vmlab_alloc_pages(); misuse warns. */
+void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order);
+struct vmlab_page *vmlab_pfn_to_page(struct vmlab_machine *m, u64 pfn);
+u64 vmlab_nr_free_pages(const struct vmlab_machine *m);
+/* Bytes of host memory holding frame contents (sparse storage). */
+u64 vmlab_host_content_bytes(const struct vmlab_machine *m);
+
+/* Raw physical memory access (no translation, no TLB). */
+void vmlab_phys_read(struct vmlab_machine *m, u64 pa, void *buf, size_t len);
+void vmlab_phys_write(struct vmlab_machine *m, u64 pa, const void *buf,
+		      size_t len);
+void vmlab_phys_fill(struct vmlab_machine *m, u64 pa, int byte, size_t len);
+
+/* ----------------------------------------------------- address spaces */
+
+/*
+ * The machine-level part of an address space.  init_mm (vmlab_init_mm())
+ * holds the kernel page tables; user mms copy its kernel half (the kernel
+ * PGD entries are preallocated at boot, as x86-64 does, so they never
+ * change afterwards).
+ */
+struct vmlab_mm {
+	u64 pgd_pfn;   /* root table */
+	u64 ctx_id;    /* unique, never reused (x86 mm->context.ctx_id) */
+	u64 tlb_gen;   /* bumped by every flush request for this mm */
+	bool is_init;  /* the kernel's init_mm */
+	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
+	void *owner;   /* the upper layer's object embedding this mm */
+	struct vmlab_mm *next_mm; /* machine's registry of live mms */
+};
+
+struct vmlab_mm *vmlab_init_mm(struct vmlab_machine *m);
+/* Allocate a user mm with a fresh PGD; -VMLAB_ENOMEM on failure. */
+int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out);
+/*
+ * Free the PGD (user half must already be torn down) and the mm.  Every
+ * CPU that had it loaded is switched to init_mm first.
+ */
+void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm);
+bool vmlab_mm_cpumask_test(const struct vmlab_mm *mm, int cpu);
+
+/* ------------------------------------------------------------------ CPUs */
+
+/* switch_mm_irqs_off(): load mm's CR3 on cpu (PCID-aware). */
+void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm);
+/* Switch to a kernel thread: keep the old mm loaded, lazily. */
+void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu);
+struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu);
+bool vmlab_cpu_is_lazy(struct vmlab_machine *m, int cpu);
+bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu);
+
+/* -------------------------------------------------- counters and cost */
+
+#define VMLAB_COUNTERS(X)                                                    \
+	X(tlb_l1_hit)                                                        \
+	X(tlb_l2_hit)                                                        \
+	X(tlb_miss)                                                          \
+	X(itlb_miss)                                                         \
+	X(dtlb_miss)                                                         \
+	X(tlb_fill)                                                          \
+	X(pwc_hit)                                                           \
+	X(walk)                                                              \
+	X(walk_level)                                                        \
+	X(ad_update)                                                         \
+	X(page_fault)                                                        \
+	X(spurious_fault)                                                    \
+	X(invlpg)                                                            \
+	X(flush_local)                                                       \
+	X(flush_global)                                                      \
+	X(flush_kernel_range)                                                \
+	X(flush_kernel_range_full)                                           \
+	X(flush_mm_range)                                                    \
+	X(flush_mm_range_full)                                               \
+	X(flush_all)                                                         \
+	X(ipi_sent)                                                          \
+	X(ipi_received)                                                      \
+	X(ipi_skipped_lazy)                                                  \
+	X(pages_invalidated)                                                 \
+	X(tlb_entries_dropped)                                               \
+	X(asid_new)                                                          \
+	X(cr3_write)                                                         \
+	X(pte_write)                                                         \
+	X(pgtable_alloc)                                                     \
+	X(pgtable_free)                                                      \
+	X(page_alloc)                                                        \
+	X(page_free)                                                         \
+	X(cpa_call)                                                          \
+	X(cpa_flush)
+
+enum vmlab_counter {
+#define VMLAB_X_ENUM(name) VMLAB_C_##name,
+	VMLAB_COUNTERS(VMLAB_X_ENUM)
+#undef VMLAB_X_ENUM
+	VMLAB_NR_COUNTERS
+};
+
+const char *vmlab_counter_name(enum vmlab_counter c);
+/* cpu == -1: total over all CPUs. */
+u64 vmlab_counter(const struct vmlab_machine *m, int cpu, enum vmlab_counter c);
+void vmlab_counters_reset(struct vmlab_machine *m);
+/* Simulated time: counters weighted by the cost table (cpu -1 = sum). */
+double vmlab_sim_time_ns(const struct vmlab_machine *m, int cpu);
+void vmlab_set_cost(struct vmlab_machine *m, const struct vmlab_cost *cost);
+
+/* A snapshot of every counter, for before/after differences. */
+struct vmlab_counters {
+	u64 v[VMLAB_NR_COUNTERS];
+	double time_ns;
+};
+void vmlab_counters_snapshot(const struct vmlab_machine *m,
+			     struct vmlab_counters *out);
+void vmlab_counters_diff(const struct vmlab_counters *after,
+			 const struct vmlab_counters *before,
+			 struct vmlab_counters *out);
+
+/* Text or JSON dump of counters (totals and per CPU) and memory figures. */
+void vmlab_stats_dump(const struct vmlab_machine *m, void *file, bool json);
+
+/* ------------------------------------------------- events and the hash */
+
+enum vmlab_event_type {
+	VMLAB_EV_PTE_WRITE,
+	VMLAB_EV_TLB_FILL,
+	VMLAB_EV_FAULT,
+	VMLAB_EV_INVLPG,
+	VMLAB_EV_FLUSH_LOCAL,
+	VMLAB_EV_FLUSH_GLOBAL,
+	VMLAB_EV_IPI,
+	VMLAB_EV_PAGE_ALLOC,
+	VMLAB_EV_PAGE_FREE,
+	VMLAB_EV_SWITCH_MM,
+	VMLAB_EV_REPORT,
+	VMLAB_EV_USER, /* emitted by upper layers (vmalloc tracepoints...) */
+	VMLAB_NR_EVENTS
+};
+
+struct vmlab_event {
+	enum vmlab_event_type type;
+	int cpu;
+	u64 a, b, c;
+	const char *name; /* VMLAB_EV_USER: tracepoint name */
+};
+
+/* Every event goes into the trace hash (FNV-1a over its fields). */
+u64 vmlab_trace_hash(const struct vmlab_machine *m);
+u64 vmlab_event_count(const struct vmlab_machine *m);
+typedef void (*vmlab_event_fn)(void *ctx, const struct vmlab_event *ev);
+void vmlab_set_event_listener(struct vmlab_machine *m, vmlab_event_fn fn,
+			      void *ctx);
+void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *ev);
+
+#endif

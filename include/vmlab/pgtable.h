@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page tables: entry format (behind the architecture interface), range
+ * primitives (map, unmap, change protection, split a large leaf), the
+ * mmu_gather that frees pages and page-table pages only after the flush,
+ * and the generic page walker with the install_pte extension.
+ *
+ * Entries live in simulated frames.  An entry is named by its physical
+ * address (a vmlab_ptep_t), never by a host pointer, and is written only
+ * through vmlab_set_entry() so the checker and the trace see every store.
+ */
+#ifndef VMLAB_PGTABLE_H
+#define VMLAB_PGTABLE_H
+
+#include "machine.h"
+
+typedef u64 vmlab_ptep_t; /* physical address of an 8-byte entry */
+
+/*
+ * Protection bits, arch-neutral.  The values happen to be x86's bit
+ * positions; the architecture converts when it builds an entry.
+ */
+typedef u64 vmlab_pgprot_t;
+#define VMLAB_PAGE_PRESENT (1ULL << 0)
+#define VMLAB_PAGE_RW (1ULL << 1)
+#define VMLAB_PAGE_USER (1ULL << 2)
+#define VMLAB_PAGE_PWT (1ULL << 3)
+#define VMLAB_PAGE_PCD (1ULL << 4)
+#define VMLAB_PAGE_ACCESSED (1ULL << 5)
+#define VMLAB_PAGE_DIRTY (1ULL << 6)
+#define VMLAB_PAGE_PSE (1ULL << 7) /* large leaf at PMD/PUD (arch use) */
+#define VMLAB_PAGE_GLOBAL (1ULL << 8)
+/* Not present to hardware but a valid PROT_NONE mapping (x86 reuses G). */
+#define VMLAB_PAGE_PROTNONE VMLAB_PAGE_GLOBAL
+#define VMLAB_PAGE_NX (1ULL << 63)
+
+/* The kernel's named protections (arch/x86/include/asm/pgtable_types.h). */
+#define VMLAB_PAGE_KERNEL                                                    \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_RW | VMLAB_PAGE_ACCESSED |          \
+	 VMLAB_PAGE_DIRTY | VMLAB_PAGE_GLOBAL | VMLAB_PAGE_NX)
+#define VMLAB_PAGE_KERNEL_RO                                                 \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_ACCESSED | VMLAB_PAGE_GLOBAL |      \
+	 VMLAB_PAGE_NX)
+#define VMLAB_PAGE_KERNEL_EXEC                                               \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_RW | VMLAB_PAGE_ACCESSED |          \
+	 VMLAB_PAGE_DIRTY | VMLAB_PAGE_GLOBAL)
+#define VMLAB_PAGE_KERNEL_ROX                                                \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_ACCESSED | VMLAB_PAGE_GLOBAL)
+#define VMLAB_PAGE_NONE (VMLAB_PAGE_PROTNONE | VMLAB_PAGE_ACCESSED)
+#define VMLAB_PAGE_USER_RW                                                   \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_RW | VMLAB_PAGE_USER |              \
+	 VMLAB_PAGE_ACCESSED | VMLAB_PAGE_NX)
+#define VMLAB_PAGE_USER_RO                                                   \
+	(VMLAB_PAGE_PRESENT | VMLAB_PAGE_USER | VMLAB_PAGE_ACCESSED |        \
+	 VMLAB_PAGE_NX)
+
+/* What an entry holds, decoded. */
+enum vmlab_pte_kind {
+	VMLAB_PTE_NONE,   /* all zero: nothing there */
+	VMLAB_PTE_TABLE,  /* points to the next-level table */
+	VMLAB_PTE_LEAF,   /* present translation (4K, or large at PMD/PUD) */
+	VMLAB_PTE_SWAP,   /* non-present swap-style entry */
+	VMLAB_PTE_MARKER, /* non-present PTE marker (guard, poison, ...) */
+	VMLAB_PTE_PROTNONE, /* PROT_NONE leaf (not present to hardware) */
+};
+
+/* PTE marker bits, as include/linux/swapops.h. */
+#define VMLAB_PTE_MARKER_UFFD_WP (1u << 0)
+#define VMLAB_PTE_MARKER_POISONED (1u << 1)
+#define VMLAB_PTE_MARKER_GUARD (1u << 2)
+
+struct vmlab_pte_info {
+	enum vmlab_pte_kind kind;
+	u64 pfn;             /* LEAF, TABLE, PROTNONE */
+	vmlab_pgprot_t prot; /* LEAF/PROTNONE: protection incl. A/D/G/NX */
+	u32 swp_type;        /* SWAP */
+	u64 swp_offset;      /* SWAP */
+	u32 marker;          /* MARKER bits */
+};
+
+/* The architecture interface: entry format and table geometry. */
+struct vmlab_arch_ops {
+	const char *name;
+	int levels; /* 4 */
+	u64 (*mk_leaf)(u64 pfn, vmlab_pgprot_t prot, int level);
+	u64 (*mk_table)(u64 pfn, bool user);
+	u64 (*mk_swap)(u32 type, u64 offset);
+	u64 (*mk_marker)(u32 marker_bits);
+	void (*decode)(u64 entry, int level, struct vmlab_pte_info *out);
+	/* Hardware view: does a present, usable entry exist? */
+	bool (*hw_present)(u64 entry);
+	bool (*is_large)(u64 entry, int level);
+	u64 (*set_ad)(u64 entry, bool dirty); /* A (and D) as hardware does */
+	/* Does a stale TLB entry granting more than the table merely cause a
+	 * spurious fault when it is more restrictive (x86: yes)? */
+	bool spurious_fault_ok;
+};
+
+const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m);
+
+/* Entry helpers dispatching through the machine's architecture. */
+u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
+		  int level);
+u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset);
+u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits);
+void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
+		      struct vmlab_pte_info *out);
+
+u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep);
+/*
+ * Store an entry.  va is the first address the entry translates, level its
+ * level; the store is counted, traced and shown to the checker.
+ */
+void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		     int level, vmlab_ptep_t ptep, u64 val);
+
+/* Locate the entry translating va at `level`; 0 and *ptep, or -ENOENT when
+ * a higher level is not a table (hole or large leaf). */
+int vmlab_lookup_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		       int level, vmlab_ptep_t *ptep);
+/* Software walk: the leaf translating va (no TLB, no A/D); 0 or -ENOENT. */
+int vmlab_translate(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    u64 *pa, vmlab_pgprot_t *prot, int *level);
+
+/* ------------------------------------------------------------ mmu_gather */
+
+#define VMLAB_GATHER_BATCH 512
+
+/*
+ * Collects the range that needs flushing and the frames that may be freed
+ * only after that flush (data pages and page-table pages).  Like the
+ * kernel's mmu_gather: tlb_finish_mmu() flushes, then frees.
+ */
+struct vmlab_mmu_gather {
+	struct vmlab_mm *mm;
+	int cpu;   /* initiating CPU */
+	u64 start; /* range needing a flush; start >= end: nothing */
+	u64 end;
+	bool freed_tables;
+	int stride_shift;
+	int nr_pages;
+	u64 pages[VMLAB_GATHER_BATCH]; /* pfn << 4 | order */
+	bool fullmm;
+};
+
+void vmlab_tlb_gather_mmu(struct vmlab_mmu_gather *tlb, struct vmlab_mm *mm,
+			  int cpu);
+void vmlab_tlb_add_range(struct vmlab_mmu_gather *tlb, u64 start, u64 end,
+			 int stride_shift);
+/* Queue a frame block to free after the flush (flushes early when full). */
+void vmlab_tlb_remove_page(struct vmlab_machine *m,
+			   struct vmlab_mmu_gather *tlb, u64 pfn, int order);
+void vmlab_tlb_remove_table(struct vmlab_machine *m,
+			    struct vmlab_mmu_gather *tlb, u64 pfn);
+/* Flush what was gathered, then free the queued frames. */
+void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
+			 struct vmlab_mmu_gather *tlb);
+void vmlab_tlb_finish_mmu(struct vmlab_machine *m,
+			  struct vmlab_mmu_gather *tlb);
+
+/* ------------------------------------------------------ range primitives */
+
+/* Flags for vmlab_map_range. */
+#define VMLAB_MAP_HUGE_PMD (1u << 0) /* use 2 MiB leaves where aligned */
+#define VMLAB_MAP_HUGE_PUD (1u << 1) /* use 1 GiB leaves where aligned */
+#define VMLAB_MAP_REPLACE (1u << 2)  /* overwrite existing non-table entries */
+
+/*
+ * Map [va, va+size) to [pa, pa+size) with prot.  Allocates tables as
+ * needed.  -EINVAL (misaligned, overflow, size 0), -EEXIST (an entry is
+ * already present and MAP_REPLACE not given; nothing past it is mapped),
+ * -ENOMEM.  No flush: new translations need none.
+ */
+int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags);
+
+/*
+ * Clear every entry in [va, va+size): large leaves only partly covered are
+ * split first.  The range is added to the gather (no flush here).
+ * free_tables: page-table pages that become empty are unlinked and queued
+ * on the gather.  Returns the number of leaf entries cleared, or -errno.
+ */
+s64 vmlab_unmap_range(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
+		      u64 va, u64 size, bool free_tables);
+
+/*
+ * Change protection of present leaves in [va, va+size): prot =
+ * (prot & ~clear) | set.  Splits large leaves partly covered.  The range
+ * goes to the gather.  Returns leaves changed or -errno.
+ */
+s64 vmlab_protect_range(struct vmlab_machine *m,
+			struct vmlab_mmu_gather *tlb, u64 va, u64 size,
+			vmlab_pgprot_t set, vmlab_pgprot_t clear);
+
+/*
+ * Split the large leaf at `level` (PMD or PUD) that covers va into a table
+ * of next-level leaves with the same protection.  No flush is done: the
+ * translation is unchanged, only its granularity (the caller flushes if
+ * the architecture or its later changes need it).  0, -ENOENT (no large
+ * leaf there), -ENOMEM.
+ */
+int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		     int level);
+
+/* Allocate / free a zeroed page-table page (counted). */
+int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn);
+/* Immediate free: only for tables never linked or already flushed. */
+void vmlab_pgtable_free(struct vmlab_machine *m, u64 pfn);
+
+/* ------------------------------------------------------------ page walk */
+
+struct vmlab_walk;
+
+enum vmlab_walk_action {
+	VMLAB_WALK_SUBTREE = 0,  /* descend (splitting a large leaf if needed) */
+	VMLAB_WALK_CONTINUE = 1, /* skip this entry's subtree */
+	VMLAB_WALK_AGAIN = 2,    /* call again for this entry */
+};
+
+/* Callbacks, as the kernel's struct mm_walk_ops.  Non-zero return stops
+ * the walk and is returned by vmlab_walk_page_range(). */
+struct vmlab_walk_ops {
+	int (*pgd_entry)(vmlab_ptep_t e, u64 addr, u64 next,
+			 struct vmlab_walk *w);
+	int (*pud_entry)(vmlab_ptep_t e, u64 addr, u64 next,
+			 struct vmlab_walk *w);
+	int (*pmd_entry)(vmlab_ptep_t e, u64 addr, u64 next,
+			 struct vmlab_walk *w);
+	/* Every PTE including empty ones, unless install_pte is set: then
+	 * only entries that are not none. */
+	int (*pte_entry)(vmlab_ptep_t e, u64 addr, u64 next,
+			 struct vmlab_walk *w);
+	/* depth: 0 PGD, 1 P4D (unused), 2 PUD, 3 PMD, as the kernel's. */
+	int (*pte_hole)(u64 addr, u64 next, int depth, struct vmlab_walk *w);
+	/* Set: missing tables are allocated and this supplies the new PTE
+	 * value in *val (leave 0 to skip). */
+	int (*install_pte)(u64 addr, u64 next, u64 *val, struct vmlab_walk *w);
+};
+
+struct vmlab_walk {
+	const struct vmlab_walk_ops *ops;
+	struct vmlab_machine *m;
+	struct vmlab_mm *mm;
+	enum vmlab_walk_action action;
+	void *private;
+};
+
+/* Walk [start, end) of mm's tables.  0, a callback's non-zero value,
+ * -EINVAL (bad range), or -ENOMEM (install_pte table allocation). */
+int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
+			  u64 start, u64 end, const struct vmlab_walk_ops *ops,
+			  void *private);
+
+#endif

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The coherence checker.  It observes the machine through hooks (entry
+ * stores, TLB fills and drops, frame allocation and free, paging-structure
+ * cache use) and keeps, per frame, how many page-table leaves and cached
+ * TLB entries outside the direct map translate to it and with which rights.
+ * The direct map maps every frame by construction, so it is consulted by
+ * lookup instead of being counted.
+ *
+ * A TLB entry is marked stale when an entry store leaves it granting more
+ * than the table; stale entries leave the host fast path, so the hit path
+ * costs the same with the checker on.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "machine/internal.h"
+
+#include "check/ck.h"
+
+const char *vmlab_check_name(enum vmlab_check c)
+{
+	static const char *const n[] = {"stale-access", "freed-frame-reachable",
+					 "wx-alias", "secondary-stale", "kasan"};
+	return c < VMLAB_NR_CHECKS ? n[c] : "?";
+}
+
+int ck_create(struct vmlab_machine *m)
+{
+	assert(!m->ck);
+	m->ck = calloc(1, sizeof(*m->ck));
+	m->ck_frames = calloc(m->phys.nr_sections, sizeof(*m->ck_frames));
+	if (!m->ck || !m->ck_frames)
+		return -VMLAB_ENOMEM;
+	m->ck->cur_cpu = -1;
+	return 0;
+}
+
+void ck_destroy(struct vmlab_machine *m)
+{
+	if (m->ck) {
+		for (size_t i = 0; i < m->ck->nr_rep; i++)
+			free(m->ck->rep[i].text);
+		free(m->ck->rep);
+		free(m->ck->lazy);
+		free(m->ck);
+		m->ck = NULL;
+	}
+	if (m->ck_frames) {
+		for (u64 s = 0; s < m->phys.nr_sections; s++)
+			free(m->ck_frames[s]);
+		free(m->ck_frames);
+		m->ck_frames = NULL;
+	}
+}
+
+/* -------------------------------------------------------------- text */
+
+void bprintf(struct buf *b, const char *fmt, ...)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->s ? b->s + b->len : NULL,
+				  b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		assert(n >= 0);
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (!s)
+			abort();
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+static void prot_str(char *out, size_t n, u64 prot, bool present)
+{
+	snprintf(out, n, "%s%s%s%s%s%s", present ? "P" : "-",
+		 (prot & VMLAB_PAGE_RW) ? " RW" : " RO",
+		 (prot & VMLAB_PAGE_NX) ? " NX" : " X",
+		 (prot & VMLAB_PAGE_USER) ? " U" : "",
+		 (present && (prot & VMLAB_PAGE_GLOBAL)) ? " G" : "",
+		 (prot & VMLAB_PAGE_DIRTY) ? " D" : "");
+}
+
+void entry_str(struct vmlab_machine *m, char *out, size_t n, u64 e,
+		      int level)
+{
+	static const char *const lv[] = {"PTE", "PMD", "PUD", "PGD"};
+	struct vmlab_pte_info in;
+	m->arch->decode(e, level, &in);
+	char p[48];
+	switch (in.kind) {
+	case VMLAB_PTE_NONE:
+		snprintf(out, n, "%s %#018llx (none)", lv[level],
+			 (unsigned long long)e);
+		return;
+	case VMLAB_PTE_TABLE:
+		snprintf(out, n, "%s %#018llx (table pfn %#llx)", lv[level],
+			 (unsigned long long)e, (unsigned long long)in.pfn);
+		return;
+	case VMLAB_PTE_LEAF:
+	case VMLAB_PTE_PROTNONE:
+		prot_str(p, sizeof(p), in.prot, in.kind == VMLAB_PTE_LEAF);
+		snprintf(out, n, "%s %#018llx (pfn %#llx [%s])", lv[level],
+			 (unsigned long long)e, (unsigned long long)in.pfn, p);
+		return;
+	default:
+		snprintf(out, n, "%s %#018llx (%s)", lv[level],
+			 (unsigned long long)e,
+			 in.kind == VMLAB_PTE_MARKER ? "marker" : "swap");
+	}
+}
+
+void tlb_str(char *out, size_t n, const struct tlb_entry *e)
+{
+	static const char *const sz[] = {"4K", "2M", "1G"};
+	snprintf(out, n, "%s va %#llx -> pfn %#llx [%s%s%s%s%s] pcid %u, filled at event #%u",
+		 sz[e->level], (unsigned long long)tlb_entry_va(e),
+		 (unsigned long long)e->pfn, (e->flags & TLBF_W) ? "RW" : "RO",
+		 (e->flags & TLBF_X) ? " X" : " NX",
+		 (e->flags & TLBF_U) ? " U" : "", (e->flags & TLBF_G) ? " G" : "",
+		 (e->flags & TLBF_D) ? " D" : "", e->pcid, e->fill_seq);
+}
+
+void add_history(struct vmlab_machine *m, struct buf *b, u64 va,
+			u64 pfn)
+{
+	struct checker *ck = m->ck;
+	bprintf(b, "History (recent entry stores for this address/frame):\n");
+	u64 first = ck->hist_n > HIST_SIZE ? ck->hist_n - HIST_SIZE : 0;
+	int shown = 0;
+	for (u64 i = first; i < ck->hist_n; i++) {
+		const struct hist *h = &ck->hist[i % HIST_SIZE];
+		u64 size = vmlab_level_size(h->level);
+		struct vmlab_pte_info o, n;
+		m->arch->decode(h->old, h->level, &o);
+		m->arch->decode(h->val, h->level, &n);
+		bool va_hit = va >= h->va && va < h->va + size;
+		bool pfn_hit = (o.kind == VMLAB_PTE_LEAF && o.pfn <= pfn &&
+				pfn < o.pfn + (size >> VMLAB_PAGE_SHIFT)) ||
+			       (n.kind == VMLAB_PTE_LEAF && n.pfn <= pfn &&
+				pfn < n.pfn + (size >> VMLAB_PAGE_SHIFT));
+		if (!va_hit && !pfn_hit)
+			continue;
+		char so[96], sn[96];
+		entry_str(m, so, sizeof(so), h->old, h->level);
+		entry_str(m, sn, sizeof(sn), h->val, h->level);
+		bprintf(b, "  #%llu cpu%d %s: va %#llx %s -> %s\n",
+			(unsigned long long)h->seq, h->cpu, h->op ? h->op : "?",
+			(unsigned long long)h->va, so, sn);
+		shown++;
+	}
+	if (!shown)
+		bprintf(b, "  (none in the last %d stores)\n", HIST_SIZE);
+}
+
+bool already(struct checker *ck, enum vmlab_check c, int cpu, u64 va,
+		    u64 pfn)
+{
+	for (size_t i = ck->nr_rep; i-- > 0;) {
+		const struct vmlab_report *r = &ck->rep[i];
+		if (r->check == c && r->cpu == cpu && r->pfn == pfn &&
+		    (r->va & VMLAB_PAGE_MASK) == (va & VMLAB_PAGE_MASK))
+			return true;
+	}
+	return false;
+}
+
+void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
+		 u64 pfn, enum vmlab_access acc, struct buf *b)
+{
+	struct checker *ck = m->ck;
+	bprintf(b, "Replay: --seed %llu\n", (unsigned long long)m->cfg.seed);
+	bprintf(b, "==================================================================\n");
+	if (ck->nr_rep >= MAX_REPORTS) {
+		ck->dropped++;
+		free(b->s);
+		return;
+	}
+	if (ck->nr_rep == ck->cap_rep) {
+		size_t cap = ck->cap_rep ? ck->cap_rep * 2 : 16;
+		struct vmlab_report *r = realloc(ck->rep, cap * sizeof(*r));
+		if (!r)
+			abort();
+		ck->rep = r;
+		ck->cap_rep = cap;
+	}
+	ck->rep[ck->nr_rep++] = (struct vmlab_report){
+		.check = c, .cpu = cpu, .va = va, .pfn = pfn, .access = acc,
+		.seq = m->nr_events, .text = b->s,
+	};
+	ev(m, VMLAB_EV_REPORT, cpu, (u64)c, va, pfn);
+}
+
+void header(struct vmlab_machine *m, struct buf *b, enum vmlab_check c,
+		   int cpu, const char *what)
+{
+	const char *op = vmlab_cpu_valid(m, cpu) ? m->cpu[cpu].op : NULL;
+	bprintf(b, "==================================================================\n");
+	bprintf(b, "BUG: vmlab: %s on CPU %d: %s\n", vmlab_check_name(c), cpu,
+		what);
+	if (op)
+		bprintf(b, "CPU %d was in: %s\n", cpu, op);
+	bprintf(b, "At event #%llu\n", (unsigned long long)m->nr_events);
+}
+
+void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
+			  int cpu, u64 va, u64 pfn, enum vmlab_access access,
+			  const char *fmt, ...)
+{
+	if (!m->ck)
+		return;
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	struct buf b = {0};
+	header(m, &b, check, cpu, what);
+	add_history(m, &b, va, pfn);
+	emit(m, check, cpu, va, pfn, access, &b);
+}
+
+/* ------------------------------------------------------------- API */
+
+void vmlab_checker_enable(struct vmlab_machine *m, bool on)
+{
+	if (on == (m->ck != NULL))
+		return;
+	if (!on) {
+		ck_destroy(m);
+		return;
+	}
+	if (ck_create(m)) {
+		ck_destroy(m);
+		vmlab_warn(m, "checker: out of memory, staying off");
+		return;
+	}
+	ck_rebuild(m);
+}
+
+bool vmlab_checker_enabled(const struct vmlab_machine *m)
+{
+	return m->ck != NULL;
+}
+
+size_t vmlab_nr_reports(const struct vmlab_machine *m)
+{
+	return m->ck ? m->ck->nr_rep : 0;
+}
+
+size_t vmlab_nr_reports_of(const struct vmlab_machine *m, enum vmlab_check c)
+{
+	size_t n = 0;
+	for (size_t i = 0; m->ck && i < m->ck->nr_rep; i++)
+		n += m->ck->rep[i].check == c;
+	return n;
+}
+
+const struct vmlab_report *vmlab_get_report(const struct vmlab_machine *m,
+					    size_t i)
+{
+	if (!m->ck || i >= m->ck->nr_rep)
+		return NULL;
+	return &m->ck->rep[i];
+}
+
+void vmlab_clear_reports(struct vmlab_machine *m)
+{
+	if (!m->ck)
+		return;
+	for (size_t i = 0; i < m->ck->nr_rep; i++)
+		free(m->ck->rep[i].text);
+	m->ck->nr_rep = 0;
+	m->ck->dropped = 0;
+}
+
+void vmlab_print_reports(const struct vmlab_machine *m, void *file)
+{
+	FILE *f = file ? file : stdout;
+	for (size_t i = 0; m->ck && i < m->ck->nr_rep; i++)
+		fputs(m->ck->rep[i].text, f);
+	if (m->ck && m->ck->dropped)
+		fprintf(f, "(%llu further reports not kept)\n",
+			(unsigned long long)m->ck->dropped);
+}
+
+void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	m->cpu[cpu].op = op;
+	if (m->ck)
+		m->ck->cur_cpu = cpu;
+}
+
+void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)
+{
+	struct checker *ck = m->ck;
+	if (!ck || start >= end)
+		return;
+	if (ck->nr_lazy == MAX_LAZY) {
+		vmlab_warn(m, "checker: too many lazy ranges");
+		return;
+	}
+	if (!ck->lazy) {
+		ck->lazy = calloc(MAX_LAZY, sizeof(*ck->lazy));
+		if (!ck->lazy)
+			abort();
+	}
+	ck->lazy[ck->nr_lazy++] = (struct lazy_range){start, end};
+}
+
+void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end)
+{
+	struct checker *ck = m->ck;
+	if (!ck)
+		return;
+	/* Remove every range inside [start, end): a purge covers many. */
+	size_t j = 0;
+	for (size_t i = 0; i < ck->nr_lazy; i++)
+		if (!(ck->lazy[i].start >= start && ck->lazy[i].end <= end))
+			ck->lazy[j++] = ck->lazy[i];
+	ck->nr_lazy = j;
+}
+
+bool ck_in_lazy(const struct checker *ck, u64 va)
+{
+	for (size_t i = 0; i < ck->nr_lazy; i++)
+		if (va >= ck->lazy[i].start && va < ck->lazy[i].end)
+			return true;
+	return false;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* Checker internals shared by checker.c (reports) and rules.c (hooks). */
+#ifndef VMLAB_CK_H
+#define VMLAB_CK_H
+
+#include "machine/internal.h"
+
+#define HIST_SIZE 256    /* recent entry stores and flushes kept */
+#define MAX_REPORTS 4096 /* beyond this, findings are only counted */
+#define MAX_LAZY 65536
+#define CKF_REPORTED 1
+
+struct hist {
+	u64 seq;
+	int cpu;
+	const char *op;
+	u64 va;
+	int level;
+	u64 old, val;
+};
+
+struct lazy_range {
+	u64 start, end;
+};
+
+struct checker {
+	struct vmlab_report *rep;
+	size_t nr_rep, cap_rep;
+	u64 dropped;
+	struct hist hist[HIST_SIZE];
+	u64 hist_n;
+	struct lazy_range *lazy;
+	size_t nr_lazy;
+	int cur_cpu; /* CPU whose code stores entries (-1: unknown) */
+	s64 x_total;  /* executable refs outside the direct map (pt + tlb) */
+	s64 dm_x;     /* executable direct-map leaves */
+	s64 dm_tlb_x; /* cached executable direct-map entries */
+};
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+void bprintf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void entry_str(struct vmlab_machine *m, char *out, size_t n, u64 e, int level);
+void tlb_str(char *out, size_t n, const struct tlb_entry *e);
+void add_history(struct vmlab_machine *m, struct buf *b, u64 va, u64 pfn);
+bool already(struct checker *ck, enum vmlab_check c, int cpu, u64 va, u64 pfn);
+void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
+	  u64 pfn, enum vmlab_access acc, struct buf *b);
+void header(struct vmlab_machine *m, struct buf *b, enum vmlab_check c,
+	    int cpu, const char *what);
+
+struct grant {
+	bool ok;
+	u64 pfn;
+	bool w, x, u;
+	int level;
+};
+
+void table_grant(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		 struct grant *g);
+struct vmlab_mm *entry_mm(struct vmlab_machine *m, struct cpu *c,
+			  const struct tlb_entry *e);
+bool entry_reachable(struct vmlab_machine *m, struct cpu *c,
+		     const struct tlb_entry *e);
+bool stale_in(struct vmlab_machine *m, struct vmlab_mm *mm,
+	      const struct tlb_entry *e, u64 lo, u64 hi);
+void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w, bool x,
+		int d, bool tlb);
+bool ck_in_lazy(const struct checker *ck, u64 va);
+void ck_rebuild(struct vmlab_machine *m);
+
+#endif

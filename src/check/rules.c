@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checker's rules, run from the machine's hooks: reverse-map counts,
+ * stale-entry marking, W+X detection, and the checks at frame free and at
+ * use of a stale TLB or paging-structure cache entry.
+ */
+#include <stdlib.h>
+
+#include "check/ck.h"
+
+#define MAX_RANGE_STEPS 4096 /* bound on translations per evaluation */
+
+void table_grant(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+			struct grant *g)
+{
+	u64 pa;
+	vmlab_pgprot_t prot;
+	int level;
+	memset(g, 0, sizeof(*g));
+	if (vmlab_translate(m, mm, va, &pa, &prot, &level) ||
+	    !(prot & VMLAB_PAGE_PRESENT))
+		return;
+	g->ok = true;
+	g->pfn = pa >> VMLAB_PAGE_SHIFT;
+	g->w = prot & VMLAB_PAGE_RW;
+	g->x = !(prot & VMLAB_PAGE_NX);
+	g->u = prot & VMLAB_PAGE_USER;
+	g->level = level;
+}
+
+struct vmlab_mm *entry_mm(struct vmlab_machine *m, struct cpu *c,
+				 const struct tlb_entry *e)
+{
+	if (e->flags & TLBF_G)
+		return &m->init_mm;
+	return cpu_mm_of_pcid(m, c, e->pcid);
+}
+
+/* Could this entry still be used?  Entries of a PCID whose mm is gone,
+ * or that will be flushed before the mm is loaded again, cannot. */
+bool entry_reachable(struct vmlab_machine *m, struct cpu *c,
+			    const struct tlb_entry *e)
+{
+	if (e->flags & TLBF_G)
+		return true;
+	const struct asid_slot *s = &c->asid[e->pcid - 1];
+	if (!s->mm)
+		return false;
+	if (e->pcid == cpu_pcid(c) && c->loaded_mm == s->mm)
+		return true;
+	(void)m;
+	return s->tlb_gen >= s->mm->tlb_gen;
+}
+
+/* Does the table grant what e grants at va? */
+static bool grants_at(struct vmlab_machine *m, struct vmlab_mm *mm,
+		      const struct tlb_entry *e, u64 va, u64 *step)
+{
+	struct grant g;
+	table_grant(m, mm, va, &g);
+	*step = VMLAB_PAGE_SIZE;
+	if (!g.ok)
+		return false;
+	u64 want = e->pfn + ((va - tlb_entry_va(e)) >> VMLAB_PAGE_SHIFT);
+	if (g.level > 0 && g.level <= e->level)
+		*step = vmlab_level_size(g.level);
+	return g.pfn == want && (!(e->flags & TLBF_W) || g.w) &&
+	       (!(e->flags & TLBF_X) || g.x) && (!(e->flags & TLBF_U) || g.u);
+}
+
+bool stale_in(struct vmlab_machine *m, struct vmlab_mm *mm,
+		     const struct tlb_entry *e, u64 lo, u64 hi)
+{
+	u64 s = tlb_entry_va(e), t = s + vmlab_level_size(e->level);
+	if (lo < s)
+		lo = s;
+	if (hi > t)
+		hi = t;
+	u64 step;
+	for (int i = 0; lo < hi && i < MAX_RANGE_STEPS; i++, lo += step)
+		if (!grants_at(m, mm, e, lo, &step))
+			return true;
+	return false;
+}
+
+static void mark(struct cpu *c, struct tlb_entry *e,
+		 bool stale)
+{
+	if (stale && !(e->flags & TLBF_STALE)) {
+		e->flags |= TLBF_STALE;
+		u64 s = tlb_entry_va(e);
+		fast_drop_range(c, s, s + vmlab_level_size(e->level));
+	} else if (!stale) {
+		e->flags &= (u8)~TLBF_STALE;
+		e->ckflags = 0;
+	}
+}
+
+struct eval_ctx {
+	struct vmlab_mm *mm;
+	u64 lo, hi;
+};
+
+static void eval_entry(struct vmlab_machine *m, struct cpu *c,
+		       struct tlb_entry *e, void *p)
+{
+	struct eval_ctx *x = p;
+	struct vmlab_mm *emm = entry_mm(m, c, e);
+	if (!emm)
+		return;
+	/* A user-half change only concerns that mm's own entries. */
+	if (x->mm && x->lo < (1ULL << 47) && emm != x->mm)
+		return;
+	if (stale_in(m, emm, e, x->lo, x->hi)) {
+		mark(c, e, true);
+		return;
+	}
+	if (e->flags & TLBF_STALE) {
+		u64 s = tlb_entry_va(e);
+		mark(c, e,
+		     stale_in(m, emm, e, s, s + vmlab_level_size(e->level)));
+	}
+}
+
+/* ---------------------------------------------------------- counts */
+
+void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
+		       bool x, int d, bool tlb)
+{
+	struct checker *ck = m->ck;
+	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
+		struct ck_frame *f = ck_frame(m, pfn + i);
+		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
+		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
+		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
+		assert(d > 0 || *ref > 0);
+		*ref += (u32)d;
+		if (w)
+			*fw += (u32)d;
+		if (x) {
+			*fx += (u32)d;
+			ck->x_total += d;
+		}
+	}
+}
+
+struct srcs {
+	bool w, x;
+};
+
+static void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s)
+{
+	if (m->dm_end <= m->dm_start)
+		return;
+	u64 va = m->dm_start + (pfn << VMLAB_PAGE_SHIFT);
+	struct grant g;
+	table_grant(m, &m->init_mm, va, &g);
+	s->w |= g.ok && g.w;
+	s->x |= g.ok && g.x;
+	for (int i = 0; i < m->nr_cpus; i++) {
+		vmlab_pgprot_t p;
+		if (vmlab_tlb_probe(m, i, va, NULL, &p) < 0)
+			continue;
+		s->w |= (p & VMLAB_PAGE_RW) != 0;
+		s->x |= !(p & VMLAB_PAGE_NX);
+	}
+}
+
+static void frame_sources(struct vmlab_machine *m, u64 pfn, struct srcs *s)
+{
+	struct ck_frame *f = ck_frame(m, pfn);
+	s->w = f->pt_w || f->tlb_w;
+	s->x = f->pt_x || f->tlb_x;
+	dm_probe(m, pfn, s);
+}
+
+static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
+		     u64 frames, const char *how)
+{
+	struct checker *ck = m->ck;
+	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
+		struct srcs s;
+		frame_sources(m, pfn + i, &s);
+		if (!s.w || !s.x)
+			continue;
+		u64 fva = va + (i << VMLAB_PAGE_SHIFT);
+		if (already(ck, VMLAB_CHECK_WX_ALIAS, cpu, fva, pfn + i))
+			continue;
+		struct ck_frame *f = ck_frame(m, pfn + i);
+		struct buf b = {0};
+		header(m, &b, VMLAB_CHECK_WX_ALIAS, cpu,
+		       "frame writable and executable at once");
+		bprintf(&b, "Frame %#llx, made so by %s at va %#llx\n",
+			(unsigned long long)(pfn + i), how,
+			(unsigned long long)fva);
+		bprintf(&b, "Page-table leaves: %u (%u writable, %u executable); "
+			    "cached TLB entries: %u (%u writable, %u executable), "
+			    "direct map not counted\n",
+			f->pt_ref, f->pt_w, f->pt_x, f->tlb_ref, f->tlb_w,
+			f->tlb_x);
+		add_history(m, &b, fva, pfn + i);
+		emit(m, VMLAB_CHECK_WX_ALIAS, cpu, fva, pfn + i, VMLAB_WRITE, &b);
+	}
+}
+
+/* ------------------------------------------------------------ hooks */
+
+static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
+		   int level, u64 old, u64 val)
+{
+	struct hist *h = &ck->hist[ck->hist_n++ % HIST_SIZE];
+	h->seq = m->nr_events;
+	h->cpu = ck->cur_cpu;
+	h->op = vmlab_cpu_valid(m, ck->cur_cpu) ? m->cpu[ck->cur_cpu].op : NULL;
+	h->va = va;
+	h->level = level;
+	h->old = old;
+	h->val = val;
+}
+
+static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
+		       int d)
+{
+	struct vmlab_pte_info in;
+	m->arch->decode(e, level, &in);
+	if (in.kind == VMLAB_PTE_TABLE) {
+		count_leaf(m, in.pfn, 1, false, false, d, false);
+		return;
+	}
+	if (in.kind != VMLAB_PTE_LEAF)
+		return;
+	bool x = !(in.prot & VMLAB_PAGE_NX);
+	if (in_direct_map(m, va)) {
+		if (x)
+			m->ck->dm_x += d;
+		return;
+	}
+	count_leaf(m, in.pfn, vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
+		   in.prot & VMLAB_PAGE_RW, x, d, false);
+}
+
+void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		  int level, u64 old, u64 val)
+{
+	struct checker *ck = m->ck;
+	assert(ck && old != val);
+	record(ck, m, va, level, old, val);
+	rmap_entry(m, va, level, old, -1);
+	rmap_entry(m, va, level, val, +1);
+	struct vmlab_pte_info o, n;
+	m->arch->decode(old, level, &o);
+	m->arch->decode(val, level, &n);
+	u64 size = vmlab_level_size(level);
+	if (n.kind == VMLAB_PTE_LEAF) {
+		bool same = o.kind == VMLAB_PTE_LEAF && o.pfn == n.pfn;
+		bool gain_w = (n.prot & VMLAB_PAGE_RW) &&
+			      !(same && (o.prot & VMLAB_PAGE_RW));
+		bool gain_x = !(n.prot & VMLAB_PAGE_NX) &&
+			      !(same && !(o.prot & VMLAB_PAGE_NX));
+		if (gain_x || (gain_w && (ck->x_total || ck->dm_x)))
+			wx_check(m, ck->cur_cpu, va, n.pfn,
+				 size >> VMLAB_PAGE_SHIFT, "a page-table store");
+	}
+	/* The last PGD slot ends at 2^64: clamp rather than wrap. */
+	u64 end = va + size ? va + size : ~0ULL;
+	struct eval_ctx x = {mm, va, end};
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_visit_range(m, &m->cpu[i], va, end, eval_entry, &x);
+}
+
+static u64 entry_frames(const struct tlb_entry *e)
+{
+	return vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT;
+}
+
+void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e)
+{
+	struct checker *ck = m->ck;
+	bool w = e->flags & TLBF_W, x = e->flags & TLBF_X;
+	if (e->flags & TLBF_DM) {
+		if (x)
+			ck->dm_tlb_x++;
+	} else {
+		count_leaf(m, e->pfn, entry_frames(e), w, x, +1, true);
+	}
+	if (x || (w && (ck->x_total || ck->dm_x || ck->dm_tlb_x)))
+		wx_check(m, c->id, tlb_entry_va(e), e->pfn, entry_frames(e),
+			 "a TLB fill");
+}
+
+void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e)
+{
+	(void)c;
+	if (e->flags & TLBF_DM) {
+		if (e->flags & TLBF_X)
+			m->ck->dm_tlb_x--;
+		return;
+	}
+	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
+		   e->flags & TLBF_X, -1, true);
+}
+
+void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order)
+{
+	for (u64 i = 0; i < (1ULL << order); i++)
+		ck_frame(m, pfn + i)->alloc_seq = (u32)m->nr_events;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPU memory accesses: fast path, TLB lookup, hardware page walk (with the
+ * paging-structure cache, A/D updates and x86 permission rules), faults
+ * and spurious-fault retries.
+ */
+#include "internal.h"
+
+#define MAX_ACCESS_LEN VMLAB_MiB
+#define MAX_FAULT_RETRIES 8
+
+static inline bool canonical(u64 va)
+{
+	u64 top = va >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+/* Result of a hardware walk. */
+struct walk_res {
+	bool ok;
+	u32 error_code;
+	u64 entry;
+	int level;
+	struct tlb_entry te;
+};
+
+static u8 prot_to_tlbf(u64 eff_prot, u64 leaf)
+{
+	u8 f = TLBF_VALID;
+	if (eff_prot & VMLAB_PAGE_RW)
+		f |= TLBF_W;
+	if (!(eff_prot & VMLAB_PAGE_NX))
+		f |= TLBF_X;
+	if (eff_prot & VMLAB_PAGE_USER)
+		f |= TLBF_U;
+	if (leaf & VMLAB_PAGE_GLOBAL)
+		f |= TLBF_G;
+	if (leaf & VMLAB_PAGE_DIRTY)
+		f |= TLBF_D;
+	return f;
+}
+
+/* x86 permission rules: CR0.WP=1, SMEP on, SMAP not modelled. */
+static u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
+{
+	if (user && !(f & TLBF_U))
+		return VMLAB_PF_PROT;
+	if (kind == VMLAB_WRITE && !(f & TLBF_W))
+		return VMLAB_PF_PROT;
+	if (kind == VMLAB_FETCH && (!(f & TLBF_X) || (!user && (f & TLBF_U))))
+		return VMLAB_PF_PROT;
+	return 0;
+}
+
+static u32 err_bits(enum vmlab_access kind, bool user)
+{
+	return (kind == VMLAB_WRITE ? VMLAB_PF_WRITE : 0) |
+	       (kind == VMLAB_FETCH ? VMLAB_PF_INSTR : 0) |
+	       (user ? VMLAB_PF_USER : 0);
+}
+
+/* Start level and table for a walk, using the paging-structure cache. */
+static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
+		      u16 pcid, u64 *table)
+{
+	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, pcid);
+	if (!p)
+		p = pwc_lookup(c, va, VMLAB_LVL_PMD, pcid);
+	if (!p) {
+		*table = c->loaded_mm->pgd_pfn;
+		return VMLAB_LVL_PGD;
+	}
+	count(m, c->id, VMLAB_C_pwc_hit, 1);
+	if (m->ck)
+		ck_pwc_used(m, c, p, va);
+	*table = p->pfn;
+	return p->level;
+}
+
+static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
+		    enum vmlab_access kind, bool user, struct walk_res *r)
+{
+	u16 pcid = cpu_pcid(c);
+	u64 table;
+	int level = walk_start(m, c, va, pcid, &table);
+	/* Rights from cached upper levels are not re-derived: table entries
+	 * are always P|RW(|US) in this model, as Linux builds them. */
+	u64 eff = VMLAB_PAGE_RW | (user ? VMLAB_PAGE_USER : 0);
+	if (level == VMLAB_LVL_PGD)
+		eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
+	count(m, c->id, VMLAB_C_walk, 1);
+	for (; level >= VMLAB_LVL_PTE; level--) {
+		vmlab_ptep_t ptep = entry_addr(table, va, level);
+		u64 e = vmlab_get_entry(m, ptep);
+		count(m, c->id, VMLAB_C_walk_level, 1);
+		if (!m->arch->hw_present(e)) {
+			r->ok = false;
+			r->error_code = err_bits(kind, user);
+			r->entry = e;
+			r->level = level;
+			return;
+		}
+		eff &= e | VMLAB_PAGE_NX;
+		eff |= e & VMLAB_PAGE_NX;
+		bool leaf = level == VMLAB_LVL_PTE || m->arch->is_large(e, level);
+		if (!leaf) {
+			if (!(e & VMLAB_PAGE_ACCESSED))
+				entry_set_ad(m, ptep, e | VMLAB_PAGE_ACCESSED);
+			table = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT;
+			if (level <= VMLAB_LVL_PUD)
+				pwc_insert(c, va, level - 1, pcid, table);
+			continue;
+		}
+		u8 f = prot_to_tlbf(eff, e);
+		u32 pf = perm_fault(f, kind, user);
+		r->entry = e;
+		r->level = level;
+		if (pf) {
+			r->ok = false;
+			r->error_code = pf | err_bits(kind, user);
+			return;
+		}
+		bool dirty = kind == VMLAB_WRITE;
+		u64 ne = m->arch->set_ad(e, dirty);
+		if (ne != e) {
+			entry_set_ad(m, ptep, ne);
+			count(m, c->id, VMLAB_C_ad_update, 1);
+		}
+		r->ok = true;
+		r->te = (struct tlb_entry){
+			.vpn = va >> vmlab_level_shift(level),
+			.pfn = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT,
+			.pcid = pcid,
+			.level = (u8)level,
+			.flags = prot_to_tlbf(eff, ne),
+			.fill_seq = (u32)m->nr_events,
+		};
+		if (in_direct_map(m, va))
+			r->te.flags |= TLBF_DM;
+		return;
+	}
+	assert(!"walk fell off the bottom");
+}
+
+/* Insert e at the largest level an array of the kind supports
+ * (a 1 GiB page is fractured into 2 MiB or 4 KiB entries). */
+static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
+				    struct tlb_array *arr, u64 va,
+				    const struct tlb_entry *src)
+{
+	int l = src->level;
+	while (l > 0 && !arr[l].e)
+		l--;
+	assert(arr[l].e);
+	struct tlb_entry ne = *src;
+	if (l != src->level) {
+		u64 sub = (va >> vmlab_level_shift(l)) &
+			  ((1ULL << (9 * (src->level - l))) - 1);
+		ne.level = (u8)l;
+		ne.vpn = va >> vmlab_level_shift(l);
+		ne.pfn = src->pfn + (sub << (9 * l));
+	}
+	return tlb_insert(m, c, &arr[l], &ne);
+}
+
+static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
+				  enum vmlab_access kind, u64 va,
+				  const struct tlb_entry *te)
+{
+	count(m, c->id, VMLAB_C_tlb_fill, 1);
+	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
+	fill_array(m, c, c->stlb, va, te);
+	return fill_array(m, c, kind == VMLAB_FETCH ? c->itlb : c->dtlb, va, te);
+}
+
+static enum vmlab_fault_ret deliver_fault(struct vmlab_machine *m,
+					  struct cpu *c, u64 va,
+					  enum vmlab_access kind,
+					  const struct walk_res *r,
+					  struct vmlab_fault *f)
+{
+	struct vmlab_fault fl = {
+		.cpu = c->id,
+		.va = va,
+		.access = kind,
+		.error_code = r->error_code,
+		.entry = r->entry,
+		.level = r->level,
+	};
+	count(m, c->id, VMLAB_C_page_fault, 1);
+	ev(m, VMLAB_EV_FAULT, c->id, va, r->error_code, (u64)kind);
+	if (f)
+		*f = fl;
+	if (!m->fault_fn)
+		return VMLAB_FAULT_FAIL;
+	return m->fault_fn(m, &fl, m->fault_ctx);
+}
+
+static inline u64 fast_tag(u64 va, bool user)
+{
+	return (va & VMLAB_PAGE_MASK) | 1 | (user ? 2 : 0);
+}
+
+static void fast_fill(struct vmlab_machine *m, struct cpu *c,
+		      enum vmlab_access kind, u64 va, bool user,
+		      const struct tlb_entry *e, u64 pfn)
+{
+	if (e->flags & TLBF_STALE)
+		return;
+	if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
+		return;
+	struct frame_section *s = m->phys.sections[pfn >> SECTION_SHIFT];
+	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
+	if (!host)
+		return; /* unwritten frame: reads stay on the slow path */
+	struct fast_entry *fe =
+		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
+	fe->tag = fast_tag(va, user);
+	fe->host = host;
+}
+
+/*
+ * Translate one page's worth of access.  Returns the host bytes of the
+ * frame (offset applied) or NULL with *f filled on an undelivered fault.
+ */
+static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
+			  enum vmlab_access kind, u64 va, bool user,
+			  struct vmlab_fault *f)
+{
+	u16 pcid = cpu_pcid(c);
+	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
+		struct tlb_entry *e = tlb_lookup_l1(c, kind, va, pcid);
+		if (e) {
+			count(m, c->id, VMLAB_C_tlb_l1_hit, 1);
+		} else {
+			count(m, c->id, kind == VMLAB_FETCH ?
+					       VMLAB_C_itlb_miss :
+					       VMLAB_C_dtlb_miss, 1);
+			struct tlb_entry *e2 = tlb_lookup_l2(c, va, pcid);
+			if (e2) {
+				count(m, c->id, VMLAB_C_tlb_l2_hit, 1);
+				struct tlb_entry copy = *e2;
+				e = fill_array(m, c, kind == VMLAB_FETCH ?
+							     c->itlb : c->dtlb,
+					       va, &copy);
+			}
+		}
+		/* A cached entry that denies the access, or a write through
+		 * a clean entry, is dropped and the access re-walks: the
+		 * spurious-fault path of x86. */
+		if (e && (perm_fault(e->flags, kind, user) ||
+			  (kind == VMLAB_WRITE && !(e->flags & TLBF_D)))) {
+			if (perm_fault(e->flags, kind, user))
+				count(m, c->id, VMLAB_C_spurious_fault, 1);
+			tlb_invlpg_quiet(m, c, va);
+			e = NULL;
+		}
+		if (!e) {
+			count(m, c->id, VMLAB_C_tlb_miss, 1);
+			struct walk_res r;
+			hw_walk(m, c, va, kind, user, &r);
+			if (!r.ok) {
+				if (deliver_fault(m, c, va, kind, &r, f) ==
+				    VMLAB_FAULT_RETRY)
+					continue;
+				return NULL;
+			}
+			e = tlb_fill(m, c, kind, va, &r.te);
+		} else if (unlikely(e->flags & TLBF_STALE) && m->ck) {
+			ck_stale_hit(m, c, e, kind, va);
+		}
+		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
+				    ((1ULL << (9 * e->level)) - 1));
+		fast_fill(m, c, kind, va, user, e, pfn);
+		return frame_content(m, pfn, kind == VMLAB_WRITE) +
+		       (va & (VMLAB_PAGE_SIZE - 1));
+	}
+	struct walk_res r = {.error_code = err_bits(kind, user), .level = -1};
+	vmlab_warn(m, "cpu%d: fault at %#llx not resolved after %d retries",
+		   c->id, (unsigned long long)va, MAX_FAULT_RETRIES);
+	if (f)
+		*f = (struct vmlab_fault){c->id, va, kind, r.error_code, 0, -1};
+	return NULL;
+}
+
+static inline u8 *translate(struct vmlab_machine *m, struct cpu *c,
+			    enum vmlab_access kind, u64 va, bool user,
+			    struct vmlab_fault *f)
+{
+	struct fast_entry *fe =
+		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
+	if (likely(fe->tag == fast_tag(va, user))) {
+		c->cnt[VMLAB_C_tlb_l1_hit]++;
+		return fe->host + (va & (VMLAB_PAGE_SIZE - 1));
+	}
+	return translate_slow(m, c, kind, va, user, f);
+}
+
+int vmlab_access(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
+		 u64 va, void *buf, size_t len, u32 flags,
+		 struct vmlab_fault *f)
+{
+	if (unlikely(!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS ||
+		     len == 0 || len > MAX_ACCESS_LEN || !canonical(va) ||
+		     !canonical(va + len - 1) || va + len < va))
+		return -VMLAB_EINVAL;
+	struct cpu *c = &m->cpu[cpu];
+	bool user = flags & VMLAB_ACC_USER;
+	u8 *p = buf;
+	/* Fast case: the whole access within one page. */
+	if (likely(((va & (VMLAB_PAGE_SIZE - 1)) + len) <= VMLAB_PAGE_SIZE)) {
+		u8 *host = translate(m, c, kind, va, user, f);
+		if (unlikely(!host))
+			return -VMLAB_EFAULT;
+		if (kind == VMLAB_WRITE)
+			memcpy(host, p, len);
+		else if (p)
+			memcpy(p, host, len);
+		return 0;
+	}
+	while (len) {
+		size_t n = (size_t)(VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)));
+		if (n > len)
+			n = len;
+		u8 *host = translate(m, c, kind, va, user, f);
+		if (!host)
+			return -VMLAB_EFAULT;
+		if (kind == VMLAB_WRITE)
+			memcpy(host, p, n);
+		else if (p)
+			memcpy(p, host, n);
+		if (p)
+			p += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vmlab_read(struct vmlab_machine *m, int cpu, u64 va, void *buf,
+	       size_t len, struct vmlab_fault *f)
+{
+	if (!buf)
+		return -VMLAB_EINVAL;
+	return vmlab_access(m, cpu, VMLAB_READ, va, buf, len, 0, f);
+}
+
+int vmlab_write(struct vmlab_machine *m, int cpu, u64 va, const void *buf,
+		size_t len, struct vmlab_fault *f)
+{
+	if (!buf)
+		return -VMLAB_EINVAL;
+	return vmlab_access(m, cpu, VMLAB_WRITE, va, (void *)(uintptr_t)buf,
+			    len, 0, f);
+}
+
+int vmlab_fetch(struct vmlab_machine *m, int cpu, u64 va, void *buf,
+		size_t len, struct vmlab_fault *f)
+{
+	if (!buf)
+		return -VMLAB_EINVAL;
+	return vmlab_access(m, cpu, VMLAB_FETCH, va, buf, len, 0, f);
+}
+
+int vmlab_touch(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
+		u64 va, u32 flags, struct vmlab_fault *f)
+{
+	if (kind == VMLAB_WRITE)
+		return -VMLAB_EINVAL; /* a write needs bytes */
+	return vmlab_access(m, cpu, kind, va, NULL, 1, flags, f);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page-table pages and entries in simulated memory: the primitives that
+ * the hardware walker and every upper layer share.  Entries are named by
+ * physical address; every store goes through vmlab_set_entry() so that the
+ * checker, the counters and the trace see it.
+ */
+#include "internal.h"
+
+static inline u64 *entry_slot(struct vmlab_machine *m, vmlab_ptep_t ptep,
+			      bool for_write)
+{
+	assert((ptep & 7) == 0);
+	u8 *page = frame_content(m, ptep >> VMLAB_PAGE_SHIFT, for_write);
+	return (u64 *)(void *)(page + (ptep & (VMLAB_PAGE_SIZE - 1)));
+}
+
+u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep)
+{
+	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
+	return *entry_slot(m, ptep, false);
+}
+
+void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		     int level, vmlab_ptep_t ptep, u64 val)
+{
+	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
+	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
+	u64 *slot = entry_slot(m, ptep, true);
+	u64 old = *slot;
+	*slot = val;
+	count(m, -1, VMLAB_C_pte_write, 1);
+	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
+	if (m->ck && old != val)
+		ck_set_entry(m, mm, va & ~(vmlab_level_size(level) - 1), level,
+			     old, val);
+}
+
+/* Hardware A/D update: same translation, so no checker re-evaluation. */
+void entry_set_ad(struct vmlab_machine *m, vmlab_ptep_t ptep, u64 val)
+{
+	*entry_slot(m, ptep, true) = val;
+}
+
+int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
+{
+	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
+	int err = vmlab_alloc_pages(m, -1, 0, pfn);
+	if (err)
+		return err;
+	struct vmlab_page *pg = vmlab_pfn_to_page(m, *pfn);
+	pg->flags |= VMLAB_PG_TABLE;
+	pg->pt_level = (u16)level;
+	/* A recycled frame keeps old bytes; a table must start empty. */
+	vmlab_phys_fill(m, *pfn << VMLAB_PAGE_SHIFT, 0, VMLAB_PAGE_SIZE);
+	count(m, -1, VMLAB_C_pgtable_alloc, 1);
+	return 0;
+}
+
+void vmlab_pgtable_free(struct vmlab_machine *m, u64 pfn)
+{
+	struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
+	if (!pg || !(pg->flags & VMLAB_PG_TABLE)) {
+		vmlab_warn(m, "pgtable_free: pfn %#llx is not a page table",
+			   (unsigned long long)pfn);
+		return;
+	}
+	count(m, -1, VMLAB_C_pgtable_free, 1);
+	vmlab_free_pages(m, -1, pfn, 0);
+	pg->flags &= ~(u32)VMLAB_PG_TABLE;
+}
+
+static inline u64 table_index(u64 va, int level)
+{
+	return (va >> vmlab_level_shift(level)) & (VMLAB_PTRS_PER_TABLE - 1);
+}
+
+vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level)
+{
+	return (table_pfn << VMLAB_PAGE_SHIFT) + table_index(va, level) * 8;
+}
+
+int vmlab_lookup_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		       int level, vmlab_ptep_t *ptep)
+{
+	if (!mm || level < VMLAB_LVL_PTE || level > VMLAB_LVL_PGD || !ptep)
+		return -VMLAB_EINVAL;
+	u64 table = mm->pgd_pfn;
+	for (int l = VMLAB_LVL_PGD; l > level; l--) {
+		u64 e = vmlab_get_entry(m, entry_addr(table, va, l));
+		struct vmlab_pte_info info;
+		m->arch->decode(e, l, &info);
+		if (info.kind != VMLAB_PTE_TABLE)
+			return -VMLAB_ENOENT;
+		table = info.pfn;
+	}
+	*ptep = entry_addr(table, va, level);
+	return 0;
+}
+
+int vmlab_translate(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    u64 *pa, vmlab_pgprot_t *prot, int *level)
+{
+	if (!mm)
+		return -VMLAB_EINVAL;
+	u64 table = mm->pgd_pfn;
+	vmlab_pgprot_t eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
+	for (int l = VMLAB_LVL_PGD; l >= VMLAB_LVL_PTE; l--) {
+		u64 e = vmlab_get_entry(m, entry_addr(table, va, l));
+		struct vmlab_pte_info info;
+		m->arch->decode(e, l, &info);
+		if (info.kind == VMLAB_PTE_TABLE) {
+			/* Effective rights are the AND over levels (NX: OR). */
+			eff &= info.prot | VMLAB_PAGE_NX;
+			eff |= info.prot & VMLAB_PAGE_NX;
+			table = info.pfn;
+			continue;
+		}
+		if (info.kind != VMLAB_PTE_LEAF)
+			return -VMLAB_ENOENT;
+		u64 off = va & (vmlab_level_size(l) - 1);
+		if (pa)
+			*pa = (info.pfn << VMLAB_PAGE_SHIFT) + off;
+		if (prot) {
+			vmlab_pgprot_t p = info.prot;
+			p &= ~(VMLAB_PAGE_RW | VMLAB_PAGE_USER) | eff;
+			p |= eff & VMLAB_PAGE_NX;
+			*prot = p;
+		}
+		if (level)
+			*level = l;
+		return 0;
+	}
+	return -VMLAB_ENOENT;
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address-space switching and TLB shootdown, after arch/x86/mm/tlb.c:
+ * per-CPU dynamic ASIDs (TLB_NR_DYN_ASIDS) with tlb_gen catch-up, lazy TLB
+ * mode, flush_tlb_kernel_range() with tlb_single_page_flush_ceiling, and
+ * flush_tlb_mm_range() that leaves lazy CPUs alone unless page tables
+ * were freed.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static inline void mask_set(struct vmlab_mm *mm, int cpu)
+{
+	mm->cpumask[cpu / 64] |= 1ULL << (cpu % 64);
+}
+
+static inline void mask_clear(struct vmlab_mm *mm, int cpu)
+{
+	mm->cpumask[cpu / 64] &= ~(1ULL << (cpu % 64));
+}
+
+bool vmlab_mm_cpumask_test(const struct vmlab_mm *mm, int cpu)
+{
+	if (cpu < 0 || cpu >= VMLAB_MAX_CPUS)
+		return false;
+	return mm->cpumask[cpu / 64] & (1ULL << (cpu % 64));
+}
+
+struct vmlab_mm *vmlab_init_mm(struct vmlab_machine *m)
+{
+	return &m->init_mm;
+}
+
+struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu)
+{
+	return vmlab_cpu_valid(m, cpu) ? m->cpu[cpu].loaded_mm : NULL;
+}
+
+bool vmlab_cpu_is_lazy(struct vmlab_machine *m, int cpu)
+{
+	return vmlab_cpu_valid(m, cpu) && m->cpu[cpu].lazy;
+}
+
+/* choose_new_asid(): reuse this mm's slot, or take the next one round
+ * robin (its old contents must then be flushed). */
+static u16 choose_asid(struct vmlab_machine *m, struct cpu *c,
+		       struct vmlab_mm *mm, bool *need_flush)
+{
+	if (!m->cfg.pcid) {
+		*need_flush = true;
+		return 0;
+	}
+	for (u16 i = 0; i < TLB_NR_DYN_ASIDS; i++) {
+		if (c->asid[i].ctx_id == mm->ctx_id) {
+			*need_flush = c->asid[i].tlb_gen < mm->tlb_gen;
+			return i;
+		}
+	}
+	u16 a = c->next_asid;
+	c->next_asid = (u16)((c->next_asid + 1) % TLB_NR_DYN_ASIDS);
+	*need_flush = true;
+	count(m, c->id, VMLAB_C_asid_new, 1);
+	return a;
+}
+
+static void load_mm(struct vmlab_machine *m, struct cpu *c,
+		    struct vmlab_mm *mm)
+{
+	bool need_flush;
+	u16 asid = choose_asid(m, c, mm, &need_flush);
+	c->loaded_asid = asid;
+	c->loaded_mm = mm;
+	c->lazy = false;
+	count(m, c->id, VMLAB_C_cr3_write, 1);
+	fast_flush(c);
+	if (need_flush)
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+	c->asid[asid].ctx_id = mm->ctx_id;
+	c->asid[asid].tlb_gen = mm->tlb_gen;
+	c->asid[asid].mm = mm;
+	mask_set(mm, c->id);
+	ev(m, VMLAB_EV_SWITCH_MM, c->id, mm->ctx_id, asid, need_flush);
+}
+
+void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
+{
+	if (!vmlab_cpu_valid(m, cpu) || !mm) {
+		vmlab_warn(m, "switch_mm: bad cpu %d or mm", cpu);
+		return;
+	}
+	struct cpu *c = &m->cpu[cpu];
+	if (c->loaded_mm == mm) {
+		/* Leaving lazy mode: catch up on flushes we skipped. */
+		struct asid_slot *s = &c->asid[c->loaded_asid];
+		if (s->tlb_gen < mm->tlb_gen) {
+			tlb_flush_pcid(m, c, cpu_pcid(c));
+			s->tlb_gen = mm->tlb_gen;
+		}
+		c->lazy = false;
+		return;
+	}
+	if (c->loaded_mm && !c->loaded_mm->is_init)
+		mask_clear(c->loaded_mm, cpu);
+	load_mm(m, c, mm);
+}
+
+void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	struct cpu *c = &m->cpu[cpu];
+	if (!c->loaded_mm->is_init)
+		c->lazy = true;
+}
+
+int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
+{
+	if (!out)
+		return -VMLAB_EINVAL;
+	struct vmlab_mm *mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return -VMLAB_ENOMEM;
+	int err = vmlab_pgtable_alloc(m, VMLAB_LVL_PGD, &mm->pgd_pfn);
+	if (err) {
+		free(mm);
+		return err;
+	}
+	mm->ctx_id = m->next_ctx_id++;
+	/* Share the kernel half: copy init_mm's upper 256 PGD entries. */
+	u64 src = m->init_mm.pgd_pfn << VMLAB_PAGE_SHIFT;
+	u64 dst = mm->pgd_pfn << VMLAB_PAGE_SHIFT;
+	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++)
+		vmlab_set_entry(m, mm,
+				0xffff000000000000ULL | (i << VMLAB_PGDIR_SHIFT),
+				VMLAB_LVL_PGD, dst + i * 8,
+				vmlab_get_entry(m, src + i * 8));
+	mm->next_mm = m->mm_list;
+	m->mm_list = mm;
+	*out = mm;
+	return 0;
+}
+
+void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm)
+{
+	if (!mm || mm->is_init)
+		return;
+	for (int i = 0; i < m->nr_cpus; i++) {
+		struct cpu *c = &m->cpu[i];
+		if (c->loaded_mm == mm)
+			load_mm(m, c, &m->init_mm);
+		for (int a = 0; a < TLB_NR_DYN_ASIDS; a++)
+			if (c->asid[a].mm == mm)
+				c->asid[a].mm = NULL;
+	}
+	u64 pgd = mm->pgd_pfn << VMLAB_PAGE_SHIFT;
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE / 2; i++)
+		if (vmlab_get_entry(m, pgd + i * 8))
+			vmlab_warn(m, "mm_destroy: user PGD entry %llu still "
+				      "populated (leaked tables)",
+				   (unsigned long long)i);
+	/* Unlink the shared kernel half so the free sees no references. */
+	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++)
+		vmlab_set_entry(m, mm,
+				0xffff000000000000ULL | (i << VMLAB_PGDIR_SHIFT),
+				VMLAB_LVL_PGD, pgd + i * 8, 0);
+	vmlab_pgtable_free(m, mm->pgd_pfn);
+	for (struct vmlab_mm **pp = &m->mm_list; *pp; pp = &(*pp)->next_mm)
+		if (*pp == mm) {
+			*pp = mm->next_mm;
+			break;
+		}
+	free(mm);
+}
+
+/* ---------------------------------------------------------- local */
+
+void vmlab_flush_tlb_one(struct vmlab_machine *m, int cpu, u64 va)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	tlb_invlpg(m, &m->cpu[cpu], va);
+}
+
+void vmlab_flush_tlb_local(struct vmlab_machine *m, int cpu)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	struct cpu *c = &m->cpu[cpu];
+	tlb_flush_pcid(m, c, cpu_pcid(c));
+	fast_flush(c);
+}
+
+void vmlab_flush_tlb_global(struct vmlab_machine *m, int cpu)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	tlb_flush_all_entries(m, &m->cpu[cpu]);
+}
+
+/* ------------------------------------------------------- shootdown */
+
+static void send_ipi(struct vmlab_machine *m, int from, int to)
+{
+	count(m, from, VMLAB_C_ipi_sent, 1);
+	count(m, to, VMLAB_C_ipi_received, 1);
+	ev(m, VMLAB_EV_IPI, from, (u64)to, 0, 0);
+}
+
+static u64 range_pages(u64 start, u64 end, int stride_shift)
+{
+	return (end - start + (1ULL << stride_shift) - 1) >> stride_shift;
+}
+
+static void kernel_range_local(struct vmlab_machine *m, struct cpu *c,
+			       u64 start, u64 end, bool full)
+{
+	if (full) {
+		tlb_flush_all_entries(m, c);
+		return;
+	}
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE)
+		tlb_invlpg(m, c, va);
+}
+
+void vmlab_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
+				  u64 end)
+{
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "flush_tlb_kernel_range: bad cpu %d", cpu);
+		return;
+	}
+	start &= VMLAB_PAGE_MASK;
+	if (end != VMLAB_TLB_FLUSH_ALL)
+		end = (end + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
+	if (start >= end)
+		return;
+	bool full = end == VMLAB_TLB_FLUSH_ALL ||
+		    range_pages(start, end, VMLAB_PAGE_SHIFT) >
+			    m->cfg.flush_ceiling;
+	count(m, cpu, full ? VMLAB_C_flush_kernel_range_full :
+			     VMLAB_C_flush_kernel_range, 1);
+	/* on_each_cpu(): the caller runs it directly, the rest by IPI. */
+	for (int i = 0; i < m->nr_cpus; i++) {
+		if (i != cpu)
+			send_ipi(m, cpu, i);
+		kernel_range_local(m, &m->cpu[i], start, end, full);
+	}
+}
+
+void vmlab_flush_tlb_all(struct vmlab_machine *m, int cpu)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return;
+	count(m, cpu, VMLAB_C_flush_all, 1);
+	for (int i = 0; i < m->nr_cpus; i++) {
+		if (i != cpu)
+			send_ipi(m, cpu, i);
+		tlb_flush_all_entries(m, &m->cpu[i]);
+	}
+}
+
+/* flush_tlb_func() on one CPU. */
+static void mm_flush_local(struct vmlab_machine *m, struct cpu *c,
+			   struct vmlab_mm *mm, u64 start, u64 end,
+			   int stride_shift, bool full)
+{
+	if (c->loaded_mm != mm)
+		return;
+	if (c->lazy) {
+		/* Page tables were freed under a lazy CPU: leave the mm
+		 * (switch_mm to init_mm) rather than flush it. */
+		mask_clear(mm, c->id);
+		load_mm(m, c, &m->init_mm);
+		return;
+	}
+	struct asid_slot *s = &c->asid[c->loaded_asid];
+	if (full) {
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+		fast_flush(c);
+	} else {
+		for (u64 va = start; va < end; va += 1ULL << stride_shift)
+			tlb_invlpg(m, c, va);
+	}
+	s->tlb_gen = mm->tlb_gen;
+}
+
+void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
+			      struct vmlab_mm *mm, u64 start, u64 end,
+			      int stride_shift, bool freed_tables)
+{
+	if (!vmlab_cpu_valid(m, cpu) || !mm || stride_shift < 12 ||
+	    stride_shift > 30) {
+		vmlab_warn(m, "flush_tlb_mm_range: bad arguments");
+		return;
+	}
+	if (mm->is_init) {
+		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
+		return;
+	}
+	start &= ~((1ULL << stride_shift) - 1);
+	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
+		    range_pages(start, end, stride_shift) >
+			    m->cfg.flush_ceiling;
+	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
+			     VMLAB_C_flush_mm_range, 1);
+	mm->tlb_gen++;
+	for (int i = 0; i < m->nr_cpus; i++) {
+		struct cpu *c = &m->cpu[i];
+		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
+			continue;
+		if (i != cpu) {
+			if (c->lazy && !freed_tables) {
+				count(m, cpu, VMLAB_C_ipi_skipped_lazy, 1);
+				continue;
+			}
+			send_ipi(m, cpu, i);
+		}
+		mm_flush_local(m, c, mm, start, end, stride_shift, full);
+	}
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal state of the machine.  Only src/ includes this.  Upper layers
+ * hang their own state off the machine through the service slots.
+ */
+#ifndef VMLAB_INTERNAL_H
+#define VMLAB_INTERNAL_H
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmlab/checker.h"
+#include "vmlab/machine.h"
+#include "vmlab/pgtable.h"
+#include "vmlab/tlb.h"
+
+#ifdef VMLAB_DEBUG
+#define VMLAB_DEBUG_CHECKS 1
+#else
+#define VMLAB_DEBUG_CHECKS 0
+#endif
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------ frames */
+
+/* Descriptors and contents are allocated per section on first touch, so a
+ * simulated TiB costs host memory only for what is used. */
+#define SECTION_SHIFT 15 /* 32768 frames = 128 MiB per section */
+#define SECTION_FRAMES (1ULL << SECTION_SHIFT)
+
+struct frame_section {
+	struct vmlab_page page[SECTION_FRAMES];
+	u8 *content[SECTION_FRAMES]; /* NULL: frame never written (zeros) */
+};
+
+/* Per-frame checker counts live beside the descriptors when enabled. */
+struct ck_frame {
+	u32 pt_ref;  /* page-table entries (outside the direct map) -> frame */
+	u32 pt_w;    /* ... of them writable leaves */
+	u32 pt_x;    /* ... of them executable leaves */
+	u32 tlb_ref; /* cached TLB entries (outside the direct map) -> frame */
+	u32 tlb_w;
+	u32 tlb_x;
+	u32 alloc_seq; /* low bits of the event count at last allocation */
+};
+
+#define PCP_HIGH 64  /* pages kept on a per-CPU list before draining */
+#define PCP_BATCH 16 /* pages moved per refill/drain */
+
+struct free_area {
+	u64 head; /* pfn heading the first free block, ~0: empty */
+	u64 nr;
+};
+
+struct phys {
+	u64 nr_frames;
+	u64 nr_free;
+	u64 frontier; /* frames >= frontier never handed out (lazy init) */
+	struct frame_section **sections;
+	u64 nr_sections;
+	struct free_area area[VMLAB_MAX_ORDER + 1];
+	u64 content_pages; /* host pages holding frame contents */
+	u8 zero_page[VMLAB_PAGE_SIZE];
+};
+
+/* ---------------------------------------------------------------- TLB */
+
+enum {
+	TLBF_VALID = 1u << 0,
+	TLBF_W = 1u << 1,
+	TLBF_X = 1u << 2,
+	TLBF_U = 1u << 3,
+	TLBF_G = 1u << 4,
+	TLBF_D = 1u << 5,
+	TLBF_STALE = 1u << 6, /* checker: grants more than the table */
+	TLBF_DM = 1u << 7,    /* translates a direct-map address */
+};
+
+struct tlb_entry {
+	u64 vpn;   /* va >> page shift of this array */
+	u64 pfn;   /* first frame of the page */
+	u16 pcid;
+	u8 flags;  /* TLBF_* */
+	u8 level;
+	u8 ckflags; /* checker: CKF_* */
+	u32 fill_seq; /* low bits of the event count at fill (history) */
+};
+
+struct tlb_array {
+	struct tlb_entry *e;
+	u32 sets;
+	u16 ways;
+	u8 level; /* page-size level */
+	u8 *next; /* round-robin victim per set */
+	u32 nr_valid;
+};
+
+/* Paging-structure cache entry: va region -> table frame. */
+struct pwc_entry {
+	u64 tag;  /* va >> level shift of the region the table covers */
+	u64 pfn;  /* the table */
+	u16 pcid;
+	u8 level; /* level of the cached table (PTE table: 0, PMD table: 1) */
+	u8 valid;
+};
+
+/* Host fast path mirroring L1 4K-granular hits of the current context. */
+#define FAST_BITS 8
+#define FAST_SIZE (1u << FAST_BITS)
+struct fast_entry {
+	u64 tag; /* page va | 1 (valid) | 2 (user mode) */
+	u8 *host;
+};
+
+#define TLB_NR_DYN_ASIDS 6 /* as arch/x86/mm/tlb.c */
+
+struct asid_slot {
+	u64 ctx_id; /* 0: free */
+	u64 tlb_gen;
+	struct vmlab_mm *mm; /* NULL once the mm is destroyed */
+};
+
+struct cpu {
+	int id;
+	struct tlb_array itlb[3], dtlb[3], stlb[3];
+	struct pwc_entry *pwc;
+	u16 pwc_n;
+	u16 pwc_next;
+	struct fast_entry fast[VMLAB_NR_ACCESS][FAST_SIZE];
+	struct vmlab_mm *loaded_mm;
+	u16 loaded_asid; /* slot index; PCID = slot + 1 */
+	bool lazy;
+	struct asid_slot asid[TLB_NR_DYN_ASIDS];
+	u16 next_asid;
+	u64 pcp_head; /* per-CPU list of free order-0 frames, ~0: empty */
+	u32 pcp_count;
+	const char *op; /* what the code running here is doing (reports) */
+	u64 cnt[VMLAB_NR_COUNTERS];
+};
+
+/* ------------------------------------------------------------ machine */
+
+struct checker;
+
+enum vmlab_svc {
+	VMLAB_SVC_DIRECTMAP,
+	VMLAB_SVC_VMALLOC,
+	VMLAB_SVC_KASAN,
+	VMLAB_SVC_EXECMEM,
+	VMLAB_SVC_USER,
+	VMLAB_SVC_NOTIFIER,
+	VMLAB_SVC_SIM,
+	VMLAB_NR_SVC
+};
+
+struct vmlab_machine {
+	struct vmlab_config cfg;
+	const struct vmlab_arch_ops *arch;
+	struct phys phys;
+	struct cpu *cpu;
+	int nr_cpus;
+	u64 rng[4];
+	struct vmlab_mm init_mm;
+	struct vmlab_mm *mm_list; /* user mms, newest first */
+	u64 next_ctx_id;
+	/* direct map VA range (set by boot), excluded from rmap counting */
+	u64 dm_start, dm_end;
+	/* events */
+	u64 hash;
+	u64 nr_events;
+	vmlab_event_fn ev_fn;
+	void *ev_ctx;
+	/* faults */
+	vmlab_fault_fn fault_fn;
+	void *fault_ctx;
+	/* warnings */
+	u64 nr_warnings;
+	bool quiet;
+	/* checker (NULL when off) */
+	struct checker *ck;
+	struct ck_frame **ck_frames; /* per section, when checker on */
+	/* services */
+	void *svc[VMLAB_NR_SVC];
+	void (*svc_destroy[VMLAB_NR_SVC])(struct vmlab_machine *m);
+	void (*cpa_hook)(struct vmlab_machine *m, int cpu, void *ctx);
+	void *cpa_hook_ctx;
+};
+
+/* Counting: per CPU; cpu < 0 (boot, no CPU context) goes to CPU 0. */
+static inline void count(struct vmlab_machine *m, int cpu,
+			 enum vmlab_counter c, u64 n)
+{
+	m->cpu[cpu < 0 ? 0 : cpu].cnt[c] += n;
+}
+
+static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)
+{
+	return va >= m->dm_start && va < m->dm_end;
+}
+
+/* Events. */
+void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
+	u64 b, u64 c);
+
+/* phys.c */
+int phys_init(struct vmlab_machine *m);
+void phys_destroy(struct vmlab_machine *m);
+u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
+struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+
+/* entry.c */
+vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
+void entry_set_ad(struct vmlab_machine *m, vmlab_ptep_t ptep, u64 val);
+
+/* x86.c */
+extern const struct vmlab_arch_ops vmlab_arch_x86_64;
+
+/* tlb.c */
+int tlb_init(struct vmlab_machine *m, struct cpu *c);
+void tlb_destroy(struct cpu *c);
+u16 cpu_pcid(const struct cpu *c);
+void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va);
+/* Drop the entries for va without counting a flush (fault path). */
+void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va);
+void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid);
+void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c);
+void fast_flush(struct cpu *c);
+typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,
+			     struct tlb_entry *e, void *ctx);
+void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
+		     u64 end, tlb_visit_fn fn, void *ctx);
+struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
+				u64 va, u16 pcid);
+struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid);
+struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
+			     struct tlb_array *a, const struct tlb_entry *ne);
+struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
+			       int level);
+void fast_drop_range(struct cpu *c, u64 start, u64 end);
+void pwc_flush(struct cpu *c, int pcid); /* pcid < 0: all */
+struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid);
+void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn);
+struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
+				u16 pcid);
+
+static inline u64 tlb_entry_va(const struct tlb_entry *e)
+{
+	return e->vpn << vmlab_level_shift(e->level);
+}
+
+/* checker.c hooks, called only when m->ck != NULL. */
+int ck_create(struct vmlab_machine *m);
+void ck_destroy(struct vmlab_machine *m);
+void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		  int level, u64 old, u64 val);
+void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e);
+void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e);
+/* A stale entry is being used: decide and report.  Returns true to let
+ * the access proceed through it (hardware behaviour). */
+void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
+		  const struct tlb_entry *e, enum vmlab_access kind, u64 va);
+void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order);
+void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order);
+void ck_pwc_used(struct vmlab_machine *m, struct cpu *c,
+		 const struct pwc_entry *p, u64 va);
+
+/* Service slots. */
+static inline void *svc_get(struct vmlab_machine *m, enum vmlab_svc s)
+{
+	return m->svc[s];
+}
+
+void svc_set(struct vmlab_machine *m, enum vmlab_svc s, void *state,
+	     void (*destroy)(struct vmlab_machine *m));
+
+#endif

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/* Machine lifecycle, configuration, PRNG, warnings and events. */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+void vmlab_config_default(struct vmlab_config *cfg)
+{
+	assert(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = VMLAB_GiB;
+	cfg->nr_cpus = 4;
+	cfg->seed = 1;
+	cfg->arch = "x86_64";
+	cfg->pcid = true;
+	cfg->checker = false;
+	cfg->direct_map_1g = true;
+	cfg->flush_ceiling = 33; /* tlb_single_page_flush_ceiling */
+	/* Golden Cove-class core: L1 iTLB 256x4K (8-way) + 32x2M, L1 dTLB
+	 * 96x4K (6-way) + 32x2M (4-way) + 8x1G, STLB 2048x4K/2M (16-way)
+	 * + 1024x1G (8-way). 1G pages are fractured in the iTLB. */
+	cfg->itlb[0] = (struct vmlab_tlb_geom){256, 8};
+	cfg->itlb[1] = (struct vmlab_tlb_geom){32, 32};
+	cfg->itlb[2] = (struct vmlab_tlb_geom){0, 0};
+	cfg->dtlb[0] = (struct vmlab_tlb_geom){96, 6};
+	cfg->dtlb[1] = (struct vmlab_tlb_geom){32, 4};
+	cfg->dtlb[2] = (struct vmlab_tlb_geom){8, 8};
+	cfg->stlb[0] = (struct vmlab_tlb_geom){2048, 16};
+	cfg->stlb[1] = (struct vmlab_tlb_geom){1024, 8};
+	cfg->stlb[2] = (struct vmlab_tlb_geom){1024, 8};
+	cfg->pwc_entries = 32;
+	cfg->cost = (struct vmlab_cost){
+		.tlb_l1_hit = 0.25,
+		.tlb_l2_hit = 2.0,
+		.walk_level = 5.0,
+		.invlpg = 100.0,
+		.flush_full = 150.0,
+		.flush_global = 400.0,
+		.ipi = 2000.0,
+		.ipi_handle = 500.0,
+		.page_fault = 1000.0,
+		.pte_write = 2.0,
+		.page_alloc = 80.0,
+		.cpa_call = 300.0,
+	};
+}
+
+static bool geom_ok(const struct vmlab_tlb_geom *g)
+{
+	if (g->entries == 0)
+		return true;
+	if (g->ways == 0 || g->ways > g->entries || g->entries % g->ways)
+		return false;
+	u32 sets = g->entries / g->ways;
+	return (sets & (sets - 1)) == 0; /* set index is a mask */
+}
+
+static int config_check(const struct vmlab_config *c)
+{
+	if (c->nr_cpus < 1 || c->nr_cpus > VMLAB_MAX_CPUS)
+		return -VMLAB_EINVAL;
+	if (c->mem_bytes < 64 * VMLAB_MiB || c->mem_bytes > 4 * VMLAB_TiB ||
+	    c->mem_bytes % VMLAB_PMD_SIZE)
+		return -VMLAB_EINVAL;
+	if (c->arch && strcmp(c->arch, "x86_64") != 0)
+		return -VMLAB_EINVAL;
+	if (c->flush_ceiling == 0)
+		return -VMLAB_EINVAL;
+	for (int l = 0; l < 3; l++)
+		if (!geom_ok(&c->itlb[l]) || !geom_ok(&c->dtlb[l]) ||
+		    !geom_ok(&c->stlb[l]))
+			return -VMLAB_EINVAL;
+	if (c->dtlb[0].entries == 0 || c->itlb[0].entries == 0)
+		return -VMLAB_EINVAL;
+	return 0;
+}
+
+static void rng_seed(u64 s[4], u64 seed)
+{
+	/* splitmix64 expands the seed so that nearby seeds diverge. */
+	for (int i = 0; i < 4; i++) {
+		seed += 0x9e3779b97f4a7c15ULL;
+		u64 z = seed;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		s[i] = z ^ (z >> 31);
+	}
+}
+
+static inline u64 rotl(u64 x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+u64 vmlab_rand(struct vmlab_machine *m)
+{
+	u64 *s = m->rng;
+	u64 r = rotl(s[1] * 5, 7) * 9;
+	u64 t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+u64 vmlab_rand_below(struct vmlab_machine *m, u64 bound)
+{
+	assert(bound > 0);
+	/* Rejection sampling keeps the distribution exact. */
+	u64 limit = UINT64_MAX - UINT64_MAX % bound;
+	for (int i = 0; i < 64; i++) {
+		u64 r = vmlab_rand(m);
+		if (r < limit)
+			return r % bound;
+	}
+	return vmlab_rand(m) % bound; /* astronomically unlikely */
+}
+
+static void cpus_destroy(struct vmlab_machine *m)
+{
+	if (!m->cpu)
+		return;
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_destroy(&m->cpu[i]);
+	free(m->cpu);
+	m->cpu = NULL;
+}
+
+static int cpus_create(struct vmlab_machine *m)
+{
+	m->cpu = calloc((size_t)m->nr_cpus, sizeof(*m->cpu));
+	if (!m->cpu)
+		return -VMLAB_ENOMEM;
+	for (int i = 0; i < m->nr_cpus; i++) {
+		m->cpu[i].id = i;
+		int err = tlb_init(m, &m->cpu[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int init_mm_create(struct vmlab_machine *m)
+{
+	struct vmlab_mm *mm = &m->init_mm;
+	int err = vmlab_pgtable_alloc(m, VMLAB_LVL_PGD, &mm->pgd_pfn);
+	if (err)
+		return err;
+	mm->is_init = true;
+	mm->ctx_id = m->next_ctx_id++;
+	/* Preallocate every kernel-half PUD table, as x86-64's
+	 * preallocate_vmalloc_pages() does for the ranges it needs, so the
+	 * kernel PGD entries never change and user mms can copy them. */
+	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++) {
+		u64 pud;
+		err = vmlab_pgtable_alloc(m, VMLAB_LVL_PUD, &pud);
+		if (err)
+			return err;
+		u64 va = 0xffff000000000000ULL | (i << VMLAB_PGDIR_SHIFT);
+		vmlab_set_entry(m, mm, va, VMLAB_LVL_PGD,
+				(mm->pgd_pfn << VMLAB_PAGE_SHIFT) + i * 8,
+				m->arch->mk_table(pud, false));
+	}
+	for (int c = 0; c < m->nr_cpus; c++) {
+		m->cpu[c].loaded_mm = mm;
+		mm->cpumask[c / 64] |= 1ULL << (c % 64);
+	}
+	return 0;
+}
+
+int vmlab_machine_create(const struct vmlab_config *cfg,
+			 struct vmlab_machine **out)
+{
+	if (!cfg || !out)
+		return -VMLAB_EINVAL;
+	int err = config_check(cfg);
+	if (err)
+		return err;
+	struct vmlab_machine *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -VMLAB_ENOMEM;
+	m->cfg = *cfg;
+	m->cfg.arch = "x86_64";
+	m->arch = &vmlab_arch_x86_64;
+	m->nr_cpus = cfg->nr_cpus;
+	m->hash = 0xcbf29ce484222325ULL;
+	m->next_ctx_id = 1;
+	rng_seed(m->rng, cfg->seed);
+	err = cpus_create(m);
+	if (!err)
+		err = phys_init(m);
+	if (!err && cfg->checker)
+		err = ck_create(m);
+	if (!err)
+		err = init_mm_create(m);
+	if (err) {
+		vmlab_machine_destroy(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+void svc_set(struct vmlab_machine *m, enum vmlab_svc s, void *state,
+	     void (*destroy)(struct vmlab_machine *m))
+{
+	assert(s < VMLAB_NR_SVC);
+	assert(!m->svc[s] || !state);
+	m->svc[s] = state;
+	m->svc_destroy[s] = destroy;
+}
+
+void vmlab_machine_destroy(struct vmlab_machine *m)
+{
+	if (!m)
+		return;
+	/* Upper layers first, in reverse order of their stacking. */
+	for (int s = VMLAB_NR_SVC - 1; s >= 0; s--)
+		if (m->svc[s] && m->svc_destroy[s])
+			m->svc_destroy[s](m);
+	ck_destroy(m);
+	phys_destroy(m);
+	cpus_destroy(m);
+	free(m);
+}
+
+const struct vmlab_config *vmlab_machine_config(const struct vmlab_machine *m)
+{
+	return &m->cfg;
+}
+
+int vmlab_nr_cpus(const struct vmlab_machine *m)
+{
+	return m->nr_cpus;
+}
+
+bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu)
+{
+	return cpu >= 0 && cpu < m->nr_cpus;
+}
+
+void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)
+{
+	m->nr_warnings++;
+	if (m->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "WARNING: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+u64 vmlab_nr_warnings(const struct vmlab_machine *m)
+{
+	return m->nr_warnings;
+}
+
+void vmlab_set_quiet(struct vmlab_machine *m, bool quiet)
+{
+	m->quiet = quiet;
+}
+
+static inline void hash_u64(u64 *h, u64 v)
+{
+	/* FNV-1a, one byte at a time: slow but only on slow-path events. */
+	for (int i = 0; i < 8; i++) {
+		*h ^= (v >> (8 * i)) & 0xff;
+		*h *= 0x100000001b3ULL;
+	}
+}
+
+void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
+	u64 b, u64 c)
+{
+	struct vmlab_event e = {.type = t, .cpu = cpu, .a = a, .b = b, .c = c};
+	vmlab_emit(m, &e);
+}
+
+void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
+{
+	assert(e->type < VMLAB_NR_EVENTS);
+	hash_u64(&m->hash, (u64)e->type);
+	hash_u64(&m->hash, (u64)(s64)e->cpu);
+	hash_u64(&m->hash, e->a);
+	hash_u64(&m->hash, e->b);
+	hash_u64(&m->hash, e->c);
+	if (e->name)
+		for (const char *p = e->name; *p; p++)
+			hash_u64(&m->hash, (u64)(unsigned char)*p);
+	m->nr_events++;
+	if (m->ev_fn)
+		m->ev_fn(m->ev_ctx, e);
+}
+
+u64 vmlab_trace_hash(const struct vmlab_machine *m)
+{
+	return m->hash;
+}
+
+u64 vmlab_event_count(const struct vmlab_machine *m)
+{
+	return m->nr_events;
+}
+
+void vmlab_set_event_listener(struct vmlab_machine *m, vmlab_event_fn fn,
+			      void *ctx)
+{
+	m->ev_fn = fn;
+	m->ev_ctx = ctx;
+}
+
+void vmlab_set_fault_handler(struct vmlab_machine *m, vmlab_fault_fn fn,
+			     void *ctx)
+{
+	m->fault_fn = fn;
+	m->fault_ctx = ctx;
+}
+
+const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m)
+{
+	return m->arch;
+}
+
+const char *vmlab_access_name(enum vmlab_access a)
+{
+	static const char *const names[] = {"read", "write", "fetch"};
+	return a < VMLAB_NR_ACCESS ? names[a] : "?";
+}
+
+const char *vmlab_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0: return "OK";
+	case VMLAB_EPERM: return "EPERM";
+	case VMLAB_ENOENT: return "ENOENT";
+	case VMLAB_EINTR: return "EINTR";
+	case VMLAB_EIO: return "EIO";
+	case VMLAB_E2BIG: return "E2BIG";
+	case VMLAB_EAGAIN: return "EAGAIN";
+	case VMLAB_ENOMEM: return "ENOMEM";
+	case VMLAB_EFAULT: return "EFAULT";
+	case VMLAB_EBUSY: return "EBUSY";
+	case VMLAB_EEXIST: return "EEXIST";
+	case VMLAB_EINVAL: return "EINVAL";
+	case VMLAB_ENOSPC: return "ENOSPC";
+	case VMLAB_ERANGE: return "ERANGE";
+	case VMLAB_ENOSYS: return "ENOSYS";
+	default: return "E?";
+	}
+}

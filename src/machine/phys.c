@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Physical memory: sparse frame descriptors and contents, and a buddy
+ * allocator (orders 0..VMLAB_MAX_ORDER) with per-CPU lists of order-0 pages.
+ *
+ * Frames above the "frontier" have never been handed out and cost nothing:
+ * like deferred struct-page init, max-order blocks are carved from it only
+ * when the free lists run dry, so a 1 TiB machine boots in microseconds.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define NIL (~0ULL)
+#define RESERVED_LOW_FRAMES 256 /* first MiB: BIOS, never allocated */
+
+static struct frame_section *section(struct vmlab_machine *m, u64 pfn)
+{
+	struct phys *p = &m->phys;
+	assert(pfn < p->nr_frames);
+	u64 s = pfn >> SECTION_SHIFT;
+	if (unlikely(!p->sections[s])) {
+		p->sections[s] = calloc(1, sizeof(struct frame_section));
+		if (!p->sections[s]) {
+			fprintf(stderr, "vmlab: host out of memory\n");
+			abort(); /* host failure, not a simulated one */
+		}
+	}
+	return p->sections[s];
+}
+
+struct vmlab_page *vmlab_pfn_to_page(struct vmlab_machine *m, u64 pfn)
+{
+	if (pfn >= m->phys.nr_frames)
+		return NULL;
+	return &section(m, pfn)->page[pfn & (SECTION_FRAMES - 1)];
+}
+
+static inline struct vmlab_page *page(struct vmlab_machine *m, u64 pfn)
+{
+	return &section(m, pfn)->page[pfn & (SECTION_FRAMES - 1)];
+}
+
+u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
+{
+	struct frame_section *s = section(m, pfn);
+	u8 **slot = &s->content[pfn & (SECTION_FRAMES - 1)];
+	if (likely(*slot))
+		return *slot;
+	if (!for_write)
+		return m->phys.zero_page;
+	*slot = calloc(1, VMLAB_PAGE_SIZE);
+	if (!*slot) {
+		fprintf(stderr, "vmlab: host out of memory\n");
+		abort();
+	}
+	m->phys.content_pages++;
+	return *slot;
+}
+
+struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
+{
+	assert(m->ck_frames);
+	assert(pfn < m->phys.nr_frames);
+	u64 s = pfn >> SECTION_SHIFT;
+	if (unlikely(!m->ck_frames[s])) {
+		m->ck_frames[s] = calloc(SECTION_FRAMES, sizeof(struct ck_frame));
+		if (!m->ck_frames[s]) {
+			fprintf(stderr, "vmlab: host out of memory\n");
+			abort();
+		}
+	}
+	return &m->ck_frames[s][pfn & (SECTION_FRAMES - 1)];
+}
+
+/* ------------------------------------------------------- free lists */
+
+static void list_add(struct vmlab_machine *m, int order, u64 pfn)
+{
+	struct free_area *a = &m->phys.area[order];
+	struct vmlab_page *pg = page(m, pfn);
+	assert(!(pg->flags & VMLAB_PG_BUDDY));
+	pg->flags = VMLAB_PG_BUDDY;
+	pg->order = (u8)order;
+	pg->refcount = 0;
+	pg->lru_prev = NIL;
+	pg->lru_next = a->head;
+	if (pg->lru_next != NIL)
+		page(m, pg->lru_next)->lru_prev = pfn;
+	a->head = pfn;
+	a->nr++;
+}
+
+static void list_del(struct vmlab_machine *m, int order, u64 pfn)
+{
+	struct free_area *a = &m->phys.area[order];
+	struct vmlab_page *pg = page(m, pfn);
+	assert(pg->flags & VMLAB_PG_BUDDY);
+	assert(pg->order == order && a->nr > 0);
+	if (pg->lru_prev != NIL)
+		page(m, pg->lru_prev)->lru_next = pg->lru_next;
+	else
+		a->head = pg->lru_next;
+	if (pg->lru_next != NIL)
+		page(m, pg->lru_next)->lru_prev = pg->lru_prev;
+	pg->flags &= ~(u32)VMLAB_PG_BUDDY;
+	pg->lru_next = pg->lru_prev = NIL;
+	a->nr--;
+}
+
+/* Carve the largest aligned block at the frontier onto its free list. */
+static bool frontier_carve(struct vmlab_machine *m)
+{
+	struct phys *p = &m->phys;
+	if (p->frontier >= p->nr_frames)
+		return false;
+	int order = VMLAB_MAX_ORDER;
+	while (order > 0 && ((p->frontier & ((1ULL << order) - 1)) ||
+			     p->frontier + (1ULL << order) > p->nr_frames))
+		order--;
+	u64 pfn = p->frontier;
+	p->frontier += 1ULL << order;
+	list_add(m, order, pfn);
+	return true;
+}
+
+static int buddy_alloc(struct vmlab_machine *m, int order, u64 *out)
+{
+	struct phys *p = &m->phys;
+	/* Bounded: every pass either returns or advances the frontier. */
+	for (;;) {
+		for (int o = order; o <= VMLAB_MAX_ORDER; o++) {
+			if (!p->area[o].nr)
+				continue;
+			u64 pfn = p->area[o].head;
+			list_del(m, o, pfn);
+			/* Split down, returning the upper halves. */
+			while (o > order) {
+				o--;
+				list_add(m, o, pfn + (1ULL << o));
+			}
+			*out = pfn;
+			return 0;
+		}
+		if (!frontier_carve(m))
+			return -VMLAB_ENOMEM;
+	}
+}
+
+static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
+{
+	struct phys *p = &m->phys;
+	while (order < VMLAB_MAX_ORDER) {
+		u64 buddy = pfn ^ (1ULL << order);
+		if (buddy >= p->frontier)
+			break;
+		struct vmlab_page *bp = page(m, buddy);
+		if (!(bp->flags & VMLAB_PG_BUDDY) || bp->order != order)
+			break;
+		list_del(m, order, buddy);
+		pfn &= ~(1ULL << order);
+		order++;
+	}
+	list_add(m, order, pfn);
+}
+
+/* ----------------------------------------------------- per-CPU lists */
+
+static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn)
+{
+	struct vmlab_page *pg = page(m, pfn);
+	pg->flags = VMLAB_PG_PCP;
+	pg->order = 0;
+	pg->refcount = 0;
+	pg->lru_next = c->pcp_head;
+	c->pcp_head = pfn;
+	c->pcp_count++;
+}
+
+static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c)
+{
+	assert(c->pcp_count > 0 && c->pcp_head != NIL);
+	u64 pfn = c->pcp_head;
+	struct vmlab_page *pg = page(m, pfn);
+	assert(pg->flags & VMLAB_PG_PCP);
+	c->pcp_head = pg->lru_next;
+	c->pcp_count--;
+	pg->flags = 0;
+	pg->lru_next = NIL;
+	return pfn;
+}
+
+static void pcp_drain(struct vmlab_machine *m, struct cpu *c, u32 n)
+{
+	for (u32 i = 0; i < n && c->pcp_count; i++)
+		buddy_free(m, pcp_pop(m, c), 0);
+}
+
+static void pcp_refill(struct vmlab_machine *m, struct cpu *c)
+{
+	for (u32 i = 0; i < PCP_BATCH; i++) {
+		u64 pfn;
+		if (buddy_alloc(m, 0, &pfn))
+			break;
+		pcp_push(m, c, pfn);
+	}
+}
+
+/* ------------------------------------------------------------- API */
+
+int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
+{
+	if (!pfn || order < 0 || order > VMLAB_MAX_ORDER)
+		return -VMLAB_EINVAL;
+	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
+	u64 got;
+	if (order == 0) {
+		if (!c->pcp_count)
+			pcp_refill(m, c);
+		if (!c->pcp_count) {
+			/* Other CPUs' lists are the last resort, as
+			 * the kernel drains them before OOM. */
+			for (int i = 0; i < m->nr_cpus; i++)
+				pcp_drain(m, &m->cpu[i], ~0u);
+			pcp_refill(m, c);
+		}
+		if (!c->pcp_count)
+			return -VMLAB_ENOMEM;
+		got = pcp_pop(m, c);
+	} else {
+		int err = buddy_alloc(m, order, &got);
+		if (err) {
+			for (int i = 0; i < m->nr_cpus; i++)
+				pcp_drain(m, &m->cpu[i], ~0u);
+			err = buddy_alloc(m, order, &got);
+		}
+		if (err)
+			return err;
+	}
+	struct vmlab_page *pg = page(m, got);
+	pg->flags = VMLAB_PG_HEAD;
+	pg->order = (u8)order;
+	pg->refcount = 1;
+	pg->mapcount = 0;
+	pg->private_ = 0;
+	pg->owner = 0;
+	m->phys.nr_free -= 1ULL << order;
+	count(m, cpu, VMLAB_C_page_alloc, 1);
+	if (m->ck)
+		ck_pages_alloced(m, got, order);
+	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
+	*pfn = got;
+	assert((got & ((1ULL << order) - 1)) == 0);
+	return 0;
+}
+
+void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
+{
+	if (order < 0 || order > VMLAB_MAX_ORDER || pfn >= m->phys.nr_frames ||
+	    (pfn & ((1ULL << order) - 1))) {
+		vmlab_warn(m, "free_pages: bad block pfn %#llx order %d",
+			   (unsigned long long)pfn, order);
+		return;
+	}
+	struct vmlab_page *pg = page(m, pfn);
+	if (!(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
+	    pg->refcount <= 0) {
+		vmlab_warn(m,
+			   "free_pages: pfn %#llx order %d is not an allocated "
+			   "block (double free?)",
+			   (unsigned long long)pfn, order);
+		return;
+	}
+	if (m->ck)
+		ck_pages_freed(m, cpu, pfn, order);
+	ev(m, VMLAB_EV_PAGE_FREE, cpu, pfn, (u64)order, 0);
+	count(m, cpu, VMLAB_C_page_free, 1);
+	pg->flags = 0;
+	pg->refcount = 0;
+	m->phys.nr_free += 1ULL << order;
+	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
+	if (order == 0) {
+		pcp_push(m, c, pfn);
+		if (c->pcp_count > PCP_HIGH)
+			pcp_drain(m, c, PCP_BATCH);
+		return;
+	}
+	buddy_free(m, pfn, order);
+}
+
+u64 vmlab_nr_free_pages(const struct vmlab_machine *m)
+{
+	return m->phys.nr_free;
+}
+
+u64 vmlab_nr_frames(const struct vmlab_machine *m)
+{
+	return m->phys.nr_frames;
+}
+
+u64 vmlab_host_content_bytes(const struct vmlab_machine *m)
+{
+	return m->phys.content_pages * VMLAB_PAGE_SIZE;
+}
+
+static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
+		      const void *wbuf, int fill, size_t len)
+{
+	assert(pa + len >= pa);
+	if (pa + len > m->phys.nr_frames << VMLAB_PAGE_SHIFT) {
+		vmlab_warn(m, "phys access beyond RAM at %#llx",
+			   (unsigned long long)pa);
+		return;
+	}
+	while (len) {
+		u64 off = pa & (VMLAB_PAGE_SIZE - 1);
+		size_t n = (size_t)(VMLAB_PAGE_SIZE - off);
+		if (n > len)
+			n = len;
+		u8 *p = frame_content(m, pa >> VMLAB_PAGE_SHIFT, !rbuf);
+		if (rbuf) {
+			memcpy(rbuf, p + off, n);
+			rbuf = (u8 *)rbuf + n;
+		} else if (wbuf) {
+			memcpy(p + off, wbuf, n);
+			wbuf = (const u8 *)wbuf + n;
+		} else {
+			memset(p + off, fill, n);
+		}
+		pa += n;
+		len -= n;
+	}
+}
+
+void vmlab_phys_read(struct vmlab_machine *m, u64 pa, void *buf, size_t len)
+{
+	assert(buf);
+	phys_copy(m, pa, buf, NULL, 0, len);
+}
+
+void vmlab_phys_write(struct vmlab_machine *m, u64 pa, const void *buf,
+		      size_t len)
+{
+	assert(buf);
+	phys_copy(m, pa, NULL, buf, 0, len);
+}
+
+void vmlab_phys_fill(struct vmlab_machine *m, u64 pa, int byte, size_t len)
+{
+	phys_copy(m, pa, NULL, NULL, byte, len);
+}
+
+int phys_init(struct vmlab_machine *m)
+{
+	struct phys *p = &m->phys;
+	p->nr_frames = m->cfg.mem_bytes >> VMLAB_PAGE_SHIFT;
+	p->nr_sections = (p->nr_frames + SECTION_FRAMES - 1) >> SECTION_SHIFT;
+	p->sections = calloc(p->nr_sections, sizeof(*p->sections));
+	if (!p->sections)
+		return -VMLAB_ENOMEM;
+	for (int o = 0; o <= VMLAB_MAX_ORDER; o++) {
+		p->area[o].head = NIL;
+		p->area[o].nr = 0;
+	}
+	for (int i = 0; i < m->nr_cpus; i++) {
+		m->cpu[i].pcp_head = NIL;
+		m->cpu[i].pcp_count = 0;
+	}
+	for (u64 pfn = 0; pfn < RESERVED_LOW_FRAMES; pfn++)
+		page(m, pfn)->flags = VMLAB_PG_RESERVED;
+	p->frontier = RESERVED_LOW_FRAMES;
+	p->nr_free = p->nr_frames - RESERVED_LOW_FRAMES;
+	return 0;
+}
+
+void phys_destroy(struct vmlab_machine *m)
+{
+	struct phys *p = &m->phys;
+	if (p->sections) {
+		for (u64 s = 0; s < p->nr_sections; s++) {
+			struct frame_section *sec = p->sections[s];
+			if (!sec)
+				continue;
+			for (u64 i = 0; i < SECTION_FRAMES; i++)
+				free(sec->content[i]);
+			free(sec);
+		}
+		free(p->sections);
+		p->sections = NULL;
+	}
+}

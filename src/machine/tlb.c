@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-CPU TLBs: split L1 (iTLB, dTLB) and a unified L2, one set-associative
+ * array per page size, PCID-tagged entries with a global bit, round-robin
+ * replacement per set (deterministic, and a hit changes no state, which
+ * keeps the hit path short).  A paging-structure cache (PDE/PDPTE caches)
+ * lets walks skip levels.  The host fast path mirrors L1 hits of the
+ * current context at 4 KiB granularity and is dropped whenever an L1 entry
+ * it was derived from goes away.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
+		      int level)
+{
+	memset(a, 0, sizeof(*a));
+	a->level = (u8)level;
+	if (!g->entries)
+		return 0;
+	a->ways = g->ways;
+	a->sets = g->entries / g->ways;
+	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
+	a->e = calloc(g->entries, sizeof(*a->e));
+	a->next = calloc(a->sets, 1);
+	if (!a->e || !a->next)
+		return -VMLAB_ENOMEM;
+	return 0;
+}
+
+static void array_destroy(struct tlb_array *a)
+{
+	free(a->e);
+	free(a->next);
+	a->e = NULL;
+	a->next = NULL;
+}
+
+int tlb_init(struct vmlab_machine *m, struct cpu *c)
+{
+	const struct vmlab_config *cfg = &m->cfg;
+	int err = 0;
+	for (int l = 0; l < 3 && !err; l++) {
+		err = array_init(&c->itlb[l], &cfg->itlb[l], l);
+		if (!err)
+			err = array_init(&c->dtlb[l], &cfg->dtlb[l], l);
+		if (!err)
+			err = array_init(&c->stlb[l], &cfg->stlb[l], l);
+	}
+	if (err)
+		return err;
+	if (cfg->pwc_entries) {
+		c->pwc = calloc(cfg->pwc_entries, sizeof(*c->pwc));
+		if (!c->pwc)
+			return -VMLAB_ENOMEM;
+		c->pwc_n = cfg->pwc_entries;
+	}
+	c->loaded_asid = 0;
+	return 0;
+}
+
+void tlb_destroy(struct cpu *c)
+{
+	for (int l = 0; l < 3; l++) {
+		array_destroy(&c->itlb[l]);
+		array_destroy(&c->dtlb[l]);
+		array_destroy(&c->stlb[l]);
+	}
+	free(c->pwc);
+	c->pwc = NULL;
+}
+
+u16 cpu_pcid(const struct cpu *c)
+{
+	return (u16)(c->loaded_asid + 1);
+}
+
+/* ---------------------------------------------------------- fast path */
+
+void fast_flush(struct cpu *c)
+{
+	memset(c->fast, 0, sizeof(c->fast));
+}
+
+void fast_drop_range(struct cpu *c, u64 start, u64 end)
+{
+	assert(start < end);
+	if (end - start <= 16 * VMLAB_PAGE_SIZE) {
+		for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
+			u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
+			for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+				if ((c->fast[k][idx].tag & VMLAB_PAGE_MASK) == va)
+					c->fast[k][idx].tag = 0;
+		}
+		return;
+	}
+	for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+		for (u32 i = 0; i < FAST_SIZE; i++) {
+			u64 va = c->fast[k][i].tag & VMLAB_PAGE_MASK;
+			if (c->fast[k][i].tag && va >= start && va < end)
+				c->fast[k][i].tag = 0;
+		}
+}
+
+/* ------------------------------------------------------------ arrays */
+
+static inline bool entry_match(const struct tlb_entry *e, u64 vpn, u16 pcid)
+{
+	return (e->flags & TLBF_VALID) && e->vpn == vpn &&
+	       ((e->flags & TLBF_G) || e->pcid == pcid);
+}
+
+static struct tlb_entry *array_lookup(struct tlb_array *a, u64 va, u16 pcid)
+{
+	if (!a->e)
+		return NULL;
+	u64 vpn = va >> vmlab_level_shift(a->level);
+	struct tlb_entry *set = &a->e[(vpn & (a->sets - 1)) * a->ways];
+	for (u32 w = 0; w < a->ways; w++)
+		if (entry_match(&set[w], vpn, pcid))
+			return &set[w];
+	return NULL;
+}
+
+static void entry_drop(struct vmlab_machine *m, struct cpu *c,
+		       struct tlb_array *a, struct tlb_entry *e)
+{
+	assert(e->flags & TLBF_VALID);
+	assert(a->nr_valid > 0);
+	if (m->ck)
+		ck_tlb_drop(m, c, e);
+	u64 start = tlb_entry_va(e);
+	fast_drop_range(c, start, start + vmlab_level_size(e->level));
+	e->flags = 0;
+	a->nr_valid--;
+	count(m, c->id, VMLAB_C_tlb_entries_dropped, 1);
+}
+
+struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
+			       int level)
+{
+	assert(level >= 0 && level < 3);
+	return kind == VMLAB_FETCH ? &c->itlb[level] : &c->dtlb[level];
+}
+
+struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
+				u64 va, u16 pcid)
+{
+	struct tlb_array *arr = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
+	for (int l = 0; l < 3; l++) {
+		struct tlb_entry *e = array_lookup(&arr[l], va, pcid);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid)
+{
+	for (int l = 0; l < 3; l++) {
+		struct tlb_entry *e = array_lookup(&c->stlb[l], va, pcid);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Insert into array a, which must have the entry's page-size level.  An
+ * entry for the same page and tag is replaced in place so no page is ever
+ * cached twice in one array.
+ */
+struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
+			     struct tlb_array *a, const struct tlb_entry *ne)
+{
+	assert(a->e && a->level == ne->level);
+	assert(ne->flags & TLBF_VALID);
+	struct tlb_entry *set = &a->e[(ne->vpn & (a->sets - 1)) * a->ways];
+	struct tlb_entry *slot = NULL;
+	for (u32 w = 0; w < a->ways && !slot; w++)
+		if (entry_match(&set[w], ne->vpn, ne->pcid) &&
+		    (set[w].flags & TLBF_G) == (ne->flags & TLBF_G))
+			slot = &set[w];
+	for (u32 w = 0; w < a->ways && !slot; w++)
+		if (!(set[w].flags & TLBF_VALID))
+			slot = &set[w];
+	if (!slot) {
+		u8 *next = &a->next[ne->vpn & (a->sets - 1)];
+		slot = &set[*next % a->ways];
+		*next = (u8)((*next + 1) % a->ways);
+	}
+	if (slot->flags & TLBF_VALID)
+		entry_drop(m, c, a, slot);
+	*slot = *ne;
+	a->nr_valid++;
+	assert(a->nr_valid <= a->sets * a->ways);
+	if (m->ck)
+		ck_tlb_fill(m, c, slot);
+	return slot;
+}
+
+static void visit_array(struct vmlab_machine *m, struct cpu *c,
+			struct tlb_array *a, u64 start, u64 end,
+			tlb_visit_fn fn, void *ctx)
+{
+	u64 shift = vmlab_level_shift(a->level);
+	u64 first = start >> shift, last = (end - 1) >> shift;
+	if (last - first + 1 >= a->sets) {
+		u32 n = a->sets * a->ways;
+		for (u32 i = 0; i < n; i++) {
+			struct tlb_entry *e = &a->e[i];
+			if ((e->flags & TLBF_VALID) && e->vpn >= first &&
+			    e->vpn <= last)
+				fn(m, c, e, ctx);
+		}
+		return;
+	}
+	/* Few pages: only their sets can hold them. */
+	for (u64 vpn = first; vpn <= last; vpn++) {
+		struct tlb_entry *set = &a->e[(vpn & (a->sets - 1)) * a->ways];
+		for (u32 w = 0; w < a->ways; w++)
+			if ((set[w].flags & TLBF_VALID) && set[w].vpn == vpn)
+				fn(m, c, &set[w], ctx);
+	}
+}
+
+/* Visit valid entries of every array overlapping [start, end). */
+void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
+		     u64 end, tlb_visit_fn fn, void *ctx)
+{
+	assert(start < end);
+	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++)
+			if (all[k][l].e && all[k][l].nr_valid)
+				visit_array(m, c, &all[k][l], start, end, fn,
+					    ctx);
+}
+
+typedef bool (*drop_pred)(const struct tlb_entry *e, u64 arg, u16 pcid);
+
+static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
+		      u64 arg, u16 pcid)
+{
+	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	u64 dropped = 0;
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++) {
+			struct tlb_array *a = &all[k][l];
+			if (!a->e || !a->nr_valid)
+				continue;
+			u32 n = a->sets * a->ways;
+			for (u32 i = 0; i < n; i++)
+				if ((a->e[i].flags & TLBF_VALID) &&
+				    pred(&a->e[i], arg, pcid)) {
+					entry_drop(m, c, a, &a->e[i]);
+					dropped++;
+				}
+		}
+	return dropped;
+}
+
+/* ------------------------------------------------------------ PWC */
+
+void pwc_flush(struct cpu *c, int pcid)
+{
+	for (u32 i = 0; i < c->pwc_n; i++)
+		if (pcid < 0 || c->pwc[i].pcid == pcid)
+			c->pwc[i].valid = 0;
+}
+
+struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid)
+{
+	u64 tag = va >> vmlab_level_shift(level + 1);
+	for (u32 i = 0; i < c->pwc_n; i++) {
+		struct pwc_entry *p = &c->pwc[i];
+		if (p->valid && p->level == level && p->tag == tag &&
+		    p->pcid == pcid)
+			return p;
+	}
+	return NULL;
+}
+
+void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
+{
+	if (!c->pwc_n)
+		return;
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
+	struct pwc_entry *p = pwc_lookup(c, va, level, pcid);
+	if (!p) {
+		p = &c->pwc[c->pwc_next];
+		c->pwc_next = (u16)((c->pwc_next + 1) % c->pwc_n);
+	}
+	p->tag = va >> vmlab_level_shift(level + 1);
+	p->pfn = pfn;
+	p->pcid = pcid;
+	p->level = (u8)level;
+	p->valid = 1;
+}
+
+/* ------------------------------------------------------- invalidation */
+
+static bool pred_invlpg(const struct tlb_entry *e, u64 va, u16 pcid)
+{
+	u64 start = tlb_entry_va(e);
+	return va >= start && va < start + vmlab_level_size(e->level) &&
+	       ((e->flags & TLBF_G) || e->pcid == pcid);
+}
+
+static bool pred_pcid(const struct tlb_entry *e, u64 unused, u16 pcid)
+{
+	(void)unused;
+	return !(e->flags & TLBF_G) && e->pcid == pcid;
+}
+
+static bool pred_all(const struct tlb_entry *e, u64 unused, u16 pcid)
+{
+	(void)e;
+	(void)unused;
+	(void)pcid;
+	return true;
+}
+
+void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
+{
+	va &= VMLAB_PAGE_MASK;
+	u16 pcid = cpu_pcid(c);
+	u64 n = drop_where(m, c, pred_invlpg, va, pcid);
+	/* INVLPG also empties the paging-structure caches of this PCID. */
+	pwc_flush(c, pcid);
+	count(m, c->id, VMLAB_C_invlpg, 1);
+	count(m, c->id, VMLAB_C_pages_invalidated, 1);
+	(void)n;
+	ev(m, VMLAB_EV_INVLPG, c->id, va, pcid, 0);
+}
+
+void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
+{
+	drop_where(m, c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
+}
+
+void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
+{
+	drop_where(m, c, pred_pcid, 0, pcid);
+	pwc_flush(c, pcid);
+	count(m, c->id, VMLAB_C_flush_local, 1);
+	ev(m, VMLAB_EV_FLUSH_LOCAL, c->id, pcid, 0, 0);
+}
+
+void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c)
+{
+	drop_where(m, c, pred_all, 0, 0);
+	pwc_flush(c, -1);
+	fast_flush(c);
+	count(m, c->id, VMLAB_C_flush_global, 1);
+	ev(m, VMLAB_EV_FLUSH_GLOBAL, c->id, 0, 0, 0);
+}
+
+u32 vmlab_tlb_occupancy(struct vmlab_machine *m, int cpu)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return 0;
+	struct cpu *c = &m->cpu[cpu];
+	u32 n = 0;
+	for (int l = 0; l < 3; l++)
+		n += c->itlb[l].nr_valid + c->dtlb[l].nr_valid +
+		     c->stlb[l].nr_valid;
+	return n;
+}
+
+static void tlbf_to_prot(u8 f, vmlab_pgprot_t *prot)
+{
+	vmlab_pgprot_t p = VMLAB_PAGE_PRESENT;
+	if (f & TLBF_W)
+		p |= VMLAB_PAGE_RW;
+	if (!(f & TLBF_X))
+		p |= VMLAB_PAGE_NX;
+	if (f & TLBF_U)
+		p |= VMLAB_PAGE_USER;
+	if (f & TLBF_G)
+		p |= VMLAB_PAGE_GLOBAL;
+	if (f & TLBF_D)
+		p |= VMLAB_PAGE_DIRTY;
+	*prot = p;
+}
+
+int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
+		    vmlab_pgprot_t *prot)
+{
+	if (!vmlab_cpu_valid(m, cpu))
+		return -1;
+	struct cpu *c = &m->cpu[cpu];
+	struct tlb_array *all[3] = {c->dtlb, c->itlb, c->stlb};
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++) {
+			struct tlb_array *a = &all[k][l];
+			if (!a->e)
+				continue;
+			u64 vpn = va >> vmlab_level_shift(l);
+			struct tlb_entry *set =
+				&a->e[(vpn & (a->sets - 1)) * a->ways];
+			for (u32 w = 0; w < a->ways; w++) {
+				struct tlb_entry *e = &set[w];
+				if (!(e->flags & TLBF_VALID) || e->vpn != vpn)
+					continue;
+				if (pfn)
+					*pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
+							 ((1ULL << (9 * l)) - 1));
+				if (prot)
+					tlbf_to_prot(e->flags, prot);
+				return l;
+			}
+		}
+	return -1;
+}
+
+struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
+				u16 pcid)
+{
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	(void)m;
+	return c->asid[pcid - 1].mm; /* NULL once that mm is gone */
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 4-level page-table entry format.
+ *
+ * Present entries: P RW US PWT PCD A D PS G at bits 0..8, NX at 63, frame
+ * address in bits 12..51.  Non-present, non-zero entries hold either a
+ * PROT_NONE leaf (bit 8, _PAGE_PROTNONE) or a swap entry: type in the top 5
+ * bits and the offset inverted in bits 9..58 (the L1TF mitigation keeps
+ * non-present entries from naming real frames).  PROT_NONE entries invert
+ * their frame number for the same reason.  PTE markers are swap entries of
+ * the last swap type (SWP_PTE_MARKER).
+ */
+#include "internal.h"
+
+#define X86_P (1ULL << 0)
+#define X86_RW (1ULL << 1)
+#define X86_US (1ULL << 2)
+#define X86_PS (1ULL << 7)
+#define X86_G (1ULL << 8)
+#define X86_PROTNONE X86_G
+#define X86_NX (1ULL << 63)
+#define X86_A (1ULL << 5)
+#define X86_D (1ULL << 6)
+#define X86_PFN_MASK 0x000ffffffffff000ULL
+#define X86_FLAGS_MASK (~X86_PFN_MASK)
+
+#define SWP_TYPE_BITS 5
+#define SWP_OFFSET_FIRST_BIT 9
+#define SWP_OFFSET_SHIFT (SWP_OFFSET_FIRST_BIT + SWP_TYPE_BITS)
+#define SWP_PTE_MARKER ((1u << SWP_TYPE_BITS) - 1)
+#define SWP_OFFSET_BITS (64 - SWP_OFFSET_SHIFT)
+
+static u64 x86_mk_leaf(u64 pfn, vmlab_pgprot_t prot, int level)
+{
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
+	assert(pfn < (1ULL << 40));
+	/* Large leaves name a frame aligned to their size. */
+	assert((pfn & ((1ULL << (9 * level)) - 1)) == 0);
+	u64 flags = prot & (X86_FLAGS_MASK & ~X86_PS);
+	if (level > VMLAB_LVL_PTE)
+		flags |= X86_PS;
+	if (prot & X86_P)
+		return (pfn << VMLAB_PAGE_SHIFT) | flags;
+	assert(prot & X86_PROTNONE);
+	return ((~pfn << VMLAB_PAGE_SHIFT) & X86_PFN_MASK) | flags;
+}
+
+static u64 x86_mk_table(u64 pfn, bool user)
+{
+	assert(pfn < (1ULL << 40));
+	/* _KERNPG_TABLE / _PAGE_TABLE: permissions are decided at the leaf. */
+	u64 e = (pfn << VMLAB_PAGE_SHIFT) | X86_P | X86_RW | X86_A | X86_D;
+	return user ? e | X86_US : e;
+}
+
+static u64 x86_mk_swap(u32 type, u64 offset)
+{
+	assert(type < (1u << SWP_TYPE_BITS));
+	/* The all-ones offset would encode as pte_none(). */
+	assert(offset < (1ULL << SWP_OFFSET_BITS) - 1);
+	u64 e = (~offset << SWP_OFFSET_SHIFT) >> SWP_TYPE_BITS;
+	e |= (u64)type << (64 - SWP_TYPE_BITS);
+	assert(!(e & (X86_P | X86_PROTNONE)));
+	return e;
+}
+
+static u64 x86_mk_marker(u32 bits)
+{
+	assert(bits != 0);
+	return x86_mk_swap(SWP_PTE_MARKER, bits);
+}
+
+static void x86_decode(u64 e, int level, struct vmlab_pte_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (e == 0) {
+		out->kind = VMLAB_PTE_NONE;
+		return;
+	}
+	if (e & X86_P) {
+		bool leaf = level == VMLAB_LVL_PTE ||
+			    (level < VMLAB_LVL_PGD && (e & X86_PS));
+		out->kind = leaf ? VMLAB_PTE_LEAF : VMLAB_PTE_TABLE;
+		out->pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
+		out->prot = e & X86_FLAGS_MASK & ~X86_PS;
+		return;
+	}
+	if (e & X86_PROTNONE) {
+		out->kind = VMLAB_PTE_PROTNONE;
+		out->pfn = (~e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
+		out->prot = e & X86_FLAGS_MASK & ~X86_PS;
+		return;
+	}
+	u32 type = (u32)(e >> (64 - SWP_TYPE_BITS));
+	u64 offset = (~e << SWP_TYPE_BITS) >> SWP_OFFSET_SHIFT;
+	if (type == SWP_PTE_MARKER) {
+		out->kind = VMLAB_PTE_MARKER;
+		out->marker = (u32)offset;
+		return;
+	}
+	out->kind = VMLAB_PTE_SWAP;
+	out->swp_type = type;
+	out->swp_offset = offset;
+}
+
+static bool x86_hw_present(u64 e)
+{
+	return e & X86_P;
+}
+
+static bool x86_is_large(u64 e, int level)
+{
+	return (level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD) &&
+	       (e & (X86_P | X86_PS)) == (X86_P | X86_PS);
+}
+
+static u64 x86_set_ad(u64 e, bool dirty)
+{
+	assert(e & X86_P);
+	return e | X86_A | (dirty ? X86_D : 0);
+}
+
+const struct vmlab_arch_ops vmlab_arch_x86_64 = {
+	.name = "x86_64",
+	.levels = 4,
+	.mk_leaf = x86_mk_leaf,
+	.mk_table = x86_mk_table,
+	.mk_swap = x86_mk_swap,
+	.mk_marker = x86_mk_marker,
+	.decode = x86_decode,
+	.hw_present = x86_hw_present,
+	.is_large = x86_is_large,
+	.set_ad = x86_set_ad,
+	.spurious_fault_ok = true,
+};
+
+u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
+		  int level)
+{
+	return m->arch->mk_leaf(pfn, prot, level);
+}
+
+u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset)
+{
+	return m->arch->mk_swap(type, offset);
+}
+
+u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits)
+{
+	return m->arch->mk_marker(bits);
+}
+
+void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
+		      struct vmlab_pte_info *out)
+{
+	m->arch->decode(entry, level, out);
+}

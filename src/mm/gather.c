@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmu_gather: batch what an unmap needs flushed, and free pages and
+ * page-table pages only after the flush (mm/mmu_gather.c).  A CPU may be
+ * caching a translation, or a paging-structure entry, that points at them
+ * until the flush has reached it.
+ */
+#include "machine/internal.h"
+
+#define ENC(pfn, order) (((pfn) << 4) | (u64)(order))
+#define TABLE_ORDER 15 /* marks a page-table page in the batch */
+
+void vmlab_tlb_gather_mmu(struct vmlab_mmu_gather *tlb, struct vmlab_mm *mm,
+			  int cpu)
+{
+	assert(tlb && mm);
+	memset(tlb, 0, sizeof(*tlb));
+	tlb->mm = mm;
+	tlb->cpu = cpu;
+	tlb->start = ~0ULL;
+	tlb->end = 0;
+	tlb->stride_shift = VMLAB_PAGE_SHIFT;
+}
+
+void vmlab_tlb_add_range(struct vmlab_mmu_gather *tlb, u64 start, u64 end,
+			 int stride_shift)
+{
+	assert(start < end);
+	/* A mixed batch flushes at the finest stride it saw. */
+	if (tlb->start >= tlb->end || stride_shift < tlb->stride_shift)
+		tlb->stride_shift = stride_shift;
+	if (start < tlb->start)
+		tlb->start = start;
+	if (end > tlb->end)
+		tlb->end = end;
+}
+
+static void queue(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
+		  u64 enc)
+{
+	if (tlb->nr_pages == VMLAB_GATHER_BATCH)
+		vmlab_tlb_flush_mmu(m, tlb);
+	assert(tlb->nr_pages < VMLAB_GATHER_BATCH);
+	tlb->pages[tlb->nr_pages++] = enc;
+}
+
+void vmlab_tlb_remove_page(struct vmlab_machine *m,
+			   struct vmlab_mmu_gather *tlb, u64 pfn, int order)
+{
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	queue(m, tlb, ENC(pfn, order));
+}
+
+void vmlab_tlb_remove_table(struct vmlab_machine *m,
+			    struct vmlab_mmu_gather *tlb, u64 pfn)
+{
+	tlb->freed_tables = true;
+	queue(m, tlb, ENC(pfn, TABLE_ORDER));
+}
+
+void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
+			 struct vmlab_mmu_gather *tlb)
+{
+	assert(tlb->mm);
+	int cpu = vmlab_cpu_valid(m, tlb->cpu) ? tlb->cpu : 0;
+	if (tlb->start < tlb->end || tlb->freed_tables) {
+		u64 start = tlb->start < tlb->end ? tlb->start : 0;
+		u64 end = tlb->start < tlb->end ? tlb->end : VMLAB_TLB_FLUSH_ALL;
+		if (tlb->fullmm)
+			end = VMLAB_TLB_FLUSH_ALL;
+		if (tlb->mm->is_init)
+			vmlab_flush_tlb_kernel_range(m, cpu, start, end);
+		else
+			vmlab_flush_tlb_mm_range(m, cpu, tlb->mm, start, end,
+						 tlb->stride_shift,
+						 tlb->freed_tables);
+	}
+	/* Only now may the frames be reused. */
+	for (int i = 0; i < tlb->nr_pages; i++) {
+		u64 pfn = tlb->pages[i] >> 4;
+		int order = (int)(tlb->pages[i] & 0xf);
+		if (order == TABLE_ORDER)
+			vmlab_pgtable_free(m, pfn);
+		else
+			vmlab_free_pages(m, cpu, pfn, order);
+	}
+	tlb->nr_pages = 0;
+	tlb->start = ~0ULL;
+	tlb->end = 0;
+	tlb->freed_tables = false;
+	tlb->stride_shift = VMLAB_PAGE_SHIFT;
+}
+
+void vmlab_tlb_finish_mmu(struct vmlab_machine *m,
+			  struct vmlab_mmu_gather *tlb)
+{
+	vmlab_tlb_flush_mmu(m, tlb);
+	assert(tlb->nr_pages == 0);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Range primitives over page tables: map, unmap, change protection and
+ * split a large leaf.  None of them flushes: unmap and protect record what
+ * needs flushing in the caller's mmu_gather, which also holds freed pages
+ * and page-table pages until the flush is done.
+ */
+#include "machine/internal.h"
+
+#define USER_TOP (1ULL << 47)
+
+static inline bool canonical(u64 va)
+{
+	u64 top = va >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+static inline bool user_table(const struct vmlab_mm *mm, u64 va)
+{
+	return !mm->is_init && va < USER_TOP;
+}
+
+static inline u64 level_end(u64 va, int level, u64 end)
+{
+	u64 next = (va | (vmlab_level_size(level) - 1)) + 1;
+	/* next wraps to 0 at the top of the address space. */
+	return (next == 0 || next > end) ? end : next;
+}
+
+static int range_check(u64 va, u64 size)
+{
+	if (!size || (va | size) & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	if (va + size - 1 < va || !canonical(va) || !canonical(va + size - 1))
+		return -VMLAB_EINVAL;
+	/* A range may not straddle the non-canonical hole. */
+	if (va < USER_TOP && va + size - 1 >= USER_TOP)
+		return -VMLAB_EINVAL;
+	return 0;
+}
+
+/* The table below entry e at level, allocating it if e is none. */
+static int ensure_table(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+			int level, vmlab_ptep_t ptep, u64 *table)
+{
+	u64 e = vmlab_get_entry(m, ptep);
+	struct vmlab_pte_info info;
+	m->arch->decode(e, level, &info);
+	if (info.kind == VMLAB_PTE_TABLE) {
+		*table = info.pfn;
+		return 0;
+	}
+	if (info.kind != VMLAB_PTE_NONE)
+		return -VMLAB_EEXIST;
+	int err = vmlab_pgtable_alloc(m, level - 1, table);
+	if (err)
+		return err;
+	vmlab_set_entry(m, mm, va, level, ptep,
+			m->arch->mk_table(*table, user_table(mm, va)));
+	return 0;
+}
+
+struct map_args {
+	struct vmlab_mm *mm;
+	u64 end;
+	u64 pa_delta; /* pa = va + pa_delta (mod 2^64) */
+	vmlab_pgprot_t prot;
+	u32 flags;
+};
+
+static bool huge_ok(const struct map_args *a, u64 va, int level)
+{
+	u32 want = level == VMLAB_LVL_PMD ? VMLAB_MAP_HUGE_PMD :
+		   level == VMLAB_LVL_PUD ? VMLAB_MAP_HUGE_PUD : 0;
+	u64 size = vmlab_level_size(level);
+	return (a->flags & want) && !(va & (size - 1)) &&
+	       !((va + a->pa_delta) & (size - 1)) && a->end - va >= size;
+}
+
+static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
+		     int level, u64 va, u64 end)
+{
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	while (va < end) {
+		u64 next = level_end(va, level, end);
+		vmlab_ptep_t ptep = entry_addr(table, va, level);
+		bool leaf = level == VMLAB_LVL_PTE || huge_ok(a, va, level);
+		if (leaf) {
+			u64 old = vmlab_get_entry(m, ptep);
+			struct vmlab_pte_info info;
+			m->arch->decode(old, level, &info);
+			if (info.kind == VMLAB_PTE_TABLE ||
+			    (old && !(a->flags & VMLAB_MAP_REPLACE)))
+				return -VMLAB_EEXIST;
+			u64 pfn = (va + a->pa_delta) >> VMLAB_PAGE_SHIFT;
+			vmlab_set_entry(m, a->mm, va, level, ptep,
+					m->arch->mk_leaf(pfn, a->prot, level));
+		} else {
+			u64 child;
+			int err = ensure_table(m, a->mm, va, level, ptep, &child);
+			if (err)
+				return err;
+			err = map_level(m, a, child, level - 1, va, next);
+			if (err)
+				return err;
+		}
+		va = next;
+	}
+	return 0;
+}
+
+int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags)
+{
+	if (!mm || range_check(va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
+		return -VMLAB_EINVAL;
+	if (pa + size < pa || (pa + size) >> VMLAB_PAGE_SHIFT > m->phys.nr_frames)
+		return -VMLAB_EINVAL;
+	if (!(prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)))
+		return -VMLAB_EINVAL;
+	struct map_args a = {mm, va + size, pa - va, prot, flags};
+	return map_level(m, &a, mm->pgd_pfn, VMLAB_LVL_PGD, va, va + size);
+}
+
+/* ------------------------------------------------------------ split */
+
+static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		       int level, vmlab_ptep_t ptep)
+{
+	assert(level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD);
+	u64 e = vmlab_get_entry(m, ptep);
+	struct vmlab_pte_info info;
+	m->arch->decode(e, level, &info);
+	if (info.kind != VMLAB_PTE_LEAF && info.kind != VMLAB_PTE_PROTNONE)
+		return -VMLAB_ENOENT;
+	u64 table;
+	int err = vmlab_pgtable_alloc(m, level - 1, &table);
+	if (err)
+		return err;
+	u64 base = va & ~(vmlab_level_size(level) - 1);
+	u64 step = vmlab_level_size(level - 1);
+	/* Fill the new table completely before it becomes reachable, so no
+	 * walker ever sees a half-built table. */
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
+		u64 pfn = info.pfn + i * (step >> VMLAB_PAGE_SHIFT);
+		vmlab_set_entry(m, mm, base + i * step, level - 1,
+				(table << VMLAB_PAGE_SHIFT) + i * 8,
+				m->arch->mk_leaf(pfn, info.prot, level - 1));
+	}
+	vmlab_set_entry(m, mm, base, level, ptep,
+			m->arch->mk_table(table, user_table(mm, base)));
+	return 0;
+}
+
+int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		     int level)
+{
+	if (!mm || (level != VMLAB_LVL_PMD && level != VMLAB_LVL_PUD) ||
+	    !canonical(va))
+		return -VMLAB_EINVAL;
+	vmlab_ptep_t ptep;
+	int err = vmlab_lookup_entry(m, mm, va, level, &ptep);
+	if (err)
+		return err;
+	if (!m->arch->is_large(vmlab_get_entry(m, ptep), level)) {
+		u64 e = vmlab_get_entry(m, ptep);
+		struct vmlab_pte_info info;
+		m->arch->decode(e, level, &info);
+		if (info.kind != VMLAB_PTE_PROTNONE)
+			return -VMLAB_ENOENT;
+	}
+	return split_entry(m, mm, va, level, ptep);
+}
+
+/* ---------------------------------------------------- unmap / protect */
+
+struct zap_args {
+	struct vmlab_mmu_gather *tlb;
+	bool free_tables;
+	bool protect;
+	vmlab_pgprot_t set, clear;
+	s64 done;
+};
+
+static bool table_empty(struct vmlab_machine *m, u64 table)
+{
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
+		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
+			return false;
+	return true;
+}
+
+static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
+		    int level, vmlab_ptep_t ptep, const struct vmlab_pte_info *in)
+{
+	struct vmlab_mmu_gather *tlb = z->tlb;
+	u64 size = vmlab_level_size(level);
+	bool was_present = in->kind == VMLAB_PTE_LEAF;
+	if (!z->protect) {
+		vmlab_set_entry(m, tlb->mm, va, level, ptep, 0);
+	} else {
+		if (in->kind != VMLAB_PTE_LEAF && in->kind != VMLAB_PTE_PROTNONE)
+			return;
+		vmlab_pgprot_t p = (in->prot & ~z->clear) | z->set;
+		/* Not present to hardware, but the frame is kept: the x86
+		 * PROT_NONE encoding (callers manage the shared G bit). */
+		if (!(p & VMLAB_PAGE_PRESENT))
+			p |= VMLAB_PAGE_PROTNONE;
+		vmlab_set_entry(m, tlb->mm, va, level, ptep,
+				m->arch->mk_leaf(in->pfn, p, level));
+	}
+	if (was_present) {
+		vmlab_tlb_add_range(tlb, va, va + size,
+				    (int)vmlab_level_shift(level));
+		z->done++;
+	}
+}
+
+static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
+		     int level, u64 va, u64 end)
+{
+	struct vmlab_mm *mm = z->tlb->mm;
+	while (va < end) {
+		u64 next = level_end(va, level, end);
+		vmlab_ptep_t ptep = entry_addr(table, va, level);
+		u64 e = vmlab_get_entry(m, ptep);
+		struct vmlab_pte_info info;
+		m->arch->decode(e, level, &info);
+		bool whole = next - va == vmlab_level_size(level) ||
+			     level == VMLAB_LVL_PTE;
+		if (info.kind == VMLAB_PTE_NONE) {
+			va = next;
+			continue;
+		}
+		if (info.kind != VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE &&
+		    !whole) {
+			int err = split_entry(m, mm, va, level, ptep);
+			if (err)
+				return err;
+			continue; /* re-read: now a table */
+		}
+		if (info.kind != VMLAB_PTE_TABLE) {
+			leaf_op(m, z, va & ~(vmlab_level_size(level) - 1),
+				level, ptep, &info);
+			va = next;
+			continue;
+		}
+		int err = zap_level(m, z, info.pfn, level - 1, va, next);
+		if (err)
+			return err;
+		/* Kernel PGD entries are permanent (shared by every mm). */
+		bool permanent = level == VMLAB_LVL_PGD && !user_table(mm, va);
+		if (z->free_tables && whole && !permanent &&
+		    table_empty(m, info.pfn)) {
+			vmlab_set_entry(m, mm, va, level, ptep, 0);
+			vmlab_tlb_add_range(z->tlb, va, next, VMLAB_PAGE_SHIFT);
+			vmlab_tlb_remove_table(m, z->tlb, info.pfn);
+		}
+		va = next;
+	}
+	return 0;
+}
+
+static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
+		     u64 size)
+{
+	if (!z->tlb || !z->tlb->mm)
+		return -VMLAB_EINVAL;
+	int err = range_check(va, size);
+	if (err)
+		return err;
+	err = zap_level(m, z, z->tlb->mm->pgd_pfn, VMLAB_LVL_PGD, va, va + size);
+	return err ? err : z->done;
+}
+
+s64 vmlab_unmap_range(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
+		      u64 va, u64 size, bool free_tables)
+{
+	struct zap_args z = {.tlb = tlb, .free_tables = free_tables};
+	return zap_range(m, &z, va, size);
+}
+
+s64 vmlab_protect_range(struct vmlab_machine *m,
+			struct vmlab_mmu_gather *tlb, u64 va, u64 size,
+			vmlab_pgprot_t set, vmlab_pgprot_t clear)
+{
+	struct zap_args z = {.tlb = tlb, .protect = true, .set = set,
+			     .clear = clear};
+	return zap_range(m, &z, va, size);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* The access path: TLB hits and misses, walks, A/D bits, permission and
+ * spurious faults, flush ceilings, IPIs, PCIDs and lazy TLB. */
+#include "helpers.h"
+
+#define C(m, name) vmlab_counter(m, -1, VMLAB_C_##name)
+
+static void test_miss_then_hit_and_pwc(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	t_map(m, KVA + VMLAB_PAGE_SIZE, VMLAB_PAGE_KERNEL);
+	vmlab_counters_reset(m);
+	t_read64(m, 1, KVA);
+	assert_int_equal(C(m, walk), 1);
+	assert_int_equal(C(m, walk_level), 4);
+	assert_int_equal(C(m, tlb_l1_hit), 0);
+	t_read64(m, 1, KVA + 8);
+	assert_int_equal(C(m, walk), 1);
+	assert_int_equal(C(m, tlb_l1_hit), 1);
+	/* Same 2 MiB region: the PDE cache skips three levels. */
+	t_read64(m, 1, KVA + VMLAB_PAGE_SIZE);
+	assert_int_equal(C(m, walk), 2);
+	assert_int_equal(C(m, walk_level), 5);
+	assert_int_equal(C(m, pwc_hit), 1);
+	vmlab_machine_destroy(m);
+}
+
+static u64 leaf_entry(struct vmlab_machine *m, u64 va)
+{
+	vmlab_ptep_t p;
+	assert_int_equal(vmlab_lookup_entry(m, vmlab_init_mm(m), va, 0, &p), 0);
+	return vmlab_get_entry(m, p);
+}
+
+static void test_accessed_dirty(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_PRESENT | VMLAB_PAGE_RW | VMLAB_PAGE_NX);
+	assert_false(leaf_entry(m, KVA) & VMLAB_PAGE_ACCESSED);
+	t_read64(m, 0, KVA);
+	assert_true(leaf_entry(m, KVA) & VMLAB_PAGE_ACCESSED);
+	assert_false(leaf_entry(m, KVA) & VMLAB_PAGE_DIRTY);
+	/* A write through the clean cached entry re-walks to set D. */
+	u64 w0 = C(m, walk);
+	t_write64(m, 0, KVA, 5);
+	assert_true(leaf_entry(m, KVA) & VMLAB_PAGE_DIRTY);
+	assert_int_equal(C(m, walk), w0 + 1);
+	assert_int_equal(t_read64(m, 0, KVA), 5);
+	vmlab_machine_destroy(m);
+}
+
+static void test_fault_error_codes(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL_RO);
+	struct vmlab_fault f;
+	u64 v = 1;
+	assert_int_equal(vmlab_write(m, 0, KVA, &v, 8, &f), -VMLAB_EFAULT);
+	assert_int_equal(f.error_code, VMLAB_PF_PROT | VMLAB_PF_WRITE);
+	assert_int_equal(f.va, KVA);
+	assert_int_equal(vmlab_fetch(m, 0, KVA, &v, 1, &f), -VMLAB_EFAULT);
+	assert_int_equal(f.error_code, VMLAB_PF_PROT | VMLAB_PF_INSTR);
+	assert_int_equal(vmlab_read(m, 0, KVA + 2 * VMLAB_PAGE_SIZE, &v, 8, &f),
+			 -VMLAB_EFAULT);
+	assert_int_equal(f.error_code, 0); /* not present, read, kernel */
+	assert_int_equal(vmlab_access(m, 0, VMLAB_READ, KVA, &v, 8,
+				      VMLAB_ACC_USER, &f),
+			 -VMLAB_EFAULT);
+	assert_int_equal(f.error_code, VMLAB_PF_PROT | VMLAB_PF_USER);
+	assert_int_equal(C(m, page_fault), 4);
+	vmlab_machine_destroy(m);
+}
+
+static void test_spurious_fault_after_upgrade(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL_RO);
+	t_read64(m, 1, KVA); /* CPU 1 caches the read-only entry */
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	assert_int_equal(vmlab_protect_range(m, &tlb, KVA, VMLAB_PAGE_SIZE,
+					     VMLAB_PAGE_RW, 0), 1);
+	/* No flush for an upgrade: x86 takes a spurious fault and re-walks. */
+	t_write64(m, 1, KVA, 42);
+	assert_int_equal(C(m, spurious_fault), 1);
+	assert_int_equal(C(m, page_fault), 0);
+	assert_int_equal(t_read64(m, 0, KVA), 42);
+	vmlab_machine_destroy(m);
+}
+
+static void test_stale_entry_used_like_hardware(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	t_write64(m, 1, KVA, 1);
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	vmlab_protect_range(m, &tlb, KVA, VMLAB_PAGE_SIZE, 0, VMLAB_PAGE_RW);
+	/* Without the flush, CPU 1 still writes through its entry. */
+	t_write64(m, 1, KVA, 2);
+	assert_int_equal(t_read64(m, 1, KVA), 2);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	struct vmlab_fault f;
+	u64 v = 3;
+	assert_int_equal(vmlab_write(m, 1, KVA, &v, 8, &f), -VMLAB_EFAULT);
+	vmlab_machine_destroy(m);
+}
+
+static void test_kernel_range_ceiling(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(4, 64 * VMLAB_MiB, false);
+	vmlab_flush_tlb_kernel_range(m, 0, KVA, KVA + 33 * VMLAB_PAGE_SIZE);
+	assert_int_equal(C(m, invlpg), 4 * 33);
+	assert_int_equal(C(m, flush_global), 0);
+	assert_int_equal(C(m, ipi_sent), 3);
+	assert_int_equal(vmlab_counter(m, 0, VMLAB_C_ipi_received), 0);
+	assert_int_equal(vmlab_counter(m, 2, VMLAB_C_ipi_received), 1);
+	vmlab_counters_reset(m);
+	vmlab_flush_tlb_kernel_range(m, 1, KVA, KVA + 34 * VMLAB_PAGE_SIZE);
+	assert_int_equal(C(m, invlpg), 0);
+	assert_int_equal(C(m, flush_global), 4);
+	assert_int_equal(C(m, flush_kernel_range_full), 1);
+	assert_int_equal(C(m, ipi_sent), 3);
+	vmlab_machine_destroy(m);
+}
+
+static void test_large_pages_fracture_in_itlb(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 2 * VMLAB_GiB, false);
+	u64 va = KVA + VMLAB_GiB;
+	assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m), va, VMLAB_GiB,
+					 VMLAB_GiB, VMLAB_PAGE_KERNEL_ROX,
+					 VMLAB_MAP_HUGE_PUD),
+			 0);
+	u8 b;
+	assert_int_equal(vmlab_fetch(m, 0, va + 5 * VMLAB_PMD_SIZE + 3, &b, 1,
+				     NULL), 0);
+	u64 pfn;
+	/* dTLB-less probe finds the fractured 2M iTLB or 1G STLB entry. */
+	int lvl = vmlab_tlb_probe(m, 0, va + 5 * VMLAB_PMD_SIZE, &pfn, NULL);
+	assert_true(lvl >= 1);
+	assert_int_equal(pfn, (VMLAB_GiB + 5 * VMLAB_PMD_SIZE) >> 12);
+	/* A second fetch in the same 2 MiB hits the iTLB. */
+	u64 w = C(m, walk);
+	assert_int_equal(vmlab_fetch(m, 0, va + 5 * VMLAB_PMD_SIZE + 4096, &b,
+				     1, NULL), 0);
+	assert_int_equal(C(m, walk), w);
+	vmlab_machine_destroy(m);
+}
+
+static void test_pcid_keeps_entries_across_switch(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 64 * VMLAB_MiB, false);
+	struct vmlab_mm *a, *b;
+	assert_int_equal(vmlab_mm_create(m, &a), 0);
+	assert_int_equal(vmlab_mm_create(m, &b), 0);
+	u64 pa = t_page(m) << 12, pb = t_page(m) << 12;
+	assert_int_equal(vmlab_map_range(m, a, 0x400000, pa, 4096,
+					 VMLAB_PAGE_USER_RW, 0), 0);
+	assert_int_equal(vmlab_map_range(m, b, 0x400000, pb, 4096,
+					 VMLAB_PAGE_USER_RW, 0), 0);
+	vmlab_switch_mm(m, 0, a);
+	u64 v = 0xaa;
+	assert_int_equal(vmlab_access(m, 0, VMLAB_WRITE, 0x400000, &v, 8,
+				      VMLAB_ACC_USER, NULL), 0);
+	vmlab_switch_mm(m, 0, b);
+	v = 0xbb;
+	assert_int_equal(vmlab_access(m, 0, VMLAB_WRITE, 0x400000, &v, 8,
+				      VMLAB_ACC_USER, NULL), 0);
+	u64 walks = C(m, walk);
+	vmlab_switch_mm(m, 0, a);
+	assert_int_equal(vmlab_access(m, 0, VMLAB_READ, 0x400000, &v, 8,
+				      VMLAB_ACC_USER, NULL), 0);
+	assert_int_equal(v, 0xaa);
+	assert_int_equal(C(m, walk), walks); /* still cached under a's PCID */
+	struct vmlab_mmu_gather tlb;
+	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
+	vmlab_tlb_gather_mmu(&tlb, a, 0);
+	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	vmlab_tlb_gather_mmu(&tlb, b, 0);
+	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	vmlab_mm_destroy(m, a);
+	vmlab_mm_destroy(m, b);
+	vmlab_machine_destroy(m);
+}
+
+static void test_lazy_cpu_skipped_then_catches_up(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	struct vmlab_mm *mm;
+	assert_int_equal(vmlab_mm_create(m, &mm), 0);
+	u64 pa = t_page(m) << 12;
+	assert_int_equal(vmlab_map_range(m, mm, 0x400000, pa, 4096,
+					 VMLAB_PAGE_USER_RW, 0), 0);
+	vmlab_switch_mm(m, 0, mm);
+	vmlab_switch_mm(m, 1, mm);
+	u64 v;
+	assert_int_equal(vmlab_access(m, 1, VMLAB_READ, 0x400000, &v, 8,
+				      VMLAB_ACC_USER, NULL), 0);
+	vmlab_enter_lazy_tlb(m, 1);
+	vmlab_counters_reset(m);
+	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
+	assert_int_equal(C(m, ipi_sent), 0);
+	assert_int_equal(C(m, ipi_skipped_lazy), 1);
+	assert_true(vmlab_tlb_probe(m, 1, 0x400000, NULL, NULL) >= 0);
+	vmlab_switch_mm(m, 1, mm); /* back from the kernel thread */
+	assert_int_equal(vmlab_tlb_probe(m, 1, 0x400000, NULL, NULL), -1);
+	/* Freed page tables: the lazy CPU must be told. */
+	vmlab_enter_lazy_tlb(m, 1);
+	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, true);
+	assert_int_equal(C(m, ipi_sent), 1);
+	assert_ptr_equal(vmlab_cpu_mm(m, 1), vmlab_init_mm(m));
+	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, mm, 0);
+	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	vmlab_mm_destroy(m, mm);
+	vmlab_machine_destroy(m);
+}
+
+static enum vmlab_fault_ret map_on_fault(struct vmlab_machine *m,
+					 const struct vmlab_fault *f, void *ctx)
+{
+	int *calls = ctx;
+	(*calls)++;
+	u64 pfn;
+	if (vmlab_alloc_pages(m, f->cpu, 0, &pfn))
+		return VMLAB_FAULT_FAIL;
+	vmlab_map_range(m, vmlab_init_mm(m), f->va & VMLAB_PAGE_MASK,
+			pfn << 12, 4096, VMLAB_PAGE_KERNEL, 0);
+	return VMLAB_FAULT_RETRY;
+}
+
+static void test_fault_handler_retry(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 64 * VMLAB_MiB, false);
+	int calls = 0;
+	vmlab_set_fault_handler(m, map_on_fault, &calls);
+	t_write64(m, 0, KVA + 0x5000, 77);
+	assert_int_equal(calls, 1);
+	assert_int_equal(t_read64(m, 0, KVA + 0x5000), 77);
+	/* An access crossing into an unmapped page faults on the second. */
+	u8 buf[16] = {0};
+	assert_int_equal(vmlab_write(m, 0, KVA + 0x5ff8, buf, 16, NULL), 0);
+	assert_int_equal(calls, 2);
+	vmlab_machine_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_miss_then_hit_and_pwc),
+		cmocka_unit_test(test_accessed_dirty),
+		cmocka_unit_test(test_fault_error_codes),
+		cmocka_unit_test(test_spurious_fault_after_upgrade),
+		cmocka_unit_test(test_stale_entry_used_like_hardware),
+		cmocka_unit_test(test_kernel_range_ceiling),
+		cmocka_unit_test(test_large_pages_fracture_in_itlb),
+		cmocka_unit_test(test_pcid_keeps_entries_across_switch),
+		cmocka_unit_test(test_lazy_cpu_skipped_then_catches_up),
+		cmocka_unit_test(test_fault_handler_retry),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -61,9 +61,8 @@ static int level_of(struct vmlab_machine *m, u64 va)
 static vmlab_pgprot_t prot_of(struct vmlab_machine *m, u64 va)
 {
 	vmlab_pgprot_t prot = 0;
-	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), va, NULL, &prot,
-					 NULL),
-			 0);
+	assert_int_equal(
+	    vmlab_translate(m, vmlab_init_mm(m), va, NULL, &prot, NULL), 0);
 	return prot;
 }
 
@@ -274,17 +273,15 @@ static void test_flush_ceiling(void **state)
 	assert_int_equal(vmlab_set_memory_ro(m, 0, base, 1), 0);
 	struct vmlab_counters a, b;
 	vmlab_counters_snapshot(m, &b);
-	assert_int_equal(vmlab_set_memory_ro(m, 0, base + 2 * VMLAB_PAGE_SIZE,
-					     33),
-			 0);
+	assert_int_equal(
+	    vmlab_set_memory_ro(m, 0, base + 2 * VMLAB_PAGE_SIZE, 33), 0);
 	vmlab_counters_snapshot(m, &a);
 	assert_int_equal(diff(&a, &b, VMLAB_C_flush_kernel_range), 1);
 	assert_int_equal(diff(&a, &b, VMLAB_C_flush_kernel_range_full), 0);
 	assert_int_equal(diff(&a, &b, VMLAB_C_invlpg), 33 * 4);
 	vmlab_counters_snapshot(m, &b);
-	assert_int_equal(vmlab_set_memory_ro(m, 0,
-					     base + 100 * VMLAB_PAGE_SIZE, 34),
-			 0);
+	assert_int_equal(
+	    vmlab_set_memory_ro(m, 0, base + 100 * VMLAB_PAGE_SIZE, 34), 0);
 	vmlab_counters_snapshot(m, &a);
 	assert_int_equal(diff(&a, &b, VMLAB_C_flush_kernel_range), 0);
 	assert_int_equal(diff(&a, &b, VMLAB_C_flush_kernel_range_full), 1);
@@ -365,6 +362,51 @@ static void test_np_p(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * Going through set_direct_map_invalid/default leaves the direct-map PTE
+ * non-global (the kernel's __set_pages_p() sets P|RW only).  A range flush
+ * is an INVLPG, which reaches global entries and the current PCID only: a
+ * CPU that cached the entry under another PCID keeps it.
+ */
+static void stale_after_pcid_switch(bool through_invalid, bool expect_stale)
+{
+	struct vmlab_machine *m = dm_machine(VMLAB_GiB, true, 2);
+	u64 pfn = 0x6100, va = DM(pfn), v = 0;
+	struct vmlab_mm *a, *b;
+	assert_int_equal(vmlab_mm_create(m, &a), 0);
+	assert_int_equal(vmlab_mm_create(m, &b), 0);
+	if (through_invalid) {
+		assert_int_equal(vmlab_set_direct_map_invalid_noflush(m, pfn),
+				 0);
+		assert_int_equal(vmlab_set_direct_map_default_noflush(m, pfn),
+				 0);
+	} else {
+		assert_int_equal(vmlab_set_memory_ro(m, 0, va, 1), 0);
+		assert_int_equal(vmlab_set_memory_rw(m, 0, va, 1), 0);
+	}
+	vmlab_switch_mm(m, 1, a);
+	t_write64(m, 1, va, 1);
+	vmlab_switch_mm(m, 1, b);
+	u64 range0 = C(m, flush_kernel_range), all0 = C(m, flush_all);
+	assert_int_equal(vmlab_set_memory_ro(m, 0, va, 1), 0);
+	assert_int_equal(C(m, flush_kernel_range), range0 + 1);
+	assert_int_equal(C(m, flush_all), all0);
+	vmlab_switch_mm(m, 1, a);
+	assert_int_equal(vmlab_write(m, 1, va, &v, 8, NULL),
+			 expect_stale ? 0 : -VMLAB_EFAULT);
+	vmlab_switch_mm(m, 1, vmlab_init_mm(m));
+	vmlab_mm_destroy(m, a);
+	vmlab_mm_destroy(m, b);
+	vmlab_machine_destroy(m);
+}
+
+static void test_default_noflush_drops_global(void **state)
+{
+	(void)state;
+	stale_after_pcid_switch(false, false);
+	stale_after_pcid_switch(true, true);
+}
+
 /* -------------------------------------------------------- collapse */
 
 static void test_rox_collapse_pmd(void **state)
@@ -427,9 +469,8 @@ static void test_rox_no_collapse(void **state)
 	u64 r = DM(40 * PAGES_2M);
 	/* One page stays RO+NX: the block cannot be one leaf. */
 	assert_int_equal(vmlab_set_memory_ro(m, 0, r, 1), 0);
-	assert_int_equal(vmlab_set_memory_rox(m, 0, r + VMLAB_PAGE_SIZE,
-					      PAGES_2M - 1),
-			 0);
+	assert_int_equal(
+	    vmlab_set_memory_rox(m, 0, r + VMLAB_PAGE_SIZE, PAGES_2M - 1), 0);
 	assert_int_equal(st(m).collapses, 0);
 	assert_int_equal(level_of(m, r), VMLAB_LVL_PTE);
 	/* Only rox collapses: x makes the block uniform, it stays split. */
@@ -556,9 +597,9 @@ static void test_bad_input(void **state)
 	assert_int_equal(vmlab_set_memory_x(m, 0, 0x1000, 1), -VMLAB_EFAULT);
 	assert_int_equal(vmlab_set_memory_nx(m, 0, 0x0000800000000000ULL, 1),
 			 -VMLAB_EFAULT);
-	assert_int_equal(vmlab_set_memory_ro(m, 0, 0xfffffffffffff000ULL,
-					     INT_MAX),
-			 -VMLAB_EFAULT);
+	assert_int_equal(
+	    vmlab_set_memory_ro(m, 0, 0xfffffffffffff000ULL, INT_MAX),
+	    -VMLAB_EFAULT);
 	/* Running off the end: what was mapped changed, then a full flush. */
 	u64 fa = C(m, flush_all);
 	assert_int_equal(vmlab_set_memory_ro(m, 0, DM(nr - 1), 2),
@@ -618,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_flush_ceiling),
 		cmocka_unit_test(test_invalid_noflush_leaves_stale),
 		cmocka_unit_test(test_np_p),
+		cmocka_unit_test(test_default_noflush_drops_global),
 		cmocka_unit_test(test_rox_collapse_pmd),
 		cmocka_unit_test(test_rox_collapse_pud),
 		cmocka_unit_test(test_rox_no_collapse),

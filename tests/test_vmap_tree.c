@@ -228,6 +228,7 @@ static void test_alignment(void **state)
 static void test_alignment_forces_later_block(void **state)
 {
 	struct vmlab_vmap_tree *t = mk(B, B + 64 * P);
+	u64 addr = 0;
 
 	(void)state;
 	assert_int_equal(alloc_all(t, 64 * P), B);
@@ -238,7 +239,6 @@ static void test_alignment_forces_later_block(void **state)
 	/* Without the alignment the low block is the lowest fit. */
 	assert_int_equal(alloc_all(t, 2 * P), B + P);
 	/* An alignment larger than any block: nothing fits. */
-	u64 addr = 0;
 	assert_int_equal(
 	    vmlab_vmap_alloc_range(t, P, 128 * P, 0, UINT64_MAX, false, &addr),
 	    -VMLAB_ENOMEM);

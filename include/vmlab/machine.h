@@ -241,7 +241,7 @@ enum vmlab_event_type {
 struct vmlab_event {
 	enum vmlab_event_type type;
 	int cpu;
-	u64 a, b, c;
+	u64 a, b, c, d, e, f; /* fields; tracepoints use them in order */
 	const char *name; /* VMLAB_EV_USER: tracepoint name */
 };
 
@@ -252,5 +252,30 @@ typedef void (*vmlab_event_fn)(void *ctx, const struct vmlab_event *ev);
 void vmlab_set_event_listener(struct vmlab_machine *m, vmlab_event_fn fn,
 			      void *ctx);
 void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *ev);
+
+/* --------------------------------------------------- deferred work */
+
+/*
+ * Deferred work (schedule_work(), the vmalloc purge worker, vfree_atomic's
+ * worker, RCU-like callbacks): queued in FIFO order and run when someone
+ * (a test, a scenario, later the scheduler) calls vmlab_run_work().  A
+ * work item already queued is not queued twice, as with schedule_work().
+ */
+typedef void (*vmlab_work_fn)(struct vmlab_machine *m, int cpu, void *arg);
+struct vmlab_work {
+	vmlab_work_fn fn;
+	void *arg;
+	const char *name;
+	bool pending;
+	struct vmlab_work *next;
+};
+/* Returns false if it was already pending. */
+bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w);
+/* Run queued work on cpu until the queue is empty or max items ran
+ * (work queued by work runs too); returns how many ran. */
+int vmlab_run_work(struct vmlab_machine *m, int cpu, int max);
+int vmlab_nr_pending_work(const struct vmlab_machine *m);
+/* Remove w from the queue if pending (cancel_work()). */
+bool vmlab_cancel_work(struct vmlab_machine *m, struct vmlab_work *w);
 
 #endif

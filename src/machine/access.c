@@ -296,28 +296,28 @@ static inline u8 *translate(struct vmlab_machine *m, struct cpu *c,
 	return translate_slow(m, c, kind, va, user, f);
 }
 
-int vmlab_access(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
-		 u64 va, void *buf, size_t len, u32 flags,
-		 struct vmlab_fault *f)
+static inline void copy_small(u8 *dst, const u8 *src, size_t len)
 {
-	if (unlikely(!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS ||
-		     len == 0 || len > MAX_ACCESS_LEN || !canonical(va) ||
-		     !canonical(va + len - 1) || va + len < va))
+	/* Constant sizes let the compiler emit one load and one store. */
+	switch (len) {
+	case 8: memcpy(dst, src, 8); return;
+	case 4: memcpy(dst, src, 4); return;
+	case 2: memcpy(dst, src, 2); return;
+	case 1: *dst = *src; return;
+	default: memcpy(dst, src, len);
+	}
+}
+
+static __attribute__((noinline)) int
+access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
+	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
+{
+	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
+	    len > MAX_ACCESS_LEN || !canonical(va) || va + len < va ||
+	    !canonical(va + len - 1))
 		return -VMLAB_EINVAL;
 	struct cpu *c = &m->cpu[cpu];
 	bool user = flags & VMLAB_ACC_USER;
-	u8 *p = buf;
-	/* Fast case: the whole access within one page. */
-	if (likely(((va & (VMLAB_PAGE_SIZE - 1)) + len) <= VMLAB_PAGE_SIZE)) {
-		u8 *host = translate(m, c, kind, va, user, f);
-		if (unlikely(!host))
-			return -VMLAB_EFAULT;
-		if (kind == VMLAB_WRITE)
-			memcpy(host, p, len);
-		else if (p)
-			memcpy(p, host, len);
-		return 0;
-	}
 	while (len) {
 		size_t n = (size_t)(VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)));
 		if (n > len)
@@ -337,21 +337,56 @@ int vmlab_access(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
 	return 0;
 }
 
+/*
+ * The hit path: one tag compare in the host fast path, which holds only
+ * canonical, currently-valid L1 translations of this CPU, so a hit needs
+ * no further argument checks beyond the CPU id, the kind and the length.
+ */
+static inline int access_fast(struct vmlab_machine *m, int cpu,
+			      enum vmlab_access kind, u64 va, u8 *p,
+			      size_t len, u32 flags, struct vmlab_fault *f)
+{
+	if (likely((unsigned)cpu < (unsigned)m->nr_cpus &&
+		   (unsigned)kind < VMLAB_NR_ACCESS && p &&
+		   len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)))) {
+		struct cpu *c = &m->cpu[cpu];
+		struct fast_entry *fe = &c->fast[kind][(va >> VMLAB_PAGE_SHIFT) &
+						       (FAST_SIZE - 1)];
+		if (likely(fe->tag == fast_tag(va, flags & VMLAB_ACC_USER))) {
+			c->cnt[VMLAB_C_tlb_l1_hit]++;
+			u8 *host = fe->host + (va & (VMLAB_PAGE_SIZE - 1));
+			if (kind == VMLAB_WRITE)
+				copy_small(host, p, len);
+			else
+				copy_small(p, host, len);
+			return 0;
+		}
+	}
+	return access_slow(m, cpu, kind, va, p, len, flags, f);
+}
+
+int vmlab_access(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
+		 u64 va, void *buf, size_t len, u32 flags,
+		 struct vmlab_fault *f)
+{
+	return access_fast(m, cpu, kind, va, buf, len, flags, f);
+}
+
 int vmlab_read(struct vmlab_machine *m, int cpu, u64 va, void *buf,
 	       size_t len, struct vmlab_fault *f)
 {
-	if (!buf)
+	if (unlikely(!buf))
 		return -VMLAB_EINVAL;
-	return vmlab_access(m, cpu, VMLAB_READ, va, buf, len, 0, f);
+	return access_fast(m, cpu, VMLAB_READ, va, buf, len, 0, f);
 }
 
 int vmlab_write(struct vmlab_machine *m, int cpu, u64 va, const void *buf,
 		size_t len, struct vmlab_fault *f)
 {
-	if (!buf)
+	if (unlikely(!buf))
 		return -VMLAB_EINVAL;
-	return vmlab_access(m, cpu, VMLAB_WRITE, va, (void *)(uintptr_t)buf,
-			    len, 0, f);
+	return access_fast(m, cpu, VMLAB_WRITE, va, (u8 *)(uintptr_t)buf, len,
+			   0, f);
 }
 
 int vmlab_fetch(struct vmlab_machine *m, int cpu, u64 va, void *buf,
@@ -367,5 +402,6 @@ int vmlab_touch(struct vmlab_machine *m, int cpu, enum vmlab_access kind,
 {
 	if (kind == VMLAB_WRITE)
 		return -VMLAB_EINVAL; /* a write needs bytes */
-	return vmlab_access(m, cpu, kind, va, NULL, 1, flags, f);
+	u8 sink;
+	return access_fast(m, cpu, kind, va, &sink, 1, flags, f);
 }

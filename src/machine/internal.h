@@ -174,6 +174,9 @@ struct vmlab_machine {
 	u64 nr_events;
 	vmlab_event_fn ev_fn;
 	void *ev_ctx;
+	/* deferred work, FIFO */
+	struct vmlab_work *work_head, *work_tail;
+	int nr_work;
 	/* faults */
 	vmlab_fault_fn fault_fn;
 	void *fault_ctx;

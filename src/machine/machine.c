@@ -268,11 +268,9 @@ void vmlab_set_quiet(struct vmlab_machine *m, bool quiet)
 
 static inline void hash_u64(u64 *h, u64 v)
 {
-	/* FNV-1a, one byte at a time: slow but only on slow-path events. */
-	for (int i = 0; i < 8; i++) {
-		*h ^= (v >> (8 * i)) & 0xff;
-		*h *= 0x100000001b3ULL;
-	}
+	/* A multiply-xorshift step per word: cheap, and order-sensitive. */
+	*h = (*h ^ v) * 0x100000001b3ULL;
+	*h ^= *h >> 29;
 }
 
 void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
@@ -290,6 +288,9 @@ void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
 	hash_u64(&m->hash, e->a);
 	hash_u64(&m->hash, e->b);
 	hash_u64(&m->hash, e->c);
+	hash_u64(&m->hash, e->d);
+	hash_u64(&m->hash, e->e);
+	hash_u64(&m->hash, e->f);
 	if (e->name)
 		for (const char *p = e->name; *p; p++)
 			hash_u64(&m->hash, (u64)(unsigned char)*p);

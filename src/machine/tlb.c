@@ -270,15 +270,25 @@ void pwc_flush(struct cpu *c, int pcid)
 			c->pwc[i].valid = 0;
 }
 
+/*
+ * The paging-structure caches are direct mapped: half the entries cache
+ * PTE tables (PDE cache), half PMD tables (PDPTE cache), indexed by the
+ * region number.  One compare per lookup keeps the walk cheap.
+ */
+static inline struct pwc_entry *pwc_slot(struct cpu *c, u64 tag, int level)
+{
+	u32 half = c->pwc_n / 2;
+	return &c->pwc[(u32)level * half + (u32)(tag & (half - 1))];
+}
+
 struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid)
 {
+	if (!c->pwc_n)
+		return NULL;
 	u64 tag = va >> vmlab_level_shift(level + 1);
-	for (u32 i = 0; i < c->pwc_n; i++) {
-		struct pwc_entry *p = &c->pwc[i];
-		if (p->valid && p->level == level && p->tag == tag &&
-		    p->pcid == pcid)
-			return p;
-	}
+	struct pwc_entry *p = pwc_slot(c, tag, level);
+	if (p->valid && p->tag == tag && p->pcid == pcid)
+		return p;
 	return NULL;
 }
 
@@ -287,12 +297,9 @@ void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
 	if (!c->pwc_n)
 		return;
 	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
-	struct pwc_entry *p = pwc_lookup(c, va, level, pcid);
-	if (!p) {
-		p = &c->pwc[c->pwc_next];
-		c->pwc_next = (u16)((c->pwc_next + 1) % c->pwc_n);
-	}
-	p->tag = va >> vmlab_level_shift(level + 1);
+	u64 tag = va >> vmlab_level_shift(level + 1);
+	struct pwc_entry *p = pwc_slot(c, tag, level);
+	p->tag = tag;
 	p->pfn = pfn;
 	p->pcid = pcid;
 	p->level = (u8)level;

@@ -29,8 +29,6 @@
 
 #define PMD_MASK (~(VMLAB_PMD_SIZE - 1))
 #define PUD_MASK (~(VMLAB_PUD_SIZE - 1))
-#define PAGES_PER_PMD (VMLAB_PMD_SIZE >> VMLAB_PAGE_SHIFT)
-#define PAGES_PER_PUD (VMLAB_PUD_SIZE >> VMLAB_PAGE_SHIFT)
 /* Above this much RAM the debug walk of the whole direct map is skipped. */
 #define DM_CHECK_MAX_BYTES (64 * VMLAB_GiB)
 
@@ -67,7 +65,7 @@ struct cpa_data {
 
 /* One entry as CPA sees it. */
 struct cpa_pte {
-	bool none;    /* nothing CPA can change (empty, swap, marker) */
+	bool none; /* not a leaf: nothing CPA can change */
 	bool present;
 	u64 pfn;
 	vmlab_pgprot_t prot;
@@ -96,8 +94,8 @@ static inline u64 cpa_addr(const struct cpa_data *cpa, u64 idx)
  * empty), or a PMD/PUD entry that is a large leaf or not present.  false
  * when an upper level is empty or va is not canonical.
  */
-static bool lookup_address(struct vmlab_machine *m, u64 va,
-			   vmlab_ptep_t *ptep, int *level)
+static bool lookup_address(struct vmlab_machine *m, u64 va, vmlab_ptep_t *ptep,
+			   int *level)
 {
 	assert(ptep && level);
 	if (!canonical(va))
@@ -118,6 +116,7 @@ static bool lookup_address(struct vmlab_machine *m, u64 va,
 		*level = l;
 		return true;
 	}
+	assert(table < vmlab_nr_frames(m));
 	*ptep = entry_addr(table, va, VMLAB_LVL_PTE);
 	*level = VMLAB_LVL_PTE;
 	return true;
@@ -137,7 +136,7 @@ static void cpa_read(struct vmlab_machine *m, vmlab_ptep_t ptep, int level,
 	} else if (info.kind == VMLAB_PTE_PROTNONE) {
 		out->prot = info.prot & ~VMLAB_PAGE_PROTNONE;
 	} else {
-		assert(info.kind != VMLAB_PTE_TABLE);
+		/* Not a leaf: empty, a table, a swap entry or a marker. */
 		out->none = true;
 	}
 }
@@ -160,21 +159,21 @@ static inline vmlab_pgprot_t pgprot_clear_protnone_bits(vmlab_pgprot_t p)
 
 /* Strict W^X: the kernel warns (once per site) but allows the change. */
 static vmlab_pgprot_t verify_rwx(struct cpa_data *cpa, vmlab_pgprot_t old,
-				 vmlab_pgprot_t new, u64 start, u64 pfn,
+				 vmlab_pgprot_t nprot, u64 start, u64 pfn,
 				 u64 npg)
 {
-	assert(npg > 0);
+	assert(npg > 0 && !(start & ~VMLAB_PAGE_MASK));
 	const vmlab_pgprot_t rwnx = VMLAB_PAGE_RW | VMLAB_PAGE_NX;
-	if (!((old ^ new) & rwnx) || (new & rwnx) != VMLAB_PAGE_RW)
-		return new;
+	if (!((old ^ nprot) & rwnx) || (nprot & rwnx) != VMLAB_PAGE_RW)
+		return nprot;
 	vmlab_warn(cpa->m,
 		   "CPA detected W^X violation: %#llx -> %#llx range: "
 		   "%#llx - %#llx PFN %llx",
-		   (unsigned long long)old, (unsigned long long)new,
+		   (unsigned long long)old, (unsigned long long)nprot,
 		   (unsigned long long)start,
 		   (unsigned long long)(start + npg * VMLAB_PAGE_SIZE - 1),
 		   (unsigned long long)pfn);
-	return new;
+	return nprot;
 }
 
 /* ----------------------------------------------- meminfo accounting */
@@ -184,6 +183,7 @@ static void split_page_count(struct cpa_data *cpa, u64 address, int level)
 {
 	assert(level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD);
 	struct directmap *st = dm_state(cpa->m);
+	assert(st);
 	if (!in_direct_map(cpa->m, address) || st->pages[level] == 0)
 		return;
 	st->pages[level]--;
@@ -222,10 +222,11 @@ static int should_split_large_page(struct cpa_data *cpa, vmlab_ptep_t ptep,
 	u64 psize = vmlab_level_size(level);
 	u64 lpaddr = address & ~(psize - 1);
 	u64 inside = (lpaddr + psize - address) >> VMLAB_PAGE_SHIFT;
+	assert(cpa->numpages > 0 && inside > 0);
 	if (inside < cpa->numpages)
 		cpa->numpages = inside;
 	vmlab_pgprot_t req = pgprot_clear_protnone_bits(
-		(old.prot & ~cpa->mask_clr) | cpa->mask_set);
+	    (old.prot & ~cpa->mask_clr) | cpa->mask_set);
 	cpa->pfn = old.pfn + ((address & (psize - 1)) >> VMLAB_PAGE_SHIFT);
 	/* Same protection: nothing to do, whatever the range. */
 	if (req == old.prot)
@@ -233,10 +234,10 @@ static int should_split_large_page(struct cpa_data *cpa, vmlab_ptep_t ptep,
 	u64 numpages = psize >> VMLAB_PAGE_SHIFT;
 	if (address != lpaddr || cpa->numpages != numpages)
 		return 1;
-	vmlab_pgprot_t new = verify_rwx(cpa, old.prot, req, lpaddr, old.pfn,
-					numpages);
+	vmlab_pgprot_t nprot =
+	    verify_rwx(cpa, old.prot, req, lpaddr, old.pfn, numpages);
 	vmlab_set_entry(m, &m->init_mm, lpaddr, level, ptep,
-			cpa_mk(m, old.pfn, new, level));
+			cpa_mk(m, old.pfn, nprot, level));
 	cpa->flags |= CPA_FLUSHTLB;
 	return 0;
 }
@@ -265,7 +266,7 @@ static int split_large_page(struct cpa_data *cpa, int level, u64 address)
 /* __cpa_process_fault(): no entry at vaddr. */
 static int cpa_process_fault(struct cpa_data *cpa, u64 vaddr, bool primary)
 {
-	assert(cpa->numpages > 0);
+	assert(cpa->numpages > 0 && !(vaddr & ~VMLAB_PAGE_MASK));
 	/* Alias paths only follow the primary one: skip the page. */
 	if (!primary) {
 		cpa->numpages = 1;
@@ -283,8 +284,8 @@ static int cpa_process_fault(struct cpa_data *cpa, u64 vaddr, bool primary)
 	return -VMLAB_EFAULT;
 }
 
-static void cpa_change_pte(struct cpa_data *cpa, vmlab_ptep_t ptep,
-			   u64 address, const struct cpa_pte *old)
+static void cpa_change_pte(struct cpa_data *cpa, vmlab_ptep_t ptep, u64 address,
+			   const struct cpa_pte *old)
 {
 	struct vmlab_machine *m = cpa->m;
 	assert(!old->none && !(address & ~VMLAB_PAGE_MASK));
@@ -307,6 +308,7 @@ static void cpa_change_pte(struct cpa_data *cpa, vmlab_ptep_t ptep,
 static int change_page_attr(struct cpa_data *cpa, bool primary)
 {
 	struct vmlab_machine *m = cpa->m;
+	assert(cpa->numpages > 0);
 	u64 address = cpa_addr(cpa, cpa->curpage);
 	/* At most two splits (1G -> 2M -> 4K) before a PTE is reached. */
 	for (int splits = 0;; splits++) {
@@ -331,8 +333,7 @@ static int change_page_attr(struct cpa_data *cpa, bool primary)
 	}
 }
 
-static int change_page_attr_set_clr_range(struct cpa_data *cpa,
-					  bool primary);
+static int change_page_attr_set_clr_range(struct cpa_data *cpa, bool primary);
 
 /*
  * cpa_process_alias(): a change made through another mapping (vmalloc,
@@ -353,6 +354,7 @@ static int cpa_process_alias(struct cpa_data *cpa)
 	alias.curpage = 0;
 	alias.mask_clr &= ~VMLAB_PAGE_NX;
 	alias.mask_set &= ~VMLAB_PAGE_NX;
+	assert(in_direct_map(m, alias.vaddr));
 	cpa->force_flush_all = true;
 	return change_page_attr_set_clr_range(&alias, false);
 }
@@ -363,6 +365,7 @@ static int change_page_attr_set_clr_range(struct cpa_data *cpa, bool primary)
 	u64 numpages = cpa->numpages;
 	u64 rempages = numpages;
 	int ret = 0;
+	assert(cpa->curpage == 0);
 	if (!(cpa->mask_set | cpa->mask_clr))
 		return 0;
 	while (rempages) {
@@ -387,6 +390,7 @@ static int change_page_attr_set_clr_range(struct cpa_data *cpa, bool primary)
 
 static bool pgtables_reserve(struct directmap *st, size_t more)
 {
+	assert(more > 0);
 	if (st->nr_pgtables + more <= st->cap_pgtables)
 		return true;
 	size_t cap = st->cap_pgtables ? st->cap_pgtables * 2 : 64;
@@ -403,62 +407,37 @@ static bool pgtables_reserve(struct directmap *st, size_t more)
 static void pgtables_queue(struct directmap *st, u64 pfn, u64 va, int level)
 {
 	assert(st->nr_pgtables < st->cap_pgtables);
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
 	st->pgtables[st->nr_pgtables++] = (struct pgtable_ref){pfn, va, level};
 }
 
-/* 512 PTEs of one protection over 2 MiB of aligned, contiguous frames
- * become one 2 MiB leaf. */
-static int collapse_pmd_page(struct cpa_data *cpa, vmlab_ptep_t pmdp,
-			     u64 pte_table, u64 addr)
+/*
+ * collapse_pmd_page() / collapse_pud_page(): 512 leaves of one protection
+ * over aligned, contiguous frames become one leaf a level up.  The
+ * detached table is queued, to be freed after the flush.
+ */
+static int collapse_table(struct cpa_data *cpa, vmlab_ptep_t parent, u64 table,
+			  u64 addr, int level)
 {
 	struct vmlab_machine *m = cpa->m;
-	assert(!(addr & ~PMD_MASK));
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
+	assert(vmlab_pfn_to_page(m, table)->flags & VMLAB_PG_TABLE);
+	u64 stride = 1ULL << (9 * level); /* frames per entry */
+	addr &= ~(vmlab_level_size(level + 1) - 1);
 	struct cpa_pte first, e;
-	cpa_read(m, entry_addr(pte_table, addr, VMLAB_LVL_PTE), VMLAB_LVL_PTE,
-		 &first);
-	if (!first.present || (first.pfn & (PAGES_PER_PMD - 1)))
+	cpa_read(m, table << VMLAB_PAGE_SHIFT, level, &first);
+	if (!first.present || (first.pfn & (stride * VMLAB_PTRS_PER_TABLE - 1)))
 		return 0;
 	for (u64 i = 1; i < VMLAB_PTRS_PER_TABLE; i++) {
-		cpa_read(m, (pte_table << VMLAB_PAGE_SHIFT) + i * 8,
-			 VMLAB_LVL_PTE, &e);
-		if (!e.present || e.prot != first.prot || e.pfn != first.pfn + i)
+		cpa_read(m, (table << VMLAB_PAGE_SHIFT) + i * 8, level, &e);
+		if (!e.present || e.prot != first.prot ||
+		    e.pfn != first.pfn + i * stride)
 			return 0;
 	}
-	vmlab_set_entry(m, &m->init_mm, addr, VMLAB_LVL_PMD, pmdp,
-			m->arch->mk_leaf(first.pfn, first.prot, VMLAB_LVL_PMD));
-	pgtables_queue(dm_state(m), pte_table, addr, VMLAB_LVL_PTE);
-	collapse_page_count(cpa, addr, VMLAB_LVL_PMD);
-	dm_state(m)->collapses++;
-	return 1;
-}
-
-/* 512 matching 2 MiB leaves become one 1 GiB leaf, if 1G pages are on. */
-static int collapse_pud_page(struct cpa_data *cpa, vmlab_ptep_t pudp,
-			     u64 pmd_table, u64 addr)
-{
-	struct vmlab_machine *m = cpa->m;
-	if (!m->cfg.direct_map_1g)
-		return 0;
-	addr &= PUD_MASK;
-	struct vmlab_pte_info first, e;
-	m->arch->decode(vmlab_get_entry(m, entry_addr(pmd_table, addr,
-						      VMLAB_LVL_PMD)),
-			VMLAB_LVL_PMD, &first);
-	if (first.kind != VMLAB_PTE_LEAF || (first.pfn & (PAGES_PER_PUD - 1)))
-		return 0;
-	for (u64 i = 1; i < VMLAB_PTRS_PER_TABLE; i++) {
-		m->arch->decode(vmlab_get_entry(m, (pmd_table << VMLAB_PAGE_SHIFT) +
-							   i * 8),
-				VMLAB_LVL_PMD, &e);
-		if (e.kind != VMLAB_PTE_LEAF || e.prot != first.prot ||
-		    e.pfn != first.pfn + i * PAGES_PER_PMD)
-			return 0;
-	}
-	assert(first.prot & VMLAB_PAGE_PRESENT);
-	vmlab_set_entry(m, &m->init_mm, addr, VMLAB_LVL_PUD, pudp,
-			m->arch->mk_leaf(first.pfn, first.prot, VMLAB_LVL_PUD));
-	pgtables_queue(dm_state(m), pmd_table, addr, VMLAB_LVL_PMD);
-	collapse_page_count(cpa, addr, VMLAB_LVL_PUD);
+	vmlab_set_entry(m, &m->init_mm, addr, level + 1, parent,
+			m->arch->mk_leaf(first.pfn, first.prot, level + 1));
+	pgtables_queue(dm_state(m), table, addr, level);
+	collapse_page_count(cpa, addr, level + 1);
 	dm_state(m)->collapses++;
 	return 1;
 }
@@ -481,9 +460,11 @@ static int collapse_large_pages(struct cpa_data *cpa, u64 addr)
 	m->arch->decode(vmlab_get_entry(m, pmdp), VMLAB_LVL_PMD, &pmd);
 	if (pmd.kind != VMLAB_PTE_TABLE)
 		return 0;
-	int collapsed = collapse_pmd_page(cpa, pmdp, pmd.pfn, addr);
-	if (collapsed)
-		collapsed += collapse_pud_page(cpa, pudp, pud.pfn, addr);
+	int collapsed = collapse_table(cpa, pmdp, pmd.pfn, addr, VMLAB_LVL_PTE);
+	/* 1G leaves only where the direct map may use them (gbpages). */
+	if (collapsed && m->cfg.direct_map_1g)
+		collapsed +=
+		    collapse_table(cpa, pudp, pud.pfn, addr, VMLAB_LVL_PMD);
 	return collapsed;
 }
 
@@ -496,6 +477,7 @@ static void free_detached_table(struct vmlab_machine *m,
 				const struct pgtable_ref *t)
 {
 	assert(t->level == VMLAB_LVL_PTE || t->level == VMLAB_LVL_PMD);
+	assert(vmlab_pfn_to_page(m, t->pfn)->flags & VMLAB_PG_TABLE);
 	u64 step = vmlab_level_size(t->level);
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
 		vmlab_ptep_t p = (t->pfn << VMLAB_PAGE_SHIFT) + i * 8;
@@ -512,7 +494,7 @@ static void cpa_collapse_large_pages(struct cpa_data *cpa)
 {
 	struct vmlab_machine *m = cpa->m;
 	struct directmap *st = dm_state(m);
-	assert(st->nr_pgtables == 0);
+	assert(st->nr_pgtables == 0 && (cpa->flags & CPA_COLLAPSE));
 	u64 start = cpa->vaddr & PMD_MASK;
 	u64 end = cpa_addr(cpa, cpa->numpages);
 	int collapsed = 0;
@@ -540,6 +522,7 @@ static void cpa_flush(struct cpa_data *cpa)
 {
 	struct vmlab_machine *m = cpa->m;
 	assert(cpa->flags & CPA_FLUSHTLB);
+	assert(vmlab_cpu_valid(m, cpa->cpu));
 	u64 start = cpa->vaddr;
 	u64 end = cpa_addr(cpa, cpa->numpages);
 	if (cpa->force_flush_all || end <= start)
@@ -567,11 +550,13 @@ static void dm_count_leaves(struct vmlab_machine *m, u64 table, int level,
 	u64 size = vmlab_level_size(level);
 	for (; va < end; va += size) {
 		struct vmlab_pte_info info;
-		m->arch->decode(vmlab_get_entry(m, entry_addr(table, va, level)),
-				level, &info);
+		m->arch->decode(
+		    vmlab_get_entry(m, entry_addr(table, va, level)), level,
+		    &info);
 		if (info.kind == VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE) {
 			u64 next = va + size < end ? va + size : end;
-			dm_count_leaves(m, info.pfn, level - 1, va, next, bytes);
+			dm_count_leaves(m, info.pfn, level - 1, va, next,
+					bytes);
 		} else if (info.kind == VMLAB_PTE_LEAF ||
 			   info.kind == VMLAB_PTE_PROTNONE) {
 			assert(level <= VMLAB_LVL_PUD);
@@ -589,12 +574,12 @@ static void dm_check(struct vmlab_machine *m)
 		return;
 	u64 bytes[3] = {0, 0, 0};
 	vmlab_ptep_t pudp;
-	int err = vmlab_lookup_entry(m, &m->init_mm, m->dm_start,
-				     VMLAB_LVL_PUD, &pudp);
+	int err = vmlab_lookup_entry(m, &m->init_mm, m->dm_start, VMLAB_LVL_PUD,
+				     &pudp);
 	assert(!err);
 	(void)err;
-	dm_count_leaves(m, pudp >> VMLAB_PAGE_SHIFT, VMLAB_LVL_PUD,
-			m->dm_start, m->dm_end, bytes);
+	dm_count_leaves(m, pudp >> VMLAB_PAGE_SHIFT, VMLAB_LVL_PUD, m->dm_start,
+			m->dm_end, bytes);
 	for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PUD; l++)
 		assert(bytes[l] == st->pages[l] << vmlab_level_shift(l));
 }
@@ -608,10 +593,10 @@ static inline void dm_check(struct vmlab_machine *m)
 /* -------------------------------------------------------- interface */
 
 /* change_page_attr_set_clr() for one range. */
-static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu,
-				    u64 addr, int numpages,
-				    vmlab_pgprot_t set, vmlab_pgprot_t clr,
-				    unsigned flags, const char *op)
+static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
+				    int numpages, vmlab_pgprot_t set,
+				    vmlab_pgprot_t clr, unsigned flags,
+				    const char *op)
 {
 	assert(set | clr);
 	if (!m)
@@ -631,18 +616,19 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu,
 			   (unsigned long long)addr);
 		addr &= VMLAB_PAGE_MASK;
 	}
+	assert(!(addr & ~VMLAB_PAGE_MASK));
 	/* vm_unmap_aliases(): no lazily freed vmalloc alias may survive
 	 * with the old rights.  Called before every change. */
 	if (m->cpa_hook)
 		m->cpa_hook(m, cpu, m->cpa_hook_ctx);
 	struct cpa_data cpa = {
-		.m = m,
-		.cpu = cpu,
-		.vaddr = addr,
-		.mask_set = set,
-		.mask_clr = clr,
-		.numpages = (u64)numpages,
-		.flags = flags,
+	    .m = m,
+	    .cpu = cpu,
+	    .vaddr = addr,
+	    .mask_set = set,
+	    .mask_clr = clr,
+	    .numpages = (u64)numpages,
+	    .flags = flags,
 	};
 	int ret = change_page_attr_set_clr_range(&cpa, true);
 	if (cpa.flags & CPA_FLUSHTLB) {
@@ -682,9 +668,8 @@ int vmlab_set_memory_nx(struct vmlab_machine *m, int cpu, u64 addr, int n)
 
 int vmlab_set_memory_np(struct vmlab_machine *m, int cpu, u64 addr, int n)
 {
-	return change_page_attr_set_clr(m, cpu, addr, n, 0,
-					VMLAB_PAGE_PRESENT, 0,
-					"set_memory_np");
+	return change_page_attr_set_clr(m, cpu, addr, n, 0, VMLAB_PAGE_PRESENT,
+					0, "set_memory_np");
 }
 
 int vmlab_set_memory_p(struct vmlab_machine *m, int cpu, u64 addr, int n)
@@ -695,10 +680,10 @@ int vmlab_set_memory_p(struct vmlab_machine *m, int cpu, u64 addr, int n)
 
 int vmlab_set_memory_rox(struct vmlab_machine *m, int cpu, u64 addr, int n)
 {
-	return change_page_attr_set_clr(
-		m, cpu, addr, n, 0,
-		VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY | VMLAB_PAGE_NX, CPA_COLLAPSE,
-		"set_memory_rox");
+	return change_page_attr_set_clr(m, cpu, addr, n, 0,
+					VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY |
+					    VMLAB_PAGE_NX,
+					CPA_COLLAPSE, "set_memory_rox");
 }
 
 /*
@@ -708,27 +693,25 @@ int vmlab_set_memory_rox(struct vmlab_machine *m, int cpu, u64 addr, int n)
  * As in the kernel, going through not-present drops _PAGE_GLOBAL, and
  * setting present again does not restore it (mask_set is P|RW only).
  */
-static int set_pages_np_p(struct vmlab_machine *m, u64 pfn,
-			  vmlab_pgprot_t set, vmlab_pgprot_t clr,
-			  const char *op)
+static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
+			  vmlab_pgprot_t clr, const char *op)
 {
 	assert(set | clr);
 	if (!m)
 		return -VMLAB_EINVAL;
 	if (!dm_state(m) || pfn >= vmlab_nr_frames(m)) {
-		vmlab_warn(m, "%s: bad pfn %#llx", op,
-			   (unsigned long long)pfn);
+		vmlab_warn(m, "%s: bad pfn %#llx", op, (unsigned long long)pfn);
 		return -VMLAB_EINVAL;
 	}
 	vmlab_checker_set_op(m, 0, op);
 	struct cpa_data cpa = {
-		.m = m,
-		.cpu = 0,
-		.vaddr = vmlab_page_address(pfn),
-		.mask_set = set,
-		.mask_clr = clr,
-		.numpages = 1,
-		.flags = CPA_NO_CHECK_ALIAS,
+	    .m = m,
+	    .cpu = 0,
+	    .vaddr = vmlab_page_address(pfn),
+	    .mask_set = set,
+	    .mask_clr = clr,
+	    .numpages = 1,
+	    .flags = CPA_NO_CHECK_ALIAS,
 	};
 	int ret = change_page_attr_set_clr_range(&cpa, true);
 	dm_check(m);
@@ -804,6 +787,7 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	if (!st)
 		return -VMLAB_ENOMEM;
 	u64 mem = vmlab_nr_frames(m) << VMLAB_PAGE_SHIFT;
+	assert(mem && !(mem & (VMLAB_PMD_SIZE - 1)));
 	bool gb = m->cfg.direct_map_1g;
 	/* Set first, so the checker sees the stores as direct-map ones. */
 	m->dm_start = VMLAB_PAGE_OFFSET;
@@ -822,7 +806,7 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	st->pages[VMLAB_LVL_PUD] = gbytes >> VMLAB_PUD_SHIFT;
 	st->pages[VMLAB_LVL_PMD] = (mem - gbytes) >> VMLAB_PMD_SHIFT;
 	st->pages[VMLAB_LVL_PTE] =
-		((mem - gbytes) & (VMLAB_PMD_SIZE - 1)) >> VMLAB_PAGE_SHIFT;
+	    ((mem - gbytes) & (VMLAB_PMD_SIZE - 1)) >> VMLAB_PAGE_SHIFT;
 	svc_set(m, VMLAB_SVC_DIRECTMAP, st, directmap_destroy);
 	dm_check(m);
 	return 0;

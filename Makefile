@@ -3,6 +3,7 @@
 DEPS     := meson ninja-build pkg-config liblua5.4-dev libcmocka-dev
 BUILD    ?= build
 SANBUILD ?= build-san
+RELBUILD ?= build-rel
 MESON    ?= meson
 
 .PHONY: all deps demo check test bench clean
@@ -32,9 +33,13 @@ check: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    $(MESON) test -C $(SANBUILD) --print-errorlogs --timeout-multiplier 4
 
-bench: deps $(BUILD)/build.ninja
-	ninja -C $(BUILD)
-	./$(BUILD)/vmlab bench
+$(RELBUILD)/build.ninja: | deps
+	$(MESON) setup $(RELBUILD) --buildtype=release -Ddebug_checks=false
+
+# Figures come from a release build without the debug-only invariant walks.
+bench: deps $(RELBUILD)/build.ninja
+	ninja -C $(RELBUILD)
+	./$(RELBUILD)/vmlab bench $(BENCH)
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(RELBUILD)

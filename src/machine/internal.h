@@ -90,12 +90,19 @@ struct tlb_entry {
 	u32 fill_seq; /* low bits of the event count at fill (history) */
 };
 
+/*
+ * Tags live apart from the entries so a set is scanned with two compares
+ * per way on one cache line: tag = vpn << 14 | global << 13 | pcid << 1 |
+ * valid, with pcid 0 in global tags (so one tag matches any PCID).
+ */
 struct tlb_array {
+	u64 *tag;
 	struct tlb_entry *e;
 	u32 sets;
 	u16 ways;
 	u8 level; /* page-size level */
 	u8 *next; /* round-robin victim per set */
+	u8 *set_valid; /* valid ways per set */
 	u32 nr_valid;
 };
 

@@ -23,8 +23,10 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 	a->sets = g->entries / g->ways;
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
 	a->e = calloc(g->entries, sizeof(*a->e));
+	a->tag = calloc(g->entries, sizeof(*a->tag));
 	a->next = calloc(a->sets, 1);
-	if (!a->e || !a->next)
+	a->set_valid = calloc(a->sets, 1);
+	if (!a->e || !a->tag || !a->next || !a->set_valid)
 		return -VMLAB_ENOMEM;
 	return 0;
 }
@@ -32,8 +34,12 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 static void array_destroy(struct tlb_array *a)
 {
 	free(a->e);
+	free(a->tag);
 	free(a->next);
+	free(a->set_valid);
+	a->set_valid = NULL;
 	a->e = NULL;
+	a->tag = NULL;
 	a->next = NULL;
 }
 
@@ -105,21 +111,29 @@ void fast_drop_range(struct cpu *c, u64 start, u64 end)
 
 /* ------------------------------------------------------------ arrays */
 
-static inline bool entry_match(const struct tlb_entry *e, u64 vpn, u16 pcid)
+#define TAG_G (1ULL << 13)
+
+static inline u64 tag_of(u64 vpn, u16 pcid, bool global)
 {
-	return (e->flags & TLBF_VALID) && e->vpn == vpn &&
-	       ((e->flags & TLBF_G) || e->pcid == pcid);
+	return vpn << 14 | (global ? TAG_G : (u64)pcid << 1) | 1;
+}
+
+static inline u64 tag_entry(const struct tlb_entry *e)
+{
+	return tag_of(e->vpn, e->pcid, e->flags & TLBF_G);
 }
 
 static struct tlb_entry *array_lookup(struct tlb_array *a, u64 va, u16 pcid)
 {
-	if (!a->e)
+	if (!a->nr_valid)
 		return NULL;
 	u64 vpn = va >> vmlab_level_shift(a->level);
-	struct tlb_entry *set = &a->e[(vpn & (a->sets - 1)) * a->ways];
+	u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+	const u64 *t = &a->tag[base];
+	u64 own = tag_of(vpn, pcid, false), glob = tag_of(vpn, 0, true);
 	for (u32 w = 0; w < a->ways; w++)
-		if (entry_match(&set[w], vpn, pcid))
-			return &set[w];
+		if (t[w] == own || t[w] == glob)
+			return &a->e[base + w];
 	return NULL;
 }
 
@@ -133,6 +147,8 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 	u64 start = tlb_entry_va(e);
 	fast_drop_range(c, start, start + vmlab_level_size(e->level));
 	e->flags = 0;
+	a->tag[e - a->e] = 0;
+	a->set_valid[(e - a->e) / a->ways]--;
 	a->nr_valid--;
 	count(m, c->id, VMLAB_C_tlb_entries_dropped, 1);
 }
@@ -176,28 +192,36 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(a->e && a->level == ne->level);
 	assert(ne->flags & TLBF_VALID);
-	struct tlb_entry *set = &a->e[(ne->vpn & (a->sets - 1)) * a->ways];
-	struct tlb_entry *slot = NULL;
-	for (u32 w = 0; w < a->ways && !slot; w++)
-		if (entry_match(&set[w], ne->vpn, ne->pcid) &&
-		    (set[w].flags & TLBF_G) == (ne->flags & TLBF_G))
-			slot = &set[w];
-	for (u32 w = 0; w < a->ways && !slot; w++)
-		if (!(set[w].flags & TLBF_VALID))
-			slot = &set[w];
-	if (!slot) {
-		u8 *next = &a->next[ne->vpn & (a->sets - 1)];
-		slot = &set[*next % a->ways];
+	u32 set = (u32)(ne->vpn & (a->sets - 1));
+	u32 base = set * a->ways;
+	u64 want = tag_entry(ne);
+	/* Callers insert only after a lookup in this array missed, so the
+	 * page is not cached here; a full set skips the search for a hole. */
+	u32 slot = a->ways;
+	if (a->set_valid[set] < a->ways) {
+		for (u32 w = 0; w < a->ways; w++)
+			if (!a->tag[base + w]) {
+				slot = w;
+				break;
+			}
+	}
+	if (slot == a->ways) {
+		u8 *next = &a->next[set];
+		slot = *next % a->ways;
 		*next = (u8)((*next + 1) % a->ways);
 	}
-	if (slot->flags & TLBF_VALID)
-		entry_drop(m, c, a, slot);
-	*slot = *ne;
+	assert(a->tag[base + slot] != want);
+	struct tlb_entry *e = &a->e[base + slot];
+	if (e->flags & TLBF_VALID)
+		entry_drop(m, c, a, e);
+	*e = *ne;
+	a->tag[base + slot] = want;
+	a->set_valid[set]++;
 	a->nr_valid++;
 	assert(a->nr_valid <= a->sets * a->ways);
 	if (m->ck)
-		ck_tlb_fill(m, c, slot);
-	return slot;
+		ck_tlb_fill(m, c, e);
+	return e;
 }
 
 static void visit_array(struct vmlab_machine *m, struct cpu *c,
@@ -402,7 +426,7 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++) {
 			struct tlb_array *a = &all[k][l];
-			if (!a->e)
+			if (!a->e || !a->nr_valid)
 				continue;
 			u64 vpn = va >> vmlab_level_shift(l);
 			struct tlb_entry *set =

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The x86-64 direct map and change_page_attr (CPA), after
- * arch/x86/mm/pat/set_memory.c of Linux 6.15 and later.
+ * arch/x86/mm/pat/set_memory.c of Linux 6.14 and later (CPA_COLLAPSE), with
+ * cpa_flush() in its flush_tlb_kernel_range() form.
  *
  * All RAM is mapped at VMLAB_PAGE_OFFSET with the largest leaves possible.
  * set_memory_*() apply (prot & ~mask_clr) | mask_set page by page, keeping

@@ -364,7 +364,7 @@ static bool range_overlaps(struct vmlab_vmap_area *root, u64 start, u64 end)
 	return va && va->va_start < end;
 }
 
-/* ---- node cache and the free tree + list ------------------------------ */
+/* ---- preloaded node, free tree and free list --------------------------- */
 
 /*
  * As the kernel preloads ne_fit_preload_node: get the node a split or an

@@ -107,8 +107,10 @@ void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
 
 void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu)
 {
-	if (!vmlab_cpu_valid(m, cpu))
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
+	}
 	struct cpu *c = &m->cpu[cpu];
 	if (!c->loaded_mm->is_init)
 		c->lazy = true;
@@ -177,15 +179,19 @@ void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm)
 
 void vmlab_flush_tlb_one(struct vmlab_machine *m, int cpu, u64 va)
 {
-	if (!vmlab_cpu_valid(m, cpu))
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
+	}
 	tlb_invlpg(m, &m->cpu[cpu], va);
 }
 
 void vmlab_flush_tlb_local(struct vmlab_machine *m, int cpu)
 {
-	if (!vmlab_cpu_valid(m, cpu))
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
+	}
 	struct cpu *c = &m->cpu[cpu];
 	tlb_flush_pcid(m, c, cpu_pcid(c));
 	fast_flush(c);
@@ -193,8 +199,10 @@ void vmlab_flush_tlb_local(struct vmlab_machine *m, int cpu)
 
 void vmlab_flush_tlb_global(struct vmlab_machine *m, int cpu)
 {
-	if (!vmlab_cpu_valid(m, cpu))
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
+	}
 	tlb_flush_all_entries(m, &m->cpu[cpu]);
 }
 
@@ -250,8 +258,10 @@ void vmlab_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
 
 void vmlab_flush_tlb_all(struct vmlab_machine *m, int cpu)
 {
-	if (!vmlab_cpu_valid(m, cpu))
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
+	}
 	count(m, cpu, VMLAB_C_flush_all, 1);
 	for (int i = 0; i < m->nr_cpus; i++) {
 		if (i != cpu)

@@ -306,8 +306,7 @@ u64 vmlab_host_content_bytes(const struct vmlab_machine *m)
 static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
 		      const void *wbuf, int fill, size_t len)
 {
-	assert(pa + len >= pa);
-	if (pa + len > m->phys.nr_frames << VMLAB_PAGE_SHIFT) {
+	if (pa + len < pa || pa + len > m->phys.nr_frames << VMLAB_PAGE_SHIFT) {
 		vmlab_warn(m, "phys access beyond RAM at %#llx",
 			   (unsigned long long)pa);
 		return;

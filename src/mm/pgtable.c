@@ -33,6 +33,10 @@ static int range_check(u64 va, u64 size)
 		return -VMLAB_EINVAL;
 	if (va + size - 1 < va || !canonical(va) || !canonical(va + size - 1))
 		return -VMLAB_EINVAL;
+	/* Ranges are half-open; one ending at 2^64 (the fixmap's last page)
+	 * cannot be named, so it is refused rather than wrapped to 0. */
+	if (va + size == 0)
+		return -VMLAB_EINVAL;
 	/* A range may not straddle the non-canonical hole. */
 	if (va < USER_TOP && va + size - 1 >= USER_TOP)
 		return -VMLAB_EINVAL;

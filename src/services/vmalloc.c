@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmalloc areas: allocation of kernel virtual space and of the frames
+ * behind it, after mm/vmalloc.c of Linux 6.x (alloc_vmap_area(),
+ * __get_vm_area_node(), __vmalloc_area_node(), __vmalloc_node_range(),
+ * vmap()).  Freeing is in vmalloc_free.c, the lazy purge in
+ * vmalloc_lazy.c, vm_map_ram() in vmap_block.c.
+ *
+ * What the model leaves out: NUMA nodes and the per-node vmap pools of
+ * 6.9+ (it behaves as nr_vmap_nodes == 1), KASAN/kmemleak hooks (KASAN
+ * comes with its own issue), memcg accounting, ioremap, the page array
+ * being itself vmalloc()ed when larger than a page, __GFP_NOFAIL retries.
+ */
+#include <stdlib.h>
+
+#include "services/vmalloc_internal.h"
+
+/* The tree spans the vmalloc window, the gap and the module window. */
+#define VMALLOC_TREE_START VMLAB_VMALLOC_START
+#define VMALLOC_TREE_END VMLAB_MODULES_END
+/* vmalloc range end as a [start, end) bound (VMALLOC_END is inclusive). */
+#define VMALLOC_RANGE_END (VMLAB_VMALLOC_END + 1)
+
+static inline bool is_pow2(u64 x)
+{
+	return x && !(x & (x - 1));
+}
+
+static inline u64 align_up(u64 x, u64 a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
+{
+	if (vmlab_cpu_valid(m, cpu))
+		return true;
+	vmlab_warn(m, "%s: no CPU %d", fn, cpu);
+	return false;
+}
+
+void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
+	      u64 c, u64 d, u64 e, u64 f)
+{
+	struct vmlab_event ev = {.type = VMLAB_EV_USER, .cpu = cpu, .a = a,
+				 .b = b, .c = c, .d = d, .e = e, .f = f,
+				 .name = name};
+	vmlab_emit(m, &ev);
+}
+
+/* ------------------------------------------------------- descriptors */
+
+/* kmem_cache_alloc(vmap_area_cachep): recycled descriptors first. */
+struct vmalloc_area *area_new(struct vmalloc_state *st)
+{
+	struct vmalloc_area *a = st->cache;
+
+	if (a) {
+		st->cache = a->lazy_next;
+		st->nr_cache--;
+		memset(a, 0, sizeof(*a));
+		return a;
+	}
+	return calloc(1, sizeof(*a));
+}
+
+void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
+{
+	assert(a && a->va.state == VMLAB_VA_DETACHED);
+	if (a->pages && a->pages != &a->inline_pfn)
+		free(a->pages);
+	a->pages = NULL;
+	if (st->nr_cache >= VMALLOC_CACHE_MAX) {
+		free(a);
+		return;
+	}
+	a->lazy_next = st->cache;
+	st->cache = a;
+	st->nr_cache++;
+}
+
+/* -------------------------------------------------------- vmap areas */
+
+/*
+ * alloc_vmap_area(): reserve [addr, addr + size) and put it in the busy
+ * tree.  As in the kernel, a failed search purges the lazy areas once
+ * (their space is only unusable, not in use) and tries again.
+ */
+int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
+		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
+		    bool topdown)
+{
+	struct vmlab_machine *m = st->m;
+	bool purged = false;
+	int ret;
+
+	if (!size || (size & ~VMLAB_PAGE_MASK) || !is_pow2(align))
+		return -VMLAB_EINVAL;
+	for (;;) {
+		ret = vmlab_vmap_alloc_area(st->tree, &a->va, size, align,
+					    vstart, vend, topdown);
+		vm_trace(m, cpu, "alloc_vmap_area", ret ? vend : a->va.va_start,
+			 size, align, vstart, vend, ret != 0);
+		if (ret != -VMLAB_ENOMEM)
+			break;
+		if (purged) {
+			vmlab_warn(m, "vmalloc_node_range for size %llu failed: "
+				      "Address range restricted to %#llx - %#llx",
+				   (unsigned long long)size,
+				   (unsigned long long)vstart,
+				   (unsigned long long)vend);
+			return -VMLAB_EBUSY;
+		}
+		reclaim_and_purge_vmap_areas(st, cpu);
+		purged = true;
+	}
+	if (ret)
+		return ret;
+	a->va.vm = a;
+	a->va_flags = va_flags;
+	st->nr_busy_areas++;
+	assert(!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart);
+	assert(a->va.va_end - a->va.va_start == size);
+	return 0;
+}
+
+/* __find_vmap_area(): the busy area containing addr. */
+struct vmalloc_area *find_busy_area(struct vmalloc_state *st, u64 addr)
+{
+	struct vmlab_vmap_area *va = vmlab_vmap_busy_find(st->tree, addr);
+
+	return va ? va_to_area(va) : NULL;
+}
+
+void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a)
+{
+	assert(st->nr_busy_areas > 0);
+	vmlab_vmap_busy_remove(st->tree, &a->va);
+	st->nr_busy_areas--;
+}
+
+/*
+ * vunmap_range_noflush(): clear the PTEs, keep the page tables (vmalloc
+ * never frees them), flush nothing.  The gather only collects a range
+ * that nobody flushes: the flush is the purge's.
+ */
+void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start,
+			  u64 end)
+{
+	struct vmlab_mmu_gather tlb;
+
+	assert(start < end);
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(st->m), cpu);
+	s64 n = vmlab_unmap_range(st->m, &tlb, start, end - start, false);
+	assert(n >= 0);
+	(void)n;
+}
+
+/* ----------------------------------------------------------- mapping */
+
+static bool pte_table_empty(struct vmlab_machine *m, u64 table)
+{
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
+		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
+			return false;
+	return true;
+}
+
+/*
+ * vmap_try_huge_pmd()'s pmd_free_pte_page() (x86): a PTE table left by
+ * earlier 4 KiB areas is detached, the paging-structure caches flushed
+ * with one invlpg-sized kernel range flush, and the table freed, so a
+ * 2 MiB leaf can take its slot.  false: keep 4 KiB mappings there.
+ */
+static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
+{
+	struct vmlab_machine *m = st->m;
+	struct vmlab_mm *mm = vmlab_init_mm(m);
+	struct vmlab_pte_info in;
+	vmlab_ptep_t ptep;
+
+	if (vmlab_lookup_entry(m, mm, va, VMLAB_LVL_PMD, &ptep))
+		return true; /* no PMD table yet: map_range builds one */
+	vmlab_pte_decode(m, vmlab_get_entry(m, ptep), VMLAB_LVL_PMD, &in);
+	if (in.kind == VMLAB_PTE_NONE)
+		return true;
+	if (in.kind != VMLAB_PTE_TABLE || !pte_table_empty(m, in.pfn))
+		return false;
+	vmlab_set_entry(m, mm, va, VMLAB_LVL_PMD, ptep, 0);
+	vmlab_flush_tlb_kernel_range(m, cpu, va, va + VMLAB_PAGE_SIZE);
+	vmlab_pgtable_free(m, in.pfn);
+	return true;
+}
+
+/* One run of physically contiguous frames, 4 KiB leaves. */
+static int map_run(struct vmalloc_state *st, u64 va, const u64 *pfns, u64 n,
+		   vmlab_pgprot_t prot)
+{
+	return vmlab_map_range(st->m, vmlab_init_mm(st->m), va,
+			       pfns[0] << VMLAB_PAGE_SHIFT, n * VMLAB_PAGE_SIZE,
+			       prot, 0);
+}
+
+static int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
+			   vmlab_pgprot_t prot, const u64 *pfns)
+{
+	u64 i = 0;
+
+	while (i < nr) {
+		u64 j = i + 1;
+
+		while (j < nr && pfns[j] == pfns[j - 1] + 1)
+			j++;
+		int err = map_run(st, addr + i * VMLAB_PAGE_SIZE, pfns + i,
+				  j - i, prot);
+		if (err)
+			return err;
+		i = j;
+	}
+	return 0;
+}
+
+static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
+			  vmlab_pgprot_t prot, const u64 *pfns)
+{
+	const u64 step = VMLAB_PMD_SIZE >> VMLAB_PAGE_SHIFT;
+
+	assert(!(addr & (VMLAB_PMD_SIZE - 1)) && !(nr % step));
+	for (u64 i = 0; i < nr; i += step) {
+		u64 va = addr + i * VMLAB_PAGE_SIZE;
+		int err;
+
+		if (pmd_make_room(st, cpu, va))
+			err = vmlab_map_range(st->m, vmlab_init_mm(st->m), va,
+					      pfns[i] << VMLAB_PAGE_SHIFT,
+					      VMLAB_PMD_SIZE, prot,
+					      VMLAB_MAP_HUGE_PMD);
+		else
+			err = map_small_pages(st, va, step, prot, pfns + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * vmap_pages_range(): map the frames at addr.  page_shift PMD_SHIFT maps
+ * 2 MiB leaves (the frames come in aligned order-9 blocks); a frame that
+ * does not exist is refused as WARN_ON(!pfn_valid()) does.
+ */
+int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift)
+{
+	u64 nr = size >> VMLAB_PAGE_SHIFT;
+
+	assert(size && !(size & ~VMLAB_PAGE_MASK));
+	for (u64 i = 0; i < nr; i++) {
+		if (pfns[i] >= vmlab_nr_frames(st->m)) {
+			vmlab_warn(st->m, "vmap: pfn %#llx is not valid",
+				   (unsigned long long)pfns[i]);
+			return -VMLAB_EINVAL;
+		}
+	}
+	if (page_shift == VMLAB_PMD_SHIFT)
+		return map_huge_pages(st, cpu, addr, nr, prot, pfns);
+	return map_small_pages(st, addr, nr, prot, pfns);
+}
+
+/* ------------------------------------------------------- vm areas */
+
+/*
+ * __get_vm_area_node(): a vmap area of size rounded to the mapping
+ * granule, plus the guard page, with its vm_struct.
+ */
+static struct vmalloc_area *get_vm_area_node(struct vmalloc_state *st, int cpu,
+					     u64 size, u64 align, u32 shift,
+					     u64 flags, u64 start, u64 end,
+					     const char *caller)
+{
+	u64 requested = size;
+	struct vmalloc_area *a;
+
+	if (st_in_interrupt(st, cpu)) {
+		vmlab_warn(st->m, "BUG: __get_vm_area_node() called in "
+				  "interrupt context on CPU %d", cpu);
+		return NULL;
+	}
+	size = align_up(size, 1ULL << shift);
+	if (!size || size < requested)
+		return NULL;
+	if (!(flags & VMLAB_VM_NO_GUARD)) {
+		if (size + VMLAB_PAGE_SIZE < size)
+			return NULL;
+		size += VMLAB_PAGE_SIZE;
+	}
+	a = area_new(st);
+	if (!a)
+		return NULL;
+	if (alloc_vmap_area(st, cpu, a, size, align, start, end, 0,
+			    flags & VMLAB_VM_TOPDOWN_VMAP)) {
+		area_put(st, a);
+		return NULL;
+	}
+	a->has_vm = true;
+	a->vm = (struct vmlab_vm_struct){.addr = a->va.va_start,
+					 .size = size,
+					 .requested_size = requested,
+					 .flags = flags,
+					 .caller = caller};
+	return a;
+}
+
+/* vm_area_alloc_pages(): blocks of 2^order frames until done or OOM. */
+static u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
+			       u32 nr_pages, u64 *pages)
+{
+	u32 nr = 0;
+
+	assert(!(nr_pages & ((1u << order) - 1)));
+	while (nr < nr_pages) {
+		u64 pfn;
+
+		if (vmlab_alloc_pages(st->m, cpu, (int)order, &pfn))
+			break;
+		for (u32 i = 0; i < (1u << order); i++)
+			pages[nr + i] = pfn + i;
+		nr += 1u << order;
+	}
+	return nr;
+}
+
+static u64 *pages_array(struct vmalloc_area *a, u32 nr)
+{
+	if (nr <= 1)
+		return &a->inline_pfn;
+	return calloc(nr, sizeof(u64));
+}
+
+static void zero_pages(struct vmlab_machine *m, const u64 *pages, u32 nr)
+{
+	for (u32 i = 0; i < nr; i++)
+		vmlab_phys_fill(m, pages[i] << VMLAB_PAGE_SHIFT, 0,
+				VMLAB_PAGE_SIZE);
+}
+
+/*
+ * __vmalloc_area_node(): frames, then the mapping.  On failure the area
+ * is vfree()d (what was mapped goes lazy, what was allocated is freed).
+ */
+static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
+			      struct vmalloc_area *a, vmlab_pgprot_t prot,
+			      u32 page_shift, bool zero)
+{
+	struct vmlab_machine *m = st->m;
+	u64 size = get_vm_area_size(&a->vm);
+	u32 nr_small = (u32)(size >> VMLAB_PAGE_SHIFT);
+	u32 order = page_shift - VMLAB_PAGE_SHIFT;
+
+	a->pages = pages_array(a, nr_small);
+	if (!a->pages) {
+		vmlab_warn(m, "vmalloc error: size %llu, failed to allocated "
+			      "page array size %llu",
+			   (unsigned long long)size,
+			   (unsigned long long)nr_small * 8);
+		goto fail;
+	}
+	a->vm.pages = a->pages;
+	a->vm.page_order = order;
+	a->vm.nr_pages = vm_area_alloc_pages(st, cpu, order, nr_small, a->pages);
+	st->nr_vmalloc_pages += a->vm.nr_pages;
+	if (a->vm.nr_pages != nr_small) {
+		if (order == 0)
+			vmlab_warn(m, "vmalloc error: size %llu, failed to "
+				      "allocate pages",
+				   (unsigned long long)size);
+		goto fail;
+	}
+	if (zero)
+		zero_pages(m, a->pages, nr_small);
+	if (vmap_pages_range(st, cpu, a->vm.addr, size, prot, a->pages,
+			     page_shift)) {
+		vmlab_warn(m, "vmalloc error: size %llu, failed to map pages",
+			   (unsigned long long)size);
+		goto fail;
+	}
+	return true;
+fail:
+	vfree_process(st, cpu, a->vm.addr);
+	return false;
+}
+
+/* The huge-page decision of __vmalloc_node_range() (x86: PSE, 2 MiB). */
+static u32 vmalloc_shift(u64 size, u64 vm_flags)
+{
+	if ((vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) && size >= VMLAB_PMD_SIZE)
+		return VMLAB_PMD_SHIFT;
+	return VMLAB_PAGE_SHIFT;
+}
+
+static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
+			      u64 align, u64 start, u64 end,
+			      vmlab_pgprot_t prot, u64 vm_flags,
+			      const char *caller, bool zero)
+{
+	struct vmlab_machine *m = st->m;
+	u32 shift = vmalloc_shift(size, vm_flags);
+
+	if (!size) {
+		vmlab_warn(m, "WARNING: __vmalloc_node_range(): size 0");
+		return 0;
+	}
+	if ((size >> VMLAB_PAGE_SHIFT) > vmlab_nr_frames(m)) {
+		vmlab_warn(m, "vmalloc error: size %llu, exceeds total pages",
+			   (unsigned long long)size);
+		return 0;
+	}
+	for (;;) {
+		u64 a_align = align > (1ULL << shift) ? align : 1ULL << shift;
+		struct vmalloc_area *a = get_vm_area_node(
+		    st, cpu, size, a_align, shift,
+		    VMLAB_VM_ALLOC | VMLAB_VM_UNINITIALIZED | vm_flags, start,
+		    end, caller);
+
+		if (!a)
+			vmlab_warn(m, "vmalloc error: size %llu, vm_struct "
+				      "allocation failed",
+				   (unsigned long long)size);
+		else if (vmalloc_area_node(st, cpu, a, prot, shift, zero)) {
+			a->vm.flags &= ~VMLAB_VM_UNINITIALIZED;
+			vmalloc_check(st);
+			return a->vm.addr;
+		}
+		/* Huge pages may just be unavailable: retry with 4 KiB. */
+		if (shift == VMLAB_PAGE_SHIFT)
+			break;
+		shift = VMLAB_PAGE_SHIFT;
+	}
+	vmalloc_check(st);
+	return 0;
+}
+
+/* ------------------------------------------------------ public API */
+
+u64 vmlab_vmalloc_node_range(struct vmlab_machine *m, int cpu, u64 size,
+			     u64 align, u64 start, u64 end, vmlab_pgprot_t prot,
+			     u64 vm_flags, const char *caller)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (!st || !cpu_ok(m, cpu, "__vmalloc_node_range"))
+		return 0;
+	vmlab_checker_set_op(m, cpu, "vmalloc");
+	return vmalloc_node_range(st, cpu, size, align, start, end, prot,
+				  vm_flags, caller, false);
+}
+
+static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size,
+			  u64 align, u64 vm_flags, const char *caller, bool zero)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (!st || !cpu_ok(m, cpu, caller))
+		return 0;
+	vmlab_checker_set_op(m, cpu, caller);
+	return vmalloc_node_range(st, cpu, size, align, VMLAB_VMALLOC_START,
+				  VMLAB_VMALLOC_END, VMLAB_PAGE_KERNEL,
+				  vm_flags, caller, zero);
+}
+
+u64 vmlab_vmalloc(struct vmlab_machine *m, int cpu, u64 size)
+{
+	return vmalloc_common(m, cpu, size, 1, 0, "vmalloc", false);
+}
+
+u64 vmlab_vzalloc(struct vmlab_machine *m, int cpu, u64 size)
+{
+	return vmalloc_common(m, cpu, size, 1, 0, "vzalloc", true);
+}
+
+u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size,
+			u64 align, const char *caller)
+{
+	return vmalloc_common(m, cpu, size, align, 0,
+			      caller ? caller : "__vmalloc_node", false);
+}
+
+u64 vmlab_vmalloc_huge(struct vmlab_machine *m, int cpu, u64 size)
+{
+	return vmalloc_common(m, cpu, size, 1, VMLAB_VM_ALLOW_HUGE_VMAP,
+			      "vmalloc_huge", false);
+}
+
+/* vmap()'s refusals, all WARN_ON_ONCE() in the kernel. */
+static bool vmap_args_ok(struct vmlab_machine *m, const u64 *pfns, u32 count,
+			 u64 *flags)
+{
+	if (*flags & VMLAB_VM_FLUSH_RESET_PERMS) {
+		vmlab_warn(m, "WARNING: vmap(): VM_FLUSH_RESET_PERMS is not "
+			      "supported for vmap()ed areas");
+		return false;
+	}
+	if (*flags & VMLAB_VM_NO_GUARD) {
+		vmlab_warn(m, "WARNING: vmap(): VM_NO_GUARD dropped: your top "
+			      "guard is someone else's bottom guard");
+		*flags &= ~VMLAB_VM_NO_GUARD;
+	}
+	if (!pfns && count) {
+		vmlab_warn(m, "vmap: no page array");
+		return false;
+	}
+	return count <= vmlab_nr_frames(m);
+}
+
+/* VM_MAP_PUT_PAGES: the area takes a copy of the array and the frames. */
+static bool vmap_take_pages(struct vmalloc_area *a, const u64 *pfns, u32 count)
+{
+	a->pages = pages_array(a, count);
+	if (!a->pages)
+		return false;
+	memcpy(a->pages, pfns, (size_t)count * sizeof(u64));
+	a->vm.pages = a->pages;
+	a->vm.nr_pages = count;
+	return true;
+}
+
+u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
+	       u64 vm_flags, vmlab_pgprot_t prot)
+{
+	struct vmalloc_state *st = vm_state(m);
+	struct vmalloc_area *a;
+
+	if (!st || !cpu_ok(m, cpu, "vmap") ||
+	    !vmap_args_ok(m, pfns, count, &vm_flags))
+		return 0;
+	vmlab_checker_set_op(m, cpu, "vmap");
+	u64 size = (u64)count << VMLAB_PAGE_SHIFT;
+	a = get_vm_area_node(st, cpu, size, 1, VMLAB_PAGE_SHIFT, vm_flags,
+			     VMLAB_VMALLOC_START, VMLAB_VMALLOC_END, "vmap");
+	if (!a)
+		return 0;
+	u64 addr = a->vm.addr;
+	if (vmap_pages_range(st, cpu, addr, size, prot | VMLAB_PAGE_NX, pfns,
+			     VMLAB_PAGE_SHIFT) ||
+	    ((vm_flags & VMLAB_VM_MAP_PUT_PAGES) &&
+	     !vmap_take_pages(a, pfns, count))) {
+		vmlab_vunmap(m, cpu, addr);
+		return 0;
+	}
+	vmalloc_check(st);
+	return addr;
+}
+
+const struct vmlab_vm_struct *vmlab_find_vm_area(struct vmlab_machine *m,
+						 u64 addr)
+{
+	struct vmalloc_state *st = vm_state(m);
+	struct vmalloc_area *a = st ? find_busy_area(st, addr) : NULL;
+
+	return a && a->has_vm ? &a->vm : NULL;
+}
+
+void vmlab_set_vm_flush_reset_perms(struct vmlab_machine *m, u64 addr)
+{
+	struct vmalloc_state *st = vm_state(m);
+	struct vmalloc_area *a = st ? find_busy_area(st, addr) : NULL;
+
+	if (a && a->has_vm)
+		a->vm.flags |= VMLAB_VM_FLUSH_RESET_PERMS;
+}
+
+void vmlab_set_in_interrupt(struct vmlab_machine *m, int cpu, bool on)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (st && cpu_ok(m, cpu, "set_in_interrupt"))
+		st->in_interrupt[cpu] = on;
+}
+
+u64 vmlab_vmalloc_used_pages(const struct vmlab_machine *m)
+{
+	const struct vmalloc_state *st =
+	    m ? m->svc[VMLAB_SVC_VMALLOC] : NULL;
+
+	return st ? st->nr_vmalloc_pages : 0;
+}
+
+/* ------------------------------------------------------------- boot */
+
+static void vmalloc_destroy(struct vmlab_machine *m)
+{
+	struct vmalloc_state *st = vm_state(m);
+	struct vmalloc_area *a, *next;
+
+	assert(st);
+	vmlab_cancel_work(m, &st->drain_work);
+	vfree_deferred_destroy(st);
+	vmap_blocks_destroy(st);
+	/* Busy areas: their frames go with the machine; host memory here. */
+	struct vmlab_vmap_area *va = vmlab_vmap_busy_first(st->tree);
+	while (va) {
+		struct vmlab_vmap_area *n = vmlab_vmap_busy_next(st->tree, va);
+
+		vmlab_vmap_busy_remove(st->tree, va);
+		area_put(st, va_to_area(va));
+		va = n;
+	}
+	for (a = st->lazy_head; a; a = next) {
+		next = a->lazy_next;
+		area_put(st, a);
+	}
+	for (a = st->cache; a; a = next) {
+		next = a->lazy_next;
+		free(a);
+	}
+	vmlab_vmap_tree_destroy(st->tree);
+	free(st->in_interrupt);
+	free(st->vbq);
+	free(st);
+	svc_set(m, VMLAB_SVC_VMALLOC, NULL, NULL);
+}
+
+/*
+ * One tree spans both windows; what lies between them (vmemmap, the
+ * kernel image, ...) is reserved once, so no request can land there.
+ */
+static int vmalloc_tree_init(struct vmalloc_state *st)
+{
+	u64 gap = VMLAB_MODULES_VADDR - VMALLOC_RANGE_END, addr;
+	int err = vmlab_vmap_tree_init(&st->tree, VMALLOC_TREE_START,
+				       VMALLOC_TREE_END);
+
+	if (err)
+		return err;
+	err = vmlab_vmap_alloc_range(st->tree, gap, VMLAB_PAGE_SIZE,
+				     VMALLOC_RANGE_END, VMLAB_MODULES_VADDR,
+				     false, &addr);
+	if (err)
+		return err;
+	assert(addr == VMALLOC_RANGE_END);
+	/* __alloc_vmap_area() prunes by size + align - 1: do the same. */
+	vmlab_vmap_set_adjust_search_size(st->tree, true);
+	return 0;
+}
+
+static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
+{
+	struct vmalloc_state *st = calloc(1, sizeof(*st));
+	int n = vmlab_nr_cpus(m);
+
+	if (!st)
+		return NULL;
+	st->m = m;
+	st->lazy_start = UINT64_MAX;
+	st->in_interrupt = calloc((size_t)n, sizeof(bool));
+	st->vbq = calloc((size_t)n, sizeof(*st->vbq));
+	st->drain_work = (struct vmlab_work){.fn = drain_vmap_area_work,
+					     .arg = st,
+					     .name = "drain_vmap_area_work"};
+	if (!st->in_interrupt || !st->vbq || vfree_deferred_init(st) ||
+	    vmalloc_tree_init(st)) {
+		vfree_deferred_destroy(st);
+		vmlab_vmap_tree_destroy(st->tree);
+		free(st->in_interrupt);
+		free(st->vbq);
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+int vmlab_vmalloc_init(struct vmlab_machine *m)
+{
+	struct vmalloc_state *st;
+
+	if (!m)
+		return -VMLAB_EINVAL;
+	if (vm_state(m))
+		return -VMLAB_EEXIST;
+	st = vmalloc_state_alloc(m);
+	if (!st)
+		return -VMLAB_ENOMEM;
+	svc_set(m, VMLAB_SVC_VMALLOC, st, vmalloc_destroy);
+	vmalloc_check(st);
+	return 0;
+}

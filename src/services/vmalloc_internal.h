@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the vmalloc service, shared by vmalloc.c (areas), 
+ * vmalloc_free.c (vfree and friends), vmalloc_lazy.c (lazy purge and
+ * vm_unmap_aliases), vmap_block.c (vm_map_ram) and vmalloc_info.c.
+ *
+ * The kernel keeps these as globals; here they hang off the machine in
+ * the VMLAB_SVC_VMALLOC slot, so two machines never share any of it.
+ */
+#ifndef VMLAB_SERVICES_VMALLOC_INTERNAL_H
+#define VMLAB_SERVICES_VMALLOC_INTERNAL_H
+
+#include <stddef.h>
+
+#include "machine/internal.h"
+#include "services/vmap_tree.h"
+#include "vmlab/vmalloc.h"
+
+/* va->flags bits of a vmap_area without a vm_struct (mm/vmalloc.c). */
+#define VMAP_RAM 0x1   /* a vm_map_ram() area */
+#define VMAP_BLOCK 0x2 /* ... that is a per-CPU vmap block */
+
+#define VMALLOC_CACHE_MAX 4096 /* spare area descriptors kept for reuse */
+
+struct vmap_block;
+
+/*
+ * One vmap_area and, when it is a vm area, its vm_struct.  The kernel
+ * allocates the two separately; one allocation here halves the host
+ * work on the vmalloc/vfree path without changing what is modelled.
+ */
+struct vmalloc_area {
+	struct vmlab_vmap_area va; /* va.vm points back here */
+	struct vmlab_vm_struct vm; /* valid when has_vm */
+	u64 *pages;                /* vm.pages, owned (or &inline_pfn) */
+	u64 inline_pfn;            /* one-page areas need no array */
+	struct vmalloc_area *lazy_next; /* lazy list, or the spare cache */
+	struct vmap_block *vb;     /* VMAP_BLOCK areas */
+	u32 va_flags;              /* VMAP_RAM | VMAP_BLOCK */
+	bool has_vm;
+	bool lazy_declared;        /* told the checker it is a lazy window */
+};
+
+/* A per-CPU vmap block: VMAP_BBMAP_BITS pages carved up by vb_alloc(). */
+struct vmap_block {
+	struct vmalloc_area *area;
+	u64 free, dirty; /* pages never handed out / unmapped, not reusable */
+	u64 dirty_min, dirty_max; /* page range not yet flushed */
+	u64 used_map[VMLAB_VMAP_BBMAP_BITS / 64];
+	int cpu; /* the vmap_block_queue whose free list holds it */
+	bool on_free_list;
+	struct vmap_block *free_prev, *free_next; /* that queue's list */
+	struct vmap_block *all_prev, *all_next;   /* every block */
+};
+
+struct vmap_block_queue {
+	struct vmap_block *head, *tail;
+};
+
+/* vfree_deferred: areas freed from atomic context, newest last. */
+struct vfree_deferred {
+	struct vmlab_work wq;
+	struct vmalloc_state *st;
+	int cpu;
+	u64 *addrs;
+	size_t nr, cap;
+};
+
+struct vmalloc_state {
+	struct vmlab_machine *m;
+	struct vmlab_vmap_tree *tree;
+	/* lazily freed areas: unmapped, flush pending, not reusable */
+	struct vmalloc_area *lazy_head, *lazy_tail;
+	u64 lazy_nr;    /* vmap_lazy_nr, pages */
+	u64 nr_lazy;    /* areas */
+	u64 lazy_start; /* lowest va_start on the list (ULONG_MAX: none) */
+	u64 lazy_end;   /* highest va_end on the list */
+	struct vmlab_work drain_work;
+	/* atomic context */
+	bool *in_interrupt;
+	struct vfree_deferred *deferred;
+	/* vm_map_ram */
+	struct vmap_block_queue *vbq;
+	struct vmap_block *blocks; /* every block, newest first */
+	u64 nr_blocks;
+	/* accounting */
+	u64 nr_vmalloc_pages;
+	u64 nr_busy_areas; /* our count of the busy tree, cross-checked */
+	u64 nr_purges, nr_purged_areas, nr_drain_runs;
+	/* spare descriptors (kmem_cache-like) */
+	struct vmalloc_area *cache;
+	u32 nr_cache;
+};
+
+static inline struct vmalloc_state *vm_state(struct vmlab_machine *m)
+{
+	return m ? svc_get(m, VMLAB_SVC_VMALLOC) : NULL;
+}
+
+static inline struct vmalloc_area *va_to_area(struct vmlab_vmap_area *va)
+{
+	return (struct vmalloc_area *)((char *)va -
+				       offsetof(struct vmalloc_area, va));
+}
+
+static inline u64 area_size(const struct vmalloc_area *a)
+{
+	return a->va.va_end - a->va.va_start;
+}
+
+/* get_vm_area_size(): the mapped part, without the guard page. */
+static inline u64 get_vm_area_size(const struct vmlab_vm_struct *vm)
+{
+	return (vm->flags & VMLAB_VM_NO_GUARD) ? vm->size
+					       : vm->size - VMLAB_PAGE_SIZE;
+}
+
+static inline bool st_in_interrupt(const struct vmalloc_state *st, int cpu)
+{
+	return st->in_interrupt[cpu];
+}
+
+/* Emit a tracepoint with the kernel's name and fields a..f in order. */
+void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
+	      u64 c, u64 d, u64 e, u64 f);
+
+/* vmalloc.c */
+struct vmalloc_area *area_new(struct vmalloc_state *st);
+void area_put(struct vmalloc_state *st, struct vmalloc_area *a);
+int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
+		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
+		    bool topdown);
+struct vmalloc_area *find_busy_area(struct vmalloc_state *st, u64 addr);
+void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a);
+void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start,
+			  u64 end);
+int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift);
+bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn);
+
+/* vmalloc_free.c */
+void vfree_process(struct vmalloc_state *st, int cpu, u64 addr);
+int vfree_deferred_init(struct vmalloc_state *st);
+void vfree_deferred_destroy(struct vmalloc_state *st);
+
+/* vmalloc_lazy.c */
+u64 lazy_max_pages(const struct vmlab_machine *m);
+void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
+			    struct vmalloc_area *a);
+void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
+			  struct vmalloc_area *a);
+bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
+			    u64 end);
+void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu);
+void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
+		       bool flush);
+void drain_vmap_area_work(struct vmlab_machine *m, int cpu, void *arg);
+
+/* vmap_block.c */
+void purge_fragmented_blocks_allcpus(struct vmalloc_state *st, int cpu);
+/* Collect dirty ranges of every block into [*start, *end); purge
+ * fragmented ones.  True if some dirty range needs a flush. */
+bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
+			       u64 *end);
+void vmap_blocks_destroy(struct vmalloc_state *st);
+
+/* vmalloc_info.c: cheap cross-checks after every operation (debug). */
+void vmalloc_check(struct vmalloc_state *st);
+/* The whole-structure walk, at purge time and on demand (debug). */
+void vmalloc_check_full(struct vmalloc_state *st);
+
+#endif

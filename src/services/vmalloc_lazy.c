@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lazy freeing of vmap areas and vm_unmap_aliases(), after mm/vmalloc.c
+ * of Linux 6.x: free_vmap_area_noflush(), __purge_vmap_area_lazy(),
+ * drain_vmap_area_work(), reclaim_and_purge_vmap_areas(),
+ * _vm_unmap_aliases().
+ *
+ * A freed area is unmapped at once but its TLB entries may live on: the
+ * range waits on the lazy list, unusable, until a purge flushes the
+ * lowest-to-highest span of everything waiting with one
+ * flush_tlb_kernel_range() and only then gives the space back.  The
+ * purge runs from a worker once more than lazy_max_pages() wait.
+ *
+ * The lazy list is kept in free order (6.9+ keeps it sorted per node;
+ * only its span matters to the flush, and /proc/vmallocinfo sorts it).
+ */
+#include "services/vmalloc_internal.h"
+
+static inline u64 fls_u32(u32 x)
+{
+	return x ? 32 - (u64)__builtin_clz(x) : 0;
+}
+
+/*
+ * lazy_max_pages(): a log scale of the CPU count, so big machines batch
+ * more flushes without waiting unboundedly.
+ */
+u64 lazy_max_pages(const struct vmlab_machine *m)
+{
+	return fls_u32((u32)vmlab_nr_cpus(m)) *
+	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
+}
+
+static void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)
+{
+	a->lazy_next = NULL;
+	if (st->lazy_tail)
+		st->lazy_tail->lazy_next = a;
+	else
+		st->lazy_head = a;
+	st->lazy_tail = a;
+	st->nr_lazy++;
+	if (a->va.va_start < st->lazy_start)
+		st->lazy_start = a->va.va_start;
+	if (a->va.va_end > st->lazy_end)
+		st->lazy_end = a->va.va_end;
+}
+
+/*
+ * free_vmap_area_noflush(): the area is unmapped and out of the busy
+ * tree.  Its range is a real window of stale TLB entries, which the
+ * checker is told about, except for VM_FLUSH_RESET_PERMS areas: their
+ * design promises the flush before anything else happens to the frames.
+ */
+void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
+			    struct vmalloc_area *a)
+{
+	struct vmlab_machine *m = st->m;
+	u64 nr_lazy_max = lazy_max_pages(m);
+	u64 va_start = a->va.va_start;
+	bool frp = a->has_vm && (a->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS);
+
+	assert(a->va.state == VMLAB_VA_DETACHED);
+	st->lazy_nr += area_size(a) >> VMLAB_PAGE_SHIFT;
+	lazy_append(st, a);
+	if (!frp)
+		vmlab_checker_lazy_add(m, a->va.va_start, a->va.va_end);
+	a->lazy_declared = !frp;
+	a->has_vm = false; /* the vm_struct went to remove_vm_area()'s caller */
+	a->vb = NULL;
+	vm_trace(m, cpu, "free_vmap_area_noflush", va_start, st->lazy_nr,
+		 nr_lazy_max, 0, 0, 0);
+	if (st->lazy_nr > nr_lazy_max)
+		vmlab_queue_work(m, &st->drain_work);
+}
+
+void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
+			  struct vmalloc_area *a)
+{
+	vunmap_range_noflush(st, cpu, a->va.va_start, a->va.va_end);
+	free_vmap_area_noflush(st, cpu, a);
+}
+
+/* Give every lazy area back to the free tree; the flush is done. */
+static u64 reclaim_lazy_list(struct vmalloc_state *st)
+{
+	struct vmalloc_area *a = st->lazy_head, *next;
+	u64 n = 0;
+
+	st->lazy_head = st->lazy_tail = NULL;
+	st->lazy_start = UINT64_MAX;
+	st->lazy_end = 0;
+	for (; a; a = next) {
+		u64 pages = area_size(a) >> VMLAB_PAGE_SHIFT;
+		int err = vmlab_vmap_free_range(st->tree, a->va.va_start,
+						area_size(a));
+
+		assert(err == 0 && st->lazy_nr >= pages);
+		(void)err;
+		next = a->lazy_next;
+		st->lazy_nr -= pages;
+		area_put(st, a);
+		n++;
+	}
+	assert(n == st->nr_lazy);
+	st->nr_lazy = 0;
+	return n;
+}
+
+/*
+ * __purge_vmap_area_lazy(): one flush over [min(start, lowest lazy),
+ * max(end, highest lazy)), then the space is free again.  Returns true
+ * if any area was purged (the caller's range was then flushed too).
+ */
+bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
+			    u64 end)
+{
+	struct vmlab_machine *m = st->m;
+	u64 n = 0;
+
+	if (st->lazy_head) {
+		start = st->lazy_start < start ? st->lazy_start : start;
+		end = st->lazy_end > end ? st->lazy_end : end;
+		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
+		n = reclaim_lazy_list(st);
+		vmlab_checker_lazy_del(m, start, end);
+		st->nr_purges++;
+		st->nr_purged_areas += n;
+		vmalloc_check_full(st);
+	}
+	assert(st->lazy_nr == 0 || n == 0);
+	vm_trace(m, cpu, "purge_vmap_area_lazy", start, end, n, 0, 0, 0);
+	return n > 0;
+}
+
+/* The allocation overflow path's purge: fragmented blocks too. */
+void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu)
+{
+	purge_fragmented_blocks_allcpus(st, cpu);
+	__purge_vmap_area_lazy(st, cpu, UINT64_MAX, 0);
+}
+
+/* drain_vmap_work: one purge empties the whole list. */
+void drain_vmap_area_work(struct vmlab_machine *m, int cpu, void *arg)
+{
+	struct vmalloc_state *st = arg;
+
+	assert(st && st->m == m);
+	st->nr_drain_runs++;
+	vmlab_checker_set_op(m, cpu, "drain_vmap_area_work");
+	__purge_vmap_area_lazy(st, cpu, UINT64_MAX, 0);
+	assert(st->lazy_nr == 0);
+}
+
+/*
+ * _vm_unmap_aliases(): the dirty ranges of the vmap blocks, the lazy
+ * areas and [start, end) go in one flush.  If no lazy area was purged,
+ * a flush of the range alone is still due when a block was dirty or the
+ * caller asked (flush).
+ */
+void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
+		       bool flush)
+{
+	struct vmlab_machine *m = st->m;
+
+	if (vmap_blocks_collect_dirty(st, cpu, &start, &end))
+		flush = true;
+	if (!__purge_vmap_area_lazy(st, cpu, start, end) && flush) {
+		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
+		vmlab_checker_lazy_del(m, start, end);
+	}
+	vmalloc_check(st);
+}
+
+/* ------------------------------------------------------ public API */
+
+void vmlab_vm_unmap_aliases(struct vmlab_machine *m, int cpu)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (!st || !cpu_ok(m, cpu, "vm_unmap_aliases"))
+		return;
+	/* CPA calls this with its own label set: keep it for its stores. */
+	const char *op = m->cpu[cpu].op;
+	vmlab_checker_set_op(m, cpu, "vm_unmap_aliases");
+	_vm_unmap_aliases(st, cpu, UINT64_MAX, 0, false);
+	vmlab_checker_set_op(m, cpu, op);
+}
+
+void vmlab_vm_unmap_aliases_hook(struct vmlab_machine *m, int cpu, void *ctx)
+{
+	(void)ctx;
+	vmlab_vm_unmap_aliases(m, cpu);
+}
+
+bool vmlab_purge_vmap_area_lazy(struct vmlab_machine *m, int cpu)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (!st || !cpu_ok(m, cpu, "purge_vmap_area_lazy"))
+		return false;
+	u64 before = st->nr_purged_areas;
+	vmlab_checker_set_op(m, cpu, "purge_vmap_area_lazy");
+	reclaim_and_purge_vmap_areas(st, cpu);
+	return st->nr_purged_areas > before;
+}
+
+u64 vmlab_lazy_max_pages(const struct vmlab_machine *m)
+{
+	return m ? lazy_max_pages(m) : 0;
+}
+
+u64 vmlab_vmap_lazy_nr(const struct vmlab_machine *m)
+{
+	const struct vmalloc_state *st = m ? m->svc[VMLAB_SVC_VMALLOC] : NULL;
+
+	return st ? st->lazy_nr : 0;
+}

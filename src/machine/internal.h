@@ -200,11 +200,11 @@ struct vmlab_machine {
 	void *cpa_hook_ctx;
 };
 
-/* Counting: per CPU; cpu < 0 (boot, no CPU context) goes to CPU 0. */
+/* Counting: per CPU; no CPU context (boot: -1) is charged to CPU 0. */
 static inline void count(struct vmlab_machine *m, int cpu,
 			 enum vmlab_counter c, u64 n)
 {
-	m->cpu[cpu < 0 ? 0 : cpu].cnt[c] += n;
+	m->cpu[(unsigned)cpu < (unsigned)m->nr_cpus ? cpu : 0].cnt[c] += n;
 }
 
 static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)

@@ -212,6 +212,8 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 {
 	if (!pfn || order < 0 || order > VMLAB_MAX_ORDER)
 		return -VMLAB_EINVAL;
+	if (!vmlab_cpu_valid(m, cpu))
+		cpu = -1; /* no CPU context: use CPU 0's lists */
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	u64 got;
 	if (order == 0) {
@@ -262,6 +264,8 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 			   (unsigned long long)pfn, order);
 		return;
 	}
+	if (!vmlab_cpu_valid(m, cpu))
+		cpu = -1;
 	struct vmlab_page *pg = page(m, pfn);
 	if (!(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
 	    pg->refcount <= 0) {

@@ -163,6 +163,7 @@ void purge_fragmented_blocks_allcpus(struct vmalloc_state *st, int cpu);
 bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 			       u64 *end);
 void vmap_blocks_destroy(struct vmalloc_state *st);
+void vmap_blocks_check(const struct vmalloc_state *st);
 
 /* vmalloc_info.c: cheap cross-checks after every operation (debug). */
 void vmalloc_check(struct vmalloc_state *st);

@@ -29,7 +29,7 @@ static void access_hit(struct bench_out *o, u64 n, bool checker,
 	u64 sum = 0, v;
 	double t0 = bench_now();
 	for (u64 i = 0; i < n; i++) {
-		vmlab_read(m, 0, VA_BASE + ((i & 63) << 3), &v, 8, NULL);
+		vmlab_read_u64(m, 0, VA_BASE + ((i & 63) << 3), &v);
 		sum += v;
 	}
 	double dt = bench_now() - t0;

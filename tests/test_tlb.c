@@ -260,6 +260,33 @@ static void test_fault_handler_retry(void **state)
 	vmlab_machine_destroy(m);
 }
 
+static void test_inline_accessors(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	u64 v = 0;
+	/* First use misses and falls back; then the inline path hits. */
+	assert_int_equal(vmlab_write_u64(m, 1, KVA + 16, 0x1122), 0);
+	assert_int_equal(vmlab_write_u64(m, 1, KVA + 24, 0x3344), 0);
+	u64 hits = vmlab_counter(m, 1, VMLAB_C_tlb_l1_hit);
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 16, &v), 0);
+	assert_int_equal(v, 0x1122);
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 24, &v), 0);
+	assert_int_equal(v, 0x3344);
+	assert_true(vmlab_counter(m, 1, VMLAB_C_tlb_l1_hit) >= hits + 2);
+	assert_int_equal(t_read64(m, 0, KVA + 24), 0x3344);
+	/* Misaligned, bad CPU and unmapped go through the checked path. */
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 3, &v), 0);
+	assert_int_equal(vmlab_read_u64(m, 7, KVA, &v), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 8192, &v), -VMLAB_EFAULT);
+	/* After a flushed unmap the inline path must not hit. */
+	t_unmap(m, 0, KVA, 4096, true);
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 16, &v), -VMLAB_EFAULT);
+	assert_int_equal(vmlab_write_u64(m, 1, KVA + 16, 1), -VMLAB_EFAULT);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_pcid_keeps_entries_across_switch),
 		cmocka_unit_test(test_lazy_cpu_skipped_then_catches_up),
 		cmocka_unit_test(test_fault_handler_retry),
+		cmocka_unit_test(test_inline_accessors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

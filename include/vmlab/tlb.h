@@ -86,6 +86,74 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 			      struct vmlab_mm *mm, u64 start, u64 end,
 			      int stride_shift, bool freed_tables);
 
+/* ------------------------------------------------- inline hit path */
+
+/*
+ * The host fast path mirrors, per CPU and access kind, the L1 entries of
+ * the current context at 4 KiB granularity (never stale ones, never ones
+ * a checker would need to see).  It is exposed only so the accessors
+ * below can hit it without a call; its layout is not an interface.
+ */
+#define VMLAB_FAST_SIZE 256
+struct vmlab_fast_entry {
+	u64 tag; /* page va | 1 (valid) | 2 (user mode); 0: empty */
+	u8 *host;
+};
+struct vmlab_fast_view {
+	const struct vmlab_fast_entry *base; /* cpu 0, kind 0, entry 0 */
+	u64 *hits;     /* cpu 0's tlb_l1_hit counter */
+	size_t stride; /* bytes from one CPU's arrays to the next's */
+	u32 nr_cpus;
+};
+
+/* The machine begins with its fast view. */
+static inline const struct vmlab_fast_view *
+vmlab__fast_view(const struct vmlab_machine *m)
+{
+	return (const struct vmlab_fast_view *)(const void *)m;
+}
+
+static inline const struct vmlab_fast_entry *
+vmlab__fast_hit(const struct vmlab_machine *m, int cpu, int kind, u64 va)
+{
+	const struct vmlab_fast_view *v = vmlab__fast_view(m);
+	if (__builtin_expect((unsigned)cpu >= v->nr_cpus || (va & 7), 0))
+		return 0;
+	const struct vmlab_fast_entry *fe =
+		(const struct vmlab_fast_entry *)(const void *)((const char *)v->base +
+						(size_t)cpu * v->stride) +
+		(size_t)kind * VMLAB_FAST_SIZE +
+		((va >> VMLAB_PAGE_SHIFT) & (VMLAB_FAST_SIZE - 1));
+	if (__builtin_expect(fe->tag != ((va & VMLAB_PAGE_MASK) | 1), 0))
+		return 0;
+	++*(u64 *)(void *)((char *)v->hits + (size_t)cpu * v->stride);
+	return fe;
+}
+
+/* Aligned 8-byte kernel-mode read/write: the TLB-hit case inline, every
+ * other case (miss, fault, checker) through vmlab_read/vmlab_write. */
+static inline int vmlab_read_u64(struct vmlab_machine *m, int cpu, u64 va,
+				 u64 *out)
+{
+	const struct vmlab_fast_entry *fe = vmlab__fast_hit(m, cpu, VMLAB_READ, va);
+	if (__builtin_expect(fe != 0, 1)) {
+		__builtin_memcpy(out, fe->host + (va & (VMLAB_PAGE_SIZE - 1)), 8);
+		return 0;
+	}
+	return vmlab_read(m, cpu, va, out, 8, 0);
+}
+
+static inline int vmlab_write_u64(struct vmlab_machine *m, int cpu, u64 va,
+				  u64 val)
+{
+	const struct vmlab_fast_entry *fe = vmlab__fast_hit(m, cpu, VMLAB_WRITE, va);
+	if (__builtin_expect(fe != 0, 1)) {
+		__builtin_memcpy(fe->host + (va & (VMLAB_PAGE_SIZE - 1)), &val, 8);
+		return 0;
+	}
+	return vmlab_write(m, cpu, va, &val, 8, 0);
+}
+
 /* Number of valid TLB entries (all arrays, all sizes) on a CPU. */
 u32 vmlab_tlb_occupancy(struct vmlab_machine *m, int cpu);
 /* Does cpu's TLB hold a translation for va (any PCID)? prot gets its

@@ -116,12 +116,8 @@ struct pwc_entry {
 };
 
 /* Host fast path mirroring L1 4K-granular hits of the current context. */
-#define FAST_BITS 8
-#define FAST_SIZE (1u << FAST_BITS)
-struct fast_entry {
-	u64 tag; /* page va | 1 (valid) | 2 (user mode) */
-	u8 *host;
-};
+#define FAST_SIZE VMLAB_FAST_SIZE
+#define fast_entry vmlab_fast_entry
 
 #define TLB_NR_DYN_ASIDS 6 /* as arch/x86/mm/tlb.c */
 
@@ -165,6 +161,7 @@ enum vmlab_svc {
 };
 
 struct vmlab_machine {
+	struct vmlab_fast_view fast; /* first: the inline accessors read it */
 	struct vmlab_config cfg;
 	const struct vmlab_arch_ops *arch;
 	struct phys phys;

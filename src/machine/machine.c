@@ -141,6 +141,10 @@ static int cpus_create(struct vmlab_machine *m)
 		if (err)
 			return err;
 	}
+	m->fast.base = &m->cpu[0].fast[0][0];
+	m->fast.hits = &m->cpu[0].cnt[VMLAB_C_tlb_l1_hit];
+	m->fast.stride = sizeof(struct cpu);
+	m->fast.nr_cpus = (u32)m->nr_cpus;
 	return 0;
 }
 

@@ -20,8 +20,11 @@ static int step(const char *what, int err)
 	return err;
 }
 
+enum stats_mode { STATS_NONE, STATS_TEXT, STATS_JSON };
+
 /* One run; returns the number of checker reports. */
-static size_t run(u64 seed, bool with_flush, bool verbose)
+static size_t run(u64 seed, bool with_flush, bool verbose,
+		  enum stats_mode stats)
 {
 	struct vmlab_config cfg;
 	vmlab_config_default(&cfg);
@@ -78,6 +81,8 @@ static size_t run(u64 seed, bool with_flush, bool verbose)
 	       (unsigned long long)vmlab_counter(m, -1, VMLAB_C_invlpg),
 	       (unsigned long long)vmlab_counter(m, -1, VMLAB_C_ipi_sent),
 	       vmlab_sim_time_ns(m, -1), (unsigned long long)vmlab_trace_hash(m));
+	if (stats != STATS_NONE)
+		vmlab_stats_dump(m, stdout, stats == STATS_JSON);
 	vmlab_machine_destroy(m);
 	return n;
 }
@@ -85,9 +90,14 @@ static size_t run(u64 seed, bool with_flush, bool verbose)
 int cmd_demo(int argc, char **argv)
 {
 	u64 seed = 1;
+	enum stats_mode stats = STATS_NONE;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			seed = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--stats")) {
+			stats = STATS_TEXT;
+		} else if (!strcmp(argv[i], "--json")) {
+			stats = STATS_JSON;
 		} else {
 			fprintf(stderr, "vmlab demo: unknown argument '%s'\n",
 				argv[i]);
@@ -95,10 +105,10 @@ int cmd_demo(int argc, char **argv)
 		}
 	}
 	printf("== 1. unmap + free without a TLB flush ==\n");
-	size_t bad = run(seed, false, true);
+	size_t bad = run(seed, false, true, stats);
 	printf("checker: %zu report(s)\n\n", bad);
 	printf("== 2. the same, with the flush before the free ==\n");
-	size_t good = run(seed, true, true);
+	size_t good = run(seed, true, true, stats);
 	printf("checker: %zu report(s)\n", good);
 	if (bad == 0 || good != 0) {
 		printf("\nunexpected: the checker should report run 1 only\n");

@@ -65,7 +65,8 @@ struct registry {
 
 int cmd_bench(int argc, char **argv)
 {
-	const struct registry regs[] = {{bench_machine, bench_machine_n}};
+	const struct registry regs[] = {{bench_machine, bench_machine_n},
+					{bench_vmalloc, bench_vmalloc_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;
 	const char *names[64];

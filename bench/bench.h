@@ -28,5 +28,7 @@ struct vmlab_machine *bench_boot(u64 mem, int cpus, bool checker);
 
 extern const struct bench bench_machine[];
 extern const int bench_machine_n;
+extern const struct bench bench_vmalloc[];
+extern const int bench_vmalloc_n;
 
 #endif

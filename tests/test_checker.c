@@ -229,6 +229,33 @@ static void test_enable_at_runtime_rebuilds(void **state)
 	vmlab_machine_destroy(m);
 }
 
+static void test_flood_does_not_hide_findings(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, true);
+	/* A 2 MiB W+X leaf is one finding, not 512. */
+	assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m),
+					 KVA + VMLAB_GiB, 64 * VMLAB_MiB,
+					 VMLAB_PMD_SIZE,
+					 VMLAB_PAGE_KERNEL_EXEC,
+					 VMLAB_MAP_HUGE_PMD), 0);
+	assert_int_equal(N(m, WX_ALIAS), 1);
+	/* Past the cap on kept reports, findings are still counted. */
+	for (u64 i = 0; i < 4200; i++)
+		assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m),
+						 KVA + 2 * VMLAB_GiB + i * 4096,
+						 (1000 + i) << 12, 4096,
+						 VMLAB_PAGE_KERNEL_ROX, 0), 0);
+	assert_int_equal(N(m, WX_ALIAS), 4201);
+	assert_int_equal(vmlab_nr_reports(m), 4096);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	t_read64(m, 1, KVA);
+	t_unmap(m, 0, KVA, 4096, false);
+	t_read64(m, 1, KVA);
+	assert_int_equal(N(m, STALE_ACCESS), 1);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_lazy_window),
 		cmocka_unit_test(test_checker_off_is_hardware),
 		cmocka_unit_test(test_enable_at_runtime_rebuilds),
+		cmocka_unit_test(test_flood_does_not_hide_findings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "tlb.h"
 #include "checker.h"
 #include "directmap.h"
+#include "vmalloc.h"
 
 #define VMLAB_VERSION "0.1.0"
 

@@ -27,6 +27,7 @@ struct checker {
 	struct vmlab_report *rep;
 	size_t nr_rep, cap_rep;
 	u64 dropped;
+	u64 found[VMLAB_NR_CHECKS]; /* every finding, kept or not */
 	struct hist hist[HIST_SIZE];
 	u64 hist_n;
 	struct lazy_range *lazy;

@@ -178,6 +178,8 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		     u64 frames, const char *how)
 {
 	struct checker *ck = m->ck;
+	/* One report per store or fill: a W+X 2 MiB leaf is one finding,
+	 * not 512. */
 	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
 		struct srcs s;
 		frame_sources(m, pfn + i, &s);
@@ -198,8 +200,12 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 			    "direct map not counted\n",
 			f->pt_ref, f->pt_w, f->pt_x, f->tlb_ref, f->tlb_w,
 			f->tlb_x);
+		if (frames > 1)
+			bprintf(&b, "(first W+X frame of the %llu this %s covers)\n",
+				(unsigned long long)frames, how);
 		add_history(m, &b, fva, pfn + i);
 		emit(m, VMLAB_CHECK_WX_ALIAS, cpu, fva, pfn + i, VMLAB_WRITE, &b);
+		return;
 	}
 }
 

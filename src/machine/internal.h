@@ -21,6 +21,22 @@
 #define VMLAB_DEBUG_CHECKS 0
 #endif
 
+/*
+ * Expensive whole-structure checks run only in VMLAB_DEBUG builds with
+ * asserts on, and only every n-th time a deterministic per-structure
+ * counter ticks, so the debug test builds stay fast.
+ */
+#if VMLAB_DEBUG_CHECKS && !defined(NDEBUG)
+#define VMLAB_EXPENSIVE_CHECKS 1
+#else
+#define VMLAB_EXPENSIVE_CHECKS 0
+#endif
+
+static inline bool debug_every(u32 *tick, u32 n)
+{
+	return VMLAB_EXPENSIVE_CHECKS && ++*tick % n == 0;
+}
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -64,6 +80,7 @@ struct phys {
 	u64 nr_sections;
 	struct free_area area[VMLAB_MAX_ORDER + 1];
 	u64 content_pages; /* host pages holding frame contents */
+	u32 dbg_tick; /* VMLAB_DEBUG: allocator calls, paces phys_check() */
 	u8 zero_page[VMLAB_PAGE_SIZE];
 };
 
@@ -101,8 +118,8 @@ struct tlb_array {
 	u32 sets;
 	u16 ways;
 	u8 level; /* page-size level */
-	u8 *next; /* round-robin victim per set */
-	u8 *set_valid; /* valid ways per set */
+	u16 *next; /* round-robin victim per set (ways may exceed 255) */
+	u16 *set_valid; /* valid ways per set */
 	u32 nr_valid;
 };
 
@@ -143,6 +160,7 @@ struct cpu {
 	u32 pcp_count;
 	const char *op; /* what the code running here is doing (reports) */
 	u64 cnt[VMLAB_NR_COUNTERS];
+	u32 dbg_tick; /* VMLAB_DEBUG: TLB changes, paces tlb_check() */
 };
 
 /* ------------------------------------------------------------ machine */
@@ -253,6 +271,24 @@ struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid);
 void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn);
 struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 				u16 pcid);
+
+/* Whole-structure invariant checks (VMLAB_EXPENSIVE_CHECKS; else no-ops):
+ * a CPU's TLB arrays, paging-structure cache and fast path (tlb.c), and
+ * the buddy allocator with its per-CPU lists (phys.c). */
+#if VMLAB_EXPENSIVE_CHECKS
+void tlb_check(struct vmlab_machine *m, struct cpu *c);
+void phys_check(struct vmlab_machine *m);
+#else
+static inline void tlb_check(struct vmlab_machine *m, struct cpu *c)
+{
+	(void)m;
+	(void)c;
+}
+static inline void phys_check(struct vmlab_machine *m)
+{
+	(void)m;
+}
+#endif
 
 static inline u64 tlb_entry_va(const struct tlb_entry *e)
 {

@@ -15,19 +15,24 @@
 static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 		      int level)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
 	memset(a, 0, sizeof(*a));
 	a->level = (u8)level;
 	if (!g->entries)
 		return 0;
+	/* config_check() validated the geometry. */
+	assert(g->ways > 0 && g->ways <= g->entries);
+	assert(g->entries % g->ways == 0);
 	a->ways = g->ways;
 	a->sets = g->entries / g->ways;
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
 	a->e = calloc(g->entries, sizeof(*a->e));
 	a->tag = calloc(g->entries, sizeof(*a->tag));
-	a->next = calloc(a->sets, 1);
-	a->set_valid = calloc(a->sets, 1);
+	a->next = calloc(a->sets, sizeof(*a->next));
+	a->set_valid = calloc(a->sets, sizeof(*a->set_valid));
 	if (!a->e || !a->tag || !a->next || !a->set_valid)
 		return -VMLAB_ENOMEM;
+	assert(a->nr_valid == 0 && a->sets * a->ways == g->entries);
 	return 0;
 }
 
@@ -46,6 +51,8 @@ static void array_destroy(struct tlb_array *a)
 int tlb_init(struct vmlab_machine *m, struct cpu *c)
 {
 	const struct vmlab_config *cfg = &m->cfg;
+	assert(vmlab_cpu_valid(m, c->id) && &m->cpu[c->id] == c);
+	assert(!c->pwc && !c->pwc_n);
 	int err = 0;
 	for (int l = 0; l < 3 && !err; l++) {
 		err = array_init(&c->itlb[l], &cfg->itlb[l], l);
@@ -62,6 +69,8 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 			return -VMLAB_ENOMEM;
 		c->pwc_n = cfg->pwc_entries;
 	}
+	/* pwc_slot() splits the cache in two halves. */
+	assert(c->pwc_n == 0 || c->pwc_n >= 2);
 	c->loaded_asid = 0;
 	return 0;
 }
@@ -79,6 +88,7 @@ void tlb_destroy(struct cpu *c)
 
 u16 cpu_pcid(const struct cpu *c)
 {
+	assert(c->loaded_asid < TLB_NR_DYN_ASIDS);
 	return (u16)(c->loaded_asid + 1);
 }
 
@@ -92,7 +102,9 @@ void fast_flush(struct cpu *c)
 void fast_drop_range(struct cpu *c, u64 start, u64 end)
 {
 	assert(start < end);
+	assert(!(start & ~VMLAB_PAGE_MASK) && !(end & ~VMLAB_PAGE_MASK));
 	if (end - start <= 16 * VMLAB_PAGE_SIZE) {
+		/* At most 16 pages: probe their slots only. */
 		for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
 			u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
 			for (int k = 0; k < VMLAB_NR_ACCESS; k++)
@@ -132,8 +144,11 @@ static struct tlb_entry *array_lookup(struct tlb_array *a, u64 va, u16 pcid)
 	const u64 *t = &a->tag[base];
 	u64 own = tag_of(vpn, pcid, false), glob = tag_of(vpn, 0, true);
 	for (u32 w = 0; w < a->ways; w++)
-		if (t[w] == own || t[w] == glob)
-			return &a->e[base + w];
+		if (t[w] == own || t[w] == glob) {
+			struct tlb_entry *e = &a->e[base + w];
+			assert((e->flags & TLBF_VALID) && e->vpn == vpn);
+			return e;
+		}
 	return NULL;
 }
 
@@ -142,13 +157,17 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(e->flags & TLBF_VALID);
 	assert(a->nr_valid > 0);
+	size_t idx = (size_t)(e - a->e);
+	assert(idx < (size_t)a->sets * a->ways); /* e belongs to a */
+	assert(a->tag[idx] == tag_entry(e) && e->level == a->level);
+	assert(a->set_valid[idx / a->ways] > 0);
 	if (m->ck)
 		ck_tlb_drop(m, c, e);
 	u64 start = tlb_entry_va(e);
 	fast_drop_range(c, start, start + vmlab_level_size(e->level));
 	e->flags = 0;
-	a->tag[e - a->e] = 0;
-	a->set_valid[(e - a->e) / a->ways]--;
+	a->tag[idx] = 0;
+	a->set_valid[idx / a->ways]--;
 	a->nr_valid--;
 	count(m, c->id, VMLAB_C_tlb_entries_dropped, 1);
 }
@@ -157,27 +176,34 @@ struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
 			       int level)
 {
 	assert(level >= 0 && level < 3);
+	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	return kind == VMLAB_FETCH ? &c->itlb[level] : &c->dtlb[level];
 }
 
 struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
 				u64 va, u16 pcid)
 {
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	struct tlb_array *arr = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
 	for (int l = 0; l < 3; l++) {
 		struct tlb_entry *e = array_lookup(&arr[l], va, pcid);
-		if (e)
+		if (e) {
+			assert(e->level == l);
 			return e;
+		}
 	}
 	return NULL;
 }
 
 struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid)
 {
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	for (int l = 0; l < 3; l++) {
 		struct tlb_entry *e = array_lookup(&c->stlb[l], va, pcid);
-		if (e)
+		if (e) {
+			assert(e->level == l);
 			return e;
+		}
 	}
 	return NULL;
 }
@@ -192,6 +218,9 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(a->e && a->level == ne->level);
 	assert(ne->flags & TLBF_VALID);
+	assert(ne->pcid >= 1 && ne->pcid <= TLB_NR_DYN_ASIDS);
+	/* A page of this size names a frame aligned to it. */
+	assert((ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0);
 	u32 set = (u32)(ne->vpn & (a->sets - 1));
 	u32 base = set * a->ways;
 	u64 want = tag_entry(ne);
@@ -206,9 +235,9 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 			}
 	}
 	if (slot == a->ways) {
-		u8 *next = &a->next[set];
+		u16 *next = &a->next[set];
 		slot = *next % a->ways;
-		*next = (u8)((*next + 1) % a->ways);
+		*next = (u16)((*next + 1) % a->ways);
 	}
 	assert(a->tag[base + slot] != want);
 	struct tlb_entry *e = &a->e[base + slot];
@@ -218,9 +247,14 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 	a->tag[base + slot] = want;
 	a->set_valid[set]++;
 	a->nr_valid++;
+	assert(a->set_valid[set] <= a->ways);
 	assert(a->nr_valid <= a->sets * a->ways);
+	/* Findable, and not shadowed by another entry for the page. */
+	assert(array_lookup(a, tlb_entry_va(e), e->pcid) == e);
 	if (m->ck)
 		ck_tlb_fill(m, c, e);
+	if (debug_every(&c->dbg_tick, 512))
+		tlb_check(m, c);
 	return e;
 }
 
@@ -228,6 +262,7 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 			struct tlb_array *a, u64 start, u64 end,
 			tlb_visit_fn fn, void *ctx)
 {
+	assert(a->e && start < end && fn);
 	u64 shift = vmlab_level_shift(a->level);
 	u64 first = start >> shift, last = (end - 1) >> shift;
 	if (last - first + 1 >= a->sets) {
@@ -240,7 +275,8 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 		}
 		return;
 	}
-	/* Few pages: only their sets can hold them. */
+	/* Few pages: only their sets can hold them (fewer than a->sets). */
+	assert(last - first + 1 < a->sets);
 	for (u64 vpn = first; vpn <= last; vpn++) {
 		struct tlb_entry *set = &a->e[(vpn & (a->sets - 1)) * a->ways];
 		for (u32 w = 0; w < a->ways; w++)
@@ -254,6 +290,7 @@ void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
 		     u64 end, tlb_visit_fn fn, void *ctx)
 {
 	assert(start < end);
+	assert(fn);
 	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++)
@@ -267,6 +304,7 @@ typedef bool (*drop_pred)(const struct tlb_entry *e, u64 arg, u16 pcid);
 static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 		      u64 arg, u16 pcid)
 {
+	assert(pcid <= TLB_NR_DYN_ASIDS);
 	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
 	u64 dropped = 0;
 	for (int k = 0; k < 3; k++)
@@ -274,14 +312,17 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 			struct tlb_array *a = &all[k][l];
 			if (!a->e || !a->nr_valid)
 				continue;
-			u32 n = a->sets * a->ways;
+			u32 n = a->sets * a->ways, before = a->nr_valid;
 			for (u32 i = 0; i < n; i++)
 				if ((a->e[i].flags & TLBF_VALID) &&
 				    pred(&a->e[i], arg, pcid)) {
 					entry_drop(m, c, a, &a->e[i]);
 					dropped++;
 				}
+			assert(a->nr_valid <= before);
 		}
+	if (debug_every(&c->dbg_tick, 512))
+		tlb_check(m, c);
 	return dropped;
 }
 
@@ -289,6 +330,7 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 
 void pwc_flush(struct cpu *c, int pcid)
 {
+	assert(pcid >= -1 && pcid <= TLB_NR_DYN_ASIDS);
 	for (u32 i = 0; i < c->pwc_n; i++)
 		if (pcid < 0 || c->pwc[i].pcid == pcid)
 			c->pwc[i].valid = 0;
@@ -301,7 +343,9 @@ void pwc_flush(struct cpu *c, int pcid)
  */
 static inline struct pwc_entry *pwc_slot(struct cpu *c, u64 tag, int level)
 {
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
 	u32 half = c->pwc_n / 2;
+	assert(half > 0);
 	return &c->pwc[(u32)level * half + (u32)(tag & (half - 1))];
 }
 
@@ -311,8 +355,10 @@ struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid)
 		return NULL;
 	u64 tag = va >> vmlab_level_shift(level + 1);
 	struct pwc_entry *p = pwc_slot(c, tag, level);
-	if (p->valid && p->tag == tag && p->pcid == pcid)
+	if (p->valid && p->tag == tag && p->pcid == pcid) {
+		assert(p->level == level);
 		return p;
+	}
 	return NULL;
 }
 
@@ -321,6 +367,7 @@ void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
 	if (!c->pwc_n)
 		return;
 	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	u64 tag = va >> vmlab_level_shift(level + 1);
 	struct pwc_entry *p = pwc_slot(c, tag, level);
 	p->tag = tag;
@@ -328,6 +375,7 @@ void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
 	p->pcid = pcid;
 	p->level = (u8)level;
 	p->valid = 1;
+	assert(pwc_lookup(c, va, level, pcid) == p);
 }
 
 /* ------------------------------------------------------- invalidation */
@@ -353,11 +401,39 @@ static bool pred_all(const struct tlb_entry *e, u64 unused, u16 pcid)
 	return true;
 }
 
+/* Postcondition of a flush (VMLAB_EXPENSIVE_CHECKS): no valid entry that
+ * pred selects is left in any array. */
+#if VMLAB_EXPENSIVE_CHECKS
+static void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
+			  u16 pcid)
+{
+	const struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++) {
+			const struct tlb_array *a = &all[k][l];
+			for (u32 i = 0; a->e && i < a->sets * a->ways; i++)
+				assert(!(a->e[i].flags & TLBF_VALID) ||
+				       !pred(&a->e[i], arg, pcid));
+		}
+}
+#else
+static inline void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
+				 u16 pcid)
+{
+	(void)c;
+	(void)pred;
+	(void)arg;
+	(void)pcid;
+}
+#endif
+
 void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
+	assert(vmlab_cpu_valid(m, c->id));
 	va &= VMLAB_PAGE_MASK;
 	u16 pcid = cpu_pcid(c);
 	u64 n = drop_where(m, c, pred_invlpg, va, pcid);
+	flushed_check(c, pred_invlpg, va, pcid);
 	/* INVLPG also empties the paging-structure caches of this PCID. */
 	pwc_flush(c, pcid);
 	count(m, c->id, VMLAB_C_invlpg, 1);
@@ -368,12 +444,16 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 
 void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
+	assert(vmlab_cpu_valid(m, c->id));
 	drop_where(m, c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
+	flushed_check(c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
 }
 
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
 {
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	drop_where(m, c, pred_pcid, 0, pcid);
+	flushed_check(c, pred_pcid, 0, pcid);
 	pwc_flush(c, pcid);
 	count(m, c->id, VMLAB_C_flush_local, 1);
 	ev(m, VMLAB_EV_FLUSH_LOCAL, c->id, pcid, 0, 0);
@@ -384,6 +464,7 @@ void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c)
 	drop_where(m, c, pred_all, 0, 0);
 	pwc_flush(c, -1);
 	fast_flush(c);
+	assert(vmlab_tlb_occupancy(m, c->id) == 0);
 	count(m, c->id, VMLAB_C_flush_global, 1);
 	ev(m, VMLAB_EV_FLUSH_GLOBAL, c->id, 0, 0, 0);
 }
@@ -402,6 +483,7 @@ u32 vmlab_tlb_occupancy(struct vmlab_machine *m, int cpu)
 
 static void tlbf_to_prot(u8 f, vmlab_pgprot_t *prot)
 {
+	assert(f & TLBF_VALID);
 	vmlab_pgprot_t p = VMLAB_PAGE_PRESENT;
 	if (f & TLBF_W)
 		p |= VMLAB_PAGE_RW;
@@ -435,6 +517,7 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 				struct tlb_entry *e = &set[w];
 				if (!(e->flags & TLBF_VALID) || e->vpn != vpn)
 					continue;
+				assert(e->level == l);
 				if (pfn)
 					*pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 							 ((1ULL << (9 * l)) - 1));
@@ -451,5 +534,8 @@ struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	(void)m;
-	return c->asid[pcid - 1].mm; /* NULL once that mm is gone */
+	const struct asid_slot *s = &c->asid[pcid - 1];
+	/* A slot's mm is the one whose context it was last given to. */
+	assert(!s->mm || s->mm->ctx_id == s->ctx_id);
+	return s->mm; /* NULL once that mm is gone */
 }

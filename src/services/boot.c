@@ -13,10 +13,14 @@ int vmlab_boot(const struct vmlab_config *cfg, struct vmlab_machine **out)
 	if (err)
 		return err;
 	err = vmlab_directmap_init(m);
+	if (!err)
+		err = vmlab_vmalloc_init(m);
 	if (err) {
 		vmlab_machine_destroy(m);
 		return err;
 	}
+	/* CPA calls vm_unmap_aliases() before every change. */
+	vmlab_set_cpa_hook(m, vmlab_vm_unmap_aliases_hook, NULL);
 	/* Boot-time work is not part of any experiment. */
 	vmlab_counters_reset(m);
 	assert(m->dm_end > m->dm_start);

@@ -15,12 +15,6 @@
 
 #include "services/vmalloc_internal.h"
 
-/* The tree spans the vmalloc window, the gap and the module window. */
-#define VMALLOC_TREE_START VMLAB_VMALLOC_START
-#define VMALLOC_TREE_END VMLAB_MODULES_END
-/* vmalloc range end as a [start, end) bound (VMALLOC_END is inclusive). */
-#define VMALLOC_RANGE_END (VMLAB_VMALLOC_END + 1)
-
 static inline bool is_pow2(u64 x)
 {
 	return x && !(x & (x - 1));
@@ -119,6 +113,7 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 	a->va.vm = a;
 	a->va_flags = va_flags;
 	st->nr_busy_areas++;
+	st->busy_bytes += size;
 	assert(!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart);
 	assert(a->va.va_end - a->va.va_start == size);
 	return 0;
@@ -137,6 +132,7 @@ void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a)
 	assert(st->nr_busy_areas > 0);
 	vmlab_vmap_busy_remove(st->tree, &a->va);
 	st->nr_busy_areas--;
+	st->busy_bytes -= area_size(a);
 }
 
 /*
@@ -415,7 +411,11 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 		return 0;
 	}
 	for (;;) {
-		u64 a_align = align > (1ULL << shift) ? align : 1ULL << shift;
+		/* Huge requests are aligned to their granule, others not. */
+		u64 a_align = (vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) &&
+				      align < (1ULL << shift)
+				  ? 1ULL << shift
+				  : align;
 		struct vmalloc_area *a = get_vm_area_node(
 		    st, cpu, size, a_align, shift,
 		    VMLAB_VM_ALLOC | VMLAB_VM_UNINITIALIZED | vm_flags, start,
@@ -625,13 +625,13 @@ static void vmalloc_destroy(struct vmlab_machine *m)
  */
 static int vmalloc_tree_init(struct vmalloc_state *st)
 {
-	u64 gap = VMLAB_MODULES_VADDR - VMALLOC_RANGE_END, addr;
+	u64 addr;
 	int err = vmlab_vmap_tree_init(&st->tree, VMALLOC_TREE_START,
 				       VMALLOC_TREE_END);
 
 	if (err)
 		return err;
-	err = vmlab_vmap_alloc_range(st->tree, gap, VMLAB_PAGE_SIZE,
+	err = vmlab_vmap_alloc_range(st->tree, VMALLOC_GAP, VMLAB_PAGE_SIZE,
 				     VMALLOC_RANGE_END, VMLAB_MODULES_VADDR,
 				     false, &addr);
 	if (err)

@@ -22,6 +22,14 @@
 
 #define VMALLOC_CACHE_MAX 4096 /* spare area descriptors kept for reuse */
 
+/* The tree spans the vmalloc window, the gap between and the modules. */
+#define VMALLOC_TREE_START VMLAB_VMALLOC_START
+#define VMALLOC_TREE_END VMLAB_MODULES_END
+/* The vmalloc window's end as a [start, end) bound (VMALLOC_END is
+ * inclusive); [VMALLOC_RANGE_END, MODULES_VADDR) is reserved for good. */
+#define VMALLOC_RANGE_END (VMLAB_VMALLOC_END + 1)
+#define VMALLOC_GAP (VMLAB_MODULES_VADDR - VMALLOC_RANGE_END)
+
 struct vmap_block;
 
 /*
@@ -86,6 +94,7 @@ struct vmalloc_state {
 	/* accounting */
 	u64 nr_vmalloc_pages;
 	u64 nr_busy_areas; /* our count of the busy tree, cross-checked */
+	u64 busy_bytes;
 	u64 nr_purges, nr_purged_areas, nr_drain_runs;
 	/* spare descriptors (kmem_cache-like) */
 	struct vmalloc_area *cache;

@@ -23,7 +23,7 @@ $(SANBUILD)/build.ninja: | deps
 
 demo: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	./$(BUILD)/vmlab demo
+	./$(BUILD)/vmlab tour
 
 check: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -30,5 +30,9 @@ extern const struct bench bench_machine[];
 extern const int bench_machine_n;
 extern const struct bench bench_vmalloc[];
 extern const int bench_vmalloc_n;
+extern const struct bench bench_sim[];
+extern const int bench_sim_n;
+extern const struct bench bench_user[];
+extern const int bench_user_n;
 
 #endif

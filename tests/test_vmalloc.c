@@ -183,13 +183,14 @@ struct ref_iv {
 };
 
 /* Highest aligned start of a size-byte block in a gap below vend. */
-static u64 ref_highest_fit(const struct ref_iv *iv, int n, u64 floor,
-			   u64 size, u64 align)
+static u64 ref_highest_fit(const struct ref_iv *iv, int n, u64 floor, u64 size,
+			   u64 align)
 {
 	u64 gap_hi = VMLAB_VMALLOC_END + 1;
 	for (int i = 0; i <= n; i++) { /* iv[] sorted by start, descending */
 		u64 gap_lo = i < n ? iv[i].end : floor;
-		u64 hi = gap_hi < VMLAB_VMALLOC_END ? gap_hi : VMLAB_VMALLOC_END;
+		u64 hi =
+		    gap_hi < VMLAB_VMALLOC_END ? gap_hi : VMLAB_VMALLOC_END;
 		if (hi >= gap_lo + size) {
 			u64 a = (hi - size) & ~(align - 1);
 			if (a >= gap_lo)
@@ -231,7 +232,8 @@ static void test_pcpu_topdown_alloc(void **state)
 		u64 want = ref_highest_fit(iv, niv, low + 2 * P, size, align);
 		pcpu[i] = vmlab_vmalloc_node_range(
 		    m, 0, size, align, VMLAB_VMALLOC_START, VMLAB_VMALLOC_END,
-		    VMLAB_PAGE_KERNEL, VMLAB_VM_TOPDOWN_VMAP | VMLAB_VM_NO_GUARD,
+		    VMLAB_PAGE_KERNEL,
+		    VMLAB_VM_TOPDOWN_VMAP | VMLAB_VM_NO_GUARD,
 		    "pcpu_get_vm_areas");
 		assert_int_equal(pcpu[i], want);
 		ref_insert(iv, &niv, pcpu[i], pcpu[i] + size);

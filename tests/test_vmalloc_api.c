@@ -92,8 +92,8 @@ static void test_huge_fallback(void **state)
 	assert_int_equal(vm->nr_pages, 512);
 	int level;
 	u64 pa;
-	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), h, &pa, NULL,
-					 &level), 0);
+	assert_int_equal(
+	    vmlab_translate(m, vmlab_init_mm(m), h, &pa, NULL, &level), 0);
 	assert_int_equal(level, VMLAB_LVL_PTE);
 	vmlab_vfree(m, 0, h);
 	vmlab_vfree(m, 0, small);
@@ -104,8 +104,8 @@ static void test_huge_fallback(void **state)
 	vmlab_purge_vmap_area_lazy(m, 0);
 	h = vmlab_vmalloc_huge(m, 0, 2 * VMLAB_PMD_SIZE);
 	assert_int_equal(vmlab_find_vm_area(m, h)->page_order, 9);
-	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), h, &pa, NULL,
-					 &level), 0);
+	assert_int_equal(
+	    vmlab_translate(m, vmlab_init_mm(m), h, &pa, NULL, &level), 0);
 	assert_int_equal(level, VMLAB_LVL_PMD);
 	vmlab_machine_destroy(m);
 }
@@ -132,8 +132,9 @@ static void test_vmap(void **state)
 	assert_int_equal(vm->nr_pages, 0); /* the frames stay the caller's */
 	vmlab_pgprot_t prot;
 	u64 pa;
-	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), a + 2 * P, &pa,
-					 &prot, NULL), 0);
+	assert_int_equal(
+	    vmlab_translate(m, vmlab_init_mm(m), a + 2 * P, &pa, &prot, NULL),
+	    0);
 	assert_int_equal(pa, pfns[2] << VMLAB_PAGE_SHIFT);
 	assert_true(prot & VMLAB_PAGE_NX);
 	struct vmlab_fault f;
@@ -221,10 +222,11 @@ static void test_vmap_block_purge_threshold(void **state)
 	vmlab_vm_unmap_aliases(m, 0);
 	vmlab_vmalloc_stats(m, &s);
 	assert_int_equal(s.nr_vmap_blocks, 0); /* purged as fragmented */
-	assert_int_equal(s.nr_lazy, 0);        /* and flushed at once */
-	assert_int_equal(vmlab_counter(m, -1, VMLAB_C_flush_kernel_range) +
-			     vmlab_counter(m, -1, VMLAB_C_flush_kernel_range_full),
-			 1);
+	assert_int_equal(s.nr_lazy, 0);	       /* and flushed at once */
+	assert_int_equal(
+	    vmlab_counter(m, -1, VMLAB_C_flush_kernel_range) +
+		vmlab_counter(m, -1, VMLAB_C_flush_kernel_range_full),
+	    1);
 	vmlab_machine_destroy(m);
 }
 
@@ -290,10 +292,10 @@ static void test_bad_input(void **state)
 	assert_int_equal(vmlab_vm_map_ram(m, 0, &pf, 0), 0);
 	u64 bad = vmlab_nr_frames(m) + 5;
 	assert_int_equal(vmlab_vm_map_ram(m, 0, &bad, 1), 0);
-	assert_int_equal(vmlab_vmap(m, 0, &bad, 1, VMLAB_VM_MAP,
-				    VMLAB_PAGE_KERNEL), 0);
-	assert_int_equal(vmlab_vmap(m, 0, NULL, 2, VMLAB_VM_MAP,
-				    VMLAB_PAGE_KERNEL), 0);
+	assert_int_equal(
+	    vmlab_vmap(m, 0, &bad, 1, VMLAB_VM_MAP, VMLAB_PAGE_KERNEL), 0);
+	assert_int_equal(
+	    vmlab_vmap(m, 0, NULL, 2, VMLAB_VM_MAP, VMLAB_PAGE_KERNEL), 0);
 	/* NULL machine: nothing to do, nothing crashes. */
 	assert_int_equal(vmlab_vmalloc(NULL, 0, P), 0);
 	vmlab_vfree(NULL, 0, a);
@@ -394,8 +396,7 @@ static void test_tracepoints(void **state)
 	vmlab_set_event_listener(m, NULL, NULL);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.name[0], "alloc_vmap_area");
-	u64 want0[6] = {a, 4 * P, 1, VMLAB_VMALLOC_START, VMLAB_VMALLOC_END,
-			0};
+	u64 want0[6] = {a, 4 * P, 1, VMLAB_VMALLOC_START, VMLAB_VMALLOC_END, 0};
 	assert_memory_equal(l.f[0], want0, sizeof(want0));
 	assert_string_equal(l.name[1], "free_vmap_area_noflush");
 	u64 want1[3] = {a, 4, 24576}; /* va_start, nr_lazy, nr_lazy_max */

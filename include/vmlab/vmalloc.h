@@ -34,7 +34,7 @@
 #define VMLAB_VMALLOC_START 0xffffc90000000000ULL
 #define VMLAB_VMALLOC_SIZE_TB 32ULL
 /* Inclusive, as the kernel defines it: START + 32 TiB - 1. */
-#define VMLAB_VMALLOC_END                                                    \
+#define VMLAB_VMALLOC_END                                                      \
 	(VMLAB_VMALLOC_START + (VMLAB_VMALLOC_SIZE_TB << 40) - 1)
 /* __START_KERNEL_map + KERNEL_IMAGE_SIZE (512 MiB without KASLR). */
 #define VMLAB_MODULES_VADDR 0xffffffffa0000000ULL
@@ -111,8 +111,8 @@ u64 vmlab_vmalloc_node_range(struct vmlab_machine *m, int cpu, u64 size,
 u64 vmlab_vmalloc(struct vmlab_machine *m, int cpu, u64 size);
 u64 vmlab_vzalloc(struct vmlab_machine *m, int cpu, u64 size);
 /* __vmalloc_node(size, align, ...): vmalloc with an alignment. */
-u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size,
-			u64 align, const char *caller);
+u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size, u64 align,
+			const char *caller);
 /* VM_ALLOW_HUGE_VMAP: 2 MiB leaves when size >= 2 MiB, else 4 KiB. */
 u64 vmlab_vmalloc_huge(struct vmlab_machine *m, int cpu, u64 size);
 
@@ -130,8 +130,7 @@ void vmlab_vunmap(struct vmlab_machine *m, int cpu, u64 addr);
 /* vm_map_ram()/vm_unmap_ram(): per-CPU vmap blocks for <= 64 pages. */
 u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 		     u32 count);
-void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr,
-			u32 count);
+void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr, u32 count);
 
 /* The area containing addr (NULL for none or a vm_map_ram range). */
 const struct vmlab_vm_struct *vmlab_find_vm_area(struct vmlab_machine *m,
@@ -179,17 +178,17 @@ void vmlab_vmallocinfo(struct vmlab_machine *m, FILE *f);
 u64 vmlab_vmalloc_used_pages(const struct vmlab_machine *m);
 
 struct vmlab_vmalloc_stats {
-	u64 nr_busy;         /* areas in the busy tree (blocks included) */
-	u64 nr_lazy;         /* areas waiting for a purge */
-	u64 lazy_pages;      /* vmap_lazy_nr */
+	u64 nr_busy;	/* areas in the busy tree (blocks included) */
+	u64 nr_lazy;	/* areas waiting for a purge */
+	u64 lazy_pages; /* vmap_lazy_nr */
 	u64 lazy_max_pages;
-	u64 nr_purges;       /* purges that freed at least one area */
+	u64 nr_purges; /* purges that freed at least one area */
 	u64 nr_purged_areas;
-	u64 nr_drain_runs;   /* runs of the purge worker */
+	u64 nr_drain_runs; /* runs of the purge worker */
 	u64 nr_vmap_blocks;
-	u64 vmalloc_pages;   /* VmallocUsed in pages */
-	u64 free_bytes;      /* free virtual space in both windows */
-	u64 nr_deferred;     /* vfree_atomic() areas not yet freed */
+	u64 vmalloc_pages; /* VmallocUsed in pages */
+	u64 free_bytes;	   /* free virtual space in both windows */
+	u64 nr_deferred;   /* vfree_atomic() areas not yet freed */
 };
 void vmlab_vmalloc_stats(const struct vmlab_machine *m,
 			 struct vmlab_vmalloc_stats *out);
@@ -223,10 +222,11 @@ const char *vmlab_frp_way_name(enum vmlab_frp_way way);
 
 struct vmlab_frp_result {
 	struct vmlab_counters delta; /* the free phase, purge included */
-	u64 flushes;           /* kernel range flushes + flush_tlb_all */
+	u64 flushes;		     /* kernel range flushes + flush_tlb_all */
 	u64 ipis;
-	u64 pages_invalidated;
-	double time_ns;        /* simulated */
+	u64 pages_invalidated; /* invlpg'd, one page on one CPU each */
+	u64 entries_dropped;   /* TLB entries lost, full flushes' included */
+	double time_ns;	       /* simulated */
 	size_t wx_reports;     /* checker findings during the free phase */
 	size_t stale_reports;
 	size_t freed_reports;

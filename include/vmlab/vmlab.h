@@ -10,6 +10,7 @@
 #include "checker.h"
 #include "directmap.h"
 #include "vmalloc.h"
+#include "user.h"
 
 #define VMLAB_VERSION "0.1.0"
 

@@ -27,7 +27,8 @@ const char *vmlab_check_name(enum vmlab_check c)
 
 int ck_create(struct vmlab_machine *m)
 {
-	assert(!m->ck);
+	assert(!m->ck && !m->ck_frames);
+	assert(m->phys.nr_sections > 0); /* phys_init() ran */
 	m->ck = calloc(1, sizeof(*m->ck));
 	m->ck_frames = calloc(m->phys.nr_sections, sizeof(*m->ck_frames));
 	if (!m->ck || !m->ck_frames)
@@ -52,6 +53,7 @@ void ck_destroy(struct vmlab_machine *m)
 		free(m->ck_frames);
 		m->ck_frames = NULL;
 	}
+	assert(!m->ck && !m->ck_frames);
 }
 
 /* -------------------------------------------------------------- text */
@@ -67,6 +69,7 @@ void bprintf(struct buf *b, const char *fmt, ...)
 		assert(n >= 0);
 		if (b->s && b->len + (size_t)n < b->cap) {
 			b->len += (size_t)n;
+			assert(b->s[b->len] == '\0');
 			return;
 		}
 		size_t cap = (b->cap + (size_t)n + 1) * 2;
@@ -76,6 +79,8 @@ void bprintf(struct buf *b, const char *fmt, ...)
 		b->s = s;
 		b->cap = cap;
 	}
+	/* The second try has room for n + 1 bytes: never reached. */
+	assert(!"bprintf: buffer did not grow");
 }
 
 static void prot_str(char *out, size_t n, u64 prot, bool present)
@@ -92,6 +97,7 @@ void entry_str(struct vmlab_machine *m, char *out, size_t n, u64 e,
 		      int level)
 {
 	static const char *const lv[] = {"PTE", "PMD", "PUD", "PGD"};
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD && n > 0);
 	struct vmlab_pte_info in;
 	m->arch->decode(e, level, &in);
 	char p[48];
@@ -120,6 +126,7 @@ void entry_str(struct vmlab_machine *m, char *out, size_t n, u64 e,
 void tlb_str(char *out, size_t n, const struct tlb_entry *e)
 {
 	static const char *const sz[] = {"4K", "2M", "1G"};
+	assert((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD && n > 0);
 	snprintf(out, n, "%s va %#llx -> pfn %#llx [%s%s%s%s%s] pcid %u, filled at event #%u",
 		 sz[e->level], (unsigned long long)tlb_entry_va(e),
 		 (unsigned long long)e->pfn, (e->flags & TLBF_W) ? "RW" : "RO",
@@ -135,8 +142,11 @@ void add_history(struct vmlab_machine *m, struct buf *b, u64 va,
 	bprintf(b, "History (recent entry stores for this address/frame):\n");
 	u64 first = ck->hist_n > HIST_SIZE ? ck->hist_n - HIST_SIZE : 0;
 	int shown = 0;
+	/* Bounded: the ring keeps HIST_SIZE stores. */
+	assert(ck->hist_n - first <= HIST_SIZE);
 	for (u64 i = first; i < ck->hist_n; i++) {
 		const struct hist *h = &ck->hist[i % HIST_SIZE];
+		assert(h->level >= VMLAB_LVL_PTE && h->level <= VMLAB_LVL_PGD);
 		u64 size = vmlab_level_size(h->level);
 		struct vmlab_pte_info o, n;
 		m->arch->decode(h->old, h->level, &o);
@@ -163,6 +173,7 @@ void add_history(struct vmlab_machine *m, struct buf *b, u64 va,
 bool already(struct checker *ck, enum vmlab_check c, int cpu, u64 va,
 		    u64 pfn)
 {
+	assert(ck->nr_rep <= MAX_REPORTS && ck->nr_rep <= ck->cap_rep);
 	for (size_t i = ck->nr_rep; i-- > 0;) {
 		const struct vmlab_report *r = &ck->rep[i];
 		if (r->check == c && r->cpu == cpu && r->pfn == pfn &&
@@ -176,9 +187,14 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 		 u64 pfn, enum vmlab_access acc, struct buf *b)
 {
 	struct checker *ck = m->ck;
+	assert(ck && (unsigned)c < VMLAB_NR_CHECKS && b->s);
 	bprintf(b, "Replay: --seed %llu\n", (unsigned long long)m->cfg.seed);
 	bprintf(b, "==================================================================\n");
 	ck->found[c]++;
+	/* A frame freed while reachable may be rewritten under the tables:
+	 * the count checks stop trusting them (sticky, unlike found[]). */
+	if (c == VMLAB_CHECK_FREED_FRAME_REACHABLE)
+		ck->tainted = true;
 	if (ck->nr_rep >= MAX_REPORTS) {
 		ck->dropped++;
 		free(b->s);
@@ -192,6 +208,7 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 		ck->rep = r;
 		ck->cap_rep = cap;
 	}
+	assert(ck->nr_rep < ck->cap_rep && b->s);
 	ck->rep[ck->nr_rep++] = (struct vmlab_report){
 		.check = c, .cpu = cpu, .va = va, .pfn = pfn, .access = acc,
 		.seq = m->nr_events, .text = b->s,
@@ -202,6 +219,7 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 void header(struct vmlab_machine *m, struct buf *b, enum vmlab_check c,
 		   int cpu, const char *what)
 {
+	assert(b && !b->s && what); /* a report starts with its header */
 	const char *op = vmlab_cpu_valid(m, cpu) ? m->cpu[cpu].op : NULL;
 	bprintf(b, "==================================================================\n");
 	bprintf(b, "BUG: vmlab: %s on CPU %d: %s\n", vmlab_check_name(c), cpu,
@@ -217,6 +235,11 @@ void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
 {
 	if (!m->ck)
 		return;
+	if ((unsigned)check >= VMLAB_NR_CHECKS) {
+		/* found[] is indexed by the check: refuse, don't corrupt. */
+		vmlab_warn(m, "checker_report: bad check %d", (int)check);
+		return;
+	}
 	char what[512];
 	va_list ap;
 	va_start(ap, fmt);
@@ -236,6 +259,7 @@ void vmlab_checker_enable(struct vmlab_machine *m, bool on)
 		return;
 	if (!on) {
 		ck_destroy(m);
+		assert(!m->ck && !m->ck_frames);
 		return;
 	}
 	if (ck_create(m)) {
@@ -253,6 +277,7 @@ bool vmlab_checker_enabled(const struct vmlab_machine *m)
 
 size_t vmlab_nr_reports(const struct vmlab_machine *m)
 {
+	assert(!m->ck || m->ck->nr_rep <= MAX_REPORTS);
 	return m->ck ? m->ck->nr_rep : 0;
 }
 
@@ -270,7 +295,9 @@ const struct vmlab_report *vmlab_get_report(const struct vmlab_machine *m,
 {
 	if (!m->ck || i >= m->ck->nr_rep)
 		return NULL;
-	return &m->ck->rep[i];
+	const struct vmlab_report *r = &m->ck->rep[i];
+	assert(r->text && (unsigned)r->check < VMLAB_NR_CHECKS);
+	return r;
 }
 
 void vmlab_clear_reports(struct vmlab_machine *m)
@@ -318,6 +345,7 @@ void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)
 			abort();
 	}
 	ck->lazy[ck->nr_lazy++] = (struct lazy_range){start, end};
+	assert(ck->nr_lazy <= MAX_LAZY);
 }
 
 void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end)
@@ -330,11 +358,13 @@ void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end)
 	for (size_t i = 0; i < ck->nr_lazy; i++)
 		if (!(ck->lazy[i].start >= start && ck->lazy[i].end <= end))
 			ck->lazy[j++] = ck->lazy[i];
+	assert(j <= ck->nr_lazy); /* compaction only removes */
 	ck->nr_lazy = j;
 }
 
 bool ck_in_lazy(const struct checker *ck, u64 va)
 {
+	assert(ck->nr_lazy <= MAX_LAZY);
 	for (size_t i = 0; i < ck->nr_lazy; i++)
 		if (va >= ck->lazy[i].start && va < ck->lazy[i].end)
 			return true;

@@ -36,6 +36,8 @@ struct checker {
 	s64 x_total;  /* executable refs outside the direct map (pt + tlb) */
 	s64 dm_x;     /* executable direct-map leaves */
 	s64 dm_tlb_x; /* cached executable direct-map entries */
+	u32 dbg_tick; /* VMLAB_DEBUG: entry stores, paces ck_check_counts() */
+	bool tainted; /* a freed frame was reachable: tables may be corrupt */
 };
 
 struct buf {
@@ -73,5 +75,14 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w, bool x,
 		int d, bool tlb);
 bool ck_in_lazy(const struct checker *ck, u64 va);
 void ck_rebuild(struct vmlab_machine *m);
+/* VMLAB_EXPENSIVE_CHECKS: the live counts equal a recount (findings.c). */
+#if VMLAB_EXPENSIVE_CHECKS
+void ck_check_counts(struct vmlab_machine *m);
+#else
+static inline void ck_check_counts(struct vmlab_machine *m)
+{
+	(void)m;
+}
+#endif
 
 #endif

@@ -12,6 +12,7 @@
 static void current_entry(struct vmlab_machine *m, struct vmlab_mm *mm,
 			  u64 va, char *out, size_t n)
 {
+	assert(mm && out && n > 0);
 	for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PGD; l++) {
 		vmlab_ptep_t p;
 		if (vmlab_lookup_entry(m, mm, va, l, &p) == 0) {
@@ -37,6 +38,10 @@ void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
 {
 	struct checker *ck = m->ck;
 	struct tlb_entry *e = (struct tlb_entry *)(uintptr_t)ce;
+	/* Only stale entries come here, and only for an address they cover. */
+	assert((e->flags & (TLBF_VALID | TLBF_STALE)) ==
+	       (TLBF_VALID | TLBF_STALE));
+	assert(va - tlb_entry_va(e) < vmlab_level_size(e->level));
 	struct vmlab_mm *mm = entry_mm(m, c, e);
 	if (!mm || (e->ckflags & CKF_REPORTED))
 		return;
@@ -77,6 +82,8 @@ void ck_pwc_used(struct vmlab_machine *m, struct cpu *c,
 		 const struct pwc_entry *p, u64 va)
 {
 	struct vmlab_mm *mm = c->loaded_mm;
+	assert(mm && p->valid && p->pcid == cpu_pcid(c));
+	assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
 	vmlab_ptep_t ptep;
 	bool ok = false;
 	if (vmlab_lookup_entry(m, mm, va, p->level + 1, &ptep) == 0) {
@@ -107,6 +114,7 @@ static void find_pfn(struct vmlab_machine *m, struct cpu *c,
 		     struct tlb_entry *e, void *p)
 {
 	struct find_ctx *f = p;
+	assert(e->flags & TLBF_VALID);
 	if (f->hit || (e->flags & TLBF_DM) || !entry_reachable(m, c, e))
 		return;
 	if (f->pfn < e->pfn || f->pfn >= e->pfn + (vmlab_level_size(e->level) >>
@@ -120,6 +128,8 @@ static void find_pfn(struct vmlab_machine *m, struct cpu *c,
 static void report_free(struct vmlab_machine *m, int cpu, u64 pfn,
 			const char *why, const struct tlb_entry *e, int on_cpu)
 {
+	assert(pfn < m->phys.nr_frames && why);
+	assert(!e || vmlab_cpu_valid(m, on_cpu));
 	if (already(m->ck, VMLAB_CHECK_FREED_FRAME_REACHABLE, cpu, 0, pfn))
 		return;
 	struct buf b = {0};
@@ -141,6 +151,7 @@ static void check_freed_frame(struct vmlab_machine *m, int cpu, u64 pfn)
 {
 	struct ck_frame *f = ck_frame(m, pfn);
 	struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
+	assert(pg); /* ck_frame() checked pfn */
 	if (f->pt_ref)
 		report_free(m, cpu, pfn, pg->flags & VMLAB_PG_TABLE ?
 			    "a page table still links it as a table" :
@@ -160,6 +171,13 @@ static void check_freed_frame(struct vmlab_machine *m, int cpu, u64 pfn)
 		struct cpu *c = &m->cpu[i];
 		for (u32 k = 0; k < c->pwc_n; k++)
 			if (c->pwc[k].valid && c->pwc[k].pfn == pfn) {
+				/* Another PCID, flushed before its next use,
+				 * is no path to the frame. */
+				struct tlb_entry te = {.pcid = c->pwc[k].pcid,
+						       .flags = TLBF_VALID};
+				if (te.pcid != cpu_pcid(c) &&
+				    !entry_reachable(m, c, &te))
+					continue;
 				char why[96];
 				snprintf(why, sizeof(why),
 					 "CPU %d's paging-structure cache "
@@ -173,6 +191,9 @@ static void check_freed_frame(struct vmlab_machine *m, int cpu, u64 pfn)
 void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 {
 	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	/* vmlab_free_pages() validated the block. */
+	assert(!(pfn & ((1ULL << order) - 1)) &&
+	       pfn + (1ULL << order) <= m->phys.nr_frames);
 	for (u64 i = 0; i < (1ULL << order); i++)
 		check_freed_frame(m, cpu, pfn + i);
 }
@@ -182,6 +203,9 @@ void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 static void scan_table(struct vmlab_machine *m, u64 table, int level,
 		       u64 base)
 {
+	/* Recursion depth is bounded by the level, which only decreases. */
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	assert(table < m->phys.nr_frames);
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
 		u64 va = base + (i << vmlab_level_shift(level));
 		if (level == VMLAB_LVL_PGD && i >= 256)
@@ -209,6 +233,7 @@ static void rebuild_entry(struct vmlab_machine *m, struct cpu *c,
 			  struct tlb_entry *e, void *p)
 {
 	(void)p;
+	assert(e->flags & TLBF_VALID);
 	ck_tlb_fill(m, c, e);
 	struct vmlab_mm *mm = entry_mm(m, c, e);
 	u64 s = tlb_entry_va(e);
@@ -216,7 +241,9 @@ static void rebuild_entry(struct vmlab_machine *m, struct cpu *c,
 		e->flags |= TLBF_STALE;
 }
 
-void ck_rebuild(struct vmlab_machine *m)
+/* Count every table link and leaf of init_mm and of each user mm (whose
+ * kernel half is init_mm's: only its PGD links to it are its own). */
+static void rebuild_tables(struct vmlab_machine *m)
 {
 	scan_table(m, m->init_mm.pgd_pfn, VMLAB_LVL_PGD, 0);
 	for (struct vmlab_mm *mm = m->mm_list; mm; mm = mm->next_mm) {
@@ -241,8 +268,137 @@ void ck_rebuild(struct vmlab_machine *m)
 					   false);
 		}
 	}
+}
+
+void ck_rebuild(struct vmlab_machine *m)
+{
+	/* Only a fresh checker is rebuilt: every count starts at zero. */
+	assert(m->ck && !m->ck->x_total && !m->ck->dm_x && !m->ck->dm_tlb_x);
+	rebuild_tables(m);
 	for (int i = 0; i < m->nr_cpus; i++) {
 		fast_flush(&m->cpu[i]);
 		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, rebuild_entry, NULL);
 	}
+	ck_check_counts(m);
 }
+
+/* ------------------------------------------------------- debug checks */
+
+#if VMLAB_EXPENSIVE_CHECKS
+static void recount_entry(struct vmlab_machine *m, struct cpu *c,
+			  struct tlb_entry *e, void *p)
+{
+	(void)c;
+	(void)p;
+	assert(e->flags & TLBF_VALID);
+	if (e->flags & TLBF_DM) {
+		m->ck->dm_tlb_x += (e->flags & TLBF_X) != 0;
+		return;
+	}
+	count_leaf(m, e->pfn, vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT,
+		   e->flags & TLBF_W, e->flags & TLBF_X, +1, true);
+}
+
+/* Is pfn the root table of init_mm or of a live user mm? */
+static bool is_root(struct vmlab_machine *m, u64 pfn)
+{
+	if (pfn == m->init_mm.pgd_pfn)
+		return true;
+	for (struct vmlab_mm *mm = m->mm_list; mm; mm = mm->next_mm)
+		if (mm->pgd_pfn == pfn)
+			return true;
+	return false;
+}
+
+/* A page-table page holding entries but linked from no reachable table
+ * (fresh: the recount): one being built before it is linked, as
+ * split_entry() does.  Its entries are counted but not recounted. */
+static bool orphan_tables(struct vmlab_machine *m, struct ck_frame **fresh)
+{
+	for (u64 s = 0; s < m->phys.nr_sections; s++) {
+		const struct frame_section *sec = m->phys.sections[s];
+		for (u64 i = 0; sec && i < SECTION_FRAMES; i++) {
+			u64 pfn = s << SECTION_SHIFT | i;
+			if (!(sec->page[i].flags & VMLAB_PG_TABLE) ||
+			    (fresh[s] && fresh[s][i].pt_ref) || is_root(m, pfn))
+				continue;
+			for (u64 k = 0; k < VMLAB_PTRS_PER_TABLE; k++)
+				if (vmlab_get_entry(m, (pfn << VMLAB_PAGE_SHIFT) +
+							       k * 8))
+					return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * One section of live counts against the recount (NULL reads as zeros):
+ * TLB counts always equal; page-table counts equal when exact, else (an
+ * orphan table is being built) at least the recount, when tables were
+ * recounted at all.  W and X never exceed the references.  Returns the
+ * section's executable references, which x_total must sum to.
+ */
+static s64 section_check(const struct ck_frame *a, const struct ck_frame *b,
+			 bool tables, bool exact)
+{
+	static const struct ck_frame zero;
+	s64 x = 0;
+	for (u64 i = 0; (a || b) && i < SECTION_FRAMES; i++) {
+		const struct ck_frame *l = a ? &a[i] : &zero;
+		const struct ck_frame *r = b ? &b[i] : &zero;
+		assert(l->pt_w <= l->pt_ref && l->pt_x <= l->pt_ref);
+		assert(l->tlb_w <= l->tlb_ref && l->tlb_x <= l->tlb_ref);
+		assert(l->tlb_ref == r->tlb_ref && l->tlb_w == r->tlb_w &&
+		       l->tlb_x == r->tlb_x);
+		assert(!exact || (l->pt_ref == r->pt_ref && l->pt_w == r->pt_w &&
+				  l->pt_x == r->pt_x));
+		assert(!tables || (l->pt_ref >= r->pt_ref && l->pt_w >= r->pt_w &&
+				   l->pt_x >= r->pt_x));
+		x += (s64)l->pt_x + (s64)l->tlb_x;
+	}
+	return x;
+}
+
+/*
+ * The checker's bookkeeping against a recount from scratch into fresh
+ * arrays (no hook runs, so nothing changes: no reports, no stale marks):
+ *  - per frame, the cached TLB entries outside the direct map and their
+ *    W/X splits, and dm_tlb_x, equal the recount;
+ *  - x_total is the sum of the per-frame executable references;
+ *  - the page-table links and leaves (per frame, and dm_x) equal the
+ *    recount over every mm's reachable tables, or exceed it while an
+ *    unlinked table is being filled.  Skipped once a finding or a
+ *    warning was made: buggy callers can leave tables the recount cannot
+ *    trust (freed while linked, then rewritten).
+ */
+void ck_check_counts(struct vmlab_machine *m)
+{
+	struct checker *ck = m->ck;
+	bool tables = !ck->tainted && !m->nr_warnings;
+	struct ck_frame **live = m->ck_frames;
+	s64 x = ck->x_total, dx = ck->dm_x, dtx = ck->dm_tlb_x;
+	m->ck_frames = calloc(m->phys.nr_sections, sizeof(*live));
+	if (!m->ck_frames)
+		abort();
+	ck->x_total = ck->dm_x = ck->dm_tlb_x = 0;
+	if (tables)
+		rebuild_tables(m);
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, recount_entry, NULL);
+	struct ck_frame **fresh = m->ck_frames;
+	m->ck_frames = live;
+	bool exact = tables && !orphan_tables(m, fresh);
+	s64 sum = 0;
+	for (u64 s = 0; s < m->phys.nr_sections; s++) {
+		sum += section_check(live[s], fresh[s], tables, exact);
+		free(fresh[s]);
+	}
+	free(fresh);
+	assert(sum == x && ck->dm_tlb_x == dtx);
+	assert(!exact || (ck->x_total == x && ck->dm_x == dx));
+	assert(!tables || (ck->x_total <= x && ck->dm_x <= dx));
+	ck->x_total = x;
+	ck->dm_x = dx;
+	ck->dm_tlb_x = dtx;
+}
+#endif

@@ -26,11 +26,13 @@ void table_grant(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	g->x = !(prot & VMLAB_PAGE_NX);
 	g->u = prot & VMLAB_PAGE_USER;
 	g->level = level;
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
 }
 
 struct vmlab_mm *entry_mm(struct vmlab_machine *m, struct cpu *c,
 				 const struct tlb_entry *e)
 {
+	assert(e->flags & TLBF_VALID);
 	if (e->flags & TLBF_G)
 		return &m->init_mm;
 	return cpu_mm_of_pcid(m, c, e->pcid);
@@ -41,12 +43,15 @@ struct vmlab_mm *entry_mm(struct vmlab_machine *m, struct cpu *c,
 bool entry_reachable(struct vmlab_machine *m, struct cpu *c,
 			    const struct tlb_entry *e)
 {
+	assert(e->flags & TLBF_VALID);
 	if (e->flags & TLBF_G)
 		return true;
+	assert(e->pcid >= 1 && e->pcid <= TLB_NR_DYN_ASIDS);
 	const struct asid_slot *s = &c->asid[e->pcid - 1];
 	if (!s->mm)
 		return false;
-	if (e->pcid == cpu_pcid(c) && c->loaded_mm == s->mm)
+	/* A lazy CPU runs no user code: it catches up through tlb_gen. */
+	if (e->pcid == cpu_pcid(c) && c->loaded_mm == s->mm && !c->lazy)
 		return true;
 	(void)m;
 	return s->tlb_gen >= s->mm->tlb_gen;
@@ -61,6 +66,8 @@ static bool grants_at(struct vmlab_machine *m, struct vmlab_mm *mm,
 	*step = VMLAB_PAGE_SIZE;
 	if (!g.ok)
 		return false;
+	/* va lies inside the page e translates. */
+	assert(va - tlb_entry_va(e) < vmlab_level_size(e->level));
 	u64 want = e->pfn + ((va - tlb_entry_va(e)) >> VMLAB_PAGE_SHIFT);
 	if (g.level > 0 && g.level <= e->level)
 		*step = vmlab_level_size(g.level);
@@ -71,6 +78,7 @@ static bool grants_at(struct vmlab_machine *m, struct vmlab_mm *mm,
 bool stale_in(struct vmlab_machine *m, struct vmlab_mm *mm,
 		     const struct tlb_entry *e, u64 lo, u64 hi)
 {
+	assert(mm && (e->flags & TLBF_VALID));
 	u64 s = tlb_entry_va(e), t = s + vmlab_level_size(e->level);
 	if (lo < s)
 		lo = s;
@@ -86,6 +94,7 @@ bool stale_in(struct vmlab_machine *m, struct vmlab_mm *mm,
 static void mark(struct cpu *c, struct tlb_entry *e,
 		 bool stale)
 {
+	assert(e->flags & TLBF_VALID);
 	if (stale && !(e->flags & TLBF_STALE)) {
 		e->flags |= TLBF_STALE;
 		u64 s = tlb_entry_va(e);
@@ -105,6 +114,7 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 		       struct tlb_entry *e, void *p)
 {
 	struct eval_ctx *x = p;
+	assert(x->lo < x->hi);
 	struct vmlab_mm *emm = entry_mm(m, c, e);
 	if (!emm)
 		return;
@@ -128,12 +138,17 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		       bool x, int d, bool tlb)
 {
 	struct checker *ck = m->ck;
+	assert(d == 1 || d == -1);
+	/* At most one 1 GiB page's frames. */
+	assert(frames >= 1 && frames <= vmlab_level_size(VMLAB_LVL_PUD) >>
+					     VMLAB_PAGE_SHIFT);
 	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
 		struct ck_frame *f = ck_frame(m, pfn + i);
 		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
 		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
 		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
 		assert(d > 0 || *ref > 0);
+		assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
 		*ref += (u32)d;
 		if (w)
 			*fw += (u32)d;
@@ -141,6 +156,8 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 			*fx += (u32)d;
 			ck->x_total += d;
 		}
+		/* W and X references are references. */
+		assert(*fw <= *ref && *fx <= *ref && ck->x_total >= 0);
 	}
 }
 
@@ -150,9 +167,11 @@ struct srcs {
 
 static void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s)
 {
+	assert(pfn < m->phys.nr_frames);
 	if (m->dm_end <= m->dm_start)
 		return;
 	u64 va = m->dm_start + (pfn << VMLAB_PAGE_SHIFT);
+	assert(in_direct_map(m, va)); /* the direct map covers all RAM */
 	struct grant g;
 	table_grant(m, &m->init_mm, va, &g);
 	s->w |= g.ok && g.w;
@@ -178,6 +197,8 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		     u64 frames, const char *how)
 {
 	struct checker *ck = m->ck;
+	assert(frames >= 1 && frames <= vmlab_level_size(VMLAB_LVL_PUD) >>
+					     VMLAB_PAGE_SHIFT);
 	/* One report per store or fill: a W+X 2 MiB leaf is one finding,
 	 * not 512. */
 	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
@@ -214,6 +235,7 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
 		   int level, u64 old, u64 val)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	struct hist *h = &ck->hist[ck->hist_n++ % HIST_SIZE];
 	h->seq = m->nr_events;
 	h->cpu = ck->cur_cpu;
@@ -227,6 +249,8 @@ static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
 static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 		       int d)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	assert(d == 1 || d == -1);
 	struct vmlab_pte_info in;
 	m->arch->decode(e, level, &in);
 	if (in.kind == VMLAB_PTE_TABLE) {
@@ -239,6 +263,7 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 	if (in_direct_map(m, va)) {
 		if (x)
 			m->ck->dm_x += d;
+		assert(m->ck->dm_x >= 0);
 		return;
 	}
 	count_leaf(m, in.pfn, vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
@@ -250,6 +275,9 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 {
 	struct checker *ck = m->ck;
 	assert(ck && old != val);
+	/* vmlab_set_entry() passes the first address of the entry. */
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	assert(!(va & (vmlab_level_size(level) - 1)));
 	record(ck, m, va, level, old, val);
 	rmap_entry(m, va, level, old, -1);
 	rmap_entry(m, va, level, val, +1);
@@ -272,10 +300,13 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	struct eval_ctx x = {mm, va, end};
 	for (int i = 0; i < m->nr_cpus; i++)
 		tlb_visit_range(m, &m->cpu[i], va, end, eval_entry, &x);
+	if (debug_every(&ck->dbg_tick, 4096))
+		ck_check_counts(m);
 }
 
 static u64 entry_frames(const struct tlb_entry *e)
 {
+	assert(e->level <= VMLAB_LVL_PUD);
 	return vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT;
 }
 
@@ -283,6 +314,7 @@ void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
 		 const struct tlb_entry *e)
 {
 	struct checker *ck = m->ck;
+	assert(ck && (e->flags & TLBF_VALID));
 	bool w = e->flags & TLBF_W, x = e->flags & TLBF_X;
 	if (e->flags & TLBF_DM) {
 		if (x)
@@ -299,9 +331,11 @@ void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
 		 const struct tlb_entry *e)
 {
 	(void)c;
+	assert(m->ck && (e->flags & TLBF_VALID));
 	if (e->flags & TLBF_DM) {
 		if (e->flags & TLBF_X)
 			m->ck->dm_tlb_x--;
+		assert(m->ck->dm_tlb_x >= 0);
 		return;
 	}
 	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
@@ -310,6 +344,9 @@ void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
 
 void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order)
 {
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	assert(!(pfn & ((1ULL << order) - 1)) &&
+	       pfn + (1ULL << order) <= m->phys.nr_frames);
 	for (u64 i = 0; i < (1ULL << order); i++)
 		ck_frame(m, pfn + i)->alloc_seq = (u32)m->nr_events;
 }

@@ -13,5 +13,11 @@ enum {
 
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* scenario_cmds.c */
+int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_tour(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The vmlab command. */
+/* The vmlab command.  Exit codes (vmlab(1)): 0 ok, 1 checker report or
+ * scenario failure, 2 usage error. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,40 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+#define RUN_OPTS                                                              \
+	"  -D NAME=VALUE   set a parameter the scenario declares (repeatable)\n" \
+	"  --seed N        run seed (default 1): scheduler, math.random, machine\n" \
+	"  --cpus N        give every machine N CPUs\n"                          \
+	"  --policy P      scheduler: random (default), rr or pct\n"            \
+	"  --depth D       PCT bug depth (default 3)\n"                          \
+	"  --max-steps N   Lua instruction budget (default 200000000)\n"
+
 static const struct command commands[] = {
+	{"tour", cmd_tour, "every built-in scenario, figures and verdicts",
+	 "vmlab tour [--seed N] [--cpus N] [--policy P] [--depth D]\n"
+	 "  Runs every built-in scenario and prints, per mechanism, its figures\n"
+	 "  side by side and the checker's verdict.  Scenarios with a planted\n"
+	 "  race are explored: the tour shows the first seed each scheduling\n"
+	 "  policy needs to expose it.  The default command.\n"},
+	{"run", cmd_run, "run a scenario (a file or a built-in name)",
+	 "vmlab run FILE|NAME [-D k=v ...] [--seed N] [--cpus N] [--json]\n"
+	 "          [--trace FILE] [--policy P] [--depth D]\n"
+	 "  Runs the scenario once and prints its figures, the checker's\n"
+	 "  reports in full, the trace hash and the verdict.\n" RUN_OPTS
+	 "  --json          one JSON document instead of text\n"
+	 "  --trace FILE    write a Chrome trace (open it in ui.perfetto.dev)\n"},
+	{"explore", cmd_explore, "run seeds until one fails, print its replay",
+	 "vmlab explore FILE|NAME --seeds N [--seed FIRST] [--policy pct|random|rr]\n"
+	 "              [--depth D] [-D k=v ...] [--cpus N] [-v]\n"
+	 "  Runs seeds FIRST..FIRST+N-1 (policy pct by default) until the\n"
+	 "  checker reports something the scenario does not expect or the\n"
+	 "  scenario fails; prints the seed, the report and the exact 'vmlab\n"
+	 "  replay' command.  Exit 1 when a seed fails, 0 when none did.\n"},
+	{"replay", cmd_replay, "reproduce one seed exactly",
+	 "vmlab replay FILE|NAME --seed N [--policy P] [--depth D] [-D k=v ...]\n"
+	 "             [--trace FILE] [--json]\n"
+	 "  The same run as 'vmlab run', for the seed explore printed.\n"},
+	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
 	{"demo", cmd_demo, "stale TLB entry caught by the checker, then fixed",
 	 "vmlab demo [--seed N]\n"
 	 "  Builds a 4-CPU machine, maps a page, lets CPU 1 cache it, unmaps\n"
@@ -38,13 +72,13 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vmlab COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: vmlab [COMMAND [ARGS]]\n\n"
 		   "An executable model of the Linux memory-mapping subsystem.\n\n"
-		   "Commands:\n");
+		   "Commands (default: tour):\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nExit codes: 0 ok, 1 checker report or scenario failure, "
-		   "2 usage error.\n");
+		   "2 usage error.\nSee vmlab(1) and 'vmlab help COMMAND'.\n");
 }
 
 static const struct command *find(const char *name)
@@ -73,7 +107,7 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cmd_demo(1, (char *[]){"demo", NULL});
+		return cmd_tour(1, (char *[]){"tour", NULL});
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return EXIT_OK;

@@ -43,6 +43,7 @@ static u8 prot_to_tlbf(u64 eff_prot, u64 leaf)
 /* x86 permission rules: CR0.WP=1, SMEP on, SMAP not modelled. */
 static u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
 {
+	assert((f & TLBF_VALID) && (unsigned)kind < VMLAB_NR_ACCESS);
 	if (user && !(f & TLBF_U))
 		return VMLAB_PF_PROT;
 	if (kind == VMLAB_WRITE && !(f & TLBF_W))
@@ -54,6 +55,7 @@ static u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
 
 static u32 err_bits(enum vmlab_access kind, bool user)
 {
+	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	return (kind == VMLAB_WRITE ? VMLAB_PF_WRITE : 0) |
 	       (kind == VMLAB_FETCH ? VMLAB_PF_INSTR : 0) |
 	       (user ? VMLAB_PF_USER : 0);
@@ -63,6 +65,7 @@ static u32 err_bits(enum vmlab_access kind, bool user)
 static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 		      u16 pcid, u64 *table)
 {
+	assert(c->loaded_mm && pcid == cpu_pcid(c));
 	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, pcid);
 	if (!p)
 		p = pwc_lookup(c, va, VMLAB_LVL_PMD, pcid);
@@ -73,6 +76,8 @@ static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 	count(m, c->id, VMLAB_C_pwc_hit, 1);
 	if (m->ck)
 		ck_pwc_used(m, c, p, va);
+	/* Only PTE and PMD tables are cached: the walk starts below PUD. */
+	assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
 	*table = p->pfn;
 	return p->level;
 }
@@ -80,9 +85,11 @@ static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		    enum vmlab_access kind, bool user, struct walk_res *r)
 {
+	assert(canonical(va) && (unsigned)kind < VMLAB_NR_ACCESS);
 	u16 pcid = cpu_pcid(c);
 	u64 table;
 	int level = walk_start(m, c, va, pcid, &table);
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	/* Rights from cached upper levels are not re-derived: table entries
 	 * are always P|RW(|US) in this model, as Linux builds them. */
 	u64 eff = VMLAB_PAGE_RW | (user ? VMLAB_PAGE_USER : 0);
@@ -111,6 +118,8 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 				pwc_insert(c, va, level - 1, pcid, table);
 			continue;
 		}
+		/* A PGD entry is never a leaf on x86-64. */
+		assert(level <= VMLAB_LVL_PUD);
 		u8 f = prot_to_tlbf(eff, e);
 		u32 pf = perm_fault(f, kind, user);
 		r->entry = e;
@@ -137,6 +146,8 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		};
 		if (in_direct_map(m, va))
 			r->te.flags |= TLBF_DM;
+		assert(tlb_entry_va(&r->te) <= va &&
+		       va - tlb_entry_va(&r->te) < vmlab_level_size(level));
 		return;
 	}
 	assert(!"walk fell off the bottom");
@@ -149,6 +160,8 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 				    const struct tlb_entry *src)
 {
 	int l = src->level;
+	assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
+	assert(src->vpn == va >> vmlab_level_shift(l));
 	while (l > 0 && !arr[l].e)
 		l--;
 	assert(arr[l].e);
@@ -160,6 +173,10 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 		ne.vpn = va >> vmlab_level_shift(l);
 		ne.pfn = src->pfn + (sub << (9 * l));
 	}
+	/* A fractured piece translates va to the same frame as src. */
+	assert(ne.pfn + ((va >> VMLAB_PAGE_SHIFT) & ((1ULL << (9 * l)) - 1)) ==
+	       src->pfn + ((va >> VMLAB_PAGE_SHIFT) &
+			   ((1ULL << (9 * src->level)) - 1)));
 	return tlb_insert(m, c, &arr[l], &ne);
 }
 
@@ -167,10 +184,14 @@ static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 				  enum vmlab_access kind, u64 va,
 				  const struct tlb_entry *te)
 {
+	assert(te->flags & TLBF_VALID);
 	count(m, c->id, VMLAB_C_tlb_fill, 1);
 	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
 	fill_array(m, c, c->stlb, va, te);
-	return fill_array(m, c, kind == VMLAB_FETCH ? c->itlb : c->dtlb, va, te);
+	struct tlb_entry *e =
+		fill_array(m, c, kind == VMLAB_FETCH ? c->itlb : c->dtlb, va, te);
+	assert(e->level <= te->level && (e->flags & TLBF_VALID));
+	return e;
 }
 
 static enum vmlab_fault_ret deliver_fault(struct vmlab_machine *m,
@@ -179,6 +200,8 @@ static enum vmlab_fault_ret deliver_fault(struct vmlab_machine *m,
 					  const struct walk_res *r,
 					  struct vmlab_fault *f)
 {
+	assert(!r->ok && r->level >= -1 && r->level <= VMLAB_LVL_PGD);
+	assert(!(r->error_code & ~0x1fu)); /* VMLAB_PF_* only */
 	struct vmlab_fault fl = {
 		.cpu = c->id,
 		.va = va,
@@ -205,10 +228,14 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 		      enum vmlab_access kind, u64 va, bool user,
 		      const struct tlb_entry *e, u64 pfn)
 {
+	assert(e->flags & TLBF_VALID);
+	/* pfn is the frame of va's page inside e's (possibly large) page. */
+	assert(pfn - e->pfn < (1ULL << (9 * e->level)));
 	if (e->flags & TLBF_STALE)
 		return;
 	if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
 		return;
+	assert(pfn < m->phys.nr_frames);
 	struct frame_section *s = m->phys.sections[pfn >> SECTION_SHIFT];
 	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
 	if (!host)
@@ -227,6 +254,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 			  enum vmlab_access kind, u64 va, bool user,
 			  struct vmlab_fault *f)
 {
+	assert(canonical(va) && (unsigned)kind < VMLAB_NR_ACCESS);
 	u16 pcid = cpu_pcid(c);
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
 		struct tlb_entry *e = tlb_lookup_l1(c, kind, va, pcid);
@@ -269,6 +297,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 		} else if (unlikely(e->flags & TLBF_STALE) && m->ck) {
 			ck_stale_hit(m, c, e, kind, va);
 		}
+		assert((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD);
 		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 				    ((1ULL << (9 * e->level)) - 1));
 		fast_fill(m, c, kind, va, user, e, pfn);
@@ -314,11 +343,15 @@ access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
 {
 	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
 	    len > MAX_ACCESS_LEN || !canonical(va) || va + len < va ||
-	    !canonical(va + len - 1))
+	    !canonical(va + len - 1) || (kind == VMLAB_WRITE && !p))
 		return -VMLAB_EINVAL;
 	struct cpu *c = &m->cpu[cpu];
 	bool user = flags & VMLAB_ACC_USER;
+	/* Bounded: len <= 1 MiB touches at most 257 pages. */
+	u32 pages = 0;
+	(void)pages;
 	while (len) {
+		assert(++pages <= MAX_ACCESS_LEN / VMLAB_PAGE_SIZE + 1);
 		size_t n = (size_t)(VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)));
 		if (n > len)
 			n = len;

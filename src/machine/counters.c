@@ -8,6 +8,9 @@ static const char *const counter_names[] = {
 #undef VMLAB_X_NAME
 };
 
+static_assert(ARRAY_SIZE(counter_names) == VMLAB_NR_COUNTERS,
+	      "one name per counter");
+
 const char *vmlab_counter_name(enum vmlab_counter c)
 {
 	return c < VMLAB_NR_COUNTERS ? counter_names[c] : "?";
@@ -20,8 +23,10 @@ u64 vmlab_counter(const struct vmlab_machine *m, int cpu, enum vmlab_counter c)
 	if (cpu >= 0)
 		return cpu < m->nr_cpus ? m->cpu[cpu].cnt[c] : 0;
 	u64 sum = 0;
-	for (int i = 0; i < m->nr_cpus; i++)
+	for (int i = 0; i < m->nr_cpus; i++) {
 		sum += m->cpu[i].cnt[c];
+		assert(sum >= m->cpu[i].cnt[c]); /* a total never wraps */
+	}
 	return sum;
 }
 
@@ -29,6 +34,7 @@ void vmlab_counters_reset(struct vmlab_machine *m)
 {
 	for (int i = 0; i < m->nr_cpus; i++)
 		memset(m->cpu[i].cnt, 0, sizeof(m->cpu[i].cnt));
+	assert(vmlab_counter(m, -1, VMLAB_C_tlb_l1_hit) == 0);
 }
 
 void vmlab_set_cost(struct vmlab_machine *m, const struct vmlab_cost *cost)
@@ -84,6 +90,7 @@ void vmlab_counters_diff(const struct vmlab_counters *after,
 
 static void dump_text(const struct vmlab_machine *m, FILE *f)
 {
+	assert(f);
 	fprintf(f, "%-26s %14s", "counter", "total");
 	for (int i = 0; i < m->nr_cpus && i < 8; i++)
 		fprintf(f, " %10s%d", "cpu", i);
@@ -108,6 +115,7 @@ static void dump_text(const struct vmlab_machine *m, FILE *f)
 
 static void dump_json(const struct vmlab_machine *m, FILE *f)
 {
+	assert(f);
 	fprintf(f, "{\"cpus\": %d, \"counters\": {", m->nr_cpus);
 	for (int c = 0; c < VMLAB_NR_COUNTERS; c++)
 		fprintf(f, "%s\"%s\": %llu", c ? ", " : "", counter_names[c],

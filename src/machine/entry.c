@@ -12,6 +12,7 @@ static inline u64 *entry_slot(struct vmlab_machine *m, vmlab_ptep_t ptep,
 {
 	assert((ptep & 7) == 0);
 	u8 *page = frame_content(m, ptep >> VMLAB_PAGE_SHIFT, for_write);
+	assert(page && (!for_write || page != m->phys.zero_page));
 	return (u64 *)(void *)(page + (ptep & (VMLAB_PAGE_SIZE - 1)));
 }
 
@@ -39,7 +40,12 @@ void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 /* Hardware A/D update: same translation, so no checker re-evaluation. */
 void entry_set_ad(struct vmlab_machine *m, vmlab_ptep_t ptep, u64 val)
 {
-	*entry_slot(m, ptep, true) = val;
+	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
+	u64 *slot = entry_slot(m, ptep, true);
+	/* Only A and D may change: the translation stays the same. */
+	assert(!((*slot ^ val) & ~(VMLAB_PAGE_ACCESSED | VMLAB_PAGE_DIRTY)));
+	assert((val & *slot) == *slot); /* bits are only ever set */
+	*slot = val;
 }
 
 int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
@@ -49,6 +55,8 @@ int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
 	if (err)
 		return err;
 	struct vmlab_page *pg = vmlab_pfn_to_page(m, *pfn);
+	assert(pg && (pg->flags & VMLAB_PG_HEAD) && pg->order == 0);
+	assert(!(pg->flags & VMLAB_PG_TABLE) && pg->refcount == 1);
 	pg->flags |= VMLAB_PG_TABLE;
 	pg->pt_level = (u16)level;
 	/* A recycled frame keeps old bytes; a table must start empty. */
@@ -65,6 +73,7 @@ void vmlab_pgtable_free(struct vmlab_machine *m, u64 pfn)
 			   (unsigned long long)pfn);
 		return;
 	}
+	assert(pg->pt_level < VMLAB_NR_LEVELS);
 	count(m, -1, VMLAB_C_pgtable_free, 1);
 	vmlab_free_pages(m, -1, pfn, 0);
 	pg->flags &= ~(u32)VMLAB_PG_TABLE;
@@ -77,6 +86,7 @@ static inline u64 table_index(u64 va, int level)
 
 vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	return (table_pfn << VMLAB_PAGE_SHIFT) + table_index(va, level) * 8;
 }
 
@@ -95,6 +105,7 @@ int vmlab_lookup_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		table = info.pfn;
 	}
 	*ptep = entry_addr(table, va, level);
+	assert((*ptep & 7) == 0);
 	return 0;
 }
 
@@ -118,6 +129,8 @@ int vmlab_translate(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		}
 		if (info.kind != VMLAB_PTE_LEAF)
 			return -VMLAB_ENOENT;
+		/* Leaves exist at PTE, PMD and PUD only. */
+		assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
 		u64 off = va & (vmlab_level_size(l) - 1);
 		if (pa)
 			*pa = (info.pfn << VMLAB_PAGE_SHIFT) + off;

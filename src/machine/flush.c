@@ -12,11 +12,15 @@
 
 static inline void mask_set(struct vmlab_mm *mm, int cpu)
 {
+	assert(cpu >= 0 && cpu < VMLAB_MAX_CPUS);
 	mm->cpumask[cpu / 64] |= 1ULL << (cpu % 64);
 }
 
 static inline void mask_clear(struct vmlab_mm *mm, int cpu)
 {
+	assert(cpu >= 0 && cpu < VMLAB_MAX_CPUS);
+	/* init_mm stays in every CPU's mask (x86 never clears it). */
+	assert(!mm->is_init);
 	mm->cpumask[cpu / 64] &= ~(1ULL << (cpu % 64));
 }
 
@@ -34,6 +38,8 @@ struct vmlab_mm *vmlab_init_mm(struct vmlab_machine *m)
 
 struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu)
 {
+	/* Every CPU runs some mm from boot on (init_mm at first). */
+	assert(!vmlab_cpu_valid(m, cpu) || m->cpu[cpu].loaded_mm);
 	return vmlab_cpu_valid(m, cpu) ? m->cpu[cpu].loaded_mm : NULL;
 }
 
@@ -47,17 +53,21 @@ bool vmlab_cpu_is_lazy(struct vmlab_machine *m, int cpu)
 static u16 choose_asid(struct vmlab_machine *m, struct cpu *c,
 		       struct vmlab_mm *mm, bool *need_flush)
 {
+	/* ctx_id 0 marks a free slot: no mm may carry it. */
+	assert(mm && mm->ctx_id != 0 && mm->ctx_id < m->next_ctx_id);
 	if (!m->cfg.pcid) {
 		*need_flush = true;
 		return 0;
 	}
 	for (u16 i = 0; i < TLB_NR_DYN_ASIDS; i++) {
 		if (c->asid[i].ctx_id == mm->ctx_id) {
+			assert(c->asid[i].tlb_gen <= mm->tlb_gen);
 			*need_flush = c->asid[i].tlb_gen < mm->tlb_gen;
 			return i;
 		}
 	}
 	u16 a = c->next_asid;
+	assert(a < TLB_NR_DYN_ASIDS);
 	c->next_asid = (u16)((c->next_asid + 1) % TLB_NR_DYN_ASIDS);
 	*need_flush = true;
 	count(m, c->id, VMLAB_C_asid_new, 1);
@@ -67,6 +77,7 @@ static u16 choose_asid(struct vmlab_machine *m, struct cpu *c,
 static void load_mm(struct vmlab_machine *m, struct cpu *c,
 		    struct vmlab_mm *mm)
 {
+	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
 	bool need_flush;
 	u16 asid = choose_asid(m, c, mm, &need_flush);
 	c->loaded_asid = asid;
@@ -80,6 +91,9 @@ static void load_mm(struct vmlab_machine *m, struct cpu *c,
 	c->asid[asid].tlb_gen = mm->tlb_gen;
 	c->asid[asid].mm = mm;
 	mask_set(mm, c->id);
+	/* The loaded slot now names mm, and the fast path starts empty. */
+	assert(c->loaded_mm == mm && cpu_pcid(c) == asid + 1);
+	assert(c->fast[VMLAB_READ][0].tag == 0);
 	ev(m, VMLAB_EV_SWITCH_MM, c->id, mm->ctx_id, asid, need_flush);
 }
 
@@ -90,9 +104,11 @@ void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
 		return;
 	}
 	struct cpu *c = &m->cpu[cpu];
+	assert(c->loaded_mm && c->loaded_asid < TLB_NR_DYN_ASIDS);
 	if (c->loaded_mm == mm) {
 		/* Leaving lazy mode: catch up on flushes we skipped. */
 		struct asid_slot *s = &c->asid[c->loaded_asid];
+		assert(s->ctx_id == mm->ctx_id && s->tlb_gen <= mm->tlb_gen);
 		if (s->tlb_gen < mm->tlb_gen) {
 			tlb_flush_pcid(m, c, cpu_pcid(c));
 			s->tlb_gen = mm->tlb_gen;
@@ -112,8 +128,11 @@ void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu)
 		return;
 	}
 	struct cpu *c = &m->cpu[cpu];
+	assert(c->loaded_mm);
 	if (!c->loaded_mm->is_init)
 		c->lazy = true;
+	/* init_mm is never lazily kept: there is nothing to switch back to. */
+	assert(!c->lazy || !c->loaded_mm->is_init);
 }
 
 int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
@@ -132,13 +151,17 @@ int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
 	/* Share the kernel half: copy init_mm's upper 256 PGD entries. */
 	u64 src = m->init_mm.pgd_pfn << VMLAB_PAGE_SHIFT;
 	u64 dst = mm->pgd_pfn << VMLAB_PAGE_SHIFT;
-	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++)
+	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++) {
+		/* Preallocated at boot: every kernel PGD entry is a table. */
+		assert(vmlab_get_entry(m, src + i * 8) != 0);
 		vmlab_set_entry(m, mm,
 				0xffff000000000000ULL | (i << VMLAB_PGDIR_SHIFT),
 				VMLAB_LVL_PGD, dst + i * 8,
 				vmlab_get_entry(m, src + i * 8));
+	}
 	mm->next_mm = m->mm_list;
 	m->mm_list = mm;
+	assert(mm->ctx_id > m->init_mm.ctx_id && !mm->is_init);
 	*out = mm;
 	return 0;
 }
@@ -172,6 +195,9 @@ void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm)
 			*pp = mm->next_mm;
 			break;
 		}
+	/* No CPU runs it or can find it by PCID any more. */
+	for (int i = 0; i < m->nr_cpus; i++)
+		assert(m->cpu[i].loaded_mm != mm);
 	free(mm);
 }
 
@@ -210,6 +236,8 @@ void vmlab_flush_tlb_global(struct vmlab_machine *m, int cpu)
 
 static void send_ipi(struct vmlab_machine *m, int from, int to)
 {
+	assert(from != to && vmlab_cpu_valid(m, from) && vmlab_cpu_valid(m, to));
+	sched_point(m, from, "ipi"); /* others run before the IPI lands */
 	count(m, from, VMLAB_C_ipi_sent, 1);
 	count(m, to, VMLAB_C_ipi_received, 1);
 	ev(m, VMLAB_EV_IPI, from, (u64)to, 0, 0);
@@ -217,6 +245,7 @@ static void send_ipi(struct vmlab_machine *m, int from, int to)
 
 static u64 range_pages(u64 start, u64 end, int stride_shift)
 {
+	assert(start < end && stride_shift >= 12 && stride_shift <= 30);
 	return (end - start + (1ULL << stride_shift) - 1) >> stride_shift;
 }
 
@@ -227,6 +256,9 @@ static void kernel_range_local(struct vmlab_machine *m, struct cpu *c,
 		tlb_flush_all_entries(m, c);
 		return;
 	}
+	/* Bounded by tlb_single_page_flush_ceiling, else it would be full. */
+	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
+	assert(range_pages(start, end, VMLAB_PAGE_SHIFT) <= m->cfg.flush_ceiling);
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE)
 		tlb_invlpg(m, c, va);
 }
@@ -243,6 +275,7 @@ void vmlab_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
 		end = (end + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
 	if (start >= end)
 		return;
+	assert(end == VMLAB_TLB_FLUSH_ALL || !(end & ~VMLAB_PAGE_MASK));
 	bool full = end == VMLAB_TLB_FLUSH_ALL ||
 		    range_pages(start, end, VMLAB_PAGE_SHIFT) >
 			    m->cfg.flush_ceiling;
@@ -275,6 +308,7 @@ static void mm_flush_local(struct vmlab_machine *m, struct cpu *c,
 			   struct vmlab_mm *mm, u64 start, u64 end,
 			   int stride_shift, bool full)
 {
+	assert(!mm->is_init && stride_shift >= 12 && stride_shift <= 30);
 	if (c->loaded_mm != mm)
 		return;
 	if (c->lazy) {
@@ -285,10 +319,14 @@ static void mm_flush_local(struct vmlab_machine *m, struct cpu *c,
 		return;
 	}
 	struct asid_slot *s = &c->asid[c->loaded_asid];
+	assert(s->ctx_id == mm->ctx_id && s->tlb_gen <= mm->tlb_gen);
 	if (full) {
 		tlb_flush_pcid(m, c, cpu_pcid(c));
 		fast_flush(c);
 	} else {
+		/* At most flush_ceiling pages, else the flush is full. */
+		assert(range_pages(start, end, stride_shift) <=
+		       m->cfg.flush_ceiling);
 		for (u64 va = start; va < end; va += 1ULL << stride_shift)
 			tlb_invlpg(m, c, va);
 	}
@@ -314,7 +352,8 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 			    m->cfg.flush_ceiling;
 	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
 			     VMLAB_C_flush_mm_range, 1);
-	mm->tlb_gen++;
+	u64 gen = ++mm->tlb_gen;
+	(void)gen;
 	for (int i = 0; i < m->nr_cpus; i++) {
 		struct cpu *c = &m->cpu[i];
 		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
@@ -328,4 +367,6 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 		}
 		mm_flush_local(m, c, mm, start, end, stride_shift, full);
 	}
+	/* Other tasks may have flushed meanwhile: tlb_gen only grows. */
+	assert(mm->tlb_gen >= gen);
 }

@@ -167,6 +167,25 @@ struct cpu {
 
 struct checker;
 
+/* ----------------------------------------------- locks and scheduling */
+
+/*
+ * Kernel-style locks and scheduling points, where races live.  The
+ * scheduler (src/sim/sched.c) installs m->sched_hook for the length of a
+ * run; without it a point costs one predictable branch and a lock is a
+ * flag.  A zero-filled lock is free, so locks inside calloc'd service
+ * state need no initialiser.  Adding a point to kernel code is one line:
+ * spin_lock(m, cpu, &st->lock) or sched_point(m, cpu, "why").
+ */
+struct vmlab_lock {
+	u32 owner;        /* 0: free, else the holder's task id */
+	const char *name; /* what the holder called (deadlock reports) */
+};
+
+/* wait != NULL: the running task cannot go on until wait->owner == 0. */
+typedef void (*vmlab_sched_hook_fn)(void *ctx, int cpu, const char *why,
+				    const struct vmlab_lock *wait);
+
 enum vmlab_svc {
 	VMLAB_SVC_DIRECTMAP,
 	VMLAB_SVC_VMALLOC,
@@ -199,6 +218,7 @@ struct vmlab_machine {
 	/* deferred work, FIFO */
 	struct vmlab_work *work_head, *work_tail;
 	int nr_work;
+	u32 work_dbg_tick; /* VMLAB_DEBUG: paces work_check() */
 	/* faults */
 	vmlab_fault_fn fault_fn;
 	void *fault_ctx;
@@ -213,13 +233,38 @@ struct vmlab_machine {
 	void (*svc_destroy[VMLAB_NR_SVC])(struct vmlab_machine *m);
 	void (*cpa_hook)(struct vmlab_machine *m, int cpu, void *ctx);
 	void *cpa_hook_ctx;
+	/* scheduler (src/sim), set only while one runs this machine */
+	vmlab_sched_hook_fn sched_hook;
+	void *sched_ctx;
+	u32 sched_task; /* running task's id (>= 1), 0 outside a run */
 };
+
+static inline void sched_point(struct vmlab_machine *m, int cpu,
+			       const char *why)
+{
+	if (unlikely(m->sched_hook != NULL))
+		m->sched_hook(m->sched_ctx, cpu, why, NULL);
+}
+
+/* Both are scheduling points; why must be a literal. */
+void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
+			struct vmlab_lock *l, const char *why);
+void vmlab_lock_release(struct vmlab_machine *m, int cpu,
+			struct vmlab_lock *l, const char *why);
+#define spin_lock(m, cpu, l) vmlab_lock_acquire(m, cpu, l, "spin_lock " #l)
+#define spin_unlock(m, cpu, l)                                               \
+	vmlab_lock_release(m, cpu, l, "spin_unlock " #l)
+#define mutex_lock(m, cpu, l) vmlab_lock_acquire(m, cpu, l, "mutex_lock " #l)
+#define mutex_unlock(m, cpu, l)                                              \
+	vmlab_lock_release(m, cpu, l, "mutex_unlock " #l)
 
 /* Counting: per CPU; no CPU context (boot: -1) is charged to CPU 0. */
 static inline void count(struct vmlab_machine *m, int cpu,
 			 enum vmlab_counter c, u64 n)
 {
-	m->cpu[(unsigned)cpu < (unsigned)m->nr_cpus ? cpu : 0].cnt[c] += n;
+	u64 *v = &m->cpu[(unsigned)cpu < (unsigned)m->nr_cpus ? cpu : 0].cnt[c];
+	assert(*v + n >= *v); /* counters never decrease (nor wrap) */
+	*v += n;
 }
 
 static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)

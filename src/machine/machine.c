@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+static int config_check(const struct vmlab_config *c);
+
 void vmlab_config_default(struct vmlab_config *cfg)
 {
 	assert(cfg);
@@ -44,6 +46,7 @@ void vmlab_config_default(struct vmlab_config *cfg)
 		.page_alloc = 80.0,
 		.cpa_call = 300.0,
 	};
+	assert(config_check(cfg) == 0); /* the defaults boot */
 }
 
 static bool geom_ok(const struct vmlab_tlb_geom *g)
@@ -73,6 +76,9 @@ static int config_check(const struct vmlab_config *c)
 			return -VMLAB_EINVAL;
 	if (c->dtlb[0].entries == 0 || c->itlb[0].entries == 0)
 		return -VMLAB_EINVAL;
+	/* The paging-structure cache is split in two halves (PDE, PDPTE). */
+	if (c->pwc_entries == 1)
+		return -VMLAB_EINVAL;
 	return 0;
 }
 
@@ -86,16 +92,21 @@ static void rng_seed(u64 s[4], u64 seed)
 		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 		s[i] = z ^ (z >> 31);
 	}
+	/* xoshiro256** must not start from the all-zero state. */
+	assert(s[0] | s[1] | s[2] | s[3]);
 }
 
 static inline u64 rotl(u64 x, int k)
 {
+	assert(k > 0 && k < 64);
 	return (x << k) | (x >> (64 - k));
 }
 
 u64 vmlab_rand(struct vmlab_machine *m)
 {
 	u64 *s = m->rng;
+	/* The all-zero state is a fixed point the generator never reaches. */
+	assert(s[0] | s[1] | s[2] | s[3]);
 	u64 r = rotl(s[1] * 5, 7) * 9;
 	u64 t = s[1] << 17;
 	s[2] ^= s[0];
@@ -124,6 +135,7 @@ static void cpus_destroy(struct vmlab_machine *m)
 {
 	if (!m->cpu)
 		return;
+	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
 	for (int i = 0; i < m->nr_cpus; i++)
 		tlb_destroy(&m->cpu[i]);
 	free(m->cpu);
@@ -132,6 +144,7 @@ static void cpus_destroy(struct vmlab_machine *m)
 
 static int cpus_create(struct vmlab_machine *m)
 {
+	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS && !m->cpu);
 	m->cpu = calloc((size_t)m->nr_cpus, sizeof(*m->cpu));
 	if (!m->cpu)
 		return -VMLAB_ENOMEM;
@@ -145,12 +158,15 @@ static int cpus_create(struct vmlab_machine *m)
 	m->fast.hits = &m->cpu[0].cnt[VMLAB_C_tlb_l1_hit];
 	m->fast.stride = sizeof(struct cpu);
 	m->fast.nr_cpus = (u32)m->nr_cpus;
+	/* The inline accessors of tlb.h read the machine as its fast view. */
+	assert((const void *)vmlab__fast_view(m) == (const void *)&m->fast);
 	return 0;
 }
 
 static int init_mm_create(struct vmlab_machine *m)
 {
 	struct vmlab_mm *mm = &m->init_mm;
+	assert(m->next_ctx_id == 1 && !m->mm_list);
 	int err = vmlab_pgtable_alloc(m, VMLAB_LVL_PGD, &mm->pgd_pfn);
 	if (err)
 		return err;
@@ -170,9 +186,15 @@ static int init_mm_create(struct vmlab_machine *m)
 				m->arch->mk_table(pud, false));
 	}
 	for (int c = 0; c < m->nr_cpus; c++) {
-		m->cpu[c].loaded_mm = mm;
+		struct cpu *cpu = &m->cpu[c];
+		assert(cpu->loaded_asid == 0 && !cpu->asid[0].ctx_id);
+		cpu->loaded_mm = mm;
+		/* Boot runs init_mm in ASID 0, as initialize_tlbstate_and_flush()
+		 * records it in cpu_tlbstate.ctxs[0]. */
+		cpu->asid[0] = (struct asid_slot){mm->ctx_id, mm->tlb_gen, mm};
 		mm->cpumask[c / 64] |= 1ULL << (c % 64);
 	}
+	assert(mm->ctx_id == 1 && vmlab_mm_cpumask_test(mm, m->nr_cpus - 1));
 	return 0;
 }
 
@@ -205,6 +227,7 @@ int vmlab_machine_create(const struct vmlab_config *cfg,
 		vmlab_machine_destroy(m);
 		return err;
 	}
+	assert(m->phys.nr_free < m->phys.nr_frames && m->init_mm.pgd_pfn);
 	*out = m;
 	return 0;
 }
@@ -218,10 +241,22 @@ void svc_set(struct vmlab_machine *m, enum vmlab_svc s, void *state,
 	m->svc_destroy[s] = destroy;
 }
 
+/* Debug builds check every CPU's TLB and the allocator once more as a
+ * fully created machine is torn down (a failed create has no init_mm). */
+static void machine_check(struct vmlab_machine *m)
+{
+	if (!VMLAB_EXPENSIVE_CHECKS || !m->cpu || !m->cpu[0].loaded_mm)
+		return;
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_check(m, &m->cpu[i]);
+	phys_check(m);
+}
+
 void vmlab_machine_destroy(struct vmlab_machine *m)
 {
 	if (!m)
 		return;
+	machine_check(m);
 	/* Upper layers first, in reverse order of their stacking. */
 	for (int s = VMLAB_NR_SVC - 1; s >= 0; s--)
 		if (m->svc[s] && m->svc_destroy[s])
@@ -229,6 +264,7 @@ void vmlab_machine_destroy(struct vmlab_machine *m)
 	ck_destroy(m);
 	phys_destroy(m);
 	cpus_destroy(m);
+	assert(!m->ck && !m->phys.sections && !m->cpu);
 	free(m);
 }
 
@@ -239,6 +275,7 @@ const struct vmlab_config *vmlab_machine_config(const struct vmlab_machine *m)
 
 int vmlab_nr_cpus(const struct vmlab_machine *m)
 {
+	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
 	return m->nr_cpus;
 }
 
@@ -280,6 +317,7 @@ static inline void hash_u64(u64 *h, u64 v)
 void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
 	u64 b, u64 c)
 {
+	assert((unsigned)t < VMLAB_NR_EVENTS && t != VMLAB_EV_USER);
 	struct vmlab_event e = {.type = t, .cpu = cpu, .a = a, .b = b, .c = c};
 	vmlab_emit(m, &e);
 }
@@ -320,6 +358,41 @@ void vmlab_set_event_listener(struct vmlab_machine *m, vmlab_event_fn fn,
 	m->ev_ctx = ctx;
 }
 
+/* The owner of a lock taken outside a scheduler run. */
+#define LOCK_OWNER_NO_SCHED 0xffffffffu
+
+void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
+			struct vmlab_lock *l, const char *why)
+{
+	assert(l && why);
+	sched_point(m, cpu, why);
+	u32 me = m->sched_task ? m->sched_task : LOCK_OWNER_NO_SCHED;
+	while (l->owner) {
+		if (l->owner == me || !m->sched_hook) {
+			/* Nothing else can hold it: taken twice (a deadlock
+			 * in the kernel) or never released. */
+			vmlab_warn(m, "%s: already held by %s (recursive "
+				      "locking or a missing unlock)",
+				   why, l->name ? l->name : "?");
+			break;
+		}
+		m->sched_hook(m->sched_ctx, cpu, why, l);
+	}
+	l->owner = me;
+	l->name = why;
+}
+
+void vmlab_lock_release(struct vmlab_machine *m, int cpu,
+			struct vmlab_lock *l, const char *why)
+{
+	assert(l && why);
+	u32 me = m->sched_task ? m->sched_task : LOCK_OWNER_NO_SCHED;
+	if (l->owner != me)
+		vmlab_warn(m, "%s: lock not held by this context", why);
+	l->owner = 0;
+	sched_point(m, cpu, why);
+}
+
 void vmlab_set_fault_handler(struct vmlab_machine *m, vmlab_fault_fn fn,
 			     void *ctx)
 {
@@ -329,6 +402,7 @@ void vmlab_set_fault_handler(struct vmlab_machine *m, vmlab_fault_fn fn,
 
 const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m)
 {
+	assert(m->arch == &vmlab_arch_x86_64); /* the only one so far */
 	return m->arch;
 }
 

@@ -26,6 +26,7 @@ static struct frame_section *section(struct vmlab_machine *m, u64 pfn)
 			abort(); /* host failure, not a simulated one */
 		}
 	}
+	assert(s < p->nr_sections);
 	return p->sections[s];
 }
 
@@ -55,6 +56,7 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 		abort();
 	}
 	m->phys.content_pages++;
+	assert(m->phys.content_pages <= m->phys.nr_frames);
 	return *slot;
 }
 
@@ -77,9 +79,15 @@ struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
 
 static void list_add(struct vmlab_machine *m, int order, u64 pfn)
 {
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	/* A free block is aligned to its size, below the frontier, and
+	 * clear of the reserved low frames. */
+	assert((pfn & ((1ULL << order) - 1)) == 0);
+	assert(pfn >= RESERVED_LOW_FRAMES &&
+	       pfn + (1ULL << order) <= m->phys.frontier);
 	struct free_area *a = &m->phys.area[order];
 	struct vmlab_page *pg = page(m, pfn);
-	assert(!(pg->flags & VMLAB_PG_BUDDY));
+	assert(!(pg->flags & (VMLAB_PG_BUDDY | VMLAB_PG_PCP | VMLAB_PG_RESERVED)));
 	pg->flags = VMLAB_PG_BUDDY;
 	pg->order = (u8)order;
 	pg->refcount = 0;
@@ -89,14 +97,20 @@ static void list_add(struct vmlab_machine *m, int order, u64 pfn)
 		page(m, pg->lru_next)->lru_prev = pfn;
 	a->head = pfn;
 	a->nr++;
+	assert(a->nr <= m->phys.nr_frames >> order);
 }
 
 static void list_del(struct vmlab_machine *m, int order, u64 pfn)
 {
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
 	struct free_area *a = &m->phys.area[order];
 	struct vmlab_page *pg = page(m, pfn);
 	assert(pg->flags & VMLAB_PG_BUDDY);
 	assert(pg->order == order && a->nr > 0);
+	/* Doubly linked: the neighbours point back at pfn. */
+	assert(pg->lru_prev != NIL ? page(m, pg->lru_prev)->lru_next == pfn :
+				     a->head == pfn);
+	assert(pg->lru_next == NIL || page(m, pg->lru_next)->lru_prev == pfn);
 	if (pg->lru_prev != NIL)
 		page(m, pg->lru_prev)->lru_next = pg->lru_next;
 	else
@@ -120,6 +134,7 @@ static bool frontier_carve(struct vmlab_machine *m)
 		order--;
 	u64 pfn = p->frontier;
 	p->frontier += 1ULL << order;
+	assert(p->frontier <= p->nr_frames && (pfn & ((1ULL << order) - 1)) == 0);
 	list_add(m, order, pfn);
 	return true;
 }
@@ -127,8 +142,12 @@ static bool frontier_carve(struct vmlab_machine *m)
 static int buddy_alloc(struct vmlab_machine *m, int order, u64 *out)
 {
 	struct phys *p = &m->phys;
-	/* Bounded: every pass either returns or advances the frontier. */
-	for (;;) {
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	/* Bounded: every pass either returns or carves at the frontier, and
+	 * carved orders rise to MAX_ORDER (alignment) then fall (the tail):
+	 * a block of any order turns up within 2 * (MAX_ORDER + 1) carves. */
+	for (int pass = 0;; pass++) {
+		assert(pass <= 2 * (VMLAB_MAX_ORDER + 1));
 		for (int o = order; o <= VMLAB_MAX_ORDER; o++) {
 			if (!p->area[o].nr)
 				continue;
@@ -139,6 +158,10 @@ static int buddy_alloc(struct vmlab_machine *m, int order, u64 *out)
 				o--;
 				list_add(m, o, pfn + (1ULL << o));
 			}
+			/* Aligned, off every free list, below the frontier. */
+			assert((pfn & ((1ULL << order) - 1)) == 0);
+			assert(!(page(m, pfn)->flags & VMLAB_PG_BUDDY));
+			assert(pfn + (1ULL << order) <= p->frontier);
 			*out = pfn;
 			return 0;
 		}
@@ -150,6 +173,8 @@ static int buddy_alloc(struct vmlab_machine *m, int order, u64 *out)
 static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 {
 	struct phys *p = &m->phys;
+	assert(order >= 0 && order <= VMLAB_MAX_ORDER);
+	assert((pfn & ((1ULL << order) - 1)) == 0);
 	while (order < VMLAB_MAX_ORDER) {
 		u64 buddy = pfn ^ (1ULL << order);
 		if (buddy >= p->frontier)
@@ -162,6 +187,7 @@ static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 		order++;
 	}
 	list_add(m, order, pfn);
+	assert(p->area[order].head == pfn);
 }
 
 /* ----------------------------------------------------- per-CPU lists */
@@ -169,12 +195,18 @@ static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn)
 {
 	struct vmlab_page *pg = page(m, pfn);
+	/* A free order-0 frame, on no list yet. */
+	assert(pg->flags == 0 && pfn >= RESERVED_LOW_FRAMES &&
+	       pfn < m->phys.frontier);
+	assert((c->pcp_count == 0) == (c->pcp_head == NIL));
 	pg->flags = VMLAB_PG_PCP;
 	pg->order = 0;
 	pg->refcount = 0;
 	pg->lru_next = c->pcp_head;
 	c->pcp_head = pfn;
 	c->pcp_count++;
+	/* Refills stop at PCP_BATCH, frees drain above PCP_HIGH. */
+	assert(c->pcp_count <= PCP_HIGH + 1);
 }
 
 static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c)
@@ -187,23 +219,31 @@ static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c)
 	c->pcp_count--;
 	pg->flags = 0;
 	pg->lru_next = NIL;
+	/* Off the list: the head moved on, and count and head agree. */
+	assert(c->pcp_head != pfn);
+	assert((c->pcp_count == 0) == (c->pcp_head == NIL));
 	return pfn;
 }
 
 static void pcp_drain(struct vmlab_machine *m, struct cpu *c, u32 n)
 {
+	u32 before = c->pcp_count;
+	(void)before;
 	for (u32 i = 0; i < n && c->pcp_count; i++)
 		buddy_free(m, pcp_pop(m, c), 0);
+	assert(c->pcp_count == (before > n ? before - n : 0));
 }
 
 static void pcp_refill(struct vmlab_machine *m, struct cpu *c)
 {
+	assert(c->pcp_count == 0); /* only an empty list is refilled */
 	for (u32 i = 0; i < PCP_BATCH; i++) {
 		u64 pfn;
 		if (buddy_alloc(m, 0, &pfn))
 			break;
 		pcp_push(m, c, pfn);
 	}
+	assert(c->pcp_count <= PCP_BATCH);
 }
 
 /* ------------------------------------------------------------- API */
@@ -240,6 +280,7 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 			return err;
 	}
 	struct vmlab_page *pg = page(m, got);
+	assert(pg->flags == 0 && m->phys.nr_free >= 1ULL << order);
 	pg->flags = VMLAB_PG_HEAD;
 	pg->order = (u8)order;
 	pg->refcount = 1;
@@ -253,6 +294,8 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
 	*pfn = got;
 	assert((got & ((1ULL << order) - 1)) == 0);
+	if (debug_every(&m->phys.dbg_tick, 256))
+		phys_check(m);
 	return 0;
 }
 
@@ -282,14 +325,18 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 	pg->flags = 0;
 	pg->refcount = 0;
 	m->phys.nr_free += 1ULL << order;
+	assert(m->phys.nr_free <= m->phys.nr_frames - RESERVED_LOW_FRAMES);
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	if (order == 0) {
 		pcp_push(m, c, pfn);
 		if (c->pcp_count > PCP_HIGH)
 			pcp_drain(m, c, PCP_BATCH);
-		return;
+		assert(c->pcp_count <= PCP_HIGH);
+	} else {
+		buddy_free(m, pfn, order);
 	}
-	buddy_free(m, pfn, order);
+	if (debug_every(&m->phys.dbg_tick, 256))
+		phys_check(m);
 }
 
 u64 vmlab_nr_free_pages(const struct vmlab_machine *m)
@@ -315,7 +362,12 @@ static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
 			   (unsigned long long)pa);
 		return;
 	}
+	/* Bounded: one pass per page touched. */
+	u64 passes = 0, max_passes = len / VMLAB_PAGE_SIZE + 2;
+	(void)passes;
+	(void)max_passes;
 	while (len) {
+		assert(++passes <= max_passes);
 		u64 off = pa & (VMLAB_PAGE_SIZE - 1);
 		size_t n = (size_t)(VMLAB_PAGE_SIZE - off);
 		if (n > len)
@@ -356,6 +408,7 @@ void vmlab_phys_fill(struct vmlab_machine *m, u64 pa, int byte, size_t len)
 int phys_init(struct vmlab_machine *m)
 {
 	struct phys *p = &m->phys;
+	assert(m->cpu && !p->sections); /* CPUs first: they hold pcp lists */
 	p->nr_frames = m->cfg.mem_bytes >> VMLAB_PAGE_SHIFT;
 	p->nr_sections = (p->nr_frames + SECTION_FRAMES - 1) >> SECTION_SHIFT;
 	p->sections = calloc(p->nr_sections, sizeof(*p->sections));
@@ -373,6 +426,9 @@ int phys_init(struct vmlab_machine *m)
 		page(m, pfn)->flags = VMLAB_PG_RESERVED;
 	p->frontier = RESERVED_LOW_FRAMES;
 	p->nr_free = p->nr_frames - RESERVED_LOW_FRAMES;
+	/* Everything above the frontier is free and on no list yet. */
+	assert(p->nr_frames > RESERVED_LOW_FRAMES &&
+	       p->nr_sections << SECTION_SHIFT >= p->nr_frames);
 	return 0;
 }
 
@@ -392,3 +448,65 @@ void phys_destroy(struct vmlab_machine *m)
 		p->sections = NULL;
 	}
 }
+
+/* ------------------------------------------------------- debug checks */
+
+#if VMLAB_EXPENSIVE_CHECKS
+/*
+ * One buddy free list: doubly linked and acyclic (area->nr bounds the
+ * walk), every block aligned to its order, between the reserved frames
+ * and the frontier, marked exactly VMLAB_PG_BUDDY with its order, and not
+ * left unmerged beside a free buddy of the same order.  Returns frames.
+ */
+static u64 area_check(struct vmlab_machine *m, int order)
+{
+	const struct phys *p = &m->phys;
+	const struct free_area *a = &p->area[order];
+	u64 prev = NIL, n = 0;
+	for (u64 pfn = a->head; pfn != NIL; pfn = page(m, pfn)->lru_next) {
+		assert(++n <= a->nr);
+		const struct vmlab_page *pg = page(m, pfn);
+		assert(pg->flags == VMLAB_PG_BUDDY && pg->order == order);
+		assert(pg->lru_prev == prev);
+		assert((pfn & ((1ULL << order) - 1)) == 0);
+		assert(pfn >= RESERVED_LOW_FRAMES &&
+		       pfn + (1ULL << order) <= p->frontier);
+		u64 buddy = pfn ^ (1ULL << order);
+		if (order < VMLAB_MAX_ORDER && buddy < p->frontier)
+			assert(!(page(m, buddy)->flags & VMLAB_PG_BUDDY) ||
+			       page(m, buddy)->order != order);
+		prev = pfn;
+	}
+	assert(n == a->nr);
+	return n << order;
+}
+
+/* One per-CPU list: pcp_count free order-0 frames marked VMLAB_PG_PCP. */
+static u64 pcp_check(struct vmlab_machine *m, const struct cpu *c)
+{
+	u64 n = 0;
+	for (u64 pfn = c->pcp_head; pfn != NIL; pfn = page(m, pfn)->lru_next) {
+		assert(++n <= c->pcp_count);
+		const struct vmlab_page *pg = page(m, pfn);
+		assert(pg->flags == VMLAB_PG_PCP && pg->order == 0 &&
+		       pg->refcount == 0);
+		assert(pfn >= RESERVED_LOW_FRAMES && pfn < m->phys.frontier);
+	}
+	assert(n == c->pcp_count && n <= PCP_HIGH);
+	return n;
+}
+
+/* The allocator: every list consistent, and nr_free equals the frames on
+ * the buddy lists, on the per-CPU lists and above the frontier. */
+void phys_check(struct vmlab_machine *m)
+{
+	const struct phys *p = &m->phys;
+	assert(p->frontier >= RESERVED_LOW_FRAMES && p->frontier <= p->nr_frames);
+	u64 free = p->nr_frames - p->frontier;
+	for (int o = 0; o <= VMLAB_MAX_ORDER; o++)
+		free += area_check(m, o);
+	for (int i = 0; i < m->nr_cpus; i++)
+		free += pcp_check(m, &m->cpu[i]);
+	assert(free == p->nr_free);
+}
+#endif

@@ -249,8 +249,10 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 	a->nr_valid++;
 	assert(a->set_valid[set] <= a->ways);
 	assert(a->nr_valid <= a->sets * a->ways);
-	/* Findable, and not shadowed by another entry for the page. */
-	assert(array_lookup(a, tlb_entry_va(e), e->pcid) == e);
+	/* Findable, and not shadowed by another entry for the page (a set
+	 * scan: debug builds only, it costs the miss path ~5%). */
+	if (VMLAB_EXPENSIVE_CHECKS)
+		assert(array_lookup(a, tlb_entry_va(e), e->pcid) == e);
 	if (m->ck)
 		ck_tlb_fill(m, c, e);
 	if (debug_every(&c->dbg_tick, 512))
@@ -313,6 +315,7 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 			if (!a->e || !a->nr_valid)
 				continue;
 			u32 n = a->sets * a->ways, before = a->nr_valid;
+			(void)before;
 			for (u32 i = 0; i < n; i++)
 				if ((a->e[i].flags & TLBF_VALID) &&
 				    pred(&a->e[i], arg, pcid)) {
@@ -402,7 +405,8 @@ static bool pred_all(const struct tlb_entry *e, u64 unused, u16 pcid)
 }
 
 /* Postcondition of a flush (VMLAB_EXPENSIVE_CHECKS): no valid entry that
- * pred selects is left in any array. */
+ * pred selects is left in any array.  An invlpg'd page can only sit in
+ * the one set its address indexes in each array. */
 #if VMLAB_EXPENSIVE_CHECKS
 static void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
 			  u16 pcid)
@@ -411,7 +415,15 @@ static void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++) {
 			const struct tlb_array *a = &all[k][l];
-			for (u32 i = 0; a->e && i < a->sets * a->ways; i++)
+			if (!a->e)
+				continue;
+			u32 first = 0, n = a->sets * a->ways;
+			if (pred == pred_invlpg) {
+				u64 vpn = arg >> vmlab_level_shift(a->level);
+				first = (u32)(vpn & (a->sets - 1)) * a->ways;
+				n = a->ways;
+			}
+			for (u32 i = first; i < first + n; i++)
 				assert(!(a->e[i].flags & TLBF_VALID) ||
 				       !pred(&a->e[i], arg, pcid));
 		}
@@ -539,3 +551,117 @@ struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 	assert(!s->mm || s->mm->ctx_id == s->ctx_id);
 	return s->mm; /* NULL once that mm is gone */
 }
+
+/* ------------------------------------------------------- debug checks */
+
+#if VMLAB_EXPENSIVE_CHECKS
+/*
+ * One array: tag[] agrees with e[] (a zero tag exactly on an invalid way,
+ * else the entry's own tag); a valid entry has the array's level, sits in
+ * the set its vpn indexes, names a frame aligned to its page size and a
+ * PCID in 1..TLB_NR_DYN_ASIDS; no tag occurs twice in a set (no page is
+ * cached twice); set_valid[] and nr_valid equal recounts.
+ */
+static void array_check(const struct tlb_array *a)
+{
+	if (!a->e) {
+		assert(a->nr_valid == 0);
+		return;
+	}
+	u32 total = 0;
+	for (u32 s = 0; s < a->sets; s++) {
+		const u64 *t = &a->tag[s * a->ways];
+		const struct tlb_entry *set = &a->e[s * a->ways];
+		u32 n = 0;
+		for (u32 w = 0; w < a->ways; w++) {
+			const struct tlb_entry *e = &set[w];
+			if (!(e->flags & TLBF_VALID)) {
+				assert(t[w] == 0);
+				continue;
+			}
+			n++;
+			assert(t[w] == tag_entry(e) && e->level == a->level);
+			assert((e->vpn & (a->sets - 1)) == s);
+			assert((e->pfn & ((1ULL << (9 * e->level)) - 1)) == 0);
+			assert(e->pcid >= 1 && e->pcid <= TLB_NR_DYN_ASIDS);
+			for (u32 v = w + 1; v < a->ways; v++)
+				assert(t[v] != t[w]);
+		}
+		assert(a->set_valid[s] == n && a->next[s] < a->ways);
+		total += n;
+	}
+	assert(a->nr_valid == total);
+}
+
+/* Is a fast-path slot for va (kind) backed by a valid, non-stale L1 entry
+ * of the current PCID (or a global one) whose frame has host bytes? */
+static bool fast_backed(struct vmlab_machine *m, struct cpu *c,
+			enum vmlab_access kind, u64 va, const u8 *host)
+{
+	for (int l = 0; l < 3; l++) {
+		const struct tlb_entry *e =
+			array_lookup(tlb_l1_array(c, kind, l), va, cpu_pcid(c));
+		if (!e || (e->flags & TLBF_STALE))
+			continue;
+		if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
+			continue;
+		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
+				    ((1ULL << (9 * l)) - 1));
+		const struct frame_section *s =
+			m->phys.sections[pfn >> SECTION_SHIFT];
+		if (s && s->content[pfn & (SECTION_FRAMES - 1)] == host)
+			return true;
+	}
+	return false;
+}
+
+/* Every live fast-path slot sits at its page's index and mirrors an L1
+ * entry that the slow path would use (see fast_fill, fast_drop_range). */
+static void fast_check(struct vmlab_machine *m, struct cpu *c)
+{
+	for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+		for (u32 i = 0; i < FAST_SIZE; i++) {
+			const struct fast_entry *fe = &c->fast[k][i];
+			if (!fe->tag)
+				continue;
+			u64 va = fe->tag & VMLAB_PAGE_MASK;
+			assert((fe->tag & 1) && fe->host);
+			assert(((va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)) == i);
+			assert(fast_backed(m, c, (enum vmlab_access)k, va,
+					   fe->host));
+		}
+}
+
+/* Valid paging-structure cache entries sit in the slot their region
+ * indexes, in the half of their level, under a live PCID. */
+static void pwc_check(const struct cpu *c)
+{
+	u32 half = c->pwc_n / 2;
+	for (u32 i = 0; i < c->pwc_n; i++) {
+		const struct pwc_entry *p = &c->pwc[i];
+		if (!p->valid)
+			continue;
+		assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
+		assert(p->pcid >= 1 && p->pcid <= TLB_NR_DYN_ASIDS);
+		assert(i == p->level * half + (u32)(p->tag & (half - 1)));
+	}
+}
+
+/* A CPU's whole TLB state: every array, the fast path, the PWC, ASIDs. */
+void tlb_check(struct vmlab_machine *m, struct cpu *c)
+{
+	assert(c->loaded_asid < TLB_NR_DYN_ASIDS);
+	assert(c->next_asid < TLB_NR_DYN_ASIDS && c->loaded_mm);
+	/* The loaded ASID slot describes the loaded mm. */
+	const struct asid_slot *s = &c->asid[c->loaded_asid];
+	assert(s->ctx_id == c->loaded_mm->ctx_id && s->mm == c->loaded_mm);
+	assert(s->tlb_gen <= c->loaded_mm->tlb_gen);
+	for (int l = 0; l < 3; l++) {
+		array_check(&c->itlb[l]);
+		array_check(&c->dtlb[l]);
+		array_check(&c->stlb[l]);
+	}
+	fast_check(m, c);
+	pwc_check(c);
+}
+#endif

@@ -2,6 +2,26 @@
 /* Deferred work: a FIFO of work items run when the caller decides. */
 #include "internal.h"
 
+#if VMLAB_EXPENSIVE_CHECKS
+/* The queue is a NULL-terminated FIFO of nr_work pending items whose
+ * last item is work_tail. */
+static void work_check(const struct vmlab_machine *m)
+{
+	const struct vmlab_work *last = NULL;
+	int n = 0;
+	for (const struct vmlab_work *w = m->work_head; w; w = w->next) {
+		assert(++n <= m->nr_work && w->pending);
+		last = w;
+	}
+	assert(n == m->nr_work && last == m->work_tail);
+}
+#else
+static inline void work_check(const struct vmlab_machine *m)
+{
+	(void)m;
+}
+#endif
+
 bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 {
 	assert(w && w->fn);
@@ -9,12 +29,17 @@ bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 		return false;
 	w->pending = true;
 	w->next = NULL;
+	/* An empty queue has neither head nor tail. */
+	assert(!m->work_tail == !m->work_head && !m->work_head == !m->nr_work);
 	if (m->work_tail)
 		m->work_tail->next = w;
 	else
 		m->work_head = w;
 	m->work_tail = w;
 	m->nr_work++;
+	assert(m->nr_work > 0 && m->work_head);
+	if (debug_every(&m->work_dbg_tick, 16))
+		work_check(m);
 	struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = -1,
 				.a = (u64)m->nr_work,
 				.name = w->name ? w->name : "queue_work"};
@@ -25,8 +50,11 @@ bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 static struct vmlab_work *dequeue(struct vmlab_machine *m)
 {
 	struct vmlab_work *w = m->work_head;
-	if (!w)
+	if (!w) {
+		assert(!m->work_tail && m->nr_work == 0);
 		return NULL;
+	}
+	assert(w->pending && m->nr_work > 0);
 	m->work_head = w->next;
 	if (!m->work_head)
 		m->work_tail = NULL;
@@ -46,14 +74,17 @@ int vmlab_run_work(struct vmlab_machine *m, int cpu, int max)
 		struct vmlab_work *w = dequeue(m);
 		if (!w)
 			break;
+		assert(w->fn && !w->pending);
 		w->fn(m, cpu, w->arg);
 		ran++;
 	}
+	assert(ran <= max);
 	return ran;
 }
 
 int vmlab_nr_pending_work(const struct vmlab_machine *m)
 {
+	assert(m->nr_work >= 0);
 	return m->nr_work;
 }
 
@@ -71,6 +102,8 @@ bool vmlab_cancel_work(struct vmlab_machine *m, struct vmlab_work *w)
 		m->nr_work--;
 		w->pending = false;
 		w->next = NULL;
+		if (debug_every(&m->work_dbg_tick, 16))
+			work_check(m);
 		return true;
 	}
 	assert(!"pending work not on the queue");

@@ -42,7 +42,10 @@ static u64 x86_mk_leaf(u64 pfn, vmlab_pgprot_t prot, int level)
 	if (prot & X86_P)
 		return (pfn << VMLAB_PAGE_SHIFT) | flags;
 	assert(prot & X86_PROTNONE);
-	return ((~pfn << VMLAB_PAGE_SHIFT) & X86_PFN_MASK) | flags;
+	u64 e = ((~pfn << VMLAB_PAGE_SHIFT) & X86_PFN_MASK) | flags;
+	/* Not present to hardware, yet never pte_none() nor a swap entry. */
+	assert(!(e & X86_P) && (e & X86_PROTNONE));
+	return e;
 }
 
 static u64 x86_mk_table(u64 pfn, bool user)
@@ -50,6 +53,8 @@ static u64 x86_mk_table(u64 pfn, bool user)
 	assert(pfn < (1ULL << 40));
 	/* _KERNPG_TABLE / _PAGE_TABLE: permissions are decided at the leaf. */
 	u64 e = (pfn << VMLAB_PAGE_SHIFT) | X86_P | X86_RW | X86_A | X86_D;
+	/* PS clear: at PMD/PUD the walker descends rather than stops. */
+	assert(!(e & X86_PS) && (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT == pfn);
 	return user ? e | X86_US : e;
 }
 
@@ -61,6 +66,9 @@ static u64 x86_mk_swap(u32 type, u64 offset)
 	u64 e = (~offset << SWP_OFFSET_SHIFT) >> SWP_TYPE_BITS;
 	e |= (u64)type << (64 - SWP_TYPE_BITS);
 	assert(!(e & (X86_P | X86_PROTNONE)));
+	/* decode() gives type and offset back. */
+	assert((u32)(e >> (64 - SWP_TYPE_BITS)) == type);
+	assert(((~e << SWP_TYPE_BITS) >> SWP_OFFSET_SHIFT) == offset);
 	return e;
 }
 
@@ -110,6 +118,7 @@ static bool x86_hw_present(u64 e)
 
 static bool x86_is_large(u64 e, int level)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	return (level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD) &&
 	       (e & (X86_P | X86_PS)) == (X86_P | X86_PS);
 }
@@ -117,7 +126,9 @@ static bool x86_is_large(u64 e, int level)
 static u64 x86_set_ad(u64 e, bool dirty)
 {
 	assert(e & X86_P);
-	return e | X86_A | (dirty ? X86_D : 0);
+	u64 ne = e | X86_A | (dirty ? X86_D : 0);
+	assert(!((ne ^ e) & ~(X86_A | X86_D))); /* same translation */
+	return ne;
 }
 
 const struct vmlab_arch_ops vmlab_arch_x86_64 = {

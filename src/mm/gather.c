@@ -10,6 +10,34 @@
 #define ENC(pfn, order) (((pfn) << 4) | (u64)(order))
 #define TABLE_ORDER 15 /* marks a page-table page in the batch */
 
+static_assert(VMLAB_MAX_ORDER < TABLE_ORDER && TABLE_ORDER <= 0xf,
+	      "orders and the table mark fit the 4-bit field");
+
+/* An empty range is start = ~0, end = 0; a gathered one is start < end. */
+static inline bool range_ok(const struct vmlab_mmu_gather *tlb)
+{
+	return (tlb->start == ~0ULL && tlb->end == 0) || tlb->start < tlb->end;
+}
+
+#if VMLAB_EXPENSIVE_CHECKS
+/* A gather holds an mm, a well-formed range and at most a batch of
+ * frames, each a buddy block of a valid order or a page-table page. */
+static void gather_check(const struct vmlab_mmu_gather *tlb)
+{
+	assert(tlb->mm && range_ok(tlb));
+	assert(tlb->nr_pages >= 0 && tlb->nr_pages <= VMLAB_GATHER_BATCH);
+	for (int i = 0; i < tlb->nr_pages; i++) {
+		int order = (int)(tlb->pages[i] & 0xf);
+		assert(order <= VMLAB_MAX_ORDER || order == TABLE_ORDER);
+	}
+}
+#else
+static inline void gather_check(const struct vmlab_mmu_gather *tlb)
+{
+	(void)tlb;
+}
+#endif
+
 void vmlab_tlb_gather_mmu(struct vmlab_mmu_gather *tlb, struct vmlab_mm *mm,
 			  int cpu)
 {
@@ -20,6 +48,7 @@ void vmlab_tlb_gather_mmu(struct vmlab_mmu_gather *tlb, struct vmlab_mm *mm,
 	tlb->start = ~0ULL;
 	tlb->end = 0;
 	tlb->stride_shift = VMLAB_PAGE_SHIFT;
+	assert(range_ok(tlb) && tlb->nr_pages == 0 && !tlb->freed_tables);
 }
 
 void vmlab_tlb_add_range(struct vmlab_mmu_gather *tlb, u64 start, u64 end,
@@ -33,14 +62,17 @@ void vmlab_tlb_add_range(struct vmlab_mmu_gather *tlb, u64 start, u64 end,
 		tlb->start = start;
 	if (end > tlb->end)
 		tlb->end = end;
+	/* The gathered range covers every range added. */
+	assert(tlb->start <= start && end <= tlb->end && range_ok(tlb));
 }
 
 static void queue(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
 		  u64 enc)
 {
+	assert((enc & 0xf) <= VMLAB_MAX_ORDER || (enc & 0xf) == TABLE_ORDER);
 	if (tlb->nr_pages == VMLAB_GATHER_BATCH)
 		vmlab_tlb_flush_mmu(m, tlb);
-	assert(tlb->nr_pages < VMLAB_GATHER_BATCH);
+	assert(tlb->nr_pages >= 0 && tlb->nr_pages < VMLAB_GATHER_BATCH);
 	tlb->pages[tlb->nr_pages++] = enc;
 }
 
@@ -56,13 +88,17 @@ void vmlab_tlb_remove_table(struct vmlab_machine *m,
 {
 	tlb->freed_tables = true;
 	queue(m, tlb, ENC(pfn, TABLE_ORDER));
+	assert(tlb->nr_pages >= 1 &&
+	       tlb->pages[tlb->nr_pages - 1] == ENC(pfn, TABLE_ORDER));
 }
 
 void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
 			 struct vmlab_mmu_gather *tlb)
 {
 	assert(tlb->mm);
+	gather_check(tlb);
 	int cpu = vmlab_cpu_valid(m, tlb->cpu) ? tlb->cpu : 0;
+	sched_point(m, cpu, "tlb_flush_mmu"); /* entries cleared, not flushed */
 	if (tlb->start < tlb->end || tlb->freed_tables) {
 		u64 start = tlb->start < tlb->end ? tlb->start : 0;
 		u64 end = tlb->start < tlb->end ? tlb->end : VMLAB_TLB_FLUSH_ALL;
@@ -89,6 +125,7 @@ void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
 	tlb->end = 0;
 	tlb->freed_tables = false;
 	tlb->stride_shift = VMLAB_PAGE_SHIFT;
+	assert(range_ok(tlb));
 }
 
 void vmlab_tlb_finish_mmu(struct vmlab_machine *m,

@@ -15,6 +15,7 @@ typedef int (*entry_fn)(vmlab_ptep_t e, u64 addr, u64 next,
 
 static entry_fn level_cb(const struct vmlab_walk_ops *ops, int level)
 {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	switch (level) {
 	case VMLAB_LVL_PGD: return ops->pgd_entry;
 	case VMLAB_LVL_PUD: return ops->pud_entry;
@@ -26,18 +27,24 @@ static entry_fn level_cb(const struct vmlab_walk_ops *ops, int level)
 /* The kernel's hole depth: 0 PGD, 1 P4D, 2 PUD, 3 PMD. */
 static int hole_depth(int level)
 {
+	/* PTE-level holes are never reported: pte_entry sees every PTE. */
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
 	return level == VMLAB_LVL_PGD ? 0 : (level == VMLAB_LVL_PUD ? 2 : 3);
 }
 
 static inline u64 next_boundary(u64 va, int level, u64 end)
 {
+	assert(va < end);
 	u64 next = (va | (vmlab_level_size(level) - 1)) + 1;
-	return (next == 0 || next > end) ? end : next;
+	next = (next == 0 || next > end) ? end : next;
+	assert(va < next && next - va <= vmlab_level_size(level));
+	return next;
 }
 
 /* Does a callback below `level` need a large leaf split to see it? */
 static bool wants_split(const struct vmlab_walk_ops *ops, int level)
 {
+	assert(level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD);
 	if (ops->pte_entry)
 		return true;
 	return level == VMLAB_LVL_PUD && ops->pmd_entry;
@@ -46,6 +53,9 @@ static bool wants_split(const struct vmlab_walk_ops *ops, int level)
 static int walk_ptes(struct vmlab_walk *w, u64 table, u64 va, u64 end)
 {
 	const struct vmlab_walk_ops *ops = w->ops;
+	/* One PTE table: at most 512 entries, page aligned. */
+	assert(va < end && end - va <= VMLAB_PMD_SIZE);
+	assert(!(va & ~VMLAB_PAGE_MASK) && !(end & ~VMLAB_PAGE_MASK));
 	for (; va < end; va += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t ptep = entry_addr(table, va, VMLAB_LVL_PTE);
 		u64 e = vmlab_get_entry(w->m, ptep);
@@ -71,6 +81,8 @@ static int walk_level(struct vmlab_walk *w, u64 table, int level, u64 va,
 static int install_table(struct vmlab_walk *w, u64 va, int level,
 			 vmlab_ptep_t ptep, u64 *child)
 {
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
+	assert(vmlab_get_entry(w->m, ptep) == 0); /* fills a hole only */
 	int err = vmlab_pgtable_alloc(w->m, level - 1, child);
 	if (err)
 		return err;
@@ -85,6 +97,9 @@ static int walk_one(struct vmlab_walk *w, u64 table, int level, u64 va,
 {
 	const struct vmlab_walk_ops *ops = w->ops;
 	struct vmlab_machine *m = w->m;
+	/* One entry above the PTE level, covering [va, next). */
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
+	assert(va < next && next - va <= vmlab_level_size(level));
 	vmlab_ptep_t ptep = entry_addr(table, va, level);
 	entry_fn cb = level_cb(ops, level);
 	for (int again = 0; again < MAX_AGAIN; again++) {
@@ -134,9 +149,12 @@ static int walk_level(struct vmlab_walk *w, u64 table, int level, u64 va,
 		      u64 end)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	assert(table < w->m->phys.nr_frames && va < end);
 	if (level == VMLAB_LVL_PTE)
 		return walk_ptes(w, table, va, end);
-	while (va < end) {
+	/* Bounded: one pass per entry of this table. */
+	for (int n = 0; va < end; n++) {
+		assert(n < VMLAB_PTRS_PER_TABLE);
 		u64 next = next_boundary(va, level, end);
 		int err = walk_one(w, table, level, va, next);
 		if (err)

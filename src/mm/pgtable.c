@@ -17,14 +17,18 @@ static inline bool canonical(u64 va)
 
 static inline bool user_table(const struct vmlab_mm *mm, u64 va)
 {
+	assert(mm);
 	return !mm->is_init && va < USER_TOP;
 }
 
 static inline u64 level_end(u64 va, int level, u64 end)
 {
+	assert(va < end);
 	u64 next = (va | (vmlab_level_size(level) - 1)) + 1;
 	/* next wraps to 0 at the top of the address space. */
-	return (next == 0 || next > end) ? end : next;
+	next = (next == 0 || next > end) ? end : next;
+	assert(va < next && next - va <= vmlab_level_size(level));
+	return next;
 }
 
 static int range_check(u64 va, u64 size)
@@ -47,6 +51,7 @@ static int range_check(u64 va, u64 size)
 static int ensure_table(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			int level, vmlab_ptep_t ptep, u64 *table)
 {
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
 	u64 e = vmlab_get_entry(m, ptep);
 	struct vmlab_pte_info info;
 	m->arch->decode(e, level, &info);
@@ -61,6 +66,8 @@ static int ensure_table(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		return err;
 	vmlab_set_entry(m, mm, va, level, ptep,
 			m->arch->mk_table(*table, user_table(mm, va)));
+	/* The new table is linked, and knows its level. */
+	assert(vmlab_pfn_to_page(m, *table)->pt_level == level - 1);
 	return 0;
 }
 
@@ -74,6 +81,7 @@ struct map_args {
 
 static bool huge_ok(const struct map_args *a, u64 va, int level)
 {
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
 	u32 want = level == VMLAB_LVL_PMD ? VMLAB_MAP_HUGE_PMD :
 		   level == VMLAB_LVL_PUD ? VMLAB_MAP_HUGE_PUD : 0;
 	u64 size = vmlab_level_size(level);
@@ -85,7 +93,10 @@ static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 		     int level, u64 va, u64 end)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
-	while (va < end) {
+	assert(va < end && end <= a->end && !(va & ~VMLAB_PAGE_MASK));
+	/* Bounded: one pass per entry of this table. */
+	for (int n = 0; va < end; n++) {
+		assert(n < VMLAB_PTRS_PER_TABLE);
 		u64 next = level_end(va, level, end);
 		vmlab_ptep_t ptep = entry_addr(table, va, level);
 		bool leaf = level == VMLAB_LVL_PTE || huge_ok(a, va, level);
@@ -96,6 +107,8 @@ static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 			if (info.kind == VMLAB_PTE_TABLE ||
 			    (old && !(a->flags & VMLAB_MAP_REPLACE)))
 				return -VMLAB_EEXIST;
+			/* A leaf maps its whole entry. */
+			assert(next - va == vmlab_level_size(level));
 			u64 pfn = (va + a->pa_delta) >> VMLAB_PAGE_SHIFT;
 			vmlab_set_entry(m, a->mm, va, level, ptep,
 					m->arch->mk_leaf(pfn, a->prot, level));
@@ -153,6 +166,10 @@ static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	}
 	vmlab_set_entry(m, mm, base, level, ptep,
 			m->arch->mk_table(table, user_table(mm, base)));
+	/* The large leaf is now a table of next-level leaves. */
+	struct vmlab_pte_info now;
+	m->arch->decode(vmlab_get_entry(m, ptep), level, &now);
+	assert(now.kind == VMLAB_PTE_TABLE && now.pfn == table);
 	return 0;
 }
 
@@ -188,6 +205,7 @@ struct zap_args {
 
 static bool table_empty(struct vmlab_machine *m, u64 table)
 {
+	assert(table < m->phys.nr_frames);
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
 		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
 			return false;
@@ -199,6 +217,10 @@ static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
 {
 	struct vmlab_mmu_gather *tlb = z->tlb;
 	u64 size = vmlab_level_size(level);
+	/* A whole non-table entry, never an empty one. */
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
+	assert(in->kind != VMLAB_PTE_TABLE && in->kind != VMLAB_PTE_NONE);
+	assert(!(va & (size - 1)));
 	bool was_present = in->kind == VMLAB_PTE_LEAF;
 	if (!z->protect) {
 		vmlab_set_entry(m, tlb->mm, va, level, ptep, 0);
@@ -224,7 +246,10 @@ static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
 		     int level, u64 va, u64 end)
 {
 	struct vmlab_mm *mm = z->tlb->mm;
-	while (va < end) {
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD && va < end);
+	/* Bounded: one pass per entry, plus one re-read after each split. */
+	for (int n = 0; va < end; n++) {
+		assert(n < 2 * VMLAB_PTRS_PER_TABLE);
 		u64 next = level_end(va, level, end);
 		vmlab_ptep_t ptep = entry_addr(table, va, level);
 		u64 e = vmlab_get_entry(m, ptep);
@@ -274,6 +299,7 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	if (err)
 		return err;
 	err = zap_level(m, z, z->tlb->mm->pgd_pfn, VMLAB_LVL_PGD, va, va + size);
+	assert(z->done >= 0 && (u64)z->done <= size >> VMLAB_PAGE_SHIFT);
 	return err ? err : z->done;
 }
 

@@ -48,6 +48,7 @@ struct directmap {
 	u64 collapses;
 	struct pgtable_ref *pgtables; /* collapse queue */
 	size_t nr_pgtables, cap_pgtables;
+	struct vmlab_lock cpa_lock; /* whole call: the collapse queue is shared */
 };
 
 /* The kernel's struct cpa_data, for one contiguous range. */
@@ -610,6 +611,7 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
 			   numpages);
 		return -VMLAB_EINVAL;
 	}
+	spin_lock(m, cpu, &dm_state(m)->cpa_lock);
 	count(m, cpu, VMLAB_C_cpa_call, 1);
 	vmlab_checker_set_op(m, cpu, op);
 	if (addr & ~VMLAB_PAGE_MASK) {
@@ -639,6 +641,7 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
 			cpa_flush(&cpa);
 	}
 	dm_check(m);
+	spin_unlock(m, cpu, &dm_state(m)->cpa_lock);
 	return ret;
 }
 
@@ -704,6 +707,7 @@ static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 		vmlab_warn(m, "%s: bad pfn %#llx", op, (unsigned long long)pfn);
 		return -VMLAB_EINVAL;
 	}
+	spin_lock(m, 0, &dm_state(m)->cpa_lock);
 	vmlab_checker_set_op(m, 0, op);
 	struct cpa_data cpa = {
 	    .m = m,
@@ -716,6 +720,7 @@ static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 	};
 	int ret = change_page_attr_set_clr_range(&cpa, true);
 	dm_check(m);
+	spin_unlock(m, 0, &dm_state(m)->cpa_lock);
 	return ret;
 }
 

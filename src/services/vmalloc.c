@@ -27,6 +27,7 @@ static inline u64 align_up(u64 x, u64 a)
 
 bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
 {
+	assert(m && fn);
 	if (vmlab_cpu_valid(m, cpu))
 		return true;
 	vmlab_warn(m, "%s: no CPU %d", fn, cpu);
@@ -36,9 +37,16 @@ bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
 void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
 	      u64 c, u64 d, u64 e, u64 f)
 {
-	struct vmlab_event ev = {.type = VMLAB_EV_USER, .cpu = cpu, .a = a,
-				 .b = b, .c = c, .d = d, .e = e, .f = f,
+	struct vmlab_event ev = {.type = VMLAB_EV_USER,
+				 .cpu = cpu,
+				 .a = a,
+				 .b = b,
+				 .c = c,
+				 .d = d,
+				 .e = e,
+				 .f = f,
 				 .name = name};
+	assert(name && vmlab_cpu_valid(m, cpu));
 	vmlab_emit(m, &ev);
 }
 
@@ -50,11 +58,13 @@ struct vmalloc_area *area_new(struct vmalloc_state *st)
 	struct vmalloc_area *a = st->cache;
 
 	if (a) {
+		assert(st->nr_cache > 0);
 		st->cache = a->lazy_next;
 		st->nr_cache--;
 		memset(a, 0, sizeof(*a));
 		return a;
 	}
+	assert(st->nr_cache == 0);
 	return calloc(1, sizeof(*a));
 }
 
@@ -98,8 +108,9 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		if (ret != -VMLAB_ENOMEM)
 			break;
 		if (purged) {
-			vmlab_warn(m, "vmalloc_node_range for size %llu failed: "
-				      "Address range restricted to %#llx - %#llx",
+			vmlab_warn(m,
+				   "vmalloc_node_range for size %llu failed: "
+				   "Address range restricted to %#llx - %#llx",
 				   (unsigned long long)size,
 				   (unsigned long long)vstart,
 				   (unsigned long long)vend);
@@ -124,12 +135,17 @@ struct vmalloc_area *find_busy_area(struct vmalloc_state *st, u64 addr)
 {
 	struct vmlab_vmap_area *va = vmlab_vmap_busy_find(st->tree, addr);
 
-	return va ? va_to_area(va) : NULL;
+	if (!va)
+		return NULL;
+	assert(va->vm == va_to_area(va) && va->state == VMLAB_VA_BUSY);
+	assert(addr >= va->va_start && addr < va->va_end);
+	return va_to_area(va);
 }
 
 void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a)
 {
-	assert(st->nr_busy_areas > 0);
+	assert(st->nr_busy_areas > 0 && st->busy_bytes >= area_size(a));
+	assert(a->va.state == VMLAB_VA_BUSY);
 	vmlab_vmap_busy_remove(st->tree, &a->va);
 	st->nr_busy_areas--;
 	st->busy_bytes -= area_size(a);
@@ -140,15 +156,17 @@ void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a)
  * never frees them), flush nothing.  The gather only collects a range
  * that nobody flushes: the flush is the purge's.
  */
-void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start,
-			  u64 end)
+void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 {
-	struct vmlab_mmu_gather tlb;
+	struct vmlab_mmu_gather *tlb = &st->lazy_tlb;
 
-	assert(start < end);
-	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(st->m), cpu);
-	s64 n = vmlab_unmap_range(st->m, &tlb, start, end - start, false);
-	assert(n >= 0);
+	assert(start < end && tlb->mm == vmlab_init_mm(st->m));
+	tlb->cpu = cpu;
+	tlb->start = ~0ULL; /* an empty range: nothing to flush */
+	tlb->end = 0;
+	s64 n = vmlab_unmap_range(st->m, tlb, start, end - start, false);
+	/* Page tables stay, so nothing was queued for freeing. */
+	assert(n >= 0 && tlb->nr_pages == 0);
 	(void)n;
 }
 
@@ -156,6 +174,7 @@ void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start,
 
 static bool pte_table_empty(struct vmlab_machine *m, u64 table)
 {
+	assert(table < vmlab_nr_frames(m));
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
 		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
 			return false;
@@ -175,6 +194,7 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 	struct vmlab_pte_info in;
 	vmlab_ptep_t ptep;
 
+	assert(!(va & (VMLAB_PMD_SIZE - 1)));
 	if (vmlab_lookup_entry(m, mm, va, VMLAB_LVL_PMD, &ptep))
 		return true; /* no PMD table yet: map_range builds one */
 	vmlab_pte_decode(m, vmlab_get_entry(m, ptep), VMLAB_LVL_PMD, &in);
@@ -185,6 +205,7 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 	vmlab_set_entry(m, mm, va, VMLAB_LVL_PMD, ptep, 0);
 	vmlab_flush_tlb_kernel_range(m, cpu, va, va + VMLAB_PAGE_SIZE);
 	vmlab_pgtable_free(m, in.pfn);
+	assert(!vmlab_get_entry(m, ptep));
 	return true;
 }
 
@@ -192,6 +213,7 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 static int map_run(struct vmalloc_state *st, u64 va, const u64 *pfns, u64 n,
 		   vmlab_pgprot_t prot)
 {
+	assert(n > 0 && pfns[n - 1] == pfns[0] + n - 1);
 	return vmlab_map_range(st->m, vmlab_init_mm(st->m), va,
 			       pfns[0] << VMLAB_PAGE_SHIFT, n * VMLAB_PAGE_SIZE,
 			       prot, 0);
@@ -202,6 +224,7 @@ static int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
 {
 	u64 i = 0;
 
+	assert(nr > 0 && !(addr & ~VMLAB_PAGE_MASK));
 	while (i < nr) {
 		u64 j = i + 1;
 
@@ -213,6 +236,7 @@ static int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
 			return err;
 		i = j;
 	}
+	assert(i == nr);
 	return 0;
 }
 
@@ -264,6 +288,19 @@ int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
 
 /* ------------------------------------------------------- vm areas */
 
+/* The kernel BUG_ON()s there: the model warns and fails the call. */
+static bool not_in_interrupt(struct vmalloc_state *st, int cpu)
+{
+	assert(vmlab_cpu_valid(st->m, cpu));
+	if (!st_in_interrupt(st, cpu))
+		return true;
+	vmlab_warn(st->m,
+		   "kernel BUG at mm/vmalloc.c: __get_vm_area_node() "
+		   "in interrupt context on CPU %d",
+		   cpu);
+	return false;
+}
+
 /*
  * __get_vm_area_node(): a vmap area of size rounded to the mapping
  * granule, plus the guard page, with its vm_struct.
@@ -276,11 +313,8 @@ static struct vmalloc_area *get_vm_area_node(struct vmalloc_state *st, int cpu,
 	u64 requested = size;
 	struct vmalloc_area *a;
 
-	if (st_in_interrupt(st, cpu)) {
-		vmlab_warn(st->m, "BUG: __get_vm_area_node() called in "
-				  "interrupt context on CPU %d", cpu);
+	if (!not_in_interrupt(st, cpu))
 		return NULL;
-	}
 	size = align_up(size, 1ULL << shift);
 	if (!size || size < requested)
 		return NULL;
@@ -303,6 +337,8 @@ static struct vmalloc_area *get_vm_area_node(struct vmalloc_state *st, int cpu,
 					 .requested_size = requested,
 					 .flags = flags,
 					 .caller = caller};
+	assert(area_size(a) == size && size >= requested);
+	assert(get_vm_area_size(&a->vm) >= requested);
 	return a;
 }
 
@@ -322,11 +358,13 @@ static u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
 			pages[nr + i] = pfn + i;
 		nr += 1u << order;
 	}
+	assert(nr <= nr_pages && !(nr & ((1u << order) - 1)));
 	return nr;
 }
 
 static u64 *pages_array(struct vmalloc_area *a, u32 nr)
 {
+	assert(a && !a->pages);
 	if (nr <= 1)
 		return &a->inline_pfn;
 	return calloc(nr, sizeof(u64));
@@ -334,6 +372,7 @@ static u64 *pages_array(struct vmalloc_area *a, u32 nr)
 
 static void zero_pages(struct vmlab_machine *m, const u64 *pages, u32 nr)
 {
+	assert(pages && nr > 0);
 	for (u32 i = 0; i < nr; i++)
 		vmlab_phys_fill(m, pages[i] << VMLAB_PAGE_SHIFT, 0,
 				VMLAB_PAGE_SIZE);
@@ -352,22 +391,27 @@ static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
 	u32 nr_small = (u32)(size >> VMLAB_PAGE_SHIFT);
 	u32 order = page_shift - VMLAB_PAGE_SHIFT;
 
+	assert(a->has_vm && (a->vm.flags & VMLAB_VM_UNINITIALIZED));
+	assert(page_shift == VMLAB_PAGE_SHIFT || page_shift == VMLAB_PMD_SHIFT);
 	a->pages = pages_array(a, nr_small);
 	if (!a->pages) {
-		vmlab_warn(m, "vmalloc error: size %llu, failed to allocated "
-			      "page array size %llu",
+		vmlab_warn(m,
+			   "vmalloc error: size %llu, failed to allocated "
+			   "page array size %llu",
 			   (unsigned long long)size,
 			   (unsigned long long)nr_small * 8);
 		goto fail;
 	}
 	a->vm.pages = a->pages;
 	a->vm.page_order = order;
-	a->vm.nr_pages = vm_area_alloc_pages(st, cpu, order, nr_small, a->pages);
+	a->vm.nr_pages =
+	    vm_area_alloc_pages(st, cpu, order, nr_small, a->pages);
 	st->nr_vmalloc_pages += a->vm.nr_pages;
 	if (a->vm.nr_pages != nr_small) {
 		if (order == 0)
-			vmlab_warn(m, "vmalloc error: size %llu, failed to "
-				      "allocate pages",
+			vmlab_warn(m,
+				   "vmalloc error: size %llu, failed to "
+				   "allocate pages",
 				   (unsigned long long)size);
 		goto fail;
 	}
@@ -379,6 +423,7 @@ static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
 			   (unsigned long long)size);
 		goto fail;
 	}
+	assert(a->vm.nr_pages == nr_small && a->vm.pages == a->pages);
 	return true;
 fail:
 	vfree_process(st, cpu, a->vm.addr);
@@ -388,6 +433,7 @@ fail:
 /* The huge-page decision of __vmalloc_node_range() (x86: PSE, 2 MiB). */
 static u32 vmalloc_shift(u64 size, u64 vm_flags)
 {
+	assert(size > 0);
 	if ((vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) && size >= VMLAB_PMD_SIZE)
 		return VMLAB_PMD_SHIFT;
 	return VMLAB_PAGE_SHIFT;
@@ -399,8 +445,9 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 			      const char *caller, bool zero)
 {
 	struct vmlab_machine *m = st->m;
-	u32 shift = vmalloc_shift(size, vm_flags);
+	u32 shift;
 
+	assert(vmlab_cpu_valid(m, cpu));
 	if (!size) {
 		vmlab_warn(m, "WARNING: __vmalloc_node_range(): size 0");
 		return 0;
@@ -410,9 +457,13 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 			   (unsigned long long)size);
 		return 0;
 	}
-	for (;;) {
-		/* Huge requests are aligned to their granule, others not. */
-		u64 a_align = (vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) &&
+	if (!not_in_interrupt(st, cpu))
+		return 0;
+	shift = vmalloc_shift(size, vm_flags);
+	for (bool retry = false;; retry = true) {
+		/* A VM_ALLOW_HUGE_VMAP request is aligned to its granule,
+		 * except on the 4 KiB retry, as the kernel's again: path. */
+		u64 a_align = !retry && (vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) &&
 				      align < (1ULL << shift)
 				  ? 1ULL << shift
 				  : align;
@@ -422,11 +473,13 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 		    end, caller);
 
 		if (!a)
-			vmlab_warn(m, "vmalloc error: size %llu, vm_struct "
-				      "allocation failed",
+			vmlab_warn(m,
+				   "vmalloc error: size %llu, vm_struct "
+				   "allocation failed",
 				   (unsigned long long)size);
 		else if (vmalloc_area_node(st, cpu, a, prot, shift, zero)) {
 			a->vm.flags &= ~VMLAB_VM_UNINITIALIZED;
+			assert(a->vm.addr >= start && a->vm.addr < end);
 			vmalloc_check(st);
 			return a->vm.addr;
 		}
@@ -454,8 +507,8 @@ u64 vmlab_vmalloc_node_range(struct vmlab_machine *m, int cpu, u64 size,
 				  vm_flags, caller, false);
 }
 
-static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size,
-			  u64 align, u64 vm_flags, const char *caller, bool zero)
+static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size, u64 align,
+			  u64 vm_flags, const char *caller, bool zero)
 {
 	struct vmalloc_state *st = vm_state(m);
 
@@ -477,8 +530,8 @@ u64 vmlab_vzalloc(struct vmlab_machine *m, int cpu, u64 size)
 	return vmalloc_common(m, cpu, size, 1, 0, "vzalloc", true);
 }
 
-u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size,
-			u64 align, const char *caller)
+u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size, u64 align,
+			const char *caller)
 {
 	return vmalloc_common(m, cpu, size, align, 0,
 			      caller ? caller : "__vmalloc_node", false);
@@ -494,6 +547,7 @@ u64 vmlab_vmalloc_huge(struct vmlab_machine *m, int cpu, u64 size)
 static bool vmap_args_ok(struct vmlab_machine *m, const u64 *pfns, u32 count,
 			 u64 *flags)
 {
+	assert(m && flags);
 	if (*flags & VMLAB_VM_FLUSH_RESET_PERMS) {
 		vmlab_warn(m, "WARNING: vmap(): VM_FLUSH_RESET_PERMS is not "
 			      "supported for vmap()ed areas");
@@ -514,6 +568,7 @@ static bool vmap_args_ok(struct vmlab_machine *m, const u64 *pfns, u32 count,
 /* VM_MAP_PUT_PAGES: the area takes a copy of the array and the frames. */
 static bool vmap_take_pages(struct vmalloc_area *a, const u64 *pfns, u32 count)
 {
+	assert(a->has_vm && count > 0);
 	a->pages = pages_array(a, count);
 	if (!a->pages)
 		return false;
@@ -546,6 +601,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 		vmlab_vunmap(m, cpu, addr);
 		return 0;
 	}
+	assert(vmlab_find_vm_area(m, addr) == &a->vm);
 	vmalloc_check(st);
 	return addr;
 }
@@ -578,8 +634,7 @@ void vmlab_set_in_interrupt(struct vmlab_machine *m, int cpu, bool on)
 
 u64 vmlab_vmalloc_used_pages(const struct vmlab_machine *m)
 {
-	const struct vmalloc_state *st =
-	    m ? m->svc[VMLAB_SVC_VMALLOC] : NULL;
+	const struct vmalloc_state *st = m ? m->svc[VMLAB_SVC_VMALLOC] : NULL;
 
 	return st ? st->nr_vmalloc_pages : 0;
 }
@@ -649,8 +704,10 @@ static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 
 	if (!st)
 		return NULL;
+	assert(n > 0);
 	st->m = m;
 	st->lazy_start = UINT64_MAX;
+	vmlab_tlb_gather_mmu(&st->lazy_tlb, vmlab_init_mm(m), 0);
 	st->in_interrupt = calloc((size_t)n, sizeof(bool));
 	st->vbq = calloc((size_t)n, sizeof(*st->vbq));
 	st->drain_work = (struct vmlab_work){.fn = drain_vmap_area_work,
@@ -680,6 +737,7 @@ int vmlab_vmalloc_init(struct vmlab_machine *m)
 	if (!st)
 		return -VMLAB_ENOMEM;
 	svc_set(m, VMLAB_SVC_VMALLOC, st, vmalloc_destroy);
+	assert(vm_state(m) == st && vmlab_vmap_nr_busy(st->tree) == 0);
 	vmalloc_check(st);
 	return 0;
 }

@@ -28,6 +28,8 @@ struct vm_detached {
 
 static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 {
+	assert(a->has_vm && a->va.state == VMLAB_VA_DETACHED);
+	assert(a->vm.nr_pages == 0 || a->pages == a->vm.pages);
 	d->vm = a->vm;
 	d->inline_pfn = a->inline_pfn;
 	d->pages = a->pages == &a->inline_pfn ? &d->inline_pfn : a->pages;
@@ -37,6 +39,7 @@ static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 
 static void put_detached(struct vm_detached *d)
 {
+	assert(d);
 	if (d->pages && d->pages != &d->inline_pfn)
 		free(d->pages);
 	d->pages = NULL;
@@ -60,6 +63,7 @@ static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
 	a = find_busy_area(st, addr);
 	if (!a || !a->has_vm)
 		return false;
+	assert(a->vm.addr == a->va.va_start);
 	unlink_busy_area(st, a);
 	detach_vm(a, d);
 	free_unmap_vmap_area(st, cpu, a);
@@ -83,6 +87,8 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 	u32 step = 1u << d->vm.page_order;
 	bool flush_dmap = false;
 
+	assert(d->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS);
+	assert(!(d->vm.nr_pages & (step - 1)));
 	for (u32 i = 0; i < d->vm.nr_pages; i += step) {
 		u64 addr = vmlab_page_address(d->pages[i]);
 
@@ -93,8 +99,10 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 	}
 	for (u32 i = 0; i < d->vm.nr_pages; i++)
 		vmlab_set_direct_map_invalid_noflush(m, d->pages[i]);
+	assert(!flush_dmap || start < end);
 	vmlab_checker_set_op(m, cpu, "vm_reset_perms");
 	_vm_unmap_aliases(st, cpu, start, end, flush_dmap);
+	assert(st->lazy_nr == 0); /* the flush took every lazy area */
 	for (u32 i = 0; i < d->vm.nr_pages; i++)
 		vmlab_set_direct_map_default_noflush(m, d->pages[i]);
 	vmlab_checker_set_op(m, cpu, "vfree");
@@ -107,6 +115,7 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
 	bool put = d->vm.flags & VMLAB_VM_MAP_PUT_PAGES;
 	u32 order = put ? 0 : d->vm.page_order;
 
+	assert(!d->vm.nr_pages || d->pages);
 	assert(!(d->vm.nr_pages & ((1u << order) - 1)));
 	for (u32 i = 0; i < d->vm.nr_pages; i += 1u << order)
 		vmlab_free_pages(st->m, cpu, d->pages[i], (int)order);
@@ -119,13 +128,16 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
 /* vfree() in process context. */
 void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 {
+	u64 busy = st->nr_busy_areas;
 	struct vm_detached d;
 
 	if (!addr)
 		return;
+	assert(vmlab_cpu_valid(st->m, cpu));
 	vmlab_checker_set_op(st->m, cpu, "vfree");
 	if (!remove_vm_area(st, cpu, addr, &d)) {
-		vmlab_warn(st->m, "Trying to vfree() nonexistent vm area (%#llx)",
+		vmlab_warn(st->m,
+			   "Trying to vfree() nonexistent vm area (%#llx)",
 			   (unsigned long long)addr);
 		return;
 	}
@@ -133,6 +145,7 @@ void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 		vm_reset_perms(st, cpu, &d);
 	free_detached_pages(st, cpu, &d);
 	put_detached(&d);
+	assert(st->nr_busy_areas == busy - 1);
 	vmalloc_check(st);
 }
 
@@ -148,7 +161,8 @@ static void delayed_vfree_work(struct vmlab_machine *m, int cpu, void *arg)
 	u64 *addrs = p->addrs;
 	size_t nr = p->nr;
 
-	(void)m;
+	assert(p && p->st->m == m && nr > 0);
+	assert(p->cpu >= 0 && p->cpu < vmlab_nr_cpus(m));
 	p->addrs = NULL;
 	p->nr = p->cap = 0;
 	while (nr--)
@@ -158,6 +172,7 @@ static void delayed_vfree_work(struct vmlab_machine *m, int cpu, void *arg)
 
 static bool deferred_push(struct vfree_deferred *p, u64 addr)
 {
+	assert(addr && p->nr <= p->cap);
 	if (p->nr == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
 		u64 *n = realloc(p->addrs, cap * sizeof(*n));
@@ -168,6 +183,7 @@ static bool deferred_push(struct vfree_deferred *p, u64 addr)
 		p->cap = cap;
 	}
 	p->addrs[p->nr++] = addr;
+	assert(p->nr <= p->cap);
 	return true;
 }
 
@@ -185,6 +201,7 @@ static void vfree_atomic(struct vmalloc_state *st, int cpu, u64 addr)
 	struct vfree_deferred *p = &st->deferred[cpu];
 	struct vmalloc_area *a;
 
+	assert(vmlab_cpu_valid(m, cpu));
 	if (!addr)
 		return;
 	a = find_busy_area(st, addr);
@@ -194,16 +211,18 @@ static void vfree_atomic(struct vmalloc_state *st, int cpu, u64 addr)
 		return;
 	}
 	if (a->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS) {
-		vmlab_warn(m, "vfree_atomic(%#llx): VM_FLUSH_RESET_PERMS area "
-			      "can't be freed in atomic context",
+		vmlab_warn(m,
+			   "vfree_atomic(%#llx): VM_FLUSH_RESET_PERMS area "
+			   "can't be freed in atomic context",
 			   (unsigned long long)addr);
 		return;
 	}
 	u64 next = p->nr ? p->addrs[p->nr - 1] : 0;
 	vmlab_checker_set_op(m, cpu, "vfree_atomic");
 	if (vmlab_write(m, cpu, addr, &next, sizeof(next), NULL)) {
-		vmlab_warn(m, "BUG: unable to handle page fault for address "
-			      "%#llx: vfree_atomic() writes its list node there",
+		vmlab_warn(m,
+			   "BUG: unable to handle page fault for address "
+			   "%#llx: vfree_atomic() writes its list node there",
 			   (unsigned long long)addr);
 		return;
 	}
@@ -213,12 +232,14 @@ static void vfree_atomic(struct vmalloc_state *st, int cpu, u64 addr)
 	}
 	if (p->nr == 1) /* llist_add() returned true: the list was empty */
 		vmlab_queue_work(m, &p->wq);
+	assert(p->wq.pending);
 }
 
 int vfree_deferred_init(struct vmalloc_state *st)
 {
 	int n = vmlab_nr_cpus(st->m);
 
+	assert(n > 0 && !st->deferred);
 	st->deferred = calloc((size_t)n, sizeof(*st->deferred));
 	if (!st->deferred)
 		return -VMLAB_ENOMEM;
@@ -278,13 +299,15 @@ static bool vunmap_ok(struct vmalloc_state *st, int cpu, u64 addr)
 {
 	struct vmalloc_area *a = find_busy_area(st, addr);
 
+	assert(addr && vmlab_cpu_valid(st->m, cpu));
 	if (st_in_interrupt(st, cpu)) {
 		vmlab_warn(st->m, "BUG: vunmap() called in interrupt context");
 		return false;
 	}
 	if (a && a->has_vm && (a->vm.flags & VMLAB_VM_ALLOC)) {
-		vmlab_warn(st->m, "vunmap(%#llx): a vmalloc() area, use vfree() "
-				  "(the kernel would leak its %u pages)",
+		vmlab_warn(st->m,
+			   "vunmap(%#llx): a vmalloc() area, use vfree() "
+			   "(the kernel would leak its %u pages)",
 			   (unsigned long long)addr, a->vm.nr_pages);
 		return false;
 	}
@@ -307,6 +330,7 @@ void vmlab_vunmap(struct vmlab_machine *m, int cpu, u64 addr)
 	}
 	/* The frames stay the caller's (VM_MAP_PUT_PAGES ones leak, as in
 	 * the kernel): only the descriptor goes. */
+	assert(!(d.vm.flags & VMLAB_VM_ALLOC));
 	put_detached(&d);
 	vmalloc_check(st);
 }

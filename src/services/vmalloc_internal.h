@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of the vmalloc service, shared by vmalloc.c (areas), 
+ * Internals of the vmalloc service, shared by vmalloc.c (areas),
  * vmalloc_free.c (vfree and friends), vmalloc_lazy.c (lazy purge and
  * vm_unmap_aliases), vmap_block.c (vm_map_ram) and vmalloc_info.c.
  *
@@ -20,7 +20,9 @@
 #define VMAP_RAM 0x1   /* a vm_map_ram() area */
 #define VMAP_BLOCK 0x2 /* ... that is a per-CPU vmap block */
 
-#define VMALLOC_CACHE_MAX 4096 /* spare area descriptors kept for reuse */
+/* Spare descriptors kept for reuse: enough for a whole purge's worth of
+ * one-page areas at 256 CPUs, so steady vmalloc/vfree never mallocs. */
+#define VMALLOC_CACHE_MAX 65536
 
 /* The tree spans the vmalloc window, the gap between and the modules. */
 #define VMALLOC_TREE_START VMLAB_VMALLOC_START
@@ -38,15 +40,15 @@ struct vmap_block;
  * work on the vmalloc/vfree path without changing what is modelled.
  */
 struct vmalloc_area {
-	struct vmlab_vmap_area va; /* va.vm points back here */
-	struct vmlab_vm_struct vm; /* valid when has_vm */
-	u64 *pages;                /* vm.pages, owned (or &inline_pfn) */
-	u64 inline_pfn;            /* one-page areas need no array */
+	struct vmlab_vmap_area va;	/* va.vm points back here */
+	struct vmlab_vm_struct vm;	/* valid when has_vm */
+	u64 *pages;			/* vm.pages, owned (or &inline_pfn) */
+	u64 inline_pfn;			/* one-page areas need no array */
 	struct vmalloc_area *lazy_next; /* lazy list, or the spare cache */
-	struct vmap_block *vb;     /* VMAP_BLOCK areas */
-	u32 va_flags;              /* VMAP_RAM | VMAP_BLOCK */
+	struct vmap_block *vb;		/* VMAP_BLOCK areas */
+	u32 va_flags;			/* VMAP_RAM | VMAP_BLOCK */
 	bool has_vm;
-	bool lazy_declared;        /* told the checker it is a lazy window */
+	bool lazy_declared; /* told the checker it is a lazy window */
 };
 
 /* A per-CPU vmap block: VMAP_BBMAP_BITS pages carved up by vb_alloc(). */
@@ -58,7 +60,7 @@ struct vmap_block {
 	int cpu; /* the vmap_block_queue whose free list holds it */
 	bool on_free_list;
 	struct vmap_block *free_prev, *free_next; /* that queue's list */
-	struct vmap_block *all_prev, *all_next;   /* every block */
+	struct vmap_block *all_prev, *all_next;	  /* every block */
 };
 
 struct vmap_block_queue {
@@ -79,11 +81,14 @@ struct vmalloc_state {
 	struct vmlab_vmap_tree *tree;
 	/* lazily freed areas: unmapped, flush pending, not reusable */
 	struct vmalloc_area *lazy_head, *lazy_tail;
-	u64 lazy_nr;    /* vmap_lazy_nr, pages */
-	u64 nr_lazy;    /* areas */
+	u64 lazy_nr;	/* vmap_lazy_nr, pages */
+	u64 nr_lazy;	/* areas */
 	u64 lazy_start; /* lowest va_start on the list (ULONG_MAX: none) */
-	u64 lazy_end;   /* highest va_end on the list */
+	u64 lazy_end;	/* highest va_end on the list */
 	struct vmlab_work drain_work;
+	/* The gather lazy unmaps use: its range is never flushed (the purge
+	 * flushes), so one is kept rather than cleared per vfree. */
+	struct vmlab_mmu_gather lazy_tlb;
 	/* atomic context */
 	bool *in_interrupt;
 	struct vfree_deferred *deferred;

@@ -27,12 +27,15 @@ static inline u64 fls_u32(u32 x)
  */
 u64 lazy_max_pages(const struct vmlab_machine *m)
 {
+	assert(vmlab_nr_cpus(m) >= 1 && vmlab_nr_cpus(m) <= VMLAB_MAX_CPUS);
 	return fls_u32((u32)vmlab_nr_cpus(m)) *
 	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
 }
 
 static void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)
 {
+	assert(a->va.va_start < a->va.va_end);
+	assert(!st->lazy_tail == !st->lazy_head);
 	a->lazy_next = NULL;
 	if (st->lazy_tail)
 		st->lazy_tail->lazy_next = a;
@@ -72,17 +75,20 @@ void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
 		 nr_lazy_max, 0, 0, 0);
 	if (st->lazy_nr > nr_lazy_max)
 		vmlab_queue_work(m, &st->drain_work);
+	assert(st->lazy_tail == a && st->lazy_end >= a->va.va_end);
 }
 
 void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
 			  struct vmalloc_area *a)
 {
+	assert(a->va.state == VMLAB_VA_DETACHED);
 	vunmap_range_noflush(st, cpu, a->va.va_start, a->va.va_end);
 	free_vmap_area_noflush(st, cpu, a);
 }
 
 static void free_run(struct vmalloc_state *st, u64 start, u64 end)
 {
+	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
 	int err = vmlab_vmap_free_range(st->tree, start, end - start);
 
 	assert(err == 0);
@@ -101,6 +107,7 @@ static u64 reclaim_lazy_list(struct vmalloc_state *st)
 	struct vmalloc_area *a = st->lazy_head, *next;
 	u64 n = 0, run_start = 0, run_end = 0;
 
+	assert(a && st->nr_lazy > 0);
 	st->lazy_head = st->lazy_tail = NULL;
 	st->lazy_start = UINT64_MAX;
 	st->lazy_end = 0;
@@ -137,6 +144,7 @@ bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 	struct vmlab_machine *m = st->m;
 	u64 n = 0;
 
+	assert(vmlab_cpu_valid(m, cpu));
 	if (st->lazy_head) {
 		start = st->lazy_start < start ? st->lazy_start : start;
 		end = st->lazy_end > end ? st->lazy_end : end;
@@ -155,8 +163,10 @@ bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 /* The allocation overflow path's purge: fragmented blocks too. */
 void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu)
 {
+	assert(vmlab_cpu_valid(st->m, cpu));
 	purge_fragmented_blocks_allcpus(st, cpu);
 	__purge_vmap_area_lazy(st, cpu, UINT64_MAX, 0);
+	assert(st->lazy_nr == 0 && !st->lazy_head);
 }
 
 /* drain_vmap_work: one purge empties the whole list. */
@@ -182,12 +192,14 @@ void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
 {
 	struct vmlab_machine *m = st->m;
 
+	assert(vmlab_cpu_valid(m, cpu));
 	if (vmap_blocks_collect_dirty(st, cpu, &start, &end))
 		flush = true;
 	if (!__purge_vmap_area_lazy(st, cpu, start, end) && flush) {
 		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
 		vmlab_checker_lazy_del(m, start, end);
 	}
+	assert(st->lazy_nr == 0);
 	vmalloc_check(st);
 }
 

@@ -49,6 +49,8 @@ static int frp_load_one(struct vmlab_machine *m, int i, int runner, u64 *addr)
 	int pages = frp_pages(i);
 	u8 insn[16];
 
+	assert(addr && runner > 0);
+	assert((size_t)pages * VMLAB_PAGE_SIZE <= sizeof(code));
 	memset(code, FRP_CODE_BYTE, sizeof(code));
 	*addr = vmlab_vmalloc_node_range(m, 0, (u64)pages * VMLAB_PAGE_SIZE,
 					 VMLAB_PAGE_SIZE, VMLAB_MODULES_VADDR,
@@ -73,6 +75,7 @@ static void frp_free_one(struct vmlab_machine *m, int i, u64 addr,
 {
 	int pages = frp_pages(i);
 
+	assert(addr && vmlab_find_vm_area(m, addr));
 	switch (way) {
 	case VMLAB_FRP_FLUSH_RESET_PERMS:
 		vmlab_set_vm_flush_reset_perms(m, addr);
@@ -98,6 +101,7 @@ static void frp_fill(const struct vmlab_machine *m,
 {
 	struct vmlab_counters after;
 
+	assert(m && before && rep0 && out);
 	vmlab_counters_snapshot(m, &after);
 	vmlab_counters_diff(&after, before, &out->delta);
 	out->flushes = out->delta.v[VMLAB_C_flush_kernel_range] +
@@ -105,6 +109,7 @@ static void frp_fill(const struct vmlab_machine *m,
 		       out->delta.v[VMLAB_C_flush_all];
 	out->ipis = out->delta.v[VMLAB_C_ipi_sent];
 	out->pages_invalidated = out->delta.v[VMLAB_C_pages_invalidated];
+	out->entries_dropped = out->delta.v[VMLAB_C_tlb_entries_dropped];
 	out->time_ns = out->delta.time_ns;
 	out->wx_reports =
 	    vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS) - rep0[0];
@@ -112,6 +117,9 @@ static void frp_fill(const struct vmlab_machine *m,
 	    vmlab_nr_reports_of(m, VMLAB_CHECK_STALE_ACCESS) - rep0[1];
 	out->freed_reports =
 	    vmlab_nr_reports_of(m, VMLAB_CHECK_FREED_FRAME_REACHABLE) - rep0[2];
+	assert(out->wx_reports + out->stale_reports + out->freed_reports <=
+	       vmlab_nr_reports(m));
+	assert(out->time_ns >= 0);
 }
 
 int vmlab_scenario_flush_reset_perms(struct vmlab_machine *m, int n,
@@ -123,8 +131,8 @@ int vmlab_scenario_flush_reset_perms(struct vmlab_machine *m, int n,
 	u64 *addrs;
 	int err = 0, loaded = 0;
 
-	if (!m || !vm_state(m) || n <= 0 || (unsigned)way >= VMLAB_NR_FRP_WAYS ||
-	    !out || vmlab_nr_cpus(m) < 2)
+	if (!m || !vm_state(m) || n <= 0 ||
+	    (unsigned)way >= VMLAB_NR_FRP_WAYS || !out || vmlab_nr_cpus(m) < 2)
 		return -VMLAB_EINVAL;
 	memset(out, 0, sizeof(*out));
 	addrs = calloc((size_t)n, sizeof(*addrs));
@@ -133,6 +141,7 @@ int vmlab_scenario_flush_reset_perms(struct vmlab_machine *m, int n,
 	for (; loaded < n && !err; loaded++)
 		err = frp_load_one(m, loaded, vmlab_nr_cpus(m) - 1,
 				   &addrs[loaded]);
+	assert(err || loaded == n);
 	/* The free phase alone is measured: nothing left over from setup. */
 	vmlab_purge_vmap_area_lazy(m, 0);
 	rep0[0] = vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS);
@@ -141,11 +150,12 @@ int vmlab_scenario_flush_reset_perms(struct vmlab_machine *m, int n,
 	vmlab_counters_snapshot(m, &before);
 	for (int i = 0; i < loaded; i++)
 		if (addrs[i])
-			frp_free_one(m, i, addrs[i], err ? VMLAB_FRP_OLD_NX_RW
-							 : way);
+			frp_free_one(m, i, addrs[i],
+				     err ? VMLAB_FRP_OLD_NX_RW : way);
 	/* "Later": the purge worker, or the next purge, flushes the rest. */
 	vmlab_run_work(m, 0, 1 << 20);
 	vmlab_purge_vmap_area_lazy(m, 0);
+	assert(vmlab_vmap_lazy_nr(m) == 0);
 	frp_fill(m, &before, rep0, out);
 	free(addrs);
 	return err;

@@ -22,6 +22,7 @@ static inline u32 get_order(u64 size)
 {
 	u32 order = 0;
 
+	assert(size > 0);
 	while ((VMLAB_PAGE_SIZE << order) < size)
 		order++;
 	return order;
@@ -29,6 +30,7 @@ static inline u32 get_order(u64 size)
 
 static u64 vb_start(const struct vmap_block *vb)
 {
+	assert(vb->area && vb->area->vb == vb);
 	return vb->area->va.va_start;
 }
 
@@ -44,6 +46,7 @@ static int vb_xa_index(const struct vmalloc_state *st,
 
 static void bitmap_assign(u64 *map, u64 start, u64 n, bool set)
 {
+	assert(n > 0 && start + n <= BITS);
 	for (u64 i = start; i < start + n; i++) {
 		if (set)
 			map[i / 64] |= 1ULL << (i % 64);
@@ -54,6 +57,7 @@ static void bitmap_assign(u64 *map, u64 start, u64 n, bool set)
 
 static bool bitmap_all_set(const u64 *map, u64 start, u64 n)
 {
+	assert(start + n <= BITS);
 	for (u64 i = start; i < start + n; i++)
 		if (!(map[i / 64] & (1ULL << (i % 64))))
 			return false;
@@ -75,6 +79,8 @@ static void free_list_add(struct vmalloc_state *st, struct vmap_block *vb)
 {
 	struct vmap_block_queue *q = &st->vbq[vb->cpu];
 
+	assert(!vb->on_free_list && vb->free > 0);
+	assert(!q->tail == !q->head);
 	vb->free_next = NULL;
 	vb->free_prev = q->tail;
 	*(q->tail ? &q->tail->free_next : &q->head) = vb;
@@ -92,10 +98,12 @@ static void free_list_del(struct vmalloc_state *st, struct vmap_block *vb)
 	*(vb->free_next ? &vb->free_next->free_prev : &q->tail) = vb->free_prev;
 	vb->free_prev = vb->free_next = NULL;
 	vb->on_free_list = false;
+	assert(!q->tail == !q->head);
 }
 
 static void all_list_add(struct vmalloc_state *st, struct vmap_block *vb)
 {
+	assert(!st->blocks || !st->blocks->all_prev);
 	vb->all_prev = NULL;
 	vb->all_next = st->blocks;
 	if (st->blocks)
@@ -121,10 +129,10 @@ static u64 new_vmap_block(struct vmalloc_state *st, int cpu, u32 order)
 	struct vmap_block *vb = calloc(1, sizeof(*vb));
 	struct vmalloc_area *a = vb ? area_new(st) : NULL;
 
-	if (!a || alloc_vmap_area(st, cpu, a, VMLAB_VMAP_BLOCK_SIZE,
-				  VMLAB_VMAP_BLOCK_SIZE, VMLAB_VMALLOC_START,
-				  VMLAB_VMALLOC_END, VMAP_RAM | VMAP_BLOCK,
-				  false)) {
+	if (!a ||
+	    alloc_vmap_area(st, cpu, a, VMLAB_VMAP_BLOCK_SIZE,
+			    VMLAB_VMAP_BLOCK_SIZE, VMLAB_VMALLOC_START,
+			    VMLAB_VMALLOC_END, VMAP_RAM | VMAP_BLOCK, false)) {
 		if (a)
 			area_put(st, a);
 		free(vb);
@@ -139,6 +147,7 @@ static u64 new_vmap_block(struct vmalloc_state *st, int cpu, u32 order)
 	bitmap_assign(vb->used_map, 0, 1u << order, true);
 	all_list_add(st, vb);
 	free_list_add(st, vb);
+	assert(!(a->va.va_start & (VMLAB_VMAP_BLOCK_SIZE - 1)));
 	return a->va.va_start;
 }
 
@@ -148,6 +157,7 @@ static void free_vmap_block(struct vmalloc_state *st, int cpu,
 {
 	struct vmalloc_area *a = vb->area;
 
+	assert(vb->dirty == BITS && vb->free == 0);
 	free_list_del(st, vb);
 	all_list_del(st, vb);
 	unlink_busy_area(st, a);
@@ -167,17 +177,19 @@ static bool purge_fragmented_block(struct vmalloc_state *st,
 		return false;
 	if (!(force || vb->free < VMLAB_VMAP_PURGE_THRESHOLD))
 		return false;
-	vb->free = 0;     /* no more allocations */
+	vb->free = 0;	  /* no more allocations */
 	vb->dirty = BITS; /* not purged twice */
 	vb->dirty_min = 0;
 	vb->dirty_max = BITS;
 	free_list_del(st, vb);
+	assert(bitmap_weight(vb->used_map) == 0);
 	return true;
 }
 
 static void free_purged_blocks(struct vmalloc_state *st, int cpu,
 			       struct vmap_block **purge, u64 n)
 {
+	assert(n == 0 || purge);
 	for (u64 i = 0; i < n; i++)
 		free_vmap_block(st, cpu, purge[i]);
 }
@@ -188,12 +200,14 @@ static void purge_fragmented_blocks(struct vmalloc_state *st, int cpu, int q)
 	struct vmap_block **purge = NULL, *vb;
 	u64 n = 0, cap = 0;
 
+	assert(q >= 0 && q < vmlab_nr_cpus(st->m));
 	for (vb = st->vbq[q].head; vb; vb = vb->free_next) {
 		if (vb->free + vb->dirty != BITS || vb->dirty == BITS)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
-			struct vmap_block **p = realloc(purge, cap * sizeof(*p));
+			struct vmap_block **p =
+			    realloc(purge, cap * sizeof(*p));
 			if (!p)
 				break; /* the rest waits for the next purge */
 			purge = p;
@@ -226,6 +240,7 @@ static int vb_cmp(const void *pa, const void *pb, void *ctx)
 	const struct vmap_block *b = *(struct vmap_block *const *)pb;
 	int qa = vb_xa_index(st, a), qb = vb_xa_index(st, b);
 
+	assert(a == b || vb_start(a) != vb_start(b));
 	if (qa != qb)
 		return qa < qb ? -1 : 1;
 	return vb_start(a) < vb_start(b) ? -1 : vb_start(a) > vb_start(b);
@@ -252,6 +267,7 @@ static void take_dirty(struct vmap_block *vb, u64 *start, u64 *end)
 	u64 s = vb_start(vb) + vb->dirty_min * VMLAB_PAGE_SIZE;
 	u64 e = vb_start(vb) + vb->dirty_max * VMLAB_PAGE_SIZE;
 
+	assert(vb->dirty_min < vb->dirty_max && vb->dirty_max <= BITS);
 	*start = s < *start ? s : *start;
 	*end = e > *end ? e : *end;
 	vb->dirty_min = BITS; /* not flushed over and over */
@@ -283,8 +299,10 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 			flush = true;
 		}
 	}
+	assert(np <= n);
 	free_purged_blocks(st, cpu, purge, np);
 	free(v);
+	assert(st->nr_blocks == n - np);
 	return flush;
 }
 
@@ -294,6 +312,7 @@ void vmap_blocks_destroy(struct vmalloc_state *st)
 
 	for (; vb; vb = next) {
 		next = vb->all_next;
+		assert(vb->area->vb == vb);
 		vb->area->vb = NULL;
 		free(vb);
 	}
@@ -309,7 +328,8 @@ static u64 vb_alloc(struct vmalloc_state *st, int cpu, u64 size)
 	u64 need = 1u << order;
 
 	assert(size && size <= VMLAB_VMAP_MAX_ALLOC * VMLAB_PAGE_SIZE);
-	for (struct vmap_block *vb = st->vbq[cpu].head; vb; vb = vb->free_next) {
+	for (struct vmap_block *vb = st->vbq[cpu].head; vb;
+	     vb = vb->free_next) {
 		u64 off;
 
 		if (vb->free < need)
@@ -319,21 +339,24 @@ static u64 vb_alloc(struct vmalloc_state *st, int cpu, u64 size)
 		bitmap_assign(vb->used_map, off, need, true);
 		if (!vb->free)
 			free_list_del(st, vb);
+		assert(off + need <= BITS);
 		return vb_start(vb) + off * VMLAB_PAGE_SIZE;
 	}
 	return new_vmap_block(st, cpu, order);
 }
 
 /* The kernel trusts its caller here; a bad range would corrupt it. */
-static struct vmap_block *vb_lookup(struct vmalloc_state *st, u64 addr,
-				    u64 off, u64 n)
+static struct vmap_block *vb_lookup(struct vmalloc_state *st, u64 addr, u64 off,
+				    u64 n)
 {
 	struct vmalloc_area *a = find_busy_area(st, addr);
 	struct vmap_block *vb = a && (a->va_flags & VMAP_BLOCK) ? a->vb : NULL;
 
+	assert(!vb || vb->area == a);
 	if (!vb || off + n > BITS || !bitmap_all_set(vb->used_map, off, n)) {
-		vmlab_warn(st->m, "vm_unmap_ram(%#llx, %llu pages): not mapped "
-				  "by vm_map_ram()",
+		vmlab_warn(st->m,
+			   "vm_unmap_ram(%#llx, %llu pages): not mapped "
+			   "by vm_map_ram()",
 			   (unsigned long long)addr, (unsigned long long)n);
 		return NULL;
 	}
@@ -356,6 +379,7 @@ static void vb_free(struct vmalloc_state *st, int cpu, u64 addr, u64 size)
 	vb->dirty_min = off < vb->dirty_min ? off : vb->dirty_min;
 	vb->dirty_max = off + n > vb->dirty_max ? off + n : vb->dirty_max;
 	vb->dirty += n;
+	assert(vb->dirty + vb->free <= BITS);
 	if (vb->dirty == BITS) {
 		assert(!vb->free);
 		free_vmap_block(st, cpu, vb);
@@ -368,6 +392,7 @@ static u64 map_ram_area(struct vmalloc_state *st, int cpu, u64 size)
 {
 	struct vmalloc_area *a = area_new(st);
 
+	assert(size > VMLAB_VMAP_MAX_ALLOC * VMLAB_PAGE_SIZE);
 	if (!a)
 		return 0;
 	if (alloc_vmap_area(st, cpu, a, size, VMLAB_PAGE_SIZE,
@@ -408,18 +433,19 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 
 static bool unmap_ram_args_ok(struct vmlab_machine *m, u64 addr, u32 count)
 {
+	assert(m);
 	if (!addr || addr < VMLAB_VMALLOC_START || addr > VMLAB_VMALLOC_END ||
 	    (addr & ~VMLAB_PAGE_MASK) || !count) {
-		vmlab_warn(m, "kernel BUG at mm/vmalloc.c: vm_unmap_ram(%#llx, "
-			      "%u)",
+		vmlab_warn(m,
+			   "kernel BUG at mm/vmalloc.c: vm_unmap_ram(%#llx, "
+			   "%u)",
 			   (unsigned long long)addr, count);
 		return false;
 	}
 	return true;
 }
 
-void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr,
-			u32 count)
+void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr, u32 count)
 {
 	struct vmalloc_state *st = vm_state(m);
 	struct vmalloc_area *a;

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User address spaces: processes (mms) with VMAs in a balanced tree, a
+ * POSIX-shaped memory API (mmap, munmap, mprotect, mremap, mlock, madvise,
+ * process_madvise, fork, exit), demand paging, copy-on-write, memfd-like
+ * files, a swap area, and madvise guard regions (PTE markers installed by
+ * the page walker's install_pte callback), with the semantics of Linux
+ * 6.13 and later.
+ *
+ * A C program written against mmap(2)/madvise(2) ports by adding the
+ * prefix and the mm argument: the constants have Linux's values and errors
+ * come back errno-style as negative VMLAB_E* values.  Memory accesses by a
+ * task return the signal Linux would deliver instead of raising it.
+ *
+ * Syscalls run on the mm's current CPU (vmlab_user_switch(), CPU 0 at
+ * first), which gets the mm loaded; TLB shootdowns go to every CPU that
+ * may cache the mm.
+ *
+ * Compared with the real kernel (a differential test runs the same random
+ * call sequences on the host and compares results, VMA layouts and
+ * pagemap bits), the model leaves out: transparent huge pages and hugetlb
+ * (MAP_HUGETLB fails with ENOMEM as with no huge pages reserved, COLLAPSE
+ * is EINVAL, HUGEPAGE/NOHUGEPAGE only set flags; anonymous mappings are
+ * still 2 MiB-aligned as Linux aligns them); stack growth (MAP_GROWSDOWN
+ * sets the flag only); the swap cache (each swap-in copies the slot);
+ * LRU lists (COLD clears accessed bits, FREE'd pages are dropped by
+ * PAGEOUT, not by background reclaim); KSM (MERGEABLE sets the flag);
+ * read-ahead (WILLNEED does nothing); soft-dirty (pagemap bit 55 is 0);
+ * regular files (files are memfd/shmem); mseal, userfaultfd, resource
+ * limits and commit accounting (VM_ACCOUNT is kept for merging).  Tasks
+ * are unprivileged for mmap_min_addr (65536: EPERM below it) and
+ * HWPOISON (EPERM).
+ */
+#ifndef VMLAB_USER_H
+#define VMLAB_USER_H
+
+#include "machine.h"
+
+/* errno values used here beyond types.h (asm-generic/errno*.h). */
+#define VMLAB_EBADF 9
+#define VMLAB_EACCES 13
+#define VMLAB_EFBIG 27
+#define VMLAB_EOVERFLOW 75
+#define VMLAB_EOPNOTSUPP 95
+
+/* mmap/mprotect protections (asm-generic/mman-common.h). */
+#define VMLAB_PROT_NONE 0x0
+#define VMLAB_PROT_READ 0x1
+#define VMLAB_PROT_WRITE 0x2
+#define VMLAB_PROT_EXEC 0x4
+#define VMLAB_PROT_SEM 0x8
+#define VMLAB_PROT_GROWSDOWN 0x01000000
+#define VMLAB_PROT_GROWSUP 0x02000000
+
+/* mmap flags (x86-64 values). */
+#define VMLAB_MAP_SHARED 0x01
+#define VMLAB_MAP_PRIVATE 0x02
+#define VMLAB_MAP_SHARED_VALIDATE 0x03
+#define VMLAB_MAP_TYPE 0x0f
+#define VMLAB_MAP_FIXED 0x10
+#define VMLAB_MAP_ANONYMOUS 0x20
+#define VMLAB_MAP_32BIT 0x40
+#define VMLAB_MAP_GROWSDOWN 0x0100
+#define VMLAB_MAP_DENYWRITE 0x0800
+#define VMLAB_MAP_EXECUTABLE 0x1000
+#define VMLAB_MAP_LOCKED 0x2000
+#define VMLAB_MAP_NORESERVE 0x4000
+#define VMLAB_MAP_POPULATE 0x8000
+#define VMLAB_MAP_NONBLOCK 0x10000
+#define VMLAB_MAP_STACK 0x20000
+#define VMLAB_MAP_HUGETLB 0x40000
+#define VMLAB_MAP_SYNC 0x80000
+#define VMLAB_MAP_FIXED_NOREPLACE 0x100000
+#define VMLAB_MAP_UNINITIALIZED 0x4000000
+
+/* mremap flags. */
+#define VMLAB_MREMAP_MAYMOVE 1
+#define VMLAB_MREMAP_FIXED 2
+#define VMLAB_MREMAP_DONTUNMAP 4
+
+/* mlock2 flags. */
+#define VMLAB_MLOCK_ONFAULT 0x01
+
+/* madvise advice (asm-generic/mman-common.h). */
+#define VMLAB_MADV_NORMAL 0
+#define VMLAB_MADV_RANDOM 1
+#define VMLAB_MADV_SEQUENTIAL 2
+#define VMLAB_MADV_WILLNEED 3
+#define VMLAB_MADV_DONTNEED 4
+#define VMLAB_MADV_FREE 8
+#define VMLAB_MADV_REMOVE 9
+#define VMLAB_MADV_DONTFORK 10
+#define VMLAB_MADV_DOFORK 11
+#define VMLAB_MADV_MERGEABLE 12
+#define VMLAB_MADV_UNMERGEABLE 13
+#define VMLAB_MADV_HUGEPAGE 14
+#define VMLAB_MADV_NOHUGEPAGE 15
+#define VMLAB_MADV_DONTDUMP 16
+#define VMLAB_MADV_DODUMP 17
+#define VMLAB_MADV_WIPEONFORK 18
+#define VMLAB_MADV_KEEPONFORK 19
+#define VMLAB_MADV_COLD 20
+#define VMLAB_MADV_PAGEOUT 21
+#define VMLAB_MADV_POPULATE_READ 22
+#define VMLAB_MADV_POPULATE_WRITE 23
+#define VMLAB_MADV_DONTNEED_LOCKED 24
+#define VMLAB_MADV_COLLAPSE 25
+#define VMLAB_MADV_HWPOISON 100
+#define VMLAB_MADV_SOFT_OFFLINE 101
+#define VMLAB_MADV_GUARD_INSTALL 102
+#define VMLAB_MADV_GUARD_REMOVE 103
+
+/* vm_flags bits, with the kernel's values (include/linux/mm.h). */
+#define VMLAB_VM_READ 0x00000001ULL
+#define VMLAB_VM_WRITE 0x00000002ULL
+#define VMLAB_VM_EXEC 0x00000004ULL
+#define VMLAB_VM_SHARED 0x00000008ULL
+#define VMLAB_VM_MAYREAD 0x00000010ULL
+#define VMLAB_VM_MAYWRITE 0x00000020ULL
+#define VMLAB_VM_MAYEXEC 0x00000040ULL
+#define VMLAB_VM_MAYSHARE 0x00000080ULL
+#define VMLAB_VM_GROWSDOWN 0x00000100ULL
+#define VMLAB_VM_PFNMAP 0x00000400ULL
+#define VMLAB_VM_LOCKED 0x00002000ULL
+#define VMLAB_VM_IO 0x00004000ULL
+#define VMLAB_VM_SEQ_READ 0x00008000ULL
+#define VMLAB_VM_RAND_READ 0x00010000ULL
+#define VMLAB_VM_DONTCOPY 0x00020000ULL
+#define VMLAB_VM_DONTEXPAND 0x00040000ULL
+#define VMLAB_VM_LOCKONFAULT 0x00080000ULL
+#define VMLAB_VM_ACCOUNT 0x00100000ULL
+#define VMLAB_VM_NORESERVE 0x00200000ULL
+#define VMLAB_VM_HUGETLB 0x00400000ULL
+#define VMLAB_VM_SYNC 0x00800000ULL
+#define VMLAB_VM_WIPEONFORK 0x02000000ULL
+#define VMLAB_VM_DONTDUMP 0x04000000ULL
+#define VMLAB_VM_SOFTDIRTY 0x08000000ULL
+#define VMLAB_VM_MIXEDMAP 0x10000000ULL
+#define VMLAB_VM_HUGEPAGE 0x20000000ULL
+#define VMLAB_VM_NOHUGEPAGE 0x40000000ULL
+#define VMLAB_VM_MERGEABLE 0x80000000ULL
+#define VMLAB_VM_SPECIAL                                                     \
+	(VMLAB_VM_IO | VMLAB_VM_DONTEXPAND | VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP)
+
+/* /proc/PID/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define VMLAB_PM_PFN_MASK ((1ULL << 55) - 1)
+#define VMLAB_PM_SOFT_DIRTY (1ULL << 55) /* not modelled: always 0 */
+#define VMLAB_PM_MMAP_EXCLUSIVE (1ULL << 56)
+#define VMLAB_PM_UFFD_WP (1ULL << 57)
+#define VMLAB_PM_GUARD_REGION (1ULL << 58)
+#define VMLAB_PM_FILE (1ULL << 61)
+#define VMLAB_PM_SWAP (1ULL << 62)
+#define VMLAB_PM_PRESENT (1ULL << 63)
+
+/* Access outcomes: the signal Linux delivers (0: the access completed). */
+enum vmlab_outcome {
+	VMLAB_OK = 0,
+	VMLAB_SIGBUS = 7,
+	VMLAB_SIGKILL = 9, /* out of memory: the OOM killer */
+	VMLAB_SIGSEGV = 11,
+};
+/* si_code values. */
+#define VMLAB_SEGV_MAPERR 1
+#define VMLAB_SEGV_ACCERR 2
+#define VMLAB_BUS_ADRERR 2
+#define VMLAB_BUS_MCEERR_AR 4
+
+struct vmlab_siginfo {
+	int signo; /* VMLAB_SIGSEGV, VMLAB_SIGBUS, or 0 */
+	int code;  /* VMLAB_SEGV_* / VMLAB_BUS_* */
+	u64 addr;  /* faulting address */
+};
+
+struct vmlab_user_mm; /* a process's address space (mm_struct) */
+struct vmlab_vma;     /* vm_area_struct */
+struct vmlab_file;    /* a memfd / shmem object */
+
+struct vmlab_iovec {
+	u64 iov_base;
+	u64 iov_len;
+};
+
+struct vmlab_range {
+	u64 start, end; /* [start, end) */
+};
+
+/* ------------------------------------------------------------- processes */
+
+/* A new, empty address space (as after execve, without any image).  0,
+ * -VMLAB_EINVAL or -VMLAB_ENOMEM. */
+int vmlab_user_mm_create(struct vmlab_machine *m, struct vmlab_user_mm **out);
+/* exit_mmap() and free: every mapping, guard marker and page table goes;
+ * pages are freed after the flush.  NULL is ignored. */
+void vmlab_user_mm_destroy(struct vmlab_user_mm *mm);
+struct vmlab_machine *vmlab_user_machine(const struct vmlab_user_mm *mm);
+/* The machine-level mm (page-table root, ASID state, cpumask). */
+struct vmlab_mm *vmlab_user_hw_mm(struct vmlab_user_mm *mm);
+u64 vmlab_user_pid(const struct vmlab_user_mm *mm);
+
+/* Schedule a thread of mm on cpu: loads the mm there (switch_mm) and makes
+ * cpu the one that runs the mm's later syscalls.  -VMLAB_EINVAL on a bad
+ * cpu. */
+int vmlab_user_switch(struct vmlab_user_mm *mm, int cpu);
+int vmlab_user_cpu(const struct vmlab_user_mm *mm);
+
+/* fork(): a copy of mm (copy_page_range, COW, guard markers copied except
+ * under VM_WIPEONFORK; VM_DONTCOPY VMAs left out).  0 or -errno. */
+int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child);
+
+/* --------------------------------------------------------- the memory API */
+
+/* Returns the address, or a negative errno. */
+s64 vmlab_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
+	       int flags, struct vmlab_file *file, u64 off);
+int vmlab_munmap(struct vmlab_user_mm *mm, u64 addr, u64 len);
+int vmlab_mprotect(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot);
+s64 vmlab_mremap(struct vmlab_user_mm *mm, u64 old_addr, u64 old_len,
+		 u64 new_len, int flags, u64 new_addr);
+int vmlab_mlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
+int vmlab_mlock2(struct vmlab_user_mm *mm, u64 addr, u64 len,
+		 unsigned int flags);
+int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
+int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice);
+/* process_madvise(2) on mm itself: bytes advised, or -errno if none. */
+s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
+			  const struct vmlab_iovec *iov, size_t vlen,
+			  int advice, unsigned int flags);
+/* A device mapping, as a driver's mmap() doing remap_pfn_range(): a
+ * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP shared VMA mapping
+ * `pages` frames from pfn (not reference counted), placed as mmap(NULL)
+ * would.  Returns the address or a negative errno. */
+s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages,
+		      int prot);
+/* UFFDIO_POISON-like: install poison PTE markers over [addr, addr+len)
+ * (a VMA must cover it; present pages are refused with -VMLAB_EEXIST).
+ * An access there gives SIGBUS. */
+int vmlab_user_poison(struct vmlab_user_mm *mm, u64 addr, u64 len);
+
+/*
+ * A task's access, from cpu (the mm is loaded there if it is not).
+ * Returns VMLAB_OK, VMLAB_SIGSEGV, VMLAB_SIGBUS or VMLAB_SIGKILL (out of
+ * memory); bytes up to the faulting page are moved, as hardware does.
+ * Bad arguments give -VMLAB_EINVAL.
+ * kind: VMLAB_READ, VMLAB_WRITE or VMLAB_FETCH (buf may be NULL for
+ * reads and fetches).
+ */
+int vmlab_user_access(struct vmlab_user_mm *mm, int cpu,
+		      enum vmlab_access kind, u64 va, void *buf, size_t len);
+int vmlab_user_access_si(struct vmlab_user_mm *mm, int cpu,
+			 enum vmlab_access kind, u64 va, void *buf, size_t len,
+			 struct vmlab_siginfo *si);
+/* Convenience: one byte read / write. */
+int vmlab_user_read8(struct vmlab_user_mm *mm, int cpu, u64 va, u8 *out);
+int vmlab_user_write8(struct vmlab_user_mm *mm, int cpu, u64 va, u8 v);
+
+/* ------------------------------------------------------ files and swap */
+
+/* memfd_create()-like: an empty shmem file.  Files are reference counted;
+ * every mapping holds a reference, vmlab_file_put() drops the caller's. */
+int vmlab_memfd_create(struct vmlab_machine *m, const char *name,
+		       struct vmlab_file **out);
+void vmlab_file_put(struct vmlab_file *f);
+int vmlab_ftruncate(struct vmlab_file *f, u64 size);
+/* fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). */
+int vmlab_file_punch_hole(struct vmlab_file *f, u64 off, u64 len);
+s64 vmlab_file_pwrite(struct vmlab_file *f, const void *buf, u64 len,
+		      u64 off);
+s64 vmlab_file_pread(struct vmlab_file *f, void *buf, u64 len, u64 off);
+u64 vmlab_file_size(const struct vmlab_file *f);
+u64 vmlab_file_cached_pages(const struct vmlab_file *f);
+u64 vmlab_file_swapped_pages(const struct vmlab_file *f);
+
+/* The swap area (one per machine, created on first use with a quarter of
+ * RAM unless sized here first).  -VMLAB_EBUSY once in use. */
+int vmlab_swap_setup(struct vmlab_machine *m, u64 pages);
+u64 vmlab_swap_used(struct vmlab_machine *m);
+u64 vmlab_swap_total(struct vmlab_machine *m);
+
+/* ----------------------------------------------------------- inspection */
+
+struct vmlab_vma_info {
+	u64 start, end;   /* [start, end) */
+	u64 pgoff;        /* vm_pgoff */
+	u64 flags;        /* VMLAB_VM_* */
+	u64 file_id;      /* inode-like number, 0: no file */
+	const char *name; /* file name, NULL for anonymous memory */
+	u64 anon_vma_id;  /* 0: no anon_vma yet */
+	/* smaps-style, from a walk of the VMA's page tables */
+	u64 rss_pages;    /* present PTEs */
+	u64 anon_pages;   /* ... of them anonymous (COW'd or private) */
+	u64 swap_pages;   /* swap entries */
+	u64 guard_pages;  /* guard markers */
+};
+
+u64 vmlab_user_nr_vmas(const struct vmlab_user_mm *mm); /* map_count */
+/* Fill up to max entries in address order; returns the number of VMAs. */
+size_t vmlab_user_vmas(struct vmlab_user_mm *mm, struct vmlab_vma_info *out,
+		       size_t max);
+/* The VMA containing addr: 0 or -VMLAB_ENOENT. */
+int vmlab_user_vma_at(struct vmlab_user_mm *mm, u64 addr,
+		      struct vmlab_vma_info *out);
+/* /proc/PID/maps and smaps-style listings to a FILE *. */
+void vmlab_user_print_maps(struct vmlab_user_mm *mm, void *file);
+void vmlab_user_print_smaps(struct vmlab_user_mm *mm, void *file);
+
+/* /proc/PID/pagemap: one 64-bit entry per page from addr (page aligned).
+ * Returns n or -errno. */
+int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,
+		       size_t n);
+/* Runs of guard markers in [start, end): fills up to max, returns how many
+ * runs there are. */
+size_t vmlab_guard_scan(struct vmlab_user_mm *mm, u64 start, u64 end,
+			struct vmlab_range *out, size_t max);
+
+struct vmlab_user_stats {
+	u64 map_count;     /* VMAs */
+	u64 total_vm;      /* pages covered by VMAs */
+	u64 locked_vm;
+	u64 rss_anon;      /* MM_ANONPAGES */
+	u64 rss_file;      /* MM_FILEPAGES */
+	u64 rss_shmem;     /* MM_SHMEMPAGES */
+	u64 swap_ents;     /* MM_SWAPENTS */
+	u64 pgtable_pages; /* user page-table pages, PGD included */
+	/* events */
+	u64 syscalls;
+	u64 faults;        /* handled by this layer */
+	u64 fault_anon;    /* new anonymous page */
+	u64 fault_zero;    /* shared zero page mapped */
+	u64 fault_cow;     /* copy on write */
+	u64 fault_reuse;   /* write fault reusing an exclusive page */
+	u64 fault_file;    /* page-cache page mapped */
+	u64 fault_swapin;
+	u64 sigsegv, sigbus;
+	u64 vma_alloc, vma_free, vma_merge, vma_split;
+	u64 guard_installed; /* markers written */
+	u64 guard_zaps;      /* install passes that had to zap pages */
+};
+void vmlab_user_stats(struct vmlab_user_mm *mm, struct vmlab_user_stats *out);
+/* Page-table pages of the user half (a walk). */
+u64 vmlab_user_pgtable_pages(struct vmlab_user_mm *mm);
+
+/* Simulated cost of work the machine does not count (ns). */
+struct vmlab_user_cost {
+	double syscall;  /* entry + exit */
+	double vma_op;   /* allocate, free, split or merge one VMA */
+};
+void vmlab_user_set_cost(struct vmlab_machine *m,
+			 const struct vmlab_user_cost *c);
+/* Machine time plus this layer's events weighted by the cost above. */
+double vmlab_user_sim_time_ns(struct vmlab_user_mm *mm);
+
+/* ---------------------------------------------------- planted bugs */
+
+/*
+ * For checker tests: re-introduce known bug classes.  Off by default.
+ * EARLY_FREE: zaps (DONTNEED, munmap, ...) drop their pages before the
+ * TLB flush reaches other CPUs.
+ */
+#define VMLAB_USER_BUG_EARLY_FREE (1u << 0)
+void vmlab_user_set_bugs(struct vmlab_machine *m, unsigned int bugs);
+
+/* -------------------------------------------------------- scenario */
+
+/* The seed's claim: n thread stacks of `pages` pages plus one guard page,
+ * created with mmap + mprotect(PROT_NONE) or mmap + MADV_GUARD_INSTALL,
+ * in a fresh mm. */
+struct vmlab_guard_stacks_result {
+	int n, pages;
+	bool markers;
+	u64 vmas_added;        /* map_count after - before */
+	u64 pgtable_pages;     /* page-table pages of the mm afterwards */
+	u64 syscalls;          /* mmap + mprotect / madvise calls */
+	u64 flushes;           /* flush_tlb_mm_range calls (any kind) */
+	u64 ipis;
+	u64 pte_writes;
+	double sim_ns;         /* creation, simulated */
+	double vmas_per_stack, pgtable_pages_per_stack, syscalls_per_stack,
+	       sim_ns_per_stack;
+	/* verification after creation: every guard page gives SIGSEGV,
+	 * every stack's top page is writable */
+	u64 guard_sigsegv;
+	u64 stack_ok;
+};
+int vmlab_scenario_guard_stacks(struct vmlab_machine *m, int n, int pages,
+				bool markers,
+				struct vmlab_guard_stacks_result *out);
+
+#endif

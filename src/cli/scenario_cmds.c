@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scenario commands: run, replay, explore, list, tour.  Output is a
+ * function of the arguments (no timings); the only thing that depends on
+ * the terminal is explore's progress bar, drawn only when stdout is one.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "sim/sim.h"
+
+struct args {
+	struct sim_opts o;
+	bool json;
+	bool have_seed;
+	bool have_policy;
+	u64 seeds; /* explore */
+	bool verbose;
+};
+
+static bool parse_u64(const char *s, u64 *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return false;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int bad(const char *cmd, const char *what, const char *arg)
+{
+	fprintf(stderr, "vmlab %s: %s%s%s\n(see 'vmlab help %s')\n", cmd, what,
+		arg ? " " : "", arg ? arg : "", cmd);
+	return EXIT_USAGE;
+}
+
+/* Options shared by run, replay, explore and tour; 0 or EXIT_USAGE. */
+static int parse(const char *cmd, int argc, char **argv, struct args *a,
+		 bool want_file)
+{
+	assert(cmd && argc >= 1);
+	memset(a, 0, sizeof(*a));
+	sim_opts_default(&a->o);
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		u64 n;
+		if (!strncmp(s, "-D", 2)) {
+			const char *def = s[2] ? s + 2 : v;
+			if (!s[2])
+				i++;
+			if (!def || !strchr(def, '=') || *def == '=')
+				return bad(cmd, "-D needs name=value, got",
+					   def ? def : "nothing");
+			if (a->o.nr_defs == SIM_MAX_DEFS)
+				return bad(cmd, "too many -D", NULL);
+			a->o.defs[a->o.nr_defs++] = def;
+		} else if (!strcmp(s, "--json")) {
+			a->json = true;
+		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
+			a->verbose = true;
+		} else if (!strcmp(s, "--trace")) {
+			if (!v)
+				return bad(cmd, "--trace needs a file name", NULL);
+			a->o.trace = v;
+			i++;
+		} else if (!strcmp(s, "--policy")) {
+			if (vmlab_sched_policy_parse(v, &a->o.policy))
+				return bad(cmd, "--policy is pct, random or rr, not",
+					   v ? v : "nothing");
+			a->have_policy = true;
+			i++;
+		} else if (!strcmp(s, "--seed") || !strcmp(s, "--seeds") ||
+			   !strcmp(s, "--cpus") || !strcmp(s, "--depth") ||
+			   !strcmp(s, "--max-steps") ||
+			   !strcmp(s, "--pct-steps")) {
+			if (!parse_u64(v, &n))
+				return bad(cmd, s, "needs a number");
+			i++;
+			if (!strcmp(s, "--seed")) {
+				a->o.seed = n;
+				a->have_seed = true;
+			} else if (!strcmp(s, "--seeds")) {
+				a->seeds = n;
+			} else if (!strcmp(s, "--cpus")) {
+				if (n < 1 || n > VMLAB_MAX_CPUS)
+					return bad(cmd, "--cpus is 1..256", NULL);
+				a->o.cpus = (int)n;
+			} else if (!strcmp(s, "--depth")) {
+				if (n < 1 || n > VMLAB_SCHED_MAX_DEPTH)
+					return bad(cmd, "--depth is 1..64", NULL);
+				a->o.depth = (int)n;
+			} else if (!strcmp(s, "--max-steps")) {
+				a->o.max_steps = n;
+			} else {
+				a->o.pct_steps = n;
+			}
+		} else if (s[0] == '-' && s[1]) {
+			return bad(cmd, "unknown option", s);
+		} else if (want_file && !a->o.scenario) {
+			a->o.scenario = s;
+		} else {
+			return bad(cmd, "unexpected argument", s);
+		}
+	}
+	if (want_file && !a->o.scenario)
+		return bad(cmd, "which scenario? (a file or a name from "
+				"'vmlab list')", NULL);
+	assert(a->o.nr_defs <= SIM_MAX_DEFS && a->o.depth >= 1);
+	return 0;
+}
+
+static int report_usage(const char *cmd, const struct sim_result *r)
+{
+	fprintf(stderr, "vmlab %s: %s\n", cmd, r->error ? r->error : "error");
+	return EXIT_USAGE;
+}
+
+/* run and replay: one run, its figures, its reports in full. */
+static int run_one(const char *cmd, struct args *a)
+{
+	struct sim_result r;
+	assert(a->o.scenario);
+	/* print() output is collected: it follows the header in text, and
+	 * goes into the document in JSON. */
+	a->o.out = NULL;
+	if (sim_run(&a->o, &r) == SIM_USAGE) {
+		if (a->json) /* machines get a document even then */
+			sim_print_json(&r, &a->o, stdout);
+		report_usage(cmd, &r);
+		sim_result_free(&r);
+		return EXIT_USAGE;
+	}
+	if (a->json)
+		sim_print_json(&r, &a->o, stdout);
+	else
+		sim_print_text(&r, &a->o, stdout, true);
+	int status = (int)r.status;
+	if (r.status != SIM_OK && r.error)
+		fprintf(stderr, "vmlab %s: %s\n", cmd, r.error);
+	sim_result_free(&r);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct args a;
+	int err = parse("run", argc, argv, &a, true);
+	if (err)
+		return err;
+	if (a.seeds)
+		return bad("run", "--seeds belongs to explore", NULL);
+	return run_one("run", &a);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct args a;
+	int err = parse("replay", argc, argv, &a, true);
+	if (err)
+		return err;
+	if (!a.have_seed)
+		return bad("replay", "--seed N is required (the seed explore "
+				     "printed)", NULL);
+	return run_one("replay", &a);
+}
+
+/* ---------------------------------------------------------- explore */
+
+static void replay_command(const struct args *a, u64 seed, FILE *f)
+{
+	fprintf(f, "vmlab replay %s --seed %llu --policy %s", a->o.scenario,
+		(unsigned long long)seed, vmlab_sched_policy_name(a->o.policy));
+	if (a->o.policy == VMLAB_SCHED_PCT)
+		fprintf(f, " --depth %d", a->o.depth);
+	if (a->o.pct_steps)
+		fprintf(f, " --pct-steps %llu", (unsigned long long)a->o.pct_steps);
+	if (a->o.cpus)
+		fprintf(f, " --cpus %d", a->o.cpus);
+	if (a->o.max_steps)
+		fprintf(f, " --max-steps %llu", (unsigned long long)a->o.max_steps);
+	for (int i = 0; i < a->o.nr_defs; i++)
+		fprintf(f, " -D %s", a->o.defs[i]);
+	fputc('\n', f);
+}
+
+static void progress(u64 done, u64 total)
+{
+	int w = 40, fill = (int)(done * (u64)w / (total ? total : 1));
+	printf("\r[%.*s%*s] %llu/%llu seeds", fill,
+	       "########################################", w - fill, "",
+	       (unsigned long long)done, (unsigned long long)total);
+	fflush(stdout);
+}
+
+/* Seeds first..first+n-1 until one fails; 0 if none did. */
+struct explored {
+	u64 seed;  /* failing seed, 0: none */
+	u64 runs;
+	struct sim_result r;
+};
+
+static int explore(struct args *a, u64 first, u64 n, bool bar,
+		   struct explored *out)
+{
+	memset(out, 0, sizeof(*out));
+	assert(n > 0 && a->o.scenario);
+	struct sim_opts o = a->o;
+	o.out = NULL;
+	o.quiet = true;
+	o.trace = NULL;
+	if (o.policy == VMLAB_SCHED_PCT && !o.pct_steps)
+		o.pct_steps = sim_calibrate(&o);
+	u64 step = n / 100 ? n / 100 : 1;
+	for (u64 i = 0; i < n; i++) {
+		o.seed = first + i;
+		enum sim_status st = sim_run(&o, &out->r);
+		out->runs++;
+		if (bar && (i % step == 0 || i + 1 == n))
+			progress(i + 1, n);
+		if (st == SIM_USAGE)
+			return EXIT_USAGE;
+		if (st == SIM_FAIL) {
+			assert(out->r.error);
+			out->seed = o.seed;
+			return EXIT_FINDING;
+		}
+		sim_result_free(&out->r);
+	}
+	return EXIT_OK;
+}
+
+int cmd_explore(int argc, char **argv)
+{
+	struct args a;
+	int err = parse("explore", argc, argv, &a, true);
+	if (err)
+		return err;
+	if (!a.seeds)
+		return bad("explore", "--seeds N is required", NULL);
+	if (a.json || a.o.trace)
+		return bad("explore", "--json and --trace belong to run and "
+				      "replay (replay the seed explore finds)",
+			   NULL);
+	if (!a.have_policy)
+		a.o.policy = VMLAB_SCHED_PCT;
+	u64 first = a.have_seed ? a.o.seed : 1;
+	bool bar = isatty(STDOUT_FILENO);
+	printf("explore %s: seeds %llu..%llu, policy %s", a.o.scenario,
+	       (unsigned long long)first, (unsigned long long)(first + a.seeds - 1),
+	       vmlab_sched_policy_name(a.o.policy));
+	if (a.o.policy == VMLAB_SCHED_PCT)
+		printf(" (depth %d)", a.o.depth);
+	printf("\n");
+	struct explored e;
+	int st = explore(&a, first, a.seeds, bar, &e);
+	if (bar)
+		printf("\n");
+	if (st == EXIT_USAGE) {
+		report_usage("explore", &e.r);
+		sim_result_free(&e.r);
+		return EXIT_USAGE;
+	}
+	if (st == EXIT_OK) {
+		printf("no failure in %llu seeds\n", (unsigned long long)a.seeds);
+		return EXIT_OK;
+	}
+	char v[1024];
+	sim_verdict(&e.r, v, sizeof(v));
+	printf("seed %llu fails (run %llu of %llu): %s\n\n",
+	       (unsigned long long)e.seed, (unsigned long long)e.runs,
+	       (unsigned long long)a.seeds, v);
+	size_t shown = 0;
+	for (size_t i = 0; i < e.r.nr_reports; i++) {
+		if (e.r.reports[i].expected || (shown == 1 && !a.verbose))
+			continue;
+		printf("[%s]\n%s\n", e.r.reports[i].machine, e.r.reports[i].text);
+		shown++;
+	}
+	assert(shown <= e.r.nr_reports);
+	if (e.r.nr_reports > shown && !a.verbose)
+		printf("(%zu report%s in all: replay to see them)\n\n",
+		       e.r.nr_reports, e.r.nr_reports == 1 ? "" : "s");
+	printf("replay: ");
+	replay_command(&a, e.seed, stdout);
+	sim_result_free(&e.r);
+	return EXIT_FINDING;
+}
+
+/* ------------------------------------------------------------- list */
+
+int cmd_list(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1)
+		return bad("list", "takes no arguments", NULL);
+	for (int i = 0; i < sim_nr_builtins; i++) {
+		char d[256];
+		sim_describe(sim_builtins[i].text, sim_builtins[i].len, d,
+			     sizeof(d));
+		printf("%-20s %s\n", sim_builtins[i].name, d);
+	}
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------------------- tour */
+
+/* A scenario whose header says "-- explore: N": the tour shows how many
+ * seeds each policy needs to find its bug. */
+static bool tour_explore(const struct sim_builtin *b, const struct args *ta,
+			 u64 n)
+{
+	static const enum vmlab_sched_policy pol[] = {VMLAB_SCHED_PCT,
+						      VMLAB_SCHED_RANDOM};
+	u64 found[2] = {0, 0};
+	char check[64] = "";
+	assert(b && n > 0);
+	for (int p = 0; p < 2; p++) {
+		struct args a = *ta;
+		a.o.scenario = b->name;
+		a.o.policy = pol[p];
+		struct explored e;
+		explore(&a, 1, n, false, &e);
+		found[p] = e.seed;
+		if (e.seed && !check[0] && e.r.nr_reports)
+			snprintf(check, sizeof(check), "%s", e.r.reports[0].check);
+		if (e.seed)
+			sim_result_free(&e.r);
+	}
+	char c0[48], c1[48];
+	snprintf(c0, sizeof(c0), "pct (depth %d)", ta->o.depth);
+	snprintf(c1, sizeof(c1), "random");
+	char head[48];
+	snprintf(head, sizeof(head), "explore, seeds 1..%llu",
+		 (unsigned long long)n);
+	printf("  %-34s  %14s  %14s\n", head, c0, c1);
+	char v0[32], v1[32];
+	snprintf(v0, sizeof(v0), found[0] ? "%llu" : "> %llu",
+		 (unsigned long long)(found[0] ? found[0] : n));
+	snprintf(v1, sizeof(v1), found[1] ? "%llu" : "> %llu",
+		 (unsigned long long)(found[1] ? found[1] : n));
+	printf("  %-34s  %14s  %14s\n", "first seed the checker flags", v0, v1);
+	if (found[0])
+		printf("  checker: %s, found by explore (expected: a planted "
+		       "race)\n  replay:  vmlab replay %s --seed %llu --policy "
+		       "pct --depth %d\n",
+		       check, b->name, (unsigned long long)found[0], ta->o.depth);
+	else
+		printf("  checker: the planted race was NOT found in %llu "
+		       "seeds\n", (unsigned long long)n);
+	return found[0] != 0;
+}
+
+int cmd_tour(int argc, char **argv)
+{
+	struct args ta;
+	int err = parse("tour", argc, argv, &ta, false);
+	if (err)
+		return err;
+	if (ta.o.nr_defs || ta.o.trace || ta.json || ta.seeds)
+		return bad("tour", "takes only --seed, --cpus, --policy and "
+				   "--depth (run a scenario for more)", NULL);
+	printf("vmlab tour: every built-in scenario, seed %llu, policy %s\n",
+	       (unsigned long long)ta.o.seed, vmlab_sched_policy_name(ta.o.policy));
+	int ok = 0;
+	for (int i = 0; i < sim_nr_builtins; i++) {
+		const struct sim_builtin *b = &sim_builtins[i];
+		char d[256], ex[32];
+		sim_describe(b->text, b->len, d, sizeof(d));
+		printf("\n== %s: %s ==\n", b->name, d);
+		u64 n;
+		if (sim_header(b->text, b->len, "explore", ex, sizeof(ex)) &&
+		    (n = strtoull(ex, NULL, 10)) > 0) {
+			ok += tour_explore(b, &ta, n);
+			continue;
+		}
+		struct sim_opts o = ta.o;
+		o.scenario = b->name;
+		o.out = NULL;
+		o.quiet = true;
+		struct sim_result r;
+		if (sim_run(&o, &r) != SIM_USAGE)
+			sim_print_figures(&r, stdout);
+		sim_print_checker(&r, stdout);
+		char v[1024];
+		sim_verdict(&r, v, sizeof(v));
+		if (r.status != SIM_OK)
+			printf("  FAILED: %s\n", v);
+		ok += r.status == SIM_OK;
+		sim_result_free(&r);
+	}
+	assert(ok >= 0 && ok <= sim_nr_builtins);
+	printf("\ntour: %d of %d scenarios as expected\n", ok, sim_nr_builtins);
+	return ok == sim_nr_builtins ? EXIT_OK : EXIT_FINDING;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the Lua binding (lua_*.c), the runner and the trace
+ * writer.  One struct sim per run; everything hangs off it (the Lua state
+ * finds it through its extra space), nothing is global.
+ */
+#ifndef VMLAB_SIM_LSIM_H
+#define VMLAB_SIM_LSIM_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "machine/internal.h"
+#include "sim/sim.h"
+
+#define MT_MACHINE "vmlab.machine"
+#define MT_CPU "vmlab.cpu"
+
+struct trace_machine;
+struct sim_trace;
+
+struct sim_machine {
+	struct sim *sim;
+	struct vmlab_machine *m;
+	int index;
+	char *label;
+	u32 expect;               /* checks this machine is meant to show */
+	bool destroyed;
+	struct vmlab_sched *sched; /* while its programs run */
+	/*
+	 * Calls into services that keep shared state across a flush (vmalloc,
+	 * CPA's vm_unmap_aliases hook) are serialised with this lock until the
+	 * service takes the kernel's own locks; see doc/sim.md.
+	 */
+	struct vmlab_lock svc_lock;
+	struct trace_machine *tm;
+};
+
+struct sim_buf {
+	char *s;
+	size_t len, cap;
+};
+
+struct sim {
+	lua_State *L;
+	const struct sim_opts *o;
+	struct sim_result *r;
+	u64 seed;
+	u64 max_steps, lua_steps;
+	bool budget_hit;
+	bool usage;       /* the failure is a usage error (exit 2) */
+	char *task_error; /* first error raised in a CPU program */
+	struct sim_machine **mach;
+	int nr_mach, cap_mach;
+	struct sim_machine *running; /* its programs run now */
+	bool params_declared;
+	bool def_used[SIM_MAX_DEFS];
+	u64 nr_runs;
+	u64 total_steps, total_switches;
+	u64 pct_steps;
+	struct sim_trace *trace;
+	struct sim_buf out;
+	char **strings; /* interned, live as long as the machines */
+	int nr_strings;
+};
+
+/* The run a Lua state belongs to. */
+static inline struct sim *lsim(lua_State *L)
+{
+	return *(struct sim **)lua_getextraspace(L);
+}
+
+/* Raise a usage error (exit status 2) with the scenario's position. */
+int lsim_usage_error(lua_State *L, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *lsim_strdup(const char *s);
+const char *lsim_intern(struct sim *sim, const char *s);
+void buf_printf(struct sim_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------- operations */
+
+/* One kernel operation issued by a CPU: a scheduling point, a trace span
+ * and the checker's label. */
+struct lop {
+	struct sim_machine *sm;
+	struct vmlab_machine *m;
+	int cpu;
+	const char *name;
+	u64 t0;
+	bool svc_locked;
+};
+
+/* Resolve the machine or CPU handle at idx to (machine, CPU) without a
+ * scheduling point (observations). */
+struct sim_machine *lsim_handle(lua_State *L, int idx, int *cpu);
+void lop_begin(lua_State *L, struct lop *o, int idx, const char *name);
+/* The same, holding the machine's service lock for the call. */
+void lop_begin_svc(lua_State *L, struct lop *o, int idx, const char *name);
+void lop_end(struct lop *o);
+/* End o and raise "name: EINVAL" (never returns). */
+int lop_fail(lua_State *L, struct lop *o, int err);
+
+/* Parsing of protection bits, map flags, vm flags. */
+vmlab_pgprot_t lsim_prot(lua_State *L, int idx, vmlab_pgprot_t def);
+u64 lsim_flags(lua_State *L, int idx, const char *const *names,
+	       const u64 *values, const char *what);
+/* Sorted keys of the table at idx, pushed as a new array table. */
+void lsim_sorted_keys(lua_State *L, int idx);
+/* Unknown key in an options table: error naming it (first in order). */
+void lsim_check_keys(lua_State *L, int idx, const char *const *known,
+		     const char *what);
+
+/* Registration of the method tables (shared by machine and CPU handles). */
+void lsim_register_machine(lua_State *L); /* vmlab.machine, metatables */
+void lsim_register_ops(lua_State *L);     /* kernel operations */
+void lsim_register_observe(lua_State *L); /* counters, reports, ... */
+void lsim_register_vmalloc(lua_State *L); /* vmalloc service */
+int lsim_run_programs(lua_State *L);      /* m:run{...} */
+void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
+/* The global `vmlab` table (lua_vmlab.c). */
+void lsim_open_vmlab(lua_State *L, struct sim *sim);
+/* Message handler: gives every error message a file:line. */
+int lsim_msgh(lua_State *L);
+
+/* Finish a machine: copy its reports and figures into the result and
+ * destroy it. */
+void lsim_machine_finish(struct sim *sim, struct sim_machine *sm);
+
+/* ------------------------------------------------------------ trace */
+
+struct sim_trace *trace_open(const char *path, char *err, size_t n);
+/* Close the document; 0 or -1 on a write error. */
+int trace_close(struct sim_trace *t);
+void trace_attach(struct sim_trace *t, struct sim_machine *sm);
+void trace_detach(struct sim_machine *sm);
+u64 trace_now(struct sim_machine *sm);
+void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0);
+void trace_sample(struct sim_machine *sm);
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sim layer: Lua scenarios, their runner, figures, reports, traces.
+ * Internal to the vmlab command, its tests and benchmarks.
+ *
+ * A run (sim_run()) is a pure function of the scenario text, its
+ * parameters and the seed: the same inputs give the same output, the same
+ * figures and the same trace hash.
+ */
+#ifndef VMLAB_SIM_H
+#define VMLAB_SIM_H
+
+#include <stdio.h>
+
+#include "vmlab/sched.h"
+#include "vmlab/vmlab.h"
+
+/* Exit statuses of a run (and of the vmlab command). */
+enum sim_status {
+	SIM_OK = 0,
+	SIM_FAIL = 1,  /* checker report, scenario error or assertion */
+	SIM_USAGE = 2, /* missing file, syntax error, unknown parameter */
+};
+
+#define SIM_MAX_DEFS 64
+#define SIM_DEFAULT_MAX_STEPS 200000000ULL /* Lua instructions */
+
+struct sim_opts {
+	const char *scenario; /* a file, or the name of a built-in */
+	const char *text;     /* set: the scenario's text (scenario names it) */
+	size_t text_len;
+	u64 seed;
+	int cpus; /* > 0: every machine gets this many CPUs */
+	enum vmlab_sched_policy policy;
+	int depth;          /* PCT bug depth */
+	u64 pct_steps;      /* 0: calibrate (see doc/sim.md) */
+	u64 max_steps;      /* 0: SIM_DEFAULT_MAX_STEPS */
+	const char *defs[SIM_MAX_DEFS]; /* "name=value" */
+	int nr_defs;
+	FILE *out;            /* print() output; NULL: collected */
+	const char *trace;    /* Chrome trace file, NULL: none */
+	bool quiet;           /* kernel warnings off (explore, tour) */
+};
+
+void sim_opts_default(struct sim_opts *o);
+
+enum sim_vtype { SV_NONE, SV_INT, SV_NUM, SV_BOOL, SV_STR };
+
+struct sim_value {
+	enum sim_vtype type;
+	s64 i;
+	double d;
+	char *s;
+};
+
+struct sim_row {
+	char *name;
+	struct sim_value *v; /* one per column */
+};
+
+struct sim_report {
+	char *machine; /* label */
+	const char *check;
+	int cpu;
+	u64 va, pfn;
+	const char *access;
+	char *text;
+	bool expected;
+};
+
+struct sim_machine_info {
+	char *label;
+	int cpus;
+	u64 hash, events, warnings;
+	size_t nr_reports;
+	u32 expect; /* bit per enum vmlab_check */
+	u32 found;
+};
+
+struct sim_result {
+	enum sim_status status;
+	char *error;     /* why it failed, NULL if it did not */
+	char *name;      /* scenario name */
+	char *description;
+	char **params;   /* "name=value", sorted, as used */
+	int nr_params;
+	char **columns;
+	int nr_columns;
+	struct sim_row *rows;
+	int nr_rows;
+	struct sim_report *reports;
+	size_t nr_reports;
+	struct sim_machine_info *machines;
+	int nr_machines;
+	char *output; /* print() output when collected */
+	size_t output_len;
+	u64 hash;     /* combined trace hash of every machine */
+	u64 steps, switches, pct_steps;
+};
+
+/* Run one scenario.  Returns r->status; r must be freed. */
+enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r);
+void sim_result_free(struct sim_result *r);
+
+/* Output of a finished run. */
+void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
+		    FILE *f, bool full_reports);
+void sim_print_json(const struct sim_result *r, const struct sim_opts *o,
+		    FILE *f);
+/* The figure table, columns side by side. */
+void sim_print_figures(const struct sim_result *r, FILE *f);
+/* The checker's findings, one line per machine. */
+void sim_print_checker(const struct sim_result *r, FILE *f);
+/* PCT's k for these options: the scheduling points of a round-robin run
+ * with seed 0 (a function of scenario and parameters only). */
+u64 sim_calibrate(const struct sim_opts *o);
+/* One-line verdict: "ok", "2 unexpected stale-access reports", ... */
+void sim_verdict(const struct sim_result *r, char *buf, size_t n);
+
+/* -------------------------------------------------------- built-ins */
+
+struct sim_builtin {
+	const char *name; /* "stale-tlb" */
+	const char *path; /* "scenarios/stale-tlb.lua" */
+	const char *text;
+	size_t len;
+};
+
+extern const struct sim_builtin sim_builtins[];
+extern const int sim_nr_builtins;
+
+const struct sim_builtin *sim_find_builtin(const char *name);
+/* The text of the first "-- " comment line ("name: what it shows"), with
+ * the leading "name: " dropped; "" if none.  Writes at most n bytes. */
+void sim_describe(const char *text, size_t len, char *out, size_t n);
+/* A "-- key: value" header line's value, or NULL (static buffer not
+ * used: written to out). */
+bool sim_header(const char *text, size_t len, const char *key, char *out,
+		size_t n);
+
+/* ------------------------------------------------------------- JSON */
+
+void json_string(FILE *f, const char *s);
+void json_value(FILE *f, const struct sim_value *v);
+
+#endif

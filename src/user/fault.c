@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page faults on user addresses (arch/x86/mm/fault.c do_user_addr_fault(),
+ * mm/memory.c handle_mm_fault()): access_error(), demand paging of
+ * anonymous memory (the shared zero page on a read, a private page on a
+ * write: do_anonymous_page), copy-on-write (do_wp_page), shmem/file pages
+ * (do_fault, do_cow_fault), swap-in (do_swap_page) and PTE markers: a
+ * guard marker is SIGSEGV, a poison marker SIGBUS.
+ */
+#include "user/uinternal.h"
+
+#define OOM VMLAB_SIGKILL
+
+static int sig(int *code, int signo, int c)
+{
+	assert(signo == VMLAB_SIGSEGV || signo == VMLAB_SIGBUS);
+	assert(c >= 0);
+	*code = c;
+	return signo;
+}
+
+static void map_new_anon(struct vmlab_user_mm *mm, vmlab_ptep_t p, u64 addr,
+			 u64 pfn, vmlab_pgprot_t prot)
+{
+	struct vmlab_page *pg = upage(mm->m, pfn);
+	assert(pg->owner == PG_OWNER_ANON && pg->refcount == 1);
+	assert(pg->mapcount == 0);
+	assert(!mm->m->arch->hw_present(upte_get(mm, p)));
+	pg->mapcount = 1;
+	pg->private_ |= PGP_ANON_EXCLUSIVE;
+	rss_add(mm, pfn, 1);
+	upte_set(mm, addr, p, mk_upte(mm->m, pfn, prot));
+}
+
+static int do_anonymous_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			     int cpu, u64 addr, bool write, vmlab_ptep_t p)
+{
+	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
+	assert(vma_is_anonymous(v) && !(v->vm_flags & VMLAB_VM_SHARED));
+	assert(!write || (v->vm_flags & VMLAB_VM_WRITE));
+	if (!write) {
+		/* Reads map the shared zero page, read-only. */
+		assert(!(prot & VMLAB_PAGE_RW));
+		upte_set(mm, addr, p, mk_upte(mm->m, mm->svc->zero_pfn, prot));
+		mm->ev.fault_zero++;
+		return 0;
+	}
+	if (anon_vma_prepare(v))
+		return OOM;
+	u64 pfn;
+	if (alloc_user_page(mm, cpu, &pfn))
+		return OOM;
+	map_new_anon(mm, p, addr, pfn,
+		     prot | VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY);
+	mm->ev.fault_anon++;
+	return 0;
+}
+
+/* do_wp_page(): write to a read-only present PTE of a writable VMA. */
+static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		      u64 addr, vmlab_ptep_t p, const struct vmlab_pte_info *in)
+{
+	struct vmlab_machine *m = mm->m;
+	vmlab_pgprot_t wprot = vm_get_page_prot(v->vm_flags) | VMLAB_PAGE_RW |
+			       VMLAB_PAGE_DIRTY;
+	bool zero = is_zero_pfn(mm, in->pfn);
+	struct vmlab_page *old = zero ? NULL : upage(m, in->pfn);
+	assert(in->kind == VMLAB_PTE_LEAF && !(in->prot & VMLAB_PAGE_RW));
+	assert(v->vm_flags & VMLAB_VM_WRITE);
+	assert(!old || old->mapcount > 0);
+	if (v->vm_flags & VMLAB_VM_SHARED) {
+		/* wp_page_shared(): the page is ours to write. */
+		upte_set(mm, addr, p, mk_upte(m, in->pfn, wprot));
+		mm->ev.fault_reuse++;
+		return 0;
+	}
+	if (old && old->owner == PG_OWNER_ANON &&
+	    ((old->private_ & PGP_ANON_EXCLUSIVE) || old->refcount == 1)) {
+		/* wp_page_reuse(): nobody else holds it, no copy needed and
+		 * no flush (the old entry was more restrictive). */
+		old->private_ |= PGP_ANON_EXCLUSIVE;
+		old->private_ &= ~PGP_LAZYFREE;
+		upte_set(mm, addr, p, mk_upte(m, in->pfn, wprot));
+		mm->ev.fault_reuse++;
+		return 0;
+	}
+	/* wp_page_copy() */
+	if (anon_vma_prepare(v))
+		return OOM;
+	u64 npfn;
+	if (alloc_user_page(mm, cpu, &npfn))
+		return OOM;
+	if (!zero)
+		copy_page_content(m, npfn, in->pfn);
+	/* ptep_clear_flush(): no CPU may keep the old translation once the
+	 * new page is mapped; the old page goes only after the flush. */
+	struct ugather g;
+	ug_init(&g, mm, cpu);
+	upte_set(mm, addr, p, 0);
+	ug_add_range(&g, addr, addr + VMLAB_PAGE_SIZE);
+	if (old) {
+		assert(old->mapcount > 0);
+		old->mapcount--;
+		rss_add(mm, in->pfn, -1);
+		ug_put_page(&g, in->pfn);
+	}
+	ug_finish(&g);
+	map_new_anon(mm, p, addr, npfn, wprot);
+	mm->ev.fault_cow++;
+	return 0;
+}
+
+static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			int cpu, u64 addr, vmlab_ptep_t p, u64 off, bool write)
+{
+	assert(vma_is_anonymous(v) || !(v->vm_flags & VMLAB_VM_SHARED));
+	assert(mm->swap_ents > 0);
+	u64 pfn;
+	if (alloc_user_page(mm, cpu, &pfn))
+		return OOM;
+	swap_read(mm->svc, off, frame_content(mm->m, pfn, true));
+	swap_free(mm->svc, off);
+	assert(mm->swap_ents > 0);
+	mm->swap_ents--;
+	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
+	if (write && (v->vm_flags & VMLAB_VM_WRITE))
+		prot |= VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY;
+	/* Without a swap cache every swapped-in page is exclusive. */
+	map_new_anon(mm, p, addr, pfn, prot);
+	mm->ev.fault_swapin++;
+	return 0;
+}
+
+#define FAULT_AROUND_PAGES 16 /* fault_around_bytes = 64 KiB */
+
+/*
+ * do_fault_around() + filemap_map_pages(): a read fault also maps the
+ * pages of the aligned 16-page window (clamped to the VMA, the PTE table
+ * and EOF) that are already in the page cache, where the PTE is none.
+ * True when the faulting page itself got mapped.
+ */
+static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			 u64 addr)
+{
+	struct vmlab_file *f = v->file;
+	assert(f && v->vm_start <= addr && addr < v->vm_end);
+	u64 pte_off = (addr >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+	u64 vma_off = PAGES(addr - v->vm_start);
+	u64 from = pte_off & ~(u64)(FAULT_AROUND_PAGES - 1);
+	if (pte_off - from > vma_off)
+		from = pte_off - vma_off;
+	u64 to = from + FAULT_AROUND_PAGES;
+	if (to > VMLAB_PTRS_PER_TABLE)
+		to = VMLAB_PTRS_PER_TABLE;
+	if (to > pte_off + vma_pages(v) - vma_off)
+		to = pte_off + vma_pages(v) - vma_off;
+	u64 eof = PAGES(PAGE_ALIGN_UP(f->size));
+	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
+	bool got = false;
+	assert(from <= pte_off && pte_off < to && to - from <= FAULT_AROUND_PAGES);
+	for (u64 i = from; i < to; i++) {
+		u64 va = addr - ((pte_off - i) << VMLAB_PAGE_SHIFT);
+		u64 index = linear_page_index(v, va);
+		u64 sl = file_slot(f, index);
+		vmlab_ptep_t p;
+		if (index >= eof || !sl || (sl & 1) || upte_alloc(mm, va, &p) ||
+		    upte_get(mm, p))
+			continue;
+		u64 pfn = sl >> 1;
+		page_get(mm->m, pfn);
+		upage(mm->m, pfn)->mapcount++;
+		rss_add(mm, pfn, 1);
+		upte_set(mm, va, p, mk_upte(mm->m, pfn, prot));
+		got |= va == addr;
+	}
+	return got;
+}
+
+/* do_read_fault() / do_shared_fault() / do_cow_fault() on shmem. */
+static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		    u64 addr, bool write, vmlab_ptep_t p, int *code)
+{
+	struct vmlab_file *f = v->file;
+	u64 index = linear_page_index(v, addr);
+	assert(f && f->magic == FILE_MAGIC);
+	assert(!(v->vm_flags & VMLAB_VM_PFNMAP));
+	/* Fault-around comes first: it can map neighbours even when the
+	 * faulting page itself lies past EOF. */
+	if (!write && fault_around(mm, v, addr)) {
+		mm->ev.fault_file++;
+		return 0;
+	}
+	if (index >= PAGES(PAGE_ALIGN_UP(f->size)))
+		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR);
+	u64 cpfn;
+	int err = shmem_get_page(f, cpu, index, &cpfn);
+	if (err == -VMLAB_ENOMEM)
+		return OOM;
+	if (err)
+		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR);
+	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
+	if (write && !(v->vm_flags & VMLAB_VM_SHARED)) {
+		if (anon_vma_prepare(v))
+			return OOM;
+		u64 npfn;
+		if (alloc_user_page(mm, cpu, &npfn))
+			return OOM;
+		copy_page_content(mm->m, npfn, cpfn);
+		map_new_anon(mm, p, addr, npfn,
+			     prot | VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY);
+		mm->ev.fault_cow++;
+		return 0;
+	}
+	if (write)
+		prot |= VMLAB_PAGE_DIRTY;
+	page_get(mm->m, cpfn);
+	upage(mm->m, cpfn)->mapcount++;
+	rss_add(mm, cpfn, 1);
+	upte_set(mm, addr, p, mk_upte(mm->m, cpfn, prot));
+	mm->ev.fault_file++;
+	return 0;
+}
+
+static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			    int cpu, u64 addr, bool write, int *code)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(v->vm_start <= addr && addr < v->vm_end);
+	assert(!(addr & (VMLAB_PAGE_SIZE - 1)));
+	vmlab_ptep_t p;
+	if (upte_alloc(mm, addr, &p))
+		return OOM;
+	u64 e = upte_get(mm, p);
+	struct vmlab_pte_info in;
+	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	switch (in.kind) {
+	case VMLAB_PTE_NONE:
+		break;
+	case VMLAB_PTE_MARKER:
+		if (in.marker & VMLAB_PTE_MARKER_POISONED)
+			return sig(code, VMLAB_SIGBUS, VMLAB_BUS_MCEERR_AR);
+		if (in.marker & VMLAB_PTE_MARKER_GUARD)
+			return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_MAPERR);
+		upte_set(mm, addr, p, 0); /* a bare uffd-wp marker */
+		break;
+	case VMLAB_PTE_SWAP:
+		return do_swap_page(mm, v, cpu, addr, p, in.swp_offset, write);
+	case VMLAB_PTE_PROTNONE:
+		/* An accessible VMA over a PROT_NONE entry: restore it. */
+		upte_set(mm, addr, p,
+			 mk_upte(m, in.pfn, vm_get_page_prot(v->vm_flags) |
+					     (in.prot & VMLAB_PAGE_DIRTY)));
+		return 0;
+	case VMLAB_PTE_LEAF:
+		if (write && !(in.prot & VMLAB_PAGE_RW))
+			return do_wp_page(mm, v, cpu, addr, p, &in);
+		return 0; /* spurious: the entry already allows it */
+	default:
+		assert(!"table at PTE level");
+		return sig(code, VMLAB_SIGBUS, 0);
+	}
+	if (v->vm_flags & VMLAB_VM_PFNMAP)
+		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR); /* no ->fault */
+	if (vma_is_anonymous(v))
+		return do_anonymous_page(mm, v, cpu, addr, write, p);
+	return do_fault(mm, v, cpu, addr, write, p, code);
+}
+
+int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
+		    bool fetch, bool prot, int *code)
+{
+	(void)fetch;
+	assert(mm && mm->magic == USER_MM_MAGIC && code);
+	assert(addr < TASK_SIZE);
+	*code = 0;
+	addr &= VMLAB_PAGE_MASK;
+	struct vmlab_vma *v = find_vma(mm, addr);
+	if (!v || v->vm_start > addr)
+		return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_MAPERR);
+	/* access_error() */
+	if (write ? !(v->vm_flags & VMLAB_VM_WRITE) :
+		    (prot || !(v->vm_flags & VM_ACCESS_FLAGS)))
+		return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_ACCERR);
+	mm->ev.faults++;
+	return handle_pte_fault(mm, v, cpu, addr, write, code);
+}
+
+int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
+		 bool write)
+{
+	assert(v && v->vm_start <= addr && addr < v->vm_end);
+	assert(!write || (v->vm_flags & VMLAB_VM_WRITE));
+	vmlab_ptep_t p;
+	if (upte_lookup(mm, addr, &p) == 0) {
+		struct vmlab_pte_info in;
+		mm->m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, &in);
+		if (in.kind == VMLAB_PTE_LEAF &&
+		    (!write || (in.prot & VMLAB_PAGE_RW)))
+			return 0; /* follow_page() finds it */
+	}
+	int code;
+	mm->ev.faults++;
+	int s = handle_pte_fault(mm, v, mm->cpu, addr, write, &code);
+	if (s == OOM)
+		return -VMLAB_ENOMEM;
+	return s ? -VMLAB_EFAULT : 0;
+}
+
+enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
+					const struct vmlab_fault *f,
+					void *ctx)
+{
+	struct user_svc *s = ctx;
+	assert(s && s->m == m && f);
+	assert(vmlab_cpu_valid(m, f->cpu));
+	struct vmlab_mm *hw = vmlab_cpu_mm(m, f->cpu);
+	struct vmlab_user_mm *mm = hw && !hw->is_init ? hw->owner : NULL;
+	bool user_mode = f->error_code & VMLAB_PF_USER;
+	if (!mm || mm->magic != USER_MM_MAGIC || mm->svc != s ||
+	    (f->va >= (1ULL << 47) && !user_mode)) {
+		if (s->prev_fn)
+			return s->prev_fn(m, f, s->prev_ctx);
+		return VMLAB_FAULT_FAIL;
+	}
+	int code = VMLAB_SEGV_MAPERR, signo = VMLAB_SIGSEGV;
+	if (f->va < TASK_SIZE)
+		signo = handle_mm_fault(mm, f->cpu, f->va,
+					f->error_code & VMLAB_PF_WRITE,
+					f->error_code & VMLAB_PF_INSTR,
+					f->error_code & VMLAB_PF_PROT, &code);
+	if (!signo)
+		return VMLAB_FAULT_RETRY;
+	s->sig[f->cpu] = (struct vmlab_siginfo){signo, code, f->va};
+	if (signo == VMLAB_SIGSEGV)
+		mm->ev.sigsegv++;
+	else if (signo == VMLAB_SIGBUS)
+		mm->ev.sigbus++;
+	return VMLAB_FAULT_FAIL;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork() (kernel/fork.c dup_mmap(), mm/memory.c copy_page_range()):
+ * VM_DONTCOPY VMAs stay behind, VM_WIPEONFORK VMAs arrive empty, locks
+ * are not inherited, and page tables are copied only where a fault could
+ * not rebuild them (the VMA has an anon_vma, which guard-marker install
+ * guarantees).  Private writable pages become read-only in both and are
+ * shared until the first write; guard and poison markers are copied.  The
+ * parent's TLB is flushed once at the end (flush_tlb_mm()).
+ */
+#include "user/uinternal.h"
+
+static bool is_cow_mapping(u64 flags)
+{
+	return (flags & (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE)) ==
+	       VMLAB_VM_MAYWRITE;
+}
+
+struct copy_ctx {
+	struct vmlab_user_mm *dst;
+	struct vmlab_vma *dv, *sv;
+	int err;
+};
+
+static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
+		    vmlab_ptep_t sp, u64 e)
+{
+	struct vmlab_machine *m = src->m;
+	struct vmlab_user_mm *dst = c->dst;
+	assert(e && dst != src);
+	assert(c->sv->vm_start <= va && va < c->sv->vm_end);
+	struct vmlab_pte_info in;
+	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	u64 ne = e;
+	switch (in.kind) {
+	case VMLAB_PTE_LEAF:
+	case VMLAB_PTE_PROTNONE: {
+		vmlab_pgprot_t cp = in.prot & ~VMLAB_PAGE_ACCESSED;
+		if (!is_zero_pfn(src, in.pfn) &&
+		    !(c->sv->vm_flags & VMLAB_VM_PFNMAP)) {
+			struct vmlab_page *pg = upage(m, in.pfn);
+			page_get(m, in.pfn);
+			pg->mapcount++;
+			pg->private_ &= ~PGP_ANON_EXCLUSIVE;
+			rss_add(dst, in.pfn, 1);
+		}
+		if (is_cow_mapping(c->sv->vm_flags) && (in.prot & VMLAB_PAGE_RW)) {
+			/* Both sides read-only: the first write copies. */
+			upte_set(src, va, sp,
+				 mk_upte(m, in.pfn, in.prot & ~VMLAB_PAGE_RW));
+			cp &= ~VMLAB_PAGE_RW;
+		}
+		if (c->sv->vm_flags & VMLAB_VM_SHARED)
+			cp &= ~VMLAB_PAGE_DIRTY;
+		ne = mk_upte(m, in.pfn, cp);
+		break;
+	}
+	case VMLAB_PTE_SWAP:
+		swap_dup(src->svc, in.swp_offset);
+		dst->swap_ents++;
+		break;
+	case VMLAB_PTE_MARKER: {
+		/* copy_pte_marker(): guard and poison always, uffd-wp only
+		 * into a uffd-wp VMA (never here). */
+		u32 keep = in.marker & (VMLAB_PTE_MARKER_GUARD |
+					VMLAB_PTE_MARKER_POISONED);
+		if (!keep)
+			return 0;
+		ne = vmlab_mk_marker(m, keep);
+		break;
+	}
+	default:
+		return 0;
+	}
+	vmlab_ptep_t dp;
+	if (upte_alloc(dst, va, &dp))
+		return -VMLAB_ENOMEM;
+	assert(!upte_get(dst, dp));
+	upte_set(dst, va, dp, ne);
+	return 0;
+}
+
+static int copy_table(struct vmlab_user_mm *src, u64 table, vmlab_ptep_t pmdp,
+		      u64 lo, u64 hi, void *arg)
+{
+	struct copy_ctx *c = arg;
+	(void)pmdp;
+	assert(lo < hi && hi - lo <= VMLAB_PMD_SIZE);
+	assert(!c->err);
+	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t sp = entry_addr(table, va, VMLAB_LVL_PTE);
+		u64 e = vmlab_get_entry(src->m, sp);
+		if (!e)
+			continue;
+		c->err = copy_one(c, src, va, sp, e);
+		if (c->err)
+			return 1;
+	}
+	return 0;
+}
+
+int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
+		    struct vmlab_user_mm *src, struct vmlab_vma *sv,
+		    struct ugather *src_g)
+{
+	(void)src_g;
+	assert(dv->vm_start == sv->vm_start && dv->vm_end == sv->vm_end);
+	assert(!(sv->vm_flags & VMLAB_VM_WIPEONFORK) && dv->mm == dst);
+	/* vma_needs_copy(): faults rebuild everything else. */
+	if (!(sv->vm_flags & (VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP)) &&
+	    !sv->anon_vma)
+		return 0;
+	struct copy_ctx c = {.dst = dst, .dv = dv, .sv = sv};
+	for_each_pte_table(src, sv->vm_start, sv->vm_end, copy_table, &c);
+	return c.err;
+}
+
+int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC || !child)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "fork");
+	int err;
+	struct vmlab_user_mm *c = user_mm_alloc(mm->svc, &err);
+	if (!c)
+		return err;
+	c->mmap_base = mm->mmap_base;
+	c->cpu = mm->cpu;
+	assert(c != mm && !c->map_count && c->svc == mm->svc);
+	for (struct vmlab_vma *v = mm->first; v && !err; v = v->next) {
+		if (v->vm_flags & VMLAB_VM_DONTCOPY)
+			continue;
+		struct vmlab_vma *n = vma_alloc(c);
+		if (!n) {
+			err = -VMLAB_ENOMEM;
+			break;
+		}
+		n->vm_start = v->vm_start;
+		n->vm_end = v->vm_end;
+		n->vm_pgoff = v->vm_pgoff;
+		n->vm_flags = v->vm_flags & ~VM_LOCKED_MASK;
+		if (v->file) {
+			n->file = v->file;
+			file_get(n->file);
+		}
+		if (v->anon_vma && !(v->vm_flags & VMLAB_VM_WIPEONFORK)) {
+			/* anon_vma_fork(): the parent's chain plus our own. */
+			struct uanon_vma *av = calloc(1, sizeof(*av));
+			if (!av) {
+				vma_link(c, n);
+				err = -VMLAB_ENOMEM;
+				break;
+			}
+			av->id = ++mm->svc->next_anon_id;
+			vma_set_anon(n, av, v->anon_chain + 1);
+		}
+		vma_link(c, n);
+		if (!(v->vm_flags & VMLAB_VM_WIPEONFORK))
+			err = copy_page_range(c, n, mm, v, NULL);
+	}
+	/* The parent's writable entries went read-only: flush_tlb_mm(). */
+	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, 0, VMLAB_TLB_FLUSH_ALL,
+				 VMLAB_PAGE_SHIFT, false);
+	if (err) {
+		vmlab_user_mm_destroy(c);
+		return err;
+	}
+	assert(c->map_count <= mm->map_count);
+	*child = c;
+	return 0;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guard regions (mm/madvise.c, Linux 6.13+; file-backed and read-only
+ * mappings allowed since 6.15): MADV_GUARD_INSTALL writes PTE_MARKER_GUARD
+ * entries with the page walker's install_pte callback, so no VMA changes.
+ * Existing entries stop the walk; the range is then zapped (flushing
+ * before any page is freed) and the walk retried: markers already there
+ * stay, so installing twice is a no-op.  MADV_GUARD_REMOVE clears guard
+ * markers only.  Also UFFDIO_POISON-style poison markers.
+ */
+#include "user/uinternal.h"
+
+#define MAX_MADVISE_GUARD_RETRIES 3
+
+/* is_valid_guard_vma(): page tables the core alone manages. */
+static bool valid_guard_vma(const struct vmlab_vma *v, bool allow_locked)
+{
+	u64 disallowed = VMLAB_VM_SPECIAL | VMLAB_VM_HUGETLB;
+	assert(v && v->vm_start < v->vm_end);
+	if (!allow_locked)
+		disallowed |= VMLAB_VM_LOCKED;
+	return !(v->vm_flags & disallowed);
+}
+
+struct guard_walk {
+	struct vmlab_user_mm *mm;
+	u64 nr_pages;
+	u64 installed;
+};
+
+static int install_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,
+			     struct vmlab_walk *w)
+{
+	struct guard_walk *g = w->private;
+	struct vmlab_pte_info in;
+	(void)addr;
+	assert(next == addr + VMLAB_PAGE_SIZE && g && g->mm->hw == w->mm);
+	vmlab_pte_decode(w->m, vmlab_get_entry(w->m, e), VMLAB_LVL_PTE, &in);
+	if (is_guard_marker(&in)) {
+		g->nr_pages++; /* already guarded */
+		return 0;
+	}
+	return 1; /* populated: stop, zap, retry */
+}
+
+static int install_set_pte(u64 addr, u64 next, u64 *val, struct vmlab_walk *w)
+{
+	struct guard_walk *g = w->private;
+	assert(next == addr + VMLAB_PAGE_SIZE && g && !*val);
+	assert(addr < TASK_SIZE);
+	*val = vmlab_mk_marker(w->m, VMLAB_PTE_MARKER_GUARD);
+	g->nr_pages++;
+	g->installed++;
+	return 0;
+}
+
+static const struct vmlab_walk_ops guard_install_ops = {
+	.pte_entry = install_pte_entry,
+	.install_pte = install_set_pte,
+};
+
+int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			  u64 start, u64 end)
+{
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	assert(v->mm == mm);
+	if (!valid_guard_vma(v, false))
+		return -VMLAB_EINVAL;
+	/* Markers make the range non-empty: an anon_vma makes fork copy the
+	 * page tables (vma_needs_copy()). */
+	if (anon_vma_prepare(v))
+		return -VMLAB_ENOMEM;
+	static const struct zap_details keep_markers = {.even_cows = true};
+	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {
+		struct guard_walk g = {.mm = mm};
+		int err = vmlab_walk_page_range(mm->m, mm->hw, start, end,
+						&guard_install_ops, &g);
+		mm->ev.guard_installed += g.installed;
+		if (err < 0)
+			return err;
+		if (err == 0) {
+			assert(g.nr_pages == PAGES(end - start));
+			return 0;
+		}
+		/* Some pages are populated: zap them (markers stay). */
+		mm->ev.guard_zaps++;
+		zap_page_range_single(mm, v, start, end, &keep_markers);
+	}
+	vmlab_warn(mm->m, "madvise_guard_install: raced %d times",
+		   MAX_MADVISE_GUARD_RETRIES);
+	return -VMLAB_EINTR; /* restart_syscall() */
+}
+
+static int remove_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,
+			    struct vmlab_walk *w)
+{
+	struct vmlab_pte_info in;
+	assert(next == addr + VMLAB_PAGE_SIZE && !w->private);
+	vmlab_pte_decode(w->m, vmlab_get_entry(w->m, e), VMLAB_LVL_PTE, &in);
+	/* Markers are not present: clearing one needs no flush. */
+	if (is_guard_marker(&in))
+		vmlab_set_entry(w->m, w->mm, addr, VMLAB_LVL_PTE, e, 0);
+	return 0;
+}
+
+static const struct vmlab_walk_ops guard_remove_ops = {
+	.pte_entry = remove_pte_entry,
+};
+
+int madvise_guard_remove(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			 u64 start, u64 end)
+{
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	assert(v->mm == mm);
+	/* Removal is non-destructive, so mlock()ed ranges are fine. */
+	if (!valid_guard_vma(v, true))
+		return -VMLAB_EINVAL;
+	return vmlab_walk_page_range(mm->m, mm->hw, start, end,
+				     &guard_remove_ops, NULL);
+}
+
+int vmlab_user_poison(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	if (!len || ((addr | len) & (VMLAB_PAGE_SIZE - 1)) ||
+	    addr + len < addr || addr + len > TASK_SIZE)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "uffdio_poison");
+	struct vmlab_vma *v = vma_lookup(mm, addr);
+	if (!v || addr + len > v->vm_end)
+		return -VMLAB_ENOENT;
+	assert(v->vm_start <= addr && addr + len <= v->vm_end);
+	for (u64 a = addr; a < addr + len; a += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p;
+		if (upte_alloc(mm, a, &p))
+			return -VMLAB_ENOMEM;
+		if (upte_get(mm, p))
+			return -VMLAB_EEXIST;
+		upte_set(mm, a, p,
+			 vmlab_mk_marker(mm->m, VMLAB_PTE_MARKER_POISONED));
+	}
+	return 0;
+}

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * madvise(2) and process_madvise(2) (mm/madvise.c, Linux 6.16-6.18): the
+ * walk over the VMAs of a range (gaps give -ENOMEM after every VMA was
+ * advised), flag-changing advice through vma_modify_flags(), DONTNEED and
+ * FREE with one TLB flush per call (batched across the iovec too), COLD,
+ * PAGEOUT to the swap area, REMOVE (hole punch), POPULATE_READ/WRITE and
+ * the guard-region advice.
+ */
+#include "user/uinternal.h"
+
+#define UIO_MAXIOV 1024
+
+struct madv {
+	struct vmlab_user_mm *mm;
+	int behavior;
+	struct ugather *tlb; /* DONTNEED / FREE: one flush for the call */
+};
+
+static bool behavior_valid(int b)
+{
+	switch (b) {
+	case VMLAB_MADV_DOFORK:
+	case VMLAB_MADV_DONTFORK:
+	case VMLAB_MADV_NORMAL:
+	case VMLAB_MADV_SEQUENTIAL:
+	case VMLAB_MADV_RANDOM:
+	case VMLAB_MADV_REMOVE:
+	case VMLAB_MADV_WILLNEED:
+	case VMLAB_MADV_DONTNEED:
+	case VMLAB_MADV_DONTNEED_LOCKED:
+	case VMLAB_MADV_FREE:
+	case VMLAB_MADV_COLD:
+	case VMLAB_MADV_PAGEOUT:
+	case VMLAB_MADV_POPULATE_READ:
+	case VMLAB_MADV_POPULATE_WRITE:
+	case VMLAB_MADV_MERGEABLE:
+	case VMLAB_MADV_UNMERGEABLE:
+	case VMLAB_MADV_HUGEPAGE:
+	case VMLAB_MADV_NOHUGEPAGE:
+	case VMLAB_MADV_COLLAPSE:
+	case VMLAB_MADV_DONTDUMP:
+	case VMLAB_MADV_DODUMP:
+	case VMLAB_MADV_WIPEONFORK:
+	case VMLAB_MADV_KEEPONFORK:
+	case VMLAB_MADV_GUARD_INSTALL:
+	case VMLAB_MADV_GUARD_REMOVE:
+	case VMLAB_MADV_SOFT_OFFLINE:
+	case VMLAB_MADV_HWPOISON:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ------------------------------------------------------- DONTNEED/FREE */
+
+static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
+				 u64 start, u64 end)
+{
+	u64 forbidden = VMLAB_VM_PFNMAP;
+	assert(a->tlb && a->tlb->mm == a->mm);
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	if (a->behavior != VMLAB_MADV_DONTNEED_LOCKED)
+		forbidden |= VMLAB_VM_LOCKED;
+	if (v->vm_flags & forbidden)
+		return -VMLAB_EINVAL;
+	if (a->behavior != VMLAB_MADV_FREE) {
+		static const struct zap_details d = {.reclaim_pt = true,
+						     .even_cows = true};
+		zap_vma_range(a->tlb, v, start, end, &d);
+		return 0;
+	}
+	if (!vma_is_anonymous(v))
+		return -VMLAB_EINVAL;
+	struct vmlab_user_mm *mm = a->mm;
+	struct vmlab_machine *m = mm->m;
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p;
+		if (upte_lookup(mm, va, &p))
+			continue;
+		u64 e = upte_get(mm, p);
+		struct vmlab_pte_info in;
+		m->arch->decode(e, VMLAB_LVL_PTE, &in);
+		if (in.kind == VMLAB_PTE_SWAP) {
+			/* Cheaper to refault zeroes than to swap in. */
+			upte_set(mm, va, p, 0);
+			swap_free(mm->svc, in.swp_offset);
+			mm->swap_ents--;
+			continue;
+		}
+		if (in.kind == VMLAB_PTE_MARKER &&
+		    (in.marker & VMLAB_PTE_MARKER_POISONED)) {
+			upte_set(mm, va, p, 0);
+			continue;
+		}
+		if (in.kind != VMLAB_PTE_LEAF || is_zero_pfn(mm, in.pfn))
+			continue;
+		struct vmlab_page *pg = upage(m, in.pfn);
+		assert(pg->mapcount > 0 && pg->refcount >= pg->mapcount);
+		if (pg->owner != PG_OWNER_ANON || pg->mapcount != 1)
+			continue; /* leave pages other mappings share */
+		if (in.prot & (VMLAB_PAGE_ACCESSED | VMLAB_PAGE_DIRTY)) {
+			vmlab_pgprot_t np = in.prot &
+					    ~(VMLAB_PAGE_ACCESSED | VMLAB_PAGE_DIRTY);
+			upte_set(mm, va, p, mk_upte(m, in.pfn, np));
+			ug_add_range(a->tlb, va, va + VMLAB_PAGE_SIZE);
+		}
+		pg->private_ |= PGP_LAZYFREE;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------- COLD/PAGEOUT */
+
+struct wb {
+	struct vmlab_file *f;
+	u64 index;
+};
+
+static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
+				u64 start, u64 end, bool pageout)
+{
+	struct vmlab_user_mm *mm = a->mm;
+	struct vmlab_machine *m = mm->m;
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	if (v->vm_flags & (VMLAB_VM_LOCKED | VMLAB_VM_PFNMAP | VMLAB_VM_HUGETLB))
+		return -VMLAB_EINVAL;
+	struct ugather g;
+	ug_init(&g, mm, mm->cpu);
+	struct wb *wb = NULL;
+	size_t nwb = 0, cap = 0;
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p;
+		if (upte_lookup(mm, va, &p))
+			continue;
+		u64 e = upte_get(mm, p);
+		struct vmlab_pte_info in;
+		m->arch->decode(e, VMLAB_LVL_PTE, &in);
+		if (in.kind != VMLAB_PTE_LEAF || is_zero_pfn(mm, in.pfn))
+			continue;
+		struct vmlab_page *pg = upage(m, in.pfn);
+		if (pg->mapcount != 1)
+			continue; /* do not touch other mappings' pages */
+		if (!pageout) {
+			if (in.prot & VMLAB_PAGE_ACCESSED) {
+				upte_set(mm, va, p,
+					 mk_upte(m, in.pfn,
+						 in.prot & ~VMLAB_PAGE_ACCESSED));
+				ug_add_range(&g, va, va + VMLAB_PAGE_SIZE);
+			}
+			continue;
+		}
+		bool anon = pg->owner == PG_OWNER_ANON;
+		u64 repl = 0, off = 0;
+		assert(anon || (v->file && pg->owner == PG_OWNER_FILE));
+		if (anon && !((pg->private_ & PGP_LAZYFREE) &&
+			      !(in.prot & VMLAB_PAGE_DIRTY))) {
+			if (swap_alloc_slot(mm->svc, &off))
+				continue; /* swap full: keep the page */
+			swap_write(mm->svc, off, frame_content(m, in.pfn, false));
+			repl = swap_pte(m, off);
+			mm->swap_ents++;
+		}
+		/* try_to_unmap(): clean lazyfree pages are dropped, other
+		 * anon pages leave a swap entry, shmem pages leave none. */
+		upte_set(mm, va, p, repl);
+		ug_add_range(&g, va, va + VMLAB_PAGE_SIZE);
+		pg->mapcount--;
+		rss_add(mm, in.pfn, -1);
+		ug_put_page(&g, in.pfn);
+		if (!anon) {
+			if (nwb == cap) {
+				cap = cap ? cap * 2 : 16;
+				struct wb *n = realloc(wb, cap * sizeof(*wb));
+				if (!n)
+					abort();
+				wb = n;
+			}
+			wb[nwb++] = (struct wb){v->file, linear_page_index(v, va)};
+		}
+	}
+	ug_finish(&g);
+	/* The mapping is gone everywhere: shmem_writeout() to swap. */
+	for (size_t i = 0; i < nwb; i++)
+		shmem_writeout(wb[i].f, mm->cpu, wb[i].index);
+	free(wb);
+	return 0;
+}
+
+/* --------------------------------------------------------------- REMOVE */
+
+static int madvise_remove(struct vmlab_vma *v, u64 start, u64 end)
+{
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	if (v->vm_flags & VMLAB_VM_LOCKED)
+		return -VMLAB_EINVAL;
+	if (!v->file)
+		return -VMLAB_EINVAL;
+	if ((v->vm_flags & (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE)) !=
+	    (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE))
+		return -VMLAB_EACCES;
+	u64 off = (start - v->vm_start) + (v->vm_pgoff << VMLAB_PAGE_SHIFT);
+	assert(!(off & (VMLAB_PAGE_SIZE - 1)));
+	return vmlab_file_punch_hole(v->file, off, end - start);
+}
+
+/* ------------------------------------------------------------ populate */
+
+static int madvise_populate(struct vmlab_user_mm *mm, u64 start, u64 end,
+			    bool write)
+{
+	assert(start < end && !(start & (VMLAB_PAGE_SIZE - 1)));
+	while (start < end) {
+		struct vmlab_vma *v = vma_lookup(mm, start);
+		if (!v)
+			return -VMLAB_ENOMEM;
+		/* check_vma_flags() without FOLL_FORCE */
+		if ((v->vm_flags & (VMLAB_VM_IO | VMLAB_VM_PFNMAP)) ||
+		    !(v->vm_flags & (write ? VMLAB_VM_WRITE : VMLAB_VM_READ)))
+			return -VMLAB_EINVAL;
+		u64 e = v->vm_end < end ? v->vm_end : end;
+		for (; start < e; start += VMLAB_PAGE_SIZE) {
+			int err = faultin_page(mm, v, start, write);
+			if (err)
+				return err; /* -EFAULT: SIGSEGV/SIGBUS there */
+		}
+	}
+	return 0;
+}
+
+/* --------------------------------------------------- one VMA, one call */
+
+static int madvise_vma_behavior(struct madv *a, struct vmlab_vma **pv,
+				struct vmlab_vma **prev, u64 start, u64 end)
+{
+	struct vmlab_vma *v = *pv;
+	u64 nf = v->vm_flags;
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	assert(v->mm == a->mm);
+	*prev = v;
+	switch (a->behavior) {
+	case VMLAB_MADV_REMOVE:
+		return madvise_remove(v, start, end);
+	case VMLAB_MADV_WILLNEED:
+		return 0; /* read-ahead / swap-in prefetch: no swap cache */
+	case VMLAB_MADV_COLD:
+		return madvise_cold_pageout(a, v, start, end, false);
+	case VMLAB_MADV_PAGEOUT:
+		return madvise_cold_pageout(a, v, start, end, true);
+	case VMLAB_MADV_FREE:
+	case VMLAB_MADV_DONTNEED:
+	case VMLAB_MADV_DONTNEED_LOCKED:
+		return madvise_dontneed_free(a, v, start, end);
+	case VMLAB_MADV_GUARD_INSTALL:
+		return madvise_guard_install(a->mm, v, start, end);
+	case VMLAB_MADV_GUARD_REMOVE:
+		return madvise_guard_remove(a->mm, v, start, end);
+	case VMLAB_MADV_COLLAPSE:
+		return -VMLAB_EINVAL; /* no THP in the model */
+	case VMLAB_MADV_NORMAL:
+		nf &= ~(VMLAB_VM_RAND_READ | VMLAB_VM_SEQ_READ);
+		break;
+	case VMLAB_MADV_SEQUENTIAL:
+		nf = (nf & ~VMLAB_VM_RAND_READ) | VMLAB_VM_SEQ_READ;
+		break;
+	case VMLAB_MADV_RANDOM:
+		nf = (nf & ~VMLAB_VM_SEQ_READ) | VMLAB_VM_RAND_READ;
+		break;
+	case VMLAB_MADV_DONTFORK:
+		nf |= VMLAB_VM_DONTCOPY;
+		break;
+	case VMLAB_MADV_DOFORK:
+		if (nf & VMLAB_VM_IO)
+			return -VMLAB_EINVAL;
+		nf &= ~VMLAB_VM_DONTCOPY;
+		break;
+	case VMLAB_MADV_WIPEONFORK:
+		if (v->file || (nf & VMLAB_VM_SHARED))
+			return -VMLAB_EINVAL; /* anonymous private only */
+		nf |= VMLAB_VM_WIPEONFORK;
+		break;
+	case VMLAB_MADV_KEEPONFORK:
+		nf &= ~VMLAB_VM_WIPEONFORK;
+		break;
+	case VMLAB_MADV_DONTDUMP:
+		nf |= VMLAB_VM_DONTDUMP;
+		break;
+	case VMLAB_MADV_DODUMP:
+		if (nf & VMLAB_VM_SPECIAL)
+			return -VMLAB_EINVAL;
+		nf &= ~VMLAB_VM_DONTDUMP;
+		break;
+	case VMLAB_MADV_MERGEABLE:
+		/* ksm_madvise(): private, ordinary mappings only. */
+		if (!(nf & (VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE | VMLAB_VM_PFNMAP |
+			    VMLAB_VM_IO | VMLAB_VM_DONTEXPAND | VMLAB_VM_HUGETLB |
+			    VMLAB_VM_MIXEDMAP)))
+			nf |= VMLAB_VM_MERGEABLE;
+		break;
+	case VMLAB_MADV_UNMERGEABLE:
+		nf &= ~VMLAB_VM_MERGEABLE;
+		break;
+	case VMLAB_MADV_HUGEPAGE:
+		nf = (nf & ~VMLAB_VM_NOHUGEPAGE) | VMLAB_VM_HUGEPAGE;
+		break;
+	case VMLAB_MADV_NOHUGEPAGE:
+		nf = (nf & ~VMLAB_VM_HUGEPAGE) | VMLAB_VM_NOHUGEPAGE;
+		break;
+	default:
+		return -VMLAB_EINVAL;
+	}
+	/* madvise_update_vma() */
+	if (nf == v->vm_flags)
+		return 0;
+	int err;
+	v = vma_modify_flags(a->mm, *prev, v, start, end, nf, &err);
+	if (!v)
+		return err == -VMLAB_ENOMEM ? -VMLAB_EAGAIN : err;
+	assert(v->vm_flags == nf && v->vm_start <= start && end <= v->vm_end);
+	*pv = *prev = v;
+	return 0;
+}
+
+/* madvise_walk_vmas() */
+static int madvise_walk_vmas(struct madv *a, u64 start, u64 end)
+{
+	struct vmlab_user_mm *mm = a->mm;
+	struct vmlab_vma *v = find_vma(mm, start);
+	struct vmlab_vma *prev = v ? (start > v->vm_start ? v : v->prev) : NULL;
+	int unmapped_error = 0;
+	assert(start < end);
+	for (;;) {
+		if (!v)
+			return -VMLAB_ENOMEM;
+		if (start < v->vm_start) {
+			/* A hole: keep going, report it at the end. */
+			unmapped_error = -VMLAB_ENOMEM;
+			start = v->vm_start;
+			if (start >= end)
+				break;
+		}
+		u64 tmp = v->vm_end < end ? v->vm_end : end;
+		int err = madvise_vma_behavior(a, &v, &prev, start, tmp);
+		if (err)
+			return err;
+		/* v now covers [start, tmp), possibly merged beyond it. */
+		assert(v->vm_start <= start && tmp <= v->vm_end);
+		u64 cur = tmp < v->vm_end ? v->vm_end : tmp;
+		if (cur >= end)
+			break;
+		v = find_vma(mm, cur);
+		start = cur;
+	}
+	return unmapped_error;
+}
+
+static int madvise_do_behavior(struct madv *a, u64 start, u64 len_in)
+{
+	assert(a->mm && a->mm->magic == USER_MM_MAGIC);
+	assert(!a->tlb || a->tlb->mm == a->mm);
+	if (!behavior_valid(a->behavior))
+		return -VMLAB_EINVAL;
+	if (start & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	u64 len = PAGE_ALIGN_UP(len_in);
+	if (len_in && !len)
+		return -VMLAB_EINVAL;
+	u64 end = start + len;
+	if (end < start)
+		return -VMLAB_EINVAL;
+	if (end == start)
+		return 0;
+	if (a->behavior == VMLAB_MADV_HWPOISON ||
+	    a->behavior == VMLAB_MADV_SOFT_OFFLINE)
+		return -VMLAB_EPERM; /* needs CAP_SYS_ADMIN */
+	if (a->behavior == VMLAB_MADV_POPULATE_READ ||
+	    a->behavior == VMLAB_MADV_POPULATE_WRITE)
+		return madvise_populate(a->mm, start, end,
+					a->behavior == VMLAB_MADV_POPULATE_WRITE);
+	return madvise_walk_vmas(a, start, end);
+}
+
+static bool batches_tlb(int b)
+{
+	return b == VMLAB_MADV_DONTNEED || b == VMLAB_MADV_DONTNEED_LOCKED ||
+	       b == VMLAB_MADV_FREE;
+}
+
+int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "madvise");
+	struct ugather g;
+	struct madv a = {.mm = mm, .behavior = advice};
+	if (batches_tlb(advice)) {
+		ug_init(&g, mm, mm->cpu);
+		a.tlb = &g;
+	}
+	int err = madvise_do_behavior(&a, addr, len);
+	if (a.tlb)
+		ug_finish(&g);
+	assert(err <= 0);
+	return err;
+}
+
+s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
+			  const struct vmlab_iovec *iov, size_t vlen,
+			  int advice, unsigned int flags)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	if (flags || vlen > UIO_MAXIOV)
+		return -VMLAB_EINVAL;
+	if (vlen && !iov)
+		return -VMLAB_EFAULT;
+	user_enter(mm, "process_madvise");
+	struct ugather g;
+	struct madv a = {.mm = mm, .behavior = advice};
+	if (batches_tlb(advice)) {
+		ug_init(&g, mm, mm->cpu);
+		a.tlb = &g;
+	}
+	u64 done = 0;
+	int err = 0;
+	assert(!vlen || iov);
+	for (size_t i = 0; i < vlen; i++) {
+		err = madvise_do_behavior(&a, iov[i].iov_base, iov[i].iov_len);
+		if (err < 0)
+			break;
+		done += iov[i].iov_len;
+	}
+	if (a.tlb)
+		ug_finish(&g);
+	return done ? (s64)done : err;
+}

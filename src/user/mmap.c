@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmap, munmap, mprotect, mlock and population (mm/mmap.c, mm/vma.c,
+ * mm/mprotect.c, mm/mlock.c, mm/gup.c), with x86-64's top-down placement
+ * below mmap_base, hint addresses, MAP_FIXED and MAP_FIXED_NOREPLACE,
+ * THP alignment of anonymous mappings whose length is a multiple of 2 MiB,
+ * VM_ACCOUNT as the kernel sets and clears it, and the vm.max_map_count
+ * limit.
+ */
+#include "user/uinternal.h"
+
+#define DEFAULT_MAP_WINDOW TASK_SIZE
+#define TASK_UNMAPPED_BASE PAGE_ALIGN_UP(TASK_SIZE / 3)
+#define LEGACY_MAP_MASK                                                      \
+	(VMLAB_MAP_SHARED | VMLAB_MAP_PRIVATE | VMLAB_MAP_FIXED |            \
+	 VMLAB_MAP_ANONYMOUS | VMLAB_MAP_DENYWRITE | VMLAB_MAP_EXECUTABLE |  \
+	 VMLAB_MAP_UNINITIALIZED | VMLAB_MAP_GROWSDOWN | VMLAB_MAP_LOCKED |  \
+	 VMLAB_MAP_NORESERVE | VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK |     \
+	 VMLAB_MAP_STACK | VMLAB_MAP_HUGETLB | VMLAB_MAP_32BIT |             \
+	 VMLAB_MAP_FIXED_NOREPLACE)
+
+static u64 calc_vm_prot_bits(int prot)
+{
+	return ((prot & VMLAB_PROT_READ) ? VMLAB_VM_READ : 0) |
+	       ((prot & VMLAB_PROT_WRITE) ? VMLAB_VM_WRITE : 0) |
+	       ((prot & VMLAB_PROT_EXEC) ? VMLAB_VM_EXEC : 0);
+}
+
+/* ------------------------------------------------------- placement */
+
+static bool hint_valid(u64 addr, u64 len)
+{
+	assert(len && len <= TASK_SIZE);
+	if (TASK_SIZE - len < addr)
+		return false;
+	return (addr > DEFAULT_MAP_WINDOW) == (addr + len > DEFAULT_MAP_WINDOW);
+}
+
+static s64 get_area_bottomup(struct vmlab_user_mm *mm, u64 addr, u64 len,
+			     int flags)
+{
+	u64 begin = TASK_UNMAPPED_BASE, end = DEFAULT_MAP_WINDOW;
+	assert(len && len <= TASK_SIZE);
+	if (flags & VMLAB_MAP_32BIT) {
+		begin = 0x40000000ULL;
+		end = 0x80000000ULL;
+	}
+	if (addr) {
+		addr &= VMLAB_PAGE_MASK;
+		struct vmlab_vma *v = find_vma(mm, addr);
+		if (end - len >= addr && addr >= MMAP_MIN_ADDR &&
+		    (!v || addr + len <= v->vm_start))
+			return (s64)addr;
+	}
+	return vt_gap_bottomup(mm, len, begin, end);
+}
+
+/* arch_get_unmapped_area_topdown() of x86-64. */
+static s64 get_area_topdown(struct vmlab_user_mm *mm, u64 addr, u64 len,
+			    int flags)
+{
+	if (len > TASK_SIZE)
+		return -VMLAB_ENOMEM;
+	if (flags & VMLAB_MAP_FIXED)
+		return (s64)addr;
+	if (flags & VMLAB_MAP_32BIT)
+		return get_area_bottomup(mm, addr, len, flags);
+	if (addr) {
+		addr &= VMLAB_PAGE_MASK;
+		if (hint_valid(addr, len)) {
+			struct vmlab_vma *v = find_vma(mm, addr);
+			if (!v || addr + len <= v->vm_start)
+				return (s64)addr;
+		}
+	}
+	s64 r = vt_gap_topdown(mm, len, MMAP_MIN_ADDR, mm->mmap_base);
+	if (r >= 0) {
+		assert((u64)r + len <= mm->mmap_base);
+		return r;
+	}
+	/* A failed top-down search falls back to bottom-up. */
+	return get_area_bottomup(mm, addr, len, flags);
+}
+
+/* __thp_get_unmapped_area(): pad by 2 MiB and align within the hole. */
+static s64 thp_get_area(struct vmlab_user_mm *mm, u64 len, int flags)
+{
+	u64 len_pad = len + VMLAB_PMD_SIZE;
+	assert(!(len & (VMLAB_PMD_SIZE - 1)));
+	if (len_pad < len)
+		return 0;
+	s64 ret = get_area_topdown(mm, 0, len_pad, flags);
+	if (ret < 0)
+		return 0; /* the caller retries without padding */
+	u64 off_sub = (0 - (u64)ret) & (VMLAB_PMD_SIZE - 1);
+	assert(!(ret & (VMLAB_PAGE_SIZE - 1)));
+	if (!off_sub)
+		return ret + (s64)VMLAB_PMD_SIZE; /* top-down: highest fit */
+	return ret + (s64)off_sub;
+}
+
+s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
+		      u64 addr, u64 len, u64 pgoff, int flags)
+{
+	(void)pgoff;
+	if (len > TASK_SIZE)
+		return -VMLAB_ENOMEM;
+	s64 r = 0;
+	if (!file && !(flags & VMLAB_MAP_SHARED) && !addr &&
+	    !(len & (VMLAB_PMD_SIZE - 1)) && !(flags & VMLAB_MAP_FIXED) &&
+	    !(flags & VMLAB_MAP_32BIT))
+		r = thp_get_area(mm, len, flags);
+	if (!r)
+		r = get_area_topdown(mm, addr, len, flags);
+	if (r < 0)
+		return r;
+	if ((u64)r > TASK_SIZE - len)
+		return -VMLAB_ENOMEM;
+	if (r & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	/* security_mmap_addr(): below vm.mmap_min_addr needs CAP_SYS_RAWIO,
+	 * which the model's tasks do not have. */
+	if ((u64)r < MMAP_MIN_ADDR)
+		return -VMLAB_EPERM;
+	return r;
+}
+
+/* ----------------------------------------------------------- munmap */
+
+/*
+ * Split VMAs at the edges of [start, end) and return the first VMA inside
+ * (NULL: nothing mapped there).  *prev / *next get the neighbours.
+ */
+static int munmap_split(struct vmlab_user_mm *mm, u64 start, u64 end,
+			struct vmlab_vma **first, struct vmlab_vma **last)
+{
+	struct vmlab_vma *v = find_vma_intersection(mm, start, end);
+	*first = *last = NULL;
+	assert(start < end && !(start & (VMLAB_PAGE_SIZE - 1)));
+	if (!v)
+		return 0;
+	if (start > v->vm_start) {
+		/* map_count may go one above the limit, not two. */
+		if (end < v->vm_end && mm->map_count >= MAX_MAP_COUNT)
+			return -VMLAB_ENOMEM;
+		int err = split_vma(mm, v, start, true, false);
+		if (err)
+			return err;
+	}
+	*first = v;
+	struct vmlab_vma *x = v;
+	for (;;) {
+		if (x->vm_end > end) {
+			int err = split_vma(mm, x, end, false, false);
+			if (err)
+				return err;
+		}
+		*last = x;
+		assert(x->vm_start >= start && x->vm_end <= end);
+		if (!x->next || x->next->vm_start >= end)
+			break;
+		x = x->next;
+	}
+	return 0;
+}
+
+/* Zap, detach and free the VMAs first..last, then free page tables. */
+static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
+			struct vmlab_vma *last)
+{
+	struct vmlab_vma *prev = first->prev, *next = last->next;
+	u64 start = first->vm_start, end = last->vm_end;
+	struct ugather g;
+	assert(start < end && first->mm == mm && last->mm == mm);
+	assert((!prev || prev->vm_end <= start) && (!next || next->vm_start >= end));
+	ug_init(&g, mm, mm->cpu);
+	unmap_vmas(&g, first, start, end);
+	for (struct vmlab_vma *v = first, *n; v; v = n) {
+		n = v == last ? NULL : v->next;
+		vma_remove(mm, v);
+	}
+	free_pgtables(&g, start, end, prev ? prev->vm_end : 0,
+		      next ? next->vm_start : 0);
+	ug_finish(&g);
+}
+
+int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len)
+{
+	if ((start & (VMLAB_PAGE_SIZE - 1)) || start > TASK_SIZE ||
+	    len > TASK_SIZE - start)
+		return -VMLAB_EINVAL;
+	len = PAGE_ALIGN_UP(len);
+	if (!len)
+		return -VMLAB_EINVAL;
+	u64 end = start + len;
+	struct vmlab_vma *first, *last;
+	int err = munmap_split(mm, start, end, &first, &last);
+	if (err || !first)
+		return err;
+	munmap_vmas(mm, first, last);
+	return 0;
+}
+
+int vmlab_munmap(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "munmap");
+	return do_munmap(mm, addr, len);
+}
+
+/* ------------------------------------------------------------- mmap */
+
+s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
+		u64 len, u64 vm_flags, u64 pgoff)
+{
+	u64 end = addr + len;
+	struct vmlab_vma *first, *last;
+	assert(len && !((addr | len) & (VMLAB_PAGE_SIZE - 1)) && end <= TASK_SIZE);
+	int err = munmap_split(mm, addr, end, &first, &last);
+	if (err)
+		return err;
+	/* Private writable memory is committed (VM_ACCOUNT). */
+	if ((vm_flags & (VMLAB_VM_NORESERVE | VMLAB_VM_SHARED |
+			 VMLAB_VM_WRITE)) == VMLAB_VM_WRITE)
+		vm_flags |= VMLAB_VM_ACCOUNT;
+	if (first)
+		munmap_vmas(mm, first, last);
+	struct vmlab_vma *next = find_vma(mm, addr);
+	struct vmlab_vma *prev = next ? next->prev : mm->last;
+	assert(!next || next->vm_start >= end);
+	struct vmlab_vma *v = vma_merge_new_range(mm, prev, next, addr, end,
+						  vm_flags, file, pgoff, NULL,
+						  0);
+	if (v)
+		return (s64)addr;
+	bool own_file = false;
+	if (!file && (vm_flags & VMLAB_VM_SHARED)) {
+		/* shmem_zero_setup(): anonymous shared memory is a file. */
+		file = shmem_zero_setup(mm->svc, len, &err);
+		if (!file)
+			return err;
+		own_file = true;
+		pgoff = 0;
+	}
+	v = vma_alloc(mm);
+	if (!v) {
+		if (own_file)
+			vmlab_file_put(file);
+		return -VMLAB_ENOMEM;
+	}
+	v->vm_start = addr;
+	v->vm_end = end;
+	v->vm_pgoff = pgoff;
+	v->vm_flags = vm_flags;
+	if (file) {
+		v->file = file;
+		if (!own_file)
+			file_get(file);
+	}
+	vma_link(mm, v);
+	assert(vma_lookup(mm, addr) == v && v->vm_end == end);
+	return (s64)addr;
+}
+
+static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
+		   int flags, struct vmlab_file *file, u64 off)
+{
+	if (off & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	if (flags & VMLAB_MAP_ANONYMOUS)
+		file = NULL; /* the fd is ignored */
+	else if (!file)
+		return -VMLAB_EBADF;
+	else if (file->magic != FILE_MAGIC)
+		return -VMLAB_EBADF;
+	if ((flags & VMLAB_MAP_HUGETLB) && !file)
+		return -VMLAB_ENOMEM; /* no huge pages reserved */
+	if (!len)
+		return -VMLAB_EINVAL;
+	u64 pgoff = off >> VMLAB_PAGE_SHIFT;
+	if (flags & VMLAB_MAP_FIXED_NOREPLACE)
+		flags |= VMLAB_MAP_FIXED;
+	if (!(flags & VMLAB_MAP_FIXED)) {
+		addr &= VMLAB_PAGE_MASK;
+		if (addr && addr < MMAP_MIN_ADDR)
+			addr = MMAP_MIN_ADDR; /* round_hint_to_min() */
+	}
+	len = PAGE_ALIGN_UP(len);
+	if (!len)
+		return -VMLAB_ENOMEM;
+	if (pgoff + PAGES(len) < pgoff)
+		return -VMLAB_EOVERFLOW;
+	if (mm->map_count > MAX_MAP_COUNT)
+		return -VMLAB_ENOMEM;
+	int type = flags & VMLAB_MAP_TYPE;
+	if (file) {
+		if (type == VMLAB_MAP_SHARED_VALIDATE &&
+		    (flags & ~LEGACY_MAP_MASK))
+			return -VMLAB_EOPNOTSUPP;
+		if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE &&
+		    type != VMLAB_MAP_SHARED_VALIDATE)
+			return -VMLAB_EINVAL;
+		if (flags & VMLAB_MAP_GROWSDOWN)
+			return -VMLAB_EINVAL;
+	} else if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE) {
+		return -VMLAB_EINVAL;
+	} else if (type == VMLAB_MAP_SHARED && (flags & VMLAB_MAP_GROWSDOWN)) {
+		return -VMLAB_EINVAL;
+	}
+	s64 r = get_unmapped_area(mm, file, addr, len, pgoff, flags);
+	if (r < 0)
+		return r;
+	addr = (u64)r;
+	if ((flags & VMLAB_MAP_FIXED_NOREPLACE) &&
+	    find_vma_intersection(mm, addr, addr + len))
+		return -VMLAB_EEXIST;
+	u64 vm_flags = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD |
+		       VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC;
+	if (flags & VMLAB_MAP_GROWSDOWN)
+		vm_flags |= VMLAB_VM_GROWSDOWN;
+	if (flags & VMLAB_MAP_LOCKED)
+		vm_flags |= VMLAB_VM_LOCKED;
+	if (flags & VMLAB_MAP_STACK)
+		vm_flags |= VMLAB_VM_NOHUGEPAGE; /* 6.7+, with THP built in */
+	if (type == VMLAB_MAP_SHARED || type == VMLAB_MAP_SHARED_VALIDATE)
+		vm_flags |= VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE;
+	if (!file)
+		pgoff = type == VMLAB_MAP_PRIVATE ? PAGES(addr) : 0;
+	if (flags & VMLAB_MAP_NORESERVE)
+		vm_flags |= VMLAB_VM_NORESERVE; /* overcommit heuristic */
+	assert(addr + len <= TASK_SIZE);
+	r = mmap_region(mm, file, addr, len, vm_flags, pgoff);
+	if (r < 0)
+		return r;
+	assert((u64)r == addr);
+	if ((vm_flags & VMLAB_VM_LOCKED) ||
+	    (flags & (VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK)) ==
+		    VMLAB_MAP_POPULATE)
+		mm_populate(mm, addr, len, true);
+	return r;
+}
+
+s64 vmlab_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
+	       int flags, struct vmlab_file *file, u64 off)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mmap");
+	return do_mmap(mm, addr, len, prot, flags, file, off);
+}
+
+/* --------------------------------------------------------- mprotect */
+
+static int mprotect_fixup(struct ugather *g, struct vmlab_vma *v,
+			  struct vmlab_vma **pprev, u64 start, u64 end,
+			  u64 newflags)
+{
+	struct vmlab_user_mm *mm = g->mm;
+	u64 oldflags = v->vm_flags;
+	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	if (newflags == oldflags) {
+		*pprev = v;
+		return 0;
+	}
+	if (newflags & VMLAB_VM_WRITE) {
+		if (!(oldflags & (VMLAB_VM_ACCOUNT | VMLAB_VM_WRITE |
+				  VMLAB_VM_HUGETLB | VMLAB_VM_SHARED |
+				  VMLAB_VM_NORESERVE)))
+			newflags |= VMLAB_VM_ACCOUNT;
+	} else if ((oldflags & VMLAB_VM_ACCOUNT) && vma_is_anonymous(v) &&
+		   !v->anon_vma) {
+		/* Unfaulted anonymous memory made unwritable: uncommit. */
+		newflags &= ~VMLAB_VM_ACCOUNT;
+	}
+	int err;
+	v = vma_modify_flags(mm, *pprev, v, start, end, newflags, &err);
+	if (!v)
+		return err;
+	*pprev = v;
+	assert(v->vm_start <= start && end <= v->vm_end && v->vm_flags == newflags);
+	bool try_writable = !(v->vm_flags & VMLAB_VM_SHARED) &&
+			    (v->vm_flags & VMLAB_VM_WRITE);
+	change_protection(g, v, start, end, try_writable);
+	/* A private locked VMA becoming writable breaks COW up front. */
+	if ((oldflags & (VMLAB_VM_WRITE | VMLAB_VM_SHARED | VMLAB_VM_LOCKED)) ==
+		    VMLAB_VM_LOCKED &&
+	    (newflags & VMLAB_VM_WRITE)) {
+		for (u64 a = start; a < end; a += VMLAB_PAGE_SIZE)
+			if (faultin_page(mm, v, a, true))
+				break;
+	}
+	return 0;
+}
+
+static int do_mprotect(struct vmlab_user_mm *mm, u64 start, u64 len, int prot)
+{
+	const int known = VMLAB_PROT_READ | VMLAB_PROT_WRITE | VMLAB_PROT_EXEC |
+			  VMLAB_PROT_SEM | VMLAB_PROT_GROWSDOWN |
+			  VMLAB_PROT_GROWSUP;
+	if (start & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	if (!len)
+		return 0;
+	len = PAGE_ALIGN_UP(len);
+	u64 end = start + len;
+	if (end <= start)
+		return -VMLAB_ENOMEM;
+	if ((prot & ~known) || (prot & VMLAB_PROT_GROWSUP))
+		return -VMLAB_EINVAL;
+	struct vmlab_vma *v = find_vma_intersection(mm, start, end);
+	if (!v)
+		return -VMLAB_ENOMEM;
+	if (prot & VMLAB_PROT_GROWSDOWN) {
+		if (!(v->vm_flags & VMLAB_VM_GROWSDOWN))
+			return -VMLAB_EINVAL;
+		start = v->vm_start;
+	} else if (v->vm_start > start) {
+		return -VMLAB_ENOMEM;
+	}
+	u64 reqflags = calc_vm_prot_bits(prot & ~VMLAB_PROT_GROWSDOWN);
+	struct vmlab_vma *prev = start > v->vm_start ? v : v->prev;
+	u64 tmp = v->vm_start, nstart = start;
+	int err = 0;
+	struct ugather g;
+	ug_init(&g, mm, mm->cpu);
+	while (v && v->vm_start < end) {
+		if (v->vm_start != tmp) {
+			err = -VMLAB_ENOMEM;
+			break;
+		}
+		u64 newflags = reqflags | (v->vm_flags & ~VM_ACCESS_FLAGS);
+		/* Each VM_* access bit needs its VM_MAY* bit (4 above). */
+		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+			err = -VMLAB_EACCES;
+			break;
+		}
+		tmp = v->vm_end < end ? v->vm_end : end;
+		err = mprotect_fixup(&g, v, &prev, nstart, tmp, newflags);
+		if (err)
+			break;
+		tmp = prev->vm_end;
+		nstart = tmp;
+		v = prev->next;
+		assert(!v || v->vm_start >= tmp);
+	}
+	ug_finish(&g);
+	if (!err && tmp < end)
+		err = -VMLAB_ENOMEM;
+	return err;
+}
+
+int vmlab_mprotect(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mprotect");
+	return do_mprotect(mm, addr, len, prot);
+}
+
+/* ------------------------------------------------- populate, mlock */
+
+int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
+		bool ignore_errors)
+{
+	u64 end = start + len, nend;
+	int ret = 0;
+	assert(end >= start && !(start & (VMLAB_PAGE_SIZE - 1)));
+	for (u64 nstart = start; nstart < end; nstart = nend) {
+		struct vmlab_vma *v = find_vma(mm, nstart);
+		if (!v || v->vm_start >= end)
+			break;
+		nend = v->vm_end < end ? v->vm_end : end;
+		if (v->vm_flags & (VMLAB_VM_IO | VMLAB_VM_PFNMAP))
+			continue;
+		if (nstart < v->vm_start)
+			nstart = v->vm_start;
+		/* LOCKONFAULT waits for faults. */
+		if (v->vm_flags & VMLAB_VM_LOCKONFAULT)
+			continue;
+		/* GUP cannot fault in a PROT_NONE VMA: -EFAULT, and no page
+		 * of it is populated (as Linux 6.18 does). */
+		if (!(v->vm_flags & VM_ACCESS_FLAGS)) {
+			if (!ignore_errors)
+				return -VMLAB_EFAULT;
+			continue;
+		}
+		bool write = (v->vm_flags & (VMLAB_VM_WRITE | VMLAB_VM_SHARED)) ==
+			     VMLAB_VM_WRITE;
+		for (u64 a = nstart; a < nend; a += VMLAB_PAGE_SIZE) {
+			ret = faultin_page(mm, v, a, write);
+			if (ret)
+				break;
+		}
+		if (ret) {
+			if (!ignore_errors)
+				return ret;
+			ret = 0;
+		}
+	}
+	return ret;
+}
+
+static int apply_vma_lock_flags(struct vmlab_user_mm *mm, u64 start, u64 len,
+				u64 flags)
+{
+	u64 end = start + len;
+	if (end < start)
+		return -VMLAB_EINVAL;
+	if (end == start)
+		return 0;
+	struct vmlab_vma *v = vma_lookup(mm, start);
+	if (!v)
+		return -VMLAB_ENOMEM;
+	struct vmlab_vma *prev = start > v->vm_start ? v : v->prev;
+	u64 tmp = v->vm_start, nstart = start;
+	while (v && v->vm_start < end) {
+		if (v->vm_start != tmp)
+			return -VMLAB_ENOMEM;
+		u64 newflags = (v->vm_flags & ~VM_LOCKED_MASK) | flags;
+		assert(!(flags & ~VM_LOCKED_MASK));
+		tmp = v->vm_end < end ? v->vm_end : end;
+		if (newflags == v->vm_flags ||
+		    (v->vm_flags & (VMLAB_VM_SPECIAL | VMLAB_VM_HUGETLB))) {
+			prev = v;
+		} else {
+			int err;
+			struct vmlab_vma *n = vma_modify_flags(mm, prev, v, nstart,
+							       tmp, newflags,
+							       &err);
+			if (!n)
+				return err;
+			prev = n;
+		}
+		tmp = prev->vm_end;
+		nstart = tmp;
+		v = prev->next;
+	}
+	return tmp < end ? -VMLAB_ENOMEM : 0;
+}
+
+int vmlab_mlock2(struct vmlab_user_mm *mm, u64 addr, u64 len,
+		 unsigned int flags)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	if (flags & ~VMLAB_MLOCK_ONFAULT)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mlock");
+	len = PAGE_ALIGN_UP(len + (addr & (VMLAB_PAGE_SIZE - 1)));
+	addr &= VMLAB_PAGE_MASK;
+	u64 vmf = VMLAB_VM_LOCKED |
+		  ((flags & VMLAB_MLOCK_ONFAULT) ? VMLAB_VM_LOCKONFAULT : 0);
+	int err = apply_vma_lock_flags(mm, addr, len, vmf);
+	if (err)
+		return err;
+	err = mm_populate(mm, addr, len, false);
+	/* __mlock_posix_error_return() */
+	if (err == -VMLAB_EFAULT)
+		return -VMLAB_ENOMEM;
+	if (err == -VMLAB_ENOMEM)
+		return -VMLAB_EAGAIN;
+	return err;
+}
+
+int vmlab_mlock(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	return vmlab_mlock2(mm, addr, len, 0);
+}
+
+int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "munlock");
+	len = PAGE_ALIGN_UP(len + (addr & (VMLAB_PAGE_SIZE - 1)));
+	addr &= VMLAB_PAGE_MASK;
+	return apply_vma_lock_flags(mm, addr, len, 0);
+}
+
+/* ------------------------------------------------------- device maps */
+
+s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mmap");
+	if (!pages || pages > PAGES(TASK_SIZE) || pfn + pages < pfn ||
+	    pfn + pages > vmlab_nr_frames(mm->m))
+		return -VMLAB_EINVAL;
+	u64 len = pages << VMLAB_PAGE_SHIFT;
+	assert(len && pfn + pages <= vmlab_nr_frames(mm->m));
+	s64 r = get_unmapped_area(mm, NULL, 0, len, 0, VMLAB_MAP_SHARED);
+	if (r < 0)
+		return r;
+	u64 addr = (u64)r;
+	struct vmlab_vma *v = vma_alloc(mm);
+	if (!v)
+		return -VMLAB_ENOMEM;
+	v->vm_start = addr;
+	v->vm_end = addr + len;
+	v->vm_pgoff = pfn;
+	v->vm_flags = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD |
+		      VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_SHARED |
+		      VMLAB_VM_MAYSHARE | VMLAB_VM_IO | VMLAB_VM_PFNMAP |
+		      VMLAB_VM_DONTEXPAND | VMLAB_VM_DONTDUMP;
+	vma_link(mm, v);
+	/* remap_pfn_range(): every PTE up front, special (no page refs). */
+	vmlab_pgprot_t pp = vm_get_page_prot(v->vm_flags);
+	if (!(pp & VMLAB_PAGE_PRESENT))
+		return (s64)addr;
+	for (u64 i = 0; i < pages; i++) {
+		vmlab_ptep_t p;
+		u64 va = addr + (i << VMLAB_PAGE_SHIFT);
+		if (upte_alloc(mm, va, &p)) {
+			do_munmap(mm, addr, len);
+			return -VMLAB_ENOMEM;
+		}
+		upte_set(mm, va, p, mk_upte(mm->m, pfn + i, pp));
+	}
+	return (s64)addr;
+}

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the user address-space layer (src/user/).  Its state lives
+ * in the VMLAB_SVC_USER slot of the machine and in the mm, VMA and file
+ * objects, all freed by their destroy paths.
+ */
+#ifndef VMLAB_USER_INTERNAL_H
+#define VMLAB_USER_INTERNAL_H
+
+#include <stdlib.h>
+
+#include "machine/internal.h"
+#include "vmlab/user.h"
+
+/* x86-64, 4-level paging. */
+#define TASK_SIZE ((1ULL << 47) - VMLAB_PAGE_SIZE)
+#define MMAP_MIN_ADDR 65536ULL         /* vm.mmap_min_addr default */
+#define MAX_MAP_COUNT 65530ULL         /* vm.max_map_count default */
+#define MMAP_GAP_MIN (128ULL << 20)    /* mmap_base(): SIZE_128M */
+#define USER_MM_MAGIC 0x75736572206d6d00ULL
+
+#define VM_ACCESS_FLAGS (VMLAB_VM_READ | VMLAB_VM_WRITE | VMLAB_VM_EXEC)
+#define VM_LOCKED_MASK (VMLAB_VM_LOCKED | VMLAB_VM_LOCKONFAULT)
+
+#define PAGES(x) ((x) >> VMLAB_PAGE_SHIFT)
+#define PAGE_ALIGN_UP(x) (((x) + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK)
+
+/* Page ownership tags (struct vmlab_page.owner) and private_ bits. */
+#define PG_OWNER_ANON 'A'
+#define PG_OWNER_FILE 'F'
+#define PG_OWNER_ZERO 'Z'
+#define PGP_ANON_EXCLUSIVE (1ULL << 0) /* PageAnonExclusive */
+#define PGP_LAZYFREE (1ULL << 1)       /* MADV_FREE'd, clean: droppable */
+
+/* ------------------------------------------------------------ objects */
+
+struct uanon_vma {
+	u64 id;
+	int refs; /* VMAs whose vma->anon_vma is this */
+};
+
+struct vmlab_vma {
+	u64 vm_start, vm_end; /* [start, end) */
+	u64 vm_pgoff;
+	u64 vm_flags;
+	struct uanon_vma *anon_vma;
+	int anon_chain; /* length of the anon_vma_chain (1: singular) */
+	struct vmlab_file *file;
+	struct vmlab_user_mm *mm;
+	/* the VMA tree: AVL by vm_start, augmented with the largest gap */
+	struct vmlab_vma *left, *right;
+	int height;
+	u64 gap;     /* vm_start - end of the previous VMA (or 0) */
+	u64 max_gap; /* largest gap in this subtree */
+	/* address order */
+	struct vmlab_vma *prev, *next;
+	/* the file's i_mmap list */
+	struct vmlab_vma *f_prev, *f_next;
+};
+
+/* Page-cache slot of a file: 0 hole, pfn << 1 a page, off << 1 | 1 swap. */
+#define FSLOT_CHUNK 512
+
+#define FILE_MAGIC 0x6d656d66645f6f62ULL
+
+struct vmlab_file {
+	u64 magic;
+	struct user_svc *svc;
+	u64 id;
+	char name[48];
+	bool anon_shared; /* MAP_SHARED|MAP_ANONYMOUS object ("/dev/zero") */
+	int refs;         /* handles + mappings */
+	u64 size;         /* i_size */
+	u64 **chunk;      /* slots, FSLOT_CHUNK per chunk, on demand */
+	u64 nr_chunks;
+	u64 nr_cached, nr_swapped;
+	struct vmlab_vma *mappings; /* i_mmap */
+	struct vmlab_file *next, *prev;
+};
+
+struct vmlab_user_mm {
+	u64 magic;
+	struct user_svc *svc;
+	struct vmlab_machine *m;
+	struct vmlab_mm *hw;
+	u64 pid;
+	int cpu; /* where its syscalls run */
+	struct vmlab_vma *root;
+	struct vmlab_vma *first, *last;
+	u64 map_count;
+	u64 mmap_base;
+	u64 total_vm, locked_vm;
+	u64 rss_anon, rss_file, rss_shmem, swap_ents;
+	struct vmlab_user_stats ev; /* event counters only */
+	struct vmlab_user_mm *next, *prev;
+};
+
+struct swap_area {
+	bool ready;
+	u64 nr_slots;
+	u64 used;
+	u32 *count;  /* swap_map: references per slot, 0 free */
+	u8 **data;   /* slot contents, NULL: all zero */
+	u64 cursor;  /* next-fit search start */
+};
+
+struct user_svc {
+	struct vmlab_machine *m;
+	u64 zero_pfn;
+	vmlab_fault_fn prev_fn;
+	void *prev_ctx;
+	struct vmlab_user_mm *mms;
+	struct vmlab_file *files;
+	u64 next_pid, next_anon_id, next_file_id;
+	struct swap_area swap;
+	struct vmlab_siginfo *sig; /* per CPU: last signal delivered */
+	unsigned int bugs;
+	struct vmlab_user_cost cost;
+};
+
+/* ------------------------------------------------------------- mm.c */
+
+struct user_svc *user_svc(struct vmlab_machine *m); /* creates on demand */
+struct user_svc *user_svc_peek(struct vmlab_machine *m);
+/* Enter a syscall: load the mm on its CPU, count it. */
+void user_enter(struct vmlab_user_mm *mm, const char *op);
+void user_ensure_loaded(struct vmlab_user_mm *mm, int cpu);
+struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err);
+void exit_mmap(struct vmlab_user_mm *mm);
+
+/* ------------------------------------------------------- vma_tree.c */
+
+struct vmlab_vma *find_vma(struct vmlab_user_mm *mm, u64 addr);
+struct vmlab_vma *vma_lookup(struct vmlab_user_mm *mm, u64 addr);
+struct vmlab_vma *find_vma_intersection(struct vmlab_user_mm *mm, u64 start,
+					u64 end);
+void vt_insert(struct vmlab_user_mm *mm, struct vmlab_vma *v);
+void vt_erase(struct vmlab_user_mm *mm, struct vmlab_vma *v);
+/* v's vm_start and/or vm_end changed in place (order preserved). */
+void vt_changed(struct vmlab_user_mm *mm, struct vmlab_vma *v);
+/* Highest / lowest gap of len bytes within [low, high); -ENOMEM. */
+s64 vt_gap_topdown(struct vmlab_user_mm *mm, u64 len, u64 low, u64 high);
+s64 vt_gap_bottomup(struct vmlab_user_mm *mm, u64 len, u64 low, u64 high);
+void vt_validate(struct vmlab_user_mm *mm); /* VMLAB_DEBUG only */
+
+/* ------------------------------------------------------------ vma.c */
+
+struct vmlab_vma *vma_alloc(struct vmlab_user_mm *mm);
+void vma_free(struct vmlab_vma *v); /* unlinked already */
+/* Insert a new VMA into the tree and its file's i_mmap. */
+void vma_link(struct vmlab_user_mm *mm, struct vmlab_vma *v);
+/* Remove from tree and i_mmap, drop the file and anon_vma refs, free. */
+void vma_remove(struct vmlab_user_mm *mm, struct vmlab_vma *v);
+int anon_vma_prepare(struct vmlab_vma *v);
+void vma_set_anon(struct vmlab_vma *v, struct uanon_vma *av, int chain);
+static inline bool vma_is_fork_child(const struct vmlab_vma *v)
+{
+	return v && v->anon_vma && v->anon_chain != 1;
+}
+static inline bool vma_is_anonymous(const struct vmlab_vma *v)
+{
+	return !v->file;
+}
+static inline u64 vma_pages(const struct vmlab_vma *v)
+{
+	return PAGES(v->vm_end - v->vm_start);
+}
+static inline u64 linear_page_index(const struct vmlab_vma *v, u64 addr)
+{
+	return PAGES(addr - v->vm_start) + v->vm_pgoff;
+}
+/* split_vma(): 0, -ENOMEM (map count limit when check_count). */
+int split_vma(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
+	      bool new_below, bool check_count);
+/* vma_merge_new_range(): the expanded VMA, or NULL. */
+struct vmlab_vma *vma_merge_new_range(struct vmlab_user_mm *mm,
+				      struct vmlab_vma *prev,
+				      struct vmlab_vma *next, u64 start,
+				      u64 end, u64 flags,
+				      struct vmlab_file *file, u64 pgoff,
+				      struct uanon_vma *anon, int anon_chain);
+/* copy_vma()'s merge: the range [start, end) brings src's flags, file and
+ * anon_vma. */
+struct vmlab_vma *vma_merge_copied_range(struct vmlab_user_mm *mm,
+					 struct vmlab_vma *src,
+					 struct vmlab_vma *prev,
+					 struct vmlab_vma *next, u64 start,
+					 u64 end, u64 pgoff);
+/* vma_modify_flags(): merge or split so [start, end) is one VMA, set its
+ * flags; the VMA or NULL with *err set. */
+struct vmlab_vma *vma_modify_flags(struct vmlab_user_mm *mm,
+				   struct vmlab_vma *prev, struct vmlab_vma *v,
+				   u64 start, u64 end, u64 newflags, int *err);
+vmlab_pgprot_t vm_get_page_prot(u64 vm_flags);
+
+/* -------------------------------------------------------- upgtable.c */
+
+/* Deferred page puts and table frees, flushed by the mmu_gather. */
+#define UG_INLINE 32
+
+struct ugather {
+	struct vmlab_mmu_gather tlb;
+	struct vmlab_user_mm *mm;
+	u64 *put; /* inline[] until it overflows to the heap */
+	size_t nput, cap;
+	u64 inline_[UG_INLINE];
+};
+void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu);
+void ug_add_range(struct ugather *g, u64 start, u64 end);
+void ug_put_page(struct ugather *g, u64 pfn);
+void ug_finish(struct ugather *g);
+
+/* The PTE for addr if its table exists (0), else -ENOENT. */
+int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep);
+/* The PTE for addr, allocating tables; 0 or -ENOMEM. */
+int upte_alloc(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep);
+/* The entry at `level` for addr, allocating the tables above it. */
+int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
+		    vmlab_ptep_t *ptep);
+static inline u64 upte_get(struct vmlab_user_mm *mm, vmlab_ptep_t p)
+{
+	return vmlab_get_entry(mm->m, p);
+}
+static inline void upte_set(struct vmlab_user_mm *mm, u64 addr,
+			    vmlab_ptep_t p, u64 val)
+{
+	vmlab_set_entry(mm->m, mm->hw, addr, VMLAB_LVL_PTE, p, val);
+}
+/* Call fn for each PTE table under [start, end): table pfn and the
+ * subrange it covers.  Non-zero from fn stops the walk. */
+typedef int (*pt_fn)(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
+		     u64 lo, u64 hi, void *arg);
+int for_each_pte_table(struct vmlab_user_mm *mm, u64 start, u64 end,
+		       pt_fn fn, void *arg);
+/* free_pgtables(): free page-table pages covering [start, end) that lie
+ * wholly in [floor, ceiling) (ceiling 0: top of the user half). */
+void free_pgtables(struct ugather *g, u64 start, u64 end, u64 floor,
+		   u64 ceiling);
+u64 count_pgtables(struct vmlab_user_mm *mm);
+
+/* Page references. */
+void page_get(struct vmlab_machine *m, u64 pfn);
+/* Drop a reference now (the caller has flushed any translation). */
+void page_put(struct vmlab_machine *m, int cpu, u64 pfn);
+static inline struct vmlab_page *upage(struct vmlab_machine *m, u64 pfn)
+{
+	return vmlab_pfn_to_page(m, pfn);
+}
+int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn);
+void copy_page_content(struct vmlab_machine *m, u64 dst, u64 src);
+/* PTE helpers */
+u64 mk_upte(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot);
+bool is_zero_pfn(struct vmlab_user_mm *mm, u64 pfn);
+void rss_add(struct vmlab_user_mm *mm, u64 pfn, s64 d);
+
+/* ------------------------------------------------------------ zap.c */
+
+struct zap_details {
+	bool drop_markers; /* ZAP_FLAG_DROP_MARKER: munmap, exit */
+	bool even_cows;    /* also private anon pages of file mappings */
+	bool reclaim_pt;   /* free wholly-covered PTE tables left empty */
+	struct vmlab_file *only_file; /* unmap_mapping_range: this file's */
+	u64 first_index, last_index;  /* ... pages in [first, last] */
+};
+/* Zap [start, end) inside v into g. */
+void zap_vma_range(struct ugather *g, struct vmlab_vma *v, u64 start,
+		   u64 end, const struct zap_details *d);
+/* zap_page_range_single(): own gather, flushed and finished. */
+void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			   u64 start, u64 end, const struct zap_details *d);
+/* unmap_vmas(): zap [start, end) of first and the VMAs after it that
+ * intersect the range, markers included (munmap, exit). */
+void unmap_vmas(struct ugather *g, struct vmlab_vma *first, u64 start,
+		u64 end);
+/* change_protection() of [start, end) in v to v's current flags. */
+void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
+		       u64 end, bool try_writable);
+/* unmap_mapping_range(): every mapping of pages [first, last] of f. */
+void unmap_mapping_range(struct vmlab_file *f, u64 first, u64 last,
+			 bool even_cows);
+
+/* ----------------------------------------------------------- mmap.c */
+
+int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len);
+/* __mm_populate(): fault in [start, start+len). */
+int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
+		bool ignore_errors);
+s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
+		      u64 addr, u64 len, u64 pgoff, int flags);
+s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
+		u64 len, u64 vm_flags, u64 pgoff);
+
+/* ---------------------------------------------------------- fault.c */
+
+enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
+					const struct vmlab_fault *f,
+					void *ctx);
+/* handle_mm_fault(): 0 or a signal (VMLAB_SIGSEGV / VMLAB_SIGBUS), si_code
+ * in *code. */
+int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
+		    bool fetch, bool prot, int *code);
+/* get_user_pages-style fault-in of one page for populate/mlock:
+ * 0, -EFAULT (the fault gives a signal), -ENOMEM. */
+int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
+		 bool write);
+
+/* ----------------------------------------------------------- guard.c */
+
+int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			  u64 start, u64 end);
+int madvise_guard_remove(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			 u64 start, u64 end);
+static inline bool is_guard_marker(const struct vmlab_pte_info *in)
+{
+	return in->kind == VMLAB_PTE_MARKER &&
+	       (in->marker & VMLAB_PTE_MARKER_GUARD);
+}
+
+/* ------------------------------------------------------------ fork.c */
+
+int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
+		    struct vmlab_user_mm *src, struct vmlab_vma *sv,
+		    struct ugather *src_g);
+
+/* ------------------------------------------------------------ file.c */
+
+struct vmlab_file *shmem_zero_setup(struct user_svc *s, u64 size, int *err);
+void file_get(struct vmlab_file *f);
+/* The page-cache slot of index (0 hole). */
+u64 file_slot(const struct vmlab_file *f, u64 index);
+/* Find or allocate the page at index: 0 and *pfn, -ENOMEM, -EFBIG. */
+int shmem_get_page(struct vmlab_file *f, int cpu, u64 index, u64 *pfn);
+void file_link_vma(struct vmlab_file *f, struct vmlab_vma *v);
+void file_unlink_vma(struct vmlab_file *f, struct vmlab_vma *v);
+void files_destroy(struct user_svc *s);
+/* Move an exclusively mapped shmem page at index to swap (pageout). */
+int shmem_writeout(struct vmlab_file *f, int cpu, u64 index);
+
+/* ------------------------------------------------------------ swap.c */
+
+int swap_alloc_slot(struct user_svc *s, u64 *off);
+void swap_write(struct user_svc *s, u64 off, const u8 *content);
+void swap_read(struct user_svc *s, u64 off, u8 *content);
+void swap_dup(struct user_svc *s, u64 off);
+void swap_free(struct user_svc *s, u64 off);
+void swap_destroy(struct user_svc *s);
+u64 swap_pte(struct vmlab_machine *m, u64 off);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User page tables and pages: PTE lookup and allocation, a walk over the
+ * PTE tables of a range, free_pgtables() with the kernel's floor/ceiling
+ * rule, the mmu_gather wrapper that drops page references only after the
+ * TLB flush, and page reference counting.
+ */
+#include "user/uinternal.h"
+
+#define USER_TOP (1ULL << 47)
+
+/* ------------------------------------------------------------ pages */
+
+void page_get(struct vmlab_machine *m, u64 pfn)
+{
+	struct vmlab_page *pg = upage(m, pfn);
+	assert(pg && pg->refcount > 0);
+	assert(pg->owner == PG_OWNER_ANON || pg->owner == PG_OWNER_FILE);
+	pg->refcount++;
+}
+
+void page_put(struct vmlab_machine *m, int cpu, u64 pfn)
+{
+	struct vmlab_page *pg = upage(m, pfn);
+	assert(pg && pg->refcount > 0);
+	if (pg->refcount > 1) {
+		pg->refcount--;
+		return;
+	}
+	assert(pg->mapcount == 0);
+	pg->private_ = 0;
+	vmlab_free_pages(m, cpu, pfn, 0);
+}
+
+static void clear_frame(struct vmlab_machine *m, u64 pfn)
+{
+	assert(pfn < m->phys.nr_frames);
+	struct frame_section *sec = m->phys.sections[pfn >> SECTION_SHIFT];
+	u8 *p = sec ? sec->content[pfn & (SECTION_FRAMES - 1)] : NULL;
+	if (p) /* a recycled frame keeps old bytes: clear_page() */
+		memset(p, 0, VMLAB_PAGE_SIZE);
+}
+
+int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn)
+{
+	int err = vmlab_alloc_pages(mm->m, cpu, 0, pfn);
+	if (err)
+		return err;
+	clear_frame(mm->m, *pfn);
+	struct vmlab_page *pg = upage(mm->m, *pfn);
+	pg->owner = PG_OWNER_ANON;
+	pg->mapcount = 0;
+	pg->private_ = 0;
+	return 0;
+}
+
+void copy_page_content(struct vmlab_machine *m, u64 dst, u64 src)
+{
+	assert(dst != src);
+	assert(dst < m->phys.nr_frames && src < m->phys.nr_frames);
+	const u8 *s = frame_content(m, src, false);
+	if (s == m->phys.zero_page) {
+		clear_frame(m, dst);
+		return;
+	}
+	memcpy(frame_content(m, dst, true), s, VMLAB_PAGE_SIZE);
+}
+
+u64 mk_upte(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot)
+{
+	assert(prot & (VMLAB_PAGE_USER | VMLAB_PAGE_PROTNONE));
+	assert(!(prot & VMLAB_PAGE_GLOBAL) || !(prot & VMLAB_PAGE_PRESENT));
+	return vmlab_mk_leaf(m, pfn, prot, VMLAB_LVL_PTE);
+}
+
+bool is_zero_pfn(struct vmlab_user_mm *mm, u64 pfn)
+{
+	return pfn == mm->svc->zero_pfn;
+}
+
+void rss_add(struct vmlab_user_mm *mm, u64 pfn, s64 d)
+{
+	const struct vmlab_page *pg = upage(mm->m, pfn);
+	u64 *c = pg->owner == PG_OWNER_ANON ? &mm->rss_anon : &mm->rss_shmem;
+	assert(d > 0 || *c >= (u64)-d);
+	*c += (u64)d;
+}
+
+/* ----------------------------------------------------------- gather */
+
+void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu)
+{
+	assert(mm && mm->magic == USER_MM_MAGIC);
+	vmlab_tlb_gather_mmu(&g->tlb, mm->hw, cpu);
+	g->mm = mm;
+	g->put = g->inline_;
+	g->nput = 0;
+	g->cap = UG_INLINE;
+}
+
+void ug_add_range(struct ugather *g, u64 start, u64 end)
+{
+	assert(start < end && end <= (1ULL << 47));
+	vmlab_tlb_add_range(&g->tlb, start, end, VMLAB_PAGE_SHIFT);
+}
+
+void ug_put_page(struct ugather *g, u64 pfn)
+{
+	assert(g->put && g->nput <= g->cap);
+	assert(!is_zero_pfn(g->mm, pfn));
+	if (g->mm->svc->bugs & VMLAB_USER_BUG_EARLY_FREE) {
+		/* The planted bug: the reference goes before the flush. */
+		page_put(g->mm->m, g->tlb.cpu, pfn);
+		return;
+	}
+	if (g->nput == g->cap) {
+		size_t cap = g->cap * 2;
+		u64 *p = g->put == g->inline_ ? malloc(cap * sizeof(*p)) :
+						realloc(g->put, cap * sizeof(*p));
+		if (!p) {
+			fprintf(stderr, "vmlab: host out of memory\n");
+			abort();
+		}
+		if (g->put == g->inline_)
+			memcpy(p, g->inline_, sizeof(g->inline_));
+		g->put = p;
+		g->cap = cap;
+	}
+	g->put[g->nput++] = pfn;
+}
+
+void ug_finish(struct ugather *g)
+{
+	struct vmlab_machine *m = g->mm->m;
+	assert(g->put && g->nput <= g->cap);
+	vmlab_tlb_finish_mmu(m, &g->tlb);
+	/* Only now can no CPU reach the pages through a stale entry. */
+	for (size_t i = 0; i < g->nput; i++)
+		page_put(m, g->tlb.cpu, g->put[i]);
+	if (g->put != g->inline_)
+		free(g->put);
+	g->put = g->inline_;
+	g->nput = 0;
+	g->cap = UG_INLINE;
+}
+
+/* ------------------------------------------------------------ PTEs */
+
+int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep)
+{
+	assert(addr < USER_TOP && ptep);
+	return vmlab_lookup_entry(mm->m, mm->hw, addr, VMLAB_LVL_PTE, ptep);
+}
+
+int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
+		    vmlab_ptep_t *ptep)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(addr < USER_TOP);
+	assert(level >= VMLAB_LVL_PTE && level < VMLAB_LVL_PGD);
+	u64 table = mm->hw->pgd_pfn;
+	for (int l = VMLAB_LVL_PGD; l > level; l--) {
+		vmlab_ptep_t p = entry_addr(table, addr, l);
+		struct vmlab_pte_info in;
+		m->arch->decode(vmlab_get_entry(m, p), l, &in);
+		if (in.kind == VMLAB_PTE_TABLE) {
+			table = in.pfn;
+			continue;
+		}
+		if (in.kind != VMLAB_PTE_NONE)
+			return -VMLAB_EEXIST; /* no huge user leaves here */
+		u64 child;
+		int err = vmlab_pgtable_alloc(m, l - 1, &child);
+		if (err)
+			return err;
+		u64 base = addr & ~(vmlab_level_size(l) - 1);
+		vmlab_set_entry(m, mm->hw, base, l, p,
+				m->arch->mk_table(child, true));
+		table = child;
+	}
+	*ptep = entry_addr(table, addr, level);
+	return 0;
+}
+
+int upte_alloc(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep)
+{
+	return upt_alloc_level(mm, addr, VMLAB_LVL_PTE, ptep);
+}
+
+static inline u64 lvl_next(u64 va, int level, u64 end)
+{
+	u64 next = (va | (vmlab_level_size(level) - 1)) + 1;
+	return (next == 0 || next > end) ? end : next;
+}
+
+static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
+		   u64 end, pt_fn fn, void *arg)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(level >= VMLAB_LVL_PMD);
+	assert(va < end && end <= USER_TOP);
+	while (va < end) {
+		u64 next = lvl_next(va, level, end);
+		vmlab_ptep_t p = entry_addr(table, va, level);
+		struct vmlab_pte_info in;
+		m->arch->decode(vmlab_get_entry(m, p), level, &in);
+		if (in.kind == VMLAB_PTE_TABLE) {
+			int err = level == VMLAB_LVL_PMD ?
+					  fn(mm, in.pfn, p, va, next, arg) :
+					  ptt_rec(mm, in.pfn, level - 1, va,
+						  next, fn, arg);
+			if (err)
+				return err;
+		}
+		va = next;
+	}
+	return 0;
+}
+
+int for_each_pte_table(struct vmlab_user_mm *mm, u64 start, u64 end,
+		       pt_fn fn, void *arg)
+{
+	assert(start <= end && end <= USER_TOP);
+	if (start >= end)
+		return 0;
+	return ptt_rec(mm, mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, fn, arg);
+}
+
+/* -------------------------------------------------- free_pgtables */
+
+static bool table_empty(struct vmlab_machine *m, u64 table)
+{
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
+		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
+			return false;
+	return true;
+}
+
+static void free_rec(struct ugather *g, u64 table, int level, u64 va,
+		     u64 end, u64 floor, u64 ceil)
+{
+	struct vmlab_user_mm *mm = g->mm;
+	struct vmlab_machine *m = mm->m;
+	assert(level >= VMLAB_LVL_PMD && level <= VMLAB_LVL_PGD);
+	assert(floor < ceil);
+	while (va < end) {
+		u64 next = lvl_next(va, level, end);
+		u64 size = vmlab_level_size(level);
+		u64 s = va & ~(size - 1);
+		vmlab_ptep_t p = entry_addr(table, va, level);
+		struct vmlab_pte_info in;
+		m->arch->decode(vmlab_get_entry(m, p), level, &in);
+		if (in.kind == VMLAB_PTE_TABLE) {
+			if (level > VMLAB_LVL_PMD)
+				free_rec(g, in.pfn, level - 1, va, next, floor,
+					 ceil);
+			/* The table below covers [s, s + size): free it when
+			 * no VMA can use any of that span. */
+			if (s >= floor && s + size <= ceil) {
+				if (VMLAB_DEBUG_CHECKS && !table_empty(m, in.pfn))
+					vmlab_warn(m, "free_pgtables: table at %#llx "
+						      "not empty",
+						   (unsigned long long)s);
+				vmlab_set_entry(m, mm->hw, s, level, p, 0);
+				ug_add_range(g, s, s + VMLAB_PAGE_SIZE);
+				vmlab_tlb_remove_table(m, &g->tlb, in.pfn);
+			}
+		}
+		va = next;
+	}
+}
+
+void free_pgtables(struct ugather *g, u64 start, u64 end, u64 floor,
+		   u64 ceiling)
+{
+	u64 ceil = ceiling ? ceiling : USER_TOP;
+	assert(start <= end && end <= USER_TOP);
+	if (start >= end || floor >= ceil)
+		return;
+	free_rec(g, g->mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, floor,
+		 ceil);
+}
+
+static u64 count_rec(struct vmlab_machine *m, u64 table, int level)
+{
+	u64 n = 1;
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
+	assert(upage(m, table)->flags & VMLAB_PG_TABLE);
+	if (level == VMLAB_LVL_PTE)
+		return n;
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
+		u64 e = vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8);
+		struct vmlab_pte_info in;
+		m->arch->decode(e, level, &in);
+		if (in.kind == VMLAB_PTE_TABLE)
+			n += count_rec(m, in.pfn, level - 1);
+	}
+	return n;
+}
+
+u64 count_pgtables(struct vmlab_user_mm *mm)
+{
+	struct vmlab_machine *m = mm->m;
+	u64 n = 1; /* the PGD */
+	assert(mm->hw && !mm->hw->is_init);
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE / 2; i++) {
+		u64 e = vmlab_get_entry(m, (mm->hw->pgd_pfn << VMLAB_PAGE_SHIFT) +
+					   i * 8);
+		struct vmlab_pte_info in;
+		m->arch->decode(e, VMLAB_LVL_PGD, &in);
+		if (in.kind == VMLAB_PTE_TABLE)
+			n += count_rec(m, in.pfn, VMLAB_LVL_PUD);
+	}
+	return n;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zapping and protection changes (mm/memory.c zap_pte_range(),
+ * mm/mprotect.c change_pte_range()).  Present entries that are cleared or
+ * narrowed go to the mmu_gather's flush range; their pages are put only
+ * after the flush.  Guard markers survive every zap except munmap/exit
+ * (ZAP_FLAG_DROP_MARKER); DONTNEED frees a PTE table it emptied whole.
+ */
+#include "user/uinternal.h"
+
+struct zap_ctx {
+	struct ugather *g;
+	struct vmlab_vma *v;
+	const struct zap_details *d;
+};
+
+static bool should_zap_cows(const struct zap_details *d)
+{
+	assert(d);
+	return d->reclaim_pt || d->even_cows;
+}
+
+static bool table_empty(struct vmlab_machine *m, u64 table)
+{
+	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++)
+		if (vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8))
+			return false;
+	return true;
+}
+
+/* One entry; returns true when it was left in place. */
+static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
+{
+	struct vmlab_user_mm *mm = z->g->mm;
+	struct vmlab_machine *m = mm->m;
+	const struct zap_details *d = z->d;
+	struct vmlab_pte_info in;
+	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	switch (in.kind) {
+	case VMLAB_PTE_LEAF:
+	case VMLAB_PTE_PROTNONE: {
+		/* Zero page and PFN maps: no page reference to drop. */
+		if (is_zero_pfn(mm, in.pfn) ||
+		    (z->v->vm_flags & VMLAB_VM_PFNMAP)) {
+			if (d->only_file)
+				return true;
+			upte_set(mm, va, p, 0);
+			if (in.kind == VMLAB_PTE_LEAF)
+				ug_add_range(z->g, va, va + VMLAB_PAGE_SIZE);
+			return false;
+		}
+		struct vmlab_page *pg = upage(m, in.pfn);
+		bool anon = pg->owner == PG_OWNER_ANON;
+		if (d->only_file && anon && !should_zap_cows(d))
+			return true;
+		upte_set(mm, va, p, 0);
+		if (in.kind == VMLAB_PTE_LEAF)
+			ug_add_range(z->g, va, va + VMLAB_PAGE_SIZE);
+		assert(pg->mapcount > 0);
+		pg->mapcount--;
+		rss_add(mm, in.pfn, -1);
+		ug_put_page(z->g, in.pfn);
+		return false;
+	}
+	case VMLAB_PTE_SWAP:
+		if (d->only_file && !should_zap_cows(d))
+			return true;
+		upte_set(mm, va, p, 0);
+		swap_free(mm->svc, in.swp_offset);
+		assert(mm->swap_ents > 0);
+		mm->swap_ents--;
+		return false;
+	case VMLAB_PTE_MARKER:
+		if ((in.marker & VMLAB_PTE_MARKER_GUARD) && !d->drop_markers)
+			return true;
+		if ((in.marker & VMLAB_PTE_MARKER_POISONED) &&
+		    !should_zap_cows(d) && !d->drop_markers)
+			return true;
+		upte_set(mm, va, p, 0);
+		return false;
+	default:
+		assert(!"table entry at PTE level");
+		return true;
+	}
+}
+
+static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
+		     u64 lo, u64 hi, void *arg)
+{
+	struct zap_ctx *z = arg;
+	struct vmlab_machine *m = mm->m;
+	bool skipped = false;
+	assert(lo < hi && hi - lo <= VMLAB_PMD_SIZE);
+	assert(z->v->vm_start <= lo && hi <= z->v->vm_end);
+	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p = entry_addr(table, va, VMLAB_LVL_PTE);
+		u64 e = vmlab_get_entry(m, p);
+		if (e)
+			skipped |= zap_one(z, va, p, e);
+	}
+	/* MADV_DONTNEED (6.14+, PT_RECLAIM): a PTE table the zap covered
+	 * whole and left empty is freed at once. */
+	if (z->d->reclaim_pt && !skipped && hi - lo == VMLAB_PMD_SIZE &&
+	    table_empty(m, table)) {
+		vmlab_set_entry(m, mm->hw, lo, VMLAB_LVL_PMD, pmdp, 0);
+		ug_add_range(z->g, lo, lo + VMLAB_PAGE_SIZE);
+		vmlab_tlb_remove_table(m, &z->g->tlb, table);
+	}
+	return 0;
+}
+
+void zap_vma_range(struct ugather *g, struct vmlab_vma *v, u64 start,
+		   u64 end, const struct zap_details *d)
+{
+	assert(v->vm_start <= start && end <= v->vm_end);
+	struct zap_ctx z = {.g = g, .v = v, .d = d};
+	for_each_pte_table(g->mm, start, end, zap_table, &z);
+}
+
+void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			   u64 start, u64 end, const struct zap_details *d)
+{
+	struct ugather g;
+	ug_init(&g, mm, mm->cpu);
+	zap_vma_range(&g, v, start, end, d);
+	ug_finish(&g);
+}
+
+void unmap_vmas(struct ugather *g, struct vmlab_vma *first, u64 start,
+		u64 end)
+{
+	static const struct zap_details unmap = {.drop_markers = true,
+						 .even_cows = true};
+	assert(g->mm && start < end);
+	for (struct vmlab_vma *v = first; v && v->vm_start < end; v = v->next) {
+		u64 s = v->vm_start > start ? v->vm_start : start;
+		u64 e = v->vm_end < end ? v->vm_end : end;
+		if (s < e)
+			zap_vma_range(g, v, s, e, &unmap);
+	}
+}
+
+/* ------------------------------------------------------- protection */
+
+/* x86 pte_needs_flush(): a present entry lost a right, its frame, or had
+ * a permission bit flipped (upgrades flush too on x86). */
+static bool pte_needs_flush(u64 old, u64 new_)
+{
+	const u64 pfn_mask = 0x000ffffffffff000ULL;
+	assert(old != new_);
+	if (!(old & VMLAB_PAGE_PRESENT))
+		return false;
+	if ((old & pfn_mask) != (new_ & pfn_mask))
+		return true;
+	u64 diff = (old ^ new_) & ~pfn_mask & ~VMLAB_PAGE_ACCESSED;
+	if (diff & old & (VMLAB_PAGE_DIRTY | VMLAB_PAGE_PRESENT))
+		return true;
+	return diff & (VMLAB_PAGE_RW | VMLAB_PAGE_USER | VMLAB_PAGE_PWT |
+		       VMLAB_PAGE_PCD | VMLAB_PAGE_GLOBAL | VMLAB_PAGE_NX);
+}
+
+struct prot_ctx {
+	struct ugather *g;
+	struct vmlab_vma *v;
+	vmlab_pgprot_t newprot;
+	bool try_writable;
+};
+
+/* can_change_pte_writable() on the new, present entry: exclusive anon
+ * pages of a private mapping, dirty pages of a shared one. */
+static bool can_change_writable(struct vmlab_user_mm *mm,
+				const struct vmlab_vma *v, u64 pfn,
+				vmlab_pgprot_t np)
+{
+	if (!(v->vm_flags & VMLAB_VM_WRITE) || !(np & VMLAB_PAGE_PRESENT))
+		return false;
+	if (!(v->vm_flags & VMLAB_VM_SHARED)) {
+		if (is_zero_pfn(mm, pfn))
+			return false;
+		const struct vmlab_page *pg = upage(mm->m, pfn);
+		return pg->owner == PG_OWNER_ANON &&
+		       (pg->private_ & PGP_ANON_EXCLUSIVE);
+	}
+	return np & VMLAB_PAGE_DIRTY;
+}
+
+static int prot_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
+		      u64 lo, u64 hi, void *arg)
+{
+	struct prot_ctx *c = arg;
+	struct vmlab_machine *m = mm->m;
+	(void)pmdp;
+	assert(lo < hi && c->v->vm_start <= lo && hi <= c->v->vm_end);
+	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p = entry_addr(table, va, VMLAB_LVL_PTE);
+		u64 e = vmlab_get_entry(m, p);
+		struct vmlab_pte_info in;
+		m->arch->decode(e, VMLAB_LVL_PTE, &in);
+		if (in.kind != VMLAB_PTE_LEAF && in.kind != VMLAB_PTE_PROTNONE)
+			continue; /* swap entries and markers keep as they are */
+		vmlab_pgprot_t np = c->newprot | (in.prot & VMLAB_PAGE_DIRTY);
+		if (c->try_writable && !(np & VMLAB_PAGE_RW) &&
+		    can_change_writable(mm, c->v, in.pfn, np))
+			np |= VMLAB_PAGE_RW;
+		u64 ne = mk_upte(m, in.pfn, np);
+		if (ne == e)
+			continue;
+		upte_set(mm, va, p, ne);
+		if (pte_needs_flush(e, ne))
+			ug_add_range(c->g, va, va + VMLAB_PAGE_SIZE);
+	}
+	return 0;
+}
+
+void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
+		       u64 end, bool try_writable)
+{
+	assert(v->vm_start <= start && end <= v->vm_end);
+	struct prot_ctx c = {.g = g, .v = v,
+			     .newprot = vm_get_page_prot(v->vm_flags),
+			     .try_writable = try_writable};
+	for_each_pte_table(g->mm, start, end, prot_table, &c);
+}
+
+/* ------------------------------------------------ file unmapping */
+
+void unmap_mapping_range(struct vmlab_file *f, u64 first, u64 last,
+			 bool even_cows)
+{
+	struct zap_details d = {.even_cows = even_cows, .only_file = f,
+				.first_index = first, .last_index = last};
+	assert(f->magic == FILE_MAGIC && first <= last);
+	for (struct vmlab_vma *v = f->mappings; v; v = v->f_next) {
+		u64 vfirst = v->vm_pgoff, vlast = v->vm_pgoff + vma_pages(v) - 1;
+		u64 s = first > vfirst ? first : vfirst;
+		u64 e = last < vlast ? last : vlast;
+		if (s > e)
+			continue;
+		zap_page_range_single(v->mm, v,
+				      v->vm_start + ((s - vfirst) << VMLAB_PAGE_SHIFT),
+				      v->vm_start + ((e - vfirst + 1)
+						     << VMLAB_PAGE_SHIFT),
+				      &d);
+	}
+}

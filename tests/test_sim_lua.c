@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* Lua scenarios through the runner: determinism of every built-in, the
+ * planted race found and replayed, bad scenarios, figures, traces. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#include "sim/sim.h"
+
+static enum sim_status run_text(const char *name, const char *text,
+				struct sim_result *r, const char *const *defs,
+				int nr_defs)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.scenario = name;
+	o.text = text;
+	o.text_len = strlen(text);
+	o.quiet = true;
+	o.max_steps = 2000000;
+	for (int i = 0; i < nr_defs; i++)
+		o.defs[o.nr_defs++] = defs[i];
+	return sim_run(&o, r);
+}
+
+/* The whole result as JSON text, for comparisons. */
+static char *json_of(const struct sim_result *r, const struct sim_opts *o)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+	assert_non_null(f);
+	sim_print_json(r, o, f);
+	fclose(f);
+	return s;
+}
+
+static char *run_builtin(const char *name, u64 seed,
+			 enum vmlab_sched_policy p, u64 *hash)
+{
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.scenario = name;
+	o.seed = seed;
+	o.policy = p;
+	o.quiet = true;
+	struct sim_result r;
+	sim_run(&o, &r);
+	assert_int_not_equal(r.status, SIM_USAGE);
+	*hash = r.hash;
+	char *s = json_of(&r, &o);
+	sim_result_free(&r);
+	return s;
+}
+
+static void test_builtins_deterministic(void **state)
+{
+	(void)state;
+	assert_true(sim_nr_builtins >= 3);
+	for (int i = 0; i < sim_nr_builtins; i++) {
+		u64 h1, h2;
+		char *a = run_builtin(sim_builtins[i].name, 1, VMLAB_SCHED_RANDOM,
+				      &h1);
+		char *b = run_builtin(sim_builtins[i].name, 1, VMLAB_SCHED_RANDOM,
+				      &h2);
+		assert_int_equal(h1, h2);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		a = run_builtin(sim_builtins[i].name, 3, VMLAB_SCHED_PCT, &h1);
+		b = run_builtin(sim_builtins[i].name, 3, VMLAB_SCHED_PCT, &h2);
+		assert_int_equal(h1, h2);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+}
+
+/* Scenarios with programs on several CPUs interleave differently. */
+static void test_seeds_interleave_differently(void **state)
+{
+	(void)state;
+	const char *concurrent[] = {"race", "direct-map-splits"};
+	for (size_t i = 0; i < 2; i++) {
+		u64 h[4];
+		for (u64 s = 0; s < 4; s++)
+			free(run_builtin(concurrent[i], s + 1, VMLAB_SCHED_RANDOM,
+					 &h[s]));
+		int distinct = 0;
+		for (int a = 0; a < 4; a++) {
+			bool seen = false;
+			for (int b = 0; b < a; b++)
+				seen |= h[a] == h[b];
+			distinct += !seen;
+		}
+		assert_true(distinct >= 2);
+	}
+}
+
+/* explore's budget for the planted race: PCT finds it within 50 seeds;
+ * the failing seed replays to the same reports, byte for byte. */
+static void test_explore_and_replay_race(void **state)
+{
+	(void)state;
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.scenario = "race";
+	o.policy = VMLAB_SCHED_PCT;
+	o.quiet = true;
+	o.pct_steps = sim_calibrate(&o);
+	assert_true(o.pct_steps > 10);
+	struct sim_result r;
+	u64 found = 0;
+	for (u64 s = 1; s <= 50 && !found; s++) {
+		o.seed = s;
+		if (sim_run(&o, &r) == SIM_FAIL)
+			found = s;
+		else
+			sim_result_free(&r);
+	}
+	assert_true(found > 0);
+	assert_true(r.nr_reports > 0);
+	/* replay: a fresh run of that seed, k recalibrated as replay does */
+	struct sim_opts p = o;
+	p.pct_steps = 0;
+	struct sim_result again;
+	assert_int_equal(sim_run(&p, &again), SIM_FAIL);
+	assert_int_equal(again.pct_steps, o.pct_steps);
+	assert_int_equal(again.nr_reports, r.nr_reports);
+	for (size_t i = 0; i < r.nr_reports; i++)
+		assert_string_equal(again.reports[i].text, r.reports[i].text);
+	assert_int_equal(again.hash, r.hash);
+	sim_result_free(&again);
+	sim_result_free(&r);
+	/* With the flush, PCT finds no use-after-free in the same budget. */
+	const char *flush = "flush=true";
+	o.defs[0] = flush;
+	o.nr_defs = 1;
+	o.pct_steps = sim_calibrate(&o);
+	for (u64 s = 1; s <= 50; s++) {
+		o.seed = s;
+		sim_run(&o, &r);
+		for (size_t i = 0; i < r.nr_reports; i++)
+			assert_string_not_equal(r.reports[i].check,
+						"freed-frame-reachable");
+		sim_result_free(&r);
+	}
+}
+
+struct bad {
+	const char *text;
+	const char *defs[2];
+	enum sim_status status;
+	const char *message;
+};
+
+static const struct bad bad_inputs[] = {
+	{"local x = = 1\n", {NULL}, SIM_USAGE, "bad.lua:1:"},
+	{"local m = vmlab.machine{}\nm:map('x', 1, 1)\n", {NULL}, SIM_FAIL,
+	 "bad.lua:2: bad argument #1 to 'map'"},
+	{"local m = vmlab.machine{cpus = 'four'}\n", {NULL}, SIM_FAIL,
+	 "bad.lua:1: vmlab.machine: 'cpus' must be an integer"},
+	{"local m = vmlab.machine{bogus = 1}\n", {NULL}, SIM_FAIL,
+	 "unknown option 'bogus'"},
+	{"while true do end\n", {NULL}, SIM_FAIL, "bad.lua:1: step budget"},
+	{"local m = vmlab.machine{cpus = 2}\n"
+	 "m:run{[0] = function(c) while true do end end,\n"
+	 "      [1] = function(c) c:read64(vmlab.PAGE_OFFSET) end}\n",
+	 {NULL}, SIM_FAIL, "step budget exceeded"},
+	{"local m = vmlab.machine{cpus = 2}\n"
+	 "m:run{[1] = function(c) assert(false, 'boom') end}\n",
+	 {NULL}, SIM_FAIL, "bad.lua:2: boom (in CPU 1's program)"},
+	{"local m = vmlab.machine{cpus = 2}\nm:run{[5] = print}\n", {NULL},
+	 SIM_FAIL, "run: expected {[cpu] = function"},
+	{"local m = vmlab.machine{cpus = 2}\n"
+	 "m:run{[0] = function() m:cpu(1):read64(0) end}\n",
+	 {NULL}, SIM_FAIL, "a CPU acts only on itself"},
+	{"local P = vmlab.params{n = 1}\n", {"m=2"}, SIM_USAGE,
+	 "unknown parameter 'm' (this scenario has: n)"},
+	{"local P = vmlab.params{n = 1}\n", {"n=two"}, SIM_USAGE,
+	 "-D n=two: not an integer"},
+	{"local m = vmlab.machine{}\n", {"n=2"}, SIM_USAGE,
+	 "declares no parameters"},
+	{"vmlab.result{x = {}}\n", {NULL}, SIM_FAIL, "numbers, booleans"},
+	{"local m = vmlab.machine{expect = 'stale-access'}\n", {NULL}, SIM_FAIL,
+	 "should show stale-access"},
+	{"local m = vmlab.machine{expect = 'no-such-check'}\n", {NULL},
+	 SIM_FAIL, "unknown check"},
+	{"local m = vmlab.machine{memory = '1K'}\n", {NULL}, SIM_FAIL,
+	 "boot failed"},
+	{"local m = vmlab.machine{}\nm:map(1, 1, 1)\n", {NULL}, SIM_FAIL,
+	 "map: EINVAL"},
+	{"error({})\n", {NULL}, SIM_FAIL, "bad.lua:1: (error object is a table"},
+};
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
+		const struct bad *b = &bad_inputs[i];
+		struct sim_result r;
+		int nd = b->defs[0] ? 1 : 0;
+		enum sim_status st = run_text("bad.lua", b->text, &r, b->defs, nd);
+		if (st != b->status || !r.error || !strstr(r.error, b->message))
+			fail_msg("case %zu: status %d, error '%s', expected %d '%s'",
+				 i, st, r.error ? r.error : "(none)", b->status,
+				 b->message);
+		sim_result_free(&r);
+	}
+	/* A missing file and a missing built-in. */
+	struct sim_opts o;
+	sim_opts_default(&o);
+	o.scenario = "/nonexistent/file.lua";
+	struct sim_result r;
+	assert_int_equal(sim_run(&o, &r), SIM_USAGE);
+	assert_non_null(strstr(r.error, "no scenario"));
+	sim_result_free(&r);
+}
+
+static void test_figures_order_and_types(void **state)
+{
+	(void)state;
+	const char *text =
+		"vmlab.result{b = 1, a = 2.5, c = true}\n"
+		"vmlab.result('two', {{'z', 'zz'}, {'y', 3}, x = false})\n"
+		"print('hello', {}, nil)\n";
+	struct sim_result r;
+	assert_int_equal(run_text("fig", text, &r, NULL, 0), SIM_OK);
+	assert_int_equal(r.nr_columns, 2);
+	assert_string_equal(r.columns[0], "value");
+	assert_string_equal(r.columns[1], "two");
+	const char *rows[] = {"a", "b", "c", "z", "y", "x"};
+	assert_int_equal(r.nr_rows, 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(r.rows[i].name, rows[i]);
+	assert_int_equal(r.rows[0].v[0].type, SV_NUM);
+	assert_int_equal(r.rows[1].v[0].type, SV_INT);
+	assert_int_equal(r.rows[2].v[0].type, SV_BOOL);
+	assert_int_equal(r.rows[3].v[1].type, SV_STR);
+	assert_int_equal(r.rows[3].v[0].type, SV_NONE);
+	/* print() is collected; a table prints without its host address */
+	assert_non_null(r.output);
+	assert_string_equal(r.output, "hello\ttable\tnil\n");
+	sim_result_free(&r);
+}
+
+/* math.random is seeded by the run seed; randomseed() stays seeded. */
+static void test_math_random_seeded(void **state)
+{
+	(void)state;
+	const char *text = "math.randomseed()\n"
+			   "vmlab.result{r = math.random(1 << 40)}\n";
+	struct sim_result a, b;
+	run_text("rnd", text, &a, NULL, 0);
+	run_text("rnd", text, &b, NULL, 0);
+	assert_int_equal(a.rows[0].v[0].i, b.rows[0].v[0].i);
+	sim_result_free(&a);
+	sim_result_free(&b);
+}
+
+static void test_vmalloc_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 2, memory = '256M'}\n"
+		"local a = m:vmalloc(3 * vmlab.PAGE_SIZE)\n"
+		"assert(a and m:find_vm_area(a).nr_pages == 3)\n"
+		"assert(m:write64(a, 42) and m:read64(a) == 42)\n"
+		"m:run{[0] = function(c) c:vfree(a) end,\n"
+		"      [1] = function(c) c:vm_unmap_aliases() end}\n"
+		"vmlab.result{lazy = m:vmalloc_stats().lazy_pages}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("vm", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	sim_result_free(&r);
+}
+
+static void test_trace_deterministic(void **state)
+{
+	(void)state;
+	char p1[] = "/tmp/vmlab-trace-XXXXXX", p2[] = "/tmp/vmlab-trace-XXXXXX";
+	int f1 = mkstemp(p1), f2 = mkstemp(p2);
+	assert_true(f1 >= 0 && f2 >= 0);
+	close(f1);
+	close(f2);
+	const char *paths[] = {p1, p2};
+	for (int i = 0; i < 2; i++) {
+		struct sim_opts o;
+		sim_opts_default(&o);
+		o.scenario = "stale-tlb";
+		o.trace = paths[i];
+		o.quiet = true;
+		struct sim_result r;
+		assert_int_equal(sim_run(&o, &r), SIM_OK);
+		sim_result_free(&r);
+	}
+	char *text[2];
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(paths[i], "r");
+		assert_non_null(f);
+		text[i] = calloc(1, 1 << 20);
+		assert_true(fread(text[i], 1, (1 << 20) - 1, f) > 0);
+		fclose(f);
+		unlink(paths[i]);
+	}
+	assert_string_equal(text[0], text[1]);
+	assert_non_null(strstr(text[0], "\"traceEvents\""));
+	assert_non_null(strstr(text[0], "IPI from CPU 0"));
+	assert_non_null(strstr(text[0], "checker: stale-access"));
+	free(text[0]);
+	free(text[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtins_deterministic),
+		cmocka_unit_test(test_seeds_interleave_differently),
+		cmocka_unit_test(test_explore_and_replay_race),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_figures_order_and_types),
+		cmocka_unit_test(test_math_random_seeded),
+		cmocka_unit_test(test_vmalloc_binding),
+		cmocka_unit_test(test_trace_deterministic),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -73,6 +73,22 @@ bool stale_in(struct vmlab_machine *m, struct vmlab_mm *mm,
 	      const struct tlb_entry *e, u64 lo, u64 hi);
 void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w, bool x,
 		int d, bool tlb);
+/*
+ * W^X is about what the kernel can execute: a user-executable page that
+ * the kernel can also write through the direct map is normal (SMEP keeps
+ * the kernel from running it), so only supervisor-executable translations
+ * count as executable here.
+ */
+static inline bool kx_prot(u64 prot)
+{
+	return !(prot & VMLAB_PAGE_NX) && !(prot & VMLAB_PAGE_USER);
+}
+
+static inline bool kx_tlb(u8 flags)
+{
+	return (flags & TLBF_X) && !(flags & TLBF_U);
+}
+
 bool ck_in_lazy(const struct checker *ck, u64 va);
 void ck_rebuild(struct vmlab_machine *m);
 /* VMLAB_EXPENSIVE_CHECKS: the live counts equal a recount (findings.c). */

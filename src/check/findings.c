@@ -217,7 +217,7 @@ static void scan_table(struct vmlab_machine *m, u64 table, int level,
 			count_leaf(m, in.pfn, 1, false, false, +1, false);
 			scan_table(m, in.pfn, level - 1, va);
 		} else if (in.kind == VMLAB_PTE_LEAF) {
-			bool x = !(in.prot & VMLAB_PAGE_NX);
+			bool x = kx_prot(in.prot);
 			if (in_direct_map(m, va))
 				m->ck->dm_x += x;
 			else
@@ -292,11 +292,11 @@ static void recount_entry(struct vmlab_machine *m, struct cpu *c,
 	(void)p;
 	assert(e->flags & TLBF_VALID);
 	if (e->flags & TLBF_DM) {
-		m->ck->dm_tlb_x += (e->flags & TLBF_X) != 0;
+		m->ck->dm_tlb_x += kx_tlb(e->flags);
 		return;
 	}
 	count_leaf(m, e->pfn, vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT,
-		   e->flags & TLBF_W, e->flags & TLBF_X, +1, true);
+		   e->flags & TLBF_W, kx_tlb(e->flags), +1, true);
 }
 
 /* Is pfn the root table of init_mm or of a live user mm? */

@@ -259,7 +259,7 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 	}
 	if (in.kind != VMLAB_PTE_LEAF)
 		return;
-	bool x = !(in.prot & VMLAB_PAGE_NX);
+	bool x = kx_prot(in.prot);
 	if (in_direct_map(m, va)) {
 		if (x)
 			m->ck->dm_x += d;
@@ -289,8 +289,7 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		bool same = o.kind == VMLAB_PTE_LEAF && o.pfn == n.pfn;
 		bool gain_w = (n.prot & VMLAB_PAGE_RW) &&
 			      !(same && (o.prot & VMLAB_PAGE_RW));
-		bool gain_x = !(n.prot & VMLAB_PAGE_NX) &&
-			      !(same && !(o.prot & VMLAB_PAGE_NX));
+		bool gain_x = kx_prot(n.prot) && !(same && kx_prot(o.prot));
 		if (gain_x || (gain_w && (ck->x_total || ck->dm_x)))
 			wx_check(m, ck->cur_cpu, va, n.pfn,
 				 size >> VMLAB_PAGE_SHIFT, "a page-table store");
@@ -315,7 +314,7 @@ void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
 {
 	struct checker *ck = m->ck;
 	assert(ck && (e->flags & TLBF_VALID));
-	bool w = e->flags & TLBF_W, x = e->flags & TLBF_X;
+	bool w = e->flags & TLBF_W, x = kx_tlb(e->flags);
 	if (e->flags & TLBF_DM) {
 		if (x)
 			ck->dm_tlb_x++;
@@ -333,13 +332,13 @@ void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
 	(void)c;
 	assert(m->ck && (e->flags & TLBF_VALID));
 	if (e->flags & TLBF_DM) {
-		if (e->flags & TLBF_X)
+		if (kx_tlb(e->flags))
 			m->ck->dm_tlb_x--;
 		assert(m->ck->dm_tlb_x >= 0);
 		return;
 	}
 	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
-		   e->flags & TLBF_X, -1, true);
+		   kx_tlb(e->flags), -1, true);
 }
 
 void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order)

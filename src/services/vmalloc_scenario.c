@@ -45,12 +45,12 @@ static int frp_pages(int i)
 /* bpf_jit_binary_alloc() + JIT + bpf_jit_binary_lock_ro(), then a run. */
 static int frp_load_one(struct vmlab_machine *m, int i, int runner, u64 *addr)
 {
-	static u8 code[2 * VMLAB_PAGE_SIZE];
+	u8 code[256]; /* the JIT emits the image a chunk at a time */
 	int pages = frp_pages(i);
 	u8 insn[16];
 
 	assert(addr && runner > 0);
-	assert((size_t)pages * VMLAB_PAGE_SIZE <= sizeof(code));
+	assert(pages >= 1 && pages <= 2);
 	memset(code, FRP_CODE_BYTE, sizeof(code));
 	*addr = vmlab_vmalloc_node_range(m, 0, (u64)pages * VMLAB_PAGE_SIZE,
 					 VMLAB_PAGE_SIZE, VMLAB_MODULES_VADDR,
@@ -58,9 +58,10 @@ static int frp_load_one(struct vmlab_machine *m, int i, int runner, u64 *addr)
 					 0, "bpf_jit_binary_alloc");
 	if (!*addr)
 		return -VMLAB_ENOMEM;
-	if (vmlab_write(m, 0, *addr, code, (size_t)pages * VMLAB_PAGE_SIZE,
-			NULL) ||
-	    vmlab_set_memory_ro(m, 0, *addr, pages) ||
+	for (u64 off = 0; off < (u64)pages * VMLAB_PAGE_SIZE; off += sizeof(code))
+		if (vmlab_write(m, 0, *addr + off, code, sizeof(code), NULL))
+			return -VMLAB_EINVAL;
+	if (vmlab_set_memory_ro(m, 0, *addr, pages) ||
 	    vmlab_set_memory_x(m, 0, *addr, pages))
 		return -VMLAB_EINVAL;
 	for (int p = 0; p < pages; p++)

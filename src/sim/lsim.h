@@ -116,6 +116,7 @@ void lsim_register_machine(lua_State *L); /* vmlab.machine, metatables */
 void lsim_register_ops(lua_State *L);     /* kernel operations */
 void lsim_register_observe(lua_State *L); /* counters, reports, ... */
 void lsim_register_vmalloc(lua_State *L); /* vmalloc service */
+void lsim_register_user(lua_State *L);    /* user mm (guard stacks) */
 int lsim_run_programs(lua_State *L);      /* m:run{...} */
 void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
 /* The global `vmlab` table (lua_vmlab.c). */

@@ -619,6 +619,7 @@ void lsim_register_machine(lua_State *L)
 	lsim_register_ops(L);
 	lsim_register_observe(L);
 	lsim_register_vmalloc(L);
+	lsim_register_user(L);
 	const char *const mts[] = {MT_MACHINE, MT_CPU};
 	for (int i = 0; i < 2; i++) {
 		luaL_newmetatable(L, mts[i]);

@@ -157,6 +157,37 @@ void sim_print_checker(const struct sim_result *r, FILE *f)
 	}
 }
 
+/*
+ * Unexpected reports are printed whole.  Expected ones (the bug a
+ * scenario demonstrates) are printed once per machine and check, then
+ * counted: forty copies of the same splat hide more than they show.
+ */
+static void print_full_reports(const struct sim_result *r, FILE *f)
+{
+	for (size_t i = 0; i < r->nr_reports; i++) {
+		const struct sim_report *p = &r->reports[i];
+		size_t same = 0, first = i;
+		for (size_t k = 0; k < r->nr_reports; k++) {
+			const struct sim_report *q = &r->reports[k];
+			if (!p->expected || !q->expected ||
+			    strcmp(q->machine, p->machine) ||
+			    strcmp(q->check, p->check))
+				continue;
+			if (k < first)
+				first = k;
+			same++;
+		}
+		if (p->expected && first != i)
+			continue;
+		fprintf(f, "\n[%s]%s\n%s", p->machine,
+			p->expected ? " (expected)" : "", p->text);
+		if (p->expected && same > 1)
+			fprintf(f, "[%s] ... and %zu more expected %s report%s\n",
+				p->machine, same - 1, p->check,
+				same == 2 ? "" : "s");
+	}
+}
+
 void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
 		    FILE *f, bool full_reports)
 {
@@ -179,10 +210,7 @@ void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
 	}
 	sim_print_checker(r, f);
 	if (full_reports)
-		for (size_t i = 0; i < r->nr_reports; i++)
-			fprintf(f, "\n[%s]%s\n%s", r->reports[i].machine,
-				r->reports[i].expected ? " (expected)" : "",
-				r->reports[i].text);
+		print_full_reports(r, f);
 	fprintf(f, "\ntrace hash %#018llx, %d machine%s, %llu scheduling "
 		   "points, %llu switches\n",
 		(unsigned long long)r->hash, r->nr_machines,

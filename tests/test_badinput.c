@@ -800,9 +800,44 @@ static void test_alloc_free_bad_cpu(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* Misuse of the small utility API warns or returns, never asserts. */
+static void test_utility_api_misuse(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg = cfg_small();
+	struct vmlab_machine *m;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	u64 w0 = vmlab_nr_warnings(m);
+	/* snapshot, reset, snapshot: a legal sequence. */
+	struct vmlab_counters a, b, d;
+	vmlab_flush_tlb_all(m, 0);
+	vmlab_flush_tlb_all(m, 0);
+	vmlab_counters_snapshot(m, &a);
+	vmlab_counters_reset(m);
+	vmlab_flush_tlb_all(m, 0);
+	vmlab_counters_snapshot(m, &b);
+	vmlab_counters_diff(&b, &a, &d);
+	assert_int_equal(d.v[VMLAB_C_flush_all], 1);
+	vmlab_counters_snapshot(m, NULL);
+	vmlab_set_cost(m, NULL);
+	vmlab_phys_read(m, 0, NULL, 8);
+	vmlab_phys_write(m, 0, NULL, 8);
+	assert_int_equal(vmlab_rand_below(m, 0), 0);
+	struct vmlab_work w = {0};
+	assert_false(vmlab_queue_work(m, &w));
+	assert_false(vmlab_queue_work(m, NULL));
+	assert_false(vmlab_cancel_work(m, NULL));
+	assert_int_equal(vmlab_nr_pending_work(m), 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 6);
+	vmlab_config_default(NULL);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utility_api_misuse),
 		cmocka_unit_test(test_boot_bad_config),
 		cmocka_unit_test(test_extreme_machines_boot),
 		cmocka_unit_test(test_map_bad_arguments),

@@ -24,7 +24,10 @@ static inline void work_check(const struct vmlab_machine *m)
 
 bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 {
-	assert(w && w->fn);
+	if (!w || !w->fn) {
+		vmlab_warn(m, "queue_work: no work function");
+		return false;
+	}
 	if (w->pending)
 		return false;
 	w->pending = true;
@@ -90,6 +93,8 @@ int vmlab_nr_pending_work(const struct vmlab_machine *m)
 
 bool vmlab_cancel_work(struct vmlab_machine *m, struct vmlab_work *w)
 {
+	if (!w)
+		return false;
 	if (!w->pending)
 		return false;
 	struct vmlab_work **pp = &m->work_head, *prev = NULL;

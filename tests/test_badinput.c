@@ -829,7 +829,7 @@ static void test_utility_api_misuse(void **state)
 	assert_false(vmlab_queue_work(m, NULL));
 	assert_false(vmlab_cancel_work(m, NULL));
 	assert_int_equal(vmlab_nr_pending_work(m), 0);
-	assert_int_equal(vmlab_nr_warnings(m), w0 + 6);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 5);
 	vmlab_config_default(NULL);
 	vmlab_machine_destroy(m);
 }

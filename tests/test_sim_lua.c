@@ -277,6 +277,88 @@ static void test_vmalloc_binding(void **state)
 	sim_result_free(&r);
 }
 
+/* The user-mm binding: syscalls, errno-style failures, signals, fork. */
+static void test_user_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 2, memory = '256M'}\n"
+		"local P = vmlab.PAGE_SIZE\n"
+		"local mm = m:user_mm()\n"
+		"local a = assert(mm:mmap{len = 4 * P, prot = 'rw',\n"
+		"                         flags = {'private', 'anonymous'}})\n"
+		"assert(m:user_write(mm, a, 'hi') == true)\n"
+		"assert(m:user_read(mm, a, 2) == 'hi')\n"
+		"local v, e = mm:munmap(a + 1, P)\n"
+		"assert(v == nil and e == 'EINVAL', e)\n"
+		"v, e = mm:madvise(a, P, 'guard_install')\n"
+		"assert(v == true and mm:pagemap(a).guard)\n"
+		"local s, sig, va = m:cpu(1):user_read(mm, a, 1)\n"
+		"assert(s == nil and sig == 'SIGSEGV' and va == a)\n"
+		"assert(mm:vma_count() == 1 and mm:maps():find('rw%-p'))\n"
+		"assert(mm:mprotect(a + P, P, 'r'))\n"
+		"assert(mm:vma_count() == 3)\n"
+		"local _, s2 = m:user_write(mm, a + P, 'x')\n"
+		"assert(s2 == 'SIGSEGV')\n"
+		"local c = assert(mm:fork())\n"
+		"assert(c:pagemap(a).guard and c:vma_count() == 3)\n"
+		"m:run{[0] = function(k) assert(k:user_read(mm, a + 2 * P, 1))\n"
+		"                        assert(mm:fork()) end,\n"
+		"      [1] = function(k) assert(c:fork())\n"
+		"                        assert(c:madvise(a, P, 'guard_remove'))\n"
+		"                        assert(c:cpu() == 1) end}\n"
+		"assert(not c:pagemap(a).guard and mm:pagemap(a).guard)\n"
+		"local r = assert(mm:mremap(a + 3 * P, P, 2 * P, {'maymove'}))\n"
+		"assert(#mm:guard_scan(0, 1 << 47) == 1)\n"
+		"c:close()\n"
+		"assert(not pcall(c.vma_count, c))\n"
+		"m:user_mm()  -- never closed: freed with the machine\n"
+		"collectgarbage()\n"
+		"vmlab.result{vmas = mm:vma_count(), segv = mm:stats().sigsegv,\n"
+		"             r = r ~= nil}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("user", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	assert_int_equal(r.nr_rows, 3);
+	assert_string_equal(r.rows[1].name, "segv");
+	assert_int_equal(r.rows[1].v[0].i, 2);
+	sim_result_free(&r);
+}
+
+static const struct bad user_bad[] = {
+	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
+	 "mm:munmap('x', 1)\n",
+	 {NULL}, SIM_FAIL, "user.lua:3: bad argument #1 to 'munmap'"},
+	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
+	 "mm:mmap{len = 4096, flags = {'private', 'bogus'}}\n",
+	 {NULL}, SIM_FAIL, "user.lua:3: bad argument"},
+	{"local m = vmlab.machine{}\nm:user_read({}, 0, 1)\n",
+	 {NULL}, SIM_FAIL, "user.lua:2: bad argument #1 to 'user_read'"},
+	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
+	 "m:run{[0] = function() mm:close() end}\n",
+	 {NULL}, SIM_FAIL, "close not inside a CPU program"},
+	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\nm:destroy()\n"
+	 "mm:vma_count()\n",
+	 {NULL}, SIM_FAIL, "user.lua:4: user mm: machine 'machine 1' was "
+			   "destroyed"},
+};
+
+static void test_user_bad_inputs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(user_bad) / sizeof(user_bad[0]); i++) {
+		const struct bad *b = &user_bad[i];
+		struct sim_result r;
+		enum sim_status st = run_text("user.lua", b->text, &r, NULL, 0);
+		if (st != b->status || !r.error || !strstr(r.error, b->message))
+			fail_msg("case %zu: status %d, error '%s', expected %d '%s'",
+				 i, st, r.error ? r.error : "(none)", b->status,
+				 b->message);
+		sim_result_free(&r);
+	}
+}
+
 static void test_trace_deterministic(void **state)
 {
 	(void)state;
@@ -323,6 +405,8 @@ int main(void)
 		cmocka_unit_test(test_figures_order_and_types),
 		cmocka_unit_test(test_math_random_seeded),
 		cmocka_unit_test(test_vmalloc_binding),
+		cmocka_unit_test(test_user_binding),
+		cmocka_unit_test(test_user_bad_inputs),
 		cmocka_unit_test(test_trace_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,7 @@ struct sim_machine {
 	 */
 	struct vmlab_lock svc_lock;
 	struct trace_machine *tm;
+	struct sim_user *user;    /* user mms made by the scenario */
 };
 
 struct sim_buf {
@@ -116,7 +117,9 @@ void lsim_register_machine(lua_State *L); /* vmlab.machine, metatables */
 void lsim_register_ops(lua_State *L);     /* kernel operations */
 void lsim_register_observe(lua_State *L); /* counters, reports, ... */
 void lsim_register_vmalloc(lua_State *L); /* vmalloc service */
-void lsim_register_user(lua_State *L);    /* user mm (guard stacks) */
+void lsim_register_user(lua_State *L);    /* user mms, guard regions */
+/* Destroy the machine's user mms, in creation order (lua_user.c). */
+void lsim_user_finish(struct sim_machine *sm);
 int lsim_run_programs(lua_State *L);      /* m:run{...} */
 void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
 /* The global `vmlab` table (lua_vmlab.c). */

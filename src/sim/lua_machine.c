@@ -559,6 +559,7 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 	if (sm->destroyed)
 		return;
 	assert(!sm->sched);
+	lsim_user_finish(sm); /* before the reports: exit_mmap is checked */
 	struct sim_result *r = sim->r;
 	struct vmlab_machine *m = sm->m;
 	struct sim_machine_info *mi = realloc(

@@ -1,0 +1,87 @@
+-- guard-regions: MADV_GUARD_INSTALL markers through the user-mm binding: SIGSEGV, DONTNEED, fork, munmap
+--
+-- Guard regions (Linux 6.13): madvise(MADV_GUARD_INSTALL) writes PTE
+-- markers over a range of a mapping without splitting its VMA.  An access
+-- to a marked page gives SIGSEGV; MADV_DONTNEED zaps the pages around
+-- them but leaves the markers; fork() copies them into the child; only
+-- MADV_GUARD_REMOVE or unmapping the range drops them.  Compare the VMA
+-- count with the old way, mprotect(PROT_NONE), which splits the mapping.
+
+local P = vmlab.params{pages = 8}
+assert(P.pages >= 3, "pages >= 3")
+local PAGE = vmlab.PAGE_SIZE
+local len = P.pages * PAGE
+
+local m = vmlab.machine{cpus = 2, memory = "256M", checker = true}
+local mm = assert(m:user_mm())
+
+-- Pages of [a, a + len) that pagemap shows as guard markers.
+local function guards(p, a)
+  local n = 0
+  for i = 0, P.pages - 1 do
+    if p:pagemap(a + i * PAGE).guard then n = n + 1 end
+  end
+  return n
+end
+
+local a = assert(mm:mmap{len = len, prot = "rw",
+                         flags = {"private", "anonymous"}})
+for i = 0, P.pages - 1 do assert(m:user_write(mm, a + i * PAGE, "data")) end
+-- Markers at both ends, as a thread stack with guard pages.
+assert(mm:madvise(a, PAGE, "guard_install"))
+assert(mm:madvise(a + len - PAGE, PAGE, "guard_install"))
+local vmas_markers = mm:vma_count()
+local guards_installed = guards(mm, a)
+
+local signals = 0
+local _, sig = m:user_read(mm, a, 1)
+assert(sig == "SIGSEGV", "guard page faults")
+signals = signals + 1
+assert(m:user_read(mm, a + PAGE, 4) == "data", "the next page is intact")
+
+-- DONTNEED zaps the data but keeps the markers.
+assert(mm:madvise(a, len, "dontneed"))
+local guards_dontneed = guards(mm, a)
+assert(m:user_read(mm, a + PAGE, 4) == "\0\0\0\0", "zapped to zero")
+
+-- fork copies the markers: parent and child both fault, on two CPUs.
+local child = assert(mm:fork())
+local guards_child = guards(child, a)
+local sigs = {}
+m:run{
+  [0] = function(c) local _, s = c:user_read(mm, a + len - PAGE, 1); sigs[1] = s end,
+  [1] = function(c) local _, s = c:user_write(child, a, "x"); sigs[2] = s end,
+}
+for i = 1, 2 do
+  assert(sigs[i] == "SIGSEGV", "guard markers fault after fork")
+  signals = signals + 1
+end
+-- GUARD_REMOVE in the child makes the page usable again (zero-filled).
+assert(child:madvise(a, PAGE, "guard_remove"))
+assert(m:user_read(child, a, 1) == "\0")
+
+-- munmap drops the markers; a new mapping there has none.
+assert(mm:munmap(a, len))
+local b = assert(mm:mmap{addr = a, len = len, prot = "rw",
+                         flags = {"private", "anonymous", "fixed"}})
+assert(b == a)
+local guards_remapped = guards(mm, a)
+
+-- The old way: a PROT_NONE page splits the mapping.
+assert(mm:mprotect(a, PAGE, "none"))
+local vmas_prot_none = mm:vma_count()
+local _, sig2 = m:user_read(mm, a, 1)
+assert(sig2 == "SIGSEGV")
+signals = signals + 1
+
+vmlab.result{
+  {"VMAs with 2 guard markers", vmas_markers},
+  {"VMAs with 1 PROT_NONE page", vmas_prot_none},
+  {"guard pages (pagemap)", guards_installed},
+  {"... after MADV_DONTNEED", guards_dontneed},
+  {"... in the forked child", guards_child},
+  {"... after munmap + mmap", guards_remapped},
+  {"SIGSEGVs", signals},
+  {"parent's SIGSEGVs (stats)", mm:stats().sigsegv},
+  {"reports", m:nr_reports()},
+}

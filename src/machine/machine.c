@@ -346,14 +346,16 @@ void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
 void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
 {
 	assert(e->type < VMLAB_NR_EVENTS);
-	hash_u64(&m->hash, (u64)e->type);
-	hash_u64(&m->hash, (u64)(s64)e->cpu);
-	hash_u64(&m->hash, e->a);
-	hash_u64(&m->hash, e->b);
-	hash_u64(&m->hash, e->c);
-	hash_u64(&m->hash, e->d);
-	hash_u64(&m->hash, e->e);
-	hash_u64(&m->hash, e->f);
+	/* Each field gets its own odd multiplier (so fields are not
+	 * interchangeable); the independent products pipeline, and one
+	 * chained step per event keeps the stream order-sensitive. */
+	u64 x = ((u64)e->type << 32 | (u32)e->cpu) * 0x9e3779b97f4a7c15ULL;
+	x ^= e->a * 0xc2b2ae3d27d4eb4fULL;
+	x ^= e->b * 0x165667b19e3779f9ULL;
+	x ^= e->c * 0xd6e8feb86659fd93ULL;
+	x ^= (e->d * 0xff51afd7ed558ccdULL) ^ (e->e * 0xc4ceb9fe1a85ec53ULL) ^
+	     (e->f * 0x94d049bb133111ebULL);
+	hash_u64(&m->hash, x ^ (x >> 31));
 	if (e->name)
 		hash_name(&m->hash, e->name);
 	m->nr_events++;

@@ -777,7 +777,10 @@ int vmlab_vmap_busy_insert(struct vmlab_vmap_tree *t,
 	va->state = VMLAB_VA_BUSY;
 	rb_link_node(&t->busy_root, va, parent, link);
 	t->nr_busy++;
+#ifdef VMLAB_DEBUG
+	/* A second O(log n) descent: debug builds only (hot in vmalloc). */
 	assert(vmlab_vmap_busy_find_start(t, va->va_start) == va);
+#endif
 	vmap_debug_check(t);
 	return 0;
 }

@@ -439,12 +439,40 @@ static inline void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
 }
 #endif
 
+/*
+ * The entries that can translate va sit in one set per array (the set of
+ * va's page number at that array's page size), so an invalidation of one
+ * address looks at those sets only, not at the whole TLB.
+ */
+static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid)
+{
+	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	u64 dropped = 0;
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++) {
+			struct tlb_array *a = &all[k][l];
+			if (!a->e || !a->nr_valid)
+				continue;
+			u64 vpn = va >> vmlab_level_shift(l);
+			u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+			for (u32 w = 0; w < a->ways; w++) {
+				struct tlb_entry *e = &a->e[base + w];
+				if (a->tag[base + w] && e->vpn == vpn &&
+				    pred_invlpg(e, va, pcid)) {
+					entry_drop(m, c, a, e);
+					dropped++;
+				}
+			}
+		}
+	return dropped;
+}
+
 void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
 	assert(vmlab_cpu_valid(m, c->id));
 	va &= VMLAB_PAGE_MASK;
 	u16 pcid = cpu_pcid(c);
-	u64 n = drop_where(m, c, pred_invlpg, va, pcid);
+	u64 n = drop_va(m, c, va, pcid);
 	flushed_check(c, pred_invlpg, va, pcid);
 	/* INVLPG also empties the paging-structure caches of this PCID. */
 	pwc_flush(c, pcid);
@@ -457,7 +485,7 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
 	assert(vmlab_cpu_valid(m, c->id));
-	drop_where(m, c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
+	drop_va(m, c, va & VMLAB_PAGE_MASK, cpu_pcid(c));
 	flushed_check(c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
 }
 

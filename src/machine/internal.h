@@ -118,6 +118,7 @@ struct tlb_array {
 	u32 sets;
 	u16 ways;
 	u8 level; /* page-size level */
+	bool l2;  /* the unified second level (not mirrored by the fast path) */
 	u16 *next; /* round-robin victim per set (ways may exceed 255) */
 	u16 *set_valid; /* valid ways per set */
 	u32 nr_valid;

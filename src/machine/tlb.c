@@ -60,6 +60,7 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 			err = array_init(&c->dtlb[l], &cfg->dtlb[l], l);
 		if (!err)
 			err = array_init(&c->stlb[l], &cfg->stlb[l], l);
+		c->stlb[l].l2 = true;
 	}
 	if (err)
 		return err;
@@ -163,8 +164,11 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 	assert(a->set_valid[idx / a->ways] > 0);
 	if (m->ck)
 		ck_tlb_drop(m, c, e);
-	u64 start = tlb_entry_va(e);
-	fast_drop_range(c, start, start + vmlab_level_size(e->level));
+	/* The host fast path mirrors L1 entries only. */
+	if (!a->l2) {
+		u64 start = tlb_entry_va(e);
+		fast_drop_range(c, start, start + vmlab_level_size(e->level));
+	}
 	e->flags = 0;
 	a->tag[idx] = 0;
 	a->set_valid[idx / a->ways]--;

@@ -5,11 +5,8 @@
  * MADV_DONTNEED, in guard installation over populated pages and in
  * munmap.
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 #define N(m, c) vmlab_nr_reports_of(m, VMLAB_CHECK_##c)
 
 /* Two threads of one mm: the one on CPU 1 touches 4 pages, the one on

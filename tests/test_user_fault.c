@@ -5,11 +5,8 @@
  * with Linux's si_code, PROT_NONE, mprotect write-upgrades, population,
  * and TLB shootdowns on munmap with the checker watching.
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 
 static struct vmlab_user_mm *t_mm(struct vmlab_machine *m)
 {

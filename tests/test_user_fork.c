@@ -6,11 +6,8 @@
  * entries shared, shared mappings shared, locks not inherited, and the
  * anon_vma rule that keeps a child's faulted VMAs from merging.
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 
 static u64 t_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 		  int flags)

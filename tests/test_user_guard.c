@@ -7,33 +7,11 @@
  * 58, the guard-run scan, and poison markers.  The checker runs
  * throughout (with threads of the mm on several CPUs).
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 #define GI VMLAB_MADV_GUARD_INSTALL
 #define GR VMLAB_MADV_GUARD_REMOVE
 
-struct env {
-	struct vmlab_machine *m;
-	struct vmlab_user_mm *mm;
-};
-
-static struct env t_env(int cpus)
-{
-	struct env e;
-	e.m = t_machine(cpus, 64 * VMLAB_MiB, true);
-	assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
-	return e;
-}
-
-static void t_done(struct env *e)
-{
-	assert_int_equal(vmlab_nr_reports(e->m), 0);
-	vmlab_user_mm_destroy(e->mm);
-	vmlab_machine_destroy(e->m);
-}
 
 static u64 t_mmap(struct vmlab_user_mm *mm, u64 len, int prot, int flags)
 {

@@ -5,34 +5,12 @@
  * and data travelling with the page tables, old translations flushed,
  * and the errors.  Also mlock/munlock interplay.
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 #define MAYMOVE VMLAB_MREMAP_MAYMOVE
 #define FIXED VMLAB_MREMAP_FIXED
 #define BASE 0x100000000ULL
 
-struct env {
-	struct vmlab_machine *m;
-	struct vmlab_user_mm *mm;
-};
-
-static struct env t_env(int cpus)
-{
-	struct env e;
-	e.m = t_machine(cpus, 64 * VMLAB_MiB, true);
-	assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
-	return e;
-}
-
-static void t_done(struct env *e)
-{
-	assert_int_equal(vmlab_nr_reports(e->m), 0);
-	vmlab_user_mm_destroy(e->mm);
-	vmlab_machine_destroy(e->m);
-}
 
 static u64 mapf(struct vmlab_user_mm *mm, u64 addr, u64 len)
 {

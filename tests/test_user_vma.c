@@ -5,11 +5,8 @@
  * show them), error codes, and a randomized comparison against a naive
  * model of the address space.
  */
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
-#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
-#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
 #define MMAP_BASE 0x7ffff7fff000ULL
 
 static struct vmlab_user_mm *t_mm(struct vmlab_machine *m)

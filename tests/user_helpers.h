@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared helpers for the user address-space tests. */
+#ifndef VMLAB_TEST_USER_HELPERS_H
+#define VMLAB_TEST_USER_HELPERS_H
+
+#include "helpers.h"
+#include "vmlab/user.h"
+
+#define P 4096ULL
+#define RW (VMLAB_PROT_READ | VMLAB_PROT_WRITE)
+#define ANON (VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS)
+
+/* A machine with the checker on and one user mm. */
+struct env {
+	struct vmlab_machine *m;
+	struct vmlab_user_mm *mm;
+};
+
+static inline struct env t_env(int cpus)
+{
+	struct env e;
+	e.m = t_machine(cpus, 64 * VMLAB_MiB, true);
+	assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
+	return e;
+}
+
+/* Correct code leaves the checker silent. */
+static inline void t_done(struct env *e)
+{
+	assert_int_equal(vmlab_nr_reports(e->m), 0);
+	vmlab_user_mm_destroy(e->mm);
+	vmlab_machine_destroy(e->m);
+}
+
+#endif

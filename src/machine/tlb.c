@@ -291,18 +291,29 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 	}
 }
 
+/* The arrays of a CPU that hold entries, iTLB, dTLB then L2, by size. */
+static int live_arrays(struct cpu *c, struct tlb_array *out[9])
+{
+	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	int n = 0;
+	for (int k = 0; k < 3; k++)
+		for (int l = 0; l < 3; l++)
+			if (all[k][l].e && all[k][l].nr_valid)
+				out[n++] = &all[k][l];
+	assert(n <= 9);
+	return n;
+}
+
 /* Visit valid entries of every array overlapping [start, end). */
 void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
 		     u64 end, tlb_visit_fn fn, void *ctx)
 {
 	assert(start < end);
 	assert(fn);
-	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
-	for (int k = 0; k < 3; k++)
-		for (int l = 0; l < 3; l++)
-			if (all[k][l].e && all[k][l].nr_valid)
-				visit_array(m, c, &all[k][l], start, end, fn,
-					    ctx);
+	struct tlb_array *live[9];
+	int n = live_arrays(c, live);
+	for (int i = 0; i < n; i++)
+		visit_array(m, c, live[i], start, end, fn, ctx);
 }
 
 typedef bool (*drop_pred)(const struct tlb_entry *e, u64 arg, u16 pcid);
@@ -311,23 +322,21 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 		      u64 arg, u16 pcid)
 {
 	assert(pcid <= TLB_NR_DYN_ASIDS);
-	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	struct tlb_array *live[9];
+	int nl = live_arrays(c, live);
 	u64 dropped = 0;
-	for (int k = 0; k < 3; k++)
-		for (int l = 0; l < 3; l++) {
-			struct tlb_array *a = &all[k][l];
-			if (!a->e || !a->nr_valid)
-				continue;
-			u32 n = a->sets * a->ways, before = a->nr_valid;
-			(void)before;
-			for (u32 i = 0; i < n; i++)
-				if ((a->e[i].flags & TLBF_VALID) &&
-				    pred(&a->e[i], arg, pcid)) {
-					entry_drop(m, c, a, &a->e[i]);
-					dropped++;
-				}
-			assert(a->nr_valid <= before);
-		}
+	for (int j = 0; j < nl; j++) {
+		struct tlb_array *a = live[j];
+		u32 n = a->sets * a->ways, before = a->nr_valid;
+		(void)before;
+		for (u32 i = 0; i < n; i++)
+			if ((a->e[i].flags & TLBF_VALID) &&
+			    pred(&a->e[i], arg, pcid)) {
+				entry_drop(m, c, a, &a->e[i]);
+				dropped++;
+			}
+		assert(a->nr_valid <= before);
+	}
 	if (debug_every(&c->dbg_tick, 512))
 		tlb_check(m, c);
 	return dropped;
@@ -450,24 +459,22 @@ static inline void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
  */
 static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid)
 {
-	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
+	struct tlb_array *live[9];
+	int nl = live_arrays(c, live);
 	u64 dropped = 0;
-	for (int k = 0; k < 3; k++)
-		for (int l = 0; l < 3; l++) {
-			struct tlb_array *a = &all[k][l];
-			if (!a->e || !a->nr_valid)
-				continue;
-			u64 vpn = va >> vmlab_level_shift(l);
-			u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
-			for (u32 w = 0; w < a->ways; w++) {
-				struct tlb_entry *e = &a->e[base + w];
-				if (a->tag[base + w] && e->vpn == vpn &&
-				    pred_invlpg(e, va, pcid)) {
-					entry_drop(m, c, a, e);
-					dropped++;
-				}
+	for (int j = 0; j < nl; j++) {
+		struct tlb_array *a = live[j];
+		u64 vpn = va >> vmlab_level_shift(a->level);
+		u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+		for (u32 w = 0; w < a->ways; w++) {
+			struct tlb_entry *e = &a->e[base + w];
+			if (a->tag[base + w] && e->vpn == vpn &&
+			    pred_invlpg(e, va, pcid)) {
+				entry_drop(m, c, a, e);
+				dropped++;
 			}
 		}
+	}
 	return dropped;
 }
 

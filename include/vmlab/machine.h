@@ -17,6 +17,8 @@ struct vmlab_mm;
 
 /* ---------------------------------------------------------------- config */
 
+#define VMLAB_MUTANT_WORDS 2 /* up to 128 mutants (include/vmlab/mutant.h) */
+
 /* One TLB array: capacity for one page size.  entries == 0: no such array. */
 struct vmlab_tlb_geom {
 	u16 entries;
@@ -54,6 +56,9 @@ struct vmlab_config {
 	struct vmlab_tlb_geom stlb[3]; /* unified second level */
 	u16 pwc_entries;               /* paging-structure cache per CPU */
 	struct vmlab_cost cost;
+	/* Historical bugs switched on (bit per enum vmlab_mutant_id,
+	 * include/vmlab/mutant.h); all clear by default. */
+	u64 mutants[VMLAB_MUTANT_WORDS];
 };
 
 /* Server-class defaults (Golden Cove-like TLBs, 4 CPUs, 1 GiB). */

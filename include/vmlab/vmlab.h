@@ -11,6 +11,7 @@
 #include "directmap.h"
 #include "vmalloc.h"
 #include "user.h"
+#include "mutant.h"
 
 #define VMLAB_VERSION "0.1.0"
 

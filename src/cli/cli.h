@@ -19,5 +19,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_tour(int argc, char **argv);
+/* mutants.c */
+int cmd_mutants(int argc, char **argv);
 
 #endif

@@ -29,7 +29,8 @@ static int cmd_help(int argc, char **argv);
 	"  --cpus N        give every machine N CPUs\n"                          \
 	"  --policy P      scheduler: random (default), rr or pct\n"            \
 	"  --depth D       PCT bug depth (default 3)\n"                          \
-	"  --max-steps N   Lua instruction budget (default 200000000)\n"
+	"  --max-steps N   Lua instruction budget (default 200000000)\n"          \
+	"  --mutant NAME   switch a historical kernel bug on (vmlab mutants)\n"
 
 static const struct command commands[] = {
 	{"tour", cmd_tour, "every built-in scenario, figures and verdicts",
@@ -57,6 +58,16 @@ static const struct command commands[] = {
 	 "             [--trace FILE] [--json]\n"
 	 "  The same run as 'vmlab run', for the seed explore printed.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
+	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
+	 "when off",
+	 "vmlab mutants [NAME...] [--list] [--seeds N]\n"
+	 "  Lists the mutant catalogue (bug, fix, mechanism, the check that\n"
+	 "  catches it) and runs each mutant's scenario: with the bug on it\n"
+	 "  must fail within its stated number of explored seeds, with it off\n"
+	 "  it must pass them all.  Prints seeds to first catch and host time.\n"
+	 "  --list          the table only, nothing run\n"
+	 "  --seeds N       explore N seeds instead of each mutant's own budget\n"
+	 "  Exit 1 when a mutant is not caught or its scenario is not silent.\n"},
 	{"demo", cmd_demo, "stale TLB entry caught by the checker, then fixed",
 	 "vmlab demo [--seed N]\n"
 	 "  Builds a 4-CPU machine, maps a page, lets CPU 1 cache it, unmaps\n"

@@ -62,6 +62,14 @@ static int parse(const char *cmd, int argc, char **argv, struct args *a,
 			if (a->o.nr_defs == SIM_MAX_DEFS)
 				return bad(cmd, "too many -D", NULL);
 			a->o.defs[a->o.nr_defs++] = def;
+		} else if (!strcmp(s, "--mutant")) {
+			int id = vmlab_mutant_lookup(v);
+			if (id < 0)
+				return bad(cmd, "--mutant: no such mutant (see "
+						"'vmlab mutants --list'):",
+					   v ? v : "nothing");
+			a->o.mutants[id / 64] |= 1ULL << (id % 64);
+			i++;
 		} else if (!strcmp(s, "--json")) {
 			a->json = true;
 		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
@@ -188,6 +196,9 @@ static void replay_command(const struct args *a, u64 seed, FILE *f)
 		fprintf(f, " --max-steps %llu", (unsigned long long)a->o.max_steps);
 	for (int i = 0; i < a->o.nr_defs; i++)
 		fprintf(f, " -D %s", a->o.defs[i]);
+	for (int id = 0; id < VMLAB_NR_MUTANTS; id++)
+		if (a->o.mutants[id / 64] >> (id % 64) & 1)
+			fprintf(f, " --mutant %s", vmlab_mutant_info(id)->name);
 	fputc('\n', f);
 }
 

@@ -12,6 +12,7 @@
 
 #include "vmlab/checker.h"
 #include "vmlab/machine.h"
+#include "vmlab/mutant.h"
 #include "vmlab/pgtable.h"
 #include "vmlab/tlb.h"
 
@@ -268,6 +269,14 @@ static inline void count(struct vmlab_machine *m, int cpu,
 	*v += n;
 }
 
+/* Historical bug id (include/vmlab/mutant.h) switched on for this
+ * machine: one bit test, usable from any layer. */
+static inline bool vmlab_mutant(const struct vmlab_machine *m, int id)
+{
+	return unlikely((m->cfg.mutants[(unsigned)id / 64] >>
+			 ((unsigned)id % 64)) & 1);
+}
+
 static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)
 {
 	return va >= m->dm_start && va < m->dm_end;
@@ -276,6 +285,9 @@ static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)
 /* Events. */
 void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
 	u64 b, u64 c);
+
+/* mutant.c */
+bool mutant_config_valid(const struct vmlab_config *cfg);
 
 /* phys.c */
 int phys_init(struct vmlab_machine *m);

@@ -80,6 +80,8 @@ static int config_check(const struct vmlab_config *c)
 	/* The paging-structure cache is split in two halves (PDE, PDPTE). */
 	if (c->pwc_entries == 1)
 		return -VMLAB_EINVAL;
+	if (!mutant_config_valid(c))
+		return -VMLAB_EINVAL;
 	return 0;
 }
 

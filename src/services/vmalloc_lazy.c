@@ -148,7 +148,8 @@ bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 	if (st->lazy_head) {
 		start = st->lazy_start < start ? st->lazy_start : start;
 		end = st->lazy_end > end ? st->lazy_end : end;
-		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
+		if (!vmlab_mutant(m, VMLAB_MUT_PURGE_NO_FLUSH))
+			vmlab_flush_tlb_kernel_range(m, cpu, start, end);
 		n = reclaim_lazy_list(st);
 		vmlab_checker_lazy_del(m, start, end);
 		st->nr_purges++;

@@ -4,6 +4,8 @@
  * vmlab binary, so they ship with it and run from the source tree alike.
  *
  *   vmlab-embed OUT.c scenarios/a.lua scenarios/b.lua ...
+ *   vmlab-embed -t TABLE DIR OUT.c DIR/a.lua ...   (another table, e.g.
+ *                                   the mutant scenarios)
  *
  * The order of the arguments is the order of `vmlab list` and the tour.
  */
@@ -40,6 +42,13 @@ static void name_of(const char *path, char *out, size_t n)
 
 int main(int argc, char **argv)
 {
+	const char *table = "sim_builtins", *dir = "scenarios";
+	if (argc > 3 && !strcmp(argv[1], "-t")) {
+		table = argv[2];
+		dir = argv[3];
+		argc -= 3;
+		argv += 3;
+	}
 	if (argc < 2) {
 		fprintf(stderr, "usage: vmlab-embed OUT.c FILE.lua...\n");
 		return 2;
@@ -57,15 +66,16 @@ int main(int argc, char **argv)
 			remove(argv[1]);
 			return 1;
 		}
-	fprintf(out, "const struct sim_builtin sim_builtins[] = {\n");
+	fprintf(out, "const struct sim_builtin %s[] = {\n", table);
 	for (int i = 2; i < argc; i++) {
 		char name[256];
 		name_of(argv[i], name, sizeof(name));
-		fprintf(out, "\t{\"%s\", \"scenarios/%s.lua\", s%d, "
-			     "sizeof(s%d) - 1},\n", name, name, i - 2, i - 2);
+		fprintf(out, "\t{\"%s\", \"%s/%s.lua\", s%d, "
+			     "sizeof(s%d) - 1},\n", name, dir, name, i - 2, i - 2);
 	}
 	fprintf(out, "\t{NULL, NULL, NULL, 0},\n};\n\n"
-		     "const int sim_nr_builtins = %d;\n", argc - 2);
+		     "const int sim_nr_%s = %d;\n",
+		!strncmp(table, "sim_", 4) ? table + 4 : table, argc - 2);
 	assert(argc >= 2);
 	return fclose(out) ? 1 : 0;
 }

@@ -363,7 +363,33 @@ static u32 parse_expect(lua_State *L, int idx)
 
 static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
-	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost", NULL};
+	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
+	"mutants", NULL};
+
+/* mutants = {"name", ...}: historical bugs on for this machine. */
+static void parse_mutants(lua_State *L, int t, struct vmlab_config *cfg)
+{
+	assert(t > 0 && cfg);
+	if (lua_type(L, t) == LUA_TSTRING) { /* one name */
+		lua_newtable(L);
+		lua_pushvalue(L, t);
+		lua_rawseti(L, -2, 1);
+		lua_replace(L, t);
+	}
+	luaL_argexpected(L, lua_istable(L, t), 1, "list of mutant names");
+	lua_Integer n = luaL_len(L, t);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, t, i);
+		const char *name = lua_tostring(L, -1);
+		int id = vmlab_mutant_lookup(name);
+		if (id < 0)
+			lsim_usage_error(L, "vmlab.machine: unknown mutant '%s' "
+					    "(see 'vmlab mutants --list')",
+					 name ? name : luaL_typename(L, -1));
+		vmlab_config_mutant(cfg, id, true);
+		lua_pop(L, 1);
+	}
+}
 
 static void parse_config(lua_State *L, struct sim *sim,
 			 struct vmlab_config *cfg)
@@ -372,6 +398,8 @@ static void parse_config(lua_State *L, struct sim *sim,
 	vmlab_config_default(cfg);
 	cfg->seed = sim->seed;
 	cfg->checker = true;
+	for (int w = 0; w < VMLAB_MUTANT_WORDS; w++)
+		cfg->mutants[w] = sim->o->mutants[w];
 	if (lua_isnoneornil(L, 1))
 		return;
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -407,6 +435,9 @@ static void parse_config(lua_State *L, struct sim *sim,
 		luaL_checktype(L, -1, LUA_TTABLE);
 		parse_cost(L, lua_gettop(L), &cfg->cost);
 	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, 1, "mutants") != LUA_TNIL)
+		parse_mutants(L, lua_gettop(L), cfg);
 	lua_pop(L, 1);
 }
 

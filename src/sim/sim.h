@@ -40,6 +40,8 @@ struct sim_opts {
 	FILE *out;            /* print() output; NULL: collected */
 	const char *trace;    /* Chrome trace file, NULL: none */
 	bool quiet;           /* kernel warnings off (explore, tour) */
+	/* Historical bugs switched on in every machine (--mutant NAME). */
+	u64 mutants[VMLAB_MUTANT_WORDS];
 };
 
 void sim_opts_default(struct sim_opts *o);
@@ -128,6 +130,9 @@ struct sim_builtin {
 
 extern const struct sim_builtin sim_builtins[];
 extern const int sim_nr_builtins;
+/* The mutant scenarios (scenarios/mutants/), run by `vmlab mutants`. */
+extern const struct sim_builtin sim_mutant_scenarios[];
+extern const int sim_nr_mutant_scenarios;
 
 const struct sim_builtin *sim_find_builtin(const char *name);
 /* The text of the first "-- " comment line ("name: what it shows"), with
@@ -137,6 +142,27 @@ void sim_describe(const char *text, size_t len, char *out, size_t n);
  * used: written to out). */
 bool sim_header(const char *text, size_t len, const char *key, char *out,
 		size_t n);
+
+/* ---------------------------------------------------------- mutants */
+
+/* One mutant's verdicts (include/vmlab/mutant.h). */
+struct sim_mutant_outcome {
+	u64 seeds;        /* explored per side */
+	u64 first_catch;  /* seeds run until the first failure with it on
+			   * (1 = the first seed), 0: never caught */
+	bool check_named; /* the failure names the registry's check */
+	u64 false_pos;    /* seeds failing with it off */
+	char *on_error;   /* the first failure's message (owned) */
+	char *off_error;  /* the first false positive's (owned) */
+};
+
+/* Run mutant id's scenario for seeds 1..seeds (0: the registry's own
+ * number) with the mutant on, until caught, and with it off, every seed.
+ * 0, or -VMLAB_EINVAL (unknown id / no scenario). */
+int sim_mutant_run(int id, u64 seeds, struct sim_mutant_outcome *out);
+void sim_mutant_outcome_free(struct sim_mutant_outcome *out);
+/* The outcome passes: caught in budget, by the named check, and silent. */
+bool sim_mutant_ok(int id, const struct sim_mutant_outcome *out);
 
 /* ------------------------------------------------------------- JSON */
 

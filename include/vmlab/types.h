@@ -80,6 +80,15 @@ enum vmlab_access {
 	VMLAB_NR_ACCESS = 3,
 };
 
+/* A value returned where an address or a negative errno is expected is
+ * an error only in the last page of the address space, as the kernel's
+ * IS_ERR_VALUE(): a kernel address is negative as s64 but not an errno. */
+#define VMLAB_MAX_ERRNO 4095
+static inline bool vmlab_is_err_value(s64 x)
+{
+	return (u64)x >= (u64)-VMLAB_MAX_ERRNO;
+}
+
 const char *vmlab_access_name(enum vmlab_access a);
 const char *vmlab_strerror(int err); /* "EINVAL" for -22 or 22 */
 

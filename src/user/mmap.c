@@ -112,7 +112,10 @@ s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		r = thp_get_area(mm, len, flags);
 	if (!r)
 		r = get_area_topdown(mm, addr, len, flags);
-	if (r < 0)
+	/* An errno range, not r < 0: MAP_FIXED hands back the caller's
+	 * address, and a kernel one is negative as s64 without being an
+	 * error; the TASK_SIZE test below refuses it with -ENOMEM. */
+	if (vmlab_is_err_value(r))
 		return r;
 	if ((u64)r > TASK_SIZE - len)
 		return -VMLAB_ENOMEM;

@@ -8,6 +8,7 @@
 #include "pgtable.h"
 #include "tlb.h"
 #include "checker.h"
+#include "observer.h"
 #include "directmap.h"
 #include "vmalloc.h"
 #include "user.h"

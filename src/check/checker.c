@@ -25,35 +25,121 @@ const char *vmlab_check_name(enum vmlab_check c)
 	return c < VMLAB_NR_CHECKS ? n[c] : "?";
 }
 
-int ck_create(struct vmlab_machine *m)
+struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
 {
-	assert(!m->ck && !m->ck_frames);
-	assert(m->phys.nr_sections > 0); /* phys_init() ran */
-	m->ck = calloc(1, sizeof(*m->ck));
-	m->ck_frames = calloc(m->phys.nr_sections, sizeof(*m->ck_frames));
-	if (!m->ck || !m->ck_frames)
-		return -VMLAB_ENOMEM;
-	m->ck->cur_cpu = -1;
-	return 0;
+	struct checker *ck = CK(m);
+	assert(ck && ck->frames && pfn < m->phys.nr_frames);
+	u64 s = pfn >> SECTION_SHIFT;
+	if (unlikely(!ck->frames[s])) {
+		ck->frames[s] = calloc(SECTION_FRAMES, sizeof(struct ck_frame));
+		if (!ck->frames[s]) {
+			fprintf(stderr, "vmlab: host out of memory\n");
+			abort();
+		}
+	}
+	return &ck->frames[s][pfn & (SECTION_FRAMES - 1)];
 }
 
-void ck_destroy(struct vmlab_machine *m)
+/* ------------------------------------------------------- observer */
+
+static void obs_entry_store(void *ctx, struct vmlab_machine *m,
+			    struct vmlab_mm *mm, u64 va, int level,
+			    vmlab_ptep_t ptep, u64 old, u64 val)
 {
-	if (m->ck) {
-		for (size_t i = 0; i < m->ck->nr_rep; i++)
-			free(m->ck->rep[i].text);
-		free(m->ck->rep);
-		free(m->ck->lazy);
-		free(m->ck);
-		m->ck = NULL;
-	}
-	if (m->ck_frames) {
+	(void)ctx;
+	(void)ptep;
+	ck_set_entry(m, mm, va, level, old, val);
+}
+
+static void obs_tlb_fill(void *ctx, struct vmlab_machine *m, int cpu,
+			 struct vmlab_tlbe *e)
+{
+	(void)ctx;
+	ck_tlb_fill(m, &m->cpu[cpu], tlbe(e));
+}
+
+static void obs_tlb_drop(void *ctx, struct vmlab_machine *m, int cpu,
+			 const struct vmlab_tlbe *e)
+{
+	(void)ctx;
+	ck_tlb_drop(m, &m->cpu[cpu], tlbe(e));
+}
+
+static void obs_watched_hit(void *ctx, struct vmlab_machine *m, int cpu,
+			    const struct vmlab_tlbe *e, enum vmlab_access kind,
+			    u64 va)
+{
+	(void)ctx;
+	ck_stale_hit(m, &m->cpu[cpu], tlbe(e), kind, va);
+}
+
+static void obs_pwc_use(void *ctx, struct vmlab_machine *m, int cpu, u64 va,
+			int level, u64 table_pfn)
+{
+	(void)ctx;
+	ck_pwc_used(m, &m->cpu[cpu], level, table_pfn, va);
+}
+
+static void obs_frame_alloc(void *ctx, struct vmlab_machine *m, u64 pfn,
+			    int order)
+{
+	(void)ctx;
+	ck_pages_alloced(m, pfn, order);
+}
+
+static void obs_frame_free(void *ctx, struct vmlab_machine *m, int cpu,
+			   u64 pfn, int order)
+{
+	(void)ctx;
+	ck_pages_freed(m, cpu, pfn, order);
+}
+
+static const struct vmlab_observer ck_observer = {
+	.name = "checker",
+	.entry_store = obs_entry_store,
+	.tlb_fill = obs_tlb_fill,
+	.tlb_drop = obs_tlb_drop,
+	.watched_hit = obs_watched_hit,
+	.pwc_use = obs_pwc_use,
+	.frame_alloc = obs_frame_alloc,
+	.frame_free = obs_frame_free,
+};
+
+static void ck_destroy(struct vmlab_machine *m)
+{
+	struct checker *ck = CK(m);
+	if (!ck)
+		return;
+	vmlab_observer_unregister(m, &ck_observer, ck);
+	for (size_t i = 0; i < ck->nr_rep; i++)
+		free(ck->rep[i].text);
+	free(ck->rep);
+	free(ck->lazy);
+	if (ck->frames) {
 		for (u64 s = 0; s < m->phys.nr_sections; s++)
-			free(m->ck_frames[s]);
-		free(m->ck_frames);
-		m->ck_frames = NULL;
+			free(ck->frames[s]);
+		free(ck->frames);
 	}
-	assert(!m->ck && !m->ck_frames);
+	free(ck);
+	svc_set(m, VMLAB_SVC_CHECK, NULL, NULL);
+	assert(!CK(m));
+}
+
+static int ck_create(struct vmlab_machine *m)
+{
+	assert(!CK(m));
+	assert(m->phys.nr_sections > 0); /* phys_init() ran */
+	struct checker *ck = calloc(1, sizeof(*ck));
+	if (!ck)
+		return -VMLAB_ENOMEM;
+	ck->cur_cpu = -1;
+	svc_set(m, VMLAB_SVC_CHECK, ck, ck_destroy);
+	ck->frames = calloc(m->phys.nr_sections, sizeof(*ck->frames));
+	if (!ck->frames)
+		return -VMLAB_ENOMEM;
+	int err = vmlab_observer_register(m, &ck_observer, ck);
+	assert(err || CK(m) == ck);
+	return err;
 }
 
 /* -------------------------------------------------------------- text */
@@ -138,7 +224,7 @@ void tlb_str(char *out, size_t n, const struct tlb_entry *e)
 void add_history(struct vmlab_machine *m, struct buf *b, u64 va,
 			u64 pfn)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	bprintf(b, "History (recent entry stores for this address/frame):\n");
 	u64 first = ck->hist_n > HIST_SIZE ? ck->hist_n - HIST_SIZE : 0;
 	int shown = 0;
@@ -186,7 +272,7 @@ bool already(struct checker *ck, enum vmlab_check c, int cpu, u64 va,
 void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 		 u64 pfn, enum vmlab_access acc, struct buf *b)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	assert(ck && (unsigned)c < VMLAB_NR_CHECKS && b->s);
 	bprintf(b, "Replay: --seed %llu\n", (unsigned long long)m->cfg.seed);
 	bprintf(b, "==================================================================\n");
@@ -233,7 +319,7 @@ void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
 			  int cpu, u64 va, u64 pfn, enum vmlab_access access,
 			  const char *fmt, ...)
 {
-	if (!m->ck)
+	if (!CK(m))
 		return;
 	if ((unsigned)check >= VMLAB_NR_CHECKS) {
 		/* found[] is indexed by the check: refuse, don't corrupt. */
@@ -253,13 +339,20 @@ void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
 
 /* ------------------------------------------------------------- API */
 
+int vmlab_machine_create(const struct vmlab_config *cfg,
+			 struct vmlab_machine **out)
+{
+	/* On from boot, the checker sees init_mm's tables being built. */
+	return machine_create(cfg, cfg && cfg->checker ? ck_create : NULL, out);
+}
+
 void vmlab_checker_enable(struct vmlab_machine *m, bool on)
 {
-	if (on == (m->ck != NULL))
+	if (on == (CK(m) != NULL))
 		return;
 	if (!on) {
 		ck_destroy(m);
-		assert(!m->ck && !m->ck_frames);
+		assert(!CK(m));
 		return;
 	}
 	if (ck_create(m)) {
@@ -272,53 +365,53 @@ void vmlab_checker_enable(struct vmlab_machine *m, bool on)
 
 bool vmlab_checker_enabled(const struct vmlab_machine *m)
 {
-	return m->ck != NULL;
+	return CK(m) != NULL;
 }
 
 size_t vmlab_nr_reports(const struct vmlab_machine *m)
 {
-	assert(!m->ck || m->ck->nr_rep <= MAX_REPORTS);
-	return m->ck ? m->ck->nr_rep : 0;
+	assert(!CK(m) || CK(m)->nr_rep <= MAX_REPORTS);
+	return CK(m) ? CK(m)->nr_rep : 0;
 }
 
 /* Counts every finding of that check, including those past the cap on
  * kept reports, so a flood of one kind cannot hide another. */
 size_t vmlab_nr_reports_of(const struct vmlab_machine *m, enum vmlab_check c)
 {
-	if (!m->ck || c >= VMLAB_NR_CHECKS)
+	if (!CK(m) || c >= VMLAB_NR_CHECKS)
 		return 0;
-	return (size_t)m->ck->found[c];
+	return (size_t)CK(m)->found[c];
 }
 
 const struct vmlab_report *vmlab_get_report(const struct vmlab_machine *m,
 					    size_t i)
 {
-	if (!m->ck || i >= m->ck->nr_rep)
+	if (!CK(m) || i >= CK(m)->nr_rep)
 		return NULL;
-	const struct vmlab_report *r = &m->ck->rep[i];
+	const struct vmlab_report *r = &CK(m)->rep[i];
 	assert(r->text && (unsigned)r->check < VMLAB_NR_CHECKS);
 	return r;
 }
 
 void vmlab_clear_reports(struct vmlab_machine *m)
 {
-	if (!m->ck)
+	if (!CK(m))
 		return;
-	for (size_t i = 0; i < m->ck->nr_rep; i++)
-		free(m->ck->rep[i].text);
-	m->ck->nr_rep = 0;
-	m->ck->dropped = 0;
-	memset(m->ck->found, 0, sizeof(m->ck->found));
+	for (size_t i = 0; i < CK(m)->nr_rep; i++)
+		free(CK(m)->rep[i].text);
+	CK(m)->nr_rep = 0;
+	CK(m)->dropped = 0;
+	memset(CK(m)->found, 0, sizeof(CK(m)->found));
 }
 
 void vmlab_print_reports(const struct vmlab_machine *m, void *file)
 {
 	FILE *f = file ? file : stdout;
-	for (size_t i = 0; m->ck && i < m->ck->nr_rep; i++)
-		fputs(m->ck->rep[i].text, f);
-	if (m->ck && m->ck->dropped)
+	for (size_t i = 0; CK(m) && i < CK(m)->nr_rep; i++)
+		fputs(CK(m)->rep[i].text, f);
+	if (CK(m) && CK(m)->dropped)
 		fprintf(f, "(%llu further reports not kept)\n",
-			(unsigned long long)m->ck->dropped);
+			(unsigned long long)CK(m)->dropped);
 }
 
 void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op)
@@ -326,13 +419,13 @@ void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op)
 	if (!vmlab_cpu_valid(m, cpu))
 		return;
 	m->cpu[cpu].op = op;
-	if (m->ck)
-		m->ck->cur_cpu = cpu;
+	if (CK(m))
+		CK(m)->cur_cpu = cpu;
 }
 
 void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	if (!ck || start >= end)
 		return;
 	if (ck->nr_lazy == MAX_LAZY) {
@@ -350,7 +443,7 @@ void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)
 
 void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	if (!ck)
 		return;
 	/* Remove every range inside [start, end): a purge covers many. */

@@ -3,6 +3,8 @@
 #ifndef VMLAB_CK_H
 #define VMLAB_CK_H
 
+#include "vmlab/checker.h"
+
 #include "machine/internal.h"
 
 #define HIST_SIZE 256    /* recent entry stores and flushes kept */
@@ -38,7 +40,33 @@ struct checker {
 	s64 dm_tlb_x; /* cached executable direct-map entries */
 	u32 dbg_tick; /* VMLAB_DEBUG: entry stores, paces ck_check_counts() */
 	bool tainted; /* a freed frame was reachable: tables may be corrupt */
+	struct ck_frame **frames; /* per section, allocated on first touch */
 };
+
+/* The checker lives in its service slot and watches through an observer
+ * (include/vmlab/observer.h); the machine does not know it. */
+static inline struct checker *CK(const struct vmlab_machine *m)
+{
+	return (struct checker *)m->svc[VMLAB_SVC_CHECK];
+}
+
+struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+
+/* Observer callbacks (rules.c, findings.c), adapted in checker.c. */
+void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		  int level, u64 old, u64 val);
+void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e);
+void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
+		 const struct tlb_entry *e);
+/* A stale (watched) entry is being used: decide and report; the access
+ * proceeds through it (hardware behaviour). */
+void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
+		  const struct tlb_entry *e, enum vmlab_access kind, u64 va);
+void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order);
+void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order);
+void ck_pwc_used(struct vmlab_machine *m, struct cpu *c, int level,
+		 u64 table_pfn, u64 va);
 
 struct buf {
 	char *s;

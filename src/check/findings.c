@@ -36,7 +36,7 @@ static void missing_flush(struct vmlab_machine *m, struct buf *b, int cpu,
 void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
 		  const struct tlb_entry *ce, enum vmlab_access kind, u64 va)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	struct tlb_entry *e = (struct tlb_entry *)(uintptr_t)ce;
 	/* Only stale entries come here, and only for an address they cover. */
 	assert((e->flags & (TLBF_VALID | TLBF_STALE)) ==
@@ -78,31 +78,31 @@ void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
 	emit(m, VMLAB_CHECK_STALE_ACCESS, c->id, va, pfn, kind, &b);
 }
 
-void ck_pwc_used(struct vmlab_machine *m, struct cpu *c,
-		 const struct pwc_entry *p, u64 va)
+void ck_pwc_used(struct vmlab_machine *m, struct cpu *c, int level,
+		 u64 table_pfn, u64 va)
 {
 	struct vmlab_mm *mm = c->loaded_mm;
-	assert(mm && p->valid && p->pcid == cpu_pcid(c));
-	assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
+	assert(mm);
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
 	vmlab_ptep_t ptep;
 	bool ok = false;
-	if (vmlab_lookup_entry(m, mm, va, p->level + 1, &ptep) == 0) {
+	if (vmlab_lookup_entry(m, mm, va, level + 1, &ptep) == 0) {
 		struct vmlab_pte_info in;
-		m->arch->decode(vmlab_get_entry(m, ptep), p->level + 1, &in);
-		ok = in.kind == VMLAB_PTE_TABLE && in.pfn == p->pfn;
+		m->arch->decode(vmlab_get_entry(m, ptep), level + 1, &in);
+		ok = in.kind == VMLAB_PTE_TABLE && in.pfn == table_pfn;
 	}
-	if (ok || already(m->ck, VMLAB_CHECK_STALE_ACCESS, c->id, va, p->pfn))
+	if (ok || already(CK(m), VMLAB_CHECK_STALE_ACCESS, c->id, va, table_pfn))
 		return;
 	struct buf b = {0};
 	char what[160];
 	snprintf(what, sizeof(what),
 		 "page walk for %#llx through a stale paging-structure cache "
 		 "entry (table pfn %#llx)",
-		 (unsigned long long)va, (unsigned long long)p->pfn);
+		 (unsigned long long)va, (unsigned long long)table_pfn);
 	header(m, &b, VMLAB_CHECK_STALE_ACCESS, c->id, what);
-	add_history(m, &b, va, p->pfn);
+	add_history(m, &b, va, table_pfn);
 	missing_flush(m, &b, c->id, va);
-	emit(m, VMLAB_CHECK_STALE_ACCESS, c->id, va, p->pfn, VMLAB_READ, &b);
+	emit(m, VMLAB_CHECK_STALE_ACCESS, c->id, va, table_pfn, VMLAB_READ, &b);
 }
 
 struct find_ctx {
@@ -120,7 +120,7 @@ static void find_pfn(struct vmlab_machine *m, struct cpu *c,
 	if (f->pfn < e->pfn || f->pfn >= e->pfn + (vmlab_level_size(e->level) >>
 						   VMLAB_PAGE_SHIFT))
 		return;
-	if (ck_in_lazy(m->ck, tlb_entry_va(e)))
+	if (ck_in_lazy(CK(m), tlb_entry_va(e)))
 		return;
 	f->hit = e;
 }
@@ -130,7 +130,7 @@ static void report_free(struct vmlab_machine *m, int cpu, u64 pfn,
 {
 	assert(pfn < m->phys.nr_frames && why);
 	assert(!e || vmlab_cpu_valid(m, on_cpu));
-	if (already(m->ck, VMLAB_CHECK_FREED_FRAME_REACHABLE, cpu, 0, pfn))
+	if (already(CK(m), VMLAB_CHECK_FREED_FRAME_REACHABLE, cpu, 0, pfn))
 		return;
 	struct buf b = {0};
 	char what[160];
@@ -219,7 +219,7 @@ static void scan_table(struct vmlab_machine *m, u64 table, int level,
 		} else if (in.kind == VMLAB_PTE_LEAF) {
 			bool x = kx_prot(in.prot);
 			if (in_direct_map(m, va))
-				m->ck->dm_x += x;
+				CK(m)->dm_x += x;
 			else
 				count_leaf(m, in.pfn,
 					   vmlab_level_size(level) >>
@@ -273,7 +273,7 @@ static void rebuild_tables(struct vmlab_machine *m)
 void ck_rebuild(struct vmlab_machine *m)
 {
 	/* Only a fresh checker is rebuilt: every count starts at zero. */
-	assert(m->ck && !m->ck->x_total && !m->ck->dm_x && !m->ck->dm_tlb_x);
+	assert(CK(m) && !CK(m)->x_total && !CK(m)->dm_x && !CK(m)->dm_tlb_x);
 	rebuild_tables(m);
 	for (int i = 0; i < m->nr_cpus; i++) {
 		fast_flush(&m->cpu[i]);
@@ -292,7 +292,7 @@ static void recount_entry(struct vmlab_machine *m, struct cpu *c,
 	(void)p;
 	assert(e->flags & TLBF_VALID);
 	if (e->flags & TLBF_DM) {
-		m->ck->dm_tlb_x += kx_tlb(e->flags);
+		CK(m)->dm_tlb_x += kx_tlb(e->flags);
 		return;
 	}
 	count_leaf(m, e->pfn, vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT,
@@ -373,20 +373,20 @@ static s64 section_check(const struct ck_frame *a, const struct ck_frame *b,
  */
 void ck_check_counts(struct vmlab_machine *m)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	bool tables = !ck->tainted && !m->nr_warnings;
-	struct ck_frame **live = m->ck_frames;
+	struct ck_frame **live = CK(m)->frames;
 	s64 x = ck->x_total, dx = ck->dm_x, dtx = ck->dm_tlb_x;
-	m->ck_frames = calloc(m->phys.nr_sections, sizeof(*live));
-	if (!m->ck_frames)
+	CK(m)->frames = calloc(m->phys.nr_sections, sizeof(*live));
+	if (!CK(m)->frames)
 		abort();
 	ck->x_total = ck->dm_x = ck->dm_tlb_x = 0;
 	if (tables)
 		rebuild_tables(m);
 	for (int i = 0; i < m->nr_cpus; i++)
 		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, recount_entry, NULL);
-	struct ck_frame **fresh = m->ck_frames;
-	m->ck_frames = live;
+	struct ck_frame **fresh = CK(m)->frames;
+	CK(m)->frames = live;
 	bool exact = tables && !orphan_tables(m, fresh);
 	s64 sum = 0;
 	for (u64 s = 0; s < m->phys.nr_sections; s++) {

@@ -137,7 +137,7 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		       bool x, int d, bool tlb)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	assert(d == 1 || d == -1);
 	/* At most one 1 GiB page's frames. */
 	assert(frames >= 1 && frames <= vmlab_level_size(VMLAB_LVL_PUD) >>
@@ -196,7 +196,7 @@ static void frame_sources(struct vmlab_machine *m, u64 pfn, struct srcs *s)
 static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		     u64 frames, const char *how)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	assert(frames >= 1 && frames <= vmlab_level_size(VMLAB_LVL_PUD) >>
 					     VMLAB_PAGE_SHIFT);
 	/* One report per store or fill: a W+X 2 MiB leaf is one finding,
@@ -262,8 +262,8 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 	bool x = kx_prot(in.prot);
 	if (in_direct_map(m, va)) {
 		if (x)
-			m->ck->dm_x += d;
-		assert(m->ck->dm_x >= 0);
+			CK(m)->dm_x += d;
+		assert(CK(m)->dm_x >= 0);
 		return;
 	}
 	count_leaf(m, in.pfn, vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
@@ -273,7 +273,7 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		  int level, u64 old, u64 val)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	assert(ck && old != val);
 	/* vmlab_set_entry() passes the first address of the entry. */
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
@@ -312,7 +312,7 @@ static u64 entry_frames(const struct tlb_entry *e)
 void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
 		 const struct tlb_entry *e)
 {
-	struct checker *ck = m->ck;
+	struct checker *ck = CK(m);
 	assert(ck && (e->flags & TLBF_VALID));
 	bool w = e->flags & TLBF_W, x = kx_tlb(e->flags);
 	if (e->flags & TLBF_DM) {
@@ -330,11 +330,11 @@ void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
 		 const struct tlb_entry *e)
 {
 	(void)c;
-	assert(m->ck && (e->flags & TLBF_VALID));
+	assert(CK(m) && (e->flags & TLBF_VALID));
 	if (e->flags & TLBF_DM) {
 		if (kx_tlb(e->flags))
-			m->ck->dm_tlb_x--;
-		assert(m->ck->dm_tlb_x >= 0);
+			CK(m)->dm_tlb_x--;
+		assert(CK(m)->dm_tlb_x >= 0);
 		return;
 	}
 	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,

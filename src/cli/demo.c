@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmlab/checker.h"
 #include "cli/cli.h"
 
 #define DEMO_VA 0xffffc90000000000ULL /* start of the vmalloc range */

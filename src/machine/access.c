@@ -74,8 +74,8 @@ static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 		return VMLAB_LVL_PGD;
 	}
 	count(m, c->id, VMLAB_C_pwc_hit, 1);
-	if (m->ck)
-		ck_pwc_used(m, c, p, va);
+	if (obs_on(m, OBS_PWC_USE))
+		OBS_CALL(m, pwc_use, c->id, va, p->level, p->pfn);
 	/* Only PTE and PMD tables are cached: the walk starts below PUD. */
 	assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
 	*table = p->pfn;
@@ -242,7 +242,7 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 		return; /* unwritten frame: reads stay on the slow path */
 	struct fast_entry *fe =
 		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
-	fe->tag = fast_tag(va, user);
+	fe->tag = fast_tag(va, user) | m->fast_watch;
 	fe->host = host;
 }
 
@@ -294,8 +294,9 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 				return NULL;
 			}
 			e = tlb_fill(m, c, kind, va, &r.te);
-		} else if (unlikely(e->flags & TLBF_STALE) && m->ck) {
-			ck_stale_hit(m, c, e, kind, va);
+		} else if (unlikely(e->flags & TLBF_STALE) &&
+			   obs_on(m, OBS_WATCHED_HIT)) {
+			OBS_CALL(m, watched_hit, c->id, to_tlbe(e), kind, va);
 		}
 		assert((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD);
 		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
@@ -318,7 +319,7 @@ static inline u8 *translate(struct vmlab_machine *m, struct cpu *c,
 {
 	struct fast_entry *fe =
 		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
-	if (likely(fe->tag == fast_tag(va, user))) {
+	if (likely(fe->tag == (fast_tag(va, user) | m->fast_watch))) {
 		c->cnt[VMLAB_C_tlb_l1_hit]++;
 		return fe->host + (va & (VMLAB_PAGE_SIZE - 1));
 	}
@@ -337,15 +338,13 @@ static inline void copy_small(u8 *dst, const u8 *src, size_t len)
 	}
 }
 
+/* Move the bytes page by page; arguments are checked and observers have
+ * seen the access. */
 static __attribute__((noinline)) int
-access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
-	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
+access_pages(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
+	     u64 va, u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
 {
-	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
-	    len > MAX_ACCESS_LEN || !canonical(va) || va + len < va ||
-	    !canonical(va + len - 1) || (kind == VMLAB_WRITE && !p))
-		return -VMLAB_EINVAL;
-	struct cpu *c = &m->cpu[cpu];
+	assert(len > 0 && len <= MAX_ACCESS_LEN && canonical(va));
 	bool user = flags & VMLAB_ACC_USER;
 	/* Bounded: len <= 1 MiB touches at most 257 pages. */
 	u32 pages = 0;
@@ -370,6 +369,19 @@ access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
 	return 0;
 }
 
+static __attribute__((noinline)) int
+access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
+	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
+{
+	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
+	    len > MAX_ACCESS_LEN || !canonical(va) || va + len < va ||
+	    !canonical(va + len - 1) || (kind == VMLAB_WRITE && !p))
+		return -VMLAB_EINVAL;
+	if (obs_on(m, OBS_ACCESS))
+		OBS_CALL(m, access, cpu, kind, va, len, flags);
+	return access_pages(m, &m->cpu[cpu], kind, va, p, len, flags, f);
+}
+
 /*
  * The hit path: one tag compare in the host fast path, which holds only
  * canonical, currently-valid L1 translations of this CPU, so a hit needs
@@ -385,7 +397,8 @@ static inline int access_fast(struct vmlab_machine *m, int cpu,
 		struct cpu *c = &m->cpu[cpu];
 		struct fast_entry *fe = &c->fast[kind][(va >> VMLAB_PAGE_SHIFT) &
 						       (FAST_SIZE - 1)];
-		if (likely(fe->tag == fast_tag(va, flags & VMLAB_ACC_USER))) {
+		u64 want = fast_tag(va, flags & VMLAB_ACC_USER);
+		if (likely(fe->tag == want)) {
 			c->cnt[VMLAB_C_tlb_l1_hit]++;
 			u8 *host = fe->host + (va & (VMLAB_PAGE_SIZE - 1));
 			if (kind == VMLAB_WRITE)
@@ -393,6 +406,15 @@ static inline int access_fast(struct vmlab_machine *m, int cpu,
 			else
 				copy_small(p, host, len);
 			return 0;
+		}
+		/* Access observers on: the hit carries the watched tag, and
+		 * the observers see the access before it is made. */
+		if (fe->tag == (want | FAST_TAG_WATCH)) {
+			assert(m->fast_watch == FAST_TAG_WATCH);
+			OBS_CALL(m, access, cpu, kind, va, len, flags);
+			/* translate() matches the watched tag again (an
+			 * observer may have changed the mapping meanwhile). */
+			return access_pages(m, c, kind, va, p, len, flags, f);
 		}
 	}
 	return access_slow(m, cpu, kind, va, p, len, flags, f);

@@ -3,7 +3,7 @@
  * Page-table pages and entries in simulated memory: the primitives that
  * the hardware walker and every upper layer share.  Entries are named by
  * physical address; every store goes through vmlab_set_entry() so that the
- * checker, the counters and the trace see it.
+ * observers (checker, secondary MMUs), the counters and the trace see it.
  */
 #include "internal.h"
 
@@ -32,9 +32,9 @@ void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	*slot = val;
 	count(m, -1, VMLAB_C_pte_write, 1);
 	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
-	if (m->ck && old != val)
-		ck_set_entry(m, mm, va & ~(vmlab_level_size(level) - 1), level,
-			     old, val);
+	if (obs_on(m, OBS_ENTRY_STORE) && old != val)
+		OBS_CALL(m, entry_store, mm, va & ~(vmlab_level_size(level) - 1),
+			 level, ptep, old, val);
 }
 
 /* Hardware A/D update: same translation, so no checker re-evaluation. */
@@ -74,6 +74,8 @@ void vmlab_pgtable_free(struct vmlab_machine *m, u64 pfn)
 		return;
 	}
 	assert(pg->pt_level < VMLAB_NR_LEVELS);
+	if (obs_on(m, OBS_PGTABLE_FREE))
+		OBS_CALL(m, pgtable_free, pfn, pg->pt_level);
 	count(m, -1, VMLAB_C_pgtable_free, 1);
 	vmlab_free_pages(m, -1, pfn, 0);
 	pg->flags &= ~(u32)VMLAB_PG_TABLE;

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmlab/checker.h"
 #include "vmlab/machine.h"
 #include "vmlab/mutant.h"
+#include "vmlab/observer.h"
 #include "vmlab/pgtable.h"
 #include "vmlab/tlb.h"
 
@@ -54,7 +54,8 @@ struct frame_section {
 	u8 *content[SECTION_FRAMES]; /* NULL: frame never written (zeros) */
 };
 
-/* Per-frame checker counts live beside the descriptors when enabled. */
+/* Per-frame checker counts: the checker allocates them per section
+ * (src/check) and owns them; the machine only knows the layout. */
 struct ck_frame {
 	u32 pt_ref;  /* page-table entries (outside the direct map) -> frame */
 	u32 pt_w;    /* ... of them writable leaves */
@@ -94,7 +95,8 @@ enum {
 	TLBF_U = 1u << 3,
 	TLBF_G = 1u << 4,
 	TLBF_D = 1u << 5,
-	TLBF_STALE = 1u << 6, /* checker: grants more than the table */
+	TLBF_STALE = 1u << 6, /* watched by an observer (the checker: grants
+				 more than the table); off the fast path */
 	TLBF_DM = 1u << 7,    /* translates a direct-map address */
 };
 
@@ -104,7 +106,7 @@ struct tlb_entry {
 	u16 pcid;
 	u8 flags;  /* TLBF_* */
 	u8 level;
-	u8 ckflags; /* checker: CKF_* */
+	u8 ckflags; /* observer-owned (checker: CKF_*), 0 at fill */
 	u32 fill_seq; /* low bits of the event count at fill (history) */
 };
 
@@ -167,7 +169,28 @@ struct cpu {
 
 /* ------------------------------------------------------------ machine */
 
-struct checker;
+/* Observer events (observer.h), one bit each in machine->obs_mask. */
+enum obs_event {
+	OBS_ENTRY_STORE,
+	OBS_TLB_FILL,
+	OBS_TLB_DROP,
+	OBS_TLB_INVAL,
+	OBS_WATCHED_HIT,
+	OBS_PWC_USE,
+	OBS_FRAME_ALLOC,
+	OBS_FRAME_FREE,
+	OBS_PGTABLE_FREE,
+	OBS_ACCESS,
+	OBS_NR_EVENTS
+};
+
+struct obs_slot {
+	const struct vmlab_observer *ops;
+	void *ctx;
+};
+
+/* Fast-path tag bit set while an observer wants access events. */
+#define FAST_TAG_WATCH 4ULL
 
 /* ----------------------------------------------- locks and scheduling */
 
@@ -188,7 +211,10 @@ struct vmlab_lock {
 typedef void (*vmlab_sched_hook_fn)(void *ctx, int cpu, const char *why,
 				    const struct vmlab_lock *wait);
 
+/* Service slots, destroyed in reverse order: the checker comes first so it
+ * outlives (and sees the frees of) every service torn down before it. */
 enum vmlab_svc {
+	VMLAB_SVC_CHECK,
 	VMLAB_SVC_DIRECTMAP,
 	VMLAB_SVC_VMALLOC,
 	VMLAB_SVC_KASAN,
@@ -227,9 +253,11 @@ struct vmlab_machine {
 	/* warnings */
 	u64 nr_warnings;
 	bool quiet;
-	/* checker (NULL when off) */
-	struct checker *ck;
-	struct ck_frame **ck_frames; /* per section, when checker on */
+	/* observers (observer.h), in registration order */
+	struct obs_slot obs[VMLAB_MAX_OBSERVERS];
+	int nr_obs;
+	u32 obs_mask;   /* 1 << OBS_*: some observer has that callback */
+	u64 fast_watch; /* FAST_TAG_WATCH while OBS_ACCESS is wanted, else 0 */
 	/* services */
 	void *svc[VMLAB_NR_SVC];
 	void (*svc_destroy[VMLAB_NR_SVC])(struct vmlab_machine *m);
@@ -288,12 +316,16 @@ void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
 
 /* mutant.c */
 bool mutant_config_valid(const struct vmlab_config *cfg);
+/* machine.c: vmlab_machine_create() is this with the config-selected
+ * observers (src/check supplies attach(), run before init_mm is built). */
+int machine_create(const struct vmlab_config *cfg,
+		   int (*attach)(struct vmlab_machine *m),
+		   struct vmlab_machine **out);
 
 /* phys.c */
 int phys_init(struct vmlab_machine *m);
 void phys_destroy(struct vmlab_machine *m);
 u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
-struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
 
 /* entry.c */
 vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
@@ -353,23 +385,34 @@ static inline u64 tlb_entry_va(const struct tlb_entry *e)
 	return e->vpn << vmlab_level_shift(e->level);
 }
 
-/* checker.c hooks, called only when m->ck != NULL. */
-int ck_create(struct vmlab_machine *m);
-void ck_destroy(struct vmlab_machine *m);
-void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		  int level, u64 old, u64 val);
-void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
-		 const struct tlb_entry *e);
-void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
-		 const struct tlb_entry *e);
-/* A stale entry is being used: decide and report.  Returns true to let
- * the access proceed through it (hardware behaviour). */
-void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
-		  const struct tlb_entry *e, enum vmlab_access kind, u64 va);
-void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order);
-void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order);
-void ck_pwc_used(struct vmlab_machine *m, struct cpu *c,
-		 const struct pwc_entry *p, u64 va);
+/* Observers: obs_on() is the cheap test at each event site, OBS_CALL the
+ * dispatch (every registered observer with that callback, in order). */
+static inline bool obs_on(const struct vmlab_machine *m, enum obs_event e)
+{
+	return unlikely(m->obs_mask & (1u << e));
+}
+
+#define OBS_CALL(m, fn, ...)                                                 \
+	do {                                                                 \
+		for (int obs_i_ = 0; obs_i_ < (m)->nr_obs; obs_i_++)         \
+			if ((m)->obs[obs_i_].ops->fn)                        \
+				(m)->obs[obs_i_].ops->fn((m)->obs[obs_i_].ctx, \
+							 (m), __VA_ARGS__);  \
+	} while (0)
+
+static inline struct tlb_entry *tlbe(const struct vmlab_tlbe *e)
+{
+	return (struct tlb_entry *)(uintptr_t)e;
+}
+
+static inline struct vmlab_tlbe *to_tlbe(struct tlb_entry *e)
+{
+	return (struct vmlab_tlbe *)(void *)e;
+}
+
+/* Tell observers about an invalidation instruction on c. */
+void obs_inval(struct vmlab_machine *m, int cpu, enum vmlab_inval_kind kind,
+	       bool broadcast, u64 va, u16 asid);
 
 /* Service slots. */
 static inline void *svc_get(struct vmlab_machine *m, enum vmlab_svc s)

@@ -204,8 +204,9 @@ static int init_mm_create(struct vmlab_machine *m)
 	return 0;
 }
 
-int vmlab_machine_create(const struct vmlab_config *cfg,
-			 struct vmlab_machine **out)
+int machine_create(const struct vmlab_config *cfg,
+		   int (*attach)(struct vmlab_machine *m),
+		   struct vmlab_machine **out)
 {
 	if (!cfg || !out)
 		return -VMLAB_EINVAL;
@@ -225,8 +226,9 @@ int vmlab_machine_create(const struct vmlab_config *cfg,
 	err = cpus_create(m);
 	if (!err)
 		err = phys_init(m);
-	if (!err && cfg->checker)
-		err = ck_create(m);
+	/* Observers attached here see the boot page-table stores. */
+	if (!err && attach)
+		err = attach(m);
 	if (!err)
 		err = init_mm_create(m);
 	if (err) {
@@ -267,10 +269,12 @@ void vmlab_machine_destroy(struct vmlab_machine *m)
 	for (int s = VMLAB_NR_SVC - 1; s >= 0; s--)
 		if (m->svc[s] && m->svc_destroy[s])
 			m->svc_destroy[s](m);
-	ck_destroy(m);
+	/* Observers outside service slots are simply forgotten. */
+	m->nr_obs = 0;
+	m->obs_mask = 0;
 	phys_destroy(m);
 	cpus_destroy(m);
-	assert(!m->ck && !m->phys.sections && !m->cpu);
+	assert(!m->phys.sections && !m->cpu);
 	free(m);
 }
 

@@ -60,21 +60,6 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 	return *slot;
 }
 
-struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
-{
-	assert(m->ck_frames);
-	assert(pfn < m->phys.nr_frames);
-	u64 s = pfn >> SECTION_SHIFT;
-	if (unlikely(!m->ck_frames[s])) {
-		m->ck_frames[s] = calloc(SECTION_FRAMES, sizeof(struct ck_frame));
-		if (!m->ck_frames[s]) {
-			fprintf(stderr, "vmlab: host out of memory\n");
-			abort();
-		}
-	}
-	return &m->ck_frames[s][pfn & (SECTION_FRAMES - 1)];
-}
-
 /* ------------------------------------------------------- free lists */
 
 static void list_add(struct vmlab_machine *m, int order, u64 pfn)
@@ -289,8 +274,8 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 	pg->owner = 0;
 	m->phys.nr_free -= 1ULL << order;
 	count(m, cpu, VMLAB_C_page_alloc, 1);
-	if (m->ck)
-		ck_pages_alloced(m, got, order);
+	if (obs_on(m, OBS_FRAME_ALLOC))
+		OBS_CALL(m, frame_alloc, got, order);
 	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
 	*pfn = got;
 	assert((got & ((1ULL << order) - 1)) == 0);
@@ -318,8 +303,8 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 			   (unsigned long long)pfn, order);
 		return;
 	}
-	if (m->ck)
-		ck_pages_freed(m, cpu, pfn, order);
+	if (obs_on(m, OBS_FRAME_FREE))
+		OBS_CALL(m, frame_free, cpu, pfn, order);
 	ev(m, VMLAB_EV_PAGE_FREE, cpu, pfn, (u64)order, 0);
 	count(m, cpu, VMLAB_C_page_free, 1);
 	pg->flags = 0;

@@ -162,8 +162,8 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 	assert(idx < (size_t)a->sets * a->ways); /* e belongs to a */
 	assert(a->tag[idx] == tag_entry(e) && e->level == a->level);
 	assert(a->set_valid[idx / a->ways] > 0);
-	if (m->ck)
-		ck_tlb_drop(m, c, e);
+	if (obs_on(m, OBS_TLB_DROP))
+		OBS_CALL(m, tlb_drop, c->id, to_tlbe(e));
 	/* The host fast path mirrors L1 entries only. */
 	if (!a->l2) {
 		u64 start = tlb_entry_va(e);
@@ -257,8 +257,8 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 	 * scan: debug builds only, it costs the miss path ~5%). */
 	if (VMLAB_EXPENSIVE_CHECKS)
 		assert(array_lookup(a, tlb_entry_va(e), e->pcid) == e);
-	if (m->ck)
-		ck_tlb_fill(m, c, e);
+	if (obs_on(m, OBS_TLB_FILL))
+		OBS_CALL(m, tlb_fill, c->id, to_tlbe(e));
 	if (debug_every(&c->dbg_tick, 512))
 		tlb_check(m, c);
 	return e;
@@ -483,6 +483,8 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 	assert(vmlab_cpu_valid(m, c->id));
 	va &= VMLAB_PAGE_MASK;
 	u16 pcid = cpu_pcid(c);
+	if (obs_on(m, OBS_TLB_INVAL))
+		obs_inval(m, c->id, VMLAB_INV_VA, false, va, pcid);
 	u64 n = drop_va(m, c, va, pcid);
 	flushed_check(c, pred_invlpg, va, pcid);
 	/* INVLPG also empties the paging-structure caches of this PCID. */
@@ -503,6 +505,8 @@ void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
 {
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	if (obs_on(m, OBS_TLB_INVAL))
+		obs_inval(m, c->id, VMLAB_INV_ASID, false, 0, pcid);
 	drop_where(m, c, pred_pcid, 0, pcid);
 	flushed_check(c, pred_pcid, 0, pcid);
 	pwc_flush(c, pcid);
@@ -512,6 +516,8 @@ void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
 
 void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c)
 {
+	if (obs_on(m, OBS_TLB_INVAL))
+		obs_inval(m, c->id, VMLAB_INV_ALL, false, 0, 0);
 	drop_where(m, c, pred_all, 0, 0);
 	pwc_flush(c, -1);
 	fast_flush(c);

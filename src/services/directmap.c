@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "machine/internal.h"
 #include "services/directmap_internal.h"
 #include "vmlab/directmap.h"

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "services/vmalloc_internal.h"
 
 static inline bool is_pow2(u64 x)

@@ -14,6 +14,7 @@
  * The lazy list is kept in free order (6.9+ keeps it sorted per node;
  * only its span matters to the flush, and /proc/vmallocinfo sorts it).
  */
+#include "vmlab/checker.h"
 #include "services/vmalloc_internal.h"
 
 static inline u64 fls_u32(u32 x)

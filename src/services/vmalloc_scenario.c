@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "services/vmalloc_internal.h"
 #include "vmlab/directmap.h"
 

@@ -14,6 +14,7 @@
  */
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "services/vmalloc_internal.h"
 
 #define BITS VMLAB_VMAP_BBMAP_BITS

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "sim/lsim.h"
 
 struct cpu_ud {

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "vmlab/checker.h"
 #include "sim/lsim.h"
 
 /* The CPU an observation is about: argument idx, else the handle's. */

@@ -5,6 +5,7 @@
  * objects, scheduling a task on a CPU, task accesses and their signal
  * outcome, exit.
  */
+#include "vmlab/checker.h"
 #include "user/uinternal.h"
 
 static void user_svc_destroy(struct vmlab_machine *m)

@@ -1,18 +1,24 @@
 # Front end for the Meson build. `make demo` builds and runs the tour,
 # `make check` builds and runs every test (plain build + ASan/UBSan build).
 DEPS     := meson ninja-build pkg-config liblua5.4-dev libcmocka-dev
+# What only some tests need: GNU parallel (the shard recipe), chromium
+# (the HTML report, loaded in a headless browser).
+TESTDEPS := parallel chromium fonts-dejavu-core
 BUILD    ?= build
 SANBUILD ?= build-san
 RELBUILD ?= build-rel
 MESON    ?= meson
 
-.PHONY: all deps demo check test bench clean
+.PHONY: all deps testdeps demo check test bench clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 deps:
 	@./tools/ensure-deps.sh $(DEPS)
+
+testdeps:
+	@./tools/ensure-deps.sh $(TESTDEPS)
 
 $(BUILD)/build.ninja: | deps
 	$(MESON) setup $(BUILD) --buildtype=debugoptimized -Ddebug_checks=true
@@ -25,13 +31,14 @@ demo: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	./$(BUILD)/vmlab tour
 
-check: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
+# `make check T=name` (or T="name1 name2") runs only those tests.
+check: deps testdeps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
 	ninja -C $(BUILD)
-	$(MESON) test -C $(BUILD) --print-errorlogs
+	$(MESON) test -C $(BUILD) --print-errorlogs $(T)
 	ninja -C $(SANBUILD)
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    $(MESON) test -C $(SANBUILD) --print-errorlogs --timeout-multiplier 4
+	    $(MESON) test -C $(SANBUILD) --print-errorlogs --timeout-multiplier 4 $(T)
 
 $(RELBUILD)/build.ninja: | deps
 	$(MESON) setup $(RELBUILD) --buildtype=release -Ddebug_checks=false

@@ -32,6 +32,16 @@ static int cmd_help(int argc, char **argv);
 	"  --max-steps N   Lua instruction budget (default 200000000)\n"          \
 	"  --mutant NAME   switch a historical kernel bug on (vmlab mutants)\n"
 
+#define BATCH_OPTS                                                            \
+	"  -D NAME=V1,V2   a sweep: every value (ranges A..B, A..B*F, A..B+S)\n"  \
+	"  --json, --csv   one JSON document / one CSV table\n"                \
+	"  --jobs N        worker processes (default: every online CPU);\n"    \
+	"                  results do not depend on N\n"                       \
+	"  --shard K/N     run the K-th of N parts (JSON; see 'vmlab merge')\n" \
+	"  -o FILE         write the output to FILE\n"
+
+/* The commands, in 'vmlab help' order.  To add one: a cmd_NAME in its own
+ * file, declared in cli.h, and one line here. */
 static const struct command commands[] = {
 	{"tour", cmd_tour, "every built-in scenario, figures and verdicts",
 	 "vmlab tour [--seed N] [--cpus N] [--policy P] [--depth D]\n"
@@ -45,18 +55,38 @@ static const struct command commands[] = {
 	 "  Runs the scenario once and prints its figures, the checker's\n"
 	 "  reports in full, the trace hash and the verdict.\n" RUN_OPTS
 	 "  --json          one JSON document instead of text\n"
-	 "  --trace FILE    write a Chrome trace (open it in ui.perfetto.dev)\n"},
+	 "  --trace FILE    write a Chrome trace (open it in ui.perfetto.dev)\n"
+	 "  With -D lists or ranges (-D pages=1..64*2) it is a sweep: one run\n"
+	 "  per point of the cross product, one table (see 'vmlab help stat').\n"
+	 BATCH_OPTS},
 	{"explore", cmd_explore, "run seeds until one fails, print its replay",
 	 "vmlab explore FILE|NAME --seeds N [--seed FIRST] [--policy pct|random|rr]\n"
-	 "              [--depth D] [-D k=v ...] [--cpus N] [-v]\n"
+	 "              [--depth D] [-D k=v ...] [--cpus N] [-v] [--json]\n"
+	 "              [--jobs N] [--shard K/N]\n"
 	 "  Runs seeds FIRST..FIRST+N-1 (policy pct by default) until the\n"
 	 "  checker reports something the scenario does not expect or the\n"
 	 "  scenario fails; prints the seed, the report and the exact 'vmlab\n"
-	 "  replay' command.  Exit 1 when a seed fails, 0 when none did.\n"},
+	 "  replay' command.  Exit 1 when a seed fails, 0 when none did.\n"
+	 "  Seeds run on --jobs workers (default: every CPU); the answer is\n"
+	 "  the lowest failing seed, as if they ran one after the other.\n"},
 	{"replay", cmd_replay, "reproduce one seed exactly",
 	 "vmlab replay FILE|NAME --seed N [--policy P] [--depth D] [-D k=v ...]\n"
 	 "             [--trace FILE] [--json]\n"
 	 "  The same run as 'vmlab run', for the seed explore printed.\n"},
+	{"stat", cmd_stat, "every figure over N seeds: mean, min, max, spread",
+	 "vmlab stat FILE|NAME [--runs N] [--seed FIRST] [-D k=v ...] [--json|--csv]\n"
+	 "           [--jobs N] [--shard K/N] [-o FILE]\n"
+	 "  Runs the scenario with seeds FIRST..FIRST+N-1 (N = 10 by default)\n"
+	 "  and prints every figure with its mean, min, max and standard\n"
+	 "  deviation (and perf stat's +-%% of the mean).  With -D lists or\n"
+	 "  ranges it does so for every point of the sweep.  Exit 1 when a\n"
+	 "  run failed.\n" RUN_OPTS BATCH_OPTS},
+	{"merge", cmd_merge, "merge the JSON of --shard K/N runs",
+	 "vmlab merge FILE... [-o OUT]\n"
+	 "  Reads the --json documents of the shards 1/N..N/N of one stat,\n"
+	 "  sweep or explore and prints the document the unsharded run\n"
+	 "  prints, byte for byte.  Exit 2 when a shard is missing, given\n"
+	 "  twice or from another run; else the run's own exit status.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
 	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
 	 "when off",

@@ -11,18 +11,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/batch.h"
 #include "sim/sim.h"
 
-struct args {
-	struct sim_opts o;
-	bool json;
-	bool have_seed;
-	bool have_policy;
-	u64 seeds; /* explore */
-	bool verbose;
-};
-
-static bool parse_u64(const char *s, u64 *out)
+bool cli_parse_u64(const char *s, u64 *out)
 {
 	char *end;
 	if (!s || !*s || *s == '-')
@@ -34,20 +26,22 @@ static bool parse_u64(const char *s, u64 *out)
 	return true;
 }
 
-static int bad(const char *cmd, const char *what, const char *arg)
+int cli_bad(const char *cmd, const char *what, const char *arg)
 {
 	fprintf(stderr, "vmlab %s: %s%s%s\n(see 'vmlab help %s')\n", cmd, what,
 		arg ? " " : "", arg ? arg : "", cmd);
 	return EXIT_USAGE;
 }
 
-/* Options shared by run, replay, explore and tour; 0 or EXIT_USAGE. */
-static int parse(const char *cmd, int argc, char **argv, struct args *a,
-		 bool want_file)
+/* Options shared by run, replay, explore, tour, stat and report; 0 or
+ * EXIT_USAGE. */
+int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
+	      bool want_file)
 {
 	assert(cmd && argc >= 1);
 	memset(a, 0, sizeof(*a));
 	sim_opts_default(&a->o);
+	a->shard_k = a->shard_n = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -57,40 +51,54 @@ static int parse(const char *cmd, int argc, char **argv, struct args *a,
 			if (!s[2])
 				i++;
 			if (!def || !strchr(def, '=') || *def == '=')
-				return bad(cmd, "-D needs name=value, got",
+				return cli_bad(cmd, "-D needs name=value, got",
 					   def ? def : "nothing");
 			if (a->o.nr_defs == SIM_MAX_DEFS)
-				return bad(cmd, "too many -D", NULL);
+				return cli_bad(cmd, "too many -D", NULL);
 			a->o.defs[a->o.nr_defs++] = def;
 		} else if (!strcmp(s, "--mutant")) {
 			int id = vmlab_mutant_lookup(v);
 			if (id < 0)
-				return bad(cmd, "--mutant: no such mutant (see "
+				return cli_bad(cmd, "--mutant: no such mutant (see "
 						"'vmlab mutants --list'):",
 					   v ? v : "nothing");
 			a->o.mutants[id / 64] |= 1ULL << (id % 64);
 			i++;
 		} else if (!strcmp(s, "--json")) {
 			a->json = true;
+		} else if (!strcmp(s, "--csv")) {
+			a->csv = true;
+		} else if (!strcmp(s, "--shard")) {
+			if (!batch_parse_shard(v, &a->shard_k, &a->shard_n))
+				return cli_bad(cmd, "--shard is K/N with 1 <= K <= N, "
+					       "not", v ? v : "nothing");
+			i++;
+		} else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
+			if (!v)
+				return cli_bad(cmd, "-o needs a file name", NULL);
+			a->output = v;
+			i++;
 		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
 			a->verbose = true;
 		} else if (!strcmp(s, "--trace")) {
 			if (!v)
-				return bad(cmd, "--trace needs a file name", NULL);
+				return cli_bad(cmd, "--trace needs a file name", NULL);
 			a->o.trace = v;
 			i++;
 		} else if (!strcmp(s, "--policy")) {
 			if (vmlab_sched_policy_parse(v, &a->o.policy))
-				return bad(cmd, "--policy is pct, random or rr, not",
+				return cli_bad(cmd, "--policy is pct, random or rr, not",
 					   v ? v : "nothing");
 			a->have_policy = true;
 			i++;
 		} else if (!strcmp(s, "--seed") || !strcmp(s, "--seeds") ||
 			   !strcmp(s, "--cpus") || !strcmp(s, "--depth") ||
 			   !strcmp(s, "--max-steps") ||
-			   !strcmp(s, "--pct-steps")) {
-			if (!parse_u64(v, &n))
-				return bad(cmd, s, "needs a number");
+			   !strcmp(s, "--pct-steps") || !strcmp(s, "--runs") ||
+			   !strcmp(s, "-r") || !strcmp(s, "--jobs") ||
+			   !strcmp(s, "-j")) {
+			if (!cli_parse_u64(v, &n))
+				return cli_bad(cmd, s, "needs a number");
 			i++;
 			if (!strcmp(s, "--seed")) {
 				a->o.seed = n;
@@ -99,27 +107,35 @@ static int parse(const char *cmd, int argc, char **argv, struct args *a,
 				a->seeds = n;
 			} else if (!strcmp(s, "--cpus")) {
 				if (n < 1 || n > VMLAB_MAX_CPUS)
-					return bad(cmd, "--cpus is 1..256", NULL);
+					return cli_bad(cmd, "--cpus is 1..256", NULL);
 				a->o.cpus = (int)n;
 			} else if (!strcmp(s, "--depth")) {
 				if (n < 1 || n > VMLAB_SCHED_MAX_DEPTH)
-					return bad(cmd, "--depth is 1..64", NULL);
+					return cli_bad(cmd, "--depth is 1..64", NULL);
 				a->o.depth = (int)n;
 			} else if (!strcmp(s, "--max-steps")) {
 				a->o.max_steps = n;
+			} else if (!strcmp(s, "--runs") || !strcmp(s, "-r")) {
+				if (n < 1 || n > 1000000)
+					return cli_bad(cmd, "--runs is 1..1000000", NULL);
+				a->runs = n;
+			} else if (!strcmp(s, "--jobs") || !strcmp(s, "-j")) {
+				if (n < 1 || n > 256)
+					return cli_bad(cmd, "--jobs is 1..256", NULL);
+				a->jobs = (int)n;
 			} else {
 				a->o.pct_steps = n;
 			}
 		} else if (s[0] == '-' && s[1]) {
-			return bad(cmd, "unknown option", s);
+			return cli_bad(cmd, "unknown option", s);
 		} else if (want_file && !a->o.scenario) {
 			a->o.scenario = s;
 		} else {
-			return bad(cmd, "unexpected argument", s);
+			return cli_bad(cmd, "unexpected argument", s);
 		}
 	}
 	if (want_file && !a->o.scenario)
-		return bad(cmd, "which scenario? (a file or a name from "
+		return cli_bad(cmd, "which scenario? (a file or a name from "
 				"'vmlab list')", NULL);
 	assert(a->o.nr_defs <= SIM_MAX_DEFS && a->o.depth >= 1);
 	return 0;
@@ -132,7 +148,7 @@ static int report_usage(const char *cmd, const struct sim_result *r)
 }
 
 /* run and replay: one run, its figures, its reports in full. */
-static int run_one(const char *cmd, struct args *a)
+static int run_one(const char *cmd, struct cli_args *a)
 {
 	struct sim_result r;
 	assert(a->o.scenario);
@@ -159,30 +175,35 @@ static int run_one(const char *cmd, struct args *a)
 
 int cmd_run(int argc, char **argv)
 {
-	struct args a;
-	int err = parse("run", argc, argv, &a, true);
+	struct cli_args a;
+	int err = cli_parse("run", argc, argv, &a, true);
 	if (err)
 		return err;
 	if (a.seeds)
-		return bad("run", "--seeds belongs to explore", NULL);
+		return cli_bad("run", "--seeds belongs to explore", NULL);
+	if (cli_is_sweep(&a) || a.runs)
+		return cli_sweep("run", &a);
+	if (a.csv || a.shard_n > 1)
+		return cli_bad("run", "--csv and --shard take a sweep (-D "
+				      "name=v1,v2 or a range) or stat", NULL);
 	return run_one("run", &a);
 }
 
 int cmd_replay(int argc, char **argv)
 {
-	struct args a;
-	int err = parse("replay", argc, argv, &a, true);
+	struct cli_args a;
+	int err = cli_parse("replay", argc, argv, &a, true);
 	if (err)
 		return err;
 	if (!a.have_seed)
-		return bad("replay", "--seed N is required (the seed explore "
+		return cli_bad("replay", "--seed N is required (the seed explore "
 				     "printed)", NULL);
 	return run_one("replay", &a);
 }
 
 /* ---------------------------------------------------------- explore */
 
-static void replay_command(const struct args *a, u64 seed, FILE *f)
+static void replay_command(const struct cli_args *a, u64 seed, FILE *f)
 {
 	fprintf(f, "vmlab replay %s --seed %llu --policy %s", a->o.scenario,
 		(unsigned long long)seed, vmlab_sched_policy_name(a->o.policy));
@@ -202,15 +223,6 @@ static void replay_command(const struct args *a, u64 seed, FILE *f)
 	fputc('\n', f);
 }
 
-static void progress(u64 done, u64 total)
-{
-	int w = 40, fill = (int)(done * (u64)w / (total ? total : 1));
-	printf("\r[%.*s%*s] %llu/%llu seeds", fill,
-	       "########################################", w - fill, "",
-	       (unsigned long long)done, (unsigned long long)total);
-	fflush(stdout);
-}
-
 /* Seeds first..first+n-1 until one fails; 0 if none did. */
 struct explored {
 	u64 seed;  /* failing seed, 0: none */
@@ -218,7 +230,7 @@ struct explored {
 	struct sim_result r;
 };
 
-static int explore(struct args *a, u64 first, u64 n, bool bar,
+static int explore(struct cli_args *a, u64 first, u64 n,
 		   struct explored *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -229,13 +241,10 @@ static int explore(struct args *a, u64 first, u64 n, bool bar,
 	o.trace = NULL;
 	if (o.policy == VMLAB_SCHED_PCT && !o.pct_steps)
 		o.pct_steps = sim_calibrate(&o);
-	u64 step = n / 100 ? n / 100 : 1;
 	for (u64 i = 0; i < n; i++) {
 		o.seed = first + i;
 		enum sim_status st = sim_run(&o, &out->r);
 		out->runs++;
-		if (bar && (i % step == 0 || i + 1 == n))
-			progress(i + 1, n);
 		if (st == SIM_USAGE)
 			return EXIT_USAGE;
 		if (st == SIM_FAIL) {
@@ -250,58 +259,72 @@ static int explore(struct args *a, u64 first, u64 n, bool bar,
 
 int cmd_explore(int argc, char **argv)
 {
-	struct args a;
-	int err = parse("explore", argc, argv, &a, true);
+	struct cli_args a;
+	int err = cli_parse("explore", argc, argv, &a, true);
 	if (err)
 		return err;
 	if (!a.seeds)
-		return bad("explore", "--seeds N is required", NULL);
-	if (a.json || a.o.trace)
-		return bad("explore", "--json and --trace belong to run and "
-				      "replay (replay the seed explore finds)",
-			   NULL);
+		return cli_bad("explore", "--seeds N is required", NULL);
+	if (a.o.trace || a.csv || a.runs)
+		return cli_bad("explore", "--trace belongs to run and replay "
+				      "(replay the seed explore finds)", NULL);
 	if (!a.have_policy)
 		a.o.policy = VMLAB_SCHED_PCT;
-	u64 first = a.have_seed ? a.o.seed : 1;
-	bool bar = isatty(STDOUT_FILENO);
-	printf("explore %s: seeds %llu..%llu, policy %s", a.o.scenario,
-	       (unsigned long long)first, (unsigned long long)(first + a.seeds - 1),
-	       vmlab_sched_policy_name(a.o.policy));
-	if (a.o.policy == VMLAB_SCHED_PCT)
-		printf(" (depth %d)", a.o.depth);
-	printf("\n");
-	struct explored e;
-	int st = explore(&a, first, a.seeds, bar, &e);
-	if (bar)
+	struct batch b;
+	if ((err = cli_make_batch("explore", "explore", &a, a.seeds, &b)))
+		return err;
+	bool text = !a.json && a.shard_n == 1;
+	if (text) {
+		printf("explore %s: seeds %llu..%llu, policy %s", a.o.scenario,
+		       (unsigned long long)a.o.seed,
+		       (unsigned long long)(a.o.seed + a.seeds - 1),
+		       vmlab_sched_policy_name(a.o.policy));
+		if (a.o.policy == VMLAB_SCHED_PCT)
+			printf(" (depth %d)", a.o.depth);
 		printf("\n");
-	if (st == EXIT_USAGE) {
-		report_usage("explore", &e.r);
-		sim_result_free(&e.r);
-		return EXIT_USAGE;
+		fflush(stdout);
 	}
-	if (st == EXIT_OK) {
+	if ((err = cli_run_batch("explore", &a, &b)) || !text) {
+		if (!err)
+			err = cli_batch_output("explore", &a, &b, false);
+		batch_free(&b);
+		return err;
+	}
+	u64 ff = batch_first_failure(&b);
+	batch_free(&b);
+	if (ff == a.seeds) {
 		printf("no failure in %llu seeds\n", (unsigned long long)a.seeds);
 		return EXIT_OK;
 	}
+	/* The failing seed once more, here, for its reports in full. */
+	struct sim_opts o = a.o;
+	o.seed = a.o.seed + ff;
+	o.out = NULL;
+	o.quiet = true;
+	if (o.policy == VMLAB_SCHED_PCT && !o.pct_steps)
+		o.pct_steps = sim_calibrate(&o);
+	struct sim_result r;
+	sim_run(&o, &r);
+	assert(r.status != SIM_OK);
 	char v[1024];
-	sim_verdict(&e.r, v, sizeof(v));
+	sim_verdict(&r, v, sizeof(v));
 	printf("seed %llu fails (run %llu of %llu): %s\n\n",
-	       (unsigned long long)e.seed, (unsigned long long)e.runs,
+	       (unsigned long long)o.seed, (unsigned long long)ff + 1,
 	       (unsigned long long)a.seeds, v);
 	size_t shown = 0;
-	for (size_t i = 0; i < e.r.nr_reports; i++) {
-		if (e.r.reports[i].expected || (shown == 1 && !a.verbose))
+	for (size_t i = 0; i < r.nr_reports; i++) {
+		if (r.reports[i].expected || (shown == 1 && !a.verbose))
 			continue;
-		printf("[%s]\n%s\n", e.r.reports[i].machine, e.r.reports[i].text);
+		printf("[%s]\n%s\n", r.reports[i].machine, r.reports[i].text);
 		shown++;
 	}
-	assert(shown <= e.r.nr_reports);
-	if (e.r.nr_reports > shown && !a.verbose)
+	assert(shown <= r.nr_reports);
+	if (r.nr_reports > shown && !a.verbose)
 		printf("(%zu report%s in all: replay to see them)\n\n",
-		       e.r.nr_reports, e.r.nr_reports == 1 ? "" : "s");
+		       r.nr_reports, r.nr_reports == 1 ? "" : "s");
 	printf("replay: ");
-	replay_command(&a, e.seed, stdout);
-	sim_result_free(&e.r);
+	replay_command(&a, o.seed, stdout);
+	sim_result_free(&r);
 	return EXIT_FINDING;
 }
 
@@ -311,7 +334,7 @@ int cmd_list(int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1)
-		return bad("list", "takes no arguments", NULL);
+		return cli_bad("list", "takes no arguments", NULL);
 	for (int i = 0; i < sim_nr_builtins; i++) {
 		char d[256];
 		sim_describe(sim_builtins[i].text, sim_builtins[i].len, d,
@@ -325,7 +348,7 @@ int cmd_list(int argc, char **argv)
 
 /* A scenario whose header says "-- explore: N": the tour shows how many
  * seeds each policy needs to find its bug. */
-static bool tour_explore(const struct sim_builtin *b, const struct args *ta,
+static bool tour_explore(const struct sim_builtin *b, const struct cli_args *ta,
 			 u64 n)
 {
 	static const enum vmlab_sched_policy pol[] = {VMLAB_SCHED_PCT,
@@ -334,11 +357,11 @@ static bool tour_explore(const struct sim_builtin *b, const struct args *ta,
 	char check[64] = "";
 	assert(b && n > 0);
 	for (int p = 0; p < 2; p++) {
-		struct args a = *ta;
+		struct cli_args a = *ta;
 		a.o.scenario = b->name;
 		a.o.policy = pol[p];
 		struct explored e;
-		explore(&a, 1, n, false, &e);
+		explore(&a, 1, n, &e);
 		found[p] = e.seed;
 		if (e.seed && !check[0] && e.r.nr_reports)
 			snprintf(check, sizeof(check), "%s", e.r.reports[0].check);
@@ -371,12 +394,12 @@ static bool tour_explore(const struct sim_builtin *b, const struct args *ta,
 
 int cmd_tour(int argc, char **argv)
 {
-	struct args ta;
-	int err = parse("tour", argc, argv, &ta, false);
+	struct cli_args ta;
+	int err = cli_parse("tour", argc, argv, &ta, false);
 	if (err)
 		return err;
 	if (ta.o.nr_defs || ta.o.trace || ta.json || ta.seeds)
-		return bad("tour", "takes only --seed, --cpus, --policy and "
+		return cli_bad("tour", "takes only --seed, --cpus, --policy and "
 				   "--depth (run a scenario for more)", NULL);
 	printf("vmlab tour: every built-in scenario, seed %llu, policy %s\n",
 	       (unsigned long long)ta.o.seed, vmlab_sched_policy_name(ta.o.policy));

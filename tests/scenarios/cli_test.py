@@ -170,7 +170,103 @@ def t_cli_errors(vmlab, gdir):
         assert re.search(rf"^{name} +\S", out, re.M), out
 
 
+def t_batch(vmlab, gdir):
+    """stat, sweeps, workers, shards and merge."""
+    with tempfile.TemporaryDirectory() as tmp:
+        def j(*args, code=0):
+            return run(vmlab, *args, code=code).stdout
+        # results do not depend on the worker count
+        one = j("stat", "race", "--runs", "12", "--json", "--jobs", "1")
+        assert one == j("stat", "race", "--runs", "12", "--json", "--jobs", "3")
+        d = json.loads(one)
+        assert d["kind"] == "stat" and len(d["records"]) == 12
+        assert [r["seed"] for r in d["records"]] == list(range(1, 13))
+        fig = {f["figure"]: f for f in d["points"][0]["figures"]}
+        assert fig["checker reports"]["n"] == 12
+        assert isinstance(fig["checker reports"]["mean"], (int, float))
+        # a range sweep: 1, 2, 4, ..., 64 pages, typed parameters
+        d = json.loads(j("run", "direct-map-splits", "-D", "pages=1..64*2",
+                         "--json"))
+        assert d["axes"] == [{"name": "pages",
+                              "values": [1, 2, 4, 8, 16, 32, 64]}], d["axes"]
+        pts = {p["params"]["pages"]: p for p in d["points"]}
+        def mean(p, col, name):
+            return next(f["mean"] for f in p["figures"]
+                        if f["column"] == col and f["figure"] == name)
+        for n in (1, 2, 4, 8, 16, 32, 64):
+            assert mean(pts[n], "scattered", "level2 splits (2M->4K)") == n
+            assert mean(pts[n], "packed", "level2 splits (2M->4K)") == 1
+        # a cross product: lists and ranges, in -D order
+        d = json.loads(j("run", "race", "-D", "work0=1,2", "-D",
+                         "work1=0..10+5", "--json"))
+        assert [(p["params"]["work0"], p["params"]["work1"])
+                for p in d["points"]] == [(1, 0), (1, 5), (1, 10), (2, 0),
+                                          (2, 5), (2, 10)]
+        # text and CSV: one table
+        out = j("run", "direct-map-splits", "-D", "pages=1,4")
+        assert re.search(r"^  pages=4 +0 +2048 +8192", out, re.M), out
+        csv = j("stat", "direct-map-splits", "-D", "pages=1,4", "--runs", "2",
+                "--csv").splitlines()
+        assert csv[0] == "pages,column,figure,runs,mean,min,max,stddev,value"
+        assert "4,scattered,level2 splits (2M->4K),2,4,4,4,0," in csv, csv
+        # shards merge back to the unsharded document, byte for byte
+        for cmd in (["stat", "race", "--runs", "30"],
+                    ["run", "direct-map-splits", "-D", "pages=1..16*2",
+                     "--runs", "2"],
+                    ["explore", "race", "--seeds", "200", "--policy",
+                     "random"]):
+            full = j(*cmd, "--json", "--jobs", "2",
+                     code=1 if cmd[0] == "explore" else 0)
+            files = []
+            for k in range(1, 5):
+                path = os.path.join(tmp, f"s{k}.json")
+                with open(path, "w") as f:
+                    f.write(j(*cmd, "--shard", f"{k}/4", "--jobs", "1",
+                              code=None))
+                files.append(path)
+            merged = run(vmlab, "merge", *files, code=None).stdout
+            assert merged == full, (cmd, merged[:400], full[:400])
+            # a missing shard is an error, not a smaller answer
+            p = run(vmlab, "merge", *files[:3], code=2)
+            assert "missing" in p.stderr, p.stderr
+        # explore: the lowest failing seed, whatever the worker count
+        a = j("explore", "race", "--seeds", "300", "--policy", "random",
+              "--jobs", "1", code=1)
+        b = j("explore", "race", "--seeds", "300", "--policy", "random",
+              "--jobs", "2", code=1)
+        assert a == b and "fails (run" in a
+        # bad sweeps are usage errors
+        for args, msg in ((["-D", "pages=64..1"], "never reaches"),
+                          (["-D", "pages=1..x"], "a range is"),
+                          (["--shard", "5/4"], "--shard is K/N")):
+            p = run(vmlab, "run", "direct-map-splits", *args, code=2)
+            assert msg in p.stderr, p.stderr
+
+
+def t_parallel(vmlab, gdir):
+    """The documented GNU parallel recipe: 4 shards, merged."""
+    import shutil
+    if not shutil.which("parallel"):
+        sys.exit("GNU parallel is not installed (make check installs it: "
+                 "apt-get install parallel)")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = f"{vmlab} stat race --runs 40 --jobs 1 --shard {{}}/4 " \
+              f"> {tmp}/shard-{{}}.json"
+        p = subprocess.run(["parallel", "--will-cite", "-j", "4", cmd,
+                            ":::", "1", "2", "3", "4"],
+                           capture_output=True, text=True, timeout=240)
+        assert p.returncode == 0, p.stderr
+        merged = run(vmlab, "merge", *[f"{tmp}/shard-{k}.json"
+                                       for k in range(1, 5)], code=0).stdout
+        full = run(vmlab, "stat", "race", "--runs", "40", "--json",
+                   code=0).stdout
+        assert merged == full
+        print("4 shards under GNU parallel merge to the unsharded result")
+
+
 TESTS = {
+    "batch": t_batch,
+    "parallel": t_parallel,
     "golden-tour": t_golden_tour,
     "golden-json": t_golden_json,
     "trace": t_trace,

@@ -78,7 +78,13 @@ int cmd_bench(int argc, char **argv)
 			o.json = true;
 		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
 			iterations = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--list")) {
+		} else if (!strcmp(argv[i], "--list") ||
+			   !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			if (argv[i][2] != 'l')
+				printf("usage: vmlab bench [NAME...] "
+				       "[--iterations N] [--json] [--list]\n"
+				       "Benchmarks (figures, never tests; "
+				       "use a release build: make bench):\n");
 			for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
 				for (int k = 0; k < regs[r].n; k++)
 					printf("%-22s %s\n", regs[r].b[k].name,

@@ -52,10 +52,11 @@ static void bench_access_hit_checked(struct bench_out *o, u64 n)
 
 /* Pages 1 GiB apart: every access misses L1, L2 and the paging-structure
  * caches, so each one walks all 4 levels. */
-static void bench_access_miss(struct bench_out *o, u64 n)
+static void access_miss(struct bench_out *o, u64 n, bool checker,
+			const char *name)
 {
 	const u64 pages = 4096;
-	struct vmlab_machine *m = bench_boot(2 * VMLAB_GiB, 4, false);
+	struct vmlab_machine *m = bench_boot(2 * VMLAB_GiB, 4, checker);
 	for (u64 p = 0; p < pages; p++)
 		map_one(m, VA_BASE + p * VMLAB_PUD_SIZE);
 	u64 v, w0 = vmlab_counter(m, -1, VMLAB_C_walk);
@@ -67,12 +68,21 @@ static void bench_access_miss(struct bench_out *o, u64 n)
 	double dt = bench_now() - t0;
 	u64 walks = vmlab_counter(m, -1, VMLAB_C_walk) - w0;
 	u64 levels = vmlab_counter(m, -1, VMLAB_C_walk_level) - l0;
-	bench_figure(o, "access-miss", "walks_per_s", (double)walks / dt, "1/s");
-	bench_figure(o, "access-miss", "levels_per_walk",
+	bench_figure(o, name, "walks_per_s", (double)walks / dt, "1/s");
+	bench_figure(o, name, "levels_per_walk",
 		     walks ? (double)levels / (double)walks : 0, "");
-	bench_figure(o, "access-miss", "walks_per_access",
-		     (double)walks / (double)n, "");
+	bench_figure(o, name, "walks_per_access", (double)walks / (double)n, "");
 	vmlab_machine_destroy(m);
+}
+
+static void bench_access_miss(struct bench_out *o, u64 n)
+{
+	access_miss(o, n, false, "access-miss");
+}
+
+static void bench_access_miss_checked(struct bench_out *o, u64 n)
+{
+	access_miss(o, n, true, "access-miss-checked");
 }
 
 static void bench_map_unmap(struct bench_out *o, u64 n)
@@ -153,6 +163,8 @@ const struct bench bench_machine[] = {
 	 bench_access_hit_checked, 100000000},
 	{"access-miss", "reads that walk all 4 levels", bench_access_miss,
 	 5000000},
+	{"access-miss-checked", "reads that walk all 4 levels, checker on",
+	 bench_access_miss_checked, 2000000},
 	{"map-unmap-4k", "map+unmap of one page with its flush",
 	 bench_map_unmap, 1000000},
 	{"set-memory-split", "set_memory_ro/rw on scattered direct-map pages",

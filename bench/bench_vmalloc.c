@@ -75,21 +75,47 @@ static double flushes(const struct vmlab_machine *m)
 			vmlab_counter(m, -1, VMLAB_C_flush_kernel_range_full));
 }
 
-static void bench_1page(struct bench_out *o, u64 n)
-{
-	struct live l = {.m = bench_boot(BENCH_MEM, 4, false)};
+/* Pairs run before the measured ones (descriptor cache, page tables, a
+ * few purges): a fixed count, so that differencing two iteration counts
+ * (the callgrind method, tests/perf_guard.py) cancels it exactly. */
+#define WARM_PAIRS 20000
 
-	live_fill(&l, 100000, 1);
-	pairs(l.m, n / 10 + 1); /* warm the descriptor cache and tables */
+static void one_page(struct bench_out *o, u64 n, u64 live, bool checker,
+		     const char *name)
+{
+	struct live l = {.m = bench_boot(BENCH_MEM, 4, checker)};
+
+	live_fill(&l, live, 1);
+	pairs(l.m, WARM_PAIRS);
 	vmlab_counters_reset(l.m);
 	double dt = pairs(l.m, n);
-	bench_figure(o, "vmalloc-1page", "pairs_per_s", (double)n / dt, "1/s");
-	bench_figure(o, "vmalloc-1page", "ns_per_pair", dt * 1e9 / (double)n,
-		     "ns");
-	bench_figure(o, "vmalloc-1page", "flushes_per_1k_pairs",
+	bench_figure(o, name, "pairs_per_s", (double)n / dt, "1/s");
+	bench_figure(o, name, "ns_per_pair", dt * 1e9 / (double)n, "ns");
+	bench_figure(o, name, "flushes_per_1k_pairs",
 		     flushes(l.m) * 1000.0 / (double)n, "");
 	live_free(&l);
 	vmlab_machine_destroy(l.m);
+}
+
+static void bench_1page(struct bench_out *o, u64 n)
+{
+	one_page(o, n, 100000, false, "vmalloc-1page");
+}
+
+/* The two ends of vmalloc-scaling alone, for instruction counts. */
+static void bench_1page_1k(struct bench_out *o, u64 n)
+{
+	one_page(o, n, 1000, false, "vmalloc-1page-1k");
+}
+
+static void bench_1page_1m(struct bench_out *o, u64 n)
+{
+	one_page(o, n, 1000000, false, "vmalloc-1page-1m");
+}
+
+static void bench_1page_checked(struct bench_out *o, u64 n)
+{
+	one_page(o, n, 100000, true, "vmalloc-1page-checked");
 }
 
 static double scaling_one(u64 live, u64 n)
@@ -97,7 +123,7 @@ static double scaling_one(u64 live, u64 n)
 	struct live l = {.m = bench_boot(BENCH_MEM, 4, false)};
 
 	live_fill(&l, live, 1);
-	pairs(l.m, n / 10 + 1);
+	pairs(l.m, WARM_PAIRS);
 	double dt = pairs(l.m, n);
 	live_free(&l);
 	vmlab_machine_destroy(l.m);
@@ -154,6 +180,12 @@ static void bench_long_busy(struct bench_out *o, u64 n)
 const struct bench bench_vmalloc[] = {
     {"vmalloc-1page", "vmalloc+vfree of one page, 100,000 live areas",
      bench_1page, 2000000},
+    {"vmalloc-1page-checked", "the same with the checker on",
+     bench_1page_checked, 500000},
+    {"vmalloc-1page-1k", "vmalloc+vfree of one page, 1,000 live areas",
+     bench_1page_1k, 2000000},
+    {"vmalloc-1page-1m", "vmalloc+vfree of one page, 1,000,000 live areas",
+     bench_1page_1m, 1000000},
     {"vmalloc-scaling", "vmalloc+vfree cost at 1k..1M live areas",
      bench_scaling, 1000000},
     {"vmalloc-long-busy", "lib/test_vmalloc.c long_busy_list shape",

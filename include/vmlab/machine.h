@@ -243,11 +243,81 @@ enum vmlab_event_type {
 	VMLAB_NR_EVENTS
 };
 
+/*
+ * Tracepoint names are interned once per emitting site: a static
+ * {name, hash} whose hash the compiler folds from the literal (FNV-1a over
+ * at most VMLAB_TP_NAME_MAX bytes), so the hot paths hash one word per
+ * event instead of the name's bytes.  vmlab_name_hash() is the same
+ * function at run time, for names that are not literals.
+ */
+struct vmlab_tracepoint {
+	const char *name;
+	unsigned long long hash;
+};
+#define VMLAB_TP_NAME_MAX 40
+#define VMLAB__FNV_BASIS 0xcbf29ce484222325ULL
+#define VMLAB__FNV_PRIME 0x100000001b3ULL
+#define VMLAB__TPC(s, i)                                                     \
+	((i) < sizeof(s) ? (unsigned long long)(unsigned char)                 \
+			       (s)[(i) < sizeof(s) ? (i) : 0]                  \
+			 : 0ULL)
+#define VMLAB__TPS(s, i, h)                                                  \
+	(((h) ^ VMLAB__TPC(s, i)) *                                            \
+	 ((i) + 1 < sizeof(s) ? VMLAB__FNV_PRIME : 1ULL))
+#define VMLAB__TPH0(s) VMLAB__FNV_BASIS
+#define VMLAB__TPH1(s) VMLAB__TPS(s, 0, VMLAB__TPH0(s))
+#define VMLAB__TPH2(s) VMLAB__TPS(s, 1, VMLAB__TPH1(s))
+#define VMLAB__TPH3(s) VMLAB__TPS(s, 2, VMLAB__TPH2(s))
+#define VMLAB__TPH4(s) VMLAB__TPS(s, 3, VMLAB__TPH3(s))
+#define VMLAB__TPH5(s) VMLAB__TPS(s, 4, VMLAB__TPH4(s))
+#define VMLAB__TPH6(s) VMLAB__TPS(s, 5, VMLAB__TPH5(s))
+#define VMLAB__TPH7(s) VMLAB__TPS(s, 6, VMLAB__TPH6(s))
+#define VMLAB__TPH8(s) VMLAB__TPS(s, 7, VMLAB__TPH7(s))
+#define VMLAB__TPH9(s) VMLAB__TPS(s, 8, VMLAB__TPH8(s))
+#define VMLAB__TPH10(s) VMLAB__TPS(s, 9, VMLAB__TPH9(s))
+#define VMLAB__TPH11(s) VMLAB__TPS(s, 10, VMLAB__TPH10(s))
+#define VMLAB__TPH12(s) VMLAB__TPS(s, 11, VMLAB__TPH11(s))
+#define VMLAB__TPH13(s) VMLAB__TPS(s, 12, VMLAB__TPH12(s))
+#define VMLAB__TPH14(s) VMLAB__TPS(s, 13, VMLAB__TPH13(s))
+#define VMLAB__TPH15(s) VMLAB__TPS(s, 14, VMLAB__TPH14(s))
+#define VMLAB__TPH16(s) VMLAB__TPS(s, 15, VMLAB__TPH15(s))
+#define VMLAB__TPH17(s) VMLAB__TPS(s, 16, VMLAB__TPH16(s))
+#define VMLAB__TPH18(s) VMLAB__TPS(s, 17, VMLAB__TPH17(s))
+#define VMLAB__TPH19(s) VMLAB__TPS(s, 18, VMLAB__TPH18(s))
+#define VMLAB__TPH20(s) VMLAB__TPS(s, 19, VMLAB__TPH19(s))
+#define VMLAB__TPH21(s) VMLAB__TPS(s, 20, VMLAB__TPH20(s))
+#define VMLAB__TPH22(s) VMLAB__TPS(s, 21, VMLAB__TPH21(s))
+#define VMLAB__TPH23(s) VMLAB__TPS(s, 22, VMLAB__TPH22(s))
+#define VMLAB__TPH24(s) VMLAB__TPS(s, 23, VMLAB__TPH23(s))
+#define VMLAB__TPH25(s) VMLAB__TPS(s, 24, VMLAB__TPH24(s))
+#define VMLAB__TPH26(s) VMLAB__TPS(s, 25, VMLAB__TPH25(s))
+#define VMLAB__TPH27(s) VMLAB__TPS(s, 26, VMLAB__TPH26(s))
+#define VMLAB__TPH28(s) VMLAB__TPS(s, 27, VMLAB__TPH27(s))
+#define VMLAB__TPH29(s) VMLAB__TPS(s, 28, VMLAB__TPH28(s))
+#define VMLAB__TPH30(s) VMLAB__TPS(s, 29, VMLAB__TPH29(s))
+#define VMLAB__TPH31(s) VMLAB__TPS(s, 30, VMLAB__TPH30(s))
+#define VMLAB__TPH32(s) VMLAB__TPS(s, 31, VMLAB__TPH31(s))
+#define VMLAB__TPH33(s) VMLAB__TPS(s, 32, VMLAB__TPH32(s))
+#define VMLAB__TPH34(s) VMLAB__TPS(s, 33, VMLAB__TPH33(s))
+#define VMLAB__TPH35(s) VMLAB__TPS(s, 34, VMLAB__TPH34(s))
+#define VMLAB__TPH36(s) VMLAB__TPS(s, 35, VMLAB__TPH35(s))
+#define VMLAB__TPH37(s) VMLAB__TPS(s, 36, VMLAB__TPH36(s))
+#define VMLAB__TPH38(s) VMLAB__TPS(s, 37, VMLAB__TPH37(s))
+#define VMLAB__TPH39(s) VMLAB__TPS(s, 38, VMLAB__TPH38(s))
+#define VMLAB__TPH40(s) VMLAB__TPS(s, 39, VMLAB__TPH39(s))
+/* A string literal of at most VMLAB_TP_NAME_MAX bytes (else the array
+ * size below is negative and the build fails). */
+#define VMLAB_TRACEPOINT(lit)                                                \
+	{(lit), VMLAB__TPH40(lit) +                                            \
+		    0 * sizeof(char[sizeof(lit) <= VMLAB_TP_NAME_MAX + 1 ? 1 : -1])}
+unsigned long long vmlab_name_hash(const char *name);
+
 struct vmlab_event {
 	enum vmlab_event_type type;
 	int cpu;
 	u64 a, b, c, d, e, f; /* fields; tracepoints use them in order */
 	const char *name; /* VMLAB_EV_USER: tracepoint name */
+	u64 name_hash;    /* vmlab_name_hash(name), or 0: computed on emit */
 };
 
 /* Every event goes into the trace hash (FNV-1a over its fields). */
@@ -271,6 +341,7 @@ struct vmlab_work {
 	vmlab_work_fn fn;
 	void *arg;
 	const char *name;
+	u64 name_hash; /* of name, cached at the first queueing (0: not yet) */
 	bool pending;
 	struct vmlab_work *next;
 };

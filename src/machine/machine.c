@@ -324,21 +324,13 @@ static inline void hash_u64(u64 *h, u64 v)
 	*h ^= *h >> 29;
 }
 
-/* Tracepoint names go in eight bytes per step: they are on hot paths
- * (every vmalloc and vfree emits one). */
-static void hash_name(u64 *h, const char *name)
+unsigned long long vmlab_name_hash(const char *name)
 {
-	u64 word = 0;
-	int n = 0;
-	for (int i = 0; name[i] && i < 256; i++) {
-		word |= (u64)(unsigned char)name[i] << (8 * n);
-		if (++n == 8) {
-			hash_u64(h, word);
-			word = 0;
-			n = 0;
-		}
-	}
-	hash_u64(h, word ^ ((u64)n << 56));
+	/* The run-time twin of VMLAB_TRACEPOINT()'s folded hash. */
+	u64 h = VMLAB__FNV_BASIS;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * VMLAB__FNV_PRIME;
+	return h;
 }
 
 void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
@@ -363,7 +355,8 @@ void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
 	     (e->f * 0x94d049bb133111ebULL);
 	hash_u64(&m->hash, x ^ (x >> 31));
 	if (e->name)
-		hash_name(&m->hash, e->name);
+		hash_u64(&m->hash, e->name_hash ? e->name_hash
+						: vmlab_name_hash(e->name));
 	m->nr_events++;
 	if (m->ev_fn)
 		m->ev_fn(m->ev_ctx, e);

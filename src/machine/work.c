@@ -43,9 +43,12 @@ bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 	assert(m->nr_work > 0 && m->work_head);
 	if (debug_every(&m->work_dbg_tick, 16))
 		work_check(m);
+	const char *name = w->name ? w->name : "queue_work";
+	if (!w->name_hash)
+		w->name_hash = vmlab_name_hash(name);
 	struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = -1,
 				.a = (u64)m->nr_work,
-				.name = w->name ? w->name : "queue_work"};
+				.name = name, .name_hash = w->name_hash};
 	vmlab_emit(m, &e);
 	return true;
 }

@@ -35,8 +35,9 @@ bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
 	return false;
 }
 
-void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
-	      u64 c, u64 d, u64 e, u64 f)
+void vm_trace_tp(struct vmlab_machine *m, int cpu,
+		 const struct vmlab_tracepoint *tp, u64 a, u64 b, u64 c, u64 d,
+		 u64 e, u64 f)
 {
 	struct vmlab_event ev = {.type = VMLAB_EV_USER,
 				 .cpu = cpu,
@@ -46,8 +47,11 @@ void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
 				 .d = d,
 				 .e = e,
 				 .f = f,
-				 .name = name};
-	assert(name && vmlab_cpu_valid(m, cpu));
+				 .name = tp->name,
+				 .name_hash = tp->hash};
+	/* The folded hash is the run-time one (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
+	assert(tp->name && vmlab_cpu_valid(m, cpu));
 	vmlab_emit(m, &ev);
 }
 

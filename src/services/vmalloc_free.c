@@ -129,11 +129,12 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
 /* vfree() in process context. */
 void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 {
-	u64 busy = st->nr_busy_areas;
 	struct vm_detached d;
 
 	if (!addr)
 		return;
+	u64 busy = st->nr_busy_areas;
+	(void)busy; /* read by the postcondition only */
 	assert(vmlab_cpu_valid(st->m, cpu));
 	vmlab_checker_set_op(st->m, cpu, "vfree");
 	if (!remove_vm_area(st, cpu, addr, &d)) {
@@ -162,6 +163,7 @@ static void delayed_vfree_work(struct vmlab_machine *m, int cpu, void *arg)
 	u64 *addrs = p->addrs;
 	size_t nr = p->nr;
 
+	(void)m; /* the queue's machine: checked by the asserts only */
 	assert(p && p->st->m == m && nr > 0);
 	assert(p->cpu >= 0 && p->cpu < vmlab_nr_cpus(m));
 	p->addrs = NULL;

@@ -134,9 +134,17 @@ static inline bool st_in_interrupt(const struct vmalloc_state *st, int cpu)
 	return st->in_interrupt[cpu];
 }
 
-/* Emit a tracepoint with the kernel's name and fields a..f in order. */
-void vm_trace(struct vmlab_machine *m, int cpu, const char *name, u64 a, u64 b,
-	      u64 c, u64 d, u64 e, u64 f);
+/* Emit a tracepoint with the kernel's name (a string literal, interned
+ * once per site) and fields a..f in order. */
+void vm_trace_tp(struct vmlab_machine *m, int cpu,
+		 const struct vmlab_tracepoint *tp, u64 a, u64 b, u64 c, u64 d,
+		 u64 e, u64 f);
+#define vm_trace(m, cpu, name, a, b, c, d, e, f)                             \
+	do {                                                                 \
+		static const struct vmlab_tracepoint tp__ =                  \
+			VMLAB_TRACEPOINT(name);                              \
+		vm_trace_tp(m, cpu, &tp__, a, b, c, d, e, f);                \
+	} while (0)
 
 /* vmalloc.c */
 struct vmalloc_area *area_new(struct vmalloc_state *st);

@@ -65,7 +65,8 @@ static bool bitmap_all_set(const u64 *map, u64 start, u64 n)
 	return true;
 }
 
-static u64 bitmap_weight(const u64 *map)
+/* inline: only the assertions call it (unused under NDEBUG). */
+static inline u64 bitmap_weight(const u64 *map)
 {
 	u64 w = 0;
 

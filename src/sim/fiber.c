@@ -171,6 +171,7 @@ void fiber_switch(struct fiber *from, struct fiber *to, int from_exiting)
 
 void fiber_started(struct fiber *from)
 {
+	(void)from; /* used by the assertion and the ASan hooks only */
 	assert(from);
 #if SIM_FIBER_ASAN
 	/* The stack we came from: how the main stack's bounds are learned

@@ -69,6 +69,7 @@ void lsim_sorted_keys(lua_State *L, int idx)
 	idx = lua_absindex(L, idx);
 	luaL_checktype(L, idx, LUA_TTABLE);
 	int top = lua_gettop(L);
+	(void)top; /* read by the stack-balance assertion only */
 	lua_newtable(L);
 	int n = 0;
 	lua_pushnil(L);

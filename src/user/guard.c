@@ -34,6 +34,7 @@ static int install_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,
 	struct guard_walk *g = w->private;
 	struct vmlab_pte_info in;
 	(void)addr;
+	(void)next; /* read by the assertion only */
 	assert(next == addr + VMLAB_PAGE_SIZE && g && g->mm->hw == w->mm);
 	vmlab_pte_decode(w->m, vmlab_get_entry(w->m, e), VMLAB_LVL_PTE, &in);
 	if (is_guard_marker(&in)) {
@@ -46,6 +47,8 @@ static int install_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,
 static int install_set_pte(u64 addr, u64 next, u64 *val, struct vmlab_walk *w)
 {
 	struct guard_walk *g = w->private;
+	(void)addr; /* addr and next: read by the assertions only */
+	(void)next;
 	assert(next == addr + VMLAB_PAGE_SIZE && g && !*val);
 	assert(addr < TASK_SIZE);
 	*val = vmlab_mk_marker(w->m, VMLAB_PTE_MARKER_GUARD);
@@ -95,6 +98,7 @@ static int remove_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,
 			    struct vmlab_walk *w)
 {
 	struct vmlab_pte_info in;
+	(void)next; /* read by the assertion only */
 	assert(next == addr + VMLAB_PAGE_SIZE && !w->private);
 	vmlab_pte_decode(w->m, vmlab_get_entry(w->m, e), VMLAB_LVL_PTE, &in);
 	/* Markers are not present: clearing one needs no flush. */

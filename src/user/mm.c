@@ -18,8 +18,8 @@ static void user_svc_destroy(struct vmlab_machine *m)
 	files_destroy(s);
 	assert(!s->files && (!s->swap.ready || !s->swap.used));
 	swap_destroy(s);
-	struct vmlab_page *zp = upage(m, s->zero_pfn);
-	assert(zp->mapcount == 0);
+	/* Every user mapping of the zero page went with its mm. */
+	assert(upage(m, s->zero_pfn)->mapcount == 0);
 	vmlab_free_pages(m, -1, s->zero_pfn, 0);
 	if (m->fault_fn == user_fault_handler && m->fault_ctx == s)
 		vmlab_set_fault_handler(m, s->prev_fn, s->prev_ctx);

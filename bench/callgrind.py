@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Host instructions per operation of vmlab's benchmarks, under callgrind.
+
+Each benchmark runs twice, with two iteration counts; the difference of
+the two instruction totals divided by the difference of the counts is the
+cost of one iteration, with boot, set-up and tear-down cancelled.
+Instruction counts are stable on a noisy machine; wall times are not.
+
+  bench/callgrind.py [--vmlab build-rel/vmlab] [NAME ...]   # the table
+  bench/callgrind.py --guard                                # tests/ guard
+
+With --guard it exits 1 when a figure exceeds its bound by more than
+10 %, 77 (skipped) when valgrind is not installed.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# name: (benchmark, n1, n2, goal per iteration, what it measures)
+FIGURES = {
+    'hit': ('access-hit', 100000, 200000, 13,
+            'TLB-hit access, instructions per iteration incl. loop'),
+    'hit-checked': ('access-hit-checked', 100000, 200000, 13,
+                    'the same, checker on'),
+    'walk': ('access-miss', 20000, 40000, 300,
+             'TLB miss + 4-level walk + fill, per walk'),
+    'walk-checked': ('access-miss-checked', 10000, 20000, 450,
+                     'the same, checker on'),
+    'vmalloc': ('vmalloc-1page', 20000, 40000, 1500,
+                'vmalloc+vfree 1 page, 100k live areas, per pair'),
+    'vmalloc-checked': ('vmalloc-1page-checked', 10000, 20000, 2500,
+                        'the same, checker on'),
+    'vmalloc-1k': ('vmalloc-1page-1k', 20000, 40000, None,
+                   'vmalloc+vfree 1 page, 1k live areas'),
+    'vmalloc-1m': ('vmalloc-1page-1m', 20000, 40000, None,
+                   'vmalloc+vfree 1 page, 1M live areas'),
+}
+
+# What the guard test holds the build to: the issue's goals.
+GUARD = ['hit', 'walk', 'vmalloc']
+GUARD_SLACK = 1.10
+
+
+def total_ir(vmlab, bench, n):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, 'cg.out')
+        subprocess.run(['valgrind', '--tool=callgrind',
+                        '--callgrind-out-file=' + out, vmlab, 'bench',
+                        bench, '--iterations', str(n)],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(out) as f:
+            for line in f:
+                if line.startswith('totals:') or line.startswith('summary:'):
+                    return int(line.split()[1])
+    raise RuntimeError('no totals in callgrind output')
+
+
+def per_op(vmlab, key):
+    bench, n1, n2, _, _ = FIGURES[key]
+    a = total_ir(vmlab, bench, n1)
+    b = total_ir(vmlab, bench, n2)
+    return (b - a) / (n2 - n1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--vmlab', default='build-rel/vmlab')
+    ap.add_argument('--guard', action='store_true')
+    ap.add_argument('names', nargs='*')
+    args = ap.parse_args()
+    if not shutil.which('valgrind'):
+        print('valgrind is not installed: skipped')
+        return 77
+    keys = args.names or (GUARD if args.guard else list(FIGURES))
+    got = {}
+    for k in keys:
+        if k not in FIGURES:
+            print('unknown figure %s (one of %s)' % (k, ', '.join(FIGURES)))
+            return 2
+        got[k] = per_op(args.vmlab, k)
+        goal = FIGURES[k][3]
+        print('%-16s %10.1f  goal %-6s %s' %
+              (k, got[k], goal if goal else '-', FIGURES[k][4]), flush=True)
+    if 'vmalloc-1k' in got and 'vmalloc-1m' in got:
+        print('%-16s %10.2fx goal 1.2x  vmalloc pair growth 1k -> 1M' %
+              ('growth', got['vmalloc-1m'] / got['vmalloc-1k']))
+    if not args.guard:
+        return 0
+    bad = [k for k in keys if FIGURES[k][3] is not None and
+           got[k] > FIGURES[k][3] * GUARD_SLACK]
+    for k in bad:
+        print('FAIL %s: %.1f instructions > %s + 10 %%' %
+              (k, got[k], FIGURES[k][3]))
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

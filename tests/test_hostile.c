@@ -11,8 +11,7 @@
 
 #include "sim/sim.h"
 
-/* Run Lua text; returns the status, r must be freed by the caller. */
-static enum sim_status lua(const char *text, struct sim_result *r)
+static struct sim_opts opts(const char *text)
 {
 	struct sim_opts o;
 	sim_opts_default(&o);
@@ -21,6 +20,13 @@ static enum sim_status lua(const char *text, struct sim_result *r)
 	o.text_len = strlen(text);
 	o.quiet = true;
 	o.max_steps = 5000000;
+	return o;
+}
+
+/* Run Lua text; returns the status, r must be freed by the caller. */
+static enum sim_status lua(const char *text, struct sim_result *r)
+{
+	struct sim_opts o = opts(text);
 	return sim_run(&o, r);
 }
 
@@ -61,9 +67,108 @@ static void test_mmap_fixed_kernel_address(void **state)
 		   SIM_OK, NULL);
 }
 
+/* Bytecode is host memory corruption on demand: refused everywhere. */
+static void test_no_binary_chunks(void **state)
+{
+	(void)state;
+	expect_lua("local f = function() return 1 end\n"
+		   "return load(string.dump(f), nil, 'b')\n",
+		   SIM_FAIL, "attempt to call a nil value");
+	expect_lua("assert(string.dump == nil)\n"
+		   "local ok, err = load('return 1', 'x', 'b')\n",
+		   SIM_FAIL, "binary chunks are refused");
+	expect_lua("assert(load('return 1', 'x', 'bt'))\n", SIM_FAIL,
+		   "binary chunks are refused");
+	/* A binary chunk passed as text is refused by Lua's own check. */
+	expect_lua("local f, err = load('\\27Lua\\x54\\0garbage')\n"
+		   "assert(f == nil and err:find('binary chunk'), err)\n"
+		   "local pieces = {'\\27Lua', '\\x54'}\n"
+		   "local i = 0\n"
+		   "f, err = load(function() i = i + 1 return pieces[i] end)\n"
+		   "assert(f == nil and err:find('binary chunk'), err)\n"
+		   "assert(load('return 6 * 7')() == 42)\n"
+		   "assert(load('return x', 'env', 't', {x = 5})() == 5)\n",
+		   SIM_OK, NULL);
+}
+
+/* %p is a host address: refused, in every spelling; %% stays. */
+static void test_no_host_addresses(void **state)
+{
+	(void)state;
+	expect_lua("return string.format('%p', {})\n", SIM_FAIL,
+		   "'%p' (a host address) is refused");
+	expect_lua("return ('%-20p'):format(print)\n", SIM_FAIL,
+		   "is refused");
+	expect_lua("assert(string.format('%%p %d', 3) == '%p 3')\n"
+		   "assert(tostring({}) == 'table')\n",
+		   SIM_OK, NULL);
+}
+
+/* A table-filling loop stops at the memory cap, catch or no catch. */
+static void test_memory_cap(void **state)
+{
+	(void)state;
+	struct sim_result r;
+	struct sim_opts o = opts(
+		"local t = {}\n"
+		"local ok = pcall(function()\n"
+		"  for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end)\n"
+		"t = nil\n"
+		"for i = 1, 1e9 do t = {t} end\n");
+	o.max_steps = 0;
+	o.max_memory = 32 << 20;
+	assert_int_equal(sim_run(&o, &r), SIM_FAIL);
+	assert_non_null(strstr(r.error, "memory limit exceeded"));
+	sim_result_free(&r);
+}
+
+/* The budget counts kernel work: cheap Lua, expensive calls, stops. */
+static void test_work_budget(void **state)
+{
+	(void)state;
+	struct sim_result r;
+	/* 32 CPUs keep the test quick; a flush_all costs ~2300 units
+	 * here and ~5 Lua instructions, so 2*10^6 steps are ~860 calls,
+	 * where a Lua-instruction budget would allow ~400,000. */
+	struct sim_opts o = opts(
+		"local m = vmlab.machine{cpus = 32, memory = '256M'}\n"
+		"local n = 0\n"
+		"local ok, e = pcall(function()\n"
+		"  while true do m:flush_all() n = n + 1 end end)\n"
+		"while true do local ok2 = coroutine.resume(coroutine.create(\n"
+		"  function() while true do m:flush_all() end end)) end\n");
+	o.max_steps = 2000000;
+	assert_int_equal(sim_run(&o, &r), SIM_FAIL);
+	assert_non_null(strstr(r.error, "step budget exceeded"));
+	assert_non_null(strstr(r.error, "kernel work"));
+	sim_result_free(&r);
+}
+
+/* An error in a CPU program, caught by the script's pcall around m:run,
+ * is the script's business: the run goes on and passes. */
+static void test_pcall_program_error(void **state)
+{
+	(void)state;
+	expect_lua("local m = vmlab.machine{cpus = 2}\n"
+		   "local ok, err = pcall(m.run, m, {[1] = function(c)\n"
+		   "  error('boom') end})\n"
+		   "assert(not ok and err:find('boom') and\n"
+		   "       err:find(\"CPU 1's program\"), err)\n"
+		   "m:run{[0] = function(c) c:flush_all() end}\n",
+		   SIM_OK, NULL);
+	expect_lua("local m = vmlab.machine{cpus = 2}\n"
+		   "m:run{[1] = function(c) error('boom') end}\n",
+		   SIM_FAIL, "boom");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_binary_chunks),
+		cmocka_unit_test(test_no_host_addresses),
+		cmocka_unit_test(test_memory_cap),
+		cmocka_unit_test(test_work_budget),
+		cmocka_unit_test(test_pcall_program_error),
 		cmocka_unit_test(test_mmap_fixed_kernel_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

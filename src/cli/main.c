@@ -29,7 +29,9 @@ static int cmd_help(int argc, char **argv);
 	"  --cpus N        give every machine N CPUs\n"                          \
 	"  --policy P      scheduler: random (default), rr or pct\n"            \
 	"  --depth D       PCT bug depth (default 3)\n"                          \
-	"  --max-steps N   Lua instruction budget (default 200000000)\n"          \
+	"  --max-steps N   budget: Lua instructions plus kernel work units\n"      \
+	"                  (default 200000000; 0: no limit)\n"                   \
+	"  --max-memory B  Lua memory cap (default 1G; K, M, G suffixes)\n"      \
 	"  --mutant NAME   switch a historical kernel bug on (vmlab mutants)\n"
 
 #define BATCH_OPTS                                                            \

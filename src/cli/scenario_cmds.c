@@ -5,6 +5,8 @@
  * the terminal is explore's progress bar, drawn only when stdout is one.
  */
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +16,39 @@
 #include "cli/batch.h"
 #include "sim/sim.h"
 
+/* A decimal or 0x number that fits in 64 bits: strtoull alone would
+ * clamp 2^64 and above to 2^64-1 and wrap "-1" and " -1" silently. */
 bool cli_parse_u64(const char *s, u64 *out)
 {
 	char *end;
-	if (!s || !*s || *s == '-')
+	if (!s || !isdigit((unsigned char)*s))
 		return false;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (*end)
+	if (*end || errno == ERANGE)
 		return false;
 	*out = v;
+	return true;
+}
+
+/* Bytes, with an optional K, M or G (binary) suffix. */
+static bool parse_bytes(const char *s, u64 *out)
+{
+	char buf[64];
+	if (!s || strlen(s) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", s);
+	size_t n = strlen(buf);
+	int shift = 0;
+	if (n && strchr("kKmMgG", buf[n - 1])) {
+		shift = strchr("kK", buf[n - 1]) ? 10
+			: strchr("mM", buf[n - 1]) ? 20 : 30;
+		buf[n - 1] = 0;
+	}
+	u64 v;
+	if (!cli_parse_u64(buf, &v) || v > (UINT64_MAX >> shift))
+		return false;
+	*out = v << shift;
 	return true;
 }
 
@@ -56,6 +82,15 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 			if (a->o.nr_defs == SIM_MAX_DEFS)
 				return cli_bad(cmd, "too many -D", NULL);
 			a->o.defs[a->o.nr_defs++] = def;
+		} else if (!strcmp(s, "--max-memory")) {
+			u64 bytes;
+			if (!parse_bytes(v, &bytes) || bytes < (1u << 20) ||
+			    bytes > SIZE_MAX)
+				return cli_bad(cmd, "--max-memory needs bytes >= 1M "
+						"(e.g. 512M, 2G), got",
+					   v ? v : "nothing");
+			a->o.max_memory = bytes;
+			i++;
 		} else if (!strcmp(s, "--mutant")) {
 			int id = vmlab_mutant_lookup(v);
 			if (id < 0)
@@ -114,7 +149,8 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 					return cli_bad(cmd, "--depth is 1..64", NULL);
 				a->o.depth = (int)n;
 			} else if (!strcmp(s, "--max-steps")) {
-				a->o.max_steps = n;
+				/* 0 is documented as no limit (vmlab(1)). */
+				a->o.max_steps = n ? n : SIM_NO_STEP_LIMIT;
 			} else if (!strcmp(s, "--runs") || !strcmp(s, "-r")) {
 				if (n < 1 || n > 1000000)
 					return cli_bad(cmd, "--runs is 1..1000000", NULL);
@@ -214,7 +250,13 @@ static void replay_command(const struct cli_args *a, u64 seed, FILE *f)
 	if (a->o.cpus)
 		fprintf(f, " --cpus %d", a->o.cpus);
 	if (a->o.max_steps)
-		fprintf(f, " --max-steps %llu", (unsigned long long)a->o.max_steps);
+		fprintf(f, " --max-steps %llu",
+			a->o.max_steps == SIM_NO_STEP_LIMIT
+				? 0ULL
+				: (unsigned long long)a->o.max_steps);
+	if (a->o.max_memory)
+		fprintf(f, " --max-memory %llu",
+			(unsigned long long)a->o.max_memory);
 	for (int i = 0; i < a->o.nr_defs; i++)
 		fprintf(f, " -D %s", a->o.defs[i]);
 	for (int id = 0; id < VMLAB_NR_MUTANTS; id++)

@@ -49,6 +49,9 @@ struct sim {
 	u64 seed;
 	u64 max_steps, lua_steps;
 	bool budget_hit;
+	u64 dead_work;   /* kernel work of the machines already destroyed */
+	size_t lua_mem, max_memory; /* Lua heap bytes and their cap */
+	bool mem_hit;
 	bool usage;       /* the failure is a usage error (exit 2) */
 	char *task_error; /* first error raised in a CPU program */
 	struct sim_machine **mach;
@@ -130,6 +133,17 @@ int lsim_msgh(lua_State *L);
 /* Finish a machine: copy its reports and figures into the result and
  * destroy it. */
 void lsim_machine_finish(struct sim *sim, struct sim_machine *sm);
+
+/* ---------------------------------------------------------- sandbox */
+
+/* The run's lua_Alloc (ud: the struct sim), capped at sim->max_memory. */
+void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* load() text-only, no string.dump, no %p, uncatchable budget errors. */
+void sandbox_open(lua_State *L);
+/* Kernel work a machine's calls cost so far (budget units). */
+u64 sandbox_machine_work(struct vmlab_machine *m);
+/* Lua instructions plus every machine's kernel work: the budget's use. */
+u64 sandbox_steps(struct sim *sim);
 
 /* ------------------------------------------------------------ trace */
 

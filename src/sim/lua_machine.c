@@ -628,6 +628,7 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 		mi->found |= 1u << vr->check;
 	}
 	trace_detach(sm);
+	sim->dead_work += sandbox_machine_work(m);
 	vmlab_machine_destroy(m);
 	sm->m = NULL;
 	sm->destroyed = true;

@@ -132,7 +132,11 @@ int lsim_run_programs(lua_State *L)
 	if (sm->tm)
 		trace_sample(sm);
 	if (sim->task_error) {
+		/* Raised here, the error is the script's to catch (pcall):
+		 * caught, it no longer fails the run. */
 		lua_pushstring(L, sim->task_error);
+		free(sim->task_error);
+		sim->task_error = NULL;
 		return lua_error(L);
 	}
 	if (st == -VMLAB_EDEADLK)

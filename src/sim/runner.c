@@ -2,7 +2,8 @@
 /*
  * The scenario runner: a fresh Lua state per run with only deterministic
  * libraries (no io, no os: no clock, no files), math.random seeded from
- * the run seed, the vmlab module, a step budget, and the verdict.
+ * the run seed, the sandbox (sandbox.c), the vmlab module, a budget of
+ * steps (Lua instructions plus kernel work) and memory, and the verdict.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -98,7 +99,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	assert(sim && sim->L);
 	sim->lua_steps += HOOK_COUNT;
 	const char *why = NULL;
-	if (sim->lua_steps > sim->max_steps) {
+	if (sim->budget_hit || sandbox_steps(sim) > sim->max_steps) {
 		sim->budget_hit = true;
 		why = "step budget exceeded";
 	} else if (sim->running && vmlab_sched_aborting(sim->running->m)) {
@@ -113,8 +114,9 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	else
 		lua_pushliteral(L, "");
 	if (sim->budget_hit)
-		lua_pushfstring(L, "%s (%I Lua instructions; an endless loop? "
-				   "raise it with --max-steps)",
+		lua_pushfstring(L, "%s (%I steps of Lua instructions and kernel "
+				   "work; an endless loop? raise it with "
+				   "--max-steps, 0 for no limit)",
 				why, (lua_Integer)sim->max_steps);
 	else
 		lua_pushstring(L, why);
@@ -213,6 +215,22 @@ static void open_libs(lua_State *L, struct sim *sim)
 	lua_pushcclosure(L, l_randomseed, 1);
 	lua_setfield(L, -2, "randomseed");
 	lua_pop(L, 1);
+}
+
+/* An error outside any protected call: a bug of the runner, not input. */
+static int lua_panic(lua_State *L)
+{
+	fprintf(stderr, "vmlab: unprotected Lua error: %s\n",
+		lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+	abort();
+}
+
+/* warn() writes nothing: output is print()'s alone. */
+static void lua_warn_off(void *ud, const char *msg, int tocont)
+{
+	(void)ud;
+	(void)msg;
+	(void)tocont;
 }
 
 /* ------------------------------------------------------------ loading */
@@ -351,16 +369,19 @@ static void execute(struct sim *sim, const struct source *src)
 	}
 	lua_pushcfunction(L, lsim_msgh);
 	lua_insert(L, -2);
-	if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
+	st = lua_pcall(L, 0, 0, -2);
+	if (st != LUA_OK && sim->mem_hit) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "memory limit exceeded (%zu bytes of "
+			 "Lua memory; raise it with --max-memory)",
+			 sim->max_memory);
+		fail(r, SIM_FAIL, msg);
+	} else if (st != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
 		fail(r, sim->usage ? SIM_USAGE : SIM_FAIL, msg ? msg : "error");
 	} else if (sim->o->nr_defs && !sim->params_declared) {
 		fail(r, SIM_USAGE, "-D given, but the scenario declares no "
 				   "parameters (vmlab.params{...})");
-	} else if (sim->task_error) {
-		/* A program failed and the scenario caught it: still a
-		 * failure. */
-		fail(r, SIM_FAIL, sim->task_error);
 	}
 	lua_settop(L, 0);
 }
@@ -407,12 +428,16 @@ enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r)
 			return fail(r, SIM_USAGE, err);
 		}
 	}
-	lua_State *L = luaL_newstate();
+	sim.max_memory = o->max_memory ? o->max_memory : SIM_DEFAULT_MAX_MEMORY;
+	lua_State *L = lua_newstate(sandbox_alloc, &sim);
 	if (!L)
 		abort();
+	lua_atpanic(L, lua_panic);
+	lua_setwarnf(L, lua_warn_off, NULL);
 	sim.L = L;
 	*(struct sim **)lua_getextraspace(L) = &sim;
 	open_libs(L, &sim);
+	sandbox_open(L);
 	lsim_open_vmlab(L, &sim);
 	/* Set before any thread exists: CPU programs inherit it. */
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_COUNT);

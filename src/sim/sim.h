@@ -23,7 +23,10 @@ enum sim_status {
 };
 
 #define SIM_MAX_DEFS 64
-#define SIM_DEFAULT_MAX_STEPS 200000000ULL /* Lua instructions */
+/* Budget of a run: Lua instructions plus kernel work units (sandbox.c). */
+#define SIM_DEFAULT_MAX_STEPS 200000000ULL
+#define SIM_NO_STEP_LIMIT UINT64_MAX   /* --max-steps 0 */
+#define SIM_DEFAULT_MAX_MEMORY (1ULL << 30) /* Lua heap bytes */
 
 struct sim_opts {
 	const char *scenario; /* a file, or the name of a built-in */
@@ -35,6 +38,7 @@ struct sim_opts {
 	int depth;          /* PCT bug depth */
 	u64 pct_steps;      /* 0: calibrate (see doc/sim.md) */
 	u64 max_steps;      /* 0: SIM_DEFAULT_MAX_STEPS */
+	u64 max_memory;     /* Lua heap cap in bytes, 0: the default */
 	const char *defs[SIM_MAX_DEFS]; /* "name=value" */
 	int nr_defs;
 	FILE *out;            /* print() output; NULL: collected */

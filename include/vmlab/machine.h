@@ -59,6 +59,10 @@ struct vmlab_config {
 	/* Historical bugs switched on (bit per enum vmlab_mutant_id,
 	 * include/vmlab/mutant.h); all clear by default. */
 	u64 mutants[VMLAB_MUTANT_WORDS];
+	/* Generic KASAN with vmalloc shadow (include/vmlab/kasan.h), off by
+	 * default; kasan_release is an enum vmlab_kasan_release (0: fixed). */
+	bool kasan;
+	int kasan_release;
 };
 
 /* Server-class defaults (Golden Cove-like TLBs, 4 CPUs, 1 GiB). */

@@ -29,7 +29,17 @@
 #define VMLAB_MUTANTS(X)                                                     \
 	X(PURGE_NO_FLUSH, "purge-no-flush", "db64fe02258f (lazy vunmap)",      \
 	  "__purge_vmap_area_lazy gives the lazy areas back without "           \
-	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)
+	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)      \
+	X(KASAN_RELEASE_NO_FLUSH, "kasan-release-no-flush",                  \
+	  "3c5c3cfb9ef4 (Rutland's review of v6)",                            \
+	  "kasan_release_vmalloc clears the shadow PTEs and frees the pages " \
+	  "with no TLB flush", "freed-frame-reachable",                       \
+	  "kasan-release-no-flush", 1)                                         \
+	X(KASAN_RELEASE_NO_ALIGN, "kasan-release-no-align",                  \
+	  "3c5c3cfb9ef4 (region alignment)",                                   \
+	  "kasan_release_vmalloc frees every shadow page the freed area "     \
+	  "touched, also pages shared with live neighbours", "kasan",         \
+	  "kasan-release-no-align", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -11,6 +11,7 @@
 #include "observer.h"
 #include "directmap.h"
 #include "vmalloc.h"
+#include "kasan.h"
 #include "user.h"
 #include "mutant.h"
 

@@ -326,7 +326,8 @@ void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
 		vmlab_warn(m, "checker_report: bad check %d", (int)check);
 		return;
 	}
-	char what[512];
+	/* Upper layers' splats can be long (KASAN's shadow dump). */
+	char what[8192];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);

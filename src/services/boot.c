@@ -13,6 +13,8 @@ int vmlab_boot(const struct vmlab_config *cfg, struct vmlab_machine **out)
 	if (err)
 		return err;
 	err = vmlab_directmap_init(m);
+	if (!err && cfg->kasan)
+		err = vmlab_kasan_init(m);
 	if (!err)
 		err = vmlab_vmalloc_init(m);
 	if (err) {

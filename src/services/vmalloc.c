@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "vmlab/checker.h"
+#include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
 
 static inline bool is_pow2(u64 x)
@@ -126,6 +127,11 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 	}
 	if (ret)
 		return ret;
+	if (kasan_populate_vmalloc(m, cpu, a->va.va_start, size)) {
+		/* free_vmap_area(): the space goes straight back. */
+		vmlab_vmap_free_area(st->tree, &a->va);
+		return -VMLAB_ENOMEM;
+	}
 	a->va.vm = a;
 	a->va_flags = va_flags;
 	st->nr_busy_areas++;
@@ -484,6 +490,8 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 				   (unsigned long long)size);
 		else if (vmalloc_area_node(st, cpu, a, prot, shift, zero)) {
 			a->vm.flags &= ~VMLAB_VM_UNINITIALIZED;
+			kasan_unpoison_vmalloc(m, cpu, a->vm.addr, size,
+					       caller);
 			assert(a->vm.addr >= start && a->vm.addr < end);
 			vmalloc_check(st);
 			return a->vm.addr;
@@ -607,6 +615,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 		return 0;
 	}
 	assert(vmlab_find_vm_area(m, addr) == &a->vm);
+	kasan_unpoison_vmalloc(m, cpu, addr, size, "vmap");
 	vmalloc_check(st);
 	return addr;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "vmlab/checker.h"
+#include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
 #include "vmlab/directmap.h"
 
@@ -67,6 +68,7 @@ static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
 	assert(a->vm.addr == a->va.va_start);
 	unlink_busy_area(st, a);
 	detach_vm(a, d);
+	kasan_poison_vmalloc(st->m, cpu, d->vm.addr, get_vm_area_size(&d->vm));
 	free_unmap_vmap_area(st, cpu, a);
 	assert(!a->has_vm && d->vm.addr == a->va.va_start);
 	return true;

@@ -15,6 +15,7 @@
  * only its span matters to the flush, and /proc/vmallocinfo sorts it).
  */
 #include "vmlab/checker.h"
+#include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
 
 static inline u64 fls_u32(u32 x)
@@ -87,13 +88,22 @@ void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
 	free_vmap_area_noflush(st, cpu, a);
 }
 
-static void free_run(struct vmalloc_state *st, u64 start, u64 end)
+static void free_run(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 {
 	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
 	int err = vmlab_vmap_free_range(st->tree, start, end - start);
 
 	assert(err == 0);
 	(void)err;
+	/* KASAN frees the shadow only the merged free block now covers. */
+	if (unlikely(vmlab_kasan_enabled(st->m))) {
+		const struct vmlab_vmap_area *fb =
+		    vmlab_vmap_free_find(st->tree, start);
+
+		assert(fb && fb->va_start <= start && fb->va_end >= end);
+		kasan_release_vmalloc(st->m, cpu, start, end, fb->va_start,
+				      fb->va_end);
+	}
 }
 
 /*
@@ -103,7 +113,7 @@ static void free_run(struct vmalloc_state *st, u64 start, u64 end)
  * (merge_or_add_vmap_area() coalesces either way), for a fraction of the
  * work.
  */
-static u64 reclaim_lazy_list(struct vmalloc_state *st)
+static u64 reclaim_lazy_list(struct vmalloc_state *st, int cpu)
 {
 	struct vmalloc_area *a = st->lazy_head, *next;
 	u64 n = 0, run_start = 0, run_end = 0;
@@ -117,7 +127,7 @@ static u64 reclaim_lazy_list(struct vmalloc_state *st)
 
 		if (run_end != a->va.va_start) {
 			if (run_end)
-				free_run(st, run_start, run_end);
+				free_run(st, cpu, run_start, run_end);
 			run_start = a->va.va_start;
 		}
 		run_end = a->va.va_end;
@@ -128,7 +138,7 @@ static u64 reclaim_lazy_list(struct vmalloc_state *st)
 		n++;
 	}
 	if (run_end)
-		free_run(st, run_start, run_end);
+		free_run(st, cpu, run_start, run_end);
 	assert(n == st->nr_lazy);
 	st->nr_lazy = 0;
 	return n;
@@ -151,7 +161,7 @@ bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 		end = st->lazy_end > end ? st->lazy_end : end;
 		if (!vmlab_mutant(m, VMLAB_MUT_PURGE_NO_FLUSH))
 			vmlab_flush_tlb_kernel_range(m, cpu, start, end);
-		n = reclaim_lazy_list(st);
+		n = reclaim_lazy_list(st, cpu);
 		vmlab_checker_lazy_del(m, start, end);
 		st->nr_purges++;
 		st->nr_purged_areas += n;

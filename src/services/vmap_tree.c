@@ -792,6 +792,16 @@ vmlab_vmap_busy_find_exceed(const struct vmlab_vmap_tree *t, u64 addr)
 	return va_find_exceed(t->busy_root.node, addr);
 }
 
+const struct vmlab_vmap_area *
+vmlab_vmap_free_find(const struct vmlab_vmap_tree *t, u64 addr)
+{
+	const struct vmlab_vmap_area *va;
+
+	assert(t);
+	va = va_find_exceed(t->free_root.node, addr);
+	return va && va->va_start <= addr ? va : NULL;
+}
+
 struct vmlab_vmap_area *vmlab_vmap_busy_find(const struct vmlab_vmap_tree *t,
 					     u64 addr)
 {

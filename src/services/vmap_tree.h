@@ -104,6 +104,10 @@ struct vmlab_vmap_area *
 vmlab_vmap_busy_find_exceed(const struct vmlab_vmap_tree *t, u64 addr);
 void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 			    struct vmlab_vmap_area *va);
+/* The free block holding addr, or NULL (KASAN's release needs the
+ * merged free region around a purged range). */
+const struct vmlab_vmap_area *
+vmlab_vmap_free_find(const struct vmlab_vmap_tree *t, u64 addr);
 
 /*
  * alloc_vmap_area()/free_vmap_area() in one step: reserve a range and

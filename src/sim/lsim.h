@@ -121,6 +121,7 @@ void lsim_register_ops(lua_State *L);     /* kernel operations */
 void lsim_register_observe(lua_State *L); /* counters, reports, ... */
 void lsim_register_vmalloc(lua_State *L); /* vmalloc service */
 void lsim_register_user(lua_State *L);    /* user mms, guard regions */
+void lsim_register_kasan(lua_State *L);   /* KASAN shadow and figures */
 /* Destroy the machine's user mms, in creation order (lua_user.c). */
 void lsim_user_finish(struct sim_machine *sm);
 int lsim_run_programs(lua_State *L);      /* m:run{...} */

@@ -366,7 +366,7 @@ static u32 parse_expect(lua_State *L, int idx)
 static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
 	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
-	"mutants", NULL};
+	"mutants", "kasan", NULL};
 
 /* mutants = {"name", ...}: historical bugs on for this machine. */
 static void parse_mutants(lua_State *L, int t, struct vmlab_config *cfg)
@@ -441,6 +441,22 @@ static void parse_config(lua_State *L, struct sim *sim,
 	if (lua_getfield(L, 1, "mutants") != LUA_TNIL)
 		parse_mutants(L, lua_gettop(L), cfg);
 	lua_pop(L, 1);
+	/* kasan = true ("fixed") or a kasan_release variant's name. */
+	if (lua_getfield(L, 1, "kasan") == LUA_TBOOLEAN) {
+		cfg->kasan = lua_toboolean(L, -1);
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
+		enum vmlab_kasan_release r;
+		if (vmlab_kasan_release_parse(lua_tostring(L, -1), &r))
+			luaL_error(L, "vmlab.machine: kasan must be true or "
+				      "\"seed-v6\", \"fixed\", \"no-extend\" "
+				      "(got '%s')", lua_tostring(L, -1));
+		cfg->kasan = true;
+		cfg->kasan_release = (int)r;
+	} else if (!lua_isnil(L, -1)) {
+		luaL_error(L, "vmlab.machine: kasan must be a boolean or a "
+			      "kasan_release name");
+	}
+	lua_pop(L, 1);
 }
 
 static int l_machine(lua_State *L)
@@ -478,6 +494,9 @@ static int l_machine(lua_State *L)
 		sim->cap_mach = cap;
 	}
 	struct vmlab_machine *m;
+	const char *kerr = vmlab_kasan_config_error(&cfg);
+	if (kerr)
+		return luaL_error(L, "vmlab.machine: %s", kerr);
 	int err = vmlab_boot(&cfg, &m);
 	if (err)
 		return luaL_error(L, "vmlab.machine: boot failed (%s): check "
@@ -655,6 +674,7 @@ void lsim_register_machine(lua_State *L)
 	lsim_register_observe(L);
 	lsim_register_vmalloc(L);
 	lsim_register_user(L);
+	lsim_register_kasan(L);
 	const char *const mts[] = {MT_MACHINE, MT_CPU};
 	for (int i = 0; i < 2; i++) {
 		luaL_newmetatable(L, mts[i]);

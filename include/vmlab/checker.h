@@ -56,6 +56,27 @@ void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op);
 void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end);
 void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end);
 
+/*
+ * Temporary mms (x86 text_poke's poking_mm).  A poke on cpu declares the
+ * writable aliases it installs in mm at [start, end): while mm runs on no
+ * other CPU they are not W+X findings.  At poke_end the checker reports,
+ * as wx-alias, a temporary mm still loaded anywhere, an alias left in its
+ * page table, and a writable alias of text still reachable in a TLB (the
+ * flush after switching back never came).
+ */
+struct vmlab_checker_alias {
+	u64 va, pfn, npages; /* va -> pfn.. (npages small pages) */
+};
+void vmlab_checker_poke_begin(struct vmlab_machine *m, int cpu,
+			      struct vmlab_mm *mm, u64 start, u64 end,
+			      const struct vmlab_checker_alias *runs,
+			      int nr_runs);
+void vmlab_checker_poke_end(struct vmlab_machine *m, int cpu,
+			    struct vmlab_mm *mm);
+/* The mm is going away: forget it. */
+void vmlab_checker_temp_mm_forget(struct vmlab_machine *m,
+				  struct vmlab_mm *mm);
+
 /* Upper layers report their own findings (kasan, secondary-stale). */
 void vmlab_checker_report(struct vmlab_machine *m, enum vmlab_check check,
 			  int cpu, u64 va, u64 pfn, enum vmlab_access access,

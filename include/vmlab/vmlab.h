@@ -12,6 +12,7 @@
 #include "directmap.h"
 #include "vmalloc.h"
 #include "kasan.h"
+#include "execmem.h"
 #include "user.h"
 #include "mutant.h"
 

@@ -25,6 +25,16 @@ struct lazy_range {
 	u64 start, end;
 };
 
+/* A temporary mm (x86 poking_mm) and the poke it is open for, if any. */
+#define CK_MAX_TEMP 4
+struct ck_temp {
+	struct vmlab_mm *mm;
+	u64 start, end; /* where it maps its aliases */
+	int cpu;	/* the poking CPU, -1: no poke open */
+	int nr_runs;
+	struct vmlab_checker_alias run[2];
+};
+
 struct checker {
 	struct vmlab_report *rep;
 	size_t nr_rep, cap_rep;
@@ -41,6 +51,8 @@ struct checker {
 	u32 dbg_tick; /* VMLAB_DEBUG: entry stores, paces ck_check_counts() */
 	bool tainted; /* a freed frame was reachable: tables may be corrupt */
 	struct ck_frame **frames; /* per section, allocated on first touch */
+	struct ck_temp temp[CK_MAX_TEMP];
+	int nr_temp;
 };
 
 /* The checker lives in its service slot and watches through an observer
@@ -117,7 +129,15 @@ static inline bool kx_tlb(u8 flags)
 	return (flags & TLBF_X) && !(flags & TLBF_U);
 }
 
+struct srcs {
+	bool w, x;
+};
+/* What the direct-map alias of pfn grants (table and every TLB). */
+void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s);
 bool ck_in_lazy(const struct checker *ck, u64 va);
+/* Are all writable translations of pfn, the direct map's aside, aliases
+ * of a temporary mm that only the poking CPU runs, or unreachable? */
+bool ck_temp_exempt(struct vmlab_machine *m, u64 pfn);
 void ck_rebuild(struct vmlab_machine *m);
 /* VMLAB_EXPENSIVE_CHECKS: the live counts equal a recount (findings.c). */
 #if VMLAB_EXPENSIVE_CHECKS

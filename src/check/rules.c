@@ -161,11 +161,7 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 	}
 }
 
-struct srcs {
-	bool w, x;
-};
-
-static void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s)
+void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s)
 {
 	assert(pfn < m->phys.nr_frames);
 	if (m->dm_end <= m->dm_start)
@@ -205,6 +201,8 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		struct srcs s;
 		frame_sources(m, pfn + i, &s);
 		if (!s.w || !s.x)
+			continue;
+		if (ck->nr_temp && ck_temp_exempt(m, pfn + i))
 			continue;
 		u64 fva = va + (i << VMLAB_PAGE_SHIFT);
 		if (already(ck, VMLAB_CHECK_WX_ALIAS, cpu, fva, pfn + i))

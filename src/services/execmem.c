@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * execmem: the types and their x86 ranges (arch/x86/mm/init.c
+ * execmem_arch_setup()), the table of live allocations, the dispatch to
+ * the chosen allocator, the per-area allocator (module_alloc() with
+ * set_memory_ro + set_memory_x), execmem_update_copy() and the figures
+ * that need the whole picture (live-text cover, stats).
+ */
+#include <stdlib.h>
+
+#include "services/execmem_internal.h"
+
+static const char *const alloc_names[] = {"per-area", "pack", "split-range",
+					  "rox-cache"};
+static const char *const type_names[] = {"module-text", "kprobes", "ftrace",
+					 "bpf", "module-data"};
+
+const char *vmlab_execmem_allocator_name(enum vmlab_execmem_allocator a)
+{
+	return (unsigned)a < VMLAB_NR_EXECMEM_ALLOCATORS ? alloc_names[a] : "?";
+}
+
+int vmlab_execmem_allocator_parse(const char *name)
+{
+	for (int i = 0; name && i < VMLAB_NR_EXECMEM_ALLOCATORS; i++)
+		if (!strcmp(name, alloc_names[i]))
+			return i;
+	return -VMLAB_EINVAL;
+}
+
+const char *vmlab_execmem_type_name(enum vmlab_execmem_type t)
+{
+	return (unsigned)t < VMLAB_EXECMEM_TYPE_MAX ? type_names[t] : "?";
+}
+
+int vmlab_execmem_type_parse(const char *name)
+{
+	for (int i = 0; name && i < VMLAB_EXECMEM_TYPE_MAX; i++)
+		if (!strcmp(name, type_names[i]))
+			return i;
+	return -VMLAB_EINVAL;
+}
+
+bool xm_is_text(enum vmlab_execmem_type t)
+{
+	assert((unsigned)t < VMLAB_EXECMEM_TYPE_MAX);
+	return t != VMLAB_EXECMEM_MODULE_DATA;
+}
+
+/* Every x86 type lives in [MODULES_VADDR + offset, MODULES_END); without
+ * KASLR the offset is 0.  Data has to stay within s32 reach of text. */
+void xm_type_range(enum vmlab_execmem_type t, u64 *start, u64 *end)
+{
+	assert((unsigned)t < VMLAB_EXECMEM_TYPE_MAX);
+	*start = VMLAB_MODULES_VADDR;
+	*end = VMLAB_MODULES_END;
+}
+
+/* ------------------------------------------------- live allocations */
+
+static u64 slot_of(const struct xm_table *t, u64 addr)
+{
+	/* Allocations are at least 64-byte aligned apart from ROX-cache
+	 * ranges; mix every bit. */
+	u64 h = addr * 0x9e3779b97f4a7c15ULL;
+	return (h ^ (h >> 29)) & (t->cap - 1);
+}
+
+struct xm_alloc *xm_lookup(struct execmem *xm, u64 addr)
+{
+	struct xm_table *t = &xm->live;
+	if (!addr || !t->cap)
+		return NULL;
+	for (u64 i = slot_of(t, addr);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->slot[i].addr)
+			return NULL;
+		if (t->slot[i].addr == addr)
+			return &t->slot[i];
+	}
+}
+
+static int table_grow(struct xm_table *t)
+{
+	u64 cap = t->cap ? t->cap * 2 : 1024;
+	struct xm_alloc *ns = calloc(cap, sizeof(*ns));
+	if (!ns)
+		return -VMLAB_ENOMEM;
+	struct xm_table nt = {ns, cap, 0};
+	for (u64 i = 0; i < t->cap; i++) {
+		if (!t->slot[i].addr)
+			continue;
+		u64 j = slot_of(&nt, t->slot[i].addr);
+		while (ns[j].addr)
+			j = (j + 1) & (cap - 1);
+		ns[j] = t->slot[i];
+		nt.nr++;
+	}
+	assert(nt.nr == t->nr);
+	free(t->slot);
+	*t = nt;
+	return 0;
+}
+
+int xm_insert(struct execmem *xm, const struct xm_alloc *a)
+{
+	struct xm_table *t = &xm->live;
+	assert(a->addr && !xm_lookup(xm, a->addr));
+	if ((t->nr + 1) * 2 > t->cap && table_grow(t))
+		return -VMLAB_ENOMEM;
+	u64 i = slot_of(t, a->addr);
+	while (t->slot[i].addr)
+		i = (i + 1) & (t->cap - 1);
+	t->slot[i] = *a;
+	t->nr++;
+	xm->live_bytes += a->size;
+	return 0;
+}
+
+void xm_remove(struct execmem *xm, u64 addr)
+{
+	struct xm_table *t = &xm->live;
+	struct xm_alloc *a = xm_lookup(xm, addr);
+	assert(a);
+	u64 i = (u64)(a - t->slot);
+	xm->live_bytes -= a->size;
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	for (u64 j = (i + 1) & (t->cap - 1); t->slot[j].addr;
+	     j = (j + 1) & (t->cap - 1)) {
+		u64 home = slot_of(t, t->slot[j].addr);
+		bool movable = i <= j ? (home <= i || home > j)
+				      : (home <= i && home > j);
+		if (movable) {
+			t->slot[i] = t->slot[j];
+			i = j;
+		}
+	}
+	t->slot[i].addr = 0;
+	t->nr--;
+	assert(!xm_lookup(xm, addr));
+}
+
+/* ------------------------------------------------------- the state */
+
+static void execmem_destroy(struct vmlab_machine *m)
+{
+	struct execmem *xm = xm_state(m);
+	if (!xm)
+		return;
+	vmlab_cancel_work(m, &xm->clean_work);
+	pack_destroy_all(xm);
+	split_destroy(xm);
+	rox_destroy(xm);
+	poke_destroy(xm);
+	free(xm->live.slot);
+	free(xm);
+	m->svc[VMLAB_SVC_EXECMEM] = NULL;
+}
+
+static bool config_ok(const struct vmlab_execmem_config *c)
+{
+	const u32 known = VMLAB_EXECMEM_X_BEFORE_RO | VMLAB_TEXT_POKE_2M |
+			  VMLAB_TEXT_POKE_NO_FLUSH | VMLAB_TEXT_POKE_LEAVE_MM |
+			  VMLAB_EXECMEM_ROX_BPF;
+	return c && (unsigned)c->allocator < VMLAB_NR_EXECMEM_ALLOCATORS &&
+	       !(c->flags & ~known);
+}
+
+static struct execmem *xm_create(struct vmlab_machine *m,
+				 const struct vmlab_execmem_config *cfg)
+{
+	assert(!xm_state(m) && config_ok(cfg));
+	struct execmem *xm = calloc(1, sizeof(*xm));
+	if (!xm)
+		return NULL;
+	xm->m = m;
+	xm->cfg = *cfg;
+	xm->x_base = xm->x_end = VMLAB_MODULES_VADDR;
+	xm->data_low = VMLAB_MODULES_END;
+	if (poke_init(xm)) {
+		free(xm);
+		return NULL;
+	}
+	svc_set(m, VMLAB_SVC_EXECMEM, xm, execmem_destroy);
+	return xm;
+}
+
+struct execmem *xm_get(struct vmlab_machine *m)
+{
+	struct execmem *xm = xm_state(m);
+	if (xm)
+		return xm;
+	const struct vmlab_execmem_config def = {VMLAB_EXECMEM_PER_AREA, 0};
+	return xm_create(m, &def);
+}
+
+int vmlab_execmem_setup(struct vmlab_machine *m,
+			const struct vmlab_execmem_config *cfg)
+{
+	if (!m || !config_ok(cfg))
+		return -VMLAB_EINVAL;
+	struct execmem *xm = xm_state(m);
+	if (xm && xm->live.nr) {
+		vmlab_warn(m, "execmem: allocator change with %llu live "
+			      "allocations",
+			   (unsigned long long)xm->live.nr);
+		return -VMLAB_EBUSY;
+	}
+	if (xm) {
+		/* Nothing is live: cached memory goes back first. */
+		execmem_destroy(m);
+	}
+	return xm_create(m, cfg) ? 0 : -VMLAB_ENOMEM;
+}
+
+/* ----------------------------------------------------- vmalloc side */
+
+u64 xm_vmalloc(struct execmem *xm, int cpu, u64 size, u64 align, u64 start,
+	       u64 end, u64 vm_flags, const char *caller)
+{
+	assert(size && start < end);
+	u64 addr = vmlab_vmalloc_node_range(xm->m, cpu, size, align, start, end,
+					    VMLAB_PAGE_KERNEL, vm_flags, caller);
+	if (addr) {
+		xm->nr_areas++;
+		assert(addr >= start && addr + size <= end);
+	}
+	return addr;
+}
+
+/* Writes through the new area's own (still writable) mapping, as the
+ * kernel's memset(ptr, INT3_INSN_OPCODE, size) does. */
+void xm_fill_writable(struct execmem *xm, u64 addr, u64 size)
+{
+	static const u8 fill[4096] = {[0 ... 4095] = INT3};
+	for (u64 off = 0; off < size; off += sizeof(fill)) {
+		u64 n = size - off < sizeof(fill) ? size - off : sizeof(fill);
+		int err = vmlab_write(xm->m, 0, addr + off, fill, n, NULL);
+		assert(!err);
+		(void)err;
+	}
+}
+
+u64 xm_rox_area(struct execmem *xm, int cpu, u64 size, u64 start, u64 end,
+		u64 vm_flags, const char *caller)
+{
+	assert(!(size & ~VMLAB_PAGE_MASK));
+	u64 align = vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP ? VMLAB_PMD_SIZE
+						       : VMLAB_PAGE_SIZE;
+	u64 addr = xm_vmalloc(xm, cpu, size, align, start, end,
+			      vm_flags | VMLAB_VM_FLUSH_RESET_PERMS, caller);
+	if (!addr)
+		return 0;
+	xm_fill_writable(xm, addr, size);
+	int err = vmlab_set_memory_rox(xm->m, cpu, addr,
+				       (int)(size >> VMLAB_PAGE_SHIFT));
+	if (err) {
+		vmlab_vfree(xm->m, cpu, addr);
+		xm->nr_areas--;
+		return 0;
+	}
+	return addr;
+}
+
+/* ---------------------------------------------------- per area */
+
+static u64 area_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
+		      u64 size, u64 *reserved)
+{
+	u64 start, end;
+	xm_type_range(t, &start, &end);
+	u64 bytes = (size + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
+	*reserved = bytes;
+	return xm_vmalloc(xm, cpu, bytes, VMLAB_PAGE_SIZE, start, end,
+			  VMLAB_VM_FLUSH_RESET_PERMS, "execmem_alloc");
+}
+
+static int area_finalize(struct execmem *xm, int cpu, struct xm_alloc *a)
+{
+	assert(a->kind == XM_AREA && !a->rox);
+	int n = (int)(a->reserved >> VMLAB_PAGE_SHIFT);
+	int err;
+	if (xm->cfg.flags & VMLAB_EXECMEM_X_BEFORE_RO) {
+		/* The order of module_enable_x() before 2019: writable and
+		 * executable until the set_memory_ro. */
+		err = vmlab_set_memory_x(xm->m, cpu, a->addr, n);
+		if (!err)
+			err = vmlab_set_memory_ro(xm->m, cpu, a->addr, n);
+	} else {
+		err = vmlab_set_memory_ro(xm->m, cpu, a->addr, n);
+		if (!err)
+			err = vmlab_set_memory_x(xm->m, cpu, a->addr, n);
+	}
+	if (!err)
+		a->rox = a->finalized = true;
+	return err;
+}
+
+/* ---------------------------------------------------- the API */
+
+static bool args_ok(struct vmlab_machine *m, int cpu, const char *fn)
+{
+	if (!m)
+		return false;
+	if (!vmlab_cpu_valid(m, cpu)) {
+		vmlab_warn(m, "%s: bad cpu %d", fn, cpu);
+		return false;
+	}
+	return true;
+}
+
+u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
+			enum vmlab_execmem_type type, u64 size)
+{
+	if (!args_ok(m, cpu, "execmem_alloc"))
+		return 0;
+	if ((unsigned)type >= VMLAB_EXECMEM_TYPE_MAX || !size ||
+	    size > VMLAB_MODULES_LEN) {
+		vmlab_warn(m, "execmem_alloc: bad type %d or size %llu",
+			   (int)type, (unsigned long long)size);
+		return 0;
+	}
+	struct execmem *xm = xm_get(m);
+	if (!xm)
+		return 0;
+	vmlab_checker_set_op(m, cpu, "execmem_alloc");
+	mutex_lock(m, cpu, &xm->lock);
+	struct xm_alloc a = {.size = size, .type = (u8)type, .kind = XM_AREA};
+	bool text = xm_is_text(type);
+	enum xm_kind kind = XM_AREA;
+	switch (xm->cfg.allocator) {
+	case VMLAB_EXECMEM_PACK:
+		/* bpf_prog_pack_alloc(); data is the module loader's own. */
+		if (text) {
+			a.addr = pack_alloc(xm, cpu, size, &a.reserved, &kind);
+			a.rox = true;
+		}
+		break;
+	case VMLAB_EXECMEM_SPLIT_RANGE:
+		a.addr = split_alloc(xm, cpu, type, size, &a.reserved, &kind);
+		a.rox = text;
+		break;
+	case VMLAB_EXECMEM_ROX_CACHE:
+		if (rox_serves(xm, type)) {
+			a.addr = rox_alloc(xm, cpu, type, size);
+			a.reserved = size;
+			kind = XM_CACHE;
+			a.rox = true;
+		}
+		break;
+	default:
+		break;
+	}
+	a.kind = (u8)kind;
+	bool served = xm->cfg.allocator == VMLAB_EXECMEM_SPLIT_RANGE ||
+		      (xm->cfg.allocator == VMLAB_EXECMEM_PACK && text) ||
+		      (xm->cfg.allocator == VMLAB_EXECMEM_ROX_CACHE &&
+		       rox_serves(xm, type));
+	if (!served) {
+		/* module_alloc(): RW now, finalize() makes text RO+X. */
+		a.addr = area_alloc(xm, cpu, type, size, &a.reserved);
+		a.kind = XM_AREA;
+		a.rox = false;
+	}
+	if (a.addr && a.kind == XM_AREA)
+		xm->area_bytes += a.reserved;
+	if (a.addr && xm_insert(xm, &a)) {
+		vmlab_warn(m, "execmem_alloc: no memory for bookkeeping");
+		a.addr = 0;
+	}
+	mutex_unlock(m, cpu, &xm->lock);
+	return a.addr;
+}
+
+int vmlab_execmem_free(struct vmlab_machine *m, int cpu, u64 addr)
+{
+	if (!args_ok(m, cpu, "execmem_free"))
+		return -VMLAB_EINVAL;
+	struct execmem *xm = xm_state(m);
+	struct xm_alloc *p = xm ? xm_lookup(xm, addr) : NULL;
+	if (!p) {
+		vmlab_warn(m, "execmem_free: %#llx was not allocated by "
+			      "execmem (or is already free)",
+			   (unsigned long long)addr);
+		return -VMLAB_EINVAL;
+	}
+	vmlab_checker_set_op(m, cpu, "execmem_free");
+	mutex_lock(m, cpu, &xm->lock);
+	struct xm_alloc a = *p;
+	xm_remove(xm, addr);
+	int err = 0;
+	switch (a.kind) {
+	case XM_PACK:
+		err = pack_free(xm, cpu, a.addr, a.size);
+		break;
+	case XM_SPLIT:
+		err = split_free(xm, cpu, &a);
+		break;
+	case XM_CACHE:
+		err = rox_free(xm, cpu, &a);
+		break;
+	default:
+		if (xm->cfg.allocator == VMLAB_EXECMEM_SPLIT_RANGE &&
+		    !xm_is_text(a.type)) {
+			err = split_free(xm, cpu, &a);
+			break;
+		}
+		/* VM_FLUSH_RESET_PERMS does the rest. */
+		vmlab_vfree(m, cpu, a.addr);
+		xm->area_bytes -= a.reserved;
+		xm->nr_areas--;
+		break;
+	}
+	mutex_unlock(m, cpu, &xm->lock);
+	return err;
+}
+
+bool vmlab_execmem_is_rox(struct vmlab_machine *m, enum vmlab_execmem_type t)
+{
+	struct execmem *xm = m ? xm_get(m) : NULL;
+	if (!xm || (unsigned)t >= VMLAB_EXECMEM_TYPE_MAX)
+		return false;
+	switch (xm->cfg.allocator) {
+	case VMLAB_EXECMEM_PACK:
+	case VMLAB_EXECMEM_SPLIT_RANGE:
+		return xm_is_text(t);
+	case VMLAB_EXECMEM_ROX_CACHE:
+		return rox_serves(xm, t);
+	default:
+		return false;
+	}
+}
+
+int vmlab_execmem_update_copy(struct vmlab_machine *m, int cpu, u64 addr,
+			      u64 off, const void *src, u64 len)
+{
+	if (!args_ok(m, cpu, "execmem_update_copy"))
+		return -VMLAB_EINVAL;
+	struct execmem *xm = xm_state(m);
+	struct xm_alloc *a = xm ? xm_lookup(xm, addr) : NULL;
+	if (!a || !src || !len || off > a->size || len > a->size - off) {
+		vmlab_warn(m, "execmem_update_copy: bad range %#llx+%llu/%llu",
+			   (unsigned long long)addr, (unsigned long long)off,
+			   (unsigned long long)len);
+		return -VMLAB_EINVAL;
+	}
+	if (a->rox)
+		return vmlab_text_poke_copy(m, cpu, addr + off, src, len);
+	vmlab_checker_set_op(m, cpu, "execmem write (RW)");
+	const u8 *s = src;
+	for (u64 done = 0; done < len;) {
+		u64 n = len - done < VMLAB_MiB ? len - done : VMLAB_MiB;
+		int err = vmlab_write(m, cpu, addr + off + done, s + done, n,
+				      NULL);
+		if (err)
+			return err;
+		done += n;
+	}
+	return 0;
+}
+
+int vmlab_execmem_finalize(struct vmlab_machine *m, int cpu, u64 addr)
+{
+	if (!args_ok(m, cpu, "execmem_finalize"))
+		return -VMLAB_EINVAL;
+	struct execmem *xm = xm_state(m);
+	struct xm_alloc *a = xm ? xm_lookup(xm, addr) : NULL;
+	if (!a) {
+		vmlab_warn(m, "execmem_finalize: %#llx not from execmem_alloc",
+			   (unsigned long long)addr);
+		return -VMLAB_EINVAL;
+	}
+	if (a->rox || !xm_is_text(a->type))
+		return 0;
+	mutex_lock(m, cpu, &xm->lock);
+	int err = area_finalize(xm, cpu, a);
+	mutex_unlock(m, cpu, &xm->lock);
+	return err;
+}
+
+/* ----------------------------------------------------- figures */
+
+void vmlab_execmem_stats(struct vmlab_machine *m,
+			 struct vmlab_execmem_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct execmem *xm = m ? xm_get(m) : NULL;
+	if (!xm)
+		return;
+	out->allocator = xm->cfg.allocator;
+	out->nr_live = xm->live.nr;
+	out->live_bytes = xm->live_bytes;
+	out->reserved_bytes = xm->area_bytes + pack_reserved(xm) +
+			      (xm->x_end - xm->x_base) + rox_reserved(xm);
+	out->wasted_bytes = out->reserved_bytes > out->live_bytes
+				    ? out->reserved_bytes - out->live_bytes
+				    : 0;
+	out->nr_packs = xm->cfg.allocator == VMLAB_EXECMEM_ROX_CACHE
+				? xm->nr_cache
+				: xm->nr_packs;
+	out->nr_vmalloc_areas = xm->nr_areas;
+	out->text_pokes = xm->poke.text_pokes;
+	out->bytes_poked = xm->poke.bytes;
+	out->temp_mm_switches = xm->poke.switches;
+	out->poke_flushes = xm->poke.flushes;
+	out->x_boundary = xm->x_end;
+	out->data_low = xm->data_low;
+	out->boundary_grows = xm->boundary_grows;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Leaf bases (tagged with their level in bit 0) of every page a live text
+ * allocation touches, sorted and counted once each. */
+void vmlab_execmem_text_cover(struct vmlab_machine *m, u64 *pages_4k,
+			      u64 *pages_2m)
+{
+	*pages_4k = *pages_2m = 0;
+	struct execmem *xm = m ? xm_state(m) : NULL;
+	if (!xm || !xm->live.nr)
+		return;
+	size_t n = 0, cap = 1024;
+	u64 *v = malloc(cap * sizeof(*v));
+	if (!v)
+		return;
+	for (u64 i = 0; i < xm->live.cap; i++) {
+		const struct xm_alloc *a = &xm->live.slot[i];
+		if (!a->addr || !xm_is_text(a->type))
+			continue;
+		u64 end = a->addr + a->size;
+		for (u64 va = a->addr & VMLAB_PAGE_MASK; va < end;) {
+			u64 pa;
+			vmlab_pgprot_t prot;
+			int level;
+			if (vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot,
+					    &level)) {
+				va += VMLAB_PAGE_SIZE;
+				continue;
+			}
+			u64 sz = vmlab_level_size(level);
+			if (n == cap) {
+				u64 *nv = realloc(v, 2 * cap * sizeof(*v));
+				if (!nv)
+					goto out;
+				v = nv;
+				cap *= 2;
+			}
+			v[n++] = (va & ~(sz - 1)) | (level > 0);
+			va = (va & ~(sz - 1)) + sz;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		if (i && v[i] == v[i - 1])
+			continue;
+		if (v[i] & 1)
+			++*pages_2m;
+		else
+			++*pages_4k;
+	}
+out:
+	free(v);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF-like workload of issue 13 and its figures: load N programs of
+ * S JIT bytes (execmem_alloc, write the image, finalize), run them (one
+ * instruction fetch per cache line, up to fetch_bytes, per program per
+ * round, round-robin on every CPU), unload them in a seeded random
+ * order; count iTLB entries covering the text, iTLB misses and walks,
+ * direct-map splits, bytes wasted, pokes, flushes, IPIs and time.
+ */
+#include <stdlib.h>
+
+#include "services/execmem_internal.h"
+
+static u64 flushes_of(const struct vmlab_counters *c)
+{
+	return c->v[VMLAB_C_flush_kernel_range] +
+	       c->v[VMLAB_C_flush_kernel_range_full] + c->v[VMLAB_C_flush_all] +
+	       c->v[VMLAB_C_flush_mm_range] + c->v[VMLAB_C_flush_mm_range_full];
+}
+
+/* A JIT image: a prologue-like byte pattern ending in ret, program i's. */
+static void jit_image(u8 *buf, u32 size, u32 i)
+{
+	for (u32 k = 0; k < size; k++)
+		buf[k] = (u8)(0x48 + ((k * 7 + i) % 23));
+	buf[size - 1] = 0xc3;
+}
+
+static int load(struct vmlab_machine *m, const struct vmlab_execmem_workload *w,
+		u64 *addrs)
+{
+	u8 *img = malloc(w->size);
+	if (!img)
+		return -VMLAB_ENOMEM;
+	int err = 0;
+	for (u32 i = 0; i < w->programs && !err; i++) {
+		addrs[i] = vmlab_execmem_alloc(m, 0, w->type, w->size);
+		if (!addrs[i]) {
+			err = -VMLAB_ENOMEM;
+			break;
+		}
+		jit_image(img, w->size, i);
+		err = vmlab_execmem_update_copy(m, 0, addrs[i], 0, img, w->size);
+		if (!err)
+			err = vmlab_execmem_finalize(m, 0, addrs[i]);
+	}
+	free(img);
+	return err;
+}
+
+static void run_programs(struct vmlab_machine *m,
+			 const struct vmlab_execmem_workload *w,
+			 const u64 *addrs)
+{
+	u32 bytes = w->fetch_bytes < w->size ? w->fetch_bytes : w->size;
+	for (u32 r = 0; r < w->rounds; r++)
+		for (int c = 0; c < vmlab_nr_cpus(m); c++)
+			for (u32 i = 0; i < w->programs; i++)
+				for (u32 off = 0; off < bytes; off += 64)
+					(void)vmlab_touch(m, c, VMLAB_FETCH,
+							  addrs[i] + off, 0,
+							  NULL);
+}
+
+static void unload(struct vmlab_machine *m,
+		   const struct vmlab_execmem_workload *w, u64 *addrs)
+{
+	/* Fisher-Yates on the machine's seeded generator. */
+	for (u32 i = w->programs; i > 1; i--) {
+		u32 j = (u32)vmlab_rand_below(m, i);
+		u64 t = addrs[i - 1];
+		addrs[i - 1] = addrs[j];
+		addrs[j] = t;
+	}
+	for (u32 i = 0; i < w->programs; i++)
+		(void)vmlab_execmem_free(m, 0, addrs[i]);
+	vmlab_run_work(m, 0, 1 << 20);
+	vmlab_purge_vmap_area_lazy(m, 0);
+}
+
+int vmlab_execmem_run_workload(struct vmlab_machine *m,
+			       const struct vmlab_execmem_workload *w,
+			       struct vmlab_execmem_figures *out)
+{
+	if (!m || !w || !out || !w->programs || !w->size ||
+	    w->size > VMLAB_MODULES_LEN / 4 || w->programs > (1u << 22) ||
+	    (unsigned)w->type >= VMLAB_EXECMEM_TYPE_MAX ||
+	    !xm_is_text(w->type))
+		return -VMLAB_EINVAL;
+	memset(out, 0, sizeof(*out));
+	u64 *addrs = calloc(w->programs, sizeof(*addrs));
+	if (!addrs)
+		return -VMLAB_ENOMEM;
+	struct vmlab_counters c0, c1, c2, d;
+	struct vmlab_directmap_stats dm0, dm1;
+	vmlab_directmap_stats(m, &dm0);
+	vmlab_counters_snapshot(m, &c0);
+	size_t rep0[VMLAB_NR_CHECKS];
+	for (int k = 0; k < VMLAB_NR_CHECKS; k++)
+		rep0[k] = vmlab_nr_reports_of(m, (enum vmlab_check)k);
+	int err = load(m, w, addrs);
+	if (!err) {
+		struct vmlab_directmap_stats now;
+		vmlab_directmap_stats(m, &now);
+		out->dm_4k = now.directmap_4k;
+		out->dm_2m = now.directmap_2m;
+		out->dm_1g = now.directmap_1g;
+		vmlab_execmem_text_cover(m, &out->itlb_4k, &out->itlb_2m);
+		struct vmlab_execmem_stats st;
+		vmlab_execmem_stats(m, &st);
+		out->wasted_bytes = st.wasted_bytes;
+		out->reserved_bytes = st.reserved_bytes;
+		out->nr_packs = st.nr_packs;
+		out->nr_areas = st.nr_vmalloc_areas;
+		vmlab_counters_snapshot(m, &c1);
+		run_programs(m, w, addrs);
+		vmlab_counters_snapshot(m, &c2);
+		vmlab_counters_diff(&c2, &c1, &d);
+		out->itlb_miss = d.v[VMLAB_C_itlb_miss];
+		out->walks = d.v[VMLAB_C_walk];
+		if (w->unload)
+			unload(m, w, addrs);
+	} else {
+		/* Give back what loaded. */
+		for (u32 i = 0; i < w->programs && addrs[i]; i++)
+			(void)vmlab_execmem_free(m, 0, addrs[i]);
+	}
+	struct vmlab_counters c3;
+	vmlab_counters_snapshot(m, &c3);
+	vmlab_counters_diff(&c3, &c0, &d);
+	vmlab_directmap_stats(m, &dm1);
+	out->split_l2 = dm1.level2_splits - dm0.level2_splits;
+	out->split_l3 = dm1.level3_splits - dm0.level3_splits;
+	struct vmlab_execmem_stats st;
+	vmlab_execmem_stats(m, &st);
+	out->text_pokes = st.text_pokes;
+	out->bytes_poked = st.bytes_poked;
+	out->temp_mm_switches = st.temp_mm_switches;
+	out->poke_flushes = st.poke_flushes;
+	out->flushes = flushes_of(&d);
+	out->ipis = d.v[VMLAB_C_ipi_sent];
+	out->time_ns = d.time_ns;
+	out->wx_reports = vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS) -
+			  rep0[VMLAB_CHECK_WX_ALIAS];
+	out->stale_reports = vmlab_nr_reports_of(m, VMLAB_CHECK_STALE_ACCESS) -
+			     rep0[VMLAB_CHECK_STALE_ACCESS];
+	out->freed_reports =
+	    vmlab_nr_reports_of(m, VMLAB_CHECK_FREED_FRAME_REACHABLE) -
+	    rep0[VMLAB_CHECK_FREED_FRAME_REACHABLE];
+	free(addrs);
+	return err;
+}

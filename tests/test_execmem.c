@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * execmem and text_poke: the four allocators, the chunk bitmap against a
+ * reference, INT3 refills, pack release, the split-range boundary, the
+ * poking alias (accepted, and its two leaks caught), bad input.
+ */
+#include <stdlib.h>
+
+#include "helpers.h"
+#include "services/execmem_internal.h"
+
+static struct vmlab_machine *xm_machine(enum vmlab_execmem_allocator a,
+					u32 flags, bool checker)
+{
+	struct vmlab_machine *m = t_machine(2, 1ULL << 30, checker);
+	struct vmlab_execmem_config cfg = {a, flags};
+	assert_int_equal(vmlab_execmem_setup(m, &cfg), 0);
+	return m;
+}
+
+static void read_bytes(struct vmlab_machine *m, u64 va, u8 *buf, size_t n)
+{
+	assert_int_equal(vmlab_read(m, 0, va, buf, n, NULL), 0);
+}
+
+static bool all_byte(const u8 *b, size_t n, u8 v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != v)
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------- chunk bitmap */
+
+/* Random set/clear sequences against a byte-per-bit reference: the
+ * search answers first fit, never an overlapping run. */
+static void test_chunk_map_reference(void **state)
+{
+	(void)state;
+	struct chunk_map cm;
+	enum { N = 2048 };
+	assert_int_equal(cm_init(&cm, N), 0);
+	u8 ref[N] = {0};
+	u32 live_pos[512], live_n[512];
+	int nlive = 0;
+	u64 x = 88172645463325252ULL;
+	for (int step = 0; step < 20000; step++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (nlive < 512 && (x % 3 || !nlive)) {
+			u32 n = 1 + (u32)((x >> 8) % 40);
+			s64 pos = cm_find(&cm, n);
+			/* Reference first fit. */
+			s64 want = -1;
+			for (u32 s = 0, run = 0; s < N; s++) {
+				run = ref[s] ? 0 : run + 1;
+				if (run == n) {
+					want = s - n + 1;
+					break;
+				}
+			}
+			assert_int_equal(pos, want);
+			if (pos < 0)
+				continue;
+			for (u32 i = 0; i < n; i++) {
+				assert_int_equal(ref[pos + i], 0);
+				ref[pos + i] = 1;
+			}
+			cm_set(&cm, (u32)pos, n);
+			live_pos[nlive] = (u32)pos;
+			live_n[nlive++] = n;
+		} else {
+			int k = (int)((x >> 16) % (u64)nlive);
+			cm_clear(&cm, live_pos[k], live_n[k]);
+			for (u32 i = 0; i < live_n[k]; i++)
+				ref[live_pos[k] + i] = 0;
+			live_pos[k] = live_pos[--nlive];
+			live_n[k] = live_n[nlive];
+		}
+		u32 nfree = 0;
+		for (u32 i = 0; i < N; i++)
+			nfree += !ref[i];
+		assert_int_equal(cm.nfree, nfree);
+	}
+	for (u32 i = 0; i < N; i++)
+		assert_int_equal(cm_test(&cm, i), ref[i]);
+	cm_destroy(&cm);
+}
+
+/* ------------------------------------------------- allocators */
+
+static const struct vmlab_execmem_workload bpf3000 = {
+	.programs = 3000, .size = 64, .rounds = 1, .fetch_bytes = 64,
+	.unload = false, .type = VMLAB_EXECMEM_BPF};
+
+/* The real-kernel reference (Linux 6.18, x86-64): 3000 4-instruction
+ * classic-BPF socket filters in one prog pack, one 2 MiB + guard area,
+ * no direct-map splits. */
+static void test_pack_reference(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_PACK, 0, true);
+	struct vmlab_execmem_figures f;
+	assert_int_equal(vmlab_execmem_run_workload(m, &bpf3000, &f), 0);
+	assert_int_equal(f.nr_packs, 1);
+	assert_int_equal(f.nr_areas, 1);
+	assert_int_equal(f.split_l2, 0);
+	assert_int_equal(f.split_l3, 0);
+	assert_int_equal(f.itlb_2m, 1);
+	assert_int_equal(f.itlb_4k, 0);
+	assert_int_equal(f.wx_reports + f.stale_reports + f.freed_reports, 0);
+	struct vmlab_vmalloc_stats vs;
+	vmlab_vmalloc_stats(m, &vs);
+	u64 addr = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+	const struct vmlab_vm_struct *vm = vmlab_find_vm_area(m, addr);
+	assert_non_null(vm);
+	assert_int_equal(vm->size, VMLAB_PMD_SIZE + VMLAB_PAGE_SIZE);
+	assert_int_equal(vm->page_order, 9);
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_machine_destroy(m);
+}
+
+static void test_all_allocators_clean(void **state)
+{
+	(void)state;
+	for (int a = 0; a < VMLAB_NR_EXECMEM_ALLOCATORS; a++) {
+		struct vmlab_machine *m =
+		    xm_machine((enum vmlab_execmem_allocator)a,
+			       VMLAB_EXECMEM_ROX_BPF, true);
+		struct vmlab_execmem_workload w = bpf3000;
+		w.programs = 300;
+		w.unload = true;
+		struct vmlab_execmem_figures f;
+		assert_int_equal(vmlab_execmem_run_workload(m, &w, &f), 0);
+		if (vmlab_nr_reports(m))
+			vmlab_print_reports(m, stderr);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		struct vmlab_execmem_stats st;
+		vmlab_execmem_stats(m, &st);
+		assert_int_equal(st.nr_live, 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
+
+/* Freed chunks read back as INT3; a pack goes only when empty. */
+static void test_pack_free_refill_release(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_PACK, 0, true);
+	u64 a = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 100);
+	u64 b = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+	assert_true(a && b);
+	assert_int_equal(b, a + 128); /* 100 bytes take two chunks */
+	u8 img[128];
+	memset(img, 0x90, sizeof(img));
+	assert_int_equal(vmlab_execmem_update_copy(m, 0, a, 0, img, 100), 0);
+	assert_int_equal(vmlab_execmem_update_copy(m, 0, b, 0, img, 64), 0);
+	u8 buf[128];
+	read_bytes(m, a, buf, 100);
+	assert_true(all_byte(buf, 100, 0x90));
+	/* Fresh chunks are INT3 before anyone writes them. */
+	read_bytes(m, a + 100, buf, 28);
+	assert_true(all_byte(buf, 28, 0xcc));
+	struct vmlab_execmem_stats st;
+	vmlab_execmem_stats(m, &st);
+	assert_int_equal(st.nr_packs, 1);
+	assert_int_equal(vmlab_execmem_free(m, 0, a), 0);
+	read_bytes(m, a, buf, 100);
+	assert_true(all_byte(buf, 100, 0xcc));
+	read_bytes(m, b, buf, 64);
+	assert_true(all_byte(buf, 64, 0x90)); /* the neighbour is untouched */
+	vmlab_execmem_stats(m, &st);
+	assert_int_equal(st.nr_packs, 1); /* b still lives in it */
+	assert_non_null(vmlab_find_vm_area(m, b));
+	assert_int_equal(vmlab_execmem_free(m, 0, b), 0);
+	vmlab_execmem_stats(m, &st);
+	assert_int_equal(st.nr_packs, 0);
+	assert_null(vmlab_find_vm_area(m, b));
+	/* A request bigger than a pack gets its own ROX area. */
+	u64 big = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF,
+				      VMLAB_PMD_SIZE + 1);
+	assert_true(big);
+	vmlab_execmem_stats(m, &st);
+	assert_int_equal(st.nr_packs, 0);
+	assert_true(vmlab_execmem_is_rox(m, VMLAB_EXECMEM_BPF));
+	assert_int_equal(vmlab_execmem_free(m, 0, big), 0);
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_machine_destroy(m);
+}
+
+/* Many packs: chunks never overlap across a random alloc/free churn, and
+ * the pack count returns to zero. */
+static void test_pack_churn(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_PACK, 0, false);
+	enum { N = 3000 };
+	u64 *addr = calloc(N, sizeof(u64)), *size = calloc(N, sizeof(u64));
+	assert_true(addr && size);
+	for (int step = 0; step < 3 * N; step++) {
+		int i = (int)vmlab_rand_below(m, N);
+		if (addr[i]) {
+			assert_int_equal(vmlab_execmem_free(m, 0, addr[i]), 0);
+			addr[i] = 0;
+			continue;
+		}
+		size[i] = 1 + vmlab_rand_below(m, 4096);
+		addr[i] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, size[i]);
+		assert_true(addr[i]);
+		for (int j = 0; j < N; j++)
+			if (j != i && addr[j])
+				assert_true(addr[i] + size[i] <= addr[j] ||
+					    addr[j] + size[j] <= addr[i]);
+	}
+	for (int i = 0; i < N; i++)
+		if (addr[i])
+			assert_int_equal(vmlab_execmem_free(m, 0, addr[i]), 0);
+	struct vmlab_execmem_stats st;
+	vmlab_execmem_stats(m, &st);
+	assert_int_equal(st.nr_packs, 0);
+	assert_int_equal(st.nr_live, 0);
+	free(addr);
+	free(size);
+	vmlab_machine_destroy(m);
+}
+
+/* Split range: text below the boundary, data above, never crossing, the
+ * X part grown in 2 MiB steps. */
+static void test_split_boundary(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_SPLIT_RANGE, 0, true);
+	u64 text[64], data[64];
+	for (int i = 0; i < 64; i++) {
+		text[i] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_TEXT,
+					      3 * 4096 + 1);
+		data[i] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_DATA,
+					      8192);
+		assert_true(text[i] && data[i]);
+		struct vmlab_execmem_stats st;
+		vmlab_execmem_stats(m, &st);
+		assert_int_equal(st.x_boundary & (VMLAB_PMD_SIZE - 1), 0);
+		for (int j = 0; j <= i; j++) {
+			assert_true(text[j] + 4 * 4096 <= st.x_boundary);
+			assert_true(data[j] >= st.x_boundary);
+		}
+		assert_true(st.data_low >= st.x_boundary);
+	}
+	struct vmlab_execmem_stats st;
+	vmlab_execmem_stats(m, &st);
+	/* 64 x 4 pages = 1 MiB of text: one 2 MiB step. */
+	assert_int_equal(st.boundary_grows, 1);
+	assert_int_equal(st.x_boundary, VMLAB_MODULES_VADDR + VMLAB_PMD_SIZE);
+	assert_true(vmlab_execmem_is_rox(m, VMLAB_EXECMEM_MODULE_TEXT));
+	assert_false(vmlab_execmem_is_rox(m, VMLAB_EXECMEM_MODULE_DATA));
+	/* Data is written plainly, text only through text_poke. */
+	u8 v[16];
+	memset(v, 0x11, sizeof(v));
+	assert_int_equal(vmlab_execmem_update_copy(m, 0, data[0], 0, v, 16), 0);
+	assert_int_equal(vmlab_write(m, 0, text[0], v, 16, NULL), -VMLAB_EFAULT);
+	assert_int_equal(vmlab_execmem_update_copy(m, 0, text[0], 0, v, 16), 0);
+	u8 b[16];
+	read_bytes(m, text[0], b, 16);
+	assert_true(all_byte(b, 16, 0x11));
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(vmlab_execmem_free(m, 0, text[i]), 0);
+		assert_int_equal(vmlab_execmem_free(m, 0, data[i]), 0);
+	}
+	read_bytes(m, text[0], b, 16);
+	assert_true(all_byte(b, 16, 0xcc));
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_machine_destroy(m);
+}
+
+/* A data area sitting just above the X part stops its growth: the
+ * boundary is never crossed, the allocation fails. */
+static void test_split_boundary_full(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_SPLIT_RANGE, 0, false);
+	/* Data nearly fills the range top-down. */
+	u64 d = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_DATA,
+				    VMLAB_MODULES_LEN - 5 * VMLAB_PMD_SIZE);
+	assert_true(d);
+	int ok = 0;
+	for (int i = 0; i < 8; i++)
+		ok += vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_TEXT,
+					  VMLAB_PMD_SIZE) != 0;
+	struct vmlab_execmem_stats st;
+	vmlab_execmem_stats(m, &st);
+	assert_true(ok >= 1 && ok < 8);
+	assert_true(st.x_boundary <= d);
+	vmlab_machine_destroy(m);
+}
+
+/* text_poke on a page holding two programs changes only its bytes. */
+static void test_text_poke_shared_page(void **state)
+{
+	(void)state;
+	for (int a = VMLAB_EXECMEM_PACK; a < VMLAB_NR_EXECMEM_ALLOCATORS; a++) {
+		struct vmlab_machine *m = xm_machine(
+		    (enum vmlab_execmem_allocator)a, VMLAB_EXECMEM_ROX_BPF, true);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+		u64 q = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+		assert_true(p && q);
+		u8 img[64];
+		memset(img, 0x55, sizeof(img));
+		assert_int_equal(vmlab_execmem_update_copy(m, 0, q, 0, img, 64), 0);
+		memset(img, 0x66, sizeof(img));
+		assert_int_equal(vmlab_text_poke(m, 1, p + 8, img, 8), 0);
+		u8 b[64];
+		read_bytes(m, p, b, 64);
+		assert_true(all_byte(b, 8, 0xcc));
+		assert_true(all_byte(b + 8, 8, 0x66));
+		assert_true(all_byte(b + 16, 48, 0xcc));
+		if ((p & VMLAB_PAGE_MASK) == (q & VMLAB_PAGE_MASK) || a != VMLAB_EXECMEM_SPLIT_RANGE) {
+			read_bytes(m, q, b, 64);
+			assert_true(all_byte(b, 64, 0x55));
+		}
+		/* Fetching still works from every CPU. */
+		assert_int_equal(vmlab_fetch(m, 1, p, b, 16, NULL), 0);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
+/* The two leaks of the poking alias are caught. */
+static void test_poke_mutants(void **state)
+{
+	(void)state;
+	const u32 mutants[] = {VMLAB_TEXT_POKE_NO_FLUSH,
+			       VMLAB_TEXT_POKE_LEAVE_MM};
+	for (int k = 0; k < 2; k++) {
+		struct vmlab_machine *m =
+		    xm_machine(VMLAB_EXECMEM_PACK, mutants[k], true);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+		u64 q = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 4096);
+		assert_true(p && q);
+		u8 img[64];
+		memset(img, 0x77, sizeof(img));
+		(void)vmlab_execmem_update_copy(m, 0, p, 0, img, 64);
+		(void)vmlab_execmem_update_copy(m, 1, q, 0, img, 64);
+		assert_true(vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS) +
+				vmlab_nr_reports_of(m, VMLAB_CHECK_STALE_ACCESS) >
+			    0);
+		vmlab_machine_destroy(m);
+	}
+}
+
+/* set_memory_x before set_memory_ro opens a W+X window; the right order
+ * does not. */
+static void test_per_area_order(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct vmlab_machine *m = xm_machine(
+		    VMLAB_EXECMEM_PER_AREA, k ? VMLAB_EXECMEM_X_BEFORE_RO : 0,
+		    true);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 200);
+		assert_true(p);
+		assert_false(vmlab_execmem_is_rox(m, VMLAB_EXECMEM_BPF));
+		u8 img[200];
+		memset(img, 0x90, sizeof(img));
+		assert_int_equal(vmlab_execmem_update_copy(m, 0, p, 0, img, 200), 0);
+		assert_int_equal(vmlab_execmem_finalize(m, 0, p), 0);
+		u8 b[16];
+		assert_int_equal(vmlab_fetch(m, 1, p, b, 16, NULL), 0);
+		assert_int_equal(vmlab_execmem_free(m, 0, p), 0);
+		assert_int_equal(vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS) > 0,
+				 k);
+		vmlab_machine_destroy(m);
+	}
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	for (int a = 0; a < VMLAB_NR_EXECMEM_ALLOCATORS; a++) {
+		struct vmlab_machine *m =
+		    xm_machine((enum vmlab_execmem_allocator)a, 0, true);
+		assert_int_equal(vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 0), 0);
+		assert_int_equal(vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF,
+						     VMLAB_MODULES_LEN + 1),
+				 0);
+		assert_int_equal(vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_TYPE_MAX, 64), 0);
+		assert_int_equal(vmlab_execmem_alloc(m, 9, VMLAB_EXECMEM_BPF, 64), 0);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
+		assert_true(p);
+		assert_int_equal(vmlab_execmem_free(m, 0, p + 64), -VMLAB_EINVAL);
+		assert_int_equal(vmlab_execmem_free(m, 0, 0x1234), -VMLAB_EINVAL);
+		u8 v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+		assert_int_equal(vmlab_execmem_update_copy(m, 0, p, 60, v, 8),
+				 -VMLAB_EINVAL);
+		struct vmlab_execmem_config cfg = {VMLAB_EXECMEM_PACK, 0};
+		assert_int_equal(vmlab_execmem_setup(m, &cfg), -VMLAB_EBUSY);
+		cfg.allocator = VMLAB_NR_EXECMEM_ALLOCATORS;
+		assert_int_equal(vmlab_execmem_setup(m, &cfg), -VMLAB_EINVAL);
+		assert_int_equal(vmlab_execmem_free(m, 0, p), 0);
+		assert_int_equal(vmlab_execmem_free(m, 0, p), -VMLAB_EINVAL);
+		/* text_poke on something that is not text. */
+		u64 d = vmlab_vmalloc(m, 0, 4096);
+		assert_int_equal(vmlab_text_poke(m, 0, d, v, 8), -VMLAB_EINVAL);
+		assert_int_equal(vmlab_text_poke(m, 0, vmlab_page_address(5), v, 8),
+				 -VMLAB_EINVAL);
+		assert_int_equal(vmlab_text_poke(m, 0, VMLAB_MODULES_VADDR +
+							   (1ULL << 30),
+						 v, 8),
+				 -VMLAB_EFAULT);
+		assert_int_equal(vmlab_text_poke(m, 0, d, v, 0), -VMLAB_EINVAL);
+		assert_int_equal(vmlab_text_poke(m, 0, d, NULL, 8), -VMLAB_EINVAL);
+		vmlab_vfree(m, 0, d);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		assert_true(vmlab_nr_warnings(m) > 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_chunk_map_reference),
+	    cmocka_unit_test(test_pack_reference),
+	    cmocka_unit_test(test_all_allocators_clean),
+	    cmocka_unit_test(test_pack_free_refill_release),
+	    cmocka_unit_test(test_pack_churn),
+	    cmocka_unit_test(test_split_boundary),
+	    cmocka_unit_test(test_split_boundary_full),
+	    cmocka_unit_test(test_text_poke_shared_page),
+	    cmocka_unit_test(test_poke_mutants),
+	    cmocka_unit_test(test_per_area_order),
+	    cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -101,7 +101,18 @@ static const struct vmlab_execmem_workload bpf3000 = {
 static void test_pack_reference(void **state)
 {
 	(void)state;
-	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_PACK, 0, true);
+	/* The reference machine is a 2-CPU VM whose direct map has no 1 GiB
+	 * pages (QEMU's default CPU models lack pdpe1gb). */
+	struct vmlab_config cfg;
+	vmlab_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.checker = true;
+	cfg.direct_map_1g = false;
+	struct vmlab_machine *m = NULL;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	struct vmlab_execmem_config xc = {VMLAB_EXECMEM_PACK, 0};
+	assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
 	struct vmlab_execmem_figures f;
 	assert_int_equal(vmlab_execmem_run_workload(m, &bpf3000, &f), 0);
 	assert_int_equal(f.nr_packs, 1);
@@ -119,6 +130,14 @@ static void test_pack_reference(void **state)
 	assert_int_equal(vm->size, VMLAB_PMD_SIZE + VMLAB_PAGE_SIZE);
 	assert_int_equal(vm->page_order, 9);
 	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_machine_destroy(m);
+	/* With 1 GiB direct-map pages the pack's read-only alias costs one
+	 * 1G -> 2M split, and still no 2M -> 4K split. */
+	m = xm_machine(VMLAB_EXECMEM_PACK, 0, true);
+	assert_int_equal(vmlab_execmem_run_workload(m, &bpf3000, &f), 0);
+	assert_int_equal(f.nr_packs, 1);
+	assert_int_equal(f.split_l2, 0);
+	assert_int_equal(f.split_l3, 1);
 	vmlab_machine_destroy(m);
 }
 
@@ -280,7 +299,9 @@ static void test_split_boundary(void **state)
 static void test_split_boundary_full(void **state)
 {
 	(void)state;
-	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_SPLIT_RANGE, 0, false);
+	struct vmlab_machine *m = t_machine(2, 2ULL << 30, false);
+	struct vmlab_execmem_config xc = {VMLAB_EXECMEM_SPLIT_RANGE, 0};
+	assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
 	/* Data nearly fills the range top-down. */
 	u64 d = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_DATA,
 				    VMLAB_MODULES_LEN - 5 * VMLAB_PMD_SIZE);

@@ -10,6 +10,7 @@
 #define VMLAB_SERVICES_EXECMEM_INTERNAL_H
 
 #include "machine/internal.h"
+#include "vmlab/checker.h"
 #include "vmlab/directmap.h"
 #include "vmlab/execmem.h"
 #include "vmlab/vmalloc.h"

@@ -57,5 +57,7 @@ int cli_run_batch(const char *cmd, struct cli_args *a, struct batch *b);
 int cli_batch_output(const char *cmd, const struct cli_args *a,
 		     const struct batch *b, bool sweep);
 int cli_sweep(const char *cmd, struct cli_args *a);
+/* report_html.c */
+int cmd_report(int argc, char **argv);
 
 #endif

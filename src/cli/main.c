@@ -89,6 +89,14 @@ static const struct command commands[] = {
 	 "  sweep or explore and prints the document the unsharded run\n"
 	 "  prints, byte for byte.  Exit 2 when a shard is missing, given\n"
 	 "  twice or from another run; else the run's own exit status.\n"},
+	{"report", cmd_report, "an HTML page: tour, sweeps as plots, findings",
+	 "vmlab report [-o FILE.html] [--jobs N]\n"
+	 "  Runs the tour and the report's sweeps (scenarios/report/) and\n"
+	 "  writes one self-contained HTML page (inline SVG plots, no network,\n"
+	 "  no script): each scenario's figures, verdict and checker splats,\n"
+	 "  a plot per sweep, and a Perfetto trace per scenario in\n"
+	 "  FILE-traces/.  Default FILE: vmlab-report.html.  Exit 1 when a\n"
+	 "  scenario did not behave as expected.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
 	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
 	 "when off",

@@ -162,7 +162,7 @@ void sim_print_checker(const struct sim_result *r, FILE *f)
  * scenario demonstrates) are printed once per machine and check, then
  * counted: forty copies of the same splat hide more than they show.
  */
-static void print_full_reports(const struct sim_result *r, FILE *f)
+void sim_print_reports(const struct sim_result *r, FILE *f)
 {
 	for (size_t i = 0; i < r->nr_reports; i++) {
 		const struct sim_report *p = &r->reports[i];
@@ -210,7 +210,7 @@ void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
 	}
 	sim_print_checker(r, f);
 	if (full_reports)
-		print_full_reports(r, f);
+		sim_print_reports(r, f);
 	fprintf(f, "\ntrace hash %#018llx, %d machine%s, %llu scheduling "
 		   "points, %llu switches\n",
 		(unsigned long long)r->hash, r->nr_machines,

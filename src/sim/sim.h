@@ -117,6 +117,9 @@ void sim_print_json(const struct sim_result *r, const struct sim_opts *o,
 void sim_print_figures(const struct sim_result *r, FILE *f);
 /* The checker's findings, one line per machine. */
 void sim_print_checker(const struct sim_result *r, FILE *f);
+/* Every report's splat: unexpected ones whole, expected ones once per
+ * machine and check, then counted. */
+void sim_print_reports(const struct sim_result *r, FILE *f);
 /* PCT's k for these options: the scheduling points of a round-robin run
  * with seed 0 (a function of scenario and parameters only). */
 u64 sim_calibrate(const struct sim_opts *o);
@@ -135,6 +138,9 @@ struct sim_builtin {
 extern const struct sim_builtin sim_builtins[];
 extern const int sim_nr_builtins;
 /* The mutant scenarios (scenarios/mutants/), run by `vmlab mutants`. */
+/* The scenarios behind vmlab report's sweeps (scenarios/report/). */
+extern const struct sim_builtin sim_report_scenarios[];
+extern const int sim_nr_report_scenarios;
 extern const struct sim_builtin sim_mutant_scenarios[];
 extern const int sim_nr_mutant_scenarios;
 

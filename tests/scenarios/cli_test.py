@@ -9,6 +9,7 @@ with VMLAB_UPDATE_GOLDEN=1 meson test -C build cli-golden-tour ...
 """
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -127,6 +128,34 @@ def t_explore_replay(vmlab, gdir):
     # a correct scenario: no failure, exit 0, no progress bar off a TTY
     p = run(vmlab, "explore", "stale-tlb", "--seeds", "5", code=0)
     assert "no failure in 5 seeds" in p.stdout and "\r" not in p.stdout
+
+
+def t_kasan(vmlab, gdir):
+    """seed-v6's missing shadow flush found by explore, replayed; the
+    fixed release clean under both policies; the no-align mutant caught;
+    a machine too big for KASAN's shadow refused with the reason."""
+    p = run(vmlab, "explore", "kasan-race", "--seeds", "30", code=1)
+    assert "freed-frame-reachable" in p.stdout, p.stdout
+    m = re.search(r"^replay: (vmlab replay .*)$", p.stdout, re.M)
+    assert m, p.stdout
+    q = run(vmlab, *m.group(1).split()[1:], code=1)
+    assert "freed-frame-reachable" in q.stdout
+    for policy in ("pct", "random"):
+        p = run(vmlab, "explore", "kasan-race", "-D", "release=fixed",
+                "--seeds", "100", "--policy", policy, code=0)
+        assert "no failure in 100 seeds" in p.stdout, p.stdout
+    p = run(vmlab, "explore", "kasan-race", "-D", "release=fixed",
+            "--mutant", "kasan-release-no-align", "--seeds", "30", code=1)
+    assert "BUG: KASAN: kasan_release_vmalloc frees shadow page" in p.stdout
+    p = run(vmlab, "run", "kasan-vmalloc", code=0)
+    assert "checker on 'seed-v6':" in p.stdout and \
+        "freed-frame-reachable (expected" in p.stdout, p.stdout
+    assert "checker on 'fixed': clean" in p.stdout
+    with tempfile.TemporaryDirectory() as d:
+        f = pathlib.Path(d) / "big.lua"
+        f.write_text('vmlab.machine{kasan = true, memory = "128G"}\n')
+        p = run(vmlab, "run", str(f), code=1)
+        assert "at most 64 GiB" in p.stderr + p.stdout
 
 
 def t_cli_errors(vmlab, gdir):
@@ -272,6 +301,7 @@ TESTS = {
     "trace": t_trace,
     "explore-replay": t_explore_replay,
     "errors": t_cli_errors,
+    "kasan": t_kasan,
 }
 
 if __name__ == "__main__":

@@ -139,6 +139,8 @@ struct vmlab_mm {
 	bool is_init;  /* the kernel's init_mm */
 	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
 	void *owner;   /* the upper layer's object embedding this mm */
+	/* mm->notifier_subscriptions: the notifiers layer's, NULL if none */
+	void *notifier_subscriptions;
 	struct vmlab_mm *next_mm; /* machine's registry of live mms */
 };
 

@@ -39,7 +39,19 @@
 	  "3c5c3cfb9ef4 (region alignment)",                                   \
 	  "kasan_release_vmalloc frees every shadow page the freed area "     \
 	  "touched, also pages shared with live neighbours", "kasan",         \
-	  "kasan-release-no-align", 1)
+	  "kasan-release-no-align", 1)                                         \
+	X(SMMU_INV_OVERFLOW, "smmu-inv-overflow",                            \
+	  "e7ad6c2a4b1a (iommu/arm-smmu-v3: fix soft lockup in "               \
+	  "arm_smmu_mm_invalidate_range)",                                     \
+	  "a full-range secondary invalidation is not clamped to one "         \
+	  "by-ASID command: one CMD_TLBI per page (soft lockup)",               \
+	  "outcome", "smmu-inv-overflow", 1)                                  \
+	X(KVM_IGNORE_IN_PROGRESS, "kvm-ignore-invalidate-in-progress",       \
+	  "kvm: mmu_invalidate_retry_gfn() (mmu_notifier_retry) check",        \
+	  "the stage-2 fault installs the PTE it read without checking "       \
+	  "mmu_invalidate_in_progress/seq: a racing mprotect leaves a "        \
+	  "writable stage-2 entry over a read-only CPU PTE",                   \
+	  "stale-access", "kvm-ignore-invalidate-in-progress", 200)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

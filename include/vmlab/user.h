@@ -349,6 +349,26 @@ void vmlab_user_set_cost(struct vmlab_machine *m,
 /* Machine time plus this layer's events weighted by the cost above. */
 double vmlab_user_sim_time_ns(struct vmlab_user_mm *mm);
 
+/* ------------------------------------------------- secondary MMUs */
+
+struct vmlab_smmu;
+struct vmlab_kvm;
+struct vmlab_kvm_config;
+/* iommu_sva_bind_device(): the SMMU (include/vmlab/device.h) shares mm's
+ * page table; its faults are serviced by handle_mm_fault() on mm. */
+int vmlab_user_sva_bind(struct vmlab_smmu *s, struct vmlab_user_mm *mm);
+/* A device's fault on mm (IOPF / gup): handle_mm_fault() for va; 0 when
+ * handled, else the signal Linux would give (or -VMLAB_EINVAL). */
+int vmlab_user_handle_device_fault(struct vmlab_user_mm *mm, int cpu, u64 va,
+				   enum vmlab_access kind);
+/* A KVM-like VM whose memory is mm's (the VMM process). */
+int vmlab_user_kvm_create(struct vmlab_user_mm *mm,
+			  const struct vmlab_kvm_config *cfg,
+			  struct vmlab_kvm **out);
+/* Aging as reclaim does it (mmu_notifier_clear_young over [start, end)):
+ * non-zero if a secondary MMU had a page of the range young. */
+int vmlab_user_clear_young(struct vmlab_user_mm *mm, u64 start, u64 end);
+
 /* ---------------------------------------------------- planted bugs */
 
 /*

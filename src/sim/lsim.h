@@ -35,6 +35,7 @@ struct sim_machine {
 	struct vmlab_lock svc_lock;
 	struct trace_machine *tm;
 	struct sim_user *user;    /* user mms made by the scenario */
+	struct sim_devices *dev;  /* SMMUs, KVMs, notifiers (lua_notifier.c) */
 };
 
 struct sim_buf {
@@ -124,6 +125,13 @@ void lsim_register_user(lua_State *L);    /* user mms, guard regions */
 void lsim_register_kasan(lua_State *L);   /* KASAN shadow and figures */
 /* Destroy the machine's user mms, in creation order (lua_user.c). */
 void lsim_user_finish(struct sim_machine *sm);
+/* The user mm handle at idx (raises on anything else) and its machine. */
+struct vmlab_user_mm *lsim_check_user_mm(lua_State *L, int idx,
+					 struct sim_machine **sm);
+/* Secondary MMUs and scenario notifiers (lua_notifier.c): m:smmu{...},
+ * m:kvm{...}, mm:notifier{...}; finish destroys them before the mms. */
+void lsim_register_notifier(lua_State *L);
+void lsim_notifier_finish(struct sim_machine *sm);
 int lsim_run_programs(lua_State *L);      /* m:run{...} */
 void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
 /* The global `vmlab` table (lua_vmlab.c). */

@@ -611,6 +611,7 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 	if (sm->destroyed)
 		return;
 	assert(!sm->sched);
+	lsim_notifier_finish(sm); /* devices let go of their mms first */
 	lsim_user_finish(sm); /* before the reports: exit_mmap is checked */
 	struct sim_result *r = sim->r;
 	struct vmlab_machine *m = sm->m;
@@ -675,6 +676,7 @@ void lsim_register_machine(lua_State *L)
 	lsim_register_vmalloc(L);
 	lsim_register_user(L);
 	lsim_register_kasan(L);
+	lsim_register_notifier(L);
 	const char *const mts[] = {MT_MACHINE, MT_CPU};
 	for (int i = 0; i < 2; i++) {
 		luaL_newmetatable(L, mts[i]);

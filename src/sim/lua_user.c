@@ -289,6 +289,14 @@ static struct vmlab_user_mm *check_mm(lua_State *L, int idx)
 	return mm;
 }
 
+struct vmlab_user_mm *lsim_check_user_mm(lua_State *L, int idx,
+					 struct sim_machine **sm)
+{
+	struct vmlab_user_mm *mm = check_mm(L, idx);
+	*sm = check_ud(L, idx)->sm;
+	return mm;
+}
+
 void lsim_user_finish(struct sim_machine *sm)
 {
 	struct sim_user *u = sm->user;

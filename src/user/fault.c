@@ -56,6 +56,66 @@ static int do_anonymous_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	return 0;
 }
 
+static bool pte_writable(struct vmlab_machine *m, u64 e)
+{
+	struct vmlab_pte_info in;
+	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	return in.kind == VMLAB_PTE_LEAF && (in.prot & VMLAB_PAGE_RW);
+}
+
+/*
+ * ptep_set_access_flags() for a fault that makes a present PTE more
+ * permissive (wp_page_reuse(), wp_page_shared()), with the upgrade event
+ * of seed 5 as the machine's upgrade_notify selects:
+ *  - the PTE store and, where the CPU TLB may keep the read-only entry
+ *    (arm64 __ptep_set_access_flags(): flush_tlb_page(), a broadcast
+ *    TLBI), the flush, under the PTL; x86 relies on the spurious fault;
+ *  - access_flags_notify: ptep_set_access_flags_notify(), i.e. the
+ *    secondary-TLB hook next to that flush (arm64 only, as merged in 6.6
+ *    where flush_tlb_page() calls it);
+ *  - range_end (the posted patch): after the PTL is dropped and only if
+ *    the PTE changed, invalidate_range_start/end(PROTECTION_UPGRADE);
+ *  - none: nothing tells secondary MMUs.
+ */
+static void set_access_flags(struct vmlab_user_mm *mm, int cpu, u64 addr,
+			     vmlab_ptep_t p, u64 entry, bool dirty,
+			     const char *how)
+{
+	struct vmlab_machine *m = mm->m;
+	u64 old = upte_get(mm, p);
+	bool changed = old != entry;
+	bool upgrade = changed && !pte_writable(m, old) && pte_writable(m, entry);
+	enum vmlab_upgrade_notify mode = vmlab_get_upgrade_notify(m);
+	bool notified = false;
+	assert(pte_writable(m, entry) || !upgrade);
+	user_ptl(mm, true);
+	if (changed) {
+		upte_set(mm, addr, p, entry);
+		if (dirty && !m->arch->spurious_fault_ok) {
+			vmlab_flush_tlb_mm_range(m, cpu, mm->hw, addr,
+						 addr + VMLAB_PAGE_SIZE,
+						 VMLAB_PAGE_SHIFT, false);
+			if (mode == VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS &&
+			    vmlab_mm_has_notifiers(mm->hw)) {
+				vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(
+					m, mm->hw, addr, addr + VMLAB_PAGE_SIZE);
+				notified = true;
+			}
+		}
+	}
+	user_ptl(mm, false);
+	if (upgrade && mode == VMLAB_UPGRADE_NOTIFY_RANGE_END &&
+	    vmlab_mm_has_notifiers(mm->hw)) {
+		struct vmlab_mmu_notifier_range r;
+		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_PROTECTION_UPGRADE, addr,
+			      addr + VMLAB_PAGE_SIZE);
+		user_mn_end(&r);
+		notified = true;
+	}
+	if (upgrade)
+		vmlab_mmu_notifier_note_upgrade(m, mm->hw, addr, how, notified);
+}
+
 /* do_wp_page(): write to a read-only present PTE of a writable VMA. */
 static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		      u64 addr, vmlab_ptep_t p, const struct vmlab_pte_info *in)
@@ -70,7 +130,8 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	assert(!old || old->mapcount > 0);
 	if (v->vm_flags & VMLAB_VM_SHARED) {
 		/* wp_page_shared(): the page is ours to write. */
-		upte_set(mm, addr, p, mk_upte(m, in->pfn, wprot));
+		set_access_flags(mm, cpu, addr, p, mk_upte(m, in->pfn, wprot),
+				 true, "wp_page_shared");
 		mm->ev.fault_reuse++;
 		return 0;
 	}
@@ -80,7 +141,8 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		 * no flush (the old entry was more restrictive). */
 		old->private_ |= PGP_ANON_EXCLUSIVE;
 		old->private_ &= ~PGP_LAZYFREE;
-		upte_set(mm, addr, p, mk_upte(m, in->pfn, wprot));
+		set_access_flags(mm, cpu, addr, p, mk_upte(m, in->pfn, wprot),
+				 true, "wp_page_reuse");
 		mm->ev.fault_reuse++;
 		return 0;
 	}
@@ -93,9 +155,15 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	if (!zero)
 		copy_page_content(m, npfn, in->pfn);
 	/* ptep_clear_flush(): no CPU may keep the old translation once the
-	 * new page is mapped; the old page goes only after the flush. */
+	 * new page is mapped; the old page goes only after the flush.
+	 * wp_page_copy(): CLEAR around it, the secondary TLBs flushed with
+	 * the CPU's (ptep_clear_flush_notify) under the PTL. */
+	struct vmlab_mmu_notifier_range r;
+	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, addr,
+		      addr + VMLAB_PAGE_SIZE);
 	struct ugather g;
 	ug_init(&g, mm, cpu);
+	user_ptl(mm, true);
 	upte_set(mm, addr, p, 0);
 	ug_add_range(&g, addr, addr + VMLAB_PAGE_SIZE);
 	if (old) {
@@ -106,6 +174,8 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	}
 	ug_finish(&g);
 	map_new_anon(mm, p, addr, npfn, wprot);
+	user_ptl(mm, false);
+	user_mn_end(&r);
 	mm->ev.fault_cow++;
 	return 0;
 }

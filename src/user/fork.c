@@ -111,7 +111,17 @@ int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 	    !sv->anon_vma)
 		return 0;
 	struct copy_ctx c = {.dst = dst, .dv = dv, .sv = sv};
+	/* copy_page_range(): a COW mapping's parent PTEs get write-protected,
+	 * so secondary MMUs hear PROTECTION_PAGE around the copy. */
+	bool is_cow = (sv->vm_flags & (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE)) ==
+		      VMLAB_VM_MAYWRITE;
+	struct vmlab_mmu_notifier_range r;
+	if (is_cow)
+		user_mn_start(src, &r, VMLAB_MMU_NOTIFY_PROTECTION_PAGE,
+			      sv->vm_start, sv->vm_end);
 	for_each_pte_table(src, sv->vm_start, sv->vm_end, copy_table, &c);
+	if (is_cow)
+		user_mn_end(&r);
 	return c.err;
 }
 
@@ -159,8 +169,7 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 			err = copy_page_range(c, n, mm, v, NULL);
 	}
 	/* The parent's writable entries went read-only: flush_tlb_mm(). */
-	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, 0, VMLAB_TLB_FLUSH_ALL,
-				 VMLAB_PAGE_SHIFT, false);
+	user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
 	if (err) {
 		vmlab_user_mm_destroy(c);
 		return err;

@@ -68,13 +68,20 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 	if (a->behavior != VMLAB_MADV_FREE) {
 		static const struct zap_details d = {.reclaim_pt = true,
 						     .even_cows = true};
+		struct vmlab_mmu_notifier_range r;
+		/* madvise_dontneed_single_vma() -> zap_page_range_single. */
+		user_mn_start(a->mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 		zap_vma_range(a->tlb, v, start, end, &d);
+		user_mn_end(&r);
 		return 0;
 	}
 	if (!vma_is_anonymous(v))
 		return -VMLAB_EINVAL;
 	struct vmlab_user_mm *mm = a->mm;
 	struct vmlab_machine *m = mm->m;
+	/* madvise_free_single_vma(): CLEAR around the walk. */
+	struct vmlab_mmu_notifier_range r;
+	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t p;
 		if (upte_lookup(mm, va, &p))
@@ -108,6 +115,7 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 		}
 		pg->private_ |= PGP_LAZYFREE;
 	}
+	user_mn_end(&r);
 	return 0;
 }
 
@@ -127,6 +135,11 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 	if (v->vm_flags & (VMLAB_VM_LOCKED | VMLAB_VM_PFNMAP | VMLAB_VM_HUGETLB))
 		return -VMLAB_EINVAL;
 	struct ugather g;
+	/* try_to_unmap_one(): CLEAR for the pages reclaim unmaps (COLD only
+	 * ages the CPU PTEs: no notifier). */
+	struct vmlab_mmu_notifier_range r;
+	if (pageout)
+		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 	ug_init(&g, mm, mm->cpu);
 	struct wb *wb = NULL;
 	size_t nwb = 0, cap = 0;
@@ -181,6 +194,8 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		}
 	}
 	ug_finish(&g);
+	if (pageout)
+		user_mn_end(&r);
 	/* The mapping is gone everywhere: shmem_writeout() to swap. */
 	for (size_t i = 0; i < nwb; i++)
 		shmem_writeout(wb[i].f, mm->cpu, wb[i].index);

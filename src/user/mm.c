@@ -112,6 +112,8 @@ void exit_mmap(struct vmlab_user_mm *mm)
 {
 	struct ugather g;
 	assert(mm->magic == USER_MM_MAGIC);
+	/* exit_mmap(): secondary MMUs let go of the mm before the teardown. */
+	vmlab_mmu_notifier_release(mm->m, mm->hw);
 	ug_init(&g, mm, mm->cpu);
 	g.tlb.fullmm = true;
 	unmap_vmas(&g, mm->first, 0, TASK_SIZE + VMLAB_PAGE_SIZE);
@@ -135,6 +137,7 @@ void vmlab_user_mm_destroy(struct vmlab_user_mm *mm)
 		vmlab_enter_lazy_tlb(m, mm->cpu);
 	exit_mmap(mm);
 	assert(count_pgtables(mm) == 1); /* the PGD alone */
+	vmlab_mmu_notifier_subscriptions_destroy(m, mm->hw);
 	vmlab_mm_destroy(m, mm->hw);
 	if (mm->prev)
 		mm->prev->next = mm->next;

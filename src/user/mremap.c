@@ -95,8 +95,7 @@ static int check_prep(struct vrm *r)
 static void flush_old(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	assert(start < end && end <= TASK_SIZE + VMLAB_PAGE_SIZE);
-	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, start, end,
-				 VMLAB_PAGE_SHIFT, false);
+	user_flush_tlb_mm_range(mm, start, end);
 }
 
 /* move_normal_pmd(): hand a whole PTE table over. 1: moved, 0: not. */
@@ -151,7 +150,11 @@ static int move_page_tables(struct vmlab_user_mm *mm, u64 oa, u64 na,
 {
 	const u64 pmd_mask = VMLAB_PMD_SIZE - 1;
 	assert(!((oa | na | len) & (VMLAB_PAGE_SIZE - 1)));
-	for (u64 off = 0; off < len;) {
+	/* move_page_tables(): the old range is UNMAP for secondary MMUs. */
+	struct vmlab_mmu_notifier_range r;
+	int err = 0;
+	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_UNMAP, oa, oa + len);
+	for (u64 off = 0; off < len && !err;) {
 		u64 o = oa + off, n = na + off;
 		if (!(o & pmd_mask) && !(n & pmd_mask) &&
 		    len - off >= VMLAB_PMD_SIZE && move_pmd(mm, o, n)) {
@@ -164,12 +167,11 @@ static int move_page_tables(struct vmlab_user_mm *mm, u64 oa, u64 na,
 		if (len - off < ext)
 			ext = len - off;
 		assert(ext > 0 && ext <= VMLAB_PMD_SIZE);
-		int err = move_ptes(mm, o, n, ext);
-		if (err)
-			return err;
+		err = move_ptes(mm, o, n, ext);
 		off += ext;
 	}
-	return 0;
+	user_mn_end(&r);
+	return err;
 }
 
 /* copy_vma(): the VMA at the destination, merged there if possible. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "machine/internal.h"
+#include "vmlab/mmu_notifier.h"
 #include "vmlab/user.h"
 
 /* x86-64, 4-level paging. */
@@ -203,12 +204,40 @@ struct ugather {
 	struct vmlab_user_mm *mm;
 	u64 *put; /* inline[] until it overflows to the heap */
 	size_t nput, cap;
+	u64 sec_start, sec_end; /* union of the ranges added (secondary TLBs) */
 	u64 inline_[UG_INLINE];
 };
 void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu);
 void ug_add_range(struct ugather *g, u64 start, u64 end);
 void ug_put_page(struct ugather *g, u64 pfn);
 void ug_finish(struct ugather *g);
+/* flush_tlb_mm_range() as x86 has it since 6.6: the CPU flush, then
+ * mmu_notifier_arch_invalidate_secondary_tlbs() for the same range. */
+void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end);
+
+/* MMU notifier ranges of a user-mm operation (mm/mmu_notifier.c callers):
+ * r is initialised and started; end it with user_mn_end(). */
+static inline void user_mn_start(struct vmlab_user_mm *mm,
+				 struct vmlab_mmu_notifier_range *r,
+				 enum vmlab_mmu_notifier_event ev, u64 start,
+				 u64 end)
+{
+	vmlab_mmu_notifier_range_init(r, mm->m, ev, 0, mm->hw, mm->cpu, start,
+				      end);
+	if (vmlab_mm_has_notifiers(mm->hw))
+		vmlab_mmu_notifier_invalidate_range_start(r);
+}
+static inline void user_mn_end(struct vmlab_mmu_notifier_range *r)
+{
+	if (vmlab_mm_has_notifiers(r->mm))
+		vmlab_mmu_notifier_invalidate_range_end(r);
+}
+/* The page-table lock around PTE updates (the notifiers layer checks
+ * that no sleeping callback runs inside). */
+static inline void user_ptl(struct vmlab_user_mm *mm, bool lock)
+{
+	vmlab_mmu_notifier_ptl(mm->hw, lock);
+}
 
 /* The PTE for addr if its table exists (0), else -ENOENT. */
 int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep);

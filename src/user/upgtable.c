@@ -96,12 +96,18 @@ void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu)
 	g->put = g->inline_;
 	g->nput = 0;
 	g->cap = UG_INLINE;
+	g->sec_start = ~0ULL;
+	g->sec_end = 0;
 }
 
 void ug_add_range(struct ugather *g, u64 start, u64 end)
 {
 	assert(start < end && end <= (1ULL << 47));
 	vmlab_tlb_add_range(&g->tlb, start, end, VMLAB_PAGE_SHIFT);
+	if (start < g->sec_start)
+		g->sec_start = start;
+	if (end > g->sec_end)
+		g->sec_end = end;
 }
 
 void ug_put_page(struct ugather *g, u64 pfn)
@@ -133,8 +139,19 @@ void ug_finish(struct ugather *g)
 {
 	struct vmlab_machine *m = g->mm->m;
 	assert(g->put && g->nput <= g->cap);
+	bool fullmm = g->tlb.fullmm;
 	vmlab_tlb_finish_mmu(m, &g->tlb);
-	/* Only now can no CPU reach the pages through a stale entry. */
+	/* x86 flush_tlb_mm_range() tells secondary TLBs right after the CPU
+	 * flush (mmu_notifier_arch_invalidate_secondary_tlbs, 6.6+); a full
+	 * mm flush passes [0, TLB_FLUSH_ALL). */
+	if (vmlab_mm_has_notifiers(g->mm->hw) && (fullmm || g->sec_start < g->sec_end))
+		vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(
+			m, g->mm->hw, fullmm ? 0 : g->sec_start,
+			fullmm ? VMLAB_TLB_FLUSH_ALL : g->sec_end);
+	g->sec_start = ~0ULL;
+	g->sec_end = 0;
+	/* Only now can no CPU or device reach the pages through a stale
+	 * entry. */
 	for (size_t i = 0; i < g->nput; i++)
 		page_put(m, g->tlb.cpu, g->put[i]);
 	if (g->put != g->inline_)
@@ -142,6 +159,16 @@ void ug_finish(struct ugather *g)
 	g->put = g->inline_;
 	g->nput = 0;
 	g->cap = UG_INLINE;
+}
+
+void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
+{
+	assert(start < end);
+	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, start, end,
+				 VMLAB_PAGE_SHIFT, false);
+	if (vmlab_mm_has_notifiers(mm->hw))
+		vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(mm->m, mm->hw,
+								   start, end);
 }
 
 /* ------------------------------------------------------------ PTEs */

@@ -121,9 +121,13 @@ void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			   u64 start, u64 end, const struct zap_details *d)
 {
 	struct ugather g;
+	struct vmlab_mmu_notifier_range r;
+	/* zap_page_range_single_batched(): CLEAR around the zap. */
+	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 	ug_init(&g, mm, mm->cpu);
 	zap_vma_range(&g, v, start, end, d);
 	ug_finish(&g);
+	user_mn_end(&r);
 }
 
 void unmap_vmas(struct ugather *g, struct vmlab_vma *first, u64 start,
@@ -132,12 +136,16 @@ void unmap_vmas(struct ugather *g, struct vmlab_vma *first, u64 start,
 	static const struct zap_details unmap = {.drop_markers = true,
 						 .even_cows = true};
 	assert(g->mm && start < end);
+	/* unmap_vmas(): one UNMAP range around every VMA's zap. */
+	struct vmlab_mmu_notifier_range r;
+	user_mn_start(g->mm, &r, VMLAB_MMU_NOTIFY_UNMAP, start, end);
 	for (struct vmlab_vma *v = first; v && v->vm_start < end; v = v->next) {
 		u64 s = v->vm_start > start ? v->vm_start : start;
 		u64 e = v->vm_end < end ? v->vm_end : end;
 		if (s < e)
 			zap_vma_range(g, v, s, e, &unmap);
 	}
+	user_mn_end(&r);
 }
 
 /* ------------------------------------------------------- protection */
@@ -219,7 +227,11 @@ void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
 	struct prot_ctx c = {.g = g, .v = v,
 			     .newprot = vm_get_page_prot(v->vm_flags),
 			     .try_writable = try_writable};
+	/* change_pmd_range(): PROTECTION_VMA around the PTE updates. */
+	struct vmlab_mmu_notifier_range r;
+	user_mn_start(g->mm, &r, VMLAB_MMU_NOTIFY_PROTECTION_VMA, start, end);
 	for_each_pte_table(g->mm, start, end, prot_table, &c);
+	user_mn_end(&r);
 }
 
 /* ------------------------------------------------ file unmapping */

@@ -68,7 +68,8 @@ int cmd_bench(int argc, char **argv)
 	const struct registry regs[] = {{bench_machine, bench_machine_n},
 					{bench_vmalloc, bench_vmalloc_n},
 					{bench_sim, bench_sim_n},
-					{bench_user, bench_user_n}};
+					{bench_user, bench_user_n},
+					{bench_kasan, bench_kasan_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;
 	const char *names[64];

@@ -94,6 +94,9 @@ struct lop {
 	const char *name;
 	u64 t0;
 	bool svc_locked;
+	/* The call's integer arguments (addresses, sizes), for the trace. */
+	lua_Integer arg[3];
+	int nargs;
 };
 
 /* Resolve the machine or CPU handle at idx to (machine, CPU) without a
@@ -162,7 +165,8 @@ int trace_close(struct sim_trace *t);
 void trace_attach(struct sim_trace *t, struct sim_machine *sm);
 void trace_detach(struct sim_machine *sm);
 u64 trace_now(struct sim_machine *sm);
-void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0);
+void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0,
+		const lua_Integer *args, int nargs);
 void trace_sample(struct sim_machine *sm);
 
 #endif

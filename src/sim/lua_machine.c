@@ -187,6 +187,22 @@ void lop_begin(lua_State *L, struct lop *o, int idx, const char *name)
 	o->svc_locked = false;
 	vmlab_checker_set_op(sm->m, cpu, name);
 	o->t0 = sm->tm ? trace_now(sm) : 0;
+	/* Integer arguments (or a table's addr/len/size) label the trace's
+	 * span of the operation. */
+	o->nargs = 0;
+	int top = lua_gettop(L);
+	if (sm->tm && idx + 1 <= top && lua_istable(L, idx + 1)) {
+		static const char *const keys[] = {"addr", "len", "size"};
+		for (int k = 0; k < 3; k++) {
+			lua_getfield(L, idx + 1, keys[k]);
+			if (lua_isinteger(L, -1))
+				o->arg[o->nargs++] = lua_tointeger(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+	for (int i = idx + 1; sm->tm && i <= top && o->nargs < 3; i++)
+		if (lua_isinteger(L, i))
+			o->arg[o->nargs++] = lua_tointeger(L, i);
 }
 
 void lop_begin_svc(lua_State *L, struct lop *o, int idx, const char *name)
@@ -206,7 +222,7 @@ void lop_end(struct lop *o)
 				   "service unlock");
 	}
 	if (o->sm->tm) {
-		trace_span(o->sm, o->cpu, o->name, o->t0);
+		trace_span(o->sm, o->cpu, o->name, o->t0, o->arg, o->nargs);
 		trace_sample(o->sm);
 	}
 }

@@ -4,7 +4,14 @@
  * open): one process per machine, one track per CPU plus one for the
  * kworker; a span per kernel operation; instants for flushes, IPIs,
  * faults, checker reports and context switches; counters for TLB
- * occupancy, lazily freed vmalloc pages and direct-map splits.
+ * occupancy, lazily freed vmalloc pages and direct-map splits; flow
+ * arrows from an IPI's sender to its receiver.  Spans carry the call's
+ * integer arguments (addresses as hex strings, counts as numbers).
+ *
+ * Size bound: past SAMPLE_AFTER records of one kind on a machine (page
+ * faults of 20,000 thread stacks, say), one in SAMPLE_EVERY is written,
+ * marked "sampled", and a counter keeps the exact total, so a trace stays
+ * near 10 MB by default while nothing disappears without a trace.
  *
  * Time is simulated time: the machine's cost-weighted counters (all CPUs
  * together, so it only grows), advanced by at least 1 ns per record so
@@ -17,6 +24,9 @@
 #include "sim/lsim.h"
 
 #define MAX_COUNTER_CPUS 64
+#define SAMPLE_AFTER 8192
+#define SAMPLE_EVERY 64
+#define MAX_KINDS 64
 
 struct sim_trace {
 	FILE *f;
@@ -35,7 +45,28 @@ struct trace_machine {
 	u64 kw_t0;
 	int kw_cpu;
 	const char *kw_name;
+	u64 flow_id;
+	/* records per kind (a span name or an event type), for sampling */
+	struct { const char *kind; u64 n; } kinds[MAX_KINDS];
+	int nr_kinds;
 };
+
+/* Whether the next record of `kind` is written (see the size bound);
+ * *n gets how many of that kind there have been. */
+static bool keep(struct trace_machine *tm, const char *kind, u64 *n)
+{
+	int k = 0;
+	while (k < tm->nr_kinds && tm->kinds[k].kind != kind)
+		k++;
+	if (k == tm->nr_kinds) {
+		if (k == MAX_KINDS)
+			return true; /* too many kinds to count: keep all */
+		tm->kinds[tm->nr_kinds].kind = kind;
+		tm->kinds[tm->nr_kinds++].n = 0;
+	}
+	*n = ++tm->kinds[k].n;
+	return *n <= SAMPLE_AFTER || *n % SAMPLE_EVERY == 0;
+}
 
 struct sim_trace *trace_open(const char *path, char *err, size_t n)
 {
@@ -120,15 +151,39 @@ static void instant(struct trace_machine *tm, int cpu, const char *name,
 	fputc('}', f);
 }
 
-void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0)
+/* An integer argument: addresses (kernel halves, or above 4 GiB) as hex
+ * strings, which JSON numbers cannot hold exactly; the rest as numbers. */
+static void int_arg(FILE *f, const char *key, lua_Integer v)
+{
+	u64 u = (u64)v;
+	if (v < 0 || u >= (1ULL << 32))
+		fprintf(f, "\"%s\": \"0x%llx\"", key, (unsigned long long)u);
+	else
+		fprintf(f, "\"%s\": %llu", key, (unsigned long long)u);
+}
+
+void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0,
+		const lua_Integer *args, int nargs)
 {
 	struct trace_machine *tm = sm->tm;
-	u64 t1 = trace_now(sm);
+	u64 t1 = trace_now(sm), n;
 	assert(t1 > t0 && cpu >= 0 && cpu < tm->kw_tid);
+	assert(nargs >= 0 && nargs <= 3);
+	if (!keep(tm, name, &n))
+		return;
 	FILE *f = rec(tm, "X", name, cpu, t0);
 	u64 d = t1 - t0;
-	fprintf(f, ", \"dur\": %llu.%03llu}", (unsigned long long)(d / 1000),
-		(unsigned long long)(d % 1000));
+	fprintf(f, ", \"dur\": %llu.%03llu, \"args\": {",
+		(unsigned long long)(d / 1000), (unsigned long long)(d % 1000));
+	static const char *const keys[] = {"arg1", "arg2", "arg3"};
+	for (int i = 0; i < nargs; i++) {
+		fputs(i ? ", " : "", f);
+		int_arg(f, keys[i], args[i]);
+	}
+	if (n > SAMPLE_AFTER)
+		fprintf(f, "%s\"sampled\": \"1 in %d\", \"count\": %llu",
+			nargs ? ", " : "", SAMPLE_EVERY, (unsigned long long)n);
+	fputs("}}", f);
 }
 
 void trace_sample(struct sim_machine *sm)
@@ -178,6 +233,74 @@ void trace_sample(struct sim_machine *sm)
 	tm->sampled = true;
 }
 
+/* The fields of the tracepoints the model emits, in the kernel's names
+ * (include/trace/events/vmalloc.h); "x" marks an address. */
+static const struct tp_fields {
+	const char *name;
+	const char *field[6];
+	const char *hex; /* per field: 'x' address, '.' number */
+} tp_fields[] = {
+	{"alloc_vmap_area", {"va_start", "size", "align", "vstart", "vend",
+			     "failed"}, "x.xxx."},
+	{"free_vmap_area_noflush", {"va_start", "nr_lazy", "nr_lazy_max"},
+	 "x.."},
+	{"purge_vmap_area_lazy", {"start", "end", "num_purged"}, "xx."},
+};
+
+static void tracepoint(struct trace_machine *tm, const struct vmlab_event *e)
+{
+	const u64 v[6] = {e->a, e->b, e->c, e->d, e->e, e->f};
+	const struct tp_fields *tp = NULL;
+	for (size_t i = 0; i < sizeof(tp_fields) / sizeof(tp_fields[0]); i++)
+		if (!strcmp(tp_fields[i].name, e->name))
+			tp = &tp_fields[i];
+	u64 n;
+	if (!keep(tm, e->name, &n))
+		return;
+	int tid = e->cpu >= 0 && e->cpu < tm->kw_tid ? e->cpu : tm->kw_tid;
+	FILE *f = rec(tm, "i", e->name, tid, trace_now(tm->sm));
+	fputs(", \"s\": \"t\", \"args\": {", f);
+	for (int i = 0; i < 6; i++) {
+		if (tp && !tp->field[i])
+			break;
+		if (!tp && i == 2)
+			break; /* unknown tracepoint: a and b */
+		const char *key = tp ? tp->field[i] : i ? "b" : "a";
+		bool hex = tp ? tp->hex[i] == 'x' : i == 0;
+		fprintf(f, hex ? "%s\"%s\": \"0x%llx\"" : "%s\"%s\": %llu",
+			i ? ", " : "", key, (unsigned long long)v[i]);
+	}
+	fputs("}}", f);
+}
+
+static void counter(struct trace_machine *tm, const char *name,
+		    const char *key, u64 v)
+{
+	FILE *f = rec(tm, "C", name, 0, trace_now(tm->sm));
+	fprintf(f, ", \"args\": {\"%s\": %llu}}", key, (unsigned long long)v);
+}
+
+/* The IPI: a flow arrow from the sender's track (binding to the span of
+ * the operation that sent it) to a short slice on the receiver's. */
+static void ipi(struct trace_machine *tm, int from, int to)
+{
+	char name[64];
+	int tid_from = from >= 0 && from < tm->kw_tid ? from : tm->kw_tid;
+	int tid_to = to >= 0 && to < tm->kw_tid ? to : tm->kw_tid;
+	u64 id = ++tm->flow_id, ts = trace_now(tm->sm);
+	FILE *f = rec(tm, "s", "IPI", tid_from, ts);
+	fprintf(f, ", \"cat\": \"ipi\", \"id\": %llu}", (unsigned long long)id);
+	snprintf(name, sizeof(name), "IPI from CPU %d", from);
+	u64 t1 = trace_now(tm->sm);
+	f = rec(tm, "X", name, tid_to, t1);
+	fprintf(f, ", \"dur\": 0.001, \"args\": {\"from\": %d, \"to\": %d}}",
+		from, to);
+	f = rec(tm, "f", "IPI", tid_to, t1);
+	fprintf(f, ", \"cat\": \"ipi\", \"id\": %llu, \"bp\": \"e\"}",
+		(unsigned long long)id);
+	trace_now(tm->sm); /* the slice's 1 ns */
+}
+
 static void on_user(struct trace_machine *tm, const struct vmlab_event *e)
 {
 	struct vmlab_machine *m = tm->sm->m;
@@ -200,8 +323,7 @@ static void on_user(struct trace_machine *tm, const struct vmlab_event *e)
 			(unsigned long long)(d % 1000), tm->kw_cpu);
 		trace_sample(tm->sm);
 	} else {
-		instant(tm, e->cpu, e->name, "t", "\"a\": \"%#llx\", \"b\": %llu",
-			e->a, e->b);
+		tracepoint(tm, e);
 	}
 }
 
@@ -209,15 +331,24 @@ static void on_event(void *ctx, const struct vmlab_event *e)
 {
 	struct trace_machine *tm = ctx;
 	char name[64];
+	u64 n;
 	assert(tm && e && e->type < VMLAB_NR_EVENTS);
 	switch (e->type) {
 	case VMLAB_EV_FAULT:
+		if (!keep(tm, "page fault", &n))
+			break;
 		instant(tm, e->cpu, "page fault", "t",
-			"\"va\": \"%#llx\", \"error_code\": %llu", e->a, e->b);
+			"\"va\": \"0x%llx\", \"error_code\": %llu", e->a, e->b);
+		if (n > SAMPLE_AFTER)
+			counter(tm, "page faults (sampled)", "page faults", n);
 		break;
 	case VMLAB_EV_INVLPG:
-		instant(tm, e->cpu, "invlpg", "t", "\"va\": \"%#llx\", \"pcid\": %llu",
+		if (!keep(tm, "invlpg", &n))
+			break;
+		instant(tm, e->cpu, "invlpg", "t", "\"va\": \"0x%llx\", \"pcid\": %llu",
 			e->a, e->b);
+		if (n > SAMPLE_AFTER)
+			counter(tm, "invlpg (sampled)", "invlpg", n);
 		break;
 	case VMLAB_EV_FLUSH_LOCAL:
 		instant(tm, e->cpu, "flush (PCID)", "t",
@@ -227,8 +358,8 @@ static void on_event(void *ctx, const struct vmlab_event *e)
 		instant(tm, e->cpu, "flush (global)", "t", NULL, 0, 0);
 		break;
 	case VMLAB_EV_IPI:
-		snprintf(name, sizeof(name), "IPI from CPU %d", e->cpu);
-		instant(tm, (int)e->a, name, "t", NULL, 0, 0);
+		if (keep(tm, "IPI", &n))
+			ipi(tm, e->cpu, (int)e->a);
 		break;
 	case VMLAB_EV_SWITCH_MM:
 		instant(tm, e->cpu, "switch_mm", "t", "\"ctx_id\": %llu, "
@@ -237,7 +368,7 @@ static void on_event(void *ctx, const struct vmlab_event *e)
 	case VMLAB_EV_REPORT:
 		snprintf(name, sizeof(name), "checker: %s",
 			 vmlab_check_name((enum vmlab_check)e->a));
-		instant(tm, e->cpu, name, "p", "\"va\": \"%#llx\", \"pfn\": %llu",
+		instant(tm, e->cpu, name, "p", "\"va\": \"0x%llx\", \"pfn\": %llu",
 			e->b, e->c);
 		break;
 	case VMLAB_EV_USER:

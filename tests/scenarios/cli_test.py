@@ -84,10 +84,9 @@ def t_trace(vmlab, gdir):
         assert procs == ["machine 1: no flush", "machine 2: with flush"], procs
         spans = {e["name"] for e in ev if e["ph"] == "X"}
         assert {"map", "unmap", "read", "write", "alloc_pages",
-                "free_pages"} <= spans, spans
+                "free_pages", "IPI from CPU 0"} <= spans, spans
         inst = {e["name"] for e in ev if e["ph"] == "i"}
-        assert {"IPI from CPU 0", "invlpg", "page fault",
-                "checker: stale-access",
+        assert {"invlpg", "page fault", "checker: stale-access",
                 "checker: freed-frame-reachable"} <= inst, inst
         counters = {e["name"] for e in ev if e["ph"] == "C"}
         assert {"TLB occupancy", "direct-map splits",
@@ -97,13 +96,38 @@ def t_trace(vmlab, gdir):
                 assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
             if e["ph"] == "X":
                 assert e["dur"] > 0
-        # per track, spans never overlap: Perfetto nests them
-        last = {}
+        # operations carry their arguments: map(VA, pfn, 1)
+        m = next(e for e in ev if e["ph"] == "X" and e["name"] == "map")
+        assert m["args"]["arg1"].startswith("0xffff"), m
+        assert isinstance(m["args"]["arg2"], int) and m["args"]["arg3"] == 1
+        # checker reports: a hex va and a numeric pfn
+        r = next(e for e in ev if e["name"] == "checker: stale-access")
+        assert re.fullmatch(r"0x[0-9a-f]+", r["args"]["va"]), r
+        assert isinstance(r["args"]["pfn"], int), r
+        # every IPI is a flow from its sender to its receiver
+        starts = {e["id"]: e for e in ev if e["ph"] == "s"}
+        ends = {e["id"]: e for e in ev if e["ph"] == "f"}
+        assert starts and starts.keys() == ends.keys()
+        for i, s0 in starts.items():
+            assert s0["tid"] != ends[i]["tid"] and ends[i]["ts"] >= s0["ts"]
+        # per track, spans nest (Perfetto draws them as a stack)
+        by_track = {}
         for e in sorted((e for e in ev if e["ph"] == "X"),
-                        key=lambda e: (e["pid"], e["tid"], e["ts"])):
-            k = (e["pid"], e["tid"])
-            assert e["ts"] >= last.get(k, 0), e
-            last[k] = e["ts"] + e["dur"]
+                        key=lambda e: (e["ts"], -e["dur"])):
+            stack = by_track.setdefault((e["pid"], e["tid"]), [])
+            while stack and stack[-1] <= e["ts"]:
+                stack.pop()
+            end = e["ts"] + e["dur"]
+            assert not stack or end <= stack[-1] + 1e-9, e
+            stack.append(end)
+        # page faults of 20,000 stacks are sampled: the trace stays small
+        big = os.path.join(tmp, "g.json")
+        run(vmlab, "run", "guard-stacks", "--trace", big, code=0)
+        assert os.path.getsize(big) < 10 * 1024 * 1024
+        with open(big) as f:
+            g = json.load(f)["traceEvents"]
+        assert any(e["ph"] == "C" and e["name"].endswith("(sampled)")
+                   for e in g)
         # a concurrent run shows context switches and the kworker track
         run(vmlab, "replay", "race", "--seed", "5", "--policy", "pct",
             "--trace", path, code=1)

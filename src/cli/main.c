@@ -58,6 +58,8 @@ static const struct command commands[] = {
 	 "  reports in full, the trace hash and the verdict.\n" RUN_OPTS
 	 "  --json          one JSON document instead of text\n"
 	 "  --trace FILE    write a Chrome trace (open it in ui.perfetto.dev)\n"
+	 "  --ftrace FILE   write the tracepoints (vmalloc:*, tlb:tlb_flush) in\n"
+	 "                  the text of /sys/kernel/tracing/trace\n"
 	 "  With -D lists or ranges (-D pages=1..64*2) it is a sweep: one run\n"
 	 "  per point of the cross product, one table (see 'vmlab help stat').\n"
 	 BATCH_OPTS},

@@ -115,6 +115,11 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 			i++;
 		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
 			a->verbose = true;
+		} else if (!strcmp(s, "--ftrace")) {
+			if (!v)
+				return cli_bad(cmd, "--ftrace needs a file name", NULL);
+			a->o.ftrace = v;
+			i++;
 		} else if (!strcmp(s, "--trace")) {
 			if (!v)
 				return cli_bad(cmd, "--trace needs a file name", NULL);

@@ -303,6 +303,25 @@ void vmlab_flush_tlb_all(struct vmlab_machine *m, int cpu)
 	}
 }
 
+/*
+ * The tlb:tlb_flush tracepoint (include/trace/events/tlb.h): pages, -1
+ * for a full flush, and the reason (enum tlb_flush_reason).  Task-switch
+ * flushes are read off VMLAB_EV_SWITCH_MM by the trace writers.
+ */
+enum { TLB_REMOTE_SHOOTDOWN = 1, TLB_LOCAL_MM_SHOOTDOWN = 3,
+       TLB_REMOTE_SEND_IPI = 4 };
+
+static void trace_tlb_flush(struct vmlab_machine *m, int cpu, int reason,
+			    s64 pages)
+{
+	static const struct vmlab_tracepoint tp = VMLAB_TRACEPOINT("tlb_flush");
+	struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = cpu,
+				.a = (u64)pages, .b = (u64)reason,
+				.name = tp.name, .name_hash = tp.hash};
+	assert(reason >= 0 && reason <= 5 && pages >= -1);
+	vmlab_emit(m, &e);
+}
+
 /* flush_tlb_func() on one CPU. */
 static void mm_flush_local(struct vmlab_machine *m, struct cpu *c,
 			   struct vmlab_mm *mm, u64 start, u64 end,
@@ -354,6 +373,8 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 			     VMLAB_C_flush_mm_range, 1);
 	u64 gen = ++mm->tlb_gen;
 	(void)gen;
+	s64 pages = full ? -1 : (s64)range_pages(start, end, stride_shift);
+	bool sent = false;
 	for (int i = 0; i < m->nr_cpus; i++) {
 		struct cpu *c = &m->cpu[i];
 		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
@@ -363,8 +384,15 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 				count(m, cpu, VMLAB_C_ipi_skipped_lazy, 1);
 				continue;
 			}
+			if (!sent) /* once per shootdown, as flush_tlb_multi */
+				trace_tlb_flush(m, cpu, TLB_REMOTE_SEND_IPI, pages);
+			sent = true;
 			send_ipi(m, cpu, i);
 		}
+		if (!c->lazy)
+			trace_tlb_flush(m, i, i == cpu ? TLB_LOCAL_MM_SHOOTDOWN
+						       : TLB_REMOTE_SHOOTDOWN,
+					pages);
 		mm_flush_local(m, c, mm, start, end, stride_shift, full);
 	}
 	/* Other tasks may have flushed meanwhile: tlb_gen only grows. */

@@ -159,7 +159,9 @@ u64 sandbox_steps(struct sim *sim);
 
 /* ------------------------------------------------------------ trace */
 
-struct sim_trace *trace_open(const char *path, char *err, size_t n);
+/* Either path may be NULL: a Chrome trace, an ftrace-text trace or both. */
+struct sim_trace *trace_open(const char *path, const char *ftrace, char *err,
+			     size_t n);
 /* Close the document; 0 or -1 on a write error. */
 int trace_close(struct sim_trace *t);
 void trace_attach(struct sim_trace *t, struct sim_machine *sm);

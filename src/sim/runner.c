@@ -421,8 +421,8 @@ enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r)
 	if (o->policy == VMLAB_SCHED_PCT && !sim.pct_steps)
 		sim.pct_steps = sim_calibrate(o);
 	r->pct_steps = sim.pct_steps;
-	if (o->trace) {
-		sim.trace = trace_open(o->trace, err, sizeof(err));
+	if (o->trace || o->ftrace) {
+		sim.trace = trace_open(o->trace, o->ftrace, err, sizeof(err));
 		if (!sim.trace) {
 			free(src.text);
 			return fail(r, SIM_USAGE, err);

@@ -43,6 +43,7 @@ struct sim_opts {
 	int nr_defs;
 	FILE *out;            /* print() output; NULL: collected */
 	const char *trace;    /* Chrome trace file, NULL: none */
+	const char *ftrace;   /* tracefs-text trace file, NULL: none */
 	bool quiet;           /* kernel warnings off (explore, tour) */
 	/* Historical bugs switched on in every machine (--mutant NAME). */
 	u64 mutants[VMLAB_MUTANT_WORDS];

@@ -29,8 +29,14 @@
 #define MAX_KINDS 64
 
 struct sim_trace {
-	FILE *f;
+	FILE *f;  /* Chrome trace, or NULL */
 	bool any; /* a record was written (comma before the next) */
+	FILE *ft; /* ftrace text, or NULL; its lines first go to ft_buf */
+	char *ft_path;
+	char *ft_buf;
+	size_t ft_len;
+	u64 ft_lines;
+	int ft_cpus;
 };
 
 struct trace_machine {
@@ -46,6 +52,7 @@ struct trace_machine {
 	int kw_cpu;
 	const char *kw_name;
 	u64 flow_id;
+	bool in_kworker; /* events now come from the purge worker */
 	/* records per kind (a span name or an event type), for sampling */
 	struct { const char *kind; u64 n; } kinds[MAX_KINDS];
 	int nr_kinds;
@@ -68,29 +75,83 @@ static bool keep(struct trace_machine *tm, const char *kind, u64 *n)
 	return *n <= SAMPLE_AFTER || *n % SAMPLE_EVERY == 0;
 }
 
-struct sim_trace *trace_open(const char *path, char *err, size_t n)
+struct sim_trace *trace_open(const char *path, const char *ftrace, char *err,
+			     size_t n)
 {
 	struct sim_trace *t = calloc(1, sizeof(*t));
 	if (!t)
 		abort();
-	t->f = fopen(path, "w");
-	if (!t->f) {
+	assert(path || ftrace);
+	if (path && !(t->f = fopen(path, "w"))) {
 		snprintf(err, n, "cannot write the trace file '%s'", path);
 		free(t);
 		return NULL;
 	}
-	fputs("{\"displayTimeUnit\": \"ns\",\n\"otherData\": {\"generator\": "
-	      "\"vmlab " VMLAB_VERSION "\", \"clock\": \"simulated ns\"},\n"
-	      "\"traceEvents\": [\n", t->f);
+	if (ftrace) {
+		/* The header counts the lines: they are kept until the end. */
+		FILE *probe = fopen(ftrace, "w");
+		if (!probe) {
+			snprintf(err, n, "cannot write the ftrace file '%s'",
+				 ftrace);
+			if (t->f)
+				fclose(t->f);
+			free(t);
+			return NULL;
+		}
+		fclose(probe);
+		t->ft_path = strdup(ftrace);
+		t->ft = open_memstream(&t->ft_buf, &t->ft_len);
+		if (!t->ft || !t->ft_path)
+			abort();
+	}
+	if (t->f)
+		fputs("{\"displayTimeUnit\": \"ns\",\n\"otherData\": {\"generator\": "
+		      "\"vmlab " VMLAB_VERSION "\", \"clock\": \"simulated ns\"},\n"
+		      "\"traceEvents\": [\n", t->f);
 	return t;
+}
+
+/* The tracefs `trace` file's header, as the kernel prints it with the
+ * default options (nop tracer, irq-info on). */
+static int ftrace_close(struct sim_trace *t)
+{
+	fclose(t->ft);
+	FILE *f = fopen(t->ft_path, "w");
+	int err = !f;
+	if (f) {
+		fprintf(f, "# tracer: nop\n#\n# entries-in-buffer/entries-written: "
+			   "%llu/%llu   #P:%d\n#\n",
+			(unsigned long long)t->ft_lines,
+			(unsigned long long)t->ft_lines, t->ft_cpus);
+		fputs("#                                _-----=> irqs-off/BH-disabled\n"
+		      "#                               / _----=> need-resched\n"
+		      "#                              | / _---=> hardirq/softirq\n"
+		      "#                              || / _--=> preempt-depth\n"
+		      "#                              ||| / _-=> migrate-disable\n"
+		      "#                              |||| /     delay\n"
+		      "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
+		      "#              | |         |   |||||     |         |\n", f);
+		if (t->ft_len)
+			fwrite(t->ft_buf, 1, t->ft_len, f);
+		err = ferror(f);
+		err |= fclose(f);
+	}
+	free(t->ft_buf);
+	free(t->ft_path);
+	return err;
 }
 
 int trace_close(struct sim_trace *t)
 {
-	assert(t && t->f);
-	fputs("\n]}\n", t->f);
-	int err = ferror(t->f);
-	err |= fclose(t->f);
+	assert(t && (t->f || t->ft));
+	int err = 0;
+	if (t->f) {
+		fputs("\n]}\n", t->f);
+		err = ferror(t->f);
+		err |= fclose(t->f);
+	}
+	if (t->ft)
+		err |= ftrace_close(t);
 	free(t);
 	return err ? -1 : 0;
 }
@@ -169,7 +230,7 @@ void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0,
 	u64 t1 = trace_now(sm), n;
 	assert(t1 > t0 && cpu >= 0 && cpu < tm->kw_tid);
 	assert(nargs >= 0 && nargs <= 3);
-	if (!keep(tm, name, &n))
+	if (!tm->t->f || !keep(tm, name, &n))
 		return;
 	FILE *f = rec(tm, "X", name, cpu, t0);
 	u64 d = t1 - t0;
@@ -191,6 +252,8 @@ void trace_sample(struct sim_machine *sm)
 	struct trace_machine *tm = sm->tm;
 	struct vmlab_machine *m = sm->m;
 	assert(tm && m && tm->sm == sm);
+	if (!tm->t->f)
+		return;
 	int n = vmlab_nr_cpus(m) < MAX_COUNTER_CPUS ? vmlab_nr_cpus(m)
 						    : MAX_COUNTER_CPUS;
 	bool changed = !tm->sampled;
@@ -309,12 +372,14 @@ static void on_user(struct trace_machine *tm, const struct vmlab_event *e)
 		instant(tm, e->c ? -1 : e->cpu, "scheduled", "t",
 			"\"step\": %llu%.0llu", e->b, 0);
 	} else if (!strcmp(e->name, "kworker_begin")) {
+		tm->in_kworker = true;
 		tm->kw_t0 = trace_now(tm->sm);
 		tm->kw_cpu = e->cpu;
 		tm->kw_name = m->work_head && m->work_head->name
 				      ? m->work_head->name
 				      : "work";
 	} else if (!strcmp(e->name, "kworker_end")) {
+		tm->in_kworker = false;
 		u64 t1 = trace_now(tm->sm);
 		FILE *f = rec(tm, "X", tm->kw_name, tm->kw_tid, tm->kw_t0);
 		u64 d = t1 - tm->kw_t0;
@@ -327,12 +392,85 @@ static void on_user(struct trace_machine *tm, const struct vmlab_event *e)
 	}
 }
 
+/* ------------------------------------------------------- ftrace text */
+
+static const char *const tlb_reasons[] = {
+	"flush on task switch", "remote shootdown", "local shootdown",
+	"local MM shootdown", "remote IPI send", "remote wrong CPU"};
+
+/* One line of the tracefs `trace` file: TASK-PID [CPU] flags TIME: */
+static FILE *ft_line(struct trace_machine *tm, int cpu, const char *event)
+{
+	FILE *f = tm->t->ft;
+	char comm[16];
+	int pid;
+	if (tm->in_kworker || cpu < 0) {
+		int kc = cpu >= 0 ? cpu : tm->kw_cpu;
+		snprintf(comm, sizeof(comm), "kworker/%d:1", kc & 0xfff);
+		pid = 1000 * (tm->sm->index + 1) + 100 + kc;
+	} else {
+		/* the task of the CPU's program: the machine's label */
+		size_t i = 0;
+		for (; tm->sm->label[i] && i < sizeof(comm) - 1; i++)
+			comm[i] = tm->sm->label[i] == ' ' ? '_' : tm->sm->label[i];
+		comm[i] = 0;
+		pid = 1000 * (tm->sm->index + 1) + cpu;
+	}
+	u64 ns = trace_now(tm->sm);
+	fprintf(f, "%16s-%-7d [%03d] ..... %5llu.%06llu: %s: ", comm, pid,
+		cpu >= 0 ? cpu : tm->kw_cpu, (unsigned long long)(ns / 1000000000),
+		(unsigned long long)(ns / 1000 % 1000000), event);
+	tm->t->ft_lines++;
+	return f;
+}
+
+/* The model's events as the real tracepoints print them (the formats of
+ * the kernel's events/.../format files). */
+static void ftrace_event(struct trace_machine *tm, const struct vmlab_event *e)
+{
+	if (e->type == VMLAB_EV_SWITCH_MM) {
+		fprintf(ft_line(tm, e->cpu, "tlb_flush"), "pages:%d reason:%s (0)\n",
+			e->c ? -1 : 0, tlb_reasons[0]);
+		return;
+	}
+	if (e->type != VMLAB_EV_USER || !e->name)
+		return;
+	const char *n = e->name;
+	if (!strcmp(n, "alloc_vmap_area"))
+		fprintf(ft_line(tm, e->cpu, n), "va_start: %llu size=%llu "
+			"align=%llu vstart=0x%llx vend=0x%llx failed=%d\n",
+			(unsigned long long)e->a, (unsigned long long)e->b,
+			(unsigned long long)e->c, (unsigned long long)e->d,
+			(unsigned long long)e->e, (int)e->f);
+	else if (!strcmp(n, "free_vmap_area_noflush"))
+		fprintf(ft_line(tm, e->cpu, n), "va_start=0x%llx nr_lazy=%llu "
+			"nr_lazy_max=%llu\n", (unsigned long long)e->a,
+			(unsigned long long)e->b, (unsigned long long)e->c);
+	else if (!strcmp(n, "purge_vmap_area_lazy"))
+		fprintf(ft_line(tm, e->cpu, n), "start=0x%llx end=0x%llx "
+			"num_purged=%u\n", (unsigned long long)e->a,
+			(unsigned long long)e->b, (unsigned)e->c);
+	else if (!strcmp(n, "tlb_flush") && e->b < 6)
+		fprintf(ft_line(tm, e->cpu, n), "pages:%lld reason:%s (%d)\n",
+			(long long)e->a, tlb_reasons[e->b], (int)e->b);
+	else if (!strcmp(n, "kworker_begin"))
+		tm->kw_cpu = e->cpu;
+}
+
 static void on_event(void *ctx, const struct vmlab_event *e)
 {
 	struct trace_machine *tm = ctx;
 	char name[64];
 	u64 n;
 	assert(tm && e && e->type < VMLAB_NR_EVENTS);
+	if (tm->t->ft)
+		ftrace_event(tm, e);
+	if (!tm->t->f) {
+		if (e->type == VMLAB_EV_USER && e->name &&
+		    !strncmp(e->name, "kworker_", 8))
+			tm->in_kworker = !strcmp(e->name, "kworker_begin");
+		return;
+	}
 	switch (e->type) {
 	case VMLAB_EV_FAULT:
 		if (!keep(tm, "page fault", &n))
@@ -391,6 +529,13 @@ void trace_attach(struct sim_trace *t, struct sim_machine *sm)
 	tm->pid = sm->index + 1;
 	tm->kw_tid = vmlab_nr_cpus(sm->m);
 	sm->tm = tm;
+	if (tm->kw_tid > t->ft_cpus)
+		t->ft_cpus = tm->kw_tid;
+	double ns0 = vmlab_sim_time_ns(sm->m, -1);
+	tm->last_sim = ns0 > 0 ? (u64)llround(ns0) : 0;
+	vmlab_set_event_listener(sm->m, on_event, tm);
+	if (!t->f)
+		return;
 	char name[300];
 	snprintf(name, sizeof(name), "machine %d", tm->pid);
 	if (strcmp(name, sm->label)) /* not the default label */
@@ -402,9 +547,6 @@ void trace_attach(struct sim_trace *t, struct sim_machine *sm)
 		meta(tm, "thread_name", c, name);
 	}
 	meta(tm, "thread_name", tm->kw_tid, "kworker");
-	double ns = vmlab_sim_time_ns(sm->m, -1);
-	tm->last_sim = ns > 0 ? (u64)llround(ns) : 0;
-	vmlab_set_event_listener(sm->m, on_event, tm);
 	trace_sample(sm);
 }
 

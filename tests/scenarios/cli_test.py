@@ -136,6 +136,68 @@ def t_trace(vmlab, gdir):
         assert any(e["name"] == "scheduled" for e in d["traceEvents"])
 
 
+# Lines of a real 6.18 trace (tracefs `trace`, the events the model has).
+REAL_FTRACE = """\
+         bpfload-9645    [000] .....   183.191573: alloc_vmap_area: va_start: 18446683600571027456 size=8192 align=1 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0
+     kworker/1:1-41      [001] .....   183.242278: free_vmap_area_noflush: va_start=0xffffc900059d0000 nr_lazy=11878 nr_lazy_max=16384
+            bash-9592    [000] ...1.   183.181273: tlb_flush: pages:-1 reason:remote IPI send (4)
+"""
+FTRACE_LINE = re.compile(
+    r"^ *(\S+)-(\d+) +\[(\d{3})\] [.dDhHsSnNbBpP0-9]{5} +(\d+)\.(\d{6}): "
+    r"(alloc_vmap_area: va_start: \d+ size=\d+ align=\d+ vstart=0x[0-9a-f]+ "
+    r"vend=0x[0-9a-f]+ failed=[01]"
+    r"|free_vmap_area_noflush: va_start=0x[0-9a-f]+ nr_lazy=\d+ nr_lazy_max=\d+"
+    r"|purge_vmap_area_lazy: start=0x[0-9a-f]+ end=0x[0-9a-f]+ num_purged=\d+"
+    r"|tlb_flush: pages:-?\d+ reason:(flush on task switch \(0\)|remote "
+    r"shootdown \(1\)|local shootdown \(2\)|local MM shootdown \(3\)|"
+    r"remote IPI send \(4\)|remote wrong CPU \(5\)))$")
+
+
+def t_ftrace(vmlab, gdir):
+    for line in REAL_FTRACE.splitlines():
+        assert FTRACE_LINE.match(line), line
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = os.path.join(tmp, "lazy.lua")
+        with open(scen, "w") as f:
+            f.write("""
+local m = vmlab.machine{cpus = 2}
+local c = m:cpu(0)
+for i = 1, 40 do c:vfree(c:vmalloc(8192)) end
+c:purge_vmap_area_lazy()
+local mm = m:user_mm()
+local a = mm:mmap{len = 8 * 4096, prot = "rw", flags = {"private", "anonymous"}}
+m:run{[0] = function(c0) c0:user_write(mm, a, "x") end,
+      [1] = function(c1) c1:user_write(mm, a + 4096, "y") end}
+m:run{[0] = function(c0) assert(mm:mprotect(a, 2 * 4096, "r")) end}
+""")
+        path = os.path.join(tmp, "trace.txt")
+        run(vmlab, "run", scen, "--ftrace", path, code=0)
+        with open(path) as f:
+            text = f.read()
+        head = [l for l in text.splitlines() if l.startswith("#")]
+        body = [l for l in text.splitlines() if not l.startswith("#")]
+        assert head[0] == "# tracer: nop", head
+        m = re.search(r"entries-in-buffer/entries-written: (\d+)/(\d+) +#P:2",
+                      text)
+        assert m and int(m.group(1)) == len(body), (m, len(body))
+        for l in body:
+            assert FTRACE_LINE.match(l), l
+        ev = [re.search(r"\d: (\w+): (.*)$", l).groups() for l in body]
+        names = [e[0] for e in ev]
+        assert names.count("alloc_vmap_area") == 40, names
+        assert names.count("free_vmap_area_noflush") == 40
+        purge = [e[1] for e in ev if e[0] == "purge_vmap_area_lazy"]
+        assert purge and purge[-1].endswith("num_purged=40"), purge
+        reasons = {re.search(r"reason:(.*) \(", e[1]).group(1)
+                   for e in ev if e[0] == "tlb_flush"}
+        assert {"flush on task switch", "remote IPI send",
+                "remote shootdown"} <= reasons, reasons
+        # timestamps only grow, per machine
+        ts = [float(FTRACE_LINE.match(l).group(4) + "." +
+                    FTRACE_LINE.match(l).group(5)) for l in body]
+        assert ts == sorted(ts), ts
+
+
 def t_explore_replay(vmlab, gdir):
     p = run(vmlab, "explore", "race", "--seeds", "50", code=1)
     m = re.search(r"^replay: (vmlab replay .*)$", p.stdout, re.M)
@@ -318,6 +380,7 @@ def t_parallel(vmlab, gdir):
 
 
 TESTS = {
+    "ftrace": t_ftrace,
     "batch": t_batch,
     "parallel": t_parallel,
     "golden-tour": t_golden_tour,

@@ -24,6 +24,17 @@ static inline struct env t_env(int cpus)
 	return e;
 }
 
+/* pages of fresh private anonymous memory, each page written once. */
+static inline s64 t_map_rw(struct env *e, u64 pages)
+{
+	s64 a = vmlab_mmap(e->mm, 0, pages * P, RW, ANON, NULL, 0);
+	assert_true(a > 0);
+	for (u64 i = 0; i < pages; i++)
+		assert_int_equal(vmlab_user_write8(e->mm, 0, (u64)a + i * P, 1),
+				 VMLAB_OK);
+	return a;
+}
+
 /* Correct code leaves the checker silent. */
 static inline void t_done(struct env *e)
 {

@@ -253,6 +253,37 @@ int vmlab_user_access_si(struct vmlab_user_mm *mm, int cpu,
 int vmlab_user_read8(struct vmlab_user_mm *mm, int cpu, u64 va, u8 *out);
 int vmlab_user_write8(struct vmlab_user_mm *mm, int cpu, u64 va, u8 v);
 
+/* brk(2): the new break, or the unchanged one when refused (as Linux:
+ * a failed brk is not an error to the kernel). */
+s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk);
+
+/* ------------------------------------------------ exec-time layout */
+
+/* What exec leaves: kinds of vmlab_user_map_exec(). */
+#define VMLAB_EXEC_VMA 0     /* an ELF segment, bss, an anonymous VMA */
+#define VMLAB_EXEC_STACK 1   /* the stack: VM_GROWSDOWN, with an anon_vma */
+#define VMLAB_EXEC_SPECIAL 2 /* [vdso], [vvar]...: never merged */
+/* A VMA exactly as listed in /proc/PID/maps after exec, not merged with
+ * its neighbours.  0, -VMLAB_EINVAL or -VMLAB_EEXIST (overlap). */
+int vmlab_user_map_exec(struct vmlab_user_mm *mm, u64 start, u64 end,
+			int prot, int flags, struct vmlab_file *file, u64 off,
+			int kind);
+
+/* The placement parameters of an mm (arch/x86/mm/mmap.c, mm/mmap.c). */
+struct vmlab_user_layout {
+	u64 mmap_base;	      /* top of the top-down area (TASK_SIZE - 128 MiB) */
+	u64 mmap_legacy_base; /* bottom-up start (TASK_UNMAPPED_BASE) */
+	u64 stack_guard_gap;  /* kept free below stacks (256 pages) */
+	u64 start_brk, brk;   /* the heap (0, 0: none) */
+	u64 mmap_min_addr;    /* vm.mmap_min_addr (65536) */
+	bool topdown;	      /* MMF_TOPDOWN (legacy layout when false) */
+};
+void vmlab_user_get_layout(const struct vmlab_user_mm *mm,
+			   struct vmlab_user_layout *out);
+/* 0 or -VMLAB_EINVAL (unaligned or out of the user range). */
+int vmlab_user_set_layout(struct vmlab_user_mm *mm,
+			  const struct vmlab_user_layout *l);
+
 /* ------------------------------------------------------ files and swap */
 
 /* memfd_create()-like: an empty shmem file.  Files are reference counted;
@@ -260,6 +291,12 @@ int vmlab_user_write8(struct vmlab_user_mm *mm, int cpu, u64 va, u8 v);
 int vmlab_memfd_create(struct vmlab_machine *m, const char *name,
 		       struct vmlab_file **out);
 void vmlab_file_put(struct vmlab_file *f);
+/* Make f stand for a regular file of a disk filesystem (ext4, xfs):
+ * mappings of it are placed by thp_get_unmapped_area(), 2 MiB aligned
+ * with their file offset when 2 MiB of them can be. */
+void vmlab_file_set_thp_area(struct vmlab_file *f, bool on);
+/* The inode-like number vmlab_vma_info.file_id shows (0 for NULL). */
+u64 vmlab_file_id(const struct vmlab_file *f);
 int vmlab_ftruncate(struct vmlab_file *f, u64 size);
 /* fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). */
 int vmlab_file_punch_hole(struct vmlab_file *f, u64 off, u64 len);

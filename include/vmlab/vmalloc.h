@@ -167,6 +167,8 @@ void vmlab_vm_unmap_aliases_hook(struct vmlab_machine *m, int cpu, void *ctx);
 bool vmlab_purge_vmap_area_lazy(struct vmlab_machine *m, int cpu);
 /* fls(num_online_cpus()) * (32 MiB / PAGE_SIZE). */
 u64 vmlab_lazy_max_pages(const struct vmlab_machine *m);
+/* Override lazy_max_pages() (a mechanism to vary; 0: the formula). */
+void vmlab_set_lazy_max_pages(struct vmlab_machine *m, u64 pages);
 /* vmap_lazy_nr: pages unmapped and waiting for a purge. */
 u64 vmlab_vmap_lazy_nr(const struct vmlab_machine *m);
 

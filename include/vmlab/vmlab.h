@@ -14,6 +14,7 @@
 #include "kasan.h"
 #include "execmem.h"
 #include "user.h"
+#include "replay.h"
 #include "mutant.h"
 
 #define VMLAB_VERSION "0.1.0"

@@ -10,6 +10,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FINDING = 1, /* checker report or scenario failure */
 	EXIT_USAGE = 2,
+	EXIT_BAD_TRACE = 3, /* replay-trace: unreadable or malformed trace */
 };
 
 /* Options of the scenario commands (scenario_cmds.c parses them). */
@@ -59,5 +60,7 @@ int cli_batch_output(const char *cmd, const struct cli_args *a,
 int cli_sweep(const char *cmd, struct cli_args *a);
 /* report_html.c */
 int cmd_report(int argc, char **argv);
+/* replay_trace.c */
+int cmd_replay_trace(int argc, char **argv);
 
 #endif

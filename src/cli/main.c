@@ -99,6 +99,21 @@ static const struct command commands[] = {
 	 "  a plot per sweep, and a Perfetto trace per scenario in\n"
 	 "  FILE-traces/.  Default FILE: vmlab-report.html.  Exit 1 when a\n"
 	 "  scenario did not behave as expected.\n"},
+	{"replay-trace", cmd_replay_trace, "replay a real kernel trace, compare",
+	 "vmlab replay-trace FILE [--json] [--kind vmalloc|mm] [--cpus N]\n"
+	 "                   [--lazy-max-pages N] [--flush-ceiling N]\n"
+	 "                   [--no-execmem-cpa] [--divergences N]\n"
+	 "  Replays a trace recorded on a real Linux kernel and prints the table\n"
+	 "  'quantity | kernel | vmlab | agree', the first divergences with the\n"
+	 "  records around them, what had to be inferred, and for mmtraces a\n"
+	 "  diff -u of the final maps.  Kinds (detected from the text):\n"
+	 "  vmalloc  tracefs buffer with vmalloc:alloc_vmap_area,\n"
+	 "           free_vmap_area_noflush, purge_vmap_area_lazy, tlb:tlb_flush\n"
+	 "  mm       mmtrace of a program's mmap/munmap/mprotect/mremap/madvise/\n"
+	 "           brk calls and its maps at exec and exit (doc/replay.md)\n"
+	 "  The options change a mechanism for the replay.  Exit 0 when the\n"
+	 "  trace was read (divergences or not), 3 when it could not be read\n"
+	 "  (the message names the line), 2 on a usage error.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
 	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
 	 "when off",

@@ -101,6 +101,9 @@ struct vmalloc_state {
 	u64 nr_busy_areas; /* our count of the busy tree, cross-checked */
 	u64 busy_bytes;
 	u64 nr_purges, nr_purged_areas, nr_drain_runs;
+	/* lazy_max_pages() set by hand (vmlab_set_lazy_max_pages); 0: the
+	 * kernel's formula */
+	u64 lazy_max_override;
 	/* spare descriptors (kmem_cache-like) */
 	struct vmalloc_area *cache;
 	u32 nr_cache;

@@ -29,7 +29,11 @@ static inline u64 fls_u32(u32 x)
  */
 u64 lazy_max_pages(const struct vmlab_machine *m)
 {
+	const struct vmalloc_state *st = m->svc[VMLAB_SVC_VMALLOC];
+
 	assert(vmlab_nr_cpus(m) >= 1 && vmlab_nr_cpus(m) <= VMLAB_MAX_CPUS);
+	if (st && st->lazy_max_override)
+		return st->lazy_max_override;
 	return fls_u32((u32)vmlab_nr_cpus(m)) *
 	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
 }
@@ -251,6 +255,15 @@ bool vmlab_purge_vmap_area_lazy(struct vmlab_machine *m, int cpu)
 u64 vmlab_lazy_max_pages(const struct vmlab_machine *m)
 {
 	return m ? lazy_max_pages(m) : 0;
+}
+
+void vmlab_set_lazy_max_pages(struct vmlab_machine *m, u64 pages)
+{
+	struct vmalloc_state *st = vm_state(m);
+
+	if (!st)
+		return;
+	st->lazy_max_override = pages;
 }
 
 u64 vmlab_vmap_lazy_nr(const struct vmlab_machine *m)

@@ -82,6 +82,18 @@ int vmlab_memfd_create(struct vmlab_machine *m, const char *name,
 	return 0;
 }
 
+void vmlab_file_set_thp_area(struct vmlab_file *f, bool on)
+{
+	if (!f || f->magic != FILE_MAGIC || f->anon_shared)
+		return;
+	f->thp_area = on;
+}
+
+u64 vmlab_file_id(const struct vmlab_file *f)
+{
+	return f && f->magic == FILE_MAGIC ? f->id : 0;
+}
+
 struct vmlab_file *shmem_zero_setup(struct user_svc *s, u64 size, int *err)
 {
 	assert(size && !(size & (VMLAB_PAGE_SIZE - 1)));

@@ -134,7 +134,11 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	struct vmlab_user_mm *c = user_mm_alloc(mm->svc, &err);
 	if (!c)
 		return err;
-	c->mmap_base = mm->mmap_base;
+	struct vmlab_user_layout layout;
+	vmlab_user_get_layout(mm, &layout);
+	int lerr = vmlab_user_set_layout(c, &layout);
+	assert(lerr == 0);
+	(void)lerr;
 	c->cpu = mm->cpu;
 	assert(c != mm && !c->map_count && c->svc == mm->svc);
 	for (struct vmlab_vma *v = mm->first; v && !err; v = v->next) {

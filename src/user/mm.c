@@ -88,6 +88,10 @@ struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err)
 	/* mmap_base() without randomization: the 8 MiB stack rlimit plus
 	 * the guard gap is below the 128 MiB minimum gap. */
 	mm->mmap_base = TASK_SIZE - MMAP_GAP_MIN;
+	mm->mmap_legacy_base = TASK_UNMAPPED_BASE;
+	mm->stack_guard_gap = STACK_GUARD_GAP;
+	mm->mmap_min_addr = MMAP_MIN_ADDR;
+	mm->mmap_topdown = true;
 	assert(!(mm->mmap_base & (VMLAB_PAGE_SIZE - 1)));
 	mm->next = s->mms;
 	if (s->mms)

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mmap, munmap, mprotect, mlock and population (mm/mmap.c, mm/vma.c,
- * mm/mprotect.c, mm/mlock.c, mm/gup.c), with x86-64's top-down placement
- * below mmap_base, hint addresses, MAP_FIXED and MAP_FIXED_NOREPLACE,
- * THP alignment of anonymous mappings whose length is a multiple of 2 MiB,
- * VM_ACCOUNT as the kernel sets and clears it, and the vm.max_map_count
- * limit.
+ * mmap, munmap, mprotect, mlock, brk and population (mm/mmap.c,
+ * mm/vma.c, mm/util.c, arch/x86/mm/mmap.c, mm/mprotect.c, mm/mlock.c,
+ * mm/gup.c): x86-64's top-down placement below mmap_base (bottom-up from
+ * the legacy base when asked or when top-down fails) with the stack guard
+ * gap kept free below VM_GROWSDOWN VMAs, hint addresses, MAP_FIXED and
+ * MAP_FIXED_NOREPLACE, thp_get_unmapped_area() for anonymous mappings of
+ * a 2 MiB multiple and for regular files, brk() from start_brk, the VMAs
+ * exec leaves (special mappings never merged), VM_ACCOUNT as the kernel
+ * sets and clears it, and the vm.max_map_count limit.  The layout
+ * parameters (mmap_base, legacy base, stack_guard_gap, brk, mmap_min_addr)
+ * are settable per mm.
  */
 #include "user/uinternal.h"
 
 #define DEFAULT_MAP_WINDOW TASK_SIZE
-#define TASK_UNMAPPED_BASE PAGE_ALIGN_UP(TASK_SIZE / 3)
 #define LEGACY_MAP_MASK                                                      \
 	(VMLAB_MAP_SHARED | VMLAB_MAP_PRIVATE | VMLAB_MAP_FIXED |            \
 	 VMLAB_MAP_ANONYMOUS | VMLAB_MAP_DENYWRITE | VMLAB_MAP_EXECUTABLE |  \
@@ -36,23 +40,85 @@ static bool hint_valid(u64 addr, u64 len)
 	return (addr > DEFAULT_MAP_WINDOW) == (addr + len > DEFAULT_MAP_WINDOW);
 }
 
+/* vm_start_gap(): a VM_GROWSDOWN VMA keeps stack_guard_gap free below. */
+static u64 vm_start_gap(const struct vmlab_user_mm *mm,
+			const struct vmlab_vma *v)
+{
+	u64 s = v->vm_start;
+	if (!(v->vm_flags & VMLAB_VM_GROWSDOWN))
+		return s;
+	return s > mm->stack_guard_gap ? s - mm->stack_guard_gap : 0;
+}
+
+/* A hint is taken when nothing, stack guard included, is in the way. */
+static bool hint_free(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	struct vmlab_vma *v = find_vma(mm, addr);
+	return !v || addr + len <= vm_start_gap(mm, v);
+}
+
+/*
+ * unmapped_area(): the lowest gap in [low, high); a gap that runs into a
+ * stack's guard gap is skipped (low moves past that VMA), with the
+ * kernel's own boundary (gap + length - 1).
+ */
+static s64 unmapped_area(struct vmlab_user_mm *mm, u64 len, u64 low, u64 high)
+{
+	for (;;) {
+		s64 r = vt_gap_bottomup(mm, len, low, high);
+		if (r < 0)
+			return r;
+		struct vmlab_vma *next = find_vma(mm, (u64)r);
+		if (next && (next->vm_flags & VMLAB_VM_GROWSDOWN) &&
+		    vm_start_gap(mm, next) < (u64)r + len - 1) {
+			assert(next->vm_end > low);
+			low = next->vm_end;
+			continue;
+		}
+		return r;
+	}
+}
+
+/* unmapped_area_topdown(): the highest gap below high that ends at or
+ * below the next VMA's vm_start_gap(). */
+static s64 unmapped_area_topdown(struct vmlab_user_mm *mm, u64 len, u64 low,
+				 u64 high)
+{
+	for (;;) {
+		s64 r = vt_gap_topdown(mm, len, low, high);
+		if (r < 0)
+			return r;
+		struct vmlab_vma *next = find_vma(mm, (u64)r);
+		if (next && (next->vm_flags & VMLAB_VM_GROWSDOWN) &&
+		    vm_start_gap(mm, next) < (u64)r + len) {
+			assert(vm_start_gap(mm, next) < high);
+			high = vm_start_gap(mm, next);
+			continue;
+		}
+		return r;
+	}
+}
+
+/* arch_get_unmapped_area() of x86-64: bottom-up from the legacy base. */
 static s64 get_area_bottomup(struct vmlab_user_mm *mm, u64 addr, u64 len,
 			     int flags)
 {
-	u64 begin = TASK_UNMAPPED_BASE, end = DEFAULT_MAP_WINDOW;
+	u64 begin = mm->mmap_legacy_base, end = DEFAULT_MAP_WINDOW;
 	assert(len && len <= TASK_SIZE);
+	if (flags & VMLAB_MAP_FIXED)
+		return (s64)addr;
 	if (flags & VMLAB_MAP_32BIT) {
 		begin = 0x40000000ULL;
 		end = 0x80000000ULL;
 	}
+	if (len > end)
+		return -VMLAB_ENOMEM;
 	if (addr) {
 		addr &= VMLAB_PAGE_MASK;
-		struct vmlab_vma *v = find_vma(mm, addr);
-		if (end - len >= addr && addr >= MMAP_MIN_ADDR &&
-		    (!v || addr + len <= v->vm_start))
+		if (hint_valid(addr, len) && hint_free(mm, addr, len))
 			return (s64)addr;
 	}
-	return vt_gap_bottomup(mm, len, begin, end);
+	return unmapped_area(mm, len, begin, end);
 }
 
 /* arch_get_unmapped_area_topdown() of x86-64. */
@@ -63,17 +129,15 @@ static s64 get_area_topdown(struct vmlab_user_mm *mm, u64 addr, u64 len,
 		return -VMLAB_ENOMEM;
 	if (flags & VMLAB_MAP_FIXED)
 		return (s64)addr;
-	if (flags & VMLAB_MAP_32BIT)
+	if (!mm->mmap_topdown || (flags & VMLAB_MAP_32BIT))
 		return get_area_bottomup(mm, addr, len, flags);
 	if (addr) {
 		addr &= VMLAB_PAGE_MASK;
-		if (hint_valid(addr, len)) {
-			struct vmlab_vma *v = find_vma(mm, addr);
-			if (!v || addr + len <= v->vm_start)
-				return (s64)addr;
-		}
+		if (hint_valid(addr, len) && hint_free(mm, addr, len))
+			return (s64)addr;
 	}
-	s64 r = vt_gap_topdown(mm, len, MMAP_MIN_ADDR, mm->mmap_base);
+	/* info.low_limit is PAGE_SIZE: mmap_min_addr is checked after. */
+	s64 r = unmapped_area_topdown(mm, len, VMLAB_PAGE_SIZE, mm->mmap_base);
 	if (r >= 0) {
 		assert((u64)r + len <= mm->mmap_base);
 		return r;
@@ -82,34 +146,53 @@ static s64 get_area_topdown(struct vmlab_user_mm *mm, u64 addr, u64 len,
 	return get_area_bottomup(mm, addr, len, flags);
 }
 
-/* __thp_get_unmapped_area(): pad by 2 MiB and align within the hole. */
-static s64 thp_get_area(struct vmlab_user_mm *mm, u64 len, int flags)
+/*
+ * __thp_get_unmapped_area(): ask for 2 MiB more and align within the
+ * hole so that file offset and address agree modulo 2 MiB; 0 when the
+ * range cannot hold an aligned 2 MiB (the caller searches unpadded).
+ */
+static u64 thp_get_area(struct vmlab_user_mm *mm, u64 addr, u64 len, u64 off,
+			int flags)
 {
-	u64 len_pad = len + VMLAB_PMD_SIZE;
-	assert(!(len & (VMLAB_PMD_SIZE - 1)));
-	if (len_pad < len)
+	const u64 size = VMLAB_PMD_SIZE;
+	u64 off_end = off + len;
+	u64 off_align = (off + size - 1) & ~(size - 1);
+	if (off_end <= off_align || off_end - off_align < size)
 		return 0;
-	s64 ret = get_area_topdown(mm, 0, len_pad, flags);
-	if (ret < 0)
-		return 0; /* the caller retries without padding */
-	u64 off_sub = (0 - (u64)ret) & (VMLAB_PMD_SIZE - 1);
+	u64 len_pad = len + size;
+	if (len_pad < len || off + len_pad < off)
+		return 0;
+	s64 ret = get_area_topdown(mm, addr, len_pad, flags);
+	if (vmlab_is_err_value(ret))
+		return 0;
+	/* A hint that was free is taken as it is. */
+	if ((u64)ret == addr)
+		return addr;
+	u64 off_sub = (off - (u64)ret) & (size - 1);
 	assert(!(ret & (VMLAB_PAGE_SIZE - 1)));
-	if (!off_sub)
-		return ret + (s64)VMLAB_PMD_SIZE; /* top-down: highest fit */
-	return ret + (s64)off_sub;
+	if (mm->mmap_topdown && !off_sub)
+		return (u64)ret + size; /* top-down: the highest fit */
+	return (u64)ret + off_sub;
 }
 
+/* __get_unmapped_area(). */
 s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		      u64 addr, u64 len, u64 pgoff, int flags)
 {
-	(void)pgoff;
 	if (len > TASK_SIZE)
 		return -VMLAB_ENOMEM;
 	s64 r = 0;
-	if (!file && !(flags & VMLAB_MAP_SHARED) && !addr &&
-	    !(len & (VMLAB_PMD_SIZE - 1)) && !(flags & VMLAB_MAP_FIXED) &&
-	    !(flags & VMLAB_MAP_32BIT))
-		r = thp_get_area(mm, len, flags);
+	if (file && file->thp_area) {
+		/* thp_get_unmapped_area(), the f_op of ext4, xfs, btrfs... */
+		r = (s64)thp_get_area(mm, addr, len, pgoff << VMLAB_PAGE_SHIFT,
+				      flags);
+	} else if (file || (flags & VMLAB_MAP_SHARED)) {
+		/* shmem_get_unmapped_area() with huge=never: no alignment */
+		r = 0;
+	} else if (!addr && !(len & (VMLAB_PMD_SIZE - 1))) {
+		/* larger anonymous mappings are THP aligned (pgoff 0) */
+		r = (s64)thp_get_area(mm, addr, len, 0, flags);
+	}
 	if (!r)
 		r = get_area_topdown(mm, addr, len, flags);
 	/* An errno range, not r < 0: MAP_FIXED hands back the caller's
@@ -123,7 +206,7 @@ s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		return -VMLAB_EINVAL;
 	/* security_mmap_addr(): below vm.mmap_min_addr needs CAP_SYS_RAWIO,
 	 * which the model's tasks do not have. */
-	if ((u64)r < MMAP_MIN_ADDR)
+	if ((u64)r < mm->mmap_min_addr)
 		return -VMLAB_EPERM;
 	return r;
 }
@@ -286,8 +369,8 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 		flags |= VMLAB_MAP_FIXED;
 	if (!(flags & VMLAB_MAP_FIXED)) {
 		addr &= VMLAB_PAGE_MASK;
-		if (addr && addr < MMAP_MIN_ADDR)
-			addr = MMAP_MIN_ADDR; /* round_hint_to_min() */
+		if (addr && addr < mm->mmap_min_addr)
+			addr = PAGE_ALIGN_UP(mm->mmap_min_addr); /* round_hint_to_min() */
 	}
 	len = PAGE_ALIGN_UP(len);
 	if (!len)
@@ -622,4 +705,168 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 		upte_set(mm, va, p, mk_upte(mm->m, pfn + i, pp));
 	}
 	return (s64)addr;
+}
+
+/* ---------------------------------------------------------------- brk */
+
+/*
+ * brk(2), as mm/mmap.c: the break moves between start_brk and whatever
+ * lies above; shrinking unmaps, growing extends the heap VMA (only the
+ * VMA that ends at the old break and lies at or above start_brk, so the
+ * first growth makes a VMA of its own next to bss) and keeps the stack
+ * guard gap free.  A refused request returns the unchanged break, as the
+ * kernel does.
+ */
+s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "brk");
+	u64 origbrk = mm->brk;
+	if (brk < mm->start_brk || brk > TASK_SIZE)
+		return (s64)origbrk;
+	u64 newbrk = PAGE_ALIGN_UP(brk), oldbrk = PAGE_ALIGN_UP(mm->brk);
+	if (oldbrk == newbrk) {
+		mm->brk = brk;
+		return (s64)brk;
+	}
+	if (brk <= mm->brk) {
+		/* shrink: the VMA under [newbrk, oldbrk) must be there */
+		struct vmlab_vma *v = find_vma_intersection(mm, newbrk, oldbrk);
+		if (!v)
+			return (s64)origbrk;
+		if (do_munmap(mm, newbrk, oldbrk - newbrk))
+			return (s64)origbrk;
+		mm->brk = brk;
+		return (s64)brk;
+	}
+	/* check_brk_limits(): get_unmapped_area(MAP_FIXED) */
+	if (oldbrk > TASK_SIZE - (newbrk - oldbrk))
+		return (s64)origbrk;
+	struct vmlab_vma *next = find_vma(mm, oldbrk);
+	if (next && newbrk + VMLAB_PAGE_SIZE > vm_start_gap(mm, next))
+		return (s64)origbrk;
+	struct vmlab_vma *prev = next ? next->prev : mm->last;
+	if (prev && prev->vm_end > oldbrk)
+		return (s64)origbrk;
+	if (prev && prev->vm_start < mm->start_brk)
+		prev = NULL; /* vma_prev_limit(start_brk) */
+	u64 flags = VMLAB_VM_READ | VMLAB_VM_WRITE | VMLAB_VM_MAYREAD |
+		    VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_ACCOUNT;
+	u64 len = newbrk - oldbrk;
+	if (mm->map_count > MAX_MAP_COUNT)
+		return (s64)origbrk;
+	struct vmlab_vma *v = NULL;
+	if (prev && prev->vm_end == oldbrk)
+		v = vma_merge_new_range(mm, prev, NULL, oldbrk, newbrk, flags,
+					NULL, PAGES(oldbrk), NULL, 0);
+	if (!v) {
+		v = vma_alloc(mm);
+		if (!v)
+			return (s64)origbrk;
+		v->vm_start = oldbrk;
+		v->vm_end = newbrk;
+		v->vm_pgoff = PAGES(oldbrk);
+		v->vm_flags = flags;
+		vma_link(mm, v);
+	}
+	(void)len;
+	assert(v->vm_end == newbrk);
+	mm->brk = brk;
+	return (s64)brk;
+}
+
+/* ----------------------------------------------------- exec and layout */
+
+/*
+ * A VMA as exec leaves it (the ELF loader's segments, bss, the stack, the
+ * vDSO pages): linked as given, never merged with a neighbour, so the
+ * layout right after exec is the one listed.
+ */
+int vmlab_user_map_exec(struct vmlab_user_mm *mm, u64 start, u64 end,
+			int prot, int flags, struct vmlab_file *file, u64 off,
+			int kind)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	if (start >= end || ((start | end | off) & (VMLAB_PAGE_SIZE - 1)) ||
+	    end > TASK_SIZE || kind < VMLAB_EXEC_VMA || kind > VMLAB_EXEC_SPECIAL ||
+	    (file && file->magic != FILE_MAGIC))
+		return -VMLAB_EINVAL;
+	if (find_vma_intersection(mm, start, end))
+		return -VMLAB_EEXIST;
+	u64 vf = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD;
+	bool shared = (flags & VMLAB_MAP_TYPE) == VMLAB_MAP_SHARED;
+	if (kind == VMLAB_EXEC_SPECIAL) {
+		/* _install_special_mapping(): VM_DONTEXPAND, never merged;
+		 * the vvar pages cannot become writable or executable */
+		vf |= VMLAB_VM_DONTEXPAND;
+		if (prot & VMLAB_PROT_EXEC)
+			vf |= VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC;
+		else
+			vf |= VMLAB_VM_IO | VMLAB_VM_PFNMAP | VMLAB_VM_DONTDUMP;
+		file = NULL;
+	} else {
+		vf |= VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC;
+		if (shared)
+			vf |= VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE;
+		else if (prot & VMLAB_PROT_WRITE)
+			vf |= VMLAB_VM_ACCOUNT;
+		if (kind == VMLAB_EXEC_STACK)
+			vf |= VMLAB_VM_GROWSDOWN;
+	}
+	struct vmlab_vma *v = vma_alloc(mm);
+	if (!v)
+		return -VMLAB_ENOMEM;
+	v->vm_start = start;
+	v->vm_end = end;
+	v->vm_pgoff = file ? PAGES(off) : PAGES(start);
+	v->vm_flags = vf;
+	if (file) {
+		v->file = file;
+		file_get(file);
+	}
+	vma_link(mm, v);
+	/* The stack holds argv and envp: it has an anon_vma. */
+	if (kind == VMLAB_EXEC_STACK && anon_vma_prepare(v))
+		return -VMLAB_ENOMEM;
+	assert(vma_lookup(mm, start) == v);
+	return 0;
+}
+
+void vmlab_user_get_layout(const struct vmlab_user_mm *mm,
+			   struct vmlab_user_layout *out)
+{
+	if (!mm || !out || mm->magic != USER_MM_MAGIC)
+		return;
+	out->mmap_base = mm->mmap_base;
+	out->mmap_legacy_base = mm->mmap_legacy_base;
+	out->stack_guard_gap = mm->stack_guard_gap;
+	out->start_brk = mm->start_brk;
+	out->brk = mm->brk;
+	out->mmap_min_addr = mm->mmap_min_addr;
+	out->topdown = mm->mmap_topdown;
+}
+
+int vmlab_user_set_layout(struct vmlab_user_mm *mm,
+			  const struct vmlab_user_layout *l)
+{
+	if (!mm || !l || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	u64 aligned = l->mmap_base | l->mmap_legacy_base | l->stack_guard_gap |
+		      l->start_brk;
+	if ((aligned & (VMLAB_PAGE_SIZE - 1)) || l->mmap_base > TASK_SIZE ||
+	    l->mmap_legacy_base >= TASK_SIZE || l->start_brk > TASK_SIZE ||
+	    l->brk < l->start_brk || l->brk > TASK_SIZE ||
+	    l->stack_guard_gap > TASK_SIZE || l->mmap_min_addr > TASK_SIZE ||
+	    l->mmap_base < VMLAB_PAGE_SIZE)
+		return -VMLAB_EINVAL;
+	mm->mmap_base = l->mmap_base;
+	mm->mmap_legacy_base = l->mmap_legacy_base;
+	mm->stack_guard_gap = l->stack_guard_gap;
+	mm->start_brk = l->start_brk;
+	mm->brk = l->brk;
+	mm->mmap_min_addr = l->mmap_min_addr;
+	mm->mmap_topdown = l->topdown;
+	return 0;
 }

@@ -18,6 +18,8 @@
 #define MMAP_MIN_ADDR 65536ULL         /* vm.mmap_min_addr default */
 #define MAX_MAP_COUNT 65530ULL         /* vm.max_map_count default */
 #define MMAP_GAP_MIN (128ULL << 20)    /* mmap_base(): SIZE_128M */
+#define TASK_UNMAPPED_BASE PAGE_ALIGN_UP(TASK_SIZE / 3)
+#define STACK_GUARD_GAP (256ULL << 12) /* stack_guard_gap: 256 pages */
 #define USER_MM_MAGIC 0x75736572206d6d00ULL
 
 #define VM_ACCESS_FLAGS (VMLAB_VM_READ | VMLAB_VM_WRITE | VMLAB_VM_EXEC)
@@ -70,6 +72,9 @@ struct vmlab_file {
 	u64 id;
 	char name[48];
 	bool anon_shared; /* MAP_SHARED|MAP_ANONYMOUS object ("/dev/zero") */
+	/* a regular file whose f_op->get_unmapped_area is
+	 * thp_get_unmapped_area() (ext4, xfs, btrfs): 2 MiB alignment */
+	bool thp_area;
 	int refs;         /* handles + mappings */
 	u64 size;         /* i_size */
 	u64 **chunk;      /* slots, FSLOT_CHUNK per chunk, on demand */
@@ -90,6 +95,13 @@ struct vmlab_user_mm {
 	struct vmlab_vma *first, *last;
 	u64 map_count;
 	u64 mmap_base;
+	/* layout (vmlab_user_set_layout()): the bottom-up search start, the
+	 * gap kept below stacks, the heap and the lowest mappable address */
+	u64 mmap_legacy_base;
+	u64 stack_guard_gap;
+	u64 start_brk, brk;
+	u64 mmap_min_addr;
+	bool mmap_topdown; /* MMF_TOPDOWN */
 	u64 total_vm, locked_vm;
 	u64 rss_anon, rss_file, rss_shmem, swap_ents;
 	struct vmlab_user_stats ev; /* event counters only */

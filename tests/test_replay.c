@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trace replay: the parsers against malformed, truncated, reordered and
+ * empty input (an error naming the line, never a crash), the replay of
+ * the committed fixtures, and of the public samples in ../shared/traces
+ * when they are there, with the agreement asserted at what was measured.
+ */
+#include <stdlib.h>
+
+#include "helpers.h"
+
+#ifndef FIXTURES
+#define FIXTURES "tests/data/replay"
+#endif
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	for (size_t k; b && (k = fread(b + n, 1, cap - n, f)) > 0;) {
+		n += k;
+		if (n == cap) {
+			char *nb = realloc(b, cap *= 2);
+			if (!nb) {
+				free(b);
+				b = NULL;
+			}
+			b = nb;
+		}
+	}
+	fclose(f);
+	if (b) {
+		char *nb = realloc(b, n + 1);
+		if (!nb)
+			free(b);
+		b = nb;
+	}
+	if (b)
+		b[n] = 0;
+	*len = n;
+	return b;
+}
+
+static char *fixture(const char *name, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", FIXTURES, name);
+	char *t = slurp(path, len);
+	assert_non_null(t);
+	return t;
+}
+
+/* A gzipped public sample, through gzip -dc; NULL when absent. */
+static char *sample(const char *name, size_t *len)
+{
+	const char *dir = getenv("VMLAB_TRACES");
+	char cmd[1024];
+	if (!dir)
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "%s/%s.gz", dir, name);
+	FILE *t = fopen(cmd, "rb");
+	if (!t)
+		return NULL;
+	fclose(t);
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s/%s.gz' 2>/dev/null", dir, name);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return NULL;
+	size_t cap = 1 << 20, n = 0;
+	char *b = malloc(cap);
+	for (size_t k; b && (k = fread(b + n, 1, cap - n, p)) > 0;) {
+		n += k;
+		if (n == cap) {
+			char *nb = realloc(b, cap *= 2);
+			if (!nb)
+				free(b);
+			b = nb;
+		}
+	}
+	int st = pclose(p);
+	if (b && n == cap) {
+		char *nb = realloc(b, n + 1);
+		if (!nb)
+			free(b);
+		b = nb;
+	}
+	if (st != 0 || !n || !b) {
+		free(b);
+		return NULL;
+	}
+	b[n] = 0;
+	*len = n;
+	return b;
+}
+
+static void expect_error(const char *text, size_t len, const char *needle)
+{
+	char err[512] = "";
+	u64 n;
+	int r = vmlab_trace_parse_check(text, len, VMLAB_TRACE_UNKNOWN, &n, err,
+					sizeof(err));
+	if (r == 0 || !strstr(err, needle))
+		fail_msg("expected an error with '%s', got %d '%s'", needle, r, err);
+	struct vmlab_replay_result *res = NULL;
+	r = vmlab_replay_text(text, len, VMLAB_TRACE_UNKNOWN, "t", NULL, &res,
+			      err, sizeof(err));
+	assert_int_equal(r, -VMLAB_EINVAL);
+	assert_null(res);
+}
+
+/* Replace the first occurrence of from by to (a new string). */
+static char *subst(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	assert_non_null(p);
+	size_t a = (size_t)(p - s), fl = strlen(from), tl = strlen(to);
+	char *o = malloc(strlen(s) - fl + tl + 1);
+	memcpy(o, s, a);
+	memcpy(o + a, to, tl);
+	strcpy(o + a + tl, p + fl);
+	return o;
+}
+
+static const struct vmlab_replay_row *row(const struct vmlab_replay_result *r,
+					  const char *q)
+{
+	const struct vmlab_replay_row *w = vmlab_replay_row(r, q);
+	if (!w)
+		fail_msg("no row '%s'", q);
+	return w;
+}
+
+static void expect_row(const struct vmlab_replay_result *r, const char *q,
+		       u64 compared, u64 agreed)
+{
+	const struct vmlab_replay_row *w = row(r, q);
+	if (w->compared != compared || w->agreed != agreed)
+		fail_msg("%s: %llu/%llu, expected %llu/%llu", q,
+			 (unsigned long long)w->agreed,
+			 (unsigned long long)w->compared,
+			 (unsigned long long)agreed, (unsigned long long)compared);
+}
+
+static struct vmlab_replay_result *replay(const char *text, size_t len,
+					  const struct vmlab_replay_opts *o)
+{
+	struct vmlab_replay_result *r = NULL;
+	char err[512] = "";
+	int e = vmlab_replay_text(text, len, VMLAB_TRACE_UNKNOWN, "t", o, &r, err,
+				  sizeof(err));
+	if (e)
+		fail_msg("replay failed: %s", err);
+	assert_non_null(r);
+	return r;
+}
+
+/* ------------------------------------------------------------ tracefs */
+
+static void test_tracefs_bad_input(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = fixture("vmalloc-drain.txt", &len);
+	expect_error("", 0, "empty");
+	expect_error("# tracer: nop\n#\n", 16, "no trace records");
+	/* cut inside the last line */
+	expect_error(t, len - 20, "truncated: the file ends inside a line");
+	/* fewer records than the header announces */
+	char *last = strstr(t, " test vm task-200");
+	expect_error(t, (size_t)(last - t), "header announces 11 entries");
+	char *m = subst(t, "size=8192", "sise=8192");
+	expect_error(m, strlen(m), ":13: alloc_vmap_area: missing field size=");
+	free(m);
+	m = subst(t, "nr_lazy=16388", "nr_lazy=16x88");
+	expect_error(m, strlen(m), ":17: free_vmap_area_noflush: bad value nr_lazy=");
+	free(m);
+	m = subst(t, "10.000006:", "09.000006:");
+	expect_error(m, strlen(m), ":18: timestamp earlier than line 17's");
+	free(m);
+	m = subst(t, "reason:flush on task switch (0)", "reason:flush on task switch (9)");
+	expect_error(m, strlen(m), ":16: tlb_flush");
+	free(m);
+	m = subst(t, "     kworker/0:1-20      [000]", "garbage");
+	expect_error(m, strlen(m), ":18: not a trace record");
+	free(m);
+	m = subst(t, "align=1", "align=3");
+	expect_error(m, strlen(m), ":13: alloc_vmap_area: size, align");
+	free(m);
+	free(t);
+}
+
+static void test_tracefs_drain(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = fixture("vmalloc-drain.txt", &len);
+	struct vmlab_replay_result *r = replay(t, len, NULL);
+	assert_int_equal(r->kind, VMLAB_TRACE_VMALLOC);
+	assert_int_equal(r->records, 10); /* sched_switch skipped */
+	expect_row(r, "alloc at the traced address", 3, 3);
+	/* the first free and the pre-trace area are inferred */
+	expect_row(r, "nr_lazy after each free", 2, 2);
+	expect_row(r, "purges after the same free", 1, 1);
+	expect_row(r, "purged range start/end", 1, 1);
+	expect_row(r, "num_purged", 1, 1);
+	expect_row(r, "purge run by (task/worker)", 1, 1);
+	expect_row(r, "purge flush range/full (33-page ceiling)", 1, 1);
+	assert_true(row(r, "tlb_flush: flush on task switch")->apart);
+	assert_int_equal(r->total_divs, 0);
+	assert_true(vmlab_replay_rate(r) == 1.0);
+	vmlab_replay_free(r);
+	/* the mechanism changed: lazy_max_pages doubled, no drain */
+	struct vmlab_replay_opts o = {.lazy_max_pages = 32768};
+	r = replay(t, len, &o);
+	/* the third record finds its place still lazy: the allocation's own
+	 * overflow purge runs, from the task, where the kernel's worker did */
+	expect_row(r, "purges after the same free", 1, 1);
+	expect_row(r, "purge run by (task/worker)", 1, 0);
+	expect_row(r, "nr_lazy_max", 4, 0);
+	assert_true(r->total_divs >= 1);
+	assert_non_null(strstr(r->divs[0].text, "areas by worker; vmlab"));
+	vmlab_replay_free(r);
+	free(t);
+}
+
+static void test_tracefs_execmem(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = fixture("vmalloc-execmem.txt", &len);
+	struct vmlab_replay_result *r = replay(t, len, NULL);
+	expect_row(r, "purges after the same free", 2, 2);
+	expect_row(r, "purge run by (task/worker)", 2, 2);
+	expect_row(r, "purged range start/end", 2, 2);
+	assert_true(row(r, "purge start in the direct map")->apart);
+	assert_int_equal(r->total_divs, 0);
+	vmlab_replay_free(r);
+	/* without the CPA of execmem areas the alloc-time purge is missing */
+	struct vmlab_replay_opts o = {.no_execmem_cpa = true};
+	r = replay(t, len, &o);
+	expect_row(r, "purges after the same free", 2, 1);
+	vmlab_replay_free(r);
+	free(t);
+}
+
+/* ------------------------------------------------------------ mmtrace */
+
+static void test_mmtrace_bad_input(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = fixture("mmtrace-python-head.txt", &len);
+	char *m;
+	expect_error("# mmtrace 1\n", 12, "no exec maps block");
+	expect_error(t, len - 1, "truncated: the file ends inside a line");
+	m = subst(t, "# end pid=1194 exit=0\n", "");
+	expect_error(m, strlen(m), "truncated: no '# end' line");
+	free(m);
+	m = subst(t, "seq=3 ", "seq=1 ");
+	expect_error(m, strlen(m), ":24: seq=1 after seq=2 of the same thread (line 23)");
+	free(m);
+	m = subst(t, "flags=PRIVATE|ANONYMOUS", "flags=PRIVATE|ANONYMOUSX");
+	expect_error(m, strlen(m), ":23: unknown flags=PRIVATE|ANONYMOUSX");
+	free(m);
+	m = subst(t, "vmas=14", "vmas=15");
+	expect_error(m, strlen(m), ":21: maps block has 14 lines, vmas=15");
+	free(m);
+	m = subst(t, " -> 0xaca000", "");
+	expect_error(m, strlen(m), ":22: 'brk': not a call record");
+	free(m);
+	m = subst(t, "00400000-0041f000 r--p", "00400000-0041f000 r-?p");
+	expect_error(m, strlen(m), ":7: not a /proc/PID/maps line");
+	free(m);
+	m = subst(t, "# mmtrace 1\n", "");
+	expect_error(m, strlen(m), "not a trace vmlab knows");
+	free(m);
+	m = subst(t, "path=/etc/ld.so.cache", "path=/etc/ld.so.cache%2");
+	expect_error(m, strlen(m), ":24: bad percent-encoding in path=");
+	free(m);
+	m = subst(t, "-> 0\n", "-> -12\n");
+	expect_error(m, strlen(m), "a negative result without errno=");
+	free(m);
+	free(t);
+}
+
+static void test_mmtrace_heads(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = fixture("mmtrace-python-head.txt", &len);
+	struct vmlab_replay_result *r = replay(t, len, NULL);
+	assert_int_equal(r->kind, VMLAB_TRACE_MM);
+	expect_row(r, "mmap", 20, 20);
+	expect_row(r, "mmap address chosen (not FIXED)", 7, 7);
+	expect_row(r, "brk", 2, 2);
+	expect_row(r, "mprotect", 6, 6);
+	assert_int_equal(r->total_divs, 0);
+	vmlab_replay_free(r);
+	free(t);
+	t = fixture("mmtrace-mmprog-head.txt", &len);
+	r = replay(t, len, NULL);
+	expect_row(r, "mmap", 12, 12);
+	expect_row(r, "madvise", 8, 8);
+	expect_row(r, "signals (access replayed)", 5, 5);
+	expect_row(r, "error codes", 2, 2);
+	assert_int_equal(r->total_divs, 0);
+	vmlab_replay_free(r);
+	/* a divergence: the mmap below the vDSO moved, resynchronised */
+	char *m = subst(t, "seq=2 addr=0x0 len=0x2000", "seq=2 addr=0x0 len=0x3000");
+	r = replay(m, strlen(m), NULL);
+	assert_true(r->total_divs >= 1);
+	assert_non_null(strstr(r->divs[0].text, "kernel -> 0x7ffff7fc0000, vmlab -> 0x7ffff7fbf000"));
+	assert_non_null(strstr(r->divs[0].text, "vmlab before the call"));
+	vmlab_replay_free(r);
+	free(m);
+	free(t);
+}
+
+/* -------------------------------------------------- the public samples */
+
+static void test_sample_vmalloc(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = sample("vmalloc-bpf-fork.txt", &len);
+	if (!t)
+		skip();
+	struct vmlab_replay_result *r = replay(t, len, NULL);
+	/* measured: every compared record agrees */
+	expect_row(r, "alloc at the traced address", 3649, 3649);
+	expect_row(r, "nr_lazy after each free", 3627, 3627);
+	expect_row(r, "nr_lazy_max", 3653, 3653);
+	expect_row(r, "purges after the same free", 3, 3);
+	expect_row(r, "purged range start/end", 2, 2);
+	expect_row(r, "num_purged", 2, 2);
+	expect_row(r, "purge run by (task/worker)", 3, 3);
+	expect_row(r, "purge flush range/full (33-page ceiling)", 3, 3);
+	expect_row(r, "tlb_flush records of purge flushes", 3, 3);
+	expect_row(r, "frees of pre-trace areas", 26, 0);
+	expect_row(r, "tlb_flush: flush on task switch", 23694, 0);
+	assert_int_equal(r->total_divs, 0);
+	vmlab_replay_free(r);
+	/* lazy_max_pages halved: the drain comes earlier than the kernel's */
+	struct vmlab_replay_opts o = {.lazy_max_pages = 8192};
+	r = replay(t, len, &o);
+	/* measured: a fourth purge, the drain when the inferred backlog
+	 * alone passes the new limit; nr_lazy diverges after it */
+	assert_int_equal(r->model_purges, 4);
+	expect_row(r, "purges after the same free", 4, 3);
+	expect_row(r, "purge run by (task/worker)", 3, 2);
+	expect_row(r, "nr_lazy after each free", 3627, 1545);
+	assert_int_equal(row(r, "nr_lazy_max")->agreed, 0);
+	vmlab_replay_free(r);
+	free(t);
+}
+
+static void test_sample_mm(void **state)
+{
+	(void)state;
+	size_t len;
+	char *t = sample("mmtrace-python-import.txt", &len);
+	if (!t)
+		skip();
+	struct vmlab_replay_result *r = replay(t, len, NULL);
+	expect_row(r, "mmap", 29, 29);
+	expect_row(r, "mmap address chosen (not FIXED)", 13, 13);
+	expect_row(r, "brk", 14, 14);
+	expect_row(r, "mprotect", 7, 7);
+	expect_row(r, "munmap", 2, 2);
+	expect_row(r, "final VMA count", 1, 1);
+	expect_row(r, "final maps lines equal", 45, 45);
+	assert_string_equal(r->maps_diff, "");
+	vmlab_replay_free(r);
+	free(t);
+	t = sample("mmtrace-mmprog.txt", &len);
+	if (!t)
+		skip();
+	r = replay(t, len, NULL);
+	expect_row(r, "mmap", 22, 22);
+	expect_row(r, "mmap address chosen (not FIXED)", 14, 14);
+	expect_row(r, "munmap", 13, 13);
+	expect_row(r, "mprotect", 8, 8);
+	expect_row(r, "mremap", 7, 7);
+	expect_row(r, "mremap address chosen (MAYMOVE)", 2, 2);
+	expect_row(r, "madvise", 35, 35);
+	expect_row(r, "brk", 4, 4);
+	expect_row(r, "mlock", 1, 1);
+	expect_row(r, "munlock", 1, 1);
+	expect_row(r, "error codes", 6, 6);
+	expect_row(r, "signals (access replayed)", 7, 7);
+	expect_row(r, "final VMA count", 1, 1);
+	expect_row(r, "final maps lines equal", 33, 33);
+	/* the one boundary the anon_vma of untraced faults explains */
+	expect_row(r, "VMA boundaries from anon_vma", 1, 0);
+	assert_non_null(strstr(r->maps_diff, "-7ffff7d97000-7ffff7da0000 rw-p"));
+	vmlab_replay_free(r);
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tracefs_bad_input),
+		cmocka_unit_test(test_tracefs_drain),
+		cmocka_unit_test(test_tracefs_execmem),
+		cmocka_unit_test(test_mmtrace_bad_input),
+		cmocka_unit_test(test_mmtrace_heads),
+		cmocka_unit_test(test_sample_vmalloc),
+		cmocka_unit_test(test_sample_mm),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The access path: TLB hits and misses, walks, A/D bits, permission and
  * spurious faults, flush ceilings, IPIs, PCIDs and lazy TLB. */
+#include <stdlib.h>
+
 #include "helpers.h"
 
 #define C(m, name) vmlab_counter(m, -1, VMLAB_C_##name)
@@ -287,6 +289,131 @@ static void test_inline_accessors(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* ---- generation flushes give the same machine as eager ones ---- */
+
+static void noop_drop(void *ctx, struct vmlab_machine *m, int cpu,
+		      const struct vmlab_tlbe *e)
+{
+	(void)m;
+	(void)cpu;
+	(void)e;
+	++*(u64 *)ctx;
+}
+
+#define GEN_UVA 0x400000ULL
+#define GEN_PAGES 600 /* more than the L1 and enough to evict in L2 */
+
+struct gen_run {
+	u64 hash, drops_seen, resurrected;
+	u64 cnt[VMLAB_NR_COUNTERS];
+	u32 occ[2];
+	int probe[2][64];
+};
+
+/*
+ * A seeded mix of user and kernel (global) accesses, context switches
+ * among three mms, local/global/one-page and mm flushes, 3000 full flushes
+ * of one PCID (the 10-bit generation wraps): run with and without an
+ * observer that wants every drop, which makes flushes eager scans.
+ */
+static void gen_workload(bool eager, struct gen_run *r)
+{
+	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, false);
+	static const struct vmlab_observer obs = {.name = "drops",
+						  .tlb_drop = noop_drop};
+	if (eager)
+		assert_int_equal(vmlab_observer_register(m, &obs, &r->drops_seen),
+				 0);
+	struct vmlab_mm *mm[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(vmlab_mm_create(m, &mm[i]), 0);
+		u64 pfn = t_page(m);
+		for (u64 p = 0; p < GEN_PAGES; p++)
+			assert_int_equal(vmlab_map_range(m, mm[i],
+							 GEN_UVA + p * VMLAB_PAGE_SIZE,
+							 pfn << VMLAB_PAGE_SHIFT,
+							 VMLAB_PAGE_SIZE,
+							 VMLAB_PAGE_USER_RW, 0),
+					 0);
+	}
+	for (u64 p = 0; p < 64; p++)
+		t_map(m, KVA + p * VMLAB_PAGE_SIZE, VMLAB_PAGE_KERNEL);
+	u64 x = 12345;
+	for (int i = 0; i < 20000; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		int cpu = (int)(x >> 63);
+		u64 r8 = (x >> 40) & 0xff, pg = (x >> 20) % GEN_PAGES, v;
+		if (r8 < 8) {
+			vmlab_switch_mm(m, cpu, mm[(x >> 10) % 3]);
+		} else if (r8 < 10) {
+			vmlab_flush_tlb_local(m, cpu);
+		} else if (r8 < 11) {
+			vmlab_flush_tlb_global(m, cpu);
+		} else if (r8 < 14) {
+			vmlab_flush_tlb_one(m, cpu, KVA + (pg % 64) * VMLAB_PAGE_SIZE);
+		} else if (r8 < 16) {
+			vmlab_flush_tlb_mm_range(m, cpu, mm[(x >> 10) % 3],
+						 GEN_UVA, VMLAB_TLB_FLUSH_ALL, 12,
+						 false);
+		} else if (r8 < 120) {
+			vmlab_read(m, cpu, KVA + (pg % 64) * VMLAB_PAGE_SIZE, &v, 8,
+				   NULL);
+		} else {
+			vmlab_access(m, cpu, VMLAB_READ,
+				     GEN_UVA + pg * VMLAB_PAGE_SIZE, &v, 8,
+				     VMLAB_ACC_USER, NULL);
+		}
+	}
+	vmlab_switch_mm(m, 0, mm[0]);
+	/* Cached once in sets the loop never touches: a flushed entry must
+	 * not come back when the generation wraps around to its value. */
+	const u64 lone = GEN_UVA + 300 * VMLAB_PAGE_SIZE;
+	u64 v;
+	vmlab_access(m, 0, VMLAB_READ, lone, &v, 8, VMLAB_ACC_USER, NULL);
+	for (int i = 0; i < 3000; i++) {
+		vmlab_access(m, 0, VMLAB_READ, GEN_UVA + (u64)(i % 7) * 4096, &v,
+			     8, VMLAB_ACC_USER, NULL);
+		vmlab_read(m, 0, KVA, &v, 8, NULL);
+		vmlab_flush_tlb_local(m, 0);
+		r->resurrected += vmlab_tlb_probe(m, 0, lone, NULL, NULL) >= 0;
+	}
+	for (int c = 0; c < 2; c++) {
+		r->occ[c] = vmlab_tlb_occupancy(m, c);
+		for (int p = 0; p < 64; p++)
+			r->probe[c][p] = vmlab_tlb_probe(
+				m, c, p < 32 ? KVA + (u64)p * 4096
+					     : GEN_UVA + (u64)p * 4096,
+				NULL, NULL);
+	}
+	r->hash = vmlab_trace_hash(m);
+	for (int c = 0; c < VMLAB_NR_COUNTERS; c++)
+		r->cnt[c] = vmlab_counter(m, -1, (enum vmlab_counter)c);
+	for (int i = 0; i < 3; i++)
+		vmlab_mm_destroy(m, mm[i]);
+	vmlab_machine_destroy(m);
+}
+
+static void test_generation_flush_equals_eager(void **state)
+{
+	(void)state;
+	struct gen_run *r = calloc(2, sizeof(*r));
+	assert_non_null(r);
+	gen_workload(false, &r[0]);
+	gen_workload(true, &r[1]);
+	assert_int_equal(r[0].hash, r[1].hash);
+	assert_int_equal(r[0].resurrected, 0);
+	assert_int_equal(r[1].resurrected, 0);
+	for (int c = 0; c < VMLAB_NR_COUNTERS; c++)
+		assert_int_equal(r[0].cnt[c], r[1].cnt[c]);
+	assert_memory_equal(r[0].occ, r[1].occ, sizeof(r[0].occ));
+	assert_memory_equal(r[0].probe, r[1].probe, sizeof(r[0].probe));
+	/* The workload did flush and evict, and something stayed cached. */
+	assert_true(r[0].cnt[VMLAB_C_flush_local] > 3000);
+	assert_true(r[0].cnt[VMLAB_C_tlb_entries_dropped] > 1000);
+	assert_true(r[1].drops_seen > 1000 && r[0].occ[0] + r[0].occ[1] > 0);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_lazy_cpu_skipped_then_catches_up),
 		cmocka_unit_test(test_fault_handler_retry),
 		cmocka_unit_test(test_inline_accessors),
+		cmocka_unit_test(test_generation_flush_equals_eager),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

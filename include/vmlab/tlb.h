@@ -137,7 +137,11 @@ static inline int vmlab_read_u64(struct vmlab_machine *m, int cpu, u64 va,
 {
 	const struct vmlab_fast_entry *fe = vmlab__fast_hit(m, cpu, VMLAB_READ, va);
 	if (__builtin_expect(fe != 0, 1)) {
-		__builtin_memcpy(out, fe->host + (va & (VMLAB_PAGE_SIZE - 1)), 8);
+		/* A typed store to *out (not a byte copy, which may alias the
+		 * fast view) lets a caller's loop keep the view in registers. */
+		u64 v;
+		__builtin_memcpy(&v, fe->host + (va & (VMLAB_PAGE_SIZE - 1)), 8);
+		*out = v;
 		return 0;
 	}
 	return vmlab_read(m, cpu, va, out, 8, 0);

@@ -240,10 +240,7 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
 	if (!host)
 		return; /* unwritten frame: reads stay on the slow path */
-	struct fast_entry *fe =
-		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
-	fe->tag = fast_tag(va, user) | m->fast_watch;
-	fe->host = host;
+	fast_store(c, kind, va, fast_tag(va, user) | m->fast_watch, host);
 }
 
 /*

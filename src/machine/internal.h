@@ -111,20 +111,47 @@ struct tlb_entry {
 };
 
 /*
- * Tags live apart from the entries so a set is scanned with two compares
- * per way on one cache line: tag = vpn << 14 | global << 13 | pcid << 1 |
- * valid, with pcid 0 in global tags (so one tag matches any PCID).
+ * Tags live apart from the entries so a set is scanned with one compare
+ * per way on one cache line (two while the array holds global entries):
+ *
+ *   bit 0 valid | bits 1-16 context (PCID or ASID; 0 in global tags, so
+ *   one tag matches any context) | bit 17 global | bits 18-53 the page
+ *   number's low 36 bits (a canonical 48-bit address has no more) |
+ *   bits 54-63 the generation of the entry's context on this CPU.
+ *
+ * A full flush of a context (or of everything) bumps the generation of
+ * its slot (or of every slot): entries with an older generation no longer
+ * match any lookup and count as holes, O(1) instead of a scan.  Dead
+ * entries are cleared lazily, a set at a time, the first time an insert
+ * touches the set after a flush (set_epoch), so replacement picks the
+ * same way an eager flush would have left empty.  With an observer that
+ * wants every drop (the checker), flushes scan and drop eagerly instead.
  */
+#define TLB_TAG_CTX_SHIFT 1
+#define TLB_TAG_CTX_MASK 0xffffULL
+#define TLB_TAG_G (1ULL << 17)
+#define TLB_TAG_VPN_SHIFT 18
+#define TLB_TAG_VPN_MASK ((1ULL << 36) - 1)
+#define TLB_TAG_GEN_SHIFT 54
+#define TLB_GEN_MASK 0x3ffu
+/* Generation slots per CPU: 0 for global entries, 1..64 for contexts
+ * (context c uses slot 1 + ((c - 1) & 63): x86's 6 PCIDs never share one;
+ * contexts that share a slot are over-flushed, which hardware may do). */
+#define TLB_GEN_SLOTS 65
+
 struct tlb_array {
 	u64 *tag;
 	struct tlb_entry *e;
 	u32 sets;
 	u16 ways;
 	u8 level; /* page-size level */
+	u8 shift; /* its page shift */
 	bool l2;  /* the unified second level (not mirrored by the fast path) */
 	u16 *next; /* round-robin victim per set (ways may exceed 255) */
-	u16 *set_valid; /* valid ways per set */
-	u32 nr_valid;
+	u16 *set_used; /* ways with a nonzero tag per set (dead ones too) */
+	u64 *set_epoch; /* cpu->flush_epoch when the set was last reaped */
+	u32 nr_used;    /* sum of set_used */
+	u32 nr_global;  /* used ways with a global tag: 0 skips the compare */
 };
 
 /* Paging-structure cache entry: va region -> table frame. */
@@ -155,6 +182,15 @@ struct cpu {
 	u16 pwc_n;
 	u16 pwc_next;
 	struct fast_entry fast[VMLAB_NR_ACCESS][FAST_SIZE];
+	/* Fast-path slots written since the last fast_flush(), one bit each
+	 * (kind * FAST_SIZE + index), so a flush clears only those. */
+	u64 fast_used[VMLAB_NR_ACCESS * FAST_SIZE / 64];
+	/* TLB generations (see struct tlb_array) and live entries per slot. */
+	u16 tgen[TLB_GEN_SLOTS];
+	u32 ctx_live[TLB_GEN_SLOTS];
+	u32 gen_hi;      /* slots 0..gen_hi-1 have ever held an entry */
+	u64 flush_epoch; /* generation bumps so far */
+	u16 used_mask;   /* bit k*3+level: array (itlb, dtlb, stlb)[level] used */
 	struct vmlab_mm *loaded_mm;
 	u16 loaded_asid; /* slot index; PCID = slot + 1 */
 	bool lazy;
@@ -344,6 +380,15 @@ void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va);
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid);
 void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c);
 void fast_flush(struct cpu *c);
+/* Write a fast-path slot (and note it for the next fast_flush()). */
+static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
+			      u64 tag, u8 *host)
+{
+	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
+	u32 bit = (u32)kind * FAST_SIZE + idx;
+	c->fast[kind][idx] = (struct fast_entry){tag, host};
+	c->fast_used[bit / 64] |= 1ULL << (bit % 64);
+}
 typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,
 			     struct tlb_entry *e, void *ctx);
 void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,

@@ -18,6 +18,7 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
 	memset(a, 0, sizeof(*a));
 	a->level = (u8)level;
+	a->shift = (u8)vmlab_level_shift(level);
 	if (!g->entries)
 		return 0;
 	/* config_check() validated the geometry. */
@@ -29,10 +30,11 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 	a->e = calloc(g->entries, sizeof(*a->e));
 	a->tag = calloc(g->entries, sizeof(*a->tag));
 	a->next = calloc(a->sets, sizeof(*a->next));
-	a->set_valid = calloc(a->sets, sizeof(*a->set_valid));
-	if (!a->e || !a->tag || !a->next || !a->set_valid)
+	a->set_used = calloc(a->sets, sizeof(*a->set_used));
+	a->set_epoch = calloc(a->sets, sizeof(*a->set_epoch));
+	if (!a->e || !a->tag || !a->next || !a->set_used || !a->set_epoch)
 		return -VMLAB_ENOMEM;
-	assert(a->nr_valid == 0 && a->sets * a->ways == g->entries);
+	assert(a->nr_used == 0 && a->sets * a->ways == g->entries);
 	return 0;
 }
 
@@ -41,8 +43,10 @@ static void array_destroy(struct tlb_array *a)
 	free(a->e);
 	free(a->tag);
 	free(a->next);
-	free(a->set_valid);
-	a->set_valid = NULL;
+	free(a->set_used);
+	free(a->set_epoch);
+	a->set_used = NULL;
+	a->set_epoch = NULL;
 	a->e = NULL;
 	a->tag = NULL;
 	a->next = NULL;
@@ -73,6 +77,8 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 	/* pwc_slot() splits the cache in two halves. */
 	assert(c->pwc_n == 0 || c->pwc_n >= 2);
 	c->loaded_asid = 0;
+	c->used_mask = 0;
+	c->gen_hi = 0;
 	return 0;
 }
 
@@ -97,7 +103,18 @@ u16 cpu_pcid(const struct cpu *c)
 
 void fast_flush(struct cpu *c)
 {
-	memset(c->fast, 0, sizeof(c->fast));
+	/* Only the slots written since the last flush can be non-empty. */
+	for (u32 w = 0; w < ARRAY_SIZE(c->fast_used); w++) {
+		for (u64 bits = c->fast_used[w]; bits; bits &= bits - 1) {
+			u32 bit = w * 64 + (u32)__builtin_ctzll(bits);
+			c->fast[bit / FAST_SIZE][bit % FAST_SIZE].tag = 0;
+		}
+		c->fast_used[w] = 0;
+	}
+	if (VMLAB_EXPENSIVE_CHECKS)
+		for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+			for (u32 i = 0; i < FAST_SIZE; i++)
+				assert(!c->fast[k][i].tag);
 }
 
 void fast_drop_range(struct cpu *c, u64 start, u64 end)
@@ -122,46 +139,108 @@ void fast_drop_range(struct cpu *c, u64 start, u64 end)
 		}
 }
 
-/* ------------------------------------------------------------ arrays */
+/* ------------------------------------------------- tags, generations */
 
-#define TAG_G (1ULL << 13)
-
-static inline u64 tag_of(u64 vpn, u16 pcid, bool global)
+/* The generation slot of a context (slot 0: global entries). */
+static inline u32 gen_slot(u64 ctx, bool global)
 {
-	return vpn << 14 | (global ? TAG_G : (u64)pcid << 1) | 1;
+	return global ? 0 : 1 + (u32)((ctx - 1) & (TLB_GEN_SLOTS - 2));
 }
 
-static inline u64 tag_entry(const struct tlb_entry *e)
+static inline u64 tag_make(u64 vpn, u64 ctx, bool global, u16 gen)
 {
-	return tag_of(e->vpn, e->pcid, e->flags & TLBF_G);
+	return (vpn & TLB_TAG_VPN_MASK) << TLB_TAG_VPN_SHIFT |
+	       (global ? TLB_TAG_G : ctx << TLB_TAG_CTX_SHIFT) |
+	       (u64)gen << TLB_TAG_GEN_SHIFT | 1;
 }
 
-static struct tlb_entry *array_lookup(struct tlb_array *a, u64 va, u16 pcid)
+static inline u32 tag_slot(u64 t)
 {
-	if (!a->nr_valid)
-		return NULL;
-	u64 vpn = va >> vmlab_level_shift(a->level);
+	return gen_slot((t >> TLB_TAG_CTX_SHIFT) & TLB_TAG_CTX_MASK,
+			t & TLB_TAG_G);
+}
+
+/* A nonzero tag whose generation is its slot's current one. */
+static inline bool tag_live(const struct cpu *c, u64 t)
+{
+	return t && (t >> TLB_TAG_GEN_SHIFT) == c->tgen[tag_slot(t)];
+}
+
+/* The tag an entry has now, under the current generation of its slot. */
+static inline u64 tag_entry(const struct cpu *c, const struct tlb_entry *e)
+{
+	bool g = e->flags & TLBF_G;
+	return tag_make(e->vpn, e->pcid, g, c->tgen[gen_slot(e->pcid, g)]);
+}
+
+static inline u16 array_bit(const struct cpu *c, const struct tlb_array *a)
+{
+	const struct tlb_array *base = a->l2 ? c->stlb :
+				       a >= c->dtlb && a < c->dtlb + 3 ? c->dtlb :
+									  c->itlb;
+	int k = base == c->itlb ? 0 : base == c->dtlb ? 1 : 2;
+	return (u16)(1u << (k * 3 + a->level));
+}
+
+/* Way i of a stops being used (its tag is cleared). */
+static void way_clear(struct cpu *c, struct tlb_array *a, u32 i)
+{
+	u32 set = i / a->ways;
+	assert(a->tag[i] && a->set_used[set] > 0 && a->nr_used > 0);
+	if (a->tag[i] & TLB_TAG_G) {
+		assert(a->nr_global > 0);
+		a->nr_global--;
+	}
+	a->tag[i] = 0;
+	a->e[i].flags = 0;
+	a->set_used[set]--;
+	if (--a->nr_used == 0)
+		c->used_mask &= (u16)~array_bit(c, a);
+}
+
+/* Clear the dead ways of one set (they were counted when flushed). */
+static void set_reap(struct cpu *c, struct tlb_array *a, u32 set)
+{
+	u32 base = set * a->ways;
+	for (u32 w = 0; w < a->ways; w++)
+		if (a->tag[base + w] && !tag_live(c, a->tag[base + w]))
+			way_clear(c, a, base + w);
+	a->set_epoch[set] = c->flush_epoch;
+}
+
+static struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
+				      u64 va, u16 pcid)
+{
+	u64 vpn = va >> a->shift;
 	u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
 	const u64 *t = &a->tag[base];
-	u64 own = tag_of(vpn, pcid, false), glob = tag_of(vpn, 0, true);
-	for (u32 w = 0; w < a->ways; w++)
-		if (t[w] == own || t[w] == glob) {
-			struct tlb_entry *e = &a->e[base + w];
-			assert((e->flags & TLBF_VALID) && e->vpn == vpn);
-			return e;
-		}
-	return NULL;
+	u64 own = tag_make(vpn, pcid, false, c->tgen[gen_slot(pcid, false)]);
+	u32 w = 0;
+	if (likely(!a->nr_global)) {
+		while (w < a->ways && t[w] != own)
+			w++;
+	} else {
+		u64 glob = tag_make(vpn, 0, true, c->tgen[0]);
+		while (w < a->ways && t[w] != own && t[w] != glob)
+			w++;
+	}
+	if (w == a->ways)
+		return NULL;
+	struct tlb_entry *e = &a->e[base + w];
+	/* Per-entry consistency: debug builds only (the miss path runs it
+	 * for every array). */
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       ((e->flags & TLBF_VALID) && e->vpn == vpn && e->level == a->level));
+	return e;
 }
 
+/* Drop a live entry: observers, the fast path, the counts. */
 static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 		       struct tlb_array *a, struct tlb_entry *e)
 {
-	assert(e->flags & TLBF_VALID);
-	assert(a->nr_valid > 0);
 	size_t idx = (size_t)(e - a->e);
 	assert(idx < (size_t)a->sets * a->ways); /* e belongs to a */
-	assert(a->tag[idx] == tag_entry(e) && e->level == a->level);
-	assert(a->set_valid[idx / a->ways] > 0);
+	assert(tag_live(c, a->tag[idx]) && a->tag[idx] == tag_entry(c, e));
 	if (obs_on(m, OBS_TLB_DROP))
 		OBS_CALL(m, tlb_drop, c->id, to_tlbe(e));
 	/* The host fast path mirrors L1 entries only. */
@@ -169,11 +248,11 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 		u64 start = tlb_entry_va(e);
 		fast_drop_range(c, start, start + vmlab_level_size(e->level));
 	}
-	e->flags = 0;
-	a->tag[idx] = 0;
-	a->set_valid[idx / a->ways]--;
-	a->nr_valid--;
-	count(m, c->id, VMLAB_C_tlb_entries_dropped, 1);
+	u32 slot = tag_slot(a->tag[idx]);
+	assert(c->ctx_live[slot] > 0);
+	c->ctx_live[slot]--;
+	way_clear(c, a, (u32)idx);
+	c->cnt[VMLAB_C_tlb_entries_dropped]++;
 }
 
 struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
@@ -184,38 +263,40 @@ struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
 	return kind == VMLAB_FETCH ? &c->itlb[level] : &c->dtlb[level];
 }
 
+/* The used page-size arrays of one kind (0 itlb, 1 dtlb, 2 stlb), smallest
+ * page first. */
+static inline struct tlb_entry *lookup_kind(struct cpu *c, int k,
+					    struct tlb_array *arr, u64 va,
+					    u16 pcid)
+{
+	for (u32 bits = (c->used_mask >> (3 * k)) & 7; bits; bits &= bits - 1) {
+		int l = __builtin_ctz(bits);
+		struct tlb_entry *e = array_lookup(c, &arr[l], va, pcid);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
 struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
 				u64 va, u16 pcid)
 {
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
-	struct tlb_array *arr = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
-	for (int l = 0; l < 3; l++) {
-		struct tlb_entry *e = array_lookup(&arr[l], va, pcid);
-		if (e) {
-			assert(e->level == l);
-			return e;
-		}
-	}
-	return NULL;
+	return kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, pcid)
+				   : lookup_kind(c, 1, c->dtlb, va, pcid);
 }
 
 struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid)
 {
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
-	for (int l = 0; l < 3; l++) {
-		struct tlb_entry *e = array_lookup(&c->stlb[l], va, pcid);
-		if (e) {
-			assert(e->level == l);
-			return e;
-		}
-	}
-	return NULL;
+	return lookup_kind(c, 2, c->stlb, va, pcid);
 }
 
 /*
- * Insert into array a, which must have the entry's page-size level.  An
- * entry for the same page and tag is replaced in place so no page is ever
- * cached twice in one array.
+ * Insert into array a, which must have the entry's page-size level.
+ * Callers insert only after a lookup in this array missed, so the page is
+ * not cached here.  A hole is the first unused way; in a full set the
+ * round-robin victim is overwritten in place.
  */
 struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 			     struct tlb_array *a, const struct tlb_entry *ne)
@@ -227,36 +308,51 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 	assert((ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0);
 	u32 set = (u32)(ne->vpn & (a->sets - 1));
 	u32 base = set * a->ways;
-	u64 want = tag_entry(ne);
-	/* Callers insert only after a lookup in this array missed, so the
-	 * page is not cached here; a full set skips the search for a hole. */
+	if (unlikely(a->set_epoch[set] != c->flush_epoch))
+		set_reap(c, a, set);
 	u32 slot = a->ways;
-	if (a->set_valid[set] < a->ways) {
+	if (a->set_used[set] < a->ways) {
 		for (u32 w = 0; w < a->ways; w++)
 			if (!a->tag[base + w]) {
 				slot = w;
 				break;
 			}
-	}
-	if (slot == a->ways) {
+		assert(slot < a->ways);
+		a->set_used[set]++;
+		if (a->nr_used++ == 0)
+			c->used_mask |= array_bit(c, a);
+	} else {
 		u16 *next = &a->next[set];
 		slot = *next % a->ways;
 		*next = (u16)((*next + 1) % a->ways);
+		/* In place: the victim's bookkeeping is undone, its way kept. */
+		struct tlb_entry *v = &a->e[base + slot];
+		u64 vt = a->tag[base + slot];
+		assert(tag_live(c, vt));
+		if (obs_on(m, OBS_TLB_DROP))
+			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
+		if (!a->l2) {
+			u64 start = tlb_entry_va(v);
+			fast_drop_range(c, start, start + vmlab_level_size(a->level));
+		}
+		c->ctx_live[tag_slot(vt)]--;
+		a->nr_global -= (vt & TLB_TAG_G) != 0;
+		c->cnt[VMLAB_C_tlb_entries_dropped]++;
 	}
-	assert(a->tag[base + slot] != want);
 	struct tlb_entry *e = &a->e[base + slot];
-	if (e->flags & TLBF_VALID)
-		entry_drop(m, c, a, e);
 	*e = *ne;
-	a->tag[base + slot] = want;
-	a->set_valid[set]++;
-	a->nr_valid++;
-	assert(a->set_valid[set] <= a->ways);
-	assert(a->nr_valid <= a->sets * a->ways);
+	bool g = ne->flags & TLBF_G;
+	u32 gs = gen_slot(ne->pcid, g);
+	a->tag[base + slot] = tag_make(ne->vpn, ne->pcid, g, c->tgen[gs]);
+	a->nr_global += g;
+	c->ctx_live[gs]++;
+	if (gs >= c->gen_hi)
+		c->gen_hi = gs + 1;
+	assert(a->set_used[set] <= a->ways && a->nr_global <= a->nr_used);
 	/* Findable, and not shadowed by another entry for the page (a set
 	 * scan: debug builds only, it costs the miss path ~5%). */
 	if (VMLAB_EXPENSIVE_CHECKS)
-		assert(array_lookup(a, tlb_entry_va(e), e->pcid) == e);
+		assert(array_lookup(c, a, tlb_entry_va(e), e->pcid) == e);
 	if (obs_on(m, OBS_TLB_FILL))
 		OBS_CALL(m, tlb_fill, c->id, to_tlbe(e));
 	if (debug_every(&c->dbg_tick, 512))
@@ -269,13 +365,13 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 			tlb_visit_fn fn, void *ctx)
 {
 	assert(a->e && start < end && fn);
-	u64 shift = vmlab_level_shift(a->level);
+	u64 shift = a->shift;
 	u64 first = start >> shift, last = (end - 1) >> shift;
 	if (last - first + 1 >= a->sets) {
 		u32 n = a->sets * a->ways;
 		for (u32 i = 0; i < n; i++) {
 			struct tlb_entry *e = &a->e[i];
-			if ((e->flags & TLBF_VALID) && e->vpn >= first &&
+			if (tag_live(c, a->tag[i]) && e->vpn >= first &&
 			    e->vpn <= last)
 				fn(m, c, e, ctx);
 		}
@@ -284,10 +380,11 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 	/* Few pages: only their sets can hold them (fewer than a->sets). */
 	assert(last - first + 1 < a->sets);
 	for (u64 vpn = first; vpn <= last; vpn++) {
-		struct tlb_entry *set = &a->e[(vpn & (a->sets - 1)) * a->ways];
+		u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
 		for (u32 w = 0; w < a->ways; w++)
-			if ((set[w].flags & TLBF_VALID) && set[w].vpn == vpn)
-				fn(m, c, &set[w], ctx);
+			if (tag_live(c, a->tag[base + w]) &&
+			    a->e[base + w].vpn == vpn)
+				fn(m, c, &a->e[base + w], ctx);
 	}
 }
 
@@ -296,10 +393,11 @@ static int live_arrays(struct cpu *c, struct tlb_array *out[9])
 {
 	struct tlb_array *all[3] = {c->itlb, c->dtlb, c->stlb};
 	int n = 0;
-	for (int k = 0; k < 3; k++)
-		for (int l = 0; l < 3; l++)
-			if (all[k][l].e && all[k][l].nr_valid)
-				out[n++] = &all[k][l];
+	for (u32 bits = c->used_mask; bits; bits &= bits - 1) {
+		int b = __builtin_ctz(bits);
+		out[n++] = &all[b / 3][b % 3];
+		assert(out[n - 1]->e && out[n - 1]->nr_used);
+	}
 	assert(n <= 9);
 	return n;
 }
@@ -318,6 +416,7 @@ void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
 
 typedef bool (*drop_pred)(const struct tlb_entry *e, u64 arg, u16 pcid);
 
+/* The eager flush: scan every used array (observers see each drop). */
 static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 		      u64 arg, u16 pcid)
 {
@@ -327,19 +426,44 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 	u64 dropped = 0;
 	for (int j = 0; j < nl; j++) {
 		struct tlb_array *a = live[j];
-		u32 n = a->sets * a->ways, before = a->nr_valid;
+		u32 n = a->sets * a->ways, before = a->nr_used;
 		(void)before;
 		for (u32 i = 0; i < n; i++)
-			if ((a->e[i].flags & TLBF_VALID) &&
-			    pred(&a->e[i], arg, pcid)) {
+			if (tag_live(c, a->tag[i]) && pred(&a->e[i], arg, pcid)) {
 				entry_drop(m, c, a, &a->e[i]);
 				dropped++;
 			}
-		assert(a->nr_valid <= before);
+		assert(a->nr_used <= before);
 	}
 	if (debug_every(&c->dbg_tick, 512))
 		tlb_check(m, c);
 	return dropped;
+}
+
+/*
+ * The O(1) flush: every live entry of the slot dies with its generation
+ * (and is counted as dropped now, as an eager flush would).  When the
+ * generation wraps, the slot's old tags could match again, so they are
+ * cleared first, one scan per 1024 flushes of the slot.
+ */
+static void gen_bump(struct cpu *c, u32 slot)
+{
+	assert(slot < TLB_GEN_SLOTS);
+	c->cnt[VMLAB_C_tlb_entries_dropped] += c->ctx_live[slot];
+	c->ctx_live[slot] = 0;
+	c->tgen[slot] = (u16)((c->tgen[slot] + 1) & TLB_GEN_MASK);
+	c->flush_epoch++;
+	if (unlikely(c->tgen[slot] == 0)) {
+		struct tlb_array *live[9];
+		int nl = live_arrays(c, live);
+		for (int j = 0; j < nl; j++) {
+			struct tlb_array *a = live[j];
+			for (u32 i = 0; i < a->sets * a->ways; i++)
+				if (a->tag[i] && tag_slot(a->tag[i]) == slot)
+					way_clear(c, a, i);
+		}
+	}
+	assert(c->ctx_live[slot] == 0);
 }
 
 /* ------------------------------------------------------------ PWC */
@@ -417,7 +541,7 @@ static bool pred_all(const struct tlb_entry *e, u64 unused, u16 pcid)
 	return true;
 }
 
-/* Postcondition of a flush (VMLAB_EXPENSIVE_CHECKS): no valid entry that
+/* Postcondition of a flush (VMLAB_EXPENSIVE_CHECKS): no live entry that
  * pred selects is left in any array.  An invlpg'd page can only sit in
  * the one set its address indexes in each array. */
 #if VMLAB_EXPENSIVE_CHECKS
@@ -432,12 +556,12 @@ static void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
 				continue;
 			u32 first = 0, n = a->sets * a->ways;
 			if (pred == pred_invlpg) {
-				u64 vpn = arg >> vmlab_level_shift(a->level);
+				u64 vpn = arg >> a->shift;
 				first = (u32)(vpn & (a->sets - 1)) * a->ways;
 				n = a->ways;
 			}
 			for (u32 i = first; i < first + n; i++)
-				assert(!(a->e[i].flags & TLBF_VALID) ||
+				assert(!tag_live(c, a->tag[i]) ||
 				       !pred(&a->e[i], arg, pcid));
 		}
 }
@@ -464,11 +588,11 @@ static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid)
 	u64 dropped = 0;
 	for (int j = 0; j < nl; j++) {
 		struct tlb_array *a = live[j];
-		u64 vpn = va >> vmlab_level_shift(a->level);
+		u64 vpn = va >> a->shift;
 		u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
 		for (u32 w = 0; w < a->ways; w++) {
 			struct tlb_entry *e = &a->e[base + w];
-			if (a->tag[base + w] && e->vpn == vpn &&
+			if (tag_live(c, a->tag[base + w]) && e->vpn == vpn &&
 			    pred_invlpg(e, va, pcid)) {
 				entry_drop(m, c, a, e);
 				dropped++;
@@ -489,8 +613,8 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 	flushed_check(c, pred_invlpg, va, pcid);
 	/* INVLPG also empties the paging-structure caches of this PCID. */
 	pwc_flush(c, pcid);
-	count(m, c->id, VMLAB_C_invlpg, 1);
-	count(m, c->id, VMLAB_C_pages_invalidated, 1);
+	c->cnt[VMLAB_C_invlpg]++;
+	c->cnt[VMLAB_C_pages_invalidated]++;
 	(void)n;
 	ev(m, VMLAB_EV_INVLPG, c->id, va, pcid, 0);
 }
@@ -502,15 +626,28 @@ void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
 	flushed_check(c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
 }
 
+/* Observers that see every drop get the eager scan; else O(1). */
+static inline bool flush_eager(const struct vmlab_machine *m)
+{
+	return obs_on(m, OBS_TLB_DROP);
+}
+
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
 {
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
 	if (obs_on(m, OBS_TLB_INVAL))
 		obs_inval(m, c->id, VMLAB_INV_ASID, false, 0, pcid);
-	drop_where(m, c, pred_pcid, 0, pcid);
+	if (flush_eager(m)) {
+		drop_where(m, c, pred_pcid, 0, pcid);
+	} else {
+		gen_bump(c, gen_slot(pcid, false));
+		/* The fast path mirrors the current context only. */
+		if (pcid == cpu_pcid(c))
+			fast_flush(c);
+	}
 	flushed_check(c, pred_pcid, 0, pcid);
 	pwc_flush(c, pcid);
-	count(m, c->id, VMLAB_C_flush_local, 1);
+	c->cnt[VMLAB_C_flush_local]++;
 	ev(m, VMLAB_EV_FLUSH_LOCAL, c->id, pcid, 0, 0);
 }
 
@@ -518,11 +655,15 @@ void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c)
 {
 	if (obs_on(m, OBS_TLB_INVAL))
 		obs_inval(m, c->id, VMLAB_INV_ALL, false, 0, 0);
-	drop_where(m, c, pred_all, 0, 0);
+	if (flush_eager(m))
+		drop_where(m, c, pred_all, 0, 0);
+	else
+		for (u32 s = 0; s < c->gen_hi; s++)
+			gen_bump(c, s);
 	pwc_flush(c, -1);
 	fast_flush(c);
 	assert(vmlab_tlb_occupancy(m, c->id) == 0);
-	count(m, c->id, VMLAB_C_flush_global, 1);
+	c->cnt[VMLAB_C_flush_global]++;
 	ev(m, VMLAB_EV_FLUSH_GLOBAL, c->id, 0, 0, 0);
 }
 
@@ -530,11 +671,10 @@ u32 vmlab_tlb_occupancy(struct vmlab_machine *m, int cpu)
 {
 	if (!vmlab_cpu_valid(m, cpu))
 		return 0;
-	struct cpu *c = &m->cpu[cpu];
+	const struct cpu *c = &m->cpu[cpu];
 	u32 n = 0;
-	for (int l = 0; l < 3; l++)
-		n += c->itlb[l].nr_valid + c->dtlb[l].nr_valid +
-		     c->stlb[l].nr_valid;
+	for (u32 s = 0; s < c->gen_hi; s++)
+		n += c->ctx_live[s];
 	return n;
 }
 
@@ -565,14 +705,13 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++) {
 			struct tlb_array *a = &all[k][l];
-			if (!a->e || !a->nr_valid)
+			if (!a->e || !a->nr_used)
 				continue;
-			u64 vpn = va >> vmlab_level_shift(l);
-			struct tlb_entry *set =
-				&a->e[(vpn & (a->sets - 1)) * a->ways];
+			u64 vpn = va >> a->shift;
+			u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
 			for (u32 w = 0; w < a->ways; w++) {
-				struct tlb_entry *e = &set[w];
-				if (!(e->flags & TLBF_VALID) || e->vpn != vpn)
+				struct tlb_entry *e = &a->e[base + w];
+				if (!tag_live(c, a->tag[base + w]) || e->vpn != vpn)
 					continue;
 				assert(e->level == l);
 				if (pfn)
@@ -601,41 +740,47 @@ struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 
 #if VMLAB_EXPENSIVE_CHECKS
 /*
- * One array: tag[] agrees with e[] (a zero tag exactly on an invalid way,
- * else the entry's own tag); a valid entry has the array's level, sits in
- * the set its vpn indexes, names a frame aligned to its page size and a
- * PCID in 1..TLB_NR_DYN_ASIDS; no tag occurs twice in a set (no page is
- * cached twice); set_valid[] and nr_valid equal recounts.
+ * One array: a live tag is the entry's own tag under its slot's current
+ * generation; a valid entry has the array's level, sits in the set its vpn
+ * indexes, names a frame aligned to its page size and a PCID in
+ * 1..TLB_NR_DYN_ASIDS; no live tag occurs twice in a set (no page is
+ * cached twice); set_used[], nr_used and nr_global equal recounts.  live[]
+ * gets the live entries per generation slot.
  */
-static void array_check(const struct tlb_array *a)
+static void array_check(const struct cpu *c, const struct tlb_array *a,
+			u32 *live)
 {
 	if (!a->e) {
-		assert(a->nr_valid == 0);
+		assert(a->nr_used == 0);
 		return;
 	}
-	u32 total = 0;
+	u32 total = 0, glob = 0;
 	for (u32 s = 0; s < a->sets; s++) {
 		const u64 *t = &a->tag[s * a->ways];
 		const struct tlb_entry *set = &a->e[s * a->ways];
 		u32 n = 0;
 		for (u32 w = 0; w < a->ways; w++) {
 			const struct tlb_entry *e = &set[w];
-			if (!(e->flags & TLBF_VALID)) {
-				assert(t[w] == 0);
+			if (!t[w])
 				continue;
-			}
 			n++;
-			assert(t[w] == tag_entry(e) && e->level == a->level);
+			glob += (t[w] & TLB_TAG_G) != 0;
+			if (!tag_live(c, t[w]))
+				continue;
+			live[tag_slot(t[w])]++;
+			assert(e->flags & TLBF_VALID);
+			assert(t[w] == tag_entry(c, e) && e->level == a->level);
 			assert((e->vpn & (a->sets - 1)) == s);
 			assert((e->pfn & ((1ULL << (9 * e->level)) - 1)) == 0);
 			assert(e->pcid >= 1 && e->pcid <= TLB_NR_DYN_ASIDS);
 			for (u32 v = w + 1; v < a->ways; v++)
 				assert(t[v] != t[w]);
 		}
-		assert(a->set_valid[s] == n && a->next[s] < a->ways);
+		assert(a->set_used[s] == n && a->next[s] < a->ways);
 		total += n;
 	}
-	assert(a->nr_valid == total);
+	assert(a->nr_used == total && a->nr_global == glob);
+	assert(!total == !(c->used_mask & array_bit(c, a)));
 }
 
 /* Is a fast-path slot for va (kind) backed by a valid, non-stale L1 entry
@@ -645,7 +790,7 @@ static bool fast_backed(struct vmlab_machine *m, struct cpu *c,
 {
 	for (int l = 0; l < 3; l++) {
 		const struct tlb_entry *e =
-			array_lookup(tlb_l1_array(c, kind, l), va, cpu_pcid(c));
+			array_lookup(c, tlb_l1_array(c, kind, l), va, cpu_pcid(c));
 		if (!e || (e->flags & TLBF_STALE))
 			continue;
 		if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
@@ -701,11 +846,14 @@ void tlb_check(struct vmlab_machine *m, struct cpu *c)
 	const struct asid_slot *s = &c->asid[c->loaded_asid];
 	assert(s->ctx_id == c->loaded_mm->ctx_id && s->mm == c->loaded_mm);
 	assert(s->tlb_gen <= c->loaded_mm->tlb_gen);
+	u32 live[TLB_GEN_SLOTS] = {0};
 	for (int l = 0; l < 3; l++) {
-		array_check(&c->itlb[l]);
-		array_check(&c->dtlb[l]);
-		array_check(&c->stlb[l]);
+		array_check(c, &c->itlb[l], live);
+		array_check(c, &c->dtlb[l], live);
+		array_check(c, &c->stlb[l], live);
 	}
+	for (u32 g = 0; g < TLB_GEN_SLOTS; g++)
+		assert(live[g] == c->ctx_live[g] && (g < c->gen_hi || !live[g]));
 	fast_check(m, c);
 	pwc_check(c);
 }

@@ -58,6 +58,8 @@ int cli_run_batch(const char *cmd, struct cli_args *a, struct batch *b);
 int cli_batch_output(const char *cmd, const struct cli_args *a,
 		     const struct batch *b, bool sweep);
 int cli_sweep(const char *cmd, struct cli_args *a);
+/* claims.c */
+int cmd_claims(int argc, char **argv);
 /* report_html.c */
 int cmd_report(int argc, char **argv);
 /* replay_trace.c */

@@ -115,6 +115,18 @@ static const struct command commands[] = {
 	 "  trace was read (divergences or not), 3 when it could not be read\n"
 	 "  (the message names the line), 2 on a usage error.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
+	{"claims", cmd_claims, "every claim of the seed threads, re-run: "
+	 "reproduced or not",
+	 "vmlab claims [ID|SEED...] [--json] [-v] [--seed N] [--expect FILE]\n"
+	 "  Runs the scenario of each claim of the five seed threads\n"
+	 "  (scenarios/claims/ID.lua) and prints id, seed, the claim, what\n"
+	 "  vmlab measured and the verdict: reproduced, contradicted (the\n"
+	 "  model disagrees with the thread, and why) or not modelled (why).\n"
+	 "  ID is a claim (1.3), SEED a seed's name or number (2).\n"
+	 "  --expect FILE   'ID verdict' lines: a claim expected reproduced or\n"
+	 "                  contradicted that is not is a failure\n"
+	 "  -v              every figure and message in full\n"
+	 "  Exit 1 when a claim's scenario fails (or differs from --expect).\n"},
 	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
 	 "when off",
 	 "vmlab mutants [NAME...] [--list] [--seeds N]\n"

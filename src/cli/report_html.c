@@ -205,10 +205,9 @@ static const struct sweep_plot sweeps[] = {
 
 static const struct sim_builtin *report_scenario(const char *name)
 {
-	for (int i = 0; i < sim_nr_report_scenarios; i++)
-		if (!strcmp(sim_report_scenarios[i].name, name))
-			return &sim_report_scenarios[i];
-	return sim_find_builtin(name);
+	const struct sim_builtin *b = sim_find_scenario(
+		sim_report_scenarios, sim_nr_report_scenarios, name);
+	return b ? b : sim_find_builtin(name);
 }
 
 static int run_sweep(const struct sweep_plot *sp, int jobs, FILE *f)

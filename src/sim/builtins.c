@@ -5,13 +5,19 @@
 
 #include "sim/sim.h"
 
+const struct sim_builtin *sim_find_scenario(const struct sim_builtin *t,
+					    int n, const char *name)
+{
+	assert(name && n >= 0 && (t || !n));
+	for (int i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	return NULL;
+}
+
 const struct sim_builtin *sim_find_builtin(const char *name)
 {
-	assert(name);
-	for (int i = 0; i < sim_nr_builtins; i++)
-		if (!strcmp(sim_builtins[i].name, name))
-			return &sim_builtins[i];
-	return NULL;
+	return sim_find_scenario(sim_builtins, sim_nr_builtins, name);
 }
 
 /* Next line of [p, end): its start in *line and length in *n. */

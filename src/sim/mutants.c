@@ -11,11 +11,8 @@
 
 static const struct sim_builtin *mutant_scenario(const char *name)
 {
-	assert(name);
-	for (int i = 0; i < sim_nr_mutant_scenarios; i++)
-		if (!strcmp(sim_mutant_scenarios[i].name, name))
-			return &sim_mutant_scenarios[i];
-	return NULL;
+	return sim_find_scenario(sim_mutant_scenarios, sim_nr_mutant_scenarios,
+				 name);
 }
 
 static void opts_for(struct sim_opts *o, const struct sim_builtin *b, int id,

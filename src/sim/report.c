@@ -31,7 +31,7 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void value_str(const struct sim_value *v, char *buf, size_t n)
+void sim_format_value(const struct sim_value *v, char *buf, size_t n)
 {
 	switch (v->type) {
 	case SV_INT: snprintf(buf, n, "%lld", (long long)v->i); break;
@@ -121,7 +121,7 @@ void sim_print_figures(const struct sim_result *r, FILE *f)
 		w[c] = w[c] < 10 ? 10 : w[c];
 		for (int i = 0; i < r->nr_rows; i++) {
 			char v[64];
-			value_str(&r->rows[i].v[c], v, sizeof(v));
+			sim_format_value(&r->rows[i].v[c], v, sizeof(v));
 			if ((int)strlen(v) > w[c])
 				w[c] = (int)strlen(v);
 		}
@@ -136,7 +136,7 @@ void sim_print_figures(const struct sim_result *r, FILE *f)
 		fprintf(f, "  %-*s", wname, r->rows[i].name);
 		for (int c = 0; c < nc; c++) {
 			char v[64];
-			value_str(&r->rows[i].v[c], v, sizeof(v));
+			sim_format_value(&r->rows[i].v[c], v, sizeof(v));
 			fprintf(f, "  %*s", w[c], v);
 		}
 		fputc('\n', f);

@@ -144,6 +144,12 @@ extern const struct sim_builtin sim_report_scenarios[];
 extern const int sim_nr_report_scenarios;
 extern const struct sim_builtin sim_mutant_scenarios[];
 extern const int sim_nr_mutant_scenarios;
+/* The claim scenarios (scenarios/claims/), run by `vmlab claims`. */
+extern const struct sim_builtin sim_claim_scenarios[];
+extern const int sim_nr_claim_scenarios;
+/* The scenario called name in table t of n, or NULL. */
+const struct sim_builtin *sim_find_scenario(const struct sim_builtin *t,
+					    int n, const char *name);
 
 const struct sim_builtin *sim_find_builtin(const char *name);
 /* The text of the first "-- " comment line ("name: what it shows"), with
@@ -179,5 +185,42 @@ bool sim_mutant_ok(int id, const struct sim_mutant_outcome *out);
 
 void json_string(FILE *f, const char *s);
 void json_value(FILE *f, const struct sim_value *v);
+/* A figure as text ("12", "0.5", "yes", the string). */
+void sim_format_value(const struct sim_value *v, char *buf, size_t n);
+
+/* ------------------------------------------------------------ claims */
+
+/* One claim of the seed threads (src/sim/claims.c). */
+struct sim_claim {
+	const char *id;      /* "1.3" */
+	const char *seed;    /* "vm-flush-reset-perms" */
+	const char *text;    /* the claim in a line */
+	const char *why_not; /* NULL: it has a scenario; else why it has none */
+};
+
+enum sim_claim_verdict {
+	SIM_CLAIM_REPRODUCED,
+	SIM_CLAIM_CONTRADICTED, /* the model disagrees with the thread */
+	SIM_CLAIM_NOT_MODELLED,
+	SIM_CLAIM_FAILED,       /* its scenario no longer holds: a regression */
+};
+
+struct sim_claim_outcome {
+	enum sim_claim_verdict verdict;
+	char *measured; /* the scenario's figures, "name: v1 / v2; ..." */
+	char *why;      /* contradicted / not modelled / failed: why */
+	char *arch;     /* the architecture(s) it ran on */
+};
+
+extern const int sim_nr_claims;
+const struct sim_claim *sim_claim(int i); /* NULL past the end */
+const struct sim_builtin *sim_claim_scenario(const struct sim_claim *c);
+/* A claim scenario no registry entry names, or NULL. */
+const char *sim_claims_orphan(void);
+/* Run the claim's scenario with seed (or say why there is none). */
+int sim_claim_run(const struct sim_claim *c, u64 seed,
+		  struct sim_claim_outcome *out);
+void sim_claim_outcome_free(struct sim_claim_outcome *out);
+const char *sim_claim_verdict_name(enum sim_claim_verdict v);
 
 #endif

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmlab claims: every claim of the five seed threads (src/sim/claims.c)
+ * re-run from its scenario and printed as a table: what vmlab measured
+ * and the verdict (reproduced / contradicted / not modelled).  A claim
+ * whose scenario stops holding is FAILED and the exit status is 1; with
+ * --expect FILE, a claim expected reproduced or contradicted that is
+ * something else is a failure too, so the table is a regression suite.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "sim/sim.h"
+
+#define MAX_EXPECT 128
+
+struct expect {
+	char id[16];
+	char verdict[32];
+};
+
+struct claims_args {
+	bool json, verbose;
+	u64 seed;
+	const char *expect_file;
+	const char *sel[64];
+	int nr_sel;
+};
+
+/* ID ("1.3"), seed name ("kasan-vmalloc-shadow") or seed number ("2"). */
+static bool selected(const struct sim_claim *c, const struct claims_args *a)
+{
+	if (!a->nr_sel)
+		return true;
+	for (int i = 0; i < a->nr_sel; i++) {
+		const char *s = a->sel[i];
+		size_t n = strlen(s);
+		if (!strcmp(s, c->id) || !strcmp(s, c->seed))
+			return true;
+		if (!strchr(s, '.') && !strncmp(c->id, s, n) && c->id[n] == '.')
+			return true;
+	}
+	return false;
+}
+
+static bool known_selector(const char *s)
+{
+	for (int i = 0; i < sim_nr_claims; i++) {
+		struct claims_args one = {.nr_sel = 1, .sel = {s}};
+		if (selected(sim_claim(i), &one))
+			return true;
+	}
+	return false;
+}
+
+static int parse(int argc, char **argv, struct claims_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->seed = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "--json")) {
+			a->json = true;
+		} else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
+			a->verbose = true;
+		} else if (!strcmp(s, "--seed") && i + 1 < argc) {
+			if (!cli_parse_u64(argv[++i], &a->seed))
+				return cli_bad("claims", "--seed needs a number",
+					       argv[i]);
+		} else if (!strcmp(s, "--expect") && i + 1 < argc) {
+			a->expect_file = argv[++i];
+		} else if (s[0] == '-') {
+			return cli_bad("claims", "unknown option", s);
+		} else if (!known_selector(s)) {
+			return cli_bad("claims", "no such claim id or seed", s);
+		} else if (a->nr_sel < (int)(sizeof(a->sel) / sizeof(a->sel[0]))) {
+			a->sel[a->nr_sel++] = s;
+		} else {
+			return cli_bad("claims", "too many selectors", s);
+		}
+	}
+	return 0;
+}
+
+/* "ID VERDICT" lines ('#' comments); returns the count or -1. */
+static int read_expect(const char *path, struct expect *e, int max)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "vmlab claims: cannot read %s\n", path);
+		return -1;
+	}
+	char line[256];
+	int n = 0, lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		if (n == max || sscanf(p, "%15s %31[a-z ]", e[n].id,
+				       e[n].verdict) != 2) {
+			fprintf(stderr, "%s:%d: expected 'ID verdict'\n", path,
+				lineno);
+			fclose(f);
+			return -1;
+		}
+		size_t l = strlen(e[n].verdict);
+		while (l && e[n].verdict[l - 1] == ' ')
+			e[n].verdict[--l] = 0;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *expected_of(const struct expect *e, int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(e[i].id, id))
+			return e[i].verdict;
+	return NULL;
+}
+
+static void print_row(const struct sim_claim *c,
+		      const struct sim_claim_outcome *o, bool verbose)
+{
+	printf("%-5s %-22s %-13s %.70s%s\n", c->id, c->seed,
+	       sim_claim_verdict_name(o->verdict), c->text,
+	       strlen(c->text) > 70 ? "..." : "");
+	if (o->measured && o->measured[0])
+		printf("      measured (%s): %.*s%s\n", o->arch ? o->arch : "-",
+		       verbose ? 100000 : 160, o->measured,
+		       !verbose && strlen(o->measured) > 160 ? " ..." : "");
+	if (o->why && o->why[0])
+		printf("      %s: %.*s\n",
+		       o->verdict == SIM_CLAIM_FAILED ? "error" : "why",
+		       verbose ? 100000 : 300, o->why);
+}
+
+static void json_row(const struct sim_claim *c,
+		     const struct sim_claim_outcome *o, bool first)
+{
+	printf("%s\n    {\"id\": ", first ? "" : ",");
+	json_string(stdout, c->id);
+	printf(", \"seed\": ");
+	json_string(stdout, c->seed);
+	printf(", \"claim\": ");
+	json_string(stdout, c->text);
+	printf(", \"verdict\": ");
+	json_string(stdout, sim_claim_verdict_name(o->verdict));
+	printf(", \"arch\": ");
+	json_string(stdout, o->arch ? o->arch : "");
+	printf(", \"measured\": ");
+	json_string(stdout, o->measured ? o->measured : "");
+	printf(", \"why\": ");
+	json_string(stdout, o->why ? o->why : "");
+	printf("}");
+}
+
+int cmd_claims(int argc, char **argv)
+{
+	struct claims_args a;
+	int err = parse(argc, argv, &a);
+	if (err)
+		return err;
+	const char *orphan = sim_claims_orphan();
+	if (orphan) {
+		fprintf(stderr, "vmlab claims: scenarios/claims/%s.lua claims "
+				"an id the registry does not have\n", orphan);
+		return EXIT_FINDING;
+	}
+	static struct expect exp[MAX_EXPECT];
+	int nr_exp = 0;
+	if (a.expect_file &&
+	    (nr_exp = read_expect(a.expect_file, exp, MAX_EXPECT)) < 0)
+		return EXIT_USAGE;
+	int count[SIM_CLAIM_FAILED + 1] = {0}, regress = 0, rows = 0;
+	if (a.json)
+		printf("{\"claims\": [");
+	for (int i = 0; i < sim_nr_claims; i++) {
+		const struct sim_claim *c = sim_claim(i);
+		if (!selected(c, &a))
+			continue;
+		struct sim_claim_outcome o;
+		if (sim_claim_run(c, a.seed, &o))
+			return EXIT_FINDING;
+		assert(o.verdict <= SIM_CLAIM_FAILED);
+		count[o.verdict]++;
+		const char *want = expected_of(exp, nr_exp, c->id);
+		bool bad = o.verdict == SIM_CLAIM_FAILED ||
+			   (want && strcmp(want, "not modelled") &&
+			    strcmp(want, sim_claim_verdict_name(o.verdict)));
+		if (a.json) {
+			json_row(c, &o, rows == 0);
+		} else {
+			print_row(c, &o, a.verbose || bad);
+			if (bad && want)
+				printf("      REGRESSION: expected %s\n", want);
+		}
+		regress += bad;
+		rows++;
+		sim_claim_outcome_free(&o);
+	}
+	if (a.json) {
+		printf("\n  ],\n  \"summary\": {\"claims\": %d, \"reproduced\": "
+		       "%d, \"contradicted\": %d, \"not_modelled\": %d, "
+		       "\"failed\": %d}\n}\n",
+		       rows, count[SIM_CLAIM_REPRODUCED],
+		       count[SIM_CLAIM_CONTRADICTED],
+		       count[SIM_CLAIM_NOT_MODELLED], regress);
+	} else {
+		printf("\nclaims: %d reproduced, %d contradicted, %d not "
+		       "modelled, %d failed (of %d)\n",
+		       count[SIM_CLAIM_REPRODUCED],
+		       count[SIM_CLAIM_CONTRADICTED],
+		       count[SIM_CLAIM_NOT_MODELLED], regress, rows);
+	}
+	return regress ? EXIT_FINDING : EXIT_OK;
+}

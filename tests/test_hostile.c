@@ -11,6 +11,8 @@
 
 #include "sim/sim.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static struct sim_opts opts(const char *text)
 {
 	struct sim_opts o;
@@ -161,9 +163,127 @@ static void test_pcall_program_error(void **state)
 		   SIM_FAIL, "boom");
 }
 
+/* The PTE-table frame that maps va in init_mm. */
+static u64 pte_table_of(struct vmlab_machine *m, u64 va)
+{
+	vmlab_ptep_t pmdp;
+	assert_int_equal(vmlab_lookup_entry(m, vmlab_init_mm(m), va,
+					    VMLAB_LVL_PMD, &pmdp), 0);
+	struct vmlab_pte_info info;
+	vmlab_pte_decode(m, vmlab_get_entry(m, pmdp), VMLAB_LVL_PMD, &info);
+	assert_int_equal(info.kind, VMLAB_PTE_TABLE);
+	return info.pfn;
+}
+
+/* A page-table frame holding arbitrary data written through its
+ * direct-map alias: the walker decodes it and faults, never aborts. */
+static void test_garbage_page_tables(void **state)
+{
+	(void)state;
+	static const u64 garbage[] = {
+		~0ULL,                          /* every bit */
+		0x000ffffffffff000ULL | 0x63,   /* present, pfn far past RAM */
+		(0x10001ULL << 12) | 0xe3,      /* PS (ignored at PTE level) */
+		0x8000000000000067ULL | (5ULL << 40), /* NX, high pfn */
+	};
+	for (size_t g = 0; g < ARRAY_SIZE(garbage); g++) {
+		struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
+		t_map(m, KVA, VMLAB_PAGE_KERNEL);
+		u64 table = pte_table_of(m, KVA);
+		/* The PTE of KVA and its neighbour through the alias. */
+		u64 dm = vmlab_page_address(table);
+		assert_int_equal(vmlab_write(m, 0, dm, &garbage[g], 8, NULL), 0);
+		assert_int_equal(vmlab_write(m, 0, dm + 8, &garbage[g], 8, NULL),
+				 0);
+		vmlab_flush_tlb_all(m, 0);
+		u64 v;
+		struct vmlab_fault f;
+		int r = vmlab_read(m, 1, KVA, &v, 8, &f);
+		(void)r; /* a fault or a read of some frame: both hardware */
+		vmlab_read(m, 1, KVA + VMLAB_PAGE_SIZE, &v, 8, &f);
+		vmlab_fetch(m, 1, KVA, &v, 8, &f);
+		/* Software walkers over the same garbage. */
+		u64 pa;
+		vmlab_pgprot_t prot;
+		int level;
+		vmlab_translate(m, vmlab_init_mm(m), KVA, &pa, &prot, &level);
+		vmlab_machine_destroy(m);
+	}
+	/* A PMD entry naming a table past RAM faults with RSVD. */
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	vmlab_ptep_t pmdp;
+	assert_int_equal(vmlab_lookup_entry(m, vmlab_init_mm(m), KVA,
+					    VMLAB_LVL_PMD, &pmdp), 0);
+	u64 bad = (0xfffffULL << 12) | 0x63;
+	vmlab_phys_write(m, pmdp, &bad, 8);
+	vmlab_flush_tlb_all(m, 0);
+	u64 v;
+	struct vmlab_fault f;
+	assert_int_not_equal(vmlab_read(m, 1, KVA, &v, 8, &f), 0);
+	assert_true(f.error_code & VMLAB_PF_RSVD);
+	assert_true(vmlab_nr_warnings(m) > 0);
+	assert_int_equal(vmlab_get_entry(m, 1ULL << 52), 0); /* past RAM */
+	vmlab_machine_destroy(m);
+}
+
+/* Raw page-table calls on the direct map bypass CPA's accounting: the
+ * next CPA call warns and resynchronises instead of asserting. */
+static void test_raw_direct_map_changes(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, true);
+	u64 pfn = t_page(m), other = t_page(m);
+	u64 dm = vmlab_page_address(pfn);
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	assert_true(vmlab_protect_range(m, &tlb, dm, VMLAB_PAGE_SIZE, 0,
+					VMLAB_PAGE_RW) >= 0);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	assert_int_equal(vmlab_set_memory_ro(m, 0, vmlab_page_address(other),
+					     1), 0);
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	assert_true(vmlab_unmap_range(m, &tlb, dm, VMLAB_PAGE_SIZE, false) >= 0);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	assert_int_equal(vmlab_set_memory_rw(m, 0, vmlab_page_address(other),
+					     1), 0);
+	assert_int_equal(vmlab_set_direct_map_default_noflush(m, other), 0);
+	vmlab_set_memory_rw(m, 0, dm, 1); /* the unmapped page: an error */
+	vmlab_machine_destroy(m);
+	expect_lua("local m = vmlab.machine{cpus = 2}\n"
+		   "local p, q = m:alloc_pages(), m:alloc_pages()\n"
+		   "m:protect(vmlab.page_address(p), 1, 'PAGE_KERNEL_RO')\n"
+		   "m:set_memory_ro(vmlab.page_address(q), 1)\n"
+		   "m:unmap(vmlab.page_address(p), 1)\n"
+		   "m:set_direct_map_default_noflush(q)\n"
+		   "m:set_memory_rw(vmlab.page_address(q), 1)\n",
+		   SIM_OK, NULL);
+}
+
+/* Invalid CPU ids are not silent: the call warns (and still works as a
+ * call without CPU context where the kernel has one). */
+static void test_invalid_cpu_ids_warn(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(4, 64 * VMLAB_MiB, false);
+	u64 w0 = vmlab_nr_warnings(m), pfn;
+	assert_int_equal(vmlab_alloc_pages(m, -1, 0, &pfn), 0); /* no CPU */
+	assert_int_equal(vmlab_nr_warnings(m), w0);
+	assert_int_equal(vmlab_alloc_pages(m, 4, 0, &pfn), 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 1);
+	vmlab_free_pages(m, -5, pfn, 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 2);
+	assert_int_equal(vmlab_run_work(m, 9, 1), 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 3);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invalid_cpu_ids_warn),
+		cmocka_unit_test(test_garbage_page_tables),
+		cmocka_unit_test(test_raw_direct_map_changes),
 		cmocka_unit_test(test_no_binary_chunks),
 		cmocka_unit_test(test_no_host_addresses),
 		cmocka_unit_test(test_memory_cap),

@@ -82,6 +82,19 @@ static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 	return p->level;
 }
 
+static void walk_rsvd(struct vmlab_machine *m, struct walk_res *r,
+		      enum vmlab_access kind, bool user, int level, u64 pfn)
+{
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	vmlab_warn(m, "page walk: entry at level %d names pfn %#llx (past RAM "
+		      "or misaligned): reserved-bit fault", level,
+		   (unsigned long long)pfn);
+	r->ok = false;
+	r->error_code = VMLAB_PF_PROT | VMLAB_PF_RSVD | err_bits(kind, user);
+	r->entry = 0;
+	r->level = level;
+}
+
 static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		    enum vmlab_access kind, bool user, struct walk_res *r)
 {
@@ -97,6 +110,14 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
 	count(m, c->id, VMLAB_C_walk, 1);
 	for (; level >= VMLAB_LVL_PTE; level--) {
+		if (unlikely(table >= m->phys.nr_frames)) {
+			/* A table entry holding garbage (written through an
+			 * alias) points past RAM: the walk stops with a
+			 * reserved-bit fault, as an address above MAXPHYADDR
+			 * does on x86, instead of reading the host's memory. */
+			walk_rsvd(m, r, kind, user, level, table);
+			return;
+		}
 		vmlab_ptep_t ptep = entry_addr(table, va, level);
 		u64 e = vmlab_get_entry(m, ptep);
 		count(m, c->id, VMLAB_C_walk_level, 1);
@@ -120,6 +141,16 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		}
 		/* A PGD entry is never a leaf on x86-64. */
 		assert(level <= VMLAB_LVL_PUD);
+		u64 lpfn = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT;
+		u64 lpages = 1ULL << (9 * level);
+		if (unlikely((lpfn & (lpages - 1)) ||
+			     lpfn + lpages > m->phys.nr_frames)) {
+			/* A misaligned large page (reserved bits set) or a
+			 * frame past RAM: reserved-bit fault. */
+			walk_rsvd(m, r, kind, user, level, lpfn);
+			r->entry = e;
+			return;
+		}
 		u8 f = prot_to_tlbf(eff, e);
 		u32 pf = perm_fault(f, kind, user);
 		r->entry = e;

@@ -16,9 +16,24 @@ static inline u64 *entry_slot(struct vmlab_machine *m, vmlab_ptep_t ptep,
 	return (u64 *)(void *)(page + (ptep & (VMLAB_PAGE_SIZE - 1)));
 }
 
+/* Software walkers may follow a table entry that holds garbage (data
+ * written through an alias): past RAM there is nothing, read as empty. */
+static bool ptep_valid(struct vmlab_machine *m, vmlab_ptep_t ptep,
+		       const char *what)
+{
+	if (likely((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames &&
+		   !(ptep & 7)))
+		return true;
+	vmlab_warn(m, "%s: page-table entry address %#llx is past RAM or "
+		      "misaligned (a table holding garbage?)", what,
+		   (unsigned long long)ptep);
+	return false;
+}
+
 u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep)
 {
-	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
+	if (!ptep_valid(m, ptep, "get_entry"))
+		return 0;
 	return *entry_slot(m, ptep, false);
 }
 
@@ -26,7 +41,8 @@ void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		     int level, vmlab_ptep_t ptep, u64 val)
 {
 	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
-	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
+	if (!ptep_valid(m, ptep, "set_entry"))
+		return;
 	u64 *slot = entry_slot(m, ptep, true);
 	u64 old = *slot;
 	*slot = val;

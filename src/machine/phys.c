@@ -237,6 +237,10 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 {
 	if (!pfn || order < 0 || order > VMLAB_MAX_ORDER)
 		return -VMLAB_EINVAL;
+	if (cpu != -1 && !vmlab_cpu_valid(m, cpu))
+		vmlab_warn(m, "alloc_pages: no CPU %d (machine has %d): "
+			      "allocating without a CPU context", cpu,
+			   m->nr_cpus);
 	if (!vmlab_cpu_valid(m, cpu))
 		cpu = -1; /* no CPU context: use CPU 0's lists */
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
@@ -292,6 +296,9 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 			   (unsigned long long)pfn, order);
 		return;
 	}
+	if (cpu != -1 && !vmlab_cpu_valid(m, cpu))
+		vmlab_warn(m, "free_pages: no CPU %d (machine has %d): freeing "
+			      "without a CPU context", cpu, m->nr_cpus);
 	if (!vmlab_cpu_valid(m, cpu))
 		cpu = -1;
 	struct vmlab_page *pg = page(m, pfn);

@@ -73,7 +73,14 @@ static struct vmlab_work *dequeue(struct vmlab_machine *m)
 
 int vmlab_run_work(struct vmlab_machine *m, int cpu, int max)
 {
-	if (!vmlab_cpu_valid(m, cpu) || max <= 0)
+	if (!vmlab_cpu_valid(m, cpu)) {
+		/* Nothing runs (there is no such CPU to run it), but the
+		 * caller hears of it. */
+		vmlab_warn(m, "run_work: no CPU %d (machine has %d); nothing ran",
+			   cpu, m->nr_cpus);
+		return 0;
+	}
+	if (max <= 0)
 		return 0;
 	int ran = 0;
 	while (ran < max) {

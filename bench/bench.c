@@ -69,6 +69,7 @@ int cmd_bench(int argc, char **argv)
 					{bench_vmalloc, bench_vmalloc_n},
 					{bench_sim, bench_sim_n},
 					{bench_user, bench_user_n},
+					{bench_notifier, bench_notifier_n},
 					{bench_kasan, bench_kasan_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;

@@ -34,6 +34,8 @@ extern const struct bench bench_sim[];
 extern const int bench_sim_n;
 extern const struct bench bench_user[];
 extern const int bench_user_n;
+extern const struct bench bench_notifier[];
+extern const int bench_notifier_n;
 extern const struct bench bench_kasan[];
 extern const int bench_kasan_n;
 

@@ -26,6 +26,8 @@ FIGURES = {
             'TLB-hit access, instructions per iteration incl. loop'),
     'hit-checked': ('access-hit-checked', 100000, 200000, 13,
                     'the same, checker on'),
+    'smmu-hit': ('smmu-hit', 100000, 200000, 15,
+                 'SMMU TLB-hit translation (inline fast path), incl. loop'),
     'walk': ('access-miss', 20000, 40000, 300,
              'TLB miss + 4-level walk + fill, per walk'),
     'walk-checked': ('access-miss-checked', 10000, 20000, 450,

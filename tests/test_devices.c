@@ -78,6 +78,43 @@ static void test_smmu_iopf_and_tlb(void **state)
 	t_done(&e);
 }
 
+/* Checker off: hits take the inline fast path, and invalidations reach
+ * it (an unmapped page faults instead of hitting). */
+static void test_smmu_fast_path(void **state)
+{
+	(void)state;
+	struct env e;
+	e.m = t_machine(2, 64 * VMLAB_MiB, false);
+	assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
+	s64 a = t_map_rw(&e, 2);
+	struct vmlab_smmu *s = smmu(&e, false);
+	u64 pa, pa2;
+	assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_WRITE, (u64)a + 8, &pa),
+			 0);
+	assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_WRITE, (u64)a + 8, &pa2),
+			 0);
+	assert_int_equal(pa, pa2);
+	assert_int_equal(pa & 0xfff, 8);
+	struct vmlab_smmu_stats st;
+	vmlab_smmu_stats(s, &st);
+	assert_int_equal(st.accesses, 2);
+	assert_int_equal(st.tlb_hits, 1);
+	assert_int_equal(vmlab_madvise(e.mm, (u64)a, P, VMLAB_MADV_DONTNEED), 0);
+	assert_int_equal(vmlab_mprotect(e.mm, (u64)a + P, P, VMLAB_PROT_READ), 0);
+	assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_WRITE, (u64)a + P, &pa),
+			 -VMLAB_EFAULT); /* read-only now */
+	vmlab_smmu_service_faults(s, 1);
+	u8 b[8];
+	int tries;
+	assert_int_equal(vmlab_smmu_dma(s, 1, VMLAB_READ, (u64)a, b, 8, 4, &tries),
+			 0);
+	assert_int_equal(tries, 2); /* the zapped page faulted in again */
+	assert_int_equal(b[0], 0);
+	vmlab_smmu_destroy(s);
+	vmlab_user_mm_destroy(e.mm);
+	vmlab_machine_destroy(e.m);
+}
+
 /* Negative control for the device stale-access check: a driver whose
  * notifier is lost keeps the unmapped translation, and the checker says
  * so on its next DMA. */
@@ -403,6 +440,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smmu_iopf_and_tlb),
+		cmocka_unit_test(test_smmu_fast_path),
 		cmocka_unit_test(test_smmu_lost_notifier_reported),
 		cmocka_unit_test(test_smmu_x86_upgrade_rewalk),
 		cmocka_unit_test(test_smmu_asid_clamp),

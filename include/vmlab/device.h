@@ -53,6 +53,20 @@ void vmlab_device_cost_default(struct vmlab_device_cost *c);
 
 struct vmlab_smmu;
 
+/*
+ * The host fast path of the SMMU TLB: a direct-mapped mirror of the
+ * entries' 4 KiB translations per access kind, the first member of
+ * struct vmlab_smmu, so that a hit is a few host instructions inline.
+ * Filled only while the checker is off (with it on, every hit goes
+ * through the checked path); every invalidation clears its slots.
+ */
+#define VMLAB_SMMU_FAST 64
+struct vmlab_smmu_fast {
+	u64 tag[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST]; /* vpn << 1 | 1; 0 empty */
+	u64 pa[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];  /* frame's address */
+	u64 hits;                                  /* counted into stats */
+};
+
 struct vmlab_smmu_config {
 	const char *name;  /* kept (a literal or long-lived string) */
 	u32 tlb_entries;   /* 1..4096, default 128 */
@@ -85,6 +99,24 @@ const char *vmlab_smmu_name(const struct vmlab_smmu *s);
  * arguments (crossing a page, len 0, kernel address). */
 int vmlab_smmu_access(struct vmlab_smmu *s, int cpu, enum vmlab_access kind,
 		      u64 va, void *buf, size_t len);
+/* Translate va for a DMA of kind: 0 and *pa, -VMLAB_EFAULT (a fault was
+ * queued), -VMLAB_EIO, -VMLAB_EINVAL; no data moves. */
+int vmlab_smmu_translate_slow(struct vmlab_smmu *s, int cpu,
+			      enum vmlab_access kind, u64 va, u64 *pa);
+static inline int vmlab_smmu_translate(struct vmlab_smmu *s, int cpu,
+				       enum vmlab_access kind, u64 va, u64 *pa)
+{
+	struct vmlab_smmu_fast *f = (struct vmlab_smmu_fast *)(void *)s;
+	u64 vpn = va >> VMLAB_PAGE_SHIFT;
+	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
+	if ((unsigned)kind < VMLAB_NR_ACCESS &&
+	    f->tag[kind][i] == (vpn << 1 | 1)) {
+		f->hits++;
+		*pa = f->pa[kind][i] | (va & (VMLAB_PAGE_SIZE - 1));
+		return 0;
+	}
+	return vmlab_smmu_translate_slow(s, cpu, kind, va, pa);
+}
 /* IOPF: service the queued faults on cpu; returns how many succeeded (a
  * failed one is answered with an invalid response: the DMA fails). */
 int vmlab_smmu_service_faults(struct vmlab_smmu *s, int cpu);

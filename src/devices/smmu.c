@@ -43,6 +43,7 @@ struct fault_rec {
 };
 
 struct vmlab_smmu {
+	struct vmlab_smmu_fast fast; /* first: the inline translate reads it */
 	u64 magic;
 	struct vmlab_machine *m;
 	struct vmlab_smmu_config cfg;
@@ -65,6 +66,7 @@ struct vmlab_smmu {
 	struct vmlab_smmu_stats st;
 	u64 soft_lockups;
 	bool btm;     /* effective: the architecture broadcasts TLBIs */
+	bool fast_filled;
 	bool observing;
 };
 
@@ -91,6 +93,13 @@ static bool smmu_ok(const struct vmlab_smmu *s)
 
 /* ------------------------------------------------------------- TLB */
 
+static bool perm_allows(u8 perm, enum vmlab_access kind)
+{
+	return kind == VMLAB_READ || (kind == VMLAB_WRITE && (perm & SE_W)) ||
+	       (kind == VMLAB_FETCH && (perm & SE_X));
+}
+
+
 static inline struct smmu_entry *set_of(struct vmlab_smmu *s, u64 vpn)
 {
 	return &s->tlb[(vpn & (s->sets - 1)) * WAYS];
@@ -106,9 +115,18 @@ static struct smmu_entry *tlb_lookup(struct vmlab_smmu *s, u64 vpn)
 	return NULL;
 }
 
+static void fast_drop(struct vmlab_smmu *s, u64 vpn)
+{
+	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
+	for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+		if (s->fast.tag[k][i] == (vpn << 1 | 1))
+			s->fast.tag[k][i] = 0;
+}
+
 static void tlb_drop(struct vmlab_smmu *s, struct smmu_entry *e)
 {
 	assert(e->tag & 1);
+	fast_drop(s, e->tag >> 1);
 	e->tag = 0;
 	s->st.entries_dropped++;
 }
@@ -130,6 +148,16 @@ static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 	}
 	*e = (struct smmu_entry){vpn << 1 | 1, pfn, perm, vmlab_event_count(s->m)};
 	assert(tlb_lookup(s, vpn) == e);
+	if (vmlab_checker_enabled(s->m))
+		return; /* checked hits take the slow path */
+	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
+	for (int k = 0; k < VMLAB_NR_ACCESS; k++) {
+		if (!perm_allows(perm, (enum vmlab_access)k))
+			continue;
+		s->fast.tag[k][i] = vpn << 1 | 1;
+		s->fast.pa[k][i] = pfn << VMLAB_PAGE_SHIFT;
+		s->fast_filled = true;
+	}
 }
 
 /* Drop entries in [start, end); the whole TLB when the range is all. */
@@ -156,6 +184,7 @@ static void tlb_inv_range(struct vmlab_smmu *s, u64 start, u64 end)
 
 static void tlb_inv_all(struct vmlab_smmu *s)
 {
+	memset(s->fast.tag, 0, sizeof(s->fast.tag));
 	for (u64 i = 0; i < (u64)s->sets * WAYS; i++)
 		if (s->tlb[i].tag & 1)
 			tlb_drop(s, &s->tlb[i]);
@@ -380,12 +409,6 @@ static u8 perm_of(vmlab_pgprot_t prot)
 		    (prot & VMLAB_PAGE_NX ? 0 : SE_X));
 }
 
-static bool perm_allows(u8 perm, enum vmlab_access kind)
-{
-	return kind == VMLAB_READ || (kind == VMLAB_WRITE && (perm & SE_W)) ||
-	       (kind == VMLAB_FETCH && (perm & SE_X));
-}
-
 /* The CPU page table's view of va: true and pfn/perm when a present
  * user leaf translates it. */
 static bool cpu_view(struct vmlab_smmu *s, u64 va, u64 *pfn, u8 *perm,
@@ -488,18 +511,22 @@ static void queue_fault(struct vmlab_smmu *s, int cpu, u64 va,
 		(struct fault_rec){va & VMLAB_PAGE_MASK, kind};
 }
 
-int vmlab_smmu_access(struct vmlab_smmu *s, int cpu, enum vmlab_access kind,
-		      u64 va, void *buf, size_t len)
+int vmlab_smmu_translate_slow(struct vmlab_smmu *s, int cpu,
+			      enum vmlab_access kind, u64 va, u64 *out)
 {
-	if (!smmu_ok(s) || (unsigned)kind >= VMLAB_NR_ACCESS || !len ||
-	    (va & ~VMLAB_PAGE_MASK) + len > VMLAB_PAGE_SIZE ||
-	    va >= (1ULL << 47))
+	if (!smmu_ok(s) || (unsigned)kind >= VMLAB_NR_ACCESS ||
+	    va >= (1ULL << 47) || !out)
 		return -VMLAB_EINVAL;
 	if (!s->mm || s->released)
 		return -VMLAB_EIO; /* unbound, or the mm exited */
 	struct vmlab_machine *m = s->m;
 	u64 vpn = va >> VMLAB_PAGE_SHIFT;
 	s->st.accesses++;
+	if (unlikely(s->fast_filled) && vmlab_checker_enabled(m)) {
+		/* The checker came on: hits must be checked from now on. */
+		memset(s->fast.tag, 0, sizeof(s->fast.tag));
+		s->fast_filled = false;
+	}
 	struct smmu_entry *e = tlb_lookup(s, vpn);
 	if (e) {
 		if (likely(perm_allows(e->perm, kind))) {
@@ -538,11 +565,23 @@ int vmlab_smmu_access(struct vmlab_smmu *s, int cpu, enum vmlab_access kind,
 	e = tlb_lookup(s, vpn);
 hit:
 	s->stale_count = 0;
-	u64 pa = (e->pfn << VMLAB_PAGE_SHIFT) | (va & ~VMLAB_PAGE_MASK);
+	*out = (e->pfn << VMLAB_PAGE_SHIFT) | (va & ~VMLAB_PAGE_MASK);
+	return 0;
+}
+
+int vmlab_smmu_access(struct vmlab_smmu *s, int cpu, enum vmlab_access kind,
+		      u64 va, void *buf, size_t len)
+{
+	if (!smmu_ok(s) || !len || (va & ~VMLAB_PAGE_MASK) + len > VMLAB_PAGE_SIZE)
+		return -VMLAB_EINVAL;
+	u64 pa;
+	int r = vmlab_smmu_translate(s, cpu, kind, va, &pa);
+	if (r)
+		return r;
 	if (kind == VMLAB_WRITE && buf)
-		vmlab_phys_write(m, pa, buf, len);
+		vmlab_phys_write(s->m, pa, buf, len);
 	else if (buf)
-		vmlab_phys_read(m, pa, buf, len);
+		vmlab_phys_read(s->m, pa, buf, len);
 	return 0;
 }
 
@@ -582,6 +621,8 @@ int vmlab_smmu_dma(struct vmlab_smmu *s, int cpu, enum vmlab_access kind,
 			s->st.retries++;
 		t++;
 		r = vmlab_smmu_access(s, cpu, kind, va, buf, len);
+		if (!r)
+			s->stale_count = 0;
 		if (r != -VMLAB_EFAULT)
 			break;
 		u64 failed = s->st.iopf_failed;
@@ -600,10 +641,16 @@ void vmlab_smmu_stats(const struct vmlab_smmu *s, struct vmlab_smmu_stats *out)
 	if (!smmu_ok(s) || !out)
 		return;
 	*out = s->st;
+	/* Inline fast-path hits are counted by the fast path alone. */
+	out->accesses += s->fast.hits;
+	out->tlb_hits += s->fast.hits;
+	out->sim_ns += s->cfg.cost.tlb_hit * (double)s->fast.hits;
 }
 
 void vmlab_smmu_stats_reset(struct vmlab_smmu *s)
 {
-	if (smmu_ok(s))
+	if (smmu_ok(s)) {
 		memset(&s->st, 0, sizeof(s->st));
+		s->fast.hits = 0;
+	}
 }

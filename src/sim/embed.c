@@ -21,7 +21,7 @@ static int emit(FILE *out, const char *path, int idx)
 		fprintf(stderr, "vmlab-embed: cannot read %s\n", path);
 		return -1;
 	}
-	fprintf(out, "static const char s%d[] = {", idx);
+	fprintf(out, "static const char scenario_text_%d[] = {", idx);
 	int c, n = 0;
 	while ((c = fgetc(in)) != EOF)
 		fprintf(out, "%s0x%02x,", n++ % 16 ? " " : "\n\t", c);
@@ -70,8 +70,8 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		char name[256];
 		name_of(argv[i], name, sizeof(name));
-		fprintf(out, "\t{\"%s\", \"%s/%s.lua\", s%d, "
-			     "sizeof(s%d) - 1},\n", name, dir, name, i - 2, i - 2);
+		fprintf(out, "\t{\"%s\", \"%s/%s.lua\", scenario_text_%d, "
+			     "sizeof(scenario_text_%d) - 1},\n", name, dir, name, i - 2, i - 2);
 	}
 	fprintf(out, "\t{NULL, NULL, NULL, 0},\n};\n\n"
 		     "const int sim_nr_%s = %d;\n",

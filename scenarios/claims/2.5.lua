@@ -1,0 +1,19 @@
+-- 2.5: The vmalloc part of the shadow must be left unmapped, not mapped to the early (zero) shadow page
+-- seed: kasan-vmalloc-shadow
+-- arch: x86-64
+-- verdict: reproduced
+--
+-- At boot the direct map's shadow is mapped and the vmalloc range's is
+-- not (a populate would otherwise find a PTE already there and never
+-- allocate a real page).  Probed at the start, the middle and the end of
+-- the vmalloc range.
+local m = vmlab.machine{cpus = 1, memory = "64M", kasan = true}
+local mapped = 0
+for _, va in ipairs{vmlab.VMALLOC_START, vmlab.VMALLOC_START + (1 << 40), vmlab.VMALLOC_END - 4096} do
+  if m:kasan_shadow(va) ~= nil then mapped = mapped + 1 end
+end
+local dm = m:kasan_shadow(vmlab.PAGE_OFFSET)
+vmlab.result{{"vmalloc shadow probes mapped at boot (of 3)", mapped},
+  {"direct-map shadow at boot", dm == nil and "unmapped" or "mapped"},
+  {"direct-map shadow pages", m:kasan_stats().dm_shadow_pages}}
+assert(mapped == 0 and dm ~= nil)

@@ -500,6 +500,57 @@ static void test_interval_protocol_explored(void **state)
 	assert_true(explore_mirror(true, 60, &retries) > 0);
 }
 
+/* Non-blockable ranges (the OOM reaper's): an interval notifier that
+ * cannot take its lock without sleeping refuses, start gives -EAGAIN and
+ * the sequence is back to idle; blockable ranges are never refused. */
+static bool refuse_nonblock(struct vmlab_mmu_interval_notifier *ni,
+			    const struct vmlab_mmu_notifier_range *r, u64 cur)
+{
+	if (!(r->flags & VMLAB_MMU_NOTIFIER_RANGE_BLOCKABLE))
+		return false;
+	vmlab_mmu_interval_set_seq(ni, cur);
+	return true;
+}
+
+static const struct vmlab_mmu_interval_notifier_ops refuse_ops = {
+	.invalidate = refuse_nonblock};
+
+static void test_nonblockable(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	s64 a = t_map_rw(&e, 1);
+	struct vmlab_mm *hw = vmlab_user_hw_mm(e.mm);
+	struct vmlab_mmu_interval_notifier ni = {0};
+	assert_int_equal(vmlab_mmu_interval_notifier_insert(e.m, &ni, hw, (u64)a,
+							    P, &refuse_ops), 0);
+	u64 seq = vmlab_mmu_interval_read_begin(e.m, &ni);
+	struct vmlab_mmu_notifier_range r;
+	vmlab_mmu_notifier_range_init(&r, e.m, VMLAB_MMU_NOTIFY_UNMAP, 0, hw, 0,
+				      (u64)a, (u64)a + P);
+	assert_int_equal(vmlab_mmu_notifier_invalidate_range_start_nonblock(&r),
+			 -VMLAB_EAGAIN);
+	assert_false(vmlab_mmu_interval_read_retry(&ni, seq));
+	/* The blockable one goes through and moves the sequence. */
+	assert_int_equal(vmlab_mmu_notifier_invalidate_range_start(&r), 0);
+	vmlab_mmu_notifier_invalidate_range_end(&r);
+	assert_true(vmlab_mmu_interval_read_retry(&ni, seq));
+	/* A range outside the interval leaves it alone. */
+	seq = vmlab_mmu_interval_read_begin(e.m, &ni);
+	vmlab_mmu_notifier_range_init(&r, e.m, VMLAB_MMU_NOTIFY_UNMAP, 0, hw, 0,
+				      (u64)a + P, (u64)a + 2 * P);
+	assert_int_equal(vmlab_mmu_notifier_invalidate_range_start(&r), 0);
+	vmlab_mmu_notifier_invalidate_range_end(&r);
+	assert_false(vmlab_mmu_interval_read_retry(&ni, seq));
+	/* An end without a start warns and is counted. */
+	vmlab_mmu_notifier_invalidate_range_end(&r);
+	assert_int_equal(vmlab_mn_stat(e.m, VMLAB_MN_nesting_violations), 1);
+	assert_int_equal(vmlab_mmu_interval_notifier_remove(e.m, &ni), 0);
+	assert_int_equal(vmlab_mmu_interval_notifier_remove(e.m, &ni),
+			 -VMLAB_ENOENT);
+	t_done(&e);
+}
+
 /* --------------------------------------------- the selector itself */
 
 static void test_upgrade_selector(void **state)
@@ -530,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_registration_misuse),
 		cmocka_unit_test(test_get_put),
 		cmocka_unit_test(test_interval_protocol_explored),
+		cmocka_unit_test(test_nonblockable),
 		cmocka_unit_test(test_upgrade_selector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

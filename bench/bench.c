@@ -70,7 +70,8 @@ int cmd_bench(int argc, char **argv)
 					{bench_sim, bench_sim_n},
 					{bench_user, bench_user_n},
 					{bench_notifier, bench_notifier_n},
-					{bench_kasan, bench_kasan_n}};
+					{bench_kasan, bench_kasan_n},
+					{bench_replay, bench_replay_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;
 	const char *names[64];

@@ -38,5 +38,7 @@ extern const struct bench bench_notifier[];
 extern const int bench_notifier_n;
 extern const struct bench bench_kasan[];
 extern const int bench_kasan_n;
+extern const struct bench bench_replay[];
+extern const int bench_replay_n;
 
 #endif

@@ -87,8 +87,8 @@ int vmlab_replay_text(const char *text, size_t len, enum vmlab_trace_kind kind,
 		      const char *source, const struct vmlab_replay_opts *opts,
 		      struct vmlab_replay_result **out, char *err,
 		      size_t errlen);
-/* The same for a file; "-" reads standard input.  Gzipped files are
- * refused with a message saying so. */
+/* The same for a file; "-" reads standard input; a gzip-compressed file
+ * is read through `gzip -dc`. */
 int vmlab_replay_file(const char *path, enum vmlab_trace_kind kind,
 		      const struct vmlab_replay_opts *opts,
 		      struct vmlab_replay_result **out, char *err,

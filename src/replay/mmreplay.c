@@ -165,11 +165,18 @@ static int build_exec(struct mr *r, const struct mt_maps *mp)
 				(unsigned long long)v->end, err);
 			continue;
 		}
-		if (f && v->end > interp_end)
+	}
+	/* the interpreter: a file other than the image's (the first run of
+	 * touching VMAs), the highest below the stack */
+	const char *image = mp->n ? mp->v[0].path : NULL;
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct mt_vma *v = &mp->v[i];
+		if (v->path && v->path[0] == '/' && v->inode &&
+		    (!image || strcmp(v->path, image)) &&
+		    (!r->stack_start || v->end <= r->stack_start) &&
+		    v->end > interp_end)
 			interp_end = v->end;
 	}
-	if (r->stack_start && interp_end > r->stack_start)
-		interp_end = 0;
 	struct vmlab_user_layout l;
 	vmlab_user_get_layout(r->mm, &l);
 	if (heap_s) {
@@ -183,7 +190,8 @@ static int build_exec(struct mr *r, const struct mt_maps *mp)
 		l.start_brk = l.brk = end;
 	}
 	u64 dflt = l.mmap_base;
-	if (interp_end && interp_end <= dflt + (dflt >> 4) && interp_end > dflt / 2)
+	/* mmap_base() is TASK_SIZE minus a gap of 128 MiB to 5/6 of it */
+	if (interp_end && interp_end <= dflt && interp_end >= dflt / 6)
 		l.mmap_base = interp_end;
 	if (vmlab_user_set_layout(r->mm, &l))
 		rb_note(&r->b, "the inferred layout was refused; defaults kept");
@@ -301,15 +309,6 @@ static char *lines_text(const struct mline *ml, size_t n)
 		maps_line(&sb, ml[i].start, ml[i].end, ml[i].perms, ml[i].off,
 			  ml[i].dev, ml[i].inode, ml[i].name);
 	return sb_take(&sb);
-}
-
-static char *model_maps_text(struct mr *r)
-{
-	struct mline *ml;
-	size_t n = model_lines(r, &ml);
-	char *t = lines_text(ml, n);
-	free(ml);
-	return t;
 }
 
 /* The kernel VMA containing [s, e), or NULL. */
@@ -511,25 +510,23 @@ static void view(struct sbuf *sb, struct mr *r, u64 lo, u64 hi,
 		 const char *title)
 {
 	u64 a = lo > (1u << 16) ? lo - (1u << 16) : 0, b = hi + (1u << 16);
-	char *all = model_maps_text(r);
-	sb_printf(sb, "  %s:\n", title);
+	struct mline *ml;
+	size_t n = model_lines(r, &ml);
+	struct sbuf part = {0};
 	int shown = 0;
-	for (char *p = all; *p;) {
-		char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		unsigned long long s = strtoull(p, NULL, 16), t = 0;
-		const char *d = memchr(p, '-', n);
-		if (d)
-			t = strtoull(d + 1, NULL, 16);
-		if (t > a && s < b && shown < 12) {
-			sb_printf(sb, "    %.*s\n", (int)n, p);
-			shown++;
-		}
-		p = e ? e + 1 : p + n;
+	for (size_t i = 0; i < n && shown < 12; i++) {
+		if (ml[i].end <= a || ml[i].start >= b)
+			continue;
+		sb_putn(&part, "    ", 4);
+		maps_line(&part, ml[i].start, ml[i].end, ml[i].perms, ml[i].off,
+			  ml[i].dev, ml[i].inode, ml[i].name);
+		shown++;
 	}
-	if (!shown)
-		sb_printf(sb, "    (nothing mapped there)\n");
-	free(all);
+	free(ml);
+	sb_printf(sb, "  %s:\n", title);
+	char *p = sb_take(&part);
+	sb_printf(sb, "%s", shown ? p : "    (nothing mapped there)\n");
+	free(p);
 }
 
 static void fmt_result(char *buf, size_t n, s64 v, bool addr)

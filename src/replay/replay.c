@@ -413,6 +413,18 @@ static char *read_all(FILE *f, size_t *len)
 	return buf;
 }
 
+/* A gzip-compressed file goes through gzip -dc (the samples are .gz). */
+static bool is_gzip(const char *path)
+{
+	unsigned char m[2] = {0, 0};
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t k = fread(m, 1, 2, f);
+	fclose(f);
+	return k == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
 int vmlab_replay_file(const char *path, enum vmlab_trace_kind kind,
 		      const struct vmlab_replay_opts *opts,
 		      struct vmlab_replay_result **out, char *err,
@@ -423,8 +435,19 @@ int vmlab_replay_file(const char *path, enum vmlab_trace_kind kind,
 		return -VMLAB_EINVAL;
 	}
 	*out = NULL;
-	bool std = !strcmp(path, "-");
-	FILE *f = std ? stdin : fopen(path, "rb");
+	bool std = !strcmp(path, "-"), gz = !std && is_gzip(path);
+	FILE *f;
+	if (gz) {
+		char cmd[4200];
+		if (strchr(path, '\'') || strlen(path) > 4000) {
+			set_err(err, errlen, "%s: gzip-compressed; gunzip it first", path);
+			return -VMLAB_EINVAL;
+		}
+		snprintf(cmd, sizeof(cmd), "gzip -dc -- '%s' 2>/dev/null", path);
+		f = popen(cmd, "r");
+	} else {
+		f = std ? stdin : fopen(path, "rb");
+	}
 	if (!f) {
 		set_err(err, errlen, "%s: cannot open: %s", path,
 			strerror(errno));
@@ -433,8 +456,16 @@ int vmlab_replay_file(const char *path, enum vmlab_trace_kind kind,
 	size_t len = 0;
 	char *text = read_all(f, &len);
 	int e = errno;
-	if (!std)
+	if (gz) {
+		if (pclose(f) != 0) {
+			free(text);
+			set_err(err, errlen, "%s: gzip -dc failed (corrupt or "
+				"truncated file, or no gzip)", path);
+			return -VMLAB_EINVAL;
+		}
+	} else if (!std) {
 		fclose(f);
+	}
 	if (!text) {
 		set_err(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return -VMLAB_EINVAL;

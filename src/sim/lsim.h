@@ -138,6 +138,8 @@ void lsim_register_notifier(lua_State *L);
 void lsim_notifier_finish(struct sim_machine *sm);
 int lsim_run_programs(lua_State *L);      /* m:run{...} */
 void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
+/* vmlab.replay_trace (lua_replay.c), added to the table on top. */
+void lsim_register_replay(lua_State *L);
 /* The global `vmlab` table (lua_vmlab.c). */
 void lsim_open_vmlab(lua_State *L, struct sim *sim);
 /* Message handler: gives every error message a file:line. */

@@ -320,6 +320,7 @@ void lsim_open_vmlab(lua_State *L, struct sim *sim)
 	};
 	luaL_newlib(L, fns);
 	lsim_register_machine(L);
+	lsim_register_replay(L);
 	lua_pushliteral(L, VMLAB_VERSION);
 	lua_setfield(L, -2, "version");
 	set_int(L, "seed", sim->seed);

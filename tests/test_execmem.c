@@ -352,11 +352,19 @@ static void test_text_poke_shared_page(void **state)
 static void test_poke_mutants(void **state)
 {
 	(void)state;
-	const u32 mutants[] = {VMLAB_TEXT_POKE_NO_FLUSH,
-			       VMLAB_TEXT_POKE_LEAVE_MM};
+	const int mutants[] = {VMLAB_MUT_TEXT_POKE_NO_FLUSH,
+			       VMLAB_MUT_TEXT_POKE_LEAVE_MM};
 	for (int k = 0; k < 2; k++) {
-		struct vmlab_machine *m =
-		    xm_machine(VMLAB_EXECMEM_PACK, mutants[k], true);
+		struct vmlab_config cfg;
+		vmlab_config_default(&cfg);
+		cfg.nr_cpus = 2;
+		cfg.checker = true;
+		vmlab_config_mutant(&cfg, mutants[k], true);
+		struct vmlab_machine *m = NULL;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		struct vmlab_execmem_config xc = {VMLAB_EXECMEM_PACK, 0};
+		assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
 		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 64);
 		u64 q = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 4096);
 		assert_true(p && q);

@@ -57,18 +57,16 @@ enum vmlab_execmem_allocator {
 };
 
 /*
- * Variants and mutants.  The mutants re-introduce a bug on purpose so the
- * checker can be shown to catch it.
+ * Variants.  The bugs (text_poke without the flush of the poking address,
+ * the poking mm left loaded, set_memory_x before set_memory_ro) are
+ * mutants of include/vmlab/mutant.h: text-poke-no-flush,
+ * text-poke-leave-mm, set-memory-x-before-ro.
  */
-/* PER_AREA: set_memory_x before set_memory_ro (pre-2019 order: W+X). */
+/* PER_AREA: set_memory_x before set_memory_ro, the old order (W+X until
+ * the set_memory_ro); the same as the set-memory-x-before-ro mutant. */
 #define VMLAB_EXECMEM_X_BEFORE_RO (1u << 0)
 /* text_poke_copy in 2 MiB steps (one 2 MiB poking leaf) where it can. */
 #define VMLAB_TEXT_POKE_2M (1u << 1)
-/* Mutant: no flush_tlb_mm_range() of the poking address after switching
- * back (the poking mm's PCID keeps a writable alias of text). */
-#define VMLAB_TEXT_POKE_NO_FLUSH (1u << 2)
-/* Mutant: the poking mm is never switched out (stays loaded). */
-#define VMLAB_TEXT_POKE_LEAVE_MM (1u << 3)
 /* ROX_CACHE: also serve EXECMEM_BPF from the cache (x86 serves only
  * module text; this is the "what if BPF used it" comparison). */
 #define VMLAB_EXECMEM_ROX_BPF (1u << 4)
@@ -184,7 +182,8 @@ struct vmlab_execmem_workload {
 struct vmlab_execmem_figures {
 	u64 itlb_4k, itlb_2m; /* translations covering the loaded text */
 	u64 itlb_miss, walks; /* during the fetch phase */
-	u64 split_l2, split_l3; /* direct-map splits, whole run */
+	u64 split_l2, split_l3; /* direct-map splits while loading */
+	u64 split_l2_all, split_l3_all; /* ... over the whole run */
 	u64 dm_4k, dm_2m, dm_1g; /* DirectMap*, after loading */
 	u64 wasted_bytes, reserved_bytes;
 	u64 nr_packs, nr_areas;

@@ -29,7 +29,21 @@
 #define VMLAB_MUTANTS(X)                                                     \
 	X(PURGE_NO_FLUSH, "purge-no-flush", "db64fe02258f (lazy vunmap)",      \
 	  "__purge_vmap_area_lazy gives the lazy areas back without "           \
-	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)      \
+	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)   \
+	X(TEXT_POKE_NO_FLUSH, "text-poke-no-flush",                            \
+	  "what-if on 'x86/alternatives: Use temporary mm for text poking'",  \
+	  "__text_poke switches back from poking_mm without "                 \
+	  "flush_tlb_mm_range of the poking address", "wx-alias",             \
+	  "text-poke-no-flush", 1)                                            \
+	X(TEXT_POKE_LEAVE_MM, "text-poke-leave-mm",                            \
+	  "what-if on 'x86/alternatives: Use temporary mm for text poking'",  \
+	  "__text_poke never calls unuse_temporary_mm: poking_mm stays "      \
+	  "loaded", "wx-alias", "text-poke-leave-mm", 1)                      \
+	X(SET_MEMORY_X_BEFORE_RO, "set-memory-x-before-ro",                    \
+	  "'x86/modules: Avoid breaking W^X while loading modules' (5.2)",   \
+	  "module text made executable with set_memory_x while still "        \
+	  "writable, set_memory_ro after", "wx-alias",                        \
+	  "set-memory-x-before-ro", 1)                                        \
 	X(KASAN_RELEASE_NO_FLUSH, "kasan-release-no-flush",                  \
 	  "3c5c3cfb9ef4 (Rutland's review of v6)",                            \
 	  "kasan_release_vmalloc clears the shadow PTEs and frees the pages " \

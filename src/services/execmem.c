@@ -159,7 +159,6 @@ static void execmem_destroy(struct vmlab_machine *m)
 static bool config_ok(const struct vmlab_execmem_config *c)
 {
 	const u32 known = VMLAB_EXECMEM_X_BEFORE_RO | VMLAB_TEXT_POKE_2M |
-			  VMLAB_TEXT_POKE_NO_FLUSH | VMLAB_TEXT_POKE_LEAVE_MM |
 			  VMLAB_EXECMEM_ROX_BPF;
 	return c && (unsigned)c->allocator < VMLAB_NR_EXECMEM_ALLOCATORS &&
 	       !(c->flags & ~known);
@@ -285,7 +284,8 @@ static int area_finalize(struct execmem *xm, int cpu, struct xm_alloc *a)
 	assert(a->kind == XM_AREA && !a->rox);
 	int n = (int)(a->reserved >> VMLAB_PAGE_SHIFT);
 	int err;
-	if (xm->cfg.flags & VMLAB_EXECMEM_X_BEFORE_RO) {
+	if ((xm->cfg.flags & VMLAB_EXECMEM_X_BEFORE_RO) ||
+	    vmlab_mutant(xm->m, VMLAB_MUT_SET_MEMORY_X_BEFORE_RO)) {
 		/* The order of module_enable_x() before 2019: writable and
 		 * executable until the set_memory_ro. */
 		err = vmlab_set_memory_x(xm->m, cpu, a->addr, n);

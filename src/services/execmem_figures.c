@@ -105,6 +105,8 @@ int vmlab_execmem_run_workload(struct vmlab_machine *m,
 		out->dm_4k = now.directmap_4k;
 		out->dm_2m = now.directmap_2m;
 		out->dm_1g = now.directmap_1g;
+		out->split_l2 = now.level2_splits - dm0.level2_splits;
+		out->split_l3 = now.level3_splits - dm0.level3_splits;
 		vmlab_execmem_text_cover(m, &out->itlb_4k, &out->itlb_2m);
 		struct vmlab_execmem_stats st;
 		vmlab_execmem_stats(m, &st);
@@ -129,8 +131,8 @@ int vmlab_execmem_run_workload(struct vmlab_machine *m,
 	vmlab_counters_snapshot(m, &c3);
 	vmlab_counters_diff(&c3, &c0, &d);
 	vmlab_directmap_stats(m, &dm1);
-	out->split_l2 = dm1.level2_splits - dm0.level2_splits;
-	out->split_l3 = dm1.level3_splits - dm0.level3_splits;
+	out->split_l2_all = dm1.level2_splits - dm0.level2_splits;
+	out->split_l3_all = dm1.level3_splits - dm0.level3_splits;
 	struct vmlab_execmem_stats st;
 	vmlab_execmem_stats(m, &st);
 	out->text_pokes = st.text_pokes;

@@ -11,8 +11,9 @@
  *
  * text_poke_copy() goes up to two pages per poke as the kernel's does;
  * VMLAB_TEXT_POKE_2M adds the 2 MiB option the seed thread mentions (one
- * 2 MiB poking leaf over a 2 MiB text leaf).  The two mutants skip the
- * flush or the switch back, and the checker catches both.
+ * 2 MiB poking leaf over a 2 MiB text leaf).  Two mutants skip the
+ * flush (text-poke-no-flush) or the switch back (text-poke-leave-mm), and
+ * the checker catches both.
  */
 #include "services/execmem_internal.h"
 
@@ -36,7 +37,9 @@ void poke_destroy(struct execmem *xm)
 	 * outside a poke), then the mm. */
 	struct vmlab_mmu_gather tlb;
 	vmlab_tlb_gather_mmu(&tlb, mm, 0);
-	vmlab_unmap_range(m, &tlb, POKE_ADDR, POKE_RANGE_END - POKE_ADDR, true);
+	/* The whole PGD slot, so every table under it can go. */
+	u64 slot = vmlab_level_size(VMLAB_LVL_PGD);
+	vmlab_unmap_range(m, &tlb, POKE_ADDR & ~(slot - 1), slot, true);
 	vmlab_tlb_finish_mmu(m, &tlb);
 	vmlab_mm_destroy(m, mm);
 	xm->poke.mm = NULL;
@@ -143,11 +146,11 @@ static int poke_once(struct execmem *xm, int cpu, u64 addr, const u8 *src,
 	}
 	for (int i = 0; i < nr; i++)
 		clear_alias(m, mm, run[i].va, huge ? VMLAB_LVL_PMD : VMLAB_LVL_PTE);
-	if (!(xm->cfg.flags & VMLAB_TEXT_POKE_LEAVE_MM) && prev != mm) {
+	if (!vmlab_mutant(m, VMLAB_MUT_TEXT_POKE_LEAVE_MM) && prev != mm) {
 		vmlab_switch_mm(m, cpu, prev);
 		xm->poke.switches++;
 	}
-	if (!(xm->cfg.flags & VMLAB_TEXT_POKE_NO_FLUSH)) {
+	if (!vmlab_mutant(m, VMLAB_MUT_TEXT_POKE_NO_FLUSH)) {
 		vmlab_flush_tlb_mm_range(m, cpu, mm, poke_va, poke_va + span,
 					 huge ? VMLAB_PMD_SHIFT
 					      : VMLAB_PAGE_SHIFT,

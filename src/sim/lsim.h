@@ -127,6 +127,7 @@ void lsim_register_vmalloc(lua_State *L); /* vmalloc service */
 void lsim_register_user(lua_State *L);    /* user mms, guard regions */
 void lsim_register_kasan(lua_State *L);   /* KASAN shadow and figures */
 void lsim_register_walk(lua_State *L);    /* m:walk_page_range{...} */
+void lsim_register_execmem(lua_State *L); /* execmem and text_poke */
 /* Destroy the machine's user mms, in creation order (lua_user.c). */
 void lsim_user_finish(struct sim_machine *sm);
 /* The user mm handle at idx (raises on anything else) and its machine. */

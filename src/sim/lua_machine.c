@@ -694,6 +694,7 @@ void lsim_register_machine(lua_State *L)
 	lsim_register_kasan(L);
 	lsim_register_walk(L);
 	lsim_register_notifier(L);
+	lsim_register_execmem(L);
 	const char *const mts[] = {MT_MACHINE, MT_CPU};
 	for (int i = 0; i < 2; i++) {
 		luaL_newmetatable(L, mts[i]);

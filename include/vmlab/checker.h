@@ -54,6 +54,15 @@ void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op);
  * free of a frame they still translate to is not a finding.
  */
 void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end);
+
+/*
+ * One CPA call (set_memory_*): W+X that its own stores create is judged
+ * when the call ends (after its flush), as Linux changes the primary
+ * mapping before the alias inside the call.  Nests; TLB fills during the
+ * call are judged at once.
+ */
+void vmlab_checker_cpa_begin(struct vmlab_machine *m);
+void vmlab_checker_cpa_end(struct vmlab_machine *m);
 void vmlab_checker_lazy_del(struct vmlab_machine *m, u64 start, u64 end);
 
 /*

@@ -115,6 +115,7 @@ static void ck_destroy(struct vmlab_machine *m)
 		free(ck->rep[i].text);
 	free(ck->rep);
 	free(ck->lazy);
+	free(ck->wx_pending);
 	if (ck->frames) {
 		for (u64 s = 0; s < m->phys.nr_sections; s++)
 			free(ck->frames[s]);
@@ -422,6 +423,28 @@ void vmlab_checker_set_op(struct vmlab_machine *m, int cpu, const char *op)
 	m->cpu[cpu].op = op;
 	if (CK(m))
 		CK(m)->cur_cpu = cpu;
+}
+
+void vmlab_checker_cpa_begin(struct vmlab_machine *m)
+{
+	struct checker *ck = CK(m);
+	if (!ck)
+		return;
+	ck->cpa_depth++;
+	assert(ck->cpa_depth > 0);
+}
+
+void vmlab_checker_cpa_end(struct vmlab_machine *m)
+{
+	struct checker *ck = CK(m);
+	if (!ck)
+		return;
+	if (ck->cpa_depth <= 0) {
+		vmlab_warn(m, "checker: CPA window closed but not open");
+		return;
+	}
+	if (--ck->cpa_depth == 0)
+		ck_cpa_window_end(m);
 }
 
 void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)

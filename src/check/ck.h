@@ -25,6 +25,12 @@ struct lazy_range {
 	u64 start, end;
 };
 
+/* A store's W+X candidate deferred to the end of the CPA call. */
+struct ck_wx_pending {
+	u64 va, pfn, frames;
+	int cpu;
+};
+
 /* A temporary mm (x86 poking_mm) and the poke it is open for, if any. */
 #define CK_MAX_TEMP 4
 struct ck_temp {
@@ -53,6 +59,11 @@ struct checker {
 	struct ck_frame **frames; /* per section, allocated on first touch */
 	struct ck_temp temp[CK_MAX_TEMP];
 	int nr_temp;
+	/* An open CPA call (vmlab_checker_cpa_begin): W+X made by its
+	 * stores is judged when it ends, after its flush. */
+	int cpa_depth;
+	struct ck_wx_pending *wx_pending;
+	size_t nr_wx_pending, cap_wx_pending;
 };
 
 /* The checker lives in its service slot and watches through an observer
@@ -63,6 +74,8 @@ static inline struct checker *CK(const struct vmlab_machine *m)
 }
 
 struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+/* Judge the W+X stores deferred while a CPA call was open (rules.c). */
+void ck_cpa_window_end(struct vmlab_machine *m);
 
 /* Observer callbacks (rules.c, findings.c), adapted in checker.c. */
 void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,

@@ -228,6 +228,47 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 	}
 }
 
+/*
+ * Inside one CPA call the kernel changes the primary mapping and then its
+ * alias (cpa_process_alias() after __change_page_attr(), per chunk), and
+ * flushes once at the end: set_memory_rox() on a vmalloc area has its
+ * pages RO+X there while the direct map still says RW, for a moment no
+ * access can use (the TLB fill rule still sees any use).  A store's W+X
+ * is therefore judged when the call ends; only what survives is a bug.
+ * Returns false (judge now) outside a call or if the list cannot grow.
+ */
+static bool wx_defer(struct checker *ck, int cpu, u64 va, u64 pfn, u64 frames)
+{
+	if (!ck->cpa_depth)
+		return false;
+	if (ck->nr_wx_pending == ck->cap_wx_pending) {
+		size_t cap = ck->cap_wx_pending ? 2 * ck->cap_wx_pending : 64;
+		void *p = realloc(ck->wx_pending, cap * sizeof(*ck->wx_pending));
+		if (!p)
+			return false;
+		ck->wx_pending = p;
+		ck->cap_wx_pending = cap;
+	}
+	ck->wx_pending[ck->nr_wx_pending++] =
+		(struct ck_wx_pending){va, pfn, frames, cpu};
+	assert(ck->nr_wx_pending <= ck->cap_wx_pending);
+	return true;
+}
+
+void ck_cpa_window_end(struct vmlab_machine *m)
+{
+	struct checker *ck = CK(m);
+	assert(ck && ck->cpa_depth == 0);
+	size_t n = ck->nr_wx_pending;
+	ck->nr_wx_pending = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ck_wx_pending *p = &ck->wx_pending[i];
+		wx_check(m, p->cpu, p->va, p->pfn, p->frames,
+			 "a set_memory change that outlived its call");
+	}
+	assert(ck->nr_wx_pending == 0);
+}
+
 /* ------------------------------------------------------------ hooks */
 
 static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
@@ -288,7 +329,9 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		bool gain_w = (n.prot & VMLAB_PAGE_RW) &&
 			      !(same && (o.prot & VMLAB_PAGE_RW));
 		bool gain_x = kx_prot(n.prot) && !(same && kx_prot(o.prot));
-		if (gain_x || (gain_w && (ck->x_total || ck->dm_x)))
+		if ((gain_x || (gain_w && (ck->x_total || ck->dm_x))) &&
+		    !wx_defer(ck, ck->cur_cpu, va, n.pfn,
+			      size >> VMLAB_PAGE_SHIFT))
 			wx_check(m, ck->cur_cpu, va, n.pfn,
 				 size >> VMLAB_PAGE_SHIFT, "a page-table store");
 	}

@@ -640,6 +640,7 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
 		return -VMLAB_EINVAL;
 	}
 	spin_lock(m, cpu, &dm_state(m)->cpa_lock);
+	vmlab_checker_cpa_begin(m);
 	count(m, cpu, VMLAB_C_cpa_call, 1);
 	vmlab_checker_set_op(m, cpu, op);
 	if (addr & ~VMLAB_PAGE_MASK) {
@@ -669,6 +670,7 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
 			cpa_flush(&cpa);
 	}
 	dm_check(m);
+	vmlab_checker_cpa_end(m);
 	spin_unlock(m, cpu, &dm_state(m)->cpa_lock);
 	return ret;
 }

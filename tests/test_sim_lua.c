@@ -161,8 +161,11 @@ static const struct bad bad_inputs[] = {
 	 "bad.lua:2: bad argument #1 to 'map'"},
 	{"local m = vmlab.machine{cpus = 'four'}\n", {NULL}, SIM_FAIL,
 	 "bad.lua:1: vmlab.machine: 'cpus' must be an integer"},
-	{"local m = vmlab.machine{bogus = 1}\n", {NULL}, SIM_FAIL,
+	/* a misspelt option is a usage error, as an unknown -D is */
+	{"local m = vmlab.machine{bogus = 1}\n", {NULL}, SIM_USAGE,
 	 "unknown option 'bogus'"},
+	{"local m = vmlab.machine{cpu = 2}\n", {NULL}, SIM_USAGE,
+	 "unknown option 'cpu', did you mean 'cpus'?"},
 	{"while true do end\n", {NULL}, SIM_FAIL, "bad.lua:1: step budget"},
 	{"local m = vmlab.machine{cpus = 2}\n"
 	 "m:run{[0] = function(c) while true do end end,\n"
@@ -190,7 +193,7 @@ static const struct bad bad_inputs[] = {
 	{"local m = vmlab.machine{memory = '1K'}\n", {NULL}, SIM_FAIL,
 	 "boot failed"},
 	{"local m = vmlab.machine{}\nm:map(1, 1, 1)\n", {NULL}, SIM_FAIL,
-	 "map: EINVAL"},
+	 "map(1, 1, 1): EINVAL"},
 	{"error({})\n", {NULL}, SIM_FAIL, "bad.lua:1: (error object is a table"},
 };
 

@@ -85,6 +85,11 @@ void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 u64 vmlab_nr_warnings(const struct vmlab_machine *m);
 void vmlab_set_quiet(struct vmlab_machine *m, bool quiet);
+/* Warnings (the kernel's WARN and pr_warn) go to fn, one formatted
+ * message at a time, instead of stderr; NULL restores stderr. */
+typedef void (*vmlab_warn_fn)(void *ctx, const char *msg);
+void vmlab_set_warn_handler(struct vmlab_machine *m, vmlab_warn_fn fn,
+			    void *ctx);
 
 /* -------------------------------------------------------- physical memory */
 

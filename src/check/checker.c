@@ -248,8 +248,16 @@ void add_history(struct vmlab_machine *m, struct buf *b, u64 va,
 		char so[96], sn[96];
 		entry_str(m, so, sizeof(so), h->old, h->level);
 		entry_str(m, sn, sizeof(sn), h->val, h->level);
-		bprintf(b, "  #%llu cpu%d %s: va %#llx %s -> %s\n",
-			(unsigned long long)h->seq, h->cpu, h->op ? h->op : "?",
+		/* Stores with no CPU and no operation are boot's (the
+		 * direct map, init_mm's tables). */
+		char who[48];
+		if (h->cpu < 0)
+			snprintf(who, sizeof(who), "%s", h->op ? h->op : "boot");
+		else
+			snprintf(who, sizeof(who), "cpu%d %s", h->cpu,
+				 h->op ? h->op : "(no operation)");
+		bprintf(b, "  #%llu %s: va %#llx %s -> %s\n",
+			(unsigned long long)h->seq, who,
 			(unsigned long long)h->va, so, sn);
 		shown++;
 	}

@@ -140,9 +140,6 @@ struct point_agg {
 void batch_aggregate(const struct batch *b, u64 point, struct point_agg *pa);
 void point_agg_free(struct point_agg *pa);
 
-/* JSON text output shared by the batch documents. */
-void json_scalar(FILE *f, const char *s); /* number if s is one, else string */
-bool json_is_number(const char *s);
 
 /* ------------------------------------------------------ JSON reader */
 

@@ -305,27 +305,11 @@ static void figures_table(FILE *f, const struct sim_result *r)
 		esc(f, r->rows[i].name);
 		fputs("</td>", f);
 		for (int c = 0; c < r->nr_columns; c++) {
-			char *s = NULL;
-			size_t len = 0;
-			FILE *m = open_memstream(&s, &len);
-			if (!m)
-				abort();
-			const struct sim_value *v = &r->rows[i].v[c];
-			if (v->type == SV_STR)
-				fputs(v->s, m);
-			else if (v->type == SV_NONE)
-				fputs("-", m);
-			else if (v->type == SV_BOOL)
-				fputs(v->i ? "yes" : "no", m);
-			else if (v->type == SV_INT)
-				fprintf(m, "%lld", (long long)v->i);
-			else
-				fprintf(m, "%.6g", v->d);
-			fclose(m);
+			char v[256];
+			sim_format_value(&r->rows[i].v[c], v, sizeof(v));
 			fputs("<td>", f);
-			esc(f, s);
+			esc(f, v);
 			fputs("</td>", f);
-			free(s);
 		}
 		fputs("</tr>\n", f);
 	}

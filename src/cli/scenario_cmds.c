@@ -208,7 +208,9 @@ static int run_one(const char *cmd, struct cli_args *a)
 	else
 		sim_print_text(&r, &a->o, stdout, true);
 	int status = (int)r.status;
-	if (r.status != SIM_OK && r.error)
+	/* Text has the error in its last line already; a JSON reader gets
+	 * it on stderr too. */
+	if (a->json && r.status != SIM_OK && r.error)
 		fprintf(stderr, "vmlab %s: %s\n", cmd, r.error);
 	sim_result_free(&r);
 	return status;
@@ -429,9 +431,9 @@ static bool tour_explore(const struct sim_builtin *b, const struct cli_args *ta,
 		 (unsigned long long)(found[1] ? found[1] : n));
 	printf("  %-34s  %14s  %14s\n", "first seed the checker flags", v0, v1);
 	if (found[0])
-		printf("  checker: %s, found by explore (expected: a planted "
-		       "race)\n  replay:  vmlab replay %s --seed %llu --policy "
-		       "pct --depth %d\n",
+		printf("  checker: %s, found by explore: the race this scenario "
+		       "plants\n  replay:  vmlab replay %s --seed %llu --policy "
+		       "pct --depth %d   (FOUND, exit 1: the report)\n",
 		       check, b->name, (unsigned long long)found[0], ta->o.depth);
 	else
 		printf("  checker: the planted race was NOT found in %llu "

@@ -289,6 +289,8 @@ struct vmlab_machine {
 	/* warnings */
 	u64 nr_warnings;
 	bool quiet;
+	vmlab_warn_fn warn_fn; /* set: warnings go there, not to stderr */
+	void *warn_ctx;
 	/* observers (observer.h), in registration order */
 	struct obs_slot obs[VMLAB_MAX_OBSERVERS];
 	int nr_obs;

@@ -297,6 +297,15 @@ bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu)
 void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)
 {
 	m->nr_warnings++;
+	if (m->warn_fn) {
+		char msg[512];
+		va_list aq;
+		va_start(aq, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, aq);
+		va_end(aq);
+		m->warn_fn(m->warn_ctx, msg);
+		return;
+	}
 	if (m->quiet)
 		return;
 	va_list ap;
@@ -310,6 +319,13 @@ void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)
 u64 vmlab_nr_warnings(const struct vmlab_machine *m)
 {
 	return m->nr_warnings;
+}
+
+void vmlab_set_warn_handler(struct vmlab_machine *m, vmlab_warn_fn fn,
+			    void *ctx)
+{
+	m->warn_fn = fn;
+	m->warn_ctx = ctx;
 }
 
 void vmlab_set_quiet(struct vmlab_machine *m, bool quiet)

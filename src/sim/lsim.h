@@ -35,6 +35,8 @@ struct sim_machine {
 	struct vmlab_lock svc_lock;
 	struct trace_machine *tm;
 	struct sim_user *user;    /* user mms made by the scenario */
+	struct sim_warning *warn; /* kernel warnings, by kind */
+	int nr_warn;
 	struct sim_devices *dev;  /* SMMUs, KVMs, notifiers (lua_notifier.c) */
 };
 
@@ -79,6 +81,9 @@ static inline struct sim *lsim(lua_State *L)
 int lsim_usage_error(lua_State *L, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 char *lsim_strdup(const char *s);
+/* The machines' warning handler (vmlab_set_warn_handler); ctx: the
+ * struct sim_machine. */
+void lsim_warn(void *ctx, const char *msg);
 const char *lsim_intern(struct sim *sim, const char *s);
 void buf_printf(struct sim_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

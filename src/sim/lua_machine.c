@@ -120,8 +120,17 @@ void lsim_check_keys(lua_State *L, int idx, const char *const *known,
 				luaL_addstring(&b, known[j]);
 			}
 			luaL_pushresult(&b);
-			luaL_error(L, "%s: unknown option '%s' (known: %s)", what,
-				   k, lua_tostring(L, -1));
+			int nk = 0;
+			while (known[nk])
+				nk++;
+			const char *dym = sim_did_you_mean(k, known, nk);
+			/* A misspelt option is a usage error, as a -D with an
+			 * unknown parameter is (exit 2). */
+			lsim_usage_error(L, "%s: unknown option '%s'%s%s%s "
+					    "(known: %s)", what, k,
+					 dym ? ", did you mean '" : "",
+					 dym ? dym : "", dym ? "'?" : "",
+					 lua_tostring(L, -1));
 		}
 		lua_pop(L, 1);
 	}
@@ -191,7 +200,7 @@ void lop_begin(lua_State *L, struct lop *o, int idx, const char *name)
 	 * span of the operation. */
 	o->nargs = 0;
 	int top = lua_gettop(L);
-	if (sm->tm && idx + 1 <= top && lua_istable(L, idx + 1)) {
+	if (idx + 1 <= top && lua_istable(L, idx + 1)) {
 		static const char *const keys[] = {"addr", "len", "size"};
 		for (int k = 0; k < 3; k++) {
 			lua_getfield(L, idx + 1, keys[k]);
@@ -200,7 +209,7 @@ void lop_begin(lua_State *L, struct lop *o, int idx, const char *name)
 			lua_pop(L, 1);
 		}
 	}
-	for (int i = idx + 1; sm->tm && i <= top && o->nargs < 3; i++)
+	for (int i = idx + 1; i <= top && o->nargs < 3; i++)
 		if (lua_isinteger(L, i))
 			o->arg[o->nargs++] = lua_tointeger(L, i);
 }
@@ -230,7 +239,17 @@ void lop_end(struct lop *o)
 int lop_fail(lua_State *L, struct lop *o, int err)
 {
 	lop_end(o);
-	return luaL_error(L, "%s: %s", o->name, vmlab_strerror(err));
+	/* Name the call with its arguments: "map(0xffffc90000000000, 526,
+	 * 1): EINVAL" says which of a scenario's maps failed. */
+	char args[96] = "";
+	size_t len = 0;
+	for (int i = 0; i < o->nargs && len < sizeof(args); i++) {
+		u64 v = (u64)o->arg[i];
+		len += (size_t)snprintf(args + len, sizeof(args) - len,
+					v >= (1ULL << 32) ? "%s%#llx" : "%s%llu",
+					i ? ", " : "", (unsigned long long)v);
+	}
+	return luaL_error(L, "%s(%s): %s", o->name, args, vmlab_strerror(err));
 }
 
 /* ----------------------------------------------------- configuration */
@@ -534,6 +553,7 @@ static int l_machine(lua_State *L)
 	assert(sim->nr_mach <= sim->cap_mach);
 	*ud = sm;
 	vmlab_set_quiet(m, quiet);
+	vmlab_set_warn_handler(m, lsim_warn, sm);
 	if (sim->trace)
 		trace_attach(sim->trace, sm);
 	luaL_setmetatable(L, MT_MACHINE);
@@ -647,6 +667,10 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 	mi->hash = vmlab_trace_hash(m);
 	mi->events = vmlab_event_count(m);
 	mi->warnings = vmlab_nr_warnings(m);
+	mi->warn = sm->warn; /* the result owns them now */
+	mi->nr_warn = sm->nr_warn;
+	sm->warn = NULL;
+	sm->nr_warn = 0;
 	mi->nr_reports = n;
 	mi->expect = sm->expect;
 	for (size_t i = 0; i < n; i++) {

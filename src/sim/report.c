@@ -31,6 +31,48 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+bool json_is_number(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	const char *p = s;
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		return false; /* JSON has no leading zeros */
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == 0;
+}
+
+void json_scalar(FILE *f, const char *s)
+{
+	if (json_is_number(s))
+		fputs(s, f);
+	else if (s && (!strcmp(s, "true") || !strcmp(s, "false")))
+		fputs(s, f);
+	else
+		json_string(f, s);
+}
+
 void sim_format_value(const struct sim_value *v, char *buf, size_t n)
 {
 	switch (v->type) {
@@ -154,7 +196,26 @@ void sim_print_checker(const struct sim_result *r, FILE *f)
 			mi->found && (mi->found & ~mi->expect) == 0
 				? " (expected: the bug this scenario shows)"
 				: "");
+		for (int k = 0; k < mi->nr_warn; k++)
+			fprintf(f, "  kernel warnings on '%s': %llu x %.*s\n",
+				mi->label, (unsigned long long)mi->warn[k].count,
+				(int)mi->warn[k].key_len, mi->warn[k].first);
 	}
+}
+
+/* Each kind of warning in full, once, under its machine's label. */
+static void print_warnings(const struct sim_result *r, FILE *f)
+{
+	for (int i = 0; i < r->nr_machines; i++)
+		for (int k = 0; k < r->machines[i].nr_warn; k++) {
+			const struct sim_warning *w = &r->machines[i].warn[k];
+			fprintf(f, "\n[%s] WARNING: %s\n", r->machines[i].label,
+				w->first);
+			if (w->count > 1)
+				fprintf(f, "[%s] ... and %llu more like it\n",
+					r->machines[i].label,
+					(unsigned long long)w->count - 1);
+		}
 }
 
 /*
@@ -209,8 +270,10 @@ void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
 		fputc('\n', f);
 	}
 	sim_print_checker(r, f);
-	if (full_reports)
+	if (full_reports) {
+		print_warnings(r, f);
 		sim_print_reports(r, f);
+	}
 	fprintf(f, "\ntrace hash %#018llx, %d machine%s, %llu scheduling "
 		   "points, %llu switches\n",
 		(unsigned long long)r->hash, r->nr_machines,
@@ -218,7 +281,14 @@ void sim_print_text(const struct sim_result *r, const struct sim_opts *o,
 		(unsigned long long)r->switches);
 	char v[1024];
 	sim_verdict(r, v, sizeof(v));
-	fprintf(f, "%s: %s\n", r->status == SIM_OK ? "result" : "FAILED", v);
+	/* A scenario that plants a race (explore's target) failing with a
+	 * checker report has done what it is for: the same words as the
+	 * tour's, and still exit 1 (a report), as explore counts it. */
+	const char *word = r->status == SIM_OK ? "result"
+			   : r->planted && r->nr_reports
+				   ? "FOUND (the race this scenario plants)"
+				   : "FAILED";
+	fprintf(f, "%s: %s\n", word, v);
 }
 
 /* ------------------------------------------------------------ JSON */
@@ -239,7 +309,7 @@ void sim_print_json(const struct sim_result *r, const struct sim_opts *o,
 		const char *eq = strchr(r->params[i], '=');
 		fprintf(f, "%s\"%.*s\": ", i ? ", " : "",
 			(int)(eq - r->params[i]), r->params[i]);
-		json_string(f, eq + 1);
+		json_scalar(f, eq + 1); /* 16, true, "name": typed */
 	}
 	fputs("},\n \"columns\": [", f);
 	for (int c = 0; c < r->nr_columns; c++) {
@@ -269,10 +339,18 @@ void sim_print_json(const struct sim_result *r, const struct sim_opts *o,
 		json_string(f, mi->label);
 		fprintf(f, ", \"cpus\": %d, \"trace_hash\": \"%#llx\", "
 			   "\"events\": %llu, \"warnings\": %llu, "
-			   "\"reports\": %zu}",
+			   "\"reports\": %zu, \"warning_kinds\": [",
 			mi->cpus, (unsigned long long)mi->hash,
 			(unsigned long long)mi->events,
 			(unsigned long long)mi->warnings, mi->nr_reports);
+		for (int k = 0; k < mi->nr_warn; k++) {
+			fputs(k ? ", {\"count\": " : "{\"count\": ", f);
+			fprintf(f, "%llu, \"first\": ",
+				(unsigned long long)mi->warn[k].count);
+			json_string(f, mi->warn[k].first);
+			fputc('}', f);
+		}
+		fputs("]}", f);
 	}
 	fputs("],\n \"reports\": [", f);
 	for (size_t i = 0; i < r->nr_reports; i++) {
@@ -280,7 +358,7 @@ void sim_print_json(const struct sim_result *r, const struct sim_opts *o,
 		fputs(i ? ",\n  {\"machine\": " : "\n  {\"machine\": ", f);
 		json_string(f, p->machine);
 		fprintf(f, ", \"check\": \"%s\", \"cpu\": %d, \"va\": "
-			   "\"%#llx\", \"pfn\": %llu, \"access\": \"%s\", "
+			   "\"0x%llx\", \"pfn\": %llu, \"access\": \"%s\", "
 			   "\"expected\": %s, \"text\": ",
 			p->check, p->cpu, (unsigned long long)p->va,
 			(unsigned long long)p->pfn, p->access,

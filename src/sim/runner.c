@@ -124,6 +124,76 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	lua_error(L);
 }
 
+/* ---------------------------------------------------- did you mean */
+
+/* Edit distance (insert, delete, substitute, swap of neighbours), capped
+ * by the lengths the names here have. */
+static int distance(const char *a, const char *b)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	int d[64][64];
+	for (int i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (int j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (int i = 1; i <= la; i++)
+		for (int j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+const char *sim_did_you_mean(const char *s, const char *const *names, int n)
+{
+	const char *best = NULL;
+	int bd = 99, len = (int)strlen(s);
+	assert(s && (names || !n));
+	for (int i = 0; i < n; i++) {
+		int dd = distance(s, names[i]);
+		if (dd < bd) {
+			bd = dd;
+			best = names[i];
+		}
+	}
+	/* a third of the name wrong is a different name */
+	return best && bd <= (len < 6 ? 1 : len / 3) ? best : NULL;
+}
+
+/* ---------------------------------------------------------- warnings */
+
+/* A machine's kernel warning: kept with the machine's label, grouped by
+ * kind, and printed with the run's output (never raw on stderr before
+ * the header, with no machine named). */
+void lsim_warn(void *ctx, const char *msg)
+{
+	struct sim_machine *sm = ctx;
+	size_t key = strcspn(msg, ":");
+	assert(sm && msg);
+	for (int i = 0; i < sm->nr_warn; i++)
+		if (sm->warn[i].key_len == key &&
+		    !strncmp(sm->warn[i].first, msg, key)) {
+			sm->warn[i].count++;
+			return;
+		}
+	struct sim_warning *w = realloc(sm->warn, (size_t)(sm->nr_warn + 1) *
+						       sizeof(*w));
+	if (!w)
+		abort();
+	sm->warn = w;
+	w[sm->nr_warn++] = (struct sim_warning){
+		.first = lsim_strdup(msg), .key_len = key, .count = 1};
+}
+
 /* ------------------------------------------------------------ print */
 
 /* tostring() without host addresses: "table", not "table: 0x55d0...". */
@@ -278,8 +348,15 @@ static bool load_source(const char *what, struct source *src, char *err,
 	}
 	const struct sim_builtin *b = sim_find_builtin(what);
 	if (!b) {
+		const char *names[64];
+		int nn = 0;
+		for (int i = 0; i < sim_nr_builtins && nn < 64; i++)
+			names[nn++] = sim_builtins[i].name;
+		const char *dym = sim_did_you_mean(what, names, nn);
 		snprintf(err, n, "no scenario '%s': not a file and not a "
-				 "built-in (see 'vmlab list')", what);
+				 "built-in (see 'vmlab list')%s%s%s", what,
+			 dym ? "; did you mean '" : "", dym ? dym : "",
+			 dym ? "'?" : "");
 		return false;
 	}
 	src->data = b->text;
@@ -310,7 +387,8 @@ static void judge(struct sim_result *r)
 		struct sim_buf b = {0};
 		for (int c = 0; c < VMLAB_NR_CHECKS; c++) {
 			if (bad & (1u << c))
-				buf_printf(&b, "%sunexpected %s report on '%s'",
+				buf_printf(&b, r->planted ? "%s%s report on '%s'"
+							  : "%sunexpected %s report on '%s'",
 					   b.len ? "; " : "",
 					   vmlab_check_name((enum vmlab_check)c),
 					   mi->label);
@@ -403,6 +481,8 @@ enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r)
 		return fail(r, SIM_USAGE, o->scenario ? err : "no scenario");
 	}
 	r->name = lsim_strdup(src.name);
+	char ex[32];
+	r->planted = sim_header(src.data, src.len, "explore", ex, sizeof(ex));
 	char desc[256];
 	sim_describe(src.data, src.len, desc, sizeof(desc));
 	r->description = lsim_strdup(desc);
@@ -445,6 +525,9 @@ enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r)
 	lua_close(L);
 	for (int i = 0; i < sim.nr_mach; i++) {
 		lsim_machine_finish(&sim, sim.mach[i]);
+		for (int k = 0; k < sim.mach[i]->nr_warn; k++)
+			free(sim.mach[i]->warn[k].first);
+		free(sim.mach[i]->warn);
 		free(sim.mach[i]->label);
 		free(sim.mach[i]);
 	}
@@ -494,8 +577,12 @@ void sim_result_free(struct sim_result *r)
 		free(r->reports[i].text);
 	}
 	free(r->reports);
-	for (int i = 0; i < r->nr_machines; i++)
+	for (int i = 0; i < r->nr_machines; i++) {
+		for (int k = 0; k < r->machines[i].nr_warn; k++)
+			free(r->machines[i].warn[k].first);
+		free(r->machines[i].warn);
 		free(r->machines[i].label);
+	}
 	free(r->machines);
 	free(r->output);
 	memset(r, 0, sizeof(*r));

@@ -75,10 +75,20 @@ struct sim_report {
 	bool expected;
 };
 
+/* Kernel warnings of one kind ("CPA detected W^X violation") on one
+ * machine: how many, and the first in full. */
+struct sim_warning {
+	char *first;
+	size_t key_len; /* the kind: first's text up to its first ':' */
+	u64 count;
+};
+
 struct sim_machine_info {
 	char *label;
 	int cpus;
 	u64 hash, events, warnings;
+	struct sim_warning *warn; /* by kind, in order of first appearance */
+	int nr_warn;
 	size_t nr_reports;
 	u32 expect; /* bit per enum vmlab_check */
 	u32 found;
@@ -103,6 +113,7 @@ struct sim_result {
 	size_t output_len;
 	u64 hash;     /* combined trace hash of every machine */
 	u64 steps, switches, pct_steps;
+	bool planted; /* "-- explore: N": the scenario plants a race */
 };
 
 /* Run one scenario.  Returns r->status; r must be freed. */
@@ -181,10 +192,16 @@ void sim_mutant_outcome_free(struct sim_mutant_outcome *out);
 /* The outcome passes: caught in budget, by the named check, and silent. */
 bool sim_mutant_ok(int id, const struct sim_mutant_outcome *out);
 
+/* The name of names closest to s, if close enough to be a typo of it. */
+const char *sim_did_you_mean(const char *s, const char *const *names, int n);
+
 /* ------------------------------------------------------------- JSON */
 
 void json_string(FILE *f, const char *s);
 void json_value(FILE *f, const struct sim_value *v);
+/* s as a JSON number or boolean when it is one, else as a string. */
+void json_scalar(FILE *f, const char *s);
+bool json_is_number(const char *s);
 /* A figure as text ("12", "0.5", "yes", the string). */
 void sim_format_value(const struct sim_value *v, char *buf, size_t n);
 

@@ -256,6 +256,7 @@ def t_cli_errors(vmlab, gdir):
         cases = [
             (["run", "/no/such/file.lua"], 2, "no scenario"),
             (["run", "no-such-builtin"], 2, "vmlab list"),
+            (["run", "stale-tbl"], 2, "did you mean 'stale-tlb'?"),
             (["run", scen("syntax.lua", "local = 1\n")], 2, "syntax.lua:1:"),
             (["run", "race", "-D", "nope=1"], 2, "unknown parameter 'nope'"),
             (["run", "race", "-D", "work0=x"], 2, "not an integer"),
@@ -279,6 +280,19 @@ def t_cli_errors(vmlab, gdir):
             if msg not in p.stderr + p.stdout:
                 sys.exit(f"vmlab {' '.join(args)}: no '{msg}' in:\n"
                          f"{p.stdout}{p.stderr}")
+        # an error is printed once, not on stdout and stderr both
+        p = run(vmlab, "run", scen("once.lua", "local m = vmlab.machine{}\n"
+                                   "m:read64('x')\n"), code=1)
+        assert (p.stdout + p.stderr).count("bad argument #1") == 1, p
+    # kernel warnings come with the output, under their machine's label
+    p = run(vmlab, "run", "flush-reset-perms", code=0)
+    assert "WARNING" not in p.stderr, p.stderr
+    assert "kernel warnings on 'rw, nx': 24 x CPA detected W^X" in p.stdout
+    assert "[rw, nx] WARNING: CPA detected W^X violation" in p.stdout
+    # a planted race's replay says what the tour says, and exits 1
+    p = run(vmlab, "replay", "race", "--seed", "5", "--policy", "pct", code=1)
+    assert "FOUND (the race this scenario plants)" in p.stdout
+    assert "unexpected" not in p.stdout
     for cmd in ("run", "explore", "replay", "list", "tour", "bench"):
         assert "vmlab " + cmd in run(vmlab, "help", cmd, code=0).stdout
     assert run(vmlab, "version", code=0).stdout.startswith("vmlab ")

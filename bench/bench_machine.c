@@ -119,8 +119,8 @@ static void bench_set_memory_split(struct bench_out *o, u64 n)
 	for (u64 i = 0; i < n; i++) {
 		/* Scattered: a different 2 MiB region each time. */
 		u64 pfn = ((i * 2654435761ULL) % (frames / 512)) * 512 + 7;
-		vmlab_set_memory_ro(m, 0, vmlab_page_address(pfn), 1);
-		vmlab_set_memory_rw(m, 0, vmlab_page_address(pfn), 1);
+		vmlab_set_memory_ro(m, 0, vmlab_page_address(m, pfn), 1);
+		vmlab_set_memory_rw(m, 0, vmlab_page_address(m, pfn), 1);
 	}
 	double dt = bench_now() - t0;
 	struct vmlab_directmap_stats st;
@@ -145,7 +145,7 @@ static void bench_sparse_1t(struct bench_out *o, u64 n)
 	u64 base = 512ULL * VMLAB_GiB >> VMLAB_PAGE_SHIFT; /* mid-memory */
 	for (u64 p = 0; p < pages; p++) {
 		u64 v = p;
-		vmlab_write(m, 0, vmlab_page_address(base + p), &v, 8, NULL);
+		vmlab_write(m, 0, vmlab_page_address(m, base + p), &v, 8, NULL);
 	}
 	double dt = bench_now() - t0;
 	long rss = bench_rss_kib();

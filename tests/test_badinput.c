@@ -98,10 +98,38 @@ static void test_boot_bad_config(void **state)
 		expect_boot(&cfg, -VMLAB_EINVAL);
 	}
 	cfg = cfg_small();
-	cfg.arch = "arm64"; /* reserved, not there yet */
-	expect_boot(&cfg, -VMLAB_EINVAL);
+	cfg.arch = "arm64";
+	expect_boot(&cfg, 0);
 	cfg.arch = "sparc";
 	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "arch"));
+	/* An option of the other architecture is refused by name. */
+	cfg = cfg_small();
+	cfg.arch = "arm64";
+	cfg.pcid = false;
+	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "pcid"));
+	cfg.pcid = true;
+	cfg.flush_ceiling = 64;
+	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "flush_ceiling"));
+	cfg.flush_ceiling = 33;
+	cfg.asid_bits = 12;
+	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "asid_bits"));
+	cfg = cfg_small();
+	cfg.asid_bits = 16;
+	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "asid_bits"));
+	cfg = cfg_small();
+	cfg.hw_afdbm = VMLAB_OFF;
+	expect_boot(&cfg, -VMLAB_EINVAL);
+	assert_non_null(strstr(vmlab_config_error(&cfg), "hw_afdbm"));
+	cfg = cfg_small();
+	cfg.rodata_full = VMLAB_ON;
+	assert_non_null(strstr(vmlab_config_error(&cfg), "rodata_full"));
+	cfg = cfg_small();
+	assert_null(vmlab_config_error(&cfg));
 	cfg = cfg_small();
 	cfg.flush_ceiling = 0;
 	expect_boot(&cfg, -VMLAB_EINVAL);

@@ -12,7 +12,7 @@ static void dm_protect(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 {
 	struct vmlab_mmu_gather tlb;
 	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
-	assert_int_equal(vmlab_protect_range(m, &tlb, vmlab_page_address(pfn),
+	assert_int_equal(vmlab_protect_range(m, &tlb, vmlab_page_address(m, pfn),
 					     4096, set, clear), 1);
 	if (flush)
 		vmlab_tlb_finish_mmu(m, &tlb);
@@ -59,7 +59,7 @@ static void test_silent_when_flushed(void **state)
 	assert_int_equal(vmlab_read(m, 1, KVA, &v, 8, NULL), -VMLAB_EFAULT);
 	u64 again = t_page(m);
 	assert_int_equal(again, pfn); /* reused, harmlessly */
-	t_write64(m, 0, vmlab_page_address(again), 9);
+	t_write64(m, 0, vmlab_page_address(m, again), 9);
 	assert_int_equal(vmlab_nr_reports(m), 0);
 	vmlab_machine_destroy(m);
 }
@@ -158,7 +158,7 @@ static void test_wx_silent_when_alias_made_ro_first(void **state)
 	(void)state;
 	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
 	u64 pfn = t_page(m);
-	t_read64(m, 1, vmlab_page_address(pfn));
+	t_read64(m, 1, vmlab_page_address(m, pfn));
 	/* Split the 1G direct-map leaf so one page can change. */
 	dm_protect(m, pfn, 0, VMLAB_PAGE_RW, true);
 	assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m), KVA, pfn << 12,
@@ -174,7 +174,7 @@ static void test_wx_through_cached_writable_alias(void **state)
 	(void)state;
 	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
 	u64 pfn = t_page(m);
-	t_write64(m, 1, vmlab_page_address(pfn), 1); /* CPU 1 caches RW */
+	t_write64(m, 1, vmlab_page_address(m, pfn), 1); /* CPU 1 caches RW */
 	dm_protect(m, pfn, 0, VMLAB_PAGE_RW, false); /* no flush: the bug */
 	assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m), KVA, pfn << 12,
 					 4096, VMLAB_PAGE_KERNEL_ROX, 0), 0);

@@ -11,7 +11,7 @@
 #include "helpers.h"
 
 #define C(m, name) vmlab_counter(m, -1, VMLAB_C_##name)
-#define DM(pfn) vmlab_page_address(pfn)
+#define DM(pfn) vmlab_page_address(m, pfn)
 #define PAGES_2M 512
 #define PAGES_1G (512 * 512)
 

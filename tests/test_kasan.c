@@ -82,7 +82,7 @@ static void test_vmalloc_oob(void **state)
 	expect_report(m, &seen, "Read of size 1 at addr");
 	const struct vmlab_vm_struct *vm = vmlab_find_vm_area(m, v);
 	assert_non_null(vm);
-	u64 p = vmlab_page_address(vm->pages[0]);
+	u64 p = vmlab_page_address(m, vm->pages[0]);
 	assert_int_equal(vmlab_write(m, 0, p, &z, 1, NULL), 0);
 	assert_int_equal(kasan_reports(m), seen);
 	vmlab_vfree(m, 0, v);
@@ -191,7 +191,7 @@ static void test_page_use_after_free(void **state)
 	(void)state;
 	struct vmlab_machine *m = k_machine(1, true, VMLAB_KASAN_RELEASE_FIXED);
 	u64 pfn = t_page(m);
-	u64 p = vmlab_page_address(pfn);
+	u64 p = vmlab_page_address(m, pfn);
 	size_t seen = 0;
 	u64 x = 7;
 

@@ -202,7 +202,7 @@ static void test_lazy_window_checker(void **state)
 	/* Someone gets the frame: now the stale entry reads their data. */
 	u64 again = t_page(m);
 	assert_int_equal(again, pfn);
-	t_write64(m, 0, vmlab_page_address(again), 0x2222);
+	t_write64(m, 0, vmlab_page_address(m, again), 0x2222);
 	assert_int_equal(t_read64(m, 1, a), 0x2222);
 	assert_int_equal(vmlab_nr_reports_of(m, VMLAB_CHECK_STALE_ACCESS), 1);
 	/* The purge's flush closes the window: the access faults. */
@@ -265,7 +265,7 @@ static void test_cpa_calls_vm_unmap_aliases(void **state)
 	assert_int_equal(vmlab_vmap_lazy_nr(m), 5);
 	u64 pfn = t_page(m);
 	vmlab_counters_reset(m);
-	assert_int_equal(vmlab_set_memory_ro(m, 1, vmlab_page_address(pfn), 1),
+	assert_int_equal(vmlab_set_memory_ro(m, 1, vmlab_page_address(m, pfn), 1),
 			 0);
 	assert_int_equal(vmlab_vmap_lazy_nr(m), 0);
 	assert_int_equal(stats(m).nr_purges, 1);
@@ -320,7 +320,7 @@ static void test_flush_reset_perms(void **state)
 	struct frp_watch w = {.m = m, .pfn = {vm->pages[0], vm->pages[1]}};
 	/* CPU 2 also caches a direct-map alias of the first frame. */
 	assert_int_equal(
-	    vmlab_read(m, 2, vmlab_page_address(w.pfn[0]), (u8[8]){0}, 8, NULL),
+	    vmlab_read(m, 2, vmlab_page_address(m, w.pfn[0]), (u8[8]){0}, 8, NULL),
 	    0);
 	/* Some lazy area waits too: the same flush must take it. */
 	vmlab_vfree(m, 0, vmlab_vmalloc(m, 0, P));
@@ -340,12 +340,12 @@ static void test_flush_reset_perms(void **state)
 		for (int c = 0; c < 4; c++) {
 			assert_true(vmlab_tlb_probe(m, c, a, NULL, NULL) < 0);
 			assert_true(
-			    vmlab_tlb_probe(m, c, vmlab_page_address(w.pfn[i]),
+			    vmlab_tlb_probe(m, c, vmlab_page_address(m, w.pfn[i]),
 					    NULL, NULL) < 0);
 		}
 	}
 	/* The direct map is writable again, the frames are free. */
-	t_write64(m, 0, vmlab_page_address(w.pfn[1]), 5);
+	t_write64(m, 0, vmlab_page_address(m, w.pfn[1]), 5);
 	assert_int_equal(vmlab_nr_free_pages(m), free0 + 2);
 	assert_int_equal(vmlab_vmap_lazy_nr(m), 0);
 	assert_int_equal(vmlab_nr_reports(m), 0);

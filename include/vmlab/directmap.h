@@ -1,25 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The direct map (x86-64 PAGE_OFFSET linear map of all RAM) and the
- * set_memory_*() / set_direct_map_*() interface of arch/x86/mm/pat/set_memory.c.
+ * The direct map (the linear map of all RAM at PAGE_OFFSET) and the
+ * set_memory_*() / set_direct_map_*() interface: x86's
+ * arch/x86/mm/pat/set_memory.c, arm64's arch/arm64/mm/pageattr.c.
  */
 #ifndef VMLAB_DIRECTMAP_H
 #define VMLAB_DIRECTMAP_H
 
 #include "pgtable.h"
 
-/* x86-64, 4-level paging, no KASLR. */
-#define VMLAB_PAGE_OFFSET 0xffff888000000000ULL
-
-static inline u64 vmlab_page_address(u64 pfn)
-{
-	return VMLAB_PAGE_OFFSET + (pfn << VMLAB_PAGE_SHIFT);
-}
-
-static inline u64 vmlab_virt_to_pfn(u64 va)
-{
-	return (va - VMLAB_PAGE_OFFSET) >> VMLAB_PAGE_SHIFT;
-}
+/*
+ * The linear map's base is the architecture's PAGE_OFFSET (x86-64 4-level
+ * without KASLR: 0xffff888000000000; arm64 48-bit: 0xffff000000000000),
+ * so page_address() needs the machine.
+ */
+u64 vmlab_page_address(const struct vmlab_machine *m, u64 pfn);
+u64 vmlab_virt_to_pfn(const struct vmlab_machine *m, u64 va);
 
 /* All set_memory_* take the initiating cpu, a page-aligned address (the
  * kernel WARNs and aligns otherwise) and a page count; 0 or -errno. */

@@ -39,17 +39,30 @@ struct vmlab_cost {
 	double pte_write;      /* one page-table entry store */
 	double page_alloc;     /* buddy allocation or free */
 	double cpa_call;       /* fixed cost of one set_memory call */
+	double tlbi_is;        /* arm64 broadcast TLBI, issue cost */
+	double tlbi_local;     /* arm64 non-shareable TLBI */
+	double dsb;            /* DSB waiting for TLBI completion */
 };
+
+/* Options whose default depends on the architecture. */
+enum vmlab_tristate { VMLAB_DEFAULT = 0, VMLAB_ON = 1, VMLAB_OFF = 2 };
 
 struct vmlab_config {
 	u64 mem_bytes; /* simulated RAM, 64 MiB .. 4 TiB, multiple of 2 MiB */
 	int nr_cpus;   /* 1 .. VMLAB_MAX_CPUS */
 	u64 seed;
-	const char *arch;   /* "x86_64" (default); "arm64" reserved */
+	const char *arch;   /* "x86_64" (default) or "arm64" */
+	/* x86-only: must stay at their defaults on arm64 */
 	bool pcid;          /* PCID tags (default on); off: CR3 write flushes */
 	bool checker;       /* coherence checker on */
 	bool direct_map_1g; /* map the direct map with 1 GiB leaves (default) */
 	u32 flush_ceiling;  /* tlb_single_page_flush_ceiling, default 33 */
+	/* arm64-only: VMLAB_DEFAULT on x86 */
+	u8 asid_bits;          /* 8 or 16; 0: 16 */
+	enum vmlab_tristate hw_afdbm;    /* FEAT_HAFDBS AF/DBM (default on);
+					  * off: software AF faults, DBM by
+					  * permission faults */
+	enum vmlab_tristate rodata_full; /* default on (can_set_direct_map) */
 	/* TLB geometry, index = page-size level (0: 4K, 1: 2M, 2: 1G) */
 	struct vmlab_tlb_geom itlb[3];
 	struct vmlab_tlb_geom dtlb[3];
@@ -67,6 +80,10 @@ struct vmlab_config {
 
 /* Server-class defaults (Golden Cove-like TLBs, 4 CPUs, 1 GiB). */
 void vmlab_config_default(struct vmlab_config *cfg);
+
+/* What is wrong with cfg, naming the option (an option of the other
+ * architecture, an out-of-range value), or NULL if it is valid. */
+const char *vmlab_config_error(const struct vmlab_config *cfg);
 
 /* Returns 0 or -VMLAB_EINVAL (bad config) / -VMLAB_ENOMEM. */
 int vmlab_machine_create(const struct vmlab_config *cfg,
@@ -142,6 +159,7 @@ struct vmlab_mm {
 	u64 ctx_id;    /* unique, never reused (x86 mm->context.ctx_id) */
 	u64 tlb_gen;   /* bumped by every flush request for this mm */
 	bool is_init;  /* the kernel's init_mm */
+	u64 context_id; /* arm64 mm->context.id: generation | ASID, 0: none */
 	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
 	void *owner;   /* the upper layer's object embedding this mm */
 	/* mm->notifier_subscriptions: the notifiers layer's, NULL if none */
@@ -205,7 +223,13 @@ bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu);
 	X(page_alloc)                                                        \
 	X(page_free)                                                         \
 	X(cpa_call)                                                          \
-	X(cpa_flush)
+	X(cpa_flush)                                                         \
+	X(tlbi_is)                                                           \
+	X(tlbi_local)                                                        \
+	X(dsb)                                                               \
+	X(asid_rollover)                                                     \
+	X(af_fault)                                                          \
+	X(ttbr_write)
 
 enum vmlab_counter {
 #define VMLAB_X_ENUM(name) VMLAB_C_##name,

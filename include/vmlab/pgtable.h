@@ -62,6 +62,7 @@ enum vmlab_pte_kind {
 	VMLAB_PTE_SWAP,   /* non-present swap-style entry */
 	VMLAB_PTE_MARKER, /* non-present PTE marker (guard, poison, ...) */
 	VMLAB_PTE_PROTNONE, /* PROT_NONE leaf (not present to hardware) */
+	VMLAB_PTE_BAD,    /* reserved encoding: the walker faults on it */
 };
 
 /* PTE marker bits, as include/linux/swapops.h. */
@@ -78,9 +79,29 @@ struct vmlab_pte_info {
 	u32 marker;          /* MARKER bits */
 };
 
-/* The architecture interface: entry format and table geometry. */
+/* Kernel virtual layout of an architecture (its asm/memory.h, asm/pgtable.h). */
+struct vmlab_va_layout {
+	u64 page_offset;   /* linear map (direct map) start */
+	u64 linear_end;    /* end of the linear-map region */
+	u64 vmalloc_start; /* the architecture's vmalloc region */
+	u64 vmalloc_end;
+	u64 modules_vaddr;
+	u64 modules_end;
+	u64 kasan_shadow_start; /* KASAN shadow region (generic, 1:8) */
+	u64 kasan_shadow_end;
+	u64 kasan_shadow_offset; /* shadow(addr) = (addr >> 3) + offset */
+	u64 task_size;     /* top of user space */
+	int va_bits;       /* canonical: bits [63, va_bits - 1] (x86) or
+			    * [63, va_bits] (arm64, TTBR split) all equal */
+};
+
+enum vmlab_arch_id { VMLAB_ARCH_X86_64, VMLAB_ARCH_ARM64 };
+
+/* The architecture interface: entry format, table geometry and the
+ * rules the generic mm code needs (src/arch/<arch>/). */
 struct vmlab_arch_ops {
 	const char *name;
+	enum vmlab_arch_id id;
 	int levels; /* 4 */
 	u64 (*mk_leaf)(u64 pfn, vmlab_pgprot_t prot, int level);
 	u64 (*mk_table)(u64 pfn, bool user);
@@ -94,6 +115,15 @@ struct vmlab_arch_ops {
 	/* Does a stale TLB entry granting more than the table merely cause a
 	 * spurious fault when it is more restrictive (x86: yes)? */
 	bool spurious_fault_ok;
+	/* pte_needs_flush(): after a present entry changed from old to new,
+	 * must its TLB entries be flushed? */
+	bool (*pte_needs_flush)(u64 old, u64 new_);
+	/* A reserved encoding the walker faults on (a malformed entry). */
+	bool (*bad_entry)(u64 entry, int level);
+	/* Kernel half translated from its own root (arm64 TTBR1): user mms
+	 * do not share init_mm's top-level entries. */
+	bool split_root;
+	struct vmlab_va_layout layout;
 };
 
 const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m);
@@ -105,6 +135,21 @@ u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset);
 u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits);
 void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
 		      struct vmlab_pte_info *out);
+
+/* The top-level table translating va for mm (init_mm's for kernel
+ * addresses where the kernel half has its own root). */
+u64 vmlab_mm_root(const struct vmlab_machine *m, const struct vmlab_mm *mm,
+		  u64 va);
+/* First address translated by entry index idx of a top-level table of mm. */
+u64 vmlab_pgd_index_va(const struct vmlab_machine *m,
+		       const struct vmlab_mm *mm, u64 idx);
+/* Is va canonical for the architecture (x86: bits 63..47 equal; arm64:
+ * bits 63..48, a TTBR0 or TTBR1 address)? */
+bool vmlab_va_canonical(const struct vmlab_machine *m, u64 va);
+bool vmlab_pte_needs_flush(const struct vmlab_machine *m, u64 old, u64 new_);
+const struct vmlab_va_layout *vmlab_layout(const struct vmlab_machine *m);
+/* The layout of an architecture by name (NULL: x86_64); NULL if unknown. */
+const struct vmlab_va_layout *vmlab_arch_layout(const char *arch);
 
 u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep);
 /*

@@ -207,9 +207,9 @@ static void scan_table(struct vmlab_machine *m, u64 table, int level,
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	assert(table < m->phys.nr_frames);
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
-		u64 va = base + (i << vmlab_level_shift(level));
-		if (level == VMLAB_LVL_PGD && i >= 256)
-			va |= 0xffff000000000000ULL;
+		u64 va = level == VMLAB_LVL_PGD ?
+				 vmlab_pgd_index_va(m, &m->init_mm, i) :
+				 base + (i << vmlab_level_shift(level));
 		u64 e = vmlab_get_entry(m, (table << VMLAB_PAGE_SHIFT) + i * 8);
 		struct vmlab_pte_info in;
 		m->arch->decode(e, level, &in);
@@ -249,7 +249,8 @@ static void rebuild_tables(struct vmlab_machine *m)
 	for (struct vmlab_mm *mm = m->mm_list; mm; mm = mm->next_mm) {
 		/* The kernel half is shared: count only the user half. */
 		u64 pgd = mm->pgd_pfn;
-		for (u64 i = 0; i < 256; i++) {
+		u64 user = m->arch->split_root ? 512 : 256;
+		for (u64 i = 0; i < user; i++) {
 			u64 e = vmlab_get_entry(m, (pgd << VMLAB_PAGE_SHIFT) + i * 8);
 			struct vmlab_pte_info in;
 			m->arch->decode(e, VMLAB_LVL_PGD, &in);
@@ -257,9 +258,9 @@ static void rebuild_tables(struct vmlab_machine *m)
 				continue;
 			count_leaf(m, in.pfn, 1, false, false, +1, false);
 			scan_table(m, in.pfn, VMLAB_LVL_PUD,
-				   i << VMLAB_PGDIR_SHIFT);
+				   vmlab_pgd_index_va(m, mm, i));
 		}
-		for (u64 i = 256; i < 512; i++) {
+		for (u64 i = user; i < 512; i++) {
 			u64 e = vmlab_get_entry(m, (pgd << VMLAB_PAGE_SHIFT) + i * 8);
 			struct vmlab_pte_info in;
 			m->arch->decode(e, VMLAB_LVL_PGD, &in);

@@ -46,15 +46,7 @@ bool entry_reachable(struct vmlab_machine *m, struct cpu *c,
 	assert(e->flags & TLBF_VALID);
 	if (e->flags & TLBF_G)
 		return true;
-	assert(e->pcid >= 1 && e->pcid <= TLB_NR_DYN_ASIDS);
-	const struct asid_slot *s = &c->asid[e->pcid - 1];
-	if (!s->mm)
-		return false;
-	/* A lazy CPU runs no user code: it catches up through tlb_gen. */
-	if (e->pcid == cpu_pcid(c) && c->loaded_mm == s->mm && !c->lazy)
-		return true;
-	(void)m;
-	return s->tlb_gen >= s->mm->tlb_gen;
+	return tlb_tag_live(m, c, e->pcid);
 }
 
 /* Does the table grant what e grants at va? */
@@ -119,7 +111,7 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 	if (!emm)
 		return;
 	/* A user-half change only concerns that mm's own entries. */
-	if (x->mm && x->lo < (1ULL << 47) && emm != x->mm)
+	if (x->mm && !(x->lo >> 63) && emm != x->mm)
 		return;
 	if (stale_in(m, emm, e, x->lo, x->hi)) {
 		mark(c, e, true);

@@ -79,6 +79,11 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 			if (!def || !strchr(def, '=') || *def == '=')
 				return cli_bad(cmd, "-D needs name=value, got",
 					   def ? def : "nothing");
+			if (!strncmp(def, "arch=", 5)) {
+				/* -D arch=NAME is --arch NAME. */
+				a->o.arch = def + 5;
+				continue;
+			}
 			if (a->o.nr_defs == SIM_MAX_DEFS)
 				return cli_bad(cmd, "too many -D", NULL);
 			a->o.defs[a->o.nr_defs++] = def;
@@ -90,6 +95,12 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 						"(e.g. 512M, 2G), got",
 					   v ? v : "nothing");
 			a->o.max_memory = bytes;
+			i++;
+		} else if (!strcmp(s, "--arch")) {
+			if (!vmlab_arch_layout(v))
+				return cli_bad(cmd, "--arch is x86_64 or arm64, not",
+					       v ? v : "nothing");
+			a->o.arch = v;
 			i++;
 		} else if (!strcmp(s, "--mutant")) {
 			int id = vmlab_mutant_lookup(v);

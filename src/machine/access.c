@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * CPU memory accesses: fast path, TLB lookup, hardware page walk (with the
- * paging-structure cache, A/D updates and x86 permission rules), faults
- * and spurious-fault retries.
+ * CPU memory accesses: fast path, TLB lookup, the hardware page walk (the
+ * paging-structure cache here, each architecture's rules in
+ * src/arch/<arch>/walk.h), faults and the fault-time retry rules.
  */
 #include "internal.h"
 
 #define MAX_ACCESS_LEN VMLAB_MiB
 #define MAX_FAULT_RETRIES 8
 
-static inline bool canonical(u64 va)
+/* x86: bits 63..47 equal; arm64: bits 63..48 (TTBR0 or TTBR1 region). */
+static inline bool canonical(const struct vmlab_machine *m, u64 va)
 {
-	u64 top = va >> 47;
-	return top == 0 || top == 0x1ffff;
+	u64 top = va >> m->va_top_shift;
+	return top == 0 || top == (~0ULL >> m->va_top_shift);
 }
 
 /* Result of a hardware walk. */
@@ -24,24 +25,10 @@ struct walk_res {
 	struct tlb_entry te;
 };
 
-static u8 prot_to_tlbf(u64 eff_prot, u64 leaf)
-{
-	u8 f = TLBF_VALID;
-	if (eff_prot & VMLAB_PAGE_RW)
-		f |= TLBF_W;
-	if (!(eff_prot & VMLAB_PAGE_NX))
-		f |= TLBF_X;
-	if (eff_prot & VMLAB_PAGE_USER)
-		f |= TLBF_U;
-	if (leaf & VMLAB_PAGE_GLOBAL)
-		f |= TLBF_G;
-	if (leaf & VMLAB_PAGE_DIRTY)
-		f |= TLBF_D;
-	return f;
-}
-
-/* x86 permission rules: CR0.WP=1, SMEP on, SMAP not modelled. */
-static u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
+/* Permission rules shared by both architectures' TLB flags: a user-mode
+ * access needs U, a write W, a fetch X, and supervisor fetches from user
+ * pages fault (x86 SMEP; arm64 Linux sets PXN on every user page). */
+static inline u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
 {
 	assert((f & TLBF_VALID) && (unsigned)kind < VMLAB_NR_ACCESS);
 	if (user && !(f & TLBF_U))
@@ -53,7 +40,7 @@ static u32 perm_fault(u8 f, enum vmlab_access kind, bool user)
 	return 0;
 }
 
-static u32 err_bits(enum vmlab_access kind, bool user)
+static inline u32 err_bits(enum vmlab_access kind, bool user)
 {
 	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	return (kind == VMLAB_WRITE ? VMLAB_PF_WRITE : 0) |
@@ -61,19 +48,21 @@ static u32 err_bits(enum vmlab_access kind, bool user)
 	       (user ? VMLAB_PF_USER : 0);
 }
 
-/* Start level and table for a walk, using the paging-structure cache. */
-static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
-		      u16 pcid, u64 *table)
+/* Start level and table for a walk from root, using the paging-structure
+ * cache (tagged like the TLB). */
+static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
+			     u16 tag, u64 root, u64 *table)
 {
-	assert(c->loaded_mm && pcid == cpu_pcid(c));
-	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, pcid);
+	assert(c->loaded_mm && tag == cpu_pcid(c));
+	c->cnt[VMLAB_C_walk]++;
+	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, tag);
 	if (!p)
-		p = pwc_lookup(c, va, VMLAB_LVL_PMD, pcid);
+		p = pwc_lookup(c, va, VMLAB_LVL_PMD, tag);
 	if (!p) {
-		*table = c->loaded_mm->pgd_pfn;
+		*table = root;
 		return VMLAB_LVL_PGD;
 	}
-	count(m, c->id, VMLAB_C_pwc_hit, 1);
+	c->cnt[VMLAB_C_pwc_hit]++;
 	if (obs_on(m, OBS_PWC_USE))
 		OBS_CALL(m, pwc_use, c->id, va, p->level, p->pfn);
 	/* Only PTE and PMD tables are cached: the walk starts below PUD. */
@@ -82,106 +71,106 @@ static int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 	return p->level;
 }
 
-static void walk_rsvd(struct vmlab_machine *m, struct walk_res *r,
-		      enum vmlab_access kind, bool user, int level, u64 pfn)
+/* The walker reads tables through their host bytes: one pointer per
+ * level, no per-entry lookup. */
+static inline u64 *table_slot(struct vmlab_machine *m, u64 table, u64 va,
+			      int level)
+{
+	assert(table < m->phys.nr_frames); /* callers check table_bad() */
+	struct frame_section *s = m->phys.sections[table >> SECTION_SHIFT];
+	u8 *host = s ? s->content[table & (SECTION_FRAMES - 1)] : NULL;
+	if (unlikely(!host))
+		host = m->phys.zero_page; /* never written: all invalid */
+	return (u64 *)(void *)host +
+	       ((va >> vmlab_level_shift(level)) & (VMLAB_PTRS_PER_TABLE - 1));
+}
+
+static inline bool table_bad(const struct vmlab_machine *m, u64 table)
+{
+	return unlikely(table >= m->phys.nr_frames);
+}
+
+/* Hardware A/D (AF/DBM) update: same translation, only `bits` change. */
+static inline void entry_set_ad(struct vmlab_machine *m, u64 *slot, u64 val,
+				u64 bits)
+{
+	assert(!((*slot ^ val) & ~bits));
+	assert((u8 *)slot < m->phys.zero_page ||
+	       (u8 *)slot >= m->phys.zero_page + VMLAB_PAGE_SIZE);
+	*slot = val;
+}
+
+static inline void walk_fail(struct walk_res *r, u64 e, int level, u32 pf,
+			     enum vmlab_access kind, bool user)
+{
+	r->ok = false;
+	r->entry = e;
+	r->level = level;
+	r->error_code = pf | err_bits(kind, user);
+}
+
+/*
+ * A table entry holding garbage (written through an alias) may name a
+ * table past RAM, a large page misaligned for its size or a frame past
+ * RAM: the walk stops with a reserved-bit fault, as an address above
+ * MAXPHYADDR does on x86 (an address-size fault on arm64), instead of
+ * reading the host's memory.
+ */
+static __attribute__((noinline)) void
+walk_rsvd(struct vmlab_machine *m, struct walk_res *r, enum vmlab_access kind,
+	  bool user, int level, u64 pfn, u64 e)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	vmlab_warn(m, "page walk: entry at level %d names pfn %#llx (past RAM "
 		      "or misaligned): reserved-bit fault", level,
 		   (unsigned long long)pfn);
-	r->ok = false;
-	r->error_code = VMLAB_PF_PROT | VMLAB_PF_RSVD | err_bits(kind, user);
-	r->entry = 0;
-	r->level = level;
+	walk_fail(r, e, level, VMLAB_PF_PROT | VMLAB_PF_RSVD, kind, user);
 }
 
+/* Is a leaf's output usable: aligned to its size, inside RAM? */
+static inline bool leaf_bad(const struct vmlab_machine *m, u64 pfn, int level)
+{
+	u64 pages = 1ULL << (9 * level);
+	return (pfn & (pages - 1)) || pfn + pages > m->phys.nr_frames;
+}
+
+static inline void walk_ok(struct vmlab_machine *m, struct walk_res *r,
+			   u64 va, u64 e, int level, u64 pfn, u16 tag, u8 f)
+{
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
+	r->ok = true;
+	r->entry = e;
+	r->level = level;
+	r->te = (struct tlb_entry){
+		.vpn = va >> vmlab_level_shift(level),
+		.pfn = pfn,
+		.pcid = tag,
+		.level = (u8)level,
+		.flags = (u8)(f | (in_direct_map(m, va) ? TLBF_DM : 0)),
+		.fill_seq = (u32)m->nr_events,
+	};
+	assert(tlb_entry_va(&r->te) <= va &&
+	       va - tlb_entry_va(&r->te) < vmlab_level_size(level));
+}
+
+#include "arch/arm64/walk.h"
+#include "arch/x86/walk.h"
+
+/* The walk: one switch on the architecture, then that architecture's
+ * tight loop (no indirect call per level). */
 static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		    enum vmlab_access kind, bool user, struct walk_res *r)
 {
-	assert(canonical(va) && (unsigned)kind < VMLAB_NR_ACCESS);
-	u16 pcid = cpu_pcid(c);
-	u64 table;
-	int level = walk_start(m, c, va, pcid, &table);
-	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
-	/* Rights from cached upper levels are not re-derived: table entries
-	 * are always P|RW(|US) in this model, as Linux builds them. */
-	u64 eff = VMLAB_PAGE_RW | (user ? VMLAB_PAGE_USER : 0);
-	if (level == VMLAB_LVL_PGD)
-		eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
-	count(m, c->id, VMLAB_C_walk, 1);
-	for (; level >= VMLAB_LVL_PTE; level--) {
-		if (unlikely(table >= m->phys.nr_frames)) {
-			/* A table entry holding garbage (written through an
-			 * alias) points past RAM: the walk stops with a
-			 * reserved-bit fault, as an address above MAXPHYADDR
-			 * does on x86, instead of reading the host's memory. */
-			walk_rsvd(m, r, kind, user, level, table);
-			return;
-		}
-		vmlab_ptep_t ptep = entry_addr(table, va, level);
-		u64 e = vmlab_get_entry(m, ptep);
-		count(m, c->id, VMLAB_C_walk_level, 1);
-		if (!m->arch->hw_present(e)) {
-			r->ok = false;
-			r->error_code = err_bits(kind, user);
-			r->entry = e;
-			r->level = level;
-			return;
-		}
-		eff &= e | VMLAB_PAGE_NX;
-		eff |= e & VMLAB_PAGE_NX;
-		bool leaf = level == VMLAB_LVL_PTE || m->arch->is_large(e, level);
-		if (!leaf) {
-			if (!(e & VMLAB_PAGE_ACCESSED))
-				entry_set_ad(m, ptep, e | VMLAB_PAGE_ACCESSED);
-			table = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT;
-			if (level <= VMLAB_LVL_PUD)
-				pwc_insert(c, va, level - 1, pcid, table);
-			continue;
-		}
-		/* A PGD entry is never a leaf on x86-64. */
-		assert(level <= VMLAB_LVL_PUD);
-		u64 lpfn = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT;
-		u64 lpages = 1ULL << (9 * level);
-		if (unlikely((lpfn & (lpages - 1)) ||
-			     lpfn + lpages > m->phys.nr_frames)) {
-			/* A misaligned large page (reserved bits set) or a
-			 * frame past RAM: reserved-bit fault. */
-			walk_rsvd(m, r, kind, user, level, lpfn);
-			r->entry = e;
-			return;
-		}
-		u8 f = prot_to_tlbf(eff, e);
-		u32 pf = perm_fault(f, kind, user);
-		r->entry = e;
-		r->level = level;
-		if (pf) {
-			r->ok = false;
-			r->error_code = pf | err_bits(kind, user);
-			return;
-		}
-		bool dirty = kind == VMLAB_WRITE;
-		u64 ne = m->arch->set_ad(e, dirty);
-		if (ne != e) {
-			entry_set_ad(m, ptep, ne);
-			count(m, c->id, VMLAB_C_ad_update, 1);
-		}
-		r->ok = true;
-		r->te = (struct tlb_entry){
-			.vpn = va >> vmlab_level_shift(level),
-			.pfn = (e & 0x000ffffffffff000ULL) >> VMLAB_PAGE_SHIFT,
-			.pcid = pcid,
-			.level = (u8)level,
-			.flags = prot_to_tlbf(eff, ne),
-			.fill_seq = (u32)m->nr_events,
-		};
-		if (in_direct_map(m, va))
-			r->te.flags |= TLBF_DM;
-		assert(tlb_entry_va(&r->te) <= va &&
-		       va - tlb_entry_va(&r->te) < vmlab_level_size(level));
+	assert(canonical(m, va) && (unsigned)kind < VMLAB_NR_ACCESS);
+	switch (m->arch->id) {
+	case VMLAB_ARCH_X86_64:
+		x86_walk(m, c, va, kind, user, r);
+		return;
+	case VMLAB_ARCH_ARM64:
+		arm64_walk(m, c, va, kind, user, r);
 		return;
 	}
-	assert(!"walk fell off the bottom");
+	assert(!"unknown architecture");
 }
 
 /* Insert e at the largest level an array of the kind supports
@@ -275,6 +264,24 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 }
 
 /*
+ * A cached entry denies an access the tables may now allow (a permission
+ * upgrade without a flush).  x86: the page-fault handler finds the entry
+ * fine (spurious_kernel_fault / a retry) and the re-walk refills.  arm64:
+ * the exception is taken and the fault path's flush_tlb_fix_spurious_fault
+ * invalidates the page on this CPU (a local TLBI + DSB) before the retry.
+ */
+static void spurious_fault(struct vmlab_machine *m, struct cpu *c, u64 va)
+{
+	count(m, c->id, VMLAB_C_spurious_fault, 1);
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		count(m, c->id, VMLAB_C_page_fault, 1);
+		arm64_local_flush_tlb_page(m, c, va, cpu_pcid(c));
+		return;
+	}
+	tlb_invlpg_quiet(m, c, va);
+}
+
+/*
  * Translate one page's worth of access.  Returns the host bytes of the
  * frame (offset applied) or NULL with *f filled on an undelivered fault.
  */
@@ -282,7 +289,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 			  enum vmlab_access kind, u64 va, bool user,
 			  struct vmlab_fault *f)
 {
-	assert(canonical(va) && (unsigned)kind < VMLAB_NR_ACCESS);
+	assert(canonical(m, va) && (unsigned)kind < VMLAB_NR_ACCESS);
 	u16 pcid = cpu_pcid(c);
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
 		struct tlb_entry *e = tlb_lookup_l1(c, kind, va, pcid);
@@ -307,8 +314,9 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 		if (e && (perm_fault(e->flags, kind, user) ||
 			  (kind == VMLAB_WRITE && !(e->flags & TLBF_D)))) {
 			if (perm_fault(e->flags, kind, user))
-				count(m, c->id, VMLAB_C_spurious_fault, 1);
-			tlb_invlpg_quiet(m, c, va);
+				spurious_fault(m, c, va);
+			else
+				tlb_invlpg_quiet(m, c, va); /* D / DBM update */
 			e = NULL;
 		}
 		if (!e) {
@@ -372,7 +380,7 @@ static __attribute__((noinline)) int
 access_pages(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	     u64 va, u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
 {
-	assert(len > 0 && len <= MAX_ACCESS_LEN && canonical(va));
+	assert(len > 0 && len <= MAX_ACCESS_LEN && canonical(m, va));
 	bool user = flags & VMLAB_ACC_USER;
 	/* Bounded: len <= 1 MiB touches at most 257 pages. */
 	u32 pages = 0;
@@ -402,8 +410,8 @@ access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
 	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
 {
 	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
-	    len > MAX_ACCESS_LEN || !canonical(va) || va + len < va ||
-	    !canonical(va + len - 1) || (kind == VMLAB_WRITE && !p))
+	    len > MAX_ACCESS_LEN || !canonical(m, va) || va + len < va ||
+	    !canonical(m, va + len - 1) || (kind == VMLAB_WRITE && !p))
 		return -VMLAB_EINVAL;
 	if (obs_on(m, OBS_ACCESS))
 		OBS_CALL(m, access, cpu, kind, va, len, flags);

@@ -58,7 +58,10 @@ static double weigh(const struct vmlab_cost *k, const u64 *v)
 	       (double)v[VMLAB_C_pte_write] * k->pte_write +
 	       (double)(v[VMLAB_C_page_alloc] + v[VMLAB_C_page_free]) *
 		       k->page_alloc +
-	       (double)v[VMLAB_C_cpa_call] * k->cpa_call;
+	       (double)v[VMLAB_C_cpa_call] * k->cpa_call +
+	       (double)v[VMLAB_C_tlbi_is] * k->tlbi_is +
+	       (double)v[VMLAB_C_tlbi_local] * k->tlbi_local +
+	       (double)v[VMLAB_C_dsb] * k->dsb;
 }
 
 double vmlab_sim_time_ns(const struct vmlab_machine *m, int cpu)

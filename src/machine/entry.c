@@ -53,17 +53,6 @@ void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			 level, ptep, old, val);
 }
 
-/* Hardware A/D update: same translation, so no checker re-evaluation. */
-void entry_set_ad(struct vmlab_machine *m, vmlab_ptep_t ptep, u64 val)
-{
-	assert((ptep >> VMLAB_PAGE_SHIFT) < m->phys.nr_frames);
-	u64 *slot = entry_slot(m, ptep, true);
-	/* Only A and D may change: the translation stays the same. */
-	assert(!((*slot ^ val) & ~(VMLAB_PAGE_ACCESSED | VMLAB_PAGE_DIRTY)));
-	assert((val & *slot) == *slot); /* bits are only ever set */
-	*slot = val;
-}
-
 int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
 {
 	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
@@ -113,7 +102,7 @@ int vmlab_lookup_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 {
 	if (!mm || level < VMLAB_LVL_PTE || level > VMLAB_LVL_PGD || !ptep)
 		return -VMLAB_EINVAL;
-	u64 table = mm->pgd_pfn;
+	u64 table = vmlab_mm_root(m, mm, va);
 	for (int l = VMLAB_LVL_PGD; l > level; l--) {
 		u64 e = vmlab_get_entry(m, entry_addr(table, va, l));
 		struct vmlab_pte_info info;
@@ -132,7 +121,7 @@ int vmlab_translate(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 {
 	if (!mm)
 		return -VMLAB_EINVAL;
-	u64 table = mm->pgd_pfn;
+	u64 table = vmlab_mm_root(m, mm, va);
 	vmlab_pgprot_t eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
 	for (int l = VMLAB_LVL_PGD; l >= VMLAB_LVL_PTE; l--) {
 		u64 e = vmlab_get_entry(m, entry_addr(table, va, l));

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Address-space switching and TLB shootdown, after arch/x86/mm/tlb.c:
+ * Address-space switching and TLB flushing.  The public entry points
+ * dispatch on the architecture at the top: arm64 goes to src/arch/arm64
+ * (ASIDs of context.c, broadcast TLBI of tlbflush.c); the x86 code here
+ * follows arch/x86/mm/tlb.c:
  * per-CPU dynamic ASIDs (TLB_NR_DYN_ASIDS) with tlb_gen catch-up, lazy TLB
  * mode, flush_tlb_kernel_range() with tlb_single_page_flush_ceiling, and
  * flush_tlb_mm_range() that leaves lazy CPUs alone unless page tables
@@ -9,6 +12,8 @@
 #include <stdlib.h>
 
 #include "internal.h"
+
+#include "arch/arm64/arm64.h"
 
 static inline void mask_set(struct vmlab_mm *mm, int cpu)
 {
@@ -74,13 +79,32 @@ static u16 choose_asid(struct vmlab_machine *m, struct cpu *c,
 	return a;
 }
 
+/* arm64 switch_mm(): TTBR0 write with the mm's (possibly new) ASID. */
+static void load_mm_arm64(struct vmlab_machine *m, struct cpu *c,
+			  struct vmlab_mm *mm)
+{
+	c->loaded_mm = mm;
+	c->lazy = false;
+	count(m, c->id, VMLAB_C_ttbr_write, 1);
+	fast_flush(c);
+	arm64_switch_context(m, c, mm);
+	mask_set(mm, c->id);
+	assert(c->loaded_mm == mm && c->fast[VMLAB_READ][0].tag == 0);
+	ev(m, VMLAB_EV_SWITCH_MM, c->id, mm->ctx_id, c->hw_tag, 0);
+}
+
 static void load_mm(struct vmlab_machine *m, struct cpu *c,
 		    struct vmlab_mm *mm)
 {
 	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		load_mm_arm64(m, c, mm);
+		return;
+	}
 	bool need_flush;
 	u16 asid = choose_asid(m, c, mm, &need_flush);
 	c->loaded_asid = asid;
+	c->hw_tag = (u16)(asid + 1);
 	c->loaded_mm = mm;
 	c->lazy = false;
 	count(m, c->id, VMLAB_C_cr3_write, 1);
@@ -105,6 +129,10 @@ void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
 	}
 	struct cpu *c = &m->cpu[cpu];
 	assert(c->loaded_mm && c->loaded_asid < TLB_NR_DYN_ASIDS);
+	if (c->loaded_mm == mm && m->arch->id == VMLAB_ARCH_ARM64) {
+		c->lazy = false; /* arm64 flushes by broadcast: nothing to catch up */
+		return;
+	}
 	if (c->loaded_mm == mm) {
 		/* Leaving lazy mode: catch up on flushes we skipped. */
 		struct asid_slot *s = &c->asid[c->loaded_asid];
@@ -148,6 +176,13 @@ int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
 		return err;
 	}
 	mm->ctx_id = m->next_ctx_id++;
+	if (m->arch->split_root) {
+		/* arm64: the kernel half is TTBR1's, nothing to share. */
+		mm->next_mm = m->mm_list;
+		m->mm_list = mm;
+		*out = mm;
+		return 0;
+	}
 	/* Share the kernel half: copy init_mm's upper 256 PGD entries. */
 	u64 src = m->init_mm.pgd_pfn << VMLAB_PAGE_SHIFT;
 	u64 dst = mm->pgd_pfn << VMLAB_PAGE_SHIFT;
@@ -179,13 +214,17 @@ void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm)
 				c->asid[a].mm = NULL;
 	}
 	u64 pgd = mm->pgd_pfn << VMLAB_PAGE_SHIFT;
-	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE / 2; i++)
+	u64 user_entries = m->arch->split_root ? VMLAB_PTRS_PER_TABLE :
+						 VMLAB_PTRS_PER_TABLE / 2;
+	if (m->arch->id == VMLAB_ARCH_ARM64)
+		arm64_mm_release(m, mm);
+	for (u64 i = 0; i < user_entries; i++)
 		if (vmlab_get_entry(m, pgd + i * 8))
 			vmlab_warn(m, "mm_destroy: user PGD entry %llu still "
 				      "populated (leaked tables)",
 				   (unsigned long long)i);
 	/* Unlink the shared kernel half so the free sees no references. */
-	for (u64 i = VMLAB_PTRS_PER_TABLE / 2; i < VMLAB_PTRS_PER_TABLE; i++)
+	for (u64 i = user_entries; i < VMLAB_PTRS_PER_TABLE; i++)
 		vmlab_set_entry(m, mm,
 				0xffff000000000000ULL | (i << VMLAB_PGDIR_SHIFT),
 				VMLAB_LVL_PGD, pgd + i * 8, 0);
@@ -209,6 +248,11 @@ void vmlab_flush_tlb_one(struct vmlab_machine *m, int cpu, u64 va)
 		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
 		return;
 	}
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		struct cpu *c = &m->cpu[cpu];
+		arm64_local_flush_tlb_page(m, c, va, cpu_pcid(c));
+		return;
+	}
 	tlb_invlpg(m, &m->cpu[cpu], va);
 }
 
@@ -219,6 +263,17 @@ void vmlab_flush_tlb_local(struct vmlab_machine *m, int cpu)
 		return;
 	}
 	struct cpu *c = &m->cpu[cpu];
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		/* Non-global entries of the running ASID. */
+		count(m, cpu, VMLAB_C_tlbi_local, 1);
+		count(m, cpu, VMLAB_C_dsb, 1);
+		if (obs_on(m, OBS_TLB_INVAL))
+			obs_inval(m, cpu, VMLAB_INV_ASID, false, 0,
+				  cpu_pcid(c));
+		tlb_drop_tag(m, c, cpu_pcid(c));
+		pwc_flush(c, cpu_pcid(c));
+		return;
+	}
 	tlb_flush_pcid(m, c, cpu_pcid(c));
 	fast_flush(c);
 }
@@ -227,6 +282,10 @@ void vmlab_flush_tlb_global(struct vmlab_machine *m, int cpu)
 {
 	if (!vmlab_cpu_valid(m, cpu)) {
 		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
+		return;
+	}
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		arm64_local_flush_tlb_all(m, &m->cpu[cpu]);
 		return;
 	}
 	tlb_flush_all_entries(m, &m->cpu[cpu]);
@@ -270,6 +329,10 @@ void vmlab_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
 		vmlab_warn(m, "flush_tlb_kernel_range: bad cpu %d", cpu);
 		return;
 	}
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		arm64_flush_tlb_kernel_range(m, cpu, start, end);
+		return;
+	}
 	start &= VMLAB_PAGE_MASK;
 	if (end != VMLAB_TLB_FLUSH_ALL)
 		end = (end + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
@@ -293,6 +356,10 @@ void vmlab_flush_tlb_all(struct vmlab_machine *m, int cpu)
 {
 	if (!vmlab_cpu_valid(m, cpu)) {
 		vmlab_warn(m, "%s: bad cpu %d", __func__, cpu);
+		return;
+	}
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		arm64_flush_tlb_all(m, cpu);
 		return;
 	}
 	count(m, cpu, VMLAB_C_flush_all, 1);
@@ -365,6 +432,11 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
 		return;
 	}
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		arm64_flush_tlb_mm_range(m, cpu, mm, start, end, stride_shift,
+					 freed_tables);
+		return;
+	}
 	start &= ~((1ULL << stride_shift) - 1);
 	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
 		    range_pages(start, end, stride_shift) >
@@ -397,4 +469,18 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 	}
 	/* Other tasks may have flushed meanwhile: tlb_gen only grows. */
 	assert(mm->tlb_gen >= gen);
+}
+
+bool tlb_tag_live(struct vmlab_machine *m, struct cpu *c, u16 tag)
+{
+	if (m->arch->id == VMLAB_ARCH_ARM64)
+		return arm64_asid_live(m, c, tag);
+	assert(tag >= 1 && tag <= TLB_NR_DYN_ASIDS);
+	const struct asid_slot *s = &c->asid[tag - 1];
+	if (!s->mm)
+		return false;
+	/* A lazy CPU runs no user code: it catches up through tlb_gen. */
+	if (tag == cpu_pcid(c) && c->loaded_mm == s->mm && !c->lazy)
+		return true;
+	return s->tlb_gen >= s->mm->tlb_gen;
 }

@@ -196,6 +196,10 @@ struct cpu {
 	bool lazy;
 	struct asid_slot asid[TLB_NR_DYN_ASIDS];
 	u16 next_asid;
+	u16 hw_tag; /* TLB tag of the running context: PCID or ASID */
+	/* arm64 context.c per-CPU state (unused on x86) */
+	u64 active_asid, reserved_asid;
+	bool flush_pending; /* a rollover happened: flush before next use */
 	u64 pcp_head; /* per-CPU list of free order-0 frames, ~0: empty */
 	u32 pcp_count;
 	const char *op; /* what the code running here is doing (reports) */
@@ -265,6 +269,14 @@ struct vmlab_machine {
 	struct vmlab_fast_view fast; /* first: the inline accessors read it */
 	struct vmlab_config cfg;
 	const struct vmlab_arch_ops *arch;
+	u64 va_top_shift; /* canonical: va >> va_top_shift is 0 or all ones */
+	/* arm64: ASID allocator (context.c) and hardware features */
+	u64 *asid_map;
+	u64 asid_gen;
+	u64 asid_cur_idx;
+	u32 asid_bits;
+	bool hw_afdbm;    /* FEAT_HAFDBS: hardware AF and dirty (DBM) update */
+	bool rodata_full; /* linear map at page granularity, aliases follow */
 	struct phys phys;
 	struct cpu *cpu;
 	int nr_cpus;
@@ -367,9 +379,8 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
 
 /* entry.c */
 vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
-void entry_set_ad(struct vmlab_machine *m, vmlab_ptep_t ptep, u64 val);
 
-/* x86.c */
+/* src/arch/x86/pte.c */
 extern const struct vmlab_arch_ops vmlab_arch_x86_64;
 
 /* tlb.c */
@@ -380,6 +391,17 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va);
 /* Drop the entries for va without counting a flush (fault path). */
 void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va);
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid);
+/* Drops without counting or tracing (the arm64 TLBI code counts). */
+void tlb_drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 tag,
+		 bool any_tag);
+void tlb_drop_tag(struct vmlab_machine *m, struct cpu *c, u16 tag);
+void tlb_drop_all(struct vmlab_machine *m, struct cpu *c);
+/* Could entries with this tag still be used on c (checker, notifiers)? */
+bool tlb_tag_live(struct vmlab_machine *m, struct cpu *c, u16 tag);
+static inline bool tlb_tag_ok(u32 tag)
+{
+	return tag <= 0xffff;
+}
 void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c);
 void fast_flush(struct cpu *c);
 /* Write a fast-path slot (and note it for the next fast_flush()). */

@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+#include "arch/arm64/arm64.h"
+
 static int config_check(const struct vmlab_config *c);
 
 void vmlab_config_default(struct vmlab_config *cfg)
@@ -46,6 +48,11 @@ void vmlab_config_default(struct vmlab_config *cfg)
 		.pte_write = 2.0,
 		.page_alloc = 80.0,
 		.cpa_call = 300.0,
+		/* Assumed: a broadcast TLBI is cheap to issue, the DSB that
+		 * waits for every CPU's completion is what costs. */
+		.tlbi_is = 50.0,
+		.tlbi_local = 20.0,
+		.dsb = 300.0,
 	};
 	assert(config_check(cfg) == 0); /* the defaults boot */
 }
@@ -60,14 +67,48 @@ static bool geom_ok(const struct vmlab_tlb_geom *g)
 	return (sets & (sets - 1)) == 0; /* set index is a mask */
 }
 
+static bool is_arm64(const struct vmlab_config *c)
+{
+	return c->arch && strcmp(c->arch, "arm64") == 0;
+}
+
+const char *vmlab_config_error(const struct vmlab_config *c)
+{
+	if (!c)
+		return "no configuration";
+	if (c->arch && strcmp(c->arch, "x86_64") != 0 && !is_arm64(c))
+		return "arch: unknown architecture (x86_64 or arm64)";
+	if (is_arm64(c)) {
+		if (!c->pcid)
+			return "pcid: an x86-only option (arm64 tags TLB "
+			       "entries with ASIDs)";
+		if (c->flush_ceiling != 33)
+			return "flush_ceiling: an x86-only option (arm64 "
+			       "uses MAX_DVM_OPS)";
+		if (c->asid_bits && c->asid_bits != 8 && c->asid_bits != 16)
+			return "asid_bits: 8 or 16";
+		if ((unsigned)c->hw_afdbm > VMLAB_OFF ||
+		    (unsigned)c->rodata_full > VMLAB_OFF)
+			return "hw_afdbm/rodata_full: bad value";
+		return NULL;
+	}
+	if (c->asid_bits)
+		return "asid_bits: an arm64-only option";
+	if (c->hw_afdbm != VMLAB_DEFAULT)
+		return "hw_afdbm: an arm64-only option";
+	if (c->rodata_full != VMLAB_DEFAULT)
+		return "rodata_full: an arm64-only option";
+	return NULL;
+}
+
 static int config_check(const struct vmlab_config *c)
 {
+	if (vmlab_config_error(c))
+		return -VMLAB_EINVAL;
 	if (c->nr_cpus < 1 || c->nr_cpus > VMLAB_MAX_CPUS)
 		return -VMLAB_EINVAL;
 	if (c->mem_bytes < 64 * VMLAB_MiB || c->mem_bytes > 4 * VMLAB_TiB ||
 	    c->mem_bytes % VMLAB_PMD_SIZE)
-		return -VMLAB_EINVAL;
-	if (c->arch && strcmp(c->arch, "x86_64") != 0)
 		return -VMLAB_EINVAL;
 	if (c->flush_ceiling == 0)
 		return -VMLAB_EINVAL;
@@ -178,6 +219,15 @@ static int init_mm_create(struct vmlab_machine *m)
 		return err;
 	mm->is_init = true;
 	mm->ctx_id = m->next_ctx_id++;
+	for (int c = 0; m->arch->split_root && c < m->nr_cpus; c++) {
+		/* arm64: init_mm is TTBR1; TTBR0 holds the reserved tables
+		 * under ASID 0.  Nothing is shared with user mms. */
+		m->cpu[c].loaded_mm = mm;
+		m->cpu[c].hw_tag = 0;
+		mm->cpumask[c / 64] |= 1ULL << (c % 64);
+	}
+	if (m->arch->split_root)
+		return 0;
 	/* Preallocate every kernel-half PUD table, as x86-64's
 	 * preallocate_vmalloc_pages() does for the ranges it needs, so the
 	 * kernel PGD entries never change and user mms can copy them. */
@@ -198,6 +248,7 @@ static int init_mm_create(struct vmlab_machine *m)
 		/* Boot runs init_mm in ASID 0, as initialize_tlbstate_and_flush()
 		 * records it in cpu_tlbstate.ctxs[0]. */
 		cpu->asid[0] = (struct asid_slot){mm->ctx_id, mm->tlb_gen, mm};
+		cpu->hw_tag = 1; /* PCID = slot + 1 */
 		mm->cpumask[c / 64] |= 1ULL << (c % 64);
 	}
 	assert(mm->ctx_id == 1 && vmlab_mm_cpumask_test(mm, m->nr_cpus - 1));
@@ -217,13 +268,28 @@ int machine_create(const struct vmlab_config *cfg,
 	if (!m)
 		return -VMLAB_ENOMEM;
 	m->cfg = *cfg;
-	m->cfg.arch = "x86_64";
-	m->arch = &vmlab_arch_x86_64;
+	if (is_arm64(cfg)) {
+		m->cfg.arch = "arm64";
+		m->arch = &vmlab_arch_arm64;
+		m->asid_bits = cfg->asid_bits ? cfg->asid_bits : 16;
+		m->cfg.asid_bits = (u8)m->asid_bits;
+		m->hw_afdbm = cfg->hw_afdbm != VMLAB_OFF;
+		m->rodata_full = cfg->rodata_full != VMLAB_OFF;
+	} else {
+		m->cfg.arch = "x86_64";
+		m->arch = &vmlab_arch_x86_64;
+	}
+	/* x86: bits 63..47 equal; arm64 (TTBR0/TTBR1 by bit 55, 48-bit
+	 * regions): bits 63..48 equal. */
+	m->va_top_shift = m->arch->split_root ? (u64)m->arch->layout.va_bits :
+						(u64)m->arch->layout.va_bits - 1;
 	m->nr_cpus = cfg->nr_cpus;
 	m->hash = 0xcbf29ce484222325ULL;
 	m->next_ctx_id = 1;
 	rng_seed(m->rng, cfg->seed);
 	err = cpus_create(m);
+	if (!err && m->arch->id == VMLAB_ARCH_ARM64)
+		err = arm64_asid_init(m);
 	if (!err)
 		err = phys_init(m);
 	/* Observers attached here see the boot page-table stores. */
@@ -274,6 +340,7 @@ void vmlab_machine_destroy(struct vmlab_machine *m)
 	m->obs_mask = 0;
 	phys_destroy(m);
 	cpus_destroy(m);
+	arm64_asid_destroy(m);
 	assert(!m->phys.sections && !m->cpu);
 	free(m);
 }

@@ -12,6 +12,8 @@
 
 #include "internal.h"
 
+#include "arch/arm64/arm64.h"
+
 static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 		      int level)
 {
@@ -95,8 +97,9 @@ void tlb_destroy(struct cpu *c)
 
 u16 cpu_pcid(const struct cpu *c)
 {
-	assert(c->loaded_asid < TLB_NR_DYN_ASIDS);
-	return (u16)(c->loaded_asid + 1);
+	/* The hardware tag of the running context: PCID (x86, slot + 1) or
+	 * ASID (arm64), kept by the context switch. */
+	return c->hw_tag;
 }
 
 /* ---------------------------------------------------------- fast path */
@@ -281,14 +284,14 @@ static inline struct tlb_entry *lookup_kind(struct cpu *c, int k,
 struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
 				u64 va, u16 pcid)
 {
-	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(pcid));
 	return kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, pcid)
 				   : lookup_kind(c, 1, c->dtlb, va, pcid);
 }
 
 struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid)
 {
-	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(pcid));
 	return lookup_kind(c, 2, c->stlb, va, pcid);
 }
 
@@ -303,7 +306,7 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(a->e && a->level == ne->level);
 	assert(ne->flags & TLBF_VALID);
-	assert(ne->pcid >= 1 && ne->pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(ne->pcid));
 	/* A page of this size names a frame aligned to it. */
 	assert((ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0);
 	u32 set = (u32)(ne->vpn & (a->sets - 1));
@@ -420,7 +423,7 @@ typedef bool (*drop_pred)(const struct tlb_entry *e, u64 arg, u16 pcid);
 static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 		      u64 arg, u16 pcid)
 {
-	assert(pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(pcid));
 	struct tlb_array *live[9];
 	int nl = live_arrays(c, live);
 	u64 dropped = 0;
@@ -470,7 +473,7 @@ static void gen_bump(struct cpu *c, u32 slot)
 
 void pwc_flush(struct cpu *c, int pcid)
 {
-	assert(pcid >= -1 && pcid <= TLB_NR_DYN_ASIDS);
+	assert(pcid >= -1 && pcid <= 0xffff);
 	for (u32 i = 0; i < c->pwc_n; i++)
 		if (pcid < 0 || c->pwc[i].pcid == pcid)
 			c->pwc[i].valid = 0;
@@ -507,7 +510,7 @@ void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
 	if (!c->pwc_n)
 		return;
 	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
-	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(pcid));
 	u64 tag = va >> vmlab_level_shift(level + 1);
 	struct pwc_entry *p = pwc_slot(c, tag, level);
 	p->tag = tag;
@@ -581,7 +584,8 @@ static inline void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
  * va's page number at that array's page size), so an invalidation of one
  * address looks at those sets only, not at the whole TLB.
  */
-static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid)
+static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid,
+		   drop_pred pred)
 {
 	struct tlb_array *live[9];
 	int nl = live_arrays(c, live);
@@ -593,7 +597,7 @@ static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid)
 		for (u32 w = 0; w < a->ways; w++) {
 			struct tlb_entry *e = &a->e[base + w];
 			if (tag_live(c, a->tag[base + w]) && e->vpn == vpn &&
-			    pred_invlpg(e, va, pcid)) {
+			    pred(e, va, pcid)) {
 				entry_drop(m, c, a, e);
 				dropped++;
 			}
@@ -609,7 +613,7 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 	u16 pcid = cpu_pcid(c);
 	if (obs_on(m, OBS_TLB_INVAL))
 		obs_inval(m, c->id, VMLAB_INV_VA, false, va, pcid);
-	u64 n = drop_va(m, c, va, pcid);
+	u64 n = drop_va(m, c, va, pcid, pred_invlpg);
 	flushed_check(c, pred_invlpg, va, pcid);
 	/* INVLPG also empties the paging-structure caches of this PCID. */
 	pwc_flush(c, pcid);
@@ -622,7 +626,7 @@ void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va)
 void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
 	assert(vmlab_cpu_valid(m, c->id));
-	drop_va(m, c, va & VMLAB_PAGE_MASK, cpu_pcid(c));
+	drop_va(m, c, va & VMLAB_PAGE_MASK, cpu_pcid(c), pred_invlpg);
 	flushed_check(c, pred_invlpg, va & VMLAB_PAGE_MASK, cpu_pcid(c));
 }
 
@@ -632,9 +636,48 @@ static inline bool flush_eager(const struct vmlab_machine *m)
 	return obs_on(m, OBS_TLB_DROP);
 }
 
+/* arm64 TLBI by VA for every ASID (VAAE1), without counting. */
+static bool pred_va_any(const struct tlb_entry *e, u64 va, u16 pcid)
+{
+	(void)pcid;
+	u64 start = tlb_entry_va(e);
+	return va >= start && va < start + vmlab_level_size(e->level);
+}
+
+void tlb_drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 tag,
+		 bool any_tag)
+{
+	va &= VMLAB_PAGE_MASK;
+	drop_va(m, c, va, tag, any_tag ? pred_va_any : pred_invlpg);
+	flushed_check(c, any_tag ? pred_va_any : pred_invlpg, va, tag);
+}
+
+void tlb_drop_tag(struct vmlab_machine *m, struct cpu *c, u16 tag)
+{
+	if (flush_eager(m))
+		drop_where(m, c, pred_pcid, 0, tag);
+	else
+		gen_bump(c, gen_slot(tag, false));
+	if (tag == cpu_pcid(c))
+		fast_flush(c);
+	flushed_check(c, pred_pcid, 0, tag);
+}
+
+void tlb_drop_all(struct vmlab_machine *m, struct cpu *c)
+{
+	if (flush_eager(m))
+		drop_where(m, c, pred_all, 0, 0);
+	else
+		for (u32 s = 0; s < c->gen_hi; s++)
+			gen_bump(c, s);
+	pwc_flush(c, -1);
+	fast_flush(c);
+	assert(vmlab_tlb_occupancy(m, c->id) == 0);
+}
+
 void tlb_flush_pcid(struct vmlab_machine *m, struct cpu *c, u16 pcid)
 {
-	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	assert(tlb_tag_ok(pcid));
 	if (obs_on(m, OBS_TLB_INVAL))
 		obs_inval(m, c->id, VMLAB_INV_ASID, false, 0, pcid);
 	if (flush_eager(m)) {
@@ -728,8 +771,10 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 				u16 pcid)
 {
+	assert(tlb_tag_ok(pcid));
+	if (m->arch->id == VMLAB_ARCH_ARM64)
+		return arm64_mm_of_asid(m, c, pcid);
 	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
-	(void)m;
 	const struct asid_slot *s = &c->asid[pcid - 1];
 	/* A slot's mm is the one whose context it was last given to. */
 	assert(!s->mm || s->mm->ctx_id == s->ctx_id);
@@ -772,7 +817,7 @@ static void array_check(const struct cpu *c, const struct tlb_array *a,
 			assert(t[w] == tag_entry(c, e) && e->level == a->level);
 			assert((e->vpn & (a->sets - 1)) == s);
 			assert((e->pfn & ((1ULL << (9 * e->level)) - 1)) == 0);
-			assert(e->pcid >= 1 && e->pcid <= TLB_NR_DYN_ASIDS);
+			assert(tlb_tag_ok(e->pcid));
 			for (u32 v = w + 1; v < a->ways; v++)
 				assert(t[v] != t[w]);
 		}
@@ -832,7 +877,7 @@ static void pwc_check(const struct cpu *c)
 		if (!p->valid)
 			continue;
 		assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
-		assert(p->pcid >= 1 && p->pcid <= TLB_NR_DYN_ASIDS);
+		assert(tlb_tag_ok(p->pcid));
 		assert(i == p->level * half + (u32)(p->tag & (half - 1)));
 	}
 }
@@ -842,10 +887,11 @@ void tlb_check(struct vmlab_machine *m, struct cpu *c)
 {
 	assert(c->loaded_asid < TLB_NR_DYN_ASIDS);
 	assert(c->next_asid < TLB_NR_DYN_ASIDS && c->loaded_mm);
-	/* The loaded ASID slot describes the loaded mm. */
+	/* The loaded ASID slot describes the loaded mm (x86). */
 	const struct asid_slot *s = &c->asid[c->loaded_asid];
-	assert(s->ctx_id == c->loaded_mm->ctx_id && s->mm == c->loaded_mm);
-	assert(s->tlb_gen <= c->loaded_mm->tlb_gen);
+	assert(m->arch->id != VMLAB_ARCH_X86_64 ||
+	       (s->ctx_id == c->loaded_mm->ctx_id && s->mm == c->loaded_mm &&
+		s->tlb_gen <= c->loaded_mm->tlb_gen));
 	u32 live[TLB_GEN_SLOTS] = {0};
 	for (int l = 0; l < 3; l++) {
 		array_check(c, &c->itlb[l], live);

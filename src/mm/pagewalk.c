@@ -86,7 +86,7 @@ static int install_table(struct vmlab_walk *w, u64 va, int level,
 	int err = vmlab_pgtable_alloc(w->m, level - 1, child);
 	if (err)
 		return err;
-	bool user = !w->mm->is_init && va < (1ULL << 47);
+	bool user = !w->mm->is_init && !(va >> 63);
 	vmlab_set_entry(w->m, w->mm, va, level, ptep,
 			w->m->arch->mk_table(*child, user));
 	return 0;
@@ -171,11 +171,12 @@ int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
 	if (!mm || !ops || start >= end ||
 	    ((start | end) & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
-	u64 top_s = start >> 47, top_e = (end - 1) >> 47;
-	if ((top_s != 0 && top_s != 0x1ffff) || top_s != top_e)
+	if (!vmlab_va_canonical(m, start) || !vmlab_va_canonical(m, end - 1) ||
+	    (start >> 63) != ((end - 1) >> 63))
 		return -VMLAB_EINVAL;
 	struct vmlab_walk w = {
 		.ops = ops, .m = m, .mm = mm, .private = private,
 	};
-	return walk_level(&w, mm->pgd_pfn, VMLAB_LVL_PGD, start, end);
+	return walk_level(&w, vmlab_mm_root(m, mm, start), VMLAB_LVL_PGD, start,
+			  end);
 }

@@ -7,18 +7,11 @@
  */
 #include "machine/internal.h"
 
-#define USER_TOP (1ULL << 47)
-
-static inline bool canonical(u64 va)
-{
-	u64 top = va >> 47;
-	return top == 0 || top == 0x1ffff;
-}
 
 static inline bool user_table(const struct vmlab_mm *mm, u64 va)
 {
 	assert(mm);
-	return !mm->is_init && va < USER_TOP;
+	return !mm->is_init && !(va >> 63);
 }
 
 static inline u64 level_end(u64 va, int level, u64 end)
@@ -31,18 +24,19 @@ static inline u64 level_end(u64 va, int level, u64 end)
 	return next;
 }
 
-static int range_check(u64 va, u64 size)
+static int range_check(const struct vmlab_machine *m, u64 va, u64 size)
 {
 	if (!size || (va | size) & (VMLAB_PAGE_SIZE - 1))
 		return -VMLAB_EINVAL;
-	if (va + size - 1 < va || !canonical(va) || !canonical(va + size - 1))
+	if (va + size - 1 < va || !vmlab_va_canonical(m, va) ||
+	    !vmlab_va_canonical(m, va + size - 1))
 		return -VMLAB_EINVAL;
 	/* Ranges are half-open; one ending at 2^64 (the fixmap's last page)
 	 * cannot be named, so it is refused rather than wrapped to 0. */
 	if (va + size == 0)
 		return -VMLAB_EINVAL;
 	/* A range may not straddle the non-canonical hole. */
-	if (va < USER_TOP && va + size - 1 >= USER_TOP)
+	if ((va >> 63) != ((va + size - 1) >> 63))
 		return -VMLAB_EINVAL;
 	return 0;
 }
@@ -129,14 +123,15 @@ static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags)
 {
-	if (!mm || range_check(va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
+	if (!mm || range_check(m, va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
 	if (pa + size < pa || (pa + size) >> VMLAB_PAGE_SHIFT > m->phys.nr_frames)
 		return -VMLAB_EINVAL;
 	if (!(prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)))
 		return -VMLAB_EINVAL;
 	struct map_args a = {mm, va + size, pa - va, prot, flags};
-	return map_level(m, &a, mm->pgd_pfn, VMLAB_LVL_PGD, va, va + size);
+	return map_level(m, &a, vmlab_mm_root(m, mm, va), VMLAB_LVL_PGD, va,
+			 va + size);
 }
 
 /* ------------------------------------------------------------ split */
@@ -177,7 +172,7 @@ int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		     int level)
 {
 	if (!mm || (level != VMLAB_LVL_PMD && level != VMLAB_LVL_PUD) ||
-	    !canonical(va))
+	    !vmlab_va_canonical(m, va))
 		return -VMLAB_EINVAL;
 	vmlab_ptep_t ptep;
 	int err = vmlab_lookup_entry(m, mm, va, level, &ptep);
@@ -295,10 +290,11 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 {
 	if (!z->tlb || !z->tlb->mm)
 		return -VMLAB_EINVAL;
-	int err = range_check(va, size);
+	int err = range_check(m, va, size);
 	if (err)
 		return err;
-	err = zap_level(m, z, z->tlb->mm->pgd_pfn, VMLAB_LVL_PGD, va, va + size);
+	err = zap_level(m, z, vmlab_mm_root(m, z->tlb->mm, va), VMLAB_LVL_PGD,
+			va, va + size);
 	assert(z->done >= 0 && (u64)z->done <= size >> VMLAB_PAGE_SHIFT);
 	return err ? err : z->done;
 }

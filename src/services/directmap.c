@@ -79,10 +79,9 @@ static inline struct directmap *dm_state(struct vmlab_machine *m)
 	return svc_get(m, VMLAB_SVC_DIRECTMAP);
 }
 
-static inline bool canonical(u64 va)
+static inline bool canonical(const struct vmlab_machine *m, u64 va)
 {
-	u64 top = va >> 47;
-	return top == 0 || top == 0x1ffff;
+	return vmlab_va_canonical(m, va);
 }
 
 static inline u64 cpa_addr(const struct cpa_data *cpa, u64 idx)
@@ -101,7 +100,7 @@ static bool lookup_address(struct vmlab_machine *m, u64 va, vmlab_ptep_t *ptep,
 			   int *level)
 {
 	assert(ptep && level);
-	if (!canonical(va))
+	if (!canonical(m, va))
 		return false;
 	u64 table = m->init_mm.pgd_pfn;
 	for (int l = VMLAB_LVL_PGD; l > VMLAB_LVL_PTE; l--) {
@@ -284,7 +283,7 @@ static int cpa_process_fault(struct cpa_data *cpa, u64 vaddr, bool primary)
 	/* The direct map may have holes; they are expected. */
 	if (in_direct_map(cpa->m, vaddr)) {
 		cpa->numpages = 1;
-		cpa->pfn = vmlab_virt_to_pfn(vaddr);
+		cpa->pfn = vmlab_virt_to_pfn(cpa->m, vaddr);
 		return 0;
 	}
 	vmlab_warn(cpa->m,
@@ -359,7 +358,7 @@ static int cpa_process_alias(struct cpa_data *cpa)
 	if (in_direct_map(m, cpa_addr(cpa, cpa->curpage)))
 		return 0;
 	struct cpa_data alias = *cpa;
-	alias.vaddr = vmlab_page_address(cpa->pfn);
+	alias.vaddr = vmlab_page_address(m, cpa->pfn);
 	alias.curpage = 0;
 	alias.mask_clr &= ~VMLAB_PAGE_NX;
 	alias.mask_set &= ~VMLAB_PAGE_NX;
@@ -457,7 +456,7 @@ static int collapse_large_pages(struct cpa_data *cpa, u64 addr)
 {
 	struct vmlab_machine *m = cpa->m;
 	addr &= PMD_MASK;
-	assert(canonical(addr));
+	assert(canonical(m, addr));
 	vmlab_ptep_t pudp;
 	if (vmlab_lookup_entry(m, &m->init_mm, addr, VMLAB_LVL_PUD, &pudp))
 		return 0;
@@ -742,7 +741,7 @@ static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 	struct cpa_data cpa = {
 	    .m = m,
 	    .cpu = 0,
-	    .vaddr = vmlab_page_address(pfn),
+	    .vaddr = vmlab_page_address(m, pfn),
 	    .mask_set = set,
 	    .mask_clr = clr,
 	    .numpages = 1,
@@ -772,7 +771,7 @@ bool vmlab_kernel_page_present(struct vmlab_machine *m, u64 pfn)
 		return false;
 	vmlab_ptep_t ptep;
 	int level;
-	if (!lookup_address(m, vmlab_page_address(pfn), &ptep, &level))
+	if (!lookup_address(m, vmlab_page_address(m, pfn), &ptep, &level))
 		return false;
 	return m->arch->hw_present(vmlab_get_entry(m, ptep));
 }
@@ -826,10 +825,11 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	assert(mem && !(mem & (VMLAB_PMD_SIZE - 1)));
 	bool gb = m->cfg.direct_map_1g;
 	/* Set first, so the checker sees the stores as direct-map ones. */
-	m->dm_start = VMLAB_PAGE_OFFSET;
-	m->dm_end = VMLAB_PAGE_OFFSET + mem;
+	u64 base = vmlab_layout(m)->page_offset;
+	m->dm_start = base;
+	m->dm_end = base + mem;
 	u32 flags = VMLAB_MAP_HUGE_PMD | (gb ? VMLAB_MAP_HUGE_PUD : 0);
-	int err = vmlab_map_range(m, &m->init_mm, VMLAB_PAGE_OFFSET, 0, mem,
+	int err = vmlab_map_range(m, &m->init_mm, base, 0, mem,
 				  VMLAB_PAGE_KERNEL, flags);
 	if (err) {
 		m->dm_start = m->dm_end = 0;
@@ -846,4 +846,14 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	svc_set(m, VMLAB_SVC_DIRECTMAP, st, directmap_destroy);
 	dm_check(m);
 	return 0;
+}
+
+u64 vmlab_page_address(const struct vmlab_machine *m, u64 pfn)
+{
+	return vmlab_layout(m)->page_offset + (pfn << VMLAB_PAGE_SHIFT);
+}
+
+u64 vmlab_virt_to_pfn(const struct vmlab_machine *m, u64 va)
+{
+	return (va - vmlab_layout(m)->page_offset) >> VMLAB_PAGE_SHIFT;
 }

@@ -535,7 +535,7 @@ static void obs_access(void *ctx, struct vmlab_machine *m, int cpu,
 static void dm_shadow_fill(struct kasan_state *ks, u64 pfn, int order, u8 v)
 {
 	struct vmlab_machine *m = ks->m;
-	u64 s = kasan_shadow(ks, vmlab_page_address(pfn));
+	u64 s = kasan_shadow(ks, vmlab_page_address(m, pfn));
 	u64 e = s + ((VMLAB_PAGE_SIZE << order) >> VMLAB_KASAN_SHADOW_SCALE_SHIFT);
 
 	assert(s >= ks->dm_shadow_start && e <= ks->dm_shadow_end);

@@ -162,7 +162,7 @@ static void describe_area(struct kasan_state *ks, struct kbuf *b, u64 addr)
 		kprintf(b, "\nThe buggy address belongs to the physical page:\n"
 			   "page: pfn:%#llx (direct map %016llx)\n",
 			(unsigned long long)(pa >> VMLAB_PAGE_SHIFT),
-			(unsigned long long)vmlab_page_address(
+			(unsigned long long)vmlab_page_address(m,
 			    pa >> VMLAB_PAGE_SHIFT));
 	else
 		kprintf(b, "\nThe buggy address is not mapped\n");

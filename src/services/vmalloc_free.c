@@ -93,7 +93,7 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 	assert(d->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS);
 	assert(!(d->vm.nr_pages & (step - 1)));
 	for (u32 i = 0; i < d->vm.nr_pages; i += step) {
-		u64 addr = vmlab_page_address(d->pages[i]);
+		u64 addr = vmlab_page_address(m, d->pages[i]);
 
 		start = addr < start ? addr : start;
 		if (addr + (VMLAB_PAGE_SIZE << d->vm.page_order) > end)

@@ -401,7 +401,35 @@ static u32 parse_expect(lua_State *L, int idx)
 static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
 	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
-	"mutants", "kasan", NULL};
+	"mutants", "kasan", "asid_bits", "hw_afdbm", "rodata_full", NULL};
+
+/* Options one architecture has and the other does not. */
+static const char *const x86_only[] = {"pcid", "flush_ceiling", NULL};
+static const char *const arm64_only[] = {"asid_bits", "hw_afdbm",
+					 "rodata_full", NULL};
+
+static void arch_options(lua_State *L, struct vmlab_config *cfg)
+{
+	bool arm = !strcmp(cfg->arch, "arm64");
+	const char *const *other = arm ? x86_only : arm64_only;
+	for (int i = 0; other[i]; i++) {
+		if (lua_getfield(L, 1, other[i]) != LUA_TNIL)
+			lsim_usage_error(L, "vmlab.machine: '%s' is an %s-only "
+					    "option (this machine is %s)",
+					 other[i], arm ? "x86_64" : "arm64",
+					 cfg->arch);
+		lua_pop(L, 1);
+	}
+	if (!arm)
+		return;
+	s64 bits = opt_int(L, 1, "asid_bits", 16);
+	if (bits != 8 && bits != 16)
+		lsim_usage_error(L, "vmlab.machine: asid_bits is 8 or 16");
+	cfg->asid_bits = (u8)bits;
+	cfg->hw_afdbm = opt_bool(L, 1, "hw_afdbm", true) ? VMLAB_ON : VMLAB_OFF;
+	cfg->rodata_full =
+		opt_bool(L, 1, "rodata_full", true) ? VMLAB_ON : VMLAB_OFF;
+}
 
 /* mutants = {"name", ...}: historical bugs on for this machine. */
 static void parse_mutants(lua_State *L, int t, struct vmlab_config *cfg)
@@ -435,6 +463,8 @@ static void parse_config(lua_State *L, struct sim *sim,
 	vmlab_config_default(cfg);
 	cfg->seed = sim->seed;
 	cfg->checker = true;
+	if (sim->o->arch)
+		cfg->arch = sim->o->arch;
 	for (int w = 0; w < VMLAB_MUTANT_WORDS; w++)
 		cfg->mutants[w] = sim->o->mutants[w];
 	if (lua_isnoneornil(L, 1))
@@ -458,11 +488,15 @@ static void parse_config(lua_State *L, struct sim *sim,
 	cfg->flush_ceiling = (u32)ceil;
 	cfg->pwc_entries = (u16)pwc;
 	cfg->seed = (u64)opt_int(L, 1, "seed", (s64)cfg->seed);
-	if (lua_getfield(L, 1, "arch") != LUA_TNIL &&
-	    strcmp(luaL_checkstring(L, -1), "x86_64"))
-		luaL_error(L, "vmlab.machine: arch '%s' not supported (x86_64)",
-			   lua_tostring(L, -1));
+	if (lua_getfield(L, 1, "arch") != LUA_TNIL) {
+		const char *a = luaL_checkstring(L, -1);
+		if (strcmp(a, "x86_64") && strcmp(a, "arm64"))
+			lsim_usage_error(L, "vmlab.machine: unknown arch '%s' "
+					    "(x86_64 or arm64)", a);
+		cfg->arch = !strcmp(a, "arm64") ? "arm64" : "x86_64";
+	}
 	lua_pop(L, 1);
+	arch_options(L, cfg);
 	if (lua_getfield(L, 1, "tlb") != LUA_TNIL) {
 		luaL_checktype(L, -1, LUA_TTABLE);
 		parse_tlb(L, lua_gettop(L), cfg);

@@ -281,15 +281,19 @@ static int l_result(lua_State *L)
 
 static int l_page_address(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)vmlab_page_address(
-				   (u64)luaL_checkinteger(L, 1)));
+	const struct vmlab_va_layout *lay = vmlab_arch_layout(lsim(L)->o->arch);
+	lua_pushinteger(L, (lua_Integer)(lay->page_offset +
+					 ((u64)luaL_checkinteger(L, 1)
+					  << VMLAB_PAGE_SHIFT)));
 	return 1;
 }
 
 static int l_virt_to_pfn(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)vmlab_virt_to_pfn(
-				   (u64)luaL_checkinteger(L, 1)));
+	const struct vmlab_va_layout *lay = vmlab_arch_layout(lsim(L)->o->arch);
+	lua_pushinteger(L, (lua_Integer)(((u64)luaL_checkinteger(L, 1) -
+					  lay->page_offset) >>
+					 VMLAB_PAGE_SHIFT));
 	return 1;
 }
 
@@ -330,7 +334,10 @@ void lsim_open_vmlab(lua_State *L, struct sim *sim)
 	set_int(L, "PAGE_SIZE", VMLAB_PAGE_SIZE);
 	set_int(L, "PMD_SIZE", VMLAB_PMD_SIZE);
 	set_int(L, "PUD_SIZE", VMLAB_PUD_SIZE);
-	set_int(L, "PAGE_OFFSET", VMLAB_PAGE_OFFSET);
+	/* The default architecture's linear map (--arch). */
+	set_int(L, "PAGE_OFFSET", vmlab_arch_layout(sim->o->arch)->page_offset);
+	lua_pushstring(L, sim->o->arch ? sim->o->arch : "x86_64");
+	lua_setfield(L, -2, "arch");
 	set_int(L, "VMALLOC_START", VMLAB_VMALLOC_START);
 	set_int(L, "VMALLOC_END", VMLAB_VMALLOC_END);
 	set_int(L, "MODULES_VADDR", VMLAB_MODULES_VADDR);

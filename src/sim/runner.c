@@ -486,6 +486,12 @@ enum sim_status sim_run(const struct sim_opts *o, struct sim_result *r)
 	char desc[256];
 	sim_describe(src.data, src.len, desc, sizeof(desc));
 	r->description = lsim_strdup(desc);
+	if (!vmlab_arch_layout(o->arch)) {
+		snprintf(err, sizeof(err), "--arch %s: unknown architecture "
+					   "(x86_64 or arm64)", o->arch);
+		free(src.text);
+		return fail(r, SIM_USAGE, err);
+	}
 	for (int d = 0; d < o->nr_defs; d++) {
 		const char *eq = strchr(o->defs[d], '=');
 		if (!eq || eq == o->defs[d]) {

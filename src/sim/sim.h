@@ -47,6 +47,9 @@ struct sim_opts {
 	bool quiet;           /* kernel warnings off (explore, tour) */
 	/* Historical bugs switched on in every machine (--mutant NAME). */
 	u64 mutants[VMLAB_MUTANT_WORDS];
+	/* Architecture of every machine that does not name one (--arch,
+	 * -D arch=NAME); NULL: x86_64. */
+	const char *arch;
 };
 
 void sim_opts_default(struct sim_opts *o);

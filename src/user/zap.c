@@ -150,23 +150,6 @@ void unmap_vmas(struct ugather *g, struct vmlab_vma *first, u64 start,
 
 /* ------------------------------------------------------- protection */
 
-/* x86 pte_needs_flush(): a present entry lost a right, its frame, or had
- * a permission bit flipped (upgrades flush too on x86). */
-static bool pte_needs_flush(u64 old, u64 new_)
-{
-	const u64 pfn_mask = 0x000ffffffffff000ULL;
-	assert(old != new_);
-	if (!(old & VMLAB_PAGE_PRESENT))
-		return false;
-	if ((old & pfn_mask) != (new_ & pfn_mask))
-		return true;
-	u64 diff = (old ^ new_) & ~pfn_mask & ~VMLAB_PAGE_ACCESSED;
-	if (diff & old & (VMLAB_PAGE_DIRTY | VMLAB_PAGE_PRESENT))
-		return true;
-	return diff & (VMLAB_PAGE_RW | VMLAB_PAGE_USER | VMLAB_PAGE_PWT |
-		       VMLAB_PAGE_PCD | VMLAB_PAGE_GLOBAL | VMLAB_PAGE_NX);
-}
-
 struct prot_ctx {
 	struct ugather *g;
 	struct vmlab_vma *v;
@@ -214,7 +197,7 @@ static int prot_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 		if (ne == e)
 			continue;
 		upte_set(mm, va, p, ne);
-		if (pte_needs_flush(e, ne))
+		if (vmlab_pte_needs_flush(m, e, ne))
 			ug_add_range(c->g, va, va + VMLAB_PAGE_SIZE);
 	}
 	return 0;

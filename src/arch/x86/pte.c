@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * x86-64 4-level page-table entry format.
+ * x86-64 4-level page-table entry format, the arch rules the generic mm
+ * code asks for (pte_needs_flush, reserved encodings) and the kernel VA
+ * layout.  The hardware walker's rules are in walk.h beside this file.
  *
  * Present entries: P RW US PWT PCD A D PS G at bits 0..8, NX at 63, frame
  * address in bits 12..51.  Non-present, non-zero entries hold either a
@@ -10,19 +12,8 @@
  * their frame number for the same reason.  PTE markers are swap entries of
  * the last swap type (SWP_PTE_MARKER).
  */
-#include "internal.h"
+#include "arch/x86/x86.h"
 
-#define X86_P (1ULL << 0)
-#define X86_RW (1ULL << 1)
-#define X86_US (1ULL << 2)
-#define X86_PS (1ULL << 7)
-#define X86_G (1ULL << 8)
-#define X86_PROTNONE X86_G
-#define X86_NX (1ULL << 63)
-#define X86_A (1ULL << 5)
-#define X86_D (1ULL << 6)
-#define X86_PFN_MASK 0x000ffffffffff000ULL
-#define X86_FLAGS_MASK (~X86_PFN_MASK)
 
 #define SWP_TYPE_BITS 5
 #define SWP_OFFSET_FIRST_BIT 9
@@ -131,8 +122,35 @@ static u64 x86_set_ad(u64 e, bool dirty)
 	return ne;
 }
 
+/*
+ * pte_needs_flush() of arch/x86/include/asm/tlbflush.h: a present entry
+ * that lost its frame, a right, or had a cache/permission bit flipped
+ * needs a flush; gaining A or D (or a change of a software bit) does not.
+ */
+static bool x86_pte_needs_flush(u64 old, u64 new_)
+{
+	assert(old != new_);
+	if (!(old & X86_P))
+		return false;
+	if ((old & X86_PFN_MASK) != (new_ & X86_PFN_MASK))
+		return true;
+	u64 diff = (old ^ new_) & ~X86_PFN_MASK & ~X86_A;
+	if (diff & old & (X86_D | X86_P))
+		return true;
+	return diff & (X86_RW | X86_US | X86_PWT | X86_PCD | X86_G |
+		       X86_NX);
+}
+
+/* PS in a PML4 entry is reserved (#PF with RSVD set). */
+static bool x86_bad_entry(u64 e, int level)
+{
+	return level == VMLAB_LVL_PGD && (e & (X86_P | X86_PS)) ==
+						 (X86_P | X86_PS);
+}
+
 const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.name = "x86_64",
+	.id = VMLAB_ARCH_X86_64,
 	.levels = 4,
 	.mk_leaf = x86_mk_leaf,
 	.mk_table = x86_mk_table,
@@ -143,26 +161,21 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.is_large = x86_is_large,
 	.set_ad = x86_set_ad,
 	.spurious_fault_ok = true,
+	.pte_needs_flush = x86_pte_needs_flush,
+	.bad_entry = x86_bad_entry,
+	.split_root = false,
+	/* Documentation/arch/x86/x86_64/mm.rst, 4-level paging. */
+	.layout = {
+		.page_offset = 0xffff888000000000ULL,
+		.linear_end = 0xffffc88000000000ULL,
+		.vmalloc_start = 0xffffc90000000000ULL,
+		.vmalloc_end = 0xffffe8ffffffffffULL,
+		.modules_vaddr = 0xffffffffa0000000ULL,
+		.modules_end = 0xffffffffff000000ULL,
+		.kasan_shadow_start = 0xffffec0000000000ULL,
+		.kasan_shadow_end = 0xfffffc0000000000ULL,
+		.kasan_shadow_offset = 0xdffffc0000000000ULL,
+		.task_size = (1ULL << 47) - VMLAB_PAGE_SIZE,
+		.va_bits = 48,
+	},
 };
-
-u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
-		  int level)
-{
-	return m->arch->mk_leaf(pfn, prot, level);
-}
-
-u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset)
-{
-	return m->arch->mk_swap(type, offset);
-}
-
-u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits)
-{
-	return m->arch->mk_marker(bits);
-}
-
-void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
-		      struct vmlab_pte_info *out)
-{
-	m->arch->decode(entry, level, out);
-}

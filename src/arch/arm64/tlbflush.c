@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arm64 TLB maintenance, after arch/arm64/include/asm/tlbflush.h: the
+ * inner-shareable TLBI instructions reach every CPU's TLB in hardware (no
+ * IPIs), a DSB ISH waits for them to complete.  Ranges above MAX_DVM_OPS
+ * (PTRS_PER_PTE) pages become one flush of the ASID or of everything.
+ * Last-level forms (VALE1IS, VAALE1IS) leave the walk caches alone; the
+ * others drop cached tables too.
+ */
+#include "arch/arm64/arm64.h"
+
+#define MAX_DVM_OPS VMLAB_PTRS_PER_TABLE
+
+enum tlbi_op {
+	TLBI_VA,   /* VAE1 / VALE1: one page of one ASID (and global ones) */
+	TLBI_VAA,  /* VAAE1 / VAALE1: one page, every ASID */
+	TLBI_ASID, /* ASIDE1: every non-global entry of one ASID */
+	TLBI_ALL,  /* VMALLE1: everything */
+};
+
+/* One TLBI on CPU c's own TLB. */
+static void tlbi_one(struct vmlab_machine *m, struct cpu *c, enum tlbi_op op,
+		     u64 va, u16 asid, bool last_level)
+{
+	switch (op) {
+	case TLBI_VA:
+	case TLBI_VAA:
+		tlb_drop_va(m, c, va, asid, op == TLBI_VAA);
+		if (!last_level)
+			pwc_flush(c, op == TLBI_VAA ? -1 : asid);
+		return;
+	case TLBI_ASID:
+		tlb_drop_tag(m, c, asid);
+		pwc_flush(c, asid);
+		return;
+	case TLBI_ALL:
+		tlb_drop_all(m, c);
+		return;
+	}
+	assert(!"unknown TLBI");
+}
+
+static enum vmlab_inval_kind inval_kind(enum tlbi_op op)
+{
+	return op == TLBI_ASID ? VMLAB_INV_ASID :
+	       op == TLBI_ALL	? VMLAB_INV_ALL :
+				  VMLAB_INV_VA;
+}
+
+/* The ...IS form issued by cpu: every CPU's TLB, counted once. */
+static void tlbi_is(struct vmlab_machine *m, int cpu, enum tlbi_op op, u64 va,
+		    u16 asid, bool last_level)
+{
+	assert(vmlab_cpu_valid(m, cpu));
+	count(m, cpu, VMLAB_C_tlbi_is, 1);
+	ev(m, VMLAB_EV_INVLPG, cpu, va, asid, 1 + (u64)op);
+	if (obs_on(m, OBS_TLB_INVAL)) {
+		struct vmlab_tlb_inval inv = {
+			.kind = inval_kind(op),
+			.cpu = cpu,
+			.broadcast = true,
+			.all_asids = op == TLBI_VAA,
+			.va = va,
+			.asid = asid,
+			.mm = op == TLBI_ALL ? NULL :
+					       arm64_mm_of_asid(m, &m->cpu[cpu],
+								asid),
+		};
+		OBS_CALL(m, tlb_inval, &inv);
+	}
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlbi_one(m, &m->cpu[i], op, va, asid, last_level);
+	if (op == TLBI_VA || op == TLBI_VAA)
+		count(m, cpu, VMLAB_C_pages_invalidated, 1);
+}
+
+static void tlbi_local(struct vmlab_machine *m, struct cpu *c, enum tlbi_op op,
+		       u64 va, u16 asid, bool last_level)
+{
+	count(m, c->id, VMLAB_C_tlbi_local, 1);
+	ev(m, VMLAB_EV_FLUSH_LOCAL, c->id, va, asid, 1 + (u64)op);
+	if (obs_on(m, OBS_TLB_INVAL))
+		obs_inval(m, c->id, inval_kind(op), false, va, asid);
+	tlbi_one(m, c, op, va, asid, last_level);
+}
+
+static void dsb(struct vmlab_machine *m, int cpu)
+{
+	count(m, cpu, VMLAB_C_dsb, 1);
+	/* Others may run between the TLBIs and their completion. */
+	sched_point(m, cpu, "dsb ish");
+}
+
+void arm64_flush_tlb_all(struct vmlab_machine *m, int cpu)
+{
+	count(m, cpu, VMLAB_C_flush_all, 1);
+	tlbi_is(m, cpu, TLBI_ALL, 0, 0, false);
+	dsb(m, cpu);
+}
+
+void arm64_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
+				  u64 end)
+{
+	start &= VMLAB_PAGE_MASK;
+	if (end != VMLAB_TLB_FLUSH_ALL)
+		end = (end + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
+	if (start >= end)
+		return;
+	if (end == VMLAB_TLB_FLUSH_ALL ||
+	    end - start >= MAX_DVM_OPS * VMLAB_PAGE_SIZE) {
+		count(m, cpu, VMLAB_C_flush_kernel_range_full, 1);
+		arm64_flush_tlb_all(m, cpu);
+		return;
+	}
+	count(m, cpu, VMLAB_C_flush_kernel_range, 1);
+	/* Bounded by MAX_DVM_OPS pages. */
+	assert((end - start) / VMLAB_PAGE_SIZE < MAX_DVM_OPS);
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE)
+		tlbi_is(m, cpu, TLBI_VAA, va, 0, true);
+	dsb(m, cpu);
+}
+
+void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
+			      struct vmlab_mm *mm, u64 start, u64 end,
+			      int stride_shift, bool freed_tables)
+{
+	assert(!mm->is_init && stride_shift >= 12 && stride_shift <= 30);
+	u64 stride = 1ULL << stride_shift;
+	start &= ~(stride - 1);
+	mm->tlb_gen++;
+	/* An mm never given an ASID has nothing cached anywhere. */
+	if ((mm->context_id & ((1ULL << m->asid_bits) - 1)) == 0)
+		return;
+	u16 asid = (u16)(mm->context_id & ((1ULL << m->asid_bits) - 1));
+	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
+		    (end - start) >= MAX_DVM_OPS * stride;
+	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
+			     VMLAB_C_flush_mm_range, 1);
+	if (full) {
+		tlbi_is(m, cpu, TLBI_ASID, 0, asid, false);
+	} else {
+		/* Last-level ops unless page tables were freed. */
+		for (u64 va = start; va < end; va += stride)
+			tlbi_is(m, cpu, TLBI_VA, va, asid, !freed_tables);
+	}
+	dsb(m, cpu);
+}
+
+void arm64_local_flush_tlb_page(struct vmlab_machine *m, struct cpu *c,
+				u64 va, u16 asid)
+{
+	tlbi_local(m, c, TLBI_VA, va & VMLAB_PAGE_MASK, asid, true);
+	dsb(m, c->id);
+}
+
+void arm64_local_flush_tlb_all(struct vmlab_machine *m, struct cpu *c)
+{
+	tlbi_local(m, c, TLBI_ALL, 0, 0, false);
+	dsb(m, c->id);
+	fast_flush(c);
+}

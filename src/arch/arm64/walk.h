@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The arm64 (VMSAv8-64 stage 1, 4K granule, 48-bit VA) hardware walker's
+ * rules, included by the machine's walk dispatch (src/machine/access.c):
+ * TTBR1 (init_mm) translates the upper half, TTBR0 (the running mm) the
+ * lower, and init_mm's TTBR0 is the empty reserved table.  Level 3 needs
+ * the page bit, levels 1 and 2 may hold blocks, level 0 only tables.
+ * PXNTable/UXNTable accumulate down the walk.  AP[1] grants EL0 access,
+ * AP[2] makes the page read-only; EL0-writable pages are never executable
+ * at EL1 (PAN not modelled, as SMAP is not on x86).  AF and dirty (DBM)
+ * are updated by hardware with FEAT_HAFDBS; without it AF=0 raises an
+ * access-flag fault and a DBM page still read-only a permission fault.
+ */
+#ifndef VMLAB_ARCH_ARM64_WALK_H
+#define VMLAB_ARCH_ARM64_WALK_H
+
+#include "arch/arm64/arm64.h"
+
+static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
+			      enum vmlab_access kind, bool user,
+			      struct walk_res *r)
+{
+	u16 asid = cpu_pcid(c);
+	bool upper = va >> 63;
+	if (!upper && c->loaded_mm->is_init) {
+		/* TTBR0 of a kernel thread: reserved_pg_dir, all invalid. */
+		c->cnt[VMLAB_C_walk]++;
+		c->cnt[VMLAB_C_walk_level]++;
+		walk_fail(r, 0, VMLAB_LVL_PGD, 0, kind, user);
+		return;
+	}
+	u64 root = upper ? m->init_mm.pgd_pfn : c->loaded_mm->pgd_pfn;
+	u64 table;
+	int level = walk_start(m, c, va, asid, root, &table);
+	u64 xn_table = 0;
+	for (; level >= VMLAB_LVL_PTE; level--) {
+		if (table_bad(m, table)) {
+			walk_rsvd(m, r, kind, user, level, table, 0);
+			return;
+		}
+		u64 *slot = table_slot(m, table, va, level);
+		u64 e = *slot;
+		c->cnt[VMLAB_C_walk_level]++;
+		if (!(e & A64_VALID) ||
+		    unlikely((level == VMLAB_LVL_PTE || level == VMLAB_LVL_PGD) &&
+			     !(e & A64_TABLE_PAGE))) {
+			/* Translation fault (a reserved encoding is one too). */
+			walk_fail(r, e, level, 0, kind, user);
+			return;
+		}
+		if (level != VMLAB_LVL_PTE && (e & A64_TABLE_PAGE)) {
+			xn_table |= e & (A64_PXN_TABLE | A64_UXN_TABLE);
+			table = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+			if (level <= VMLAB_LVL_PUD)
+				pwc_insert(c, va, level - 1, asid, table);
+			continue;
+		}
+		u64 lpfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+		if (unlikely(leaf_bad(m, lpfn, level))) {
+			walk_rsvd(m, r, kind, user, level, lpfn, e);
+			return;
+		}
+		bool el0 = e & A64_USER;
+		bool rdonly = e & A64_RDONLY, dbm = e & A64_DBM;
+		bool x = el0 ? !(e & A64_UXN) && !(xn_table & A64_UXN_TABLE)
+			     : !(e & A64_PXN) && !(xn_table & A64_PXN_TABLE);
+		u8 f = TLBF_VALID | (!rdonly || (dbm && m->hw_afdbm) ? TLBF_W : 0) |
+		       (x ? TLBF_X : 0) | (el0 ? TLBF_U : 0) |
+		       ((e & A64_NG) ? 0 : TLBF_G);
+		u32 pf = perm_fault(f, kind, user);
+		if (pf) {
+			walk_fail(r, e, level, pf, kind, user);
+			return;
+		}
+		u64 ne = e;
+		if (!(e & A64_AF)) {
+			if (!m->hw_afdbm) {
+				c->cnt[VMLAB_C_af_fault]++;
+				walk_fail(r, e, level, VMLAB_PF_PROT, kind,
+					  user);
+				return;
+			}
+			ne |= A64_AF;
+		}
+		if (kind == VMLAB_WRITE && rdonly) {
+			assert(dbm && m->hw_afdbm); /* else perm_fault above */
+			ne &= ~A64_RDONLY;
+		}
+		if (ne != e) {
+			entry_set_ad(m, slot, ne, A64_AF | A64_RDONLY);
+			c->cnt[VMLAB_C_ad_update]++;
+		}
+		if (!(ne & A64_RDONLY))
+			f |= TLBF_D;
+		walk_ok(m, r, va, ne, level, lpfn, asid, f);
+		return;
+	}
+	assert(!"walk fell off the bottom");
+}
+
+#endif

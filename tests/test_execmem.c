@@ -432,7 +432,7 @@ static void test_bad_input(void **state)
 		/* text_poke on something that is not text. */
 		u64 d = vmlab_vmalloc(m, 0, 4096);
 		assert_int_equal(vmlab_text_poke(m, 0, d, v, 8), -VMLAB_EINVAL);
-		assert_int_equal(vmlab_text_poke(m, 0, vmlab_page_address(5), v, 8),
+		assert_int_equal(vmlab_text_poke(m, 0, vmlab_page_address(m, 5), v, 8),
 				 -VMLAB_EINVAL);
 		assert_int_equal(vmlab_text_poke(m, 0, VMLAB_MODULES_VADDR +
 							   (1ULL << 30),

@@ -101,7 +101,7 @@ static void test_vmap_and_vm_map_ram(void **state)
 	u64 pfns[2] = {pfn, pfn + 1};
 	u64 v = vmlab_vmap(m, 0, pfns, 2, VMLAB_VM_MAP, VMLAB_PAGE_KERNEL);
 	assert_true(v);
-	assert_int_equal(vmlab_write(m, 0, vmlab_page_address(pfn), &z, 1, NULL),
+	assert_int_equal(vmlab_write(m, 0, vmlab_page_address(m, pfn), &z, 1, NULL),
 			 0);
 	assert_int_equal(vmlab_write(m, 0, v, &z, 1, NULL), 0);
 	assert_int_equal(vmlab_write(m, 0, v + 2 * VMLAB_PAGE_SIZE - 1, &z, 1,
@@ -154,7 +154,7 @@ static void test_layout(void **state)
 	assert_true(vmlab_kasan_mem_to_shadow(m, VMLAB_VMALLOC_START) ==
 		    (VMLAB_VMALLOC_START >> 3) + VMLAB_KASAN_SHADOW_OFFSET_X86_64);
 	/* Direct map: real shadow, accessible; vmalloc: unmapped at boot. */
-	assert_int_equal(shadow(m, VMLAB_PAGE_OFFSET + 12345 * 8), 0);
+	assert_int_equal(shadow(m, vmlab_page_address(m, 0) + 12345 * 8), 0);
 	assert_false(vmlab_kasan_shadow_mapped(m, VMLAB_VMALLOC_START));
 	assert_false(vmlab_kasan_shadow_mapped(m, VMLAB_MODULES_VADDR));
 	struct vmlab_kasan_stats st;
@@ -403,9 +403,9 @@ static void test_bad_config(void **state)
 	/* Misaligned poisoning warns and changes nothing. */
 	m = k_machine(1, false, VMLAB_KASAN_RELEASE_FIXED);
 	u64 before = vmlab_nr_warnings(m);
-	vmlab_kasan_poison(m, 0, VMLAB_PAGE_OFFSET + 3, 8, 0xff);
+	vmlab_kasan_poison(m, 0, vmlab_page_address(m, 0) + 3, 8, 0xff);
 	assert_int_equal(vmlab_nr_warnings(m), before + 1);
-	assert_int_equal(shadow(m, VMLAB_PAGE_OFFSET), 0);
+	assert_int_equal(shadow(m, vmlab_page_address(m, 0)), 0);
 	vmlab_machine_destroy(m);
 }
 

@@ -191,7 +191,7 @@ static void test_garbage_page_tables(void **state)
 		t_map(m, KVA, VMLAB_PAGE_KERNEL);
 		u64 table = pte_table_of(m, KVA);
 		/* The PTE of KVA and its neighbour through the alias. */
-		u64 dm = vmlab_page_address(table);
+		u64 dm = vmlab_page_address(m, table);
 		assert_int_equal(vmlab_write(m, 0, dm, &garbage[g], 8, NULL), 0);
 		assert_int_equal(vmlab_write(m, 0, dm + 8, &garbage[g], 8, NULL),
 				 0);
@@ -234,18 +234,18 @@ static void test_raw_direct_map_changes(void **state)
 	(void)state;
 	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, true);
 	u64 pfn = t_page(m), other = t_page(m);
-	u64 dm = vmlab_page_address(pfn);
+	u64 dm = vmlab_page_address(m, pfn);
 	struct vmlab_mmu_gather tlb;
 	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
 	assert_true(vmlab_protect_range(m, &tlb, dm, VMLAB_PAGE_SIZE, 0,
 					VMLAB_PAGE_RW) >= 0);
 	vmlab_tlb_finish_mmu(m, &tlb);
-	assert_int_equal(vmlab_set_memory_ro(m, 0, vmlab_page_address(other),
+	assert_int_equal(vmlab_set_memory_ro(m, 0, vmlab_page_address(m, other),
 					     1), 0);
 	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
 	assert_true(vmlab_unmap_range(m, &tlb, dm, VMLAB_PAGE_SIZE, false) >= 0);
 	vmlab_tlb_finish_mmu(m, &tlb);
-	assert_int_equal(vmlab_set_memory_rw(m, 0, vmlab_page_address(other),
+	assert_int_equal(vmlab_set_memory_rw(m, 0, vmlab_page_address(m, other),
 					     1), 0);
 	assert_int_equal(vmlab_set_direct_map_default_noflush(m, other), 0);
 	vmlab_set_memory_rw(m, 0, dm, 1); /* the unmapped page: an error */

@@ -162,6 +162,50 @@ static void json_row(const struct sim_claim *c,
 	printf("}");
 }
 
+/* The tour's view: per seed, how many claims each verdict has, and the
+ * curated claims below with what was measured.  Returns the failures. */
+int cli_claims_summary(FILE *f)
+{
+	static const char *const show[] = {"1.3", "1.5", "2.2", "2.7",
+					   "3.3", "4.2", "5.7", "5.13"};
+	int failed = 0, total[SIM_CLAIM_FAILED + 1] = {0};
+	const char *seed = NULL;
+	int cnt[SIM_CLAIM_FAILED + 1] = {0};
+	for (int i = 0; i <= sim_nr_claims; i++) {
+		const struct sim_claim *c = sim_claim(i);
+		if (seed && (!c || strcmp(c->seed, seed))) {
+			fprintf(f, "  %-24s %2d reproduced, %d contradicted, %2d "
+				   "not modelled%s\n",
+				seed, cnt[SIM_CLAIM_REPRODUCED],
+				cnt[SIM_CLAIM_CONTRADICTED],
+				cnt[SIM_CLAIM_NOT_MODELLED],
+				cnt[SIM_CLAIM_FAILED] ? ", FAILED" : "");
+			memset(cnt, 0, sizeof(cnt));
+		}
+		if (!c)
+			break;
+		seed = c->seed;
+		struct sim_claim_outcome o;
+		if (sim_claim_run(c, 1, &o))
+			return failed + 1;
+		cnt[o.verdict]++;
+		total[o.verdict]++;
+		failed += o.verdict == SIM_CLAIM_FAILED;
+		for (size_t k = 0; k < sizeof(show) / sizeof(show[0]); k++)
+			if (!strcmp(show[k], c->id) &&
+			    o.verdict != SIM_CLAIM_NOT_MODELLED)
+				fprintf(f, "    %s %s: %.110s\n", c->id,
+					sim_claim_verdict_name(o.verdict),
+					o.measured ? o.measured : "");
+		sim_claim_outcome_free(&o);
+	}
+	fprintf(f, "  claims: %d reproduced, %d contradicted, %d not modelled "
+		   "of %d ('vmlab claims' for the table)\n",
+		total[SIM_CLAIM_REPRODUCED], total[SIM_CLAIM_CONTRADICTED],
+		total[SIM_CLAIM_NOT_MODELLED], sim_nr_claims);
+	return failed;
+}
+
 int cmd_claims(int argc, char **argv)
 {
 	struct claims_args a;

@@ -60,6 +60,8 @@ int cli_batch_output(const char *cmd, const struct cli_args *a,
 int cli_sweep(const char *cmd, struct cli_args *a);
 /* claims.c */
 int cmd_claims(int argc, char **argv);
+/* The tour's summary of the claims table; returns the failures. */
+int cli_claims_summary(FILE *f);
 /* report_html.c */
 int cmd_report(int argc, char **argv);
 /* replay_trace.c */

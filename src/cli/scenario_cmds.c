@@ -491,6 +491,8 @@ int cmd_tour(int argc, char **argv)
 		sim_result_free(&r);
 	}
 	assert(ok >= 0 && ok <= sim_nr_builtins);
+	printf("\n== claims: the seed threads' claims, re-run ==\n");
+	int claims_failed = cli_claims_summary(stdout);
 	printf("\ntour: %d of %d scenarios as expected\n", ok, sim_nr_builtins);
-	return ok == sim_nr_builtins ? EXIT_OK : EXIT_FINDING;
+	return ok == sim_nr_builtins && !claims_failed ? EXIT_OK : EXIT_FINDING;
 }

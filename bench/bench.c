@@ -71,6 +71,7 @@ int cmd_bench(int argc, char **argv)
 					{bench_user, bench_user_n},
 					{bench_notifier, bench_notifier_n},
 					{bench_kasan, bench_kasan_n},
+					{bench_execmem, bench_execmem_n},
 					{bench_replay, bench_replay_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;

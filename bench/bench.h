@@ -38,6 +38,8 @@ extern const struct bench bench_notifier[];
 extern const int bench_notifier_n;
 extern const struct bench bench_kasan[];
 extern const int bench_kasan_n;
+extern const struct bench bench_execmem[];
+extern const int bench_execmem_n;
 extern const struct bench bench_replay[];
 extern const int bench_replay_n;
 

@@ -104,7 +104,7 @@ static int table_grow(struct xm_table *t)
 int xm_insert(struct execmem *xm, const struct xm_alloc *a)
 {
 	struct xm_table *t = &xm->live;
-	assert(a->addr && !xm_lookup(xm, a->addr));
+	assert(a->addr && (!VMLAB_DEBUG_CHECKS || !xm_lookup(xm, a->addr)));
 	if ((t->nr + 1) * 2 > t->cap && table_grow(t))
 		return -VMLAB_ENOMEM;
 	u64 i = slot_of(t, a->addr);
@@ -136,7 +136,7 @@ void xm_remove(struct execmem *xm, u64 addr)
 	}
 	t->slot[i].addr = 0;
 	t->nr--;
-	assert(!xm_lookup(xm, addr));
+	assert(!VMLAB_DEBUG_CHECKS || !xm_lookup(xm, addr));
 }
 
 /* ------------------------------------------------------- the state */
@@ -282,7 +282,7 @@ static u64 area_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
 static int area_finalize(struct execmem *xm, int cpu, struct xm_alloc *a)
 {
 	assert(a->kind == XM_AREA && !a->rox);
-	int n = (int)(a->reserved >> VMLAB_PAGE_SHIFT);
+	int n = (int)(xm_reserved(a) >> VMLAB_PAGE_SHIFT);
 	int err;
 	if ((xm->cfg.flags & VMLAB_EXECMEM_X_BEFORE_RO) ||
 	    vmlab_mutant(xm->m, VMLAB_MUT_SET_MEMORY_X_BEFORE_RO)) {
@@ -330,25 +330,26 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 		return 0;
 	vmlab_checker_set_op(m, cpu, "execmem_alloc");
 	mutex_lock(m, cpu, &xm->lock);
-	struct xm_alloc a = {.size = size, .type = (u8)type, .kind = XM_AREA};
+	struct xm_alloc a = {.size = (u32)size, .type = (u8)type, .kind = XM_AREA};
+	u64 reserved = 0;
 	bool text = xm_is_text(type);
 	enum xm_kind kind = XM_AREA;
 	switch (xm->cfg.allocator) {
 	case VMLAB_EXECMEM_PACK:
 		/* bpf_prog_pack_alloc(); data is the module loader's own. */
 		if (text) {
-			a.addr = pack_alloc(xm, cpu, size, &a.reserved, &kind);
+			a.addr = pack_alloc(xm, cpu, size, &reserved, &kind);
 			a.rox = true;
 		}
 		break;
 	case VMLAB_EXECMEM_SPLIT_RANGE:
-		a.addr = split_alloc(xm, cpu, type, size, &a.reserved, &kind);
+		a.addr = split_alloc(xm, cpu, type, size, &reserved, &kind);
 		a.rox = text;
 		break;
 	case VMLAB_EXECMEM_ROX_CACHE:
 		if (rox_serves(xm, type)) {
 			a.addr = rox_alloc(xm, cpu, type, size);
-			a.reserved = size;
+			reserved = size;
 			kind = XM_CACHE;
 			a.rox = true;
 		}
@@ -363,12 +364,13 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 		       rox_serves(xm, type));
 	if (!served) {
 		/* module_alloc(): RW now, finalize() makes text RO+X. */
-		a.addr = area_alloc(xm, cpu, type, size, &a.reserved);
+		a.addr = area_alloc(xm, cpu, type, size, &reserved);
 		a.kind = XM_AREA;
 		a.rox = false;
 	}
+	assert(!a.addr || xm_reserved(&a) == reserved);
 	if (a.addr && a.kind == XM_AREA)
-		xm->area_bytes += a.reserved;
+		xm->area_bytes += reserved;
 	if (a.addr && xm_insert(xm, &a)) {
 		vmlab_warn(m, "execmem_alloc: no memory for bookkeeping");
 		a.addr = 0;
@@ -412,7 +414,7 @@ int vmlab_execmem_free(struct vmlab_machine *m, int cpu, u64 addr)
 		}
 		/* VM_FLUSH_RESET_PERMS does the rest. */
 		vmlab_vfree(m, cpu, a.addr);
-		xm->area_bytes -= a.reserved;
+		xm->area_bytes -= xm_reserved(&a);
 		xm->nr_areas--;
 		break;
 	}

@@ -61,15 +61,25 @@ enum xm_kind {
 	XM_CACHE,     /* a range of the ROX cache */
 };
 
+/* 16 bytes, so 10k live allocations stay cache-friendly. */
 struct xm_alloc {
 	u64 addr; /* 0: empty slot */
-	u64 size; /* as asked */
-	u64 reserved; /* backing bytes it holds (page/chunk rounded) */
+	u32 size; /* as asked (at most the module range) */
 	u8 type;
 	u8 kind;
 	bool rox;	/* RO+X now: writes go through text_poke */
 	bool finalized; /* PER_AREA: set_memory_ro/x done */
 };
+
+/* Backing bytes it holds: chunks for a pack, the range for the ROX cache,
+ * whole pages otherwise. */
+static inline u64 xm_reserved(const struct xm_alloc *a)
+{
+	if (a->kind == XM_CACHE)
+		return a->size;
+	u64 g = a->kind == XM_PACK ? PACK_CHUNK_SIZE : VMLAB_PAGE_SIZE;
+	return ((u64)a->size + g - 1) & ~(g - 1);
+}
 
 /* Open addressing, linear probing, backward-shift deletion. */
 struct xm_table {

@@ -319,6 +319,41 @@ static void test_mmtrace_heads(void **state)
 	free(t);
 }
 
+/* Values that parse but no kernel would print: replayed, never a crash,
+ * never an unbounded allocation. */
+static void test_hostile_values(void **state)
+{
+	(void)state;
+	static const char vm[] =
+		" a-1 [000] ..... 1.000001: alloc_vmap_area: va_start: 18446683600570023936 size=1099511627776 align=1 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0\n"
+		" a-1 [000] ..... 1.000002: free_vmap_area_noflush: va_start=0xffffc90000000000 nr_lazy=99999999999 nr_lazy_max=16384\n"
+		" a-1 [000] ..... 1.000003: purge_vmap_area_lazy: start=0xffffc90000000000 end=0xffffc90004004000 num_purged=4000000000\n"
+		" a-1 [000] ..... 1.000004: free_vmap_area_noflush: va_start=0xfffffffffffff000 nr_lazy=999999999999 nr_lazy_max=16384\n"
+		" a-1 [000] ..... 1.000005: alloc_vmap_area: va_start: 18446744073709547520 size=8192 align=1 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0\n"
+		" a-1 [999] ..... 1.000006: alloc_vmap_area: va_start: 0 size=8192 align=4096 vstart=0x0 vend=0xffffe8ffffffffff failed=0\n";
+	struct vmlab_replay_result *r = replay(vm, sizeof(vm) - 1, NULL);
+	expect_row(r, "alloc at the traced address", 3, 0);
+	assert_true(r->total_divs >= 3);
+	vmlab_replay_free(r);
+	static const char mm[] =
+		"# mmtrace 1\n# maps-begin pid=1 tid=1 when=exec vmas=2\n"
+		"555555554000-555555556000 r-xp fffffffffffff000 fe:00 7 /bin/x\n"
+		"7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\n# maps-end\n"
+		"mmap pid=1 tid=1 seq=1 addr=0x0 len=0xffffffffffffffff prot=READ flags=PRIVATE fd=3 off=0x0 path=/bin/x fsize=0xffffffffffffffff -> -12 errno=ENOMEM\n"
+		"mmap pid=1 tid=1 seq=2 addr=0xfffffffffffff000 len=0x2000 prot=READ flags=PRIVATE|FIXED|ANONYMOUS fd=-1 off=0x0 -> -12 errno=ENOMEM\n"
+		"brk pid=1 tid=1 seq=3 addr=0xffffffffffffffff -> 0x555555556000\n"
+		"madvise pid=1 tid=1 seq=4 addr=0x0 len=0xffffffffffffffff advice=999 -> -22 errno=EINVAL\n"
+		"shmat pid=1 tid=1 seq=5 nr=30 shmid=3 addr=0x0 shmflg=0x0 -> 0x7ffff7ff0000\n"
+		"signal pid=1 tid=1 sig=SIGSEGV code=1 addr=0xffffffffffffffff\n"
+		"# end pid=1 exit=0\n";
+	r = replay(mm, sizeof(mm) - 1, NULL);
+	expect_row(r, "mmap", 2, 2);
+	expect_row(r, "brk", 1, 1);
+	expect_row(r, "madvise", 1, 1);
+	assert_true(row(r, "shmat (not modelled)")->apart);
+	vmlab_replay_free(r);
+}
+
 /* -------------------------------------------------- the public samples */
 
 static void test_sample_vmalloc(void **state)
@@ -408,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_tracefs_execmem),
 		cmocka_unit_test(test_mmtrace_bad_input),
 		cmocka_unit_test(test_mmtrace_heads),
+		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_sample_vmalloc),
 		cmocka_unit_test(test_sample_mm),
 	};

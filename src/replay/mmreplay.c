@@ -873,6 +873,10 @@ int replay_mm(const char *text, size_t len, const char *source,
 	}
 	if (!e) {
 		r.b.r->records = r.t.calls;
+		if (r.b.overflow_rows)
+			rb_note(&r.b, "%llu records of call kinds past the first %d "
+				      "quantities are not in the table",
+				(unsigned long long)r.b.overflow_rows, RB_MAX_ROWS);
 		if (r.resyncs)
 			rb_note(&r.b, "%llu times both placed a mapping but at different "
 				      "addresses: the model was moved to the kernel's to "

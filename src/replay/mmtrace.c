@@ -493,6 +493,8 @@ int mt_parse(const char *text, size_t len, const char *src,
 				FAIL("%s:%llu: more maps lines than vmas=%llu", src,
 				     (unsigned long long)l.lineno,
 				     (unsigned long long)want);
+			if (VEC_RESERVE(cur->v, cur->cap, cur->n))
+				FAIL("%s: out of memory", src);
 			if (!parse_maps_line(s, n, &cur->v[cur->n]))
 				FAIL("%s:%llu: not a /proc/PID/maps line", src,
 				     (unsigned long long)l.lineno);
@@ -529,9 +531,6 @@ int mt_parse(const char *text, size_t len, const char *src,
 				struct tok pid;
 				if (field(s, n, "pid", &pid))
 					tok_s64(pid, &cur->pid);
-				cur->v = calloc(want ? want : 1, sizeof(*cur->v));
-				if (!cur->v)
-					FAIL("%s: out of memory", src);
 			} else if (n >= 10 && !memcmp(s, "# maps-end", 10)) {
 				if (!cur)
 					FAIL("%s:%llu: maps-end without maps-begin", src,

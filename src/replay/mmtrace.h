@@ -31,7 +31,7 @@ struct mt_maps {
 	bool at_exec;
 	s64 pid;
 	struct mt_vma *v;
-	size_t n;
+	size_t n, cap;
 	u64 line;     /* of maps-begin */
 	u64 end_line; /* of maps-end */
 };

@@ -203,17 +203,25 @@ int rb_init(struct rbuild *b, enum vmlab_trace_kind kind, const char *source,
 	b->r->kind = kind;
 	b->r->source = strdup(source ? source : "-");
 	b->max_divs = max_divs > 0 ? max_divs : 5;
-	return b->r->source ? 0 : -VMLAB_ENOMEM;
+	b->r->rows = calloc(RB_MAX_ROWS, sizeof(*b->r->rows));
+	return b->r->source && b->r->rows ? 0 : -VMLAB_ENOMEM;
 }
 
+/*
+ * Rows never move (callers keep pointers to several at once): the array
+ * is allocated once; quantities past RB_MAX_ROWS (a trace naming very many
+ * unknown calls) share one row that is not reported.
+ */
 struct vmlab_replay_row *rb_row(struct rbuild *b, const char *quantity)
 {
 	struct vmlab_replay_result *r = b->r;
 	for (size_t i = 0; i < r->nrows; i++)
 		if (!strcmp(r->rows[i].quantity, quantity))
 			return &r->rows[i];
-	if (VEC_RESERVE(r->rows, b->rows_cap, r->nrows))
-		return NULL;
+	if (r->nrows == RB_MAX_ROWS) {
+		b->overflow_rows++;
+		return &b->overflow;
+	}
 	struct vmlab_replay_row *row = &r->rows[r->nrows++];
 	memset(row, 0, sizeof(*row));
 	snprintf(row->quantity, sizeof(row->quantity), "%s", quantity);

@@ -59,10 +59,14 @@ bool field(const char *s, size_t n, const char *key, struct tok *val);
 
 /* ----------------------------------------------------- the result */
 
+#define RB_MAX_ROWS 128
+
 struct rbuild {
 	struct vmlab_replay_result *r;
-	size_t rows_cap, notes_cap, divs_cap;
+	size_t notes_cap, divs_cap;
 	int max_divs;
+	struct vmlab_replay_row overflow; /* rows past RB_MAX_ROWS */
+	u64 overflow_rows;
 };
 int rb_init(struct rbuild *b, enum vmlab_trace_kind kind, const char *source,
 	    int max_divs);

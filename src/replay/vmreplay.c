@@ -22,6 +22,12 @@
 #include "replay/tracefs.h"
 
 #define PG 4096ULL
+/* The model machine's RAM; areas are backed by real frames, so nothing
+ * larger than a quarter of it is recreated (a hostile trace cannot make
+ * the replay allocate without bound). */
+#define REPLAY_MEM (8 * VMLAB_GiB)
+#define MAX_AREA_PAGES (REPLAY_MEM / 4 / PG)
+#define MAX_INIT_AREAS (1u << 20)
 
 struct kpurge {
 	u64 rec;	/* index in the trace */
@@ -282,6 +288,13 @@ static int infer_initial(struct vr *v)
 		v->init_areas = 1;
 	if (v->init_areas > v->init_pages)
 		v->init_areas = v->init_pages;
+	if (v->init_pages > MAX_AREA_PAGES || v->init_areas > MAX_INIT_AREAS) {
+		rb_note(&v->b, "the inferred pre-trace lazy state (%llu pages, %llu "
+			       "areas) is too large to recreate: left out",
+			(unsigned long long)v->init_pages,
+			(unsigned long long)v->init_areas);
+		v->init_pages = v->init_areas = 0;
+	}
 	rb_note(&v->b,
 		"inferred: %llu lazy pages in %llu areas waited for a purge "
 		"before the first record (from nr_lazy at line %llu%s)",
@@ -376,6 +389,16 @@ static void do_alloc(struct vr *v, size_t i)
 		return;
 	}
 	int cpu = rec_cpu(v, r);
+	if (r->b / PG > MAX_AREA_PAGES || r->a + r->b < r->a) {
+		row_count(row, false);
+		struct sbuf sb = {0};
+		sb_printf(&sb, "an area of %llu bytes at %#llx: larger than the model "
+			       "machine replays\n",
+			  (unsigned long long)r->b, (unsigned long long)r->a);
+		context(&sb, v, i);
+		rb_div(&v->b, r->line, sb_take(&sb));
+		return;
+	}
 	bool ex = is_execmem(r);
 	u64 flags = ex ? VMLAB_VM_FLUSH_RESET_PERMS : 0, size = r->b;
 	if (size <= PG)
@@ -385,8 +408,8 @@ static void do_alloc(struct vr *v, size_t i)
 	u64 a = vmlab_vmalloc_node_range(v->m, cpu, size, r->c, r->a,
 					 r->a + r->b, VMLAB_PAGE_KERNEL, flags,
 					 ex ? "execmem_alloc" : "replay");
-	row_count(row, a == r->a);
-	if (a != r->a) {
+	row_count(row, a && a == r->a);
+	if (!a || a != r->a) {
 		struct sbuf sb = {0};
 		sb_printf(&sb, "vmlab could not place the area at %#llx "
 			       "(%s); the space is still busy or lazy in the model\n",
@@ -411,6 +434,8 @@ static void do_free(struct vr *v, size_t i, bool first)
 		/* allocated before the trace: its size from nr_lazy's growth */
 		u64 now = vmlab_vmap_lazy_nr(v->m);
 		u64 pages = r->b > now ? r->b - now : 0;
+		if (pages > MAX_AREA_PAGES || r->a + pages * PG < r->a)
+			pages = 0;
 		inferred = true;
 		struct vmlab_replay_row *ir = rb_row(&v->b, "frees of pre-trace areas");
 		ir->compared++;
@@ -734,7 +759,7 @@ int replay_vmalloc(const char *text, size_t len, const char *source,
 	struct vmlab_config cfg;
 	vmlab_config_default(&cfg);
 	cfg.nr_cpus = cpus;
-	cfg.mem_bytes = 8 * VMLAB_GiB;
+	cfg.mem_bytes = REPLAY_MEM;
 	cfg.checker = false;
 	if (o->flush_ceiling)
 		cfg.flush_ceiling = o->flush_ceiling;

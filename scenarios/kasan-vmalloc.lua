@@ -75,7 +75,7 @@ for _, v in ipairs(variants) do
     {"shadow pages left mapped", done.shadow_pages_mapped},
     {"shadow range flushes", done.release_flushes},
     {"freed-frame-reachable reports", m:nr_reports("freed-frame-reachable")},
-    {"kasan checks", done.checks},
+    {"shadow checks off the fast path", done.checks},
   })
 end
 

@@ -368,6 +368,52 @@ static void test_populate_failure(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* The inline accessors' shadow check: hits stay inline while the shadow
+ * says accessible and fall out of line (and report) once it does not,
+ * also after the area is freed, purged and its shadow page replaced. */
+static void test_inline_check(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = k_machine(2, true, VMLAB_KASAN_RELEASE_FIXED);
+	u64 first = vmlab_vmalloc(m, 0, VMLAB_PAGE_SIZE);
+	u64 a = vmlab_vmalloc(m, 0, VMLAB_PAGE_SIZE);
+	struct vmlab_kasan_stats s0, s1;
+	size_t seen = 0;
+	u64 v;
+
+	assert_true(first && a);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(vmlab_read_u64(m, 1, a + 64, &v), 0);
+	vmlab_kasan_stats(m, &s0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(vmlab_read_u64(m, 1, a + 64, &v), 0);
+	vmlab_kasan_stats(m, &s1);
+	assert_int_equal(s1.checks, s0.checks); /* none left the fast path */
+	vmlab_kasan_poison(m, 0, a + 64, 8, VMLAB_KASAN_PAGE_REDZONE);
+	assert_int_equal(vmlab_read_u64(m, 1, a + 64, &v), 0);
+	expect_report(m, &seen, "BUG: KASAN: slab-out-of-bounds");
+	vmlab_kasan_unpoison(m, 0, a + 64, 8);
+	assert_int_equal(vmlab_read_u64(m, 1, a + 64, &v), 0);
+	assert_int_equal(kasan_reports(m), seen);
+	/* Freed, purged (the shadow page goes), the space reused: the new
+	 * area's shadow is a new frame and the check must see it. */
+	vmlab_vfree(m, 0, first);
+	vmlab_vfree(m, 0, a);
+	vmlab_purge_vmap_area_lazy(m, 0);
+	assert_false(vmlab_kasan_shadow_mapped(m, a));
+	u64 b = vmlab_vmalloc(m, 0, 100);
+	u64 c = vmlab_vmalloc(m, 0, 100);
+	assert_true(c == a);
+	assert_int_equal(vmlab_read_u64(m, 1, c + 64, &v), 0);
+	assert_int_equal(kasan_reports(m), seen);
+	assert_int_equal(vmlab_read_u64(m, 1, c + 128, &v), 0);
+	expect_report(m, &seen, "vmalloc-out-of-bounds");
+	assert_int_equal(vmlab_nr_reports(m), seen); /* nothing stale */
+	vmlab_vfree(m, 0, b);
+	vmlab_vfree(m, 0, c);
+	vmlab_machine_destroy(m);
+}
+
 /* ------------------------------------------------------- bad input */
 
 static void test_bad_config(void **state)
@@ -423,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_random_sharing),
 		cmocka_unit_test(test_release_variants),
 		cmocka_unit_test(test_populate_failure),
+		cmocka_unit_test(test_inline_check),
 		cmocka_unit_test(test_bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,7 +113,7 @@ struct vmlab_kasan_stats {
 	u64 populate_failures;
 	u64 releases;		  /* kasan_release_vmalloc calls */
 	u64 release_flushes;
-	u64 checks;		  /* instrumented accesses checked */
+	u64 checks;		  /* checks that left the fast path */
 	u64 reports;		  /* kasan findings */
 	u64 vmalloc_bytes_live;	  /* bytes of live areas with shadow */
 };

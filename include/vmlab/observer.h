@@ -108,6 +108,15 @@ struct vmlab_observer {
 			     int level);
 	void (*access)(void *ctx, struct vmlab_machine *m, int cpu,
 		       enum vmlab_access kind, u64 va, size_t len, u32 flags);
+	/*
+	 * An access callback that is a shadow-memory check (KASAN) may say
+	 * so: for an aligned 8-byte kernel access it allows exactly what a
+	 * shadow byte of 0 at (va >> 3) + inline_shadow_offset allows, and
+	 * has no side effect then.  While every access observer declares
+	 * the same offset, the inline accessors (tlb.h) make that check
+	 * themselves and call out only when it fails.  0: no such promise.
+	 */
+	u64 inline_shadow_offset;
 };
 
 #define VMLAB_MAX_OBSERVERS 8

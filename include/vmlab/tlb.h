@@ -98,13 +98,25 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 struct vmlab_fast_entry {
 	u64 tag; /* page va | 1 (valid) | 2 (user mode); 0: empty */
 	u8 *host;
+	/* The page's shadow bytes through this CPU's fast path when it was
+	 * filled with an inline shadow check on (shadow_offset below), else
+	 * a page of non-zero bytes (check out of line).  Dropped with the
+	 * shadow's entry. */
+	const u8 *shadow;
 };
 struct vmlab_fast_view {
 	const struct vmlab_fast_entry *base; /* cpu 0, kind 0, entry 0 */
 	u64 *hits;     /* cpu 0's tlb_l1_hit counter */
 	size_t stride; /* bytes from one CPU's arrays to the next's */
 	u32 nr_cpus;
+	/* Non-zero while the only access observers are shadow checks with
+	 * this offset (KASAN, observer.h inline_shadow_offset): fast-path
+	 * fills link each page to its shadow bytes, and a watched hit
+	 * passes inline when its shadow byte is 0. */
+	u64 shadow_offset;
 };
+/* Tag bit of fast-path entries while an observer wants access events. */
+#define VMLAB_FAST_TAG_WATCH 4ULL
 
 /* The machine begins with its fast view. */
 static inline const struct vmlab_fast_view *
@@ -124,8 +136,16 @@ vmlab__fast_hit(const struct vmlab_machine *m, int cpu, int kind, u64 va)
 						(size_t)cpu * v->stride) +
 		(size_t)kind * VMLAB_FAST_SIZE +
 		((va >> VMLAB_PAGE_SHIFT) & (VMLAB_FAST_SIZE - 1));
-	if (__builtin_expect(fe->tag != ((va & VMLAB_PAGE_MASK) | 1), 0))
-		return 0;
+	u64 want = (va & VMLAB_PAGE_MASK) | 1;
+	if (__builtin_expect(fe->tag != want, 0)) {
+		/* KASAN's check, inline as the compiler emits it: a watched
+		 * hit passes when the shadow byte of the aligned 8-byte access
+		 * is 0; anything else (poison, no shadow link) goes out of
+		 * line. */
+		if (fe->tag != (want | VMLAB_FAST_TAG_WATCH) ||
+		    fe->shadow[(va & (VMLAB_PAGE_SIZE - 1)) >> 3])
+			return 0;
+	}
 	++*(u64 *)(void *)((char *)v->hits + (size_t)cpu * v->stride);
 	return fe;
 }

@@ -244,6 +244,11 @@ static inline u64 fast_tag(u64 va, bool user)
 	return (va & VMLAB_PAGE_MASK) | 1 | (user ? 2 : 0);
 }
 
+/* The shadow link of an entry with no shadow on the fast path: "not
+ * accessible" for every granule, so the inline check goes out of line. */
+const u8 fast_no_shadow[VMLAB_PAGE_SIZE >> 3] = {
+	[0 ... (VMLAB_PAGE_SIZE >> 3) - 1] = 0xff};
+
 static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 		      enum vmlab_access kind, u64 va, bool user,
 		      const struct tlb_entry *e, u64 pfn)
@@ -260,7 +265,25 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
 	if (!host)
 		return; /* unwritten frame: reads stay on the slow path */
+	struct fast_entry *fe =
+		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
+	/* Entries may point into a shadow page's slot: replacing one drops
+	 * every link (fast_drop_range does the same). */
+	if (unlikely(c->shadow_off) && fe->tag &&
+	    fast_in_shadow(c, fe->tag & VMLAB_PAGE_MASK))
+		fast_flush(c);
 	fast_store(c, kind, va, fast_tag(va, user) | m->fast_watch, host);
+	if (unlikely(c->shadow_off) && !user) {
+		/* The inline shadow check reads the page's shadow through this
+		 * CPU's read fast path, as KASAN's load would go via its TLB. */
+		u64 sh = ((va & VMLAB_PAGE_MASK) >> 3) + c->shadow_off;
+		const struct fast_entry *se =
+			&c->fast[VMLAB_READ][(sh >> VMLAB_PAGE_SHIFT) &
+					     (FAST_SIZE - 1)];
+		if (se != fe && se->tag == ((sh & VMLAB_PAGE_MASK) | 1 |
+					    m->fast_watch))
+			fe->shadow = se->host + (sh & (VMLAB_PAGE_SIZE - 1));
+	}
 }
 
 /*

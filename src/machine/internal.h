@@ -203,6 +203,7 @@ struct cpu {
 	u64 pcp_head; /* per-CPU list of free order-0 frames, ~0: empty */
 	u32 pcp_count;
 	const char *op; /* what the code running here is doing (reports) */
+	u64 shadow_off; /* machine's fast.shadow_offset, for fast_drop_range */
 	u64 cnt[VMLAB_NR_COUNTERS];
 	u32 dbg_tick; /* VMLAB_DEBUG: TLB changes, paces tlb_check() */
 };
@@ -230,7 +231,7 @@ struct obs_slot {
 };
 
 /* Fast-path tag bit set while an observer wants access events. */
-#define FAST_TAG_WATCH 4ULL
+#define FAST_TAG_WATCH VMLAB_FAST_TAG_WATCH
 
 /* ----------------------------------------------- locks and scheduling */
 
@@ -404,13 +405,15 @@ static inline bool tlb_tag_ok(u32 tag)
 }
 void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c);
 void fast_flush(struct cpu *c);
+/* Shadow link of a fast-path entry not linked to its shadow (access.c). */
+extern const u8 fast_no_shadow[VMLAB_PAGE_SIZE >> 3];
 /* Write a fast-path slot (and note it for the next fast_flush()). */
 static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
 			      u64 tag, u8 *host)
 {
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
 	u32 bit = (u32)kind * FAST_SIZE + idx;
-	c->fast[kind][idx] = (struct fast_entry){tag, host};
+	c->fast[kind][idx] = (struct fast_entry){tag, host, fast_no_shadow};
 	c->fast_used[bit / 64] |= 1ULL << (bit % 64);
 }
 typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,
@@ -425,6 +428,17 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
 			       int level);
 void fast_drop_range(struct cpu *c, u64 start, u64 end);
+/* The shadow region of an inline shadow check (c->shadow_off set): the
+ * shadow of the kernel half, kernel addresses from 0xffff000000000000. */
+static inline u64 fast_shadow_lo(const struct cpu *c)
+{
+	return (0xffff000000000000ULL >> 3) + c->shadow_off;
+}
+static inline bool fast_in_shadow(const struct cpu *c, u64 va)
+{
+	return va - fast_shadow_lo(c) <=
+	       (~0ULL >> 3) - (0xffff000000000000ULL >> 3);
+}
 void pwc_flush(struct cpu *c, int pcid); /* pcid < 0: all */
 struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid);
 void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn);

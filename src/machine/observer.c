@@ -31,11 +31,27 @@ static void obs_update(struct vmlab_machine *m)
 	for (int i = 0; i < m->nr_obs; i++)
 		mk |= ops_mask(m->obs[i].ops);
 	m->obs_mask = mk;
+	/* Inline shadow checks: only if every access observer promises one,
+	 * with one offset. */
+	u64 off = 0;
+	bool inline_ok = true;
+	for (int i = 0; i < m->nr_obs; i++) {
+		const struct vmlab_observer *o = m->obs[i].ops;
+		if (!o->access)
+			continue;
+		inline_ok &= o->inline_shadow_offset &&
+			     (!off || off == o->inline_shadow_offset);
+		off = o->inline_shadow_offset;
+	}
+	off = inline_ok ? off : 0;
 	u64 watch = (mk & (1u << OBS_ACCESS)) ? FAST_TAG_WATCH : 0;
-	if (watch != m->fast_watch) {
+	if (watch != m->fast_watch || off != m->fast.shadow_offset) {
 		m->fast_watch = watch;
-		for (int i = 0; i < m->nr_cpus; i++)
+		m->fast.shadow_offset = off;
+		for (int i = 0; i < m->nr_cpus; i++) {
+			m->cpu[i].shadow_off = off;
 			fast_flush(&m->cpu[i]);
+		}
 	}
 	assert(m->nr_obs >= 0 && m->nr_obs <= VMLAB_MAX_OBSERVERS);
 }

@@ -124,6 +124,13 @@ void fast_drop_range(struct cpu *c, u64 start, u64 end)
 {
 	assert(start < end);
 	assert(!(start & ~VMLAB_PAGE_MASK) && !(end & ~VMLAB_PAGE_MASK));
+	/* A shadow page going: the entries linked to it go too. */
+	if (unlikely(c->shadow_off) &&
+	    (fast_in_shadow(c, start) || fast_in_shadow(c, end - 1) ||
+	     (start < fast_shadow_lo(c) && end > fast_shadow_lo(c)))) {
+		fast_flush(c);
+		return;
+	}
 	if (end - start <= 16 * VMLAB_PAGE_SIZE) {
 		/* At most 16 pages: probe their slots only. */
 		for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {

@@ -564,12 +564,19 @@ static void obs_frame_free(void *ctx, struct vmlab_machine *m, int cpu,
 	dm_shadow_fill(ctx, pfn, order, VMLAB_KASAN_PAGE_FREE);
 }
 
-static const struct vmlab_observer kasan_observer = {
-	.name = "kasan",
-	.access = obs_access,
-	.frame_alloc = obs_frame_alloc,
-	.frame_free = obs_frame_free,
-};
+/* The observer, per machine: its inline shadow offset is the arch's. */
+static void observer_init(struct kasan_state *ks)
+{
+	ks->obs = (struct vmlab_observer){
+		.name = "kasan",
+		.access = obs_access,
+		.frame_alloc = obs_frame_alloc,
+		.frame_free = obs_frame_free,
+		/* obs_access allows an aligned 8-byte kernel access whose
+		 * shadow byte is 0 and does nothing else then. */
+		.inline_shadow_offset = ks->offset,
+	};
+}
 
 /* ------------------------------------------------------------- boot */
 
@@ -578,7 +585,7 @@ static void kasan_destroy(struct vmlab_machine *m)
 	struct kasan_state *ks = kasan_state(m);
 
 	assert(ks);
-	vmlab_observer_unregister(m, &kasan_observer, ks);
+	vmlab_observer_unregister(m, &ks->obs, ks);
 	free(ks->dm_blocks);
 	free(ks);
 	svc_set(m, VMLAB_SVC_KASAN, NULL, NULL);
@@ -649,7 +656,8 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 		vmlab_warn(m, "kasan: no memory for the direct map's shadow");
 		return err; /* the machine goes, and the state with it */
 	}
-	err = vmlab_observer_register(m, &kasan_observer, ks);
+	observer_init(ks);
+	err = vmlab_observer_register(m, &ks->obs, ks);
 	if (err)
 		return err;
 	/* The vmalloc and module shadow is left unmapped. */

@@ -12,6 +12,7 @@
 #include "machine/internal.h"
 #include "vmlab/checker.h"
 #include "vmlab/kasan.h"
+#include "vmlab/observer.h"
 
 /* Areas remembered for reports (allocated and freed), newest last. */
 #define KASAN_HIST 1024
@@ -35,6 +36,7 @@ struct kasan_state {
 	/* init_mm.page_table_lock: populate and depopulate take it per PTE */
 	struct vmlab_lock page_table_lock;
 	struct vmlab_kasan_stats st;
+	struct vmlab_observer obs; /* registered with this state as ctx */
 	/* boot-time direct-map shadow blocks (order, pfn), freed at exit */
 	u64 *dm_blocks;
 	u32 nr_dm_blocks;

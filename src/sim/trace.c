@@ -66,8 +66,10 @@ static bool keep(struct trace_machine *tm, const char *kind, u64 *n)
 	while (k < tm->nr_kinds && tm->kinds[k].kind != kind)
 		k++;
 	if (k == tm->nr_kinds) {
-		if (k == MAX_KINDS)
-			return true; /* too many kinds to count: keep all */
+		if (k == MAX_KINDS) {
+			*n = 0; /* too many kinds to count: keep all */
+			return true;
+		}
 		tm->kinds[tm->nr_kinds].kind = kind;
 		tm->kinds[tm->nr_kinds++].n = 0;
 	}

@@ -429,7 +429,7 @@ static void test_sample_mm(void **state)
 	expect_row(r, "final VMA count", 1, 1);
 	expect_row(r, "final maps lines equal", 33, 33);
 	/* the one boundary the anon_vma of untraced faults explains */
-	expect_row(r, "VMA boundaries from anon_vma", 1, 0);
+	expect_row(r, "VMA boundaries from faults", 1, 0);
 	assert_non_null(strstr(r->maps_diff, "-7ffff7d97000-7ffff7da0000 rw-p"));
 	vmlab_replay_free(r);
 	free(t);

@@ -48,6 +48,21 @@ struct mr {
 
 /* ------------------------------------------------------------- files */
 
+/*
+ * A file of a disk filesystem (ext4, xfs: f_op->get_unmapped_area is
+ * thp_get_unmapped_area) or a shmem/device one (no alignment with the
+ * default huge=never).
+ */
+static bool regular_path(const char *path)
+{
+	static const char *const shm[] = {"/memfd:", "/dev/", "/SYSV", "/proc/",
+					  "/sys/", "/run/", "/tmp/"};
+	for (size_t i = 0; i < sizeof(shm) / sizeof(shm[0]); i++)
+		if (!strncmp(path, shm[i], strlen(shm[i])))
+			return false;
+	return path[0] == '/';
+}
+
 static struct mfile *file_for(struct mr *r, const char *path, u64 size)
 {
 	for (size_t i = 0; i < r->nfiles; i++)
@@ -68,7 +83,7 @@ static struct mfile *file_for(struct mr *r, const char *path, u64 size)
 		free(f->path);
 		return NULL;
 	}
-	vmlab_file_set_thp_area(f->f, true);
+	vmlab_file_set_thp_area(f->f, regular_path(path));
 	vmlab_ftruncate(f->f, size);
 	f->size = size;
 	r->nfiles++;
@@ -321,13 +336,13 @@ static const struct mt_vma *kernel_vma(const struct mt_maps *mp, u64 s, u64 e)
 }
 
 /*
- * VMA boundaries that only the anon_vma explains: two model VMAs the
+ * VMA boundaries that only untraced page faults explain: a grown stack; two model VMAs the
  * kernel has as one, identical but for their anon_vmas (each made by a
  * fault the trace does not record), are joined; one model VMA the kernel
  * has as two identical-looking ones is cut (the kernel's anon_vmas or a
  * flag /proc/PID/maps does not show kept them apart).  Returns how many.
  */
-static u64 set_apart_anon(struct mline *ml, size_t *pn, const struct mt_maps *mp)
+static u64 set_apart_faults(struct mline *ml, size_t *pn, const struct mt_maps *mp)
 {
 	size_t n = *pn, o = 0;
 	u64 moved = 0;
@@ -346,6 +361,20 @@ static u64 set_apart_anon(struct mline *ml, size_t *pn, const struct mt_maps *mp
 		ml[o++] = *c;
 	}
 	n = o;
+	/* the stack grows by page faults, without a call */
+	for (size_t i = 0; i < n; i++) {
+		if (!ml[i].name || strcmp(ml[i].name, "[stack]"))
+			continue;
+		for (size_t k = 0; k < mp->n; k++) {
+			const struct mt_vma *kv = &mp->v[k];
+			if (kv->path && !strcmp(kv->path, "[stack]") &&
+			    kv->end == ml[i].end && kv->start < ml[i].start &&
+			    (i == 0 || ml[i - 1].end <= kv->start)) {
+				ml[i].start = kv->start;
+				moved++;
+			}
+		}
+	}
 	for (size_t k = 0; k + 1 < mp->n; k++) {
 		const struct mt_vma *a = &mp->v[k], *b = &mp->v[k + 1];
 		if (a->end != b->start || memcmp(a->perms, b->perms, 4) ||
@@ -754,7 +783,7 @@ static void final_maps(struct mr *r, const struct mt_maps *mp)
 	u64 apart = 0;
 	if (adj) {
 		ml = adj;
-		apart = set_apart_anon(ml, &an, mp);
+		apart = set_apart_faults(ml, &an, mp);
 		char *t = lines_text(ml, an);
 		free(diff_u(res->kernel_maps, t, "kernel", "vmlab", &same_adj));
 		free(t);
@@ -775,16 +804,16 @@ static void final_maps(struct mr *r, const struct mt_maps *mp)
 		 "start, end, perms, shared/private, offset, file (dev:inode from the traces' maps)%s",
 		 apart ? "; anon_vma-only boundaries set apart" : "");
 	if (apart) {
-		struct vmlab_replay_row *ar = rb_row(&r->b, "VMA boundaries from anon_vma");
+		struct vmlab_replay_row *ar = rb_row(&r->b, "VMA boundaries from faults");
 		ar->apart = true;
 		ar->compared += apart;
 		snprintf(ar->kernel, sizeof(ar->kernel), "%llu differ", (unsigned long long)apart);
 		snprintf(ar->model, sizeof(ar->model), "faults not traced");
 		snprintf(ar->note, sizeof(ar->note),
-			 "merges the anon_vma decides: the kernel's anon_vmas come from page faults the trace does not record; "
-			 "the VMA count compares with them joined (raw: %llu vs %llu)",
+			 "anon_vma merges and stack growth: page faults the trace does not record; "
+			 "compared with them set apart (raw VMA count: %llu vs %llu)",
 			 (unsigned long long)kn, (unsigned long long)mn);
-		snprintf(cnt->note, sizeof(cnt->note), "compared with the anon_vma-only boundaries set apart");
+		snprintf(cnt->note, sizeof(cnt->note), "compared with the boundaries from untraced faults set apart");
 	}
 }
 

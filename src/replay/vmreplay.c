@@ -385,7 +385,9 @@ static void do_alloc(struct vr *v, size_t i)
 		fr->compared++;
 		fr->apart = true;
 		snprintf(fr->note, sizeof(fr->note),
-			 "not replayed: the free space before the trace is not known");
+			 "the kernel's window was full (its occupancy before the trace is not known): "
+			 "the model runs the overflow path's purge there");
+		vmlab_purge_vmap_area_lazy(v->m, rec_cpu(v, r));
 		return;
 	}
 	int cpu = rec_cpu(v, r);
@@ -732,6 +734,25 @@ static void summary(struct vr *v)
 	res->model_full_flushes = vmlab_counter(v->m, -1, VMLAB_C_flush_kernel_range_full);
 }
 
+/*
+ * No #P: header: the CPU count from the first nr_lazy_max, which is
+ * fls(cpus) * 8192 (at least as many as the CPU numbers seen).
+ */
+static int infer_cpus(const struct tfs_trace *t)
+{
+	int seen = t->max_cpu + 1 > 0 ? t->max_cpu + 1 : 1;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->rec[i].kind != TFS_FREE)
+			continue;
+		u64 f = t->rec[i].c / (32 * VMLAB_MiB / PG);
+		if (t->rec[i].c % (32 * VMLAB_MiB / PG) || f < 1 || f > 9)
+			break;
+		int c = 1 << (f - 1); /* the fewest CPUs with that fls() */
+		return seen > c ? seen : c;
+	}
+	return seen;
+}
+
 int replay_vmalloc(const char *text, size_t len, const char *source,
 		   const struct vmlab_replay_opts *o,
 		   struct vmlab_replay_result **out, char *err, size_t errlen,
@@ -751,7 +772,7 @@ int replay_vmalloc(const char *text, size_t len, const char *source,
 	}
 	int cpus = o->nr_cpus > 0 ? o->nr_cpus
 		   : v.t.nr_cpus_header ? v.t.nr_cpus_header
-					: v.t.max_cpu + 1;
+					: infer_cpus(&v.t);
 	if (cpus < 1)
 		cpus = 1;
 	if (cpus > VMLAB_MAX_CPUS)
@@ -779,7 +800,7 @@ int replay_vmalloc(const char *text, size_t len, const char *source,
 		vmlab_set_lazy_max_pages(v.m, o->lazy_max_pages);
 	vmlab_set_event_listener(v.m, on_event, &v);
 	rb_note(&v.b, "machine: %d CPUs (%s), lazy_max_pages %llu", cpus,
-		o->nr_cpus > 0 ? "option" : v.t.nr_cpus_header ? "#P: of the header" : "CPU numbers seen",
+		o->nr_cpus > 0 ? "option" : v.t.nr_cpus_header ? "#P: of the header" : "inferred from nr_lazy_max and the CPU numbers",
 		(unsigned long long)vmlab_lazy_max_pages(v.m));
 	e = run(&v);
 	summary(&v);

@@ -319,6 +319,49 @@ static void test_mmtrace_heads(void **state)
 	free(t);
 }
 
+/* A failed allocation: the kernel purges and retries; so does the model. */
+static void test_failed_alloc(void **state)
+{
+	(void)state;
+	static const char t[] =
+		" t-1 [000] ..... 1.000001: alloc_vmap_area: va_start: 18446683600570023936 size=8192 align=1 vstart=0xffffc90000000000 vend=0xffffc90000002000 failed=0\n"
+		" t-1 [000] ..... 1.000002: free_vmap_area_noflush: va_start=0xffffc90000000000 nr_lazy=2 nr_lazy_max=16384\n"
+		" t-1 [000] ..... 1.000003: alloc_vmap_area: va_start: 18446683600570032128 size=8192 align=1 vstart=0xffffc90000000000 vend=0xffffc90000002000 failed=1\n"
+		" t-1 [000] ..... 1.000004: purge_vmap_area_lazy: start=0xffffc90000000000 end=0xffffc90000002000 num_purged=1\n"
+		" t-1 [000] ..... 1.000005: alloc_vmap_area: va_start: 18446683600570032128 size=8192 align=1 vstart=0xffffc90000000000 vend=0xffffc90000010000 failed=0\n";
+	struct vmlab_replay_result *r = replay(t, sizeof(t) - 1, NULL);
+	expect_row(r, "alloc at the traced address", 2, 2);
+	expect_row(r, "purges after the same free", 1, 1);
+	expect_row(r, "purge run by (task/worker)", 1, 1);
+	expect_row(r, "purged range start/end", 1, 1);
+	expect_row(r, "num_purged", 1, 1);
+	assert_true(row(r, "failed allocations")->apart);
+	assert_int_equal(r->total_divs, 0);
+	vmlab_replay_free(r);
+}
+
+/* The stack grew by faults between exec and exit: counted apart. */
+static void test_stack_growth(void **state)
+{
+	(void)state;
+	static const char t[] =
+		"# mmtrace 1\n# maps-begin pid=1 tid=1 when=exec vmas=2\n"
+		"555555554000-555555556000 r-xp 00000000 fe:00 7 /bin/x\n"
+		"7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\n# maps-end\n"
+		"mmap pid=1 tid=1 seq=1 addr=0x0 len=0x1000 prot=READ flags=PRIVATE|ANONYMOUS fd=-1 off=0x0 -> 0x7ffff7ffe000\n"
+		"# maps-begin pid=1 tid=1 when=exit vmas=3\n"
+		"555555554000-555555556000 r-xp 00000000 fe:00 7 /bin/x\n"
+		"7ffff7ffe000-7ffff7fff000 r--p 00000000 00:00 0\n"
+		"7ffffffd0000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\n# maps-end\n"
+		"# end pid=1 exit=0\n";
+	struct vmlab_replay_result *r = replay(t, sizeof(t) - 1, NULL);
+	expect_row(r, "mmap", 1, 1);
+	expect_row(r, "final maps lines equal", 3, 3);
+	expect_row(r, "VMA boundaries from faults", 1, 0);
+	assert_non_null(strstr(r->maps_diff, "+7ffffffde000-7ffffffff000"));
+	vmlab_replay_free(r);
+}
+
 /* Values that parse but no kernel would print: replayed, never a crash,
  * never an unbounded allocation. */
 static void test_hostile_values(void **state)
@@ -444,6 +487,8 @@ int main(void)
 		cmocka_unit_test(test_mmtrace_bad_input),
 		cmocka_unit_test(test_mmtrace_heads),
 		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_failed_alloc),
+		cmocka_unit_test(test_stack_growth),
 		cmocka_unit_test(test_sample_vmalloc),
 		cmocka_unit_test(test_sample_mm),
 	};

@@ -141,13 +141,20 @@ static void test_pack_reference(void **state)
 	vmlab_machine_destroy(m);
 }
 
-static void test_all_allocators_clean(void **state)
+static void all_allocators_clean(const char *arch)
 {
-	(void)state;
 	for (int a = 0; a < VMLAB_NR_EXECMEM_ALLOCATORS; a++) {
-		struct vmlab_machine *m =
-		    xm_machine((enum vmlab_execmem_allocator)a,
-			       VMLAB_EXECMEM_ROX_BPF, true);
+		struct vmlab_config cfg;
+		vmlab_config_default(&cfg);
+		cfg.nr_cpus = 2;
+		cfg.checker = true;
+		cfg.arch = arch;
+		struct vmlab_machine *m = NULL;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		struct vmlab_execmem_config xc = {
+		    (enum vmlab_execmem_allocator)a, VMLAB_EXECMEM_ROX_BPF};
+		assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
 		struct vmlab_execmem_workload w = bpf3000;
 		w.programs = 300;
 		w.unload = true;
@@ -159,8 +166,21 @@ static void test_all_allocators_clean(void **state)
 		struct vmlab_execmem_stats st;
 		vmlab_execmem_stats(m, &st);
 		assert_int_equal(st.nr_live, 0);
+		assert_true(st.text_pokes > 0 || a == VMLAB_EXECMEM_PER_AREA);
 		vmlab_machine_destroy(m);
 	}
+}
+
+static void test_all_allocators_clean(void **state)
+{
+	(void)state;
+	all_allocators_clean("x86_64");
+}
+
+static void test_all_allocators_clean_arm64(void **state)
+{
+	(void)state;
+	all_allocators_clean("arm64");
 }
 
 
@@ -447,12 +467,81 @@ static void test_bad_input(void **state)
 	}
 }
 
+/* arm64 patches through the fixmap: no temporary mm, a broadcast flush
+ * per page; skipping that flush is caught there too. */
+static void test_arm64_fixmap_poke(void **state)
+{
+	(void)state;
+	for (int mut = 0; mut < 2; mut++) {
+		struct vmlab_config cfg;
+		vmlab_config_default(&cfg);
+		cfg.nr_cpus = 2;
+		cfg.checker = true;
+		cfg.arch = "arm64";
+		vmlab_config_mutant(&cfg, VMLAB_MUT_TEXT_POKE_NO_FLUSH, mut);
+		struct vmlab_machine *m = NULL;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		struct vmlab_execmem_config xc = {VMLAB_EXECMEM_PACK, 0};
+		assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 6000);
+		assert_true(p);
+		u8 img[6000];
+		memset(img, 0x1f, sizeof(img));
+		assert_int_equal(vmlab_execmem_update_copy(m, 1, p, 0, img, 6000),
+				 0);
+		struct vmlab_execmem_stats st;
+		vmlab_execmem_stats(m, &st);
+		assert_int_equal(st.temp_mm_switches, 0);
+		assert_int_equal(st.text_pokes, 2); /* one page at a time */
+		assert_int_equal(st.poke_flushes, mut ? 0 : 2);
+		/* Without the flush the second page's bytes went through the
+		 * stale fixmap entry into the first page. */
+		u8 b[64];
+		assert_int_equal(vmlab_read(m, 0, p + 5000, b, 64, NULL), 0);
+		assert_int_equal(all_byte(b, 64, 0x1f), !mut);
+		assert_int_equal(vmlab_nr_reports_of(m, VMLAB_CHECK_WX_ALIAS) > 0,
+				 mut);
+		vmlab_machine_destroy(m);
+	}
+}
+
+/* The 2 MiB option of text_poke_copy: one poke per 2 MiB text leaf. */
+static void test_poke_2m(void **state)
+{
+	(void)state;
+	for (int big = 0; big < 2; big++) {
+		struct vmlab_machine *m = xm_machine(
+		    VMLAB_EXECMEM_SPLIT_RANGE, big ? VMLAB_TEXT_POKE_2M : 0, true);
+		u64 p = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_TEXT,
+					    VMLAB_PMD_SIZE);
+		assert_true(p && !(p & (VMLAB_PMD_SIZE - 1)));
+		u8 *img = malloc(VMLAB_PMD_SIZE);
+		assert_non_null(img);
+		memset(img, 0x2e, VMLAB_PMD_SIZE);
+		struct vmlab_execmem_stats st0, st1;
+		vmlab_execmem_stats(m, &st0);
+		assert_int_equal(vmlab_execmem_update_copy(m, 0, p, 0, img,
+							   VMLAB_PMD_SIZE),
+				 0);
+		vmlab_execmem_stats(m, &st1);
+		assert_int_equal(st1.text_pokes - st0.text_pokes, big ? 1 : 256);
+		u8 b[64];
+		read_bytes(m, p + VMLAB_PMD_SIZE - 64, b, 64);
+		assert_true(all_byte(b, 64, 0x2e));
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		free(img);
+		vmlab_machine_destroy(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chunk_map_reference),
 	    cmocka_unit_test(test_pack_reference),
 	    cmocka_unit_test(test_all_allocators_clean),
+	    cmocka_unit_test(test_all_allocators_clean_arm64),
 	    cmocka_unit_test(test_pack_free_refill_release),
 	    cmocka_unit_test(test_pack_churn),
 	    cmocka_unit_test(test_split_boundary),
@@ -461,6 +550,8 @@ int main(void)
 	    cmocka_unit_test(test_poke_mutants),
 	    cmocka_unit_test(test_per_area_order),
 	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_arm64_fixmap_poke),
+	    cmocka_unit_test(test_poke_2m),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,10 +17,14 @@ static struct ck_temp *temp_of(struct checker *ck, const struct vmlab_mm *mm)
 	return NULL;
 }
 
-/* No CPU but t->cpu runs (or lazily keeps, or may cache) the mm. */
+/* No CPU but t->cpu runs (or lazily keeps, or may cache) the mm.  An
+ * init_mm window (arm64's fixmap slot) is private by patch_lock with
+ * interrupts off: only its TLB entries on other CPUs break it. */
 static bool temp_private(struct vmlab_machine *m, const struct ck_temp *t)
 {
 	assert(t->mm);
+	if (t->mm->is_init)
+		return t->cpu >= 0;
 	for (int i = 0; i < m->nr_cpus; i++) {
 		if (i == t->cpu)
 			continue;
@@ -42,7 +46,8 @@ static void count_exempt_tlb(struct vmlab_machine *m, struct cpu *c,
 			     struct tlb_entry *e, void *p)
 {
 	struct tlb_count *x = p;
-	if (!(e->flags & TLBF_W) || (e->flags & (TLBF_DM | TLBF_G)))
+	if (!(e->flags & TLBF_W) || (e->flags & TLBF_DM) ||
+	    ((e->flags & TLBF_G) && !x->t->mm->is_init))
 		return;
 	u64 frames = vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT;
 	if (x->pfn < e->pfn || x->pfn >= e->pfn + frames)
@@ -97,7 +102,7 @@ void vmlab_checker_poke_begin(struct vmlab_machine *m, int cpu,
 	struct checker *ck = CK(m);
 	if (!ck)
 		return;
-	if (!mm || mm->is_init || start >= end || nr_runs < 0 || nr_runs > 2 ||
+	if (!mm || start >= end || nr_runs < 0 || nr_runs > 2 ||
 	    (nr_runs && !runs) || !vmlab_cpu_valid(m, cpu)) {
 		vmlab_warn(m, "checker_poke_begin: bad arguments");
 		return;
@@ -132,7 +137,8 @@ static void find_leak(struct vmlab_machine *m, struct cpu *c,
 {
 	struct leak_ctx *x = p;
 	if (x->found_cpu >= 0 || !(e->flags & TLBF_W) ||
-	    (e->flags & (TLBF_DM | TLBF_G)))
+	    (e->flags & TLBF_DM) ||
+	    ((e->flags & TLBF_G) && !x->t->mm->is_init))
 		return;
 	if (entry_mm(m, c, e) != x->t->mm || !entry_reachable(m, c, e))
 		return;
@@ -153,7 +159,7 @@ void vmlab_checker_poke_end(struct vmlab_machine *m, int cpu,
 		return;
 	assert(t->mm == mm);
 	t->cpu = -1;
-	for (int i = 0; i < m->nr_cpus; i++)
+	for (int i = 0; i < m->nr_cpus && !mm->is_init; i++)
 		if (m->cpu[i].loaded_mm == mm)
 			vmlab_checker_report(
 			    m, VMLAB_CHECK_WX_ALIAS, cpu, t->start, 0,

@@ -250,14 +250,10 @@ u64 xm_rox_area(struct execmem *xm, int cpu, u64 size, u64 start, u64 end,
 	if (!addr)
 		return 0;
 	xm_fill_writable(xm, addr, size);
-	/* set_memory_ro() then set_memory_x(), bpf_prog_pack's order in
-	 * 5.18: the direct-map alias is read-only before anything is
-	 * executable.  (set_memory_rox() does both in one CPA call but
-	 * makes the primary executable before the alias is read-only.) */
-	int n = (int)(size >> VMLAB_PAGE_SHIFT);
-	int err = vmlab_set_memory_ro(xm->m, cpu, addr, n);
-	if (!err)
-		err = vmlab_set_memory_x(xm->m, cpu, addr, n);
+	/* set_memory_rox(): one CPA call (bpf_prog_pack since 6.4, the
+	 * ROX cache), read-only and executable together. */
+	int err = vmlab_set_memory_rox(xm->m, cpu, addr,
+				       (int)(size >> VMLAB_PAGE_SHIFT));
 	if (err) {
 		vmlab_vfree(xm->m, cpu, addr);
 		xm->nr_areas--;

@@ -14,10 +14,23 @@
  * 2 MiB poking leaf over a 2 MiB text leaf).  Two mutants skip the
  * flush (text-poke-no-flush) or the switch back (text-poke-leave-mm), and
  * the checker catches both.
+ *
+ * arm64 patches through the fixmap instead (patch_map()/patch_unmap()):
+ * under patch_lock with interrupts off, FIX_TEXT_POKE0 in init_mm maps
+ * the page writable, the copy goes through it, clear_fixmap() clears the
+ * PTE and flush_tlb_kernel_range() (TLBI VAALE1IS) removes it everywhere;
+ * a page at a time.
  */
 #include "services/execmem_internal.h"
 
 #define POKE_RANGE_END (POKE_ADDR_2M + VMLAB_PMD_SIZE)
+/*
+ * arm64 (arch/arm64/kernel/patching.c): the page is mapped at the fixmap
+ * slot FIX_TEXT_POKE0 of init_mm, __fix_to_virt() = FIXADDR_TOP (-8 MiB)
+ * minus its index; the index depends on the configuration (the FDT slots
+ * before it), the model takes 515.
+ */
+#define FIX_TEXT_POKE0_VA (0xffffffffff800000ULL - 515 * VMLAB_PAGE_SIZE)
 /* The poking PTE: PAGE_KERNEL without _PAGE_GLOBAL. */
 #define POKE_PROT (VMLAB_PAGE_KERNEL & ~VMLAB_PAGE_GLOBAL)
 
@@ -178,6 +191,56 @@ static int poke_once(struct execmem *xm, int cpu, u64 addr, const u8 *src,
 	return 0;
 }
 
+static bool is_arm64(const struct vmlab_machine *m)
+{
+	return m->arch->id == VMLAB_ARCH_ARM64;
+}
+
+/* arm64 __text_poke(): [addr, addr+len) within one page, through the
+ * FIX_TEXT_POKE0 fixmap slot.  src == NULL: fill with byte. */
+static int fixmap_poke(struct execmem *xm, int cpu, u64 addr, const u8 *src,
+		       int byte, u64 len)
+{
+	struct vmlab_machine *m = xm->m;
+	u64 off = addr & (VMLAB_PAGE_SIZE - 1), pfn;
+	int level;
+	assert(len > 0 && off + len <= VMLAB_PAGE_SIZE);
+	int err = text_frame(m, addr, &pfn, &level);
+	if (err)
+		return err;
+	struct vmlab_mm *init = vmlab_init_mm(m);
+	const struct vmlab_checker_alias run = {FIX_TEXT_POKE0_VA, pfn, 1};
+	vmlab_checker_set_op(m, cpu, "aarch64_insn_patch_text");
+	vmlab_checker_poke_begin(m, cpu, init, FIX_TEXT_POKE0_VA,
+				 FIX_TEXT_POKE0_VA + VMLAB_PAGE_SIZE, &run, 1);
+	/* set_fixmap_offset(FIX_TEXT_POKE0, phys) */
+	err = vmlab_map_range(m, init, FIX_TEXT_POKE0_VA,
+			      pfn << VMLAB_PAGE_SHIFT, VMLAB_PAGE_SIZE,
+			      VMLAB_PAGE_KERNEL, 0);
+	if (err) {
+		vmlab_checker_poke_end(m, cpu, init);
+		return err;
+	}
+	u8 buf[VMLAB_PAGE_SIZE];
+	if (!src)
+		memset(buf, byte, len);
+	err = vmlab_write(m, cpu, FIX_TEXT_POKE0_VA + off, src ? src : buf, len,
+			  NULL);
+	/* clear_fixmap(): pte_clear + flush_tlb_kernel_range. */
+	clear_alias(m, init, FIX_TEXT_POKE0_VA, VMLAB_LVL_PTE);
+	if (!vmlab_mutant(m, VMLAB_MUT_TEXT_POKE_NO_FLUSH)) {
+		vmlab_flush_tlb_kernel_range(m, cpu, FIX_TEXT_POKE0_VA,
+					     FIX_TEXT_POKE0_VA +
+						 VMLAB_PAGE_SIZE);
+		xm->poke.flushes++;
+	}
+	vmlab_checker_poke_end(m, cpu, init);
+	xm->poke.text_pokes++;
+	if (!err)
+		xm->poke.bytes += len;
+	return err;
+}
+
 static int poke_args(struct vmlab_machine *m, int cpu, u64 addr, u64 len,
 		     const char *fn, struct execmem **out)
 {
@@ -204,6 +267,17 @@ int vmlab_text_poke(struct vmlab_machine *m, int cpu, u64 addr,
 			   (unsigned long long)len);
 		return -VMLAB_EINVAL;
 	}
+	if (is_arm64(m)) {
+		/* aarch64_insn_copy(): a page at a time. */
+		u64 first = VMLAB_PAGE_SIZE - (addr & (VMLAB_PAGE_SIZE - 1));
+		if (first > len)
+			first = len;
+		err = fixmap_poke(xm, cpu, addr, src, 0, first);
+		if (!err && first < len)
+			err = fixmap_poke(xm, cpu, addr + first,
+					  (const u8 *)src + first, 0, len - first);
+		return err;
+	}
 	return poke_once(xm, cpu, addr, src, 0, len, false);
 }
 
@@ -216,9 +290,20 @@ static int poke_range(struct vmlab_machine *m, int cpu, u64 addr,
 	int err = poke_args(m, cpu, addr, len, fn, &xm);
 	if (err)
 		return err;
-	bool big = xm->cfg.flags & VMLAB_TEXT_POKE_2M;
+	bool big = xm->cfg.flags & VMLAB_TEXT_POKE_2M, arm64 = is_arm64(m);
 	for (u64 done = 0; done < len;) {
 		u64 p = addr + done, rest = len - done, s;
+		if (arm64) {
+			s = VMLAB_PAGE_SIZE - (p & (VMLAB_PAGE_SIZE - 1));
+			if (s > rest)
+				s = rest;
+			err = fixmap_poke(xm, cpu, p, src ? src + done : NULL,
+					  byte, s);
+			if (err)
+				return err;
+			done += s;
+			continue;
+		}
 		u64 pfn;
 		int level;
 		bool huge = big && !(p & (VMLAB_PMD_SIZE - 1)) &&

@@ -618,12 +618,18 @@ static void do_call(struct mr *r, size_t i)
 				rb_row(&r->b, "mmap address chosen (not FIXED)");
 			row_count(pl, got == c->result);
 		}
-		if (got >= 0 && c->result >= 0 && got != c->result && !c->unfinished) {
-			/* put the model where the kernel was */
-			vmlab_munmap(mm, (u64)got, c->len);
-			vmlab_mmap(mm, (u64)c->result, c->len, (int)c->prot,
-				   (int)(flags | VMLAB_MAP_FIXED), f, c->off);
-			r->resyncs++;
+		if (!c->unfinished && got != c->result) {
+			/* put the model where the kernel was: a mapping the
+			 * kernel made elsewhere or refused is undone (only when
+			 * no MAP_FIXED replaced anything), one the kernel made
+			 * is made there */
+			bool undo = got >= 0 && !is_fixed(c->flags);
+			if (undo)
+				vmlab_munmap(mm, (u64)got, c->len);
+			if (c->result >= 0 && (undo || got < 0))
+				vmlab_mmap(mm, (u64)c->result, c->len, (int)c->prot,
+					   (int)(flags | VMLAB_MAP_FIXED), f, c->off);
+			r->resyncs += undo || (got < 0 && c->result >= 0);
 		}
 		break;
 	}
@@ -724,8 +730,9 @@ static void do_call(struct mr *r, size_t i)
 			  (unsigned long long)c->addr,
 			  (unsigned long long)(c->kind == MT_MREMAP ? c->new_len : c->len),
 			  kr, mr_,
-			  (got >= 0 && c->result >= 0 && addr_result)
-				  ? " (the model was moved to the kernel's address)"
+			  (c->kind == MT_MMAP && !is_fixed(c->flags)) ||
+					  (c->kind == MT_MREMAP && got >= 0 && c->result >= 0)
+				  ? " (the model was put where the kernel's result says)"
 				  : "");
 		if (before.s)
 			sb_putn(&sb, before.s, before.n);
@@ -907,9 +914,9 @@ int replay_mm(const char *text, size_t len, const char *source,
 				      "quantities are not in the table",
 				(unsigned long long)r.b.overflow_rows, RB_MAX_ROWS);
 		if (r.resyncs)
-			rb_note(&r.b, "%llu times both placed a mapping but at different "
-				      "addresses: the model was moved to the kernel's to "
-				      "compare the records after it",
+			rb_note(&r.b, "%llu times the model's mapping differed from the "
+				      "kernel's result: the model was put where the kernel's "
+				      "result says, to compare the records after it",
 				(unsigned long long)r.resyncs);
 		rb_note(&r.b, "not in the trace, not replayed: page faults and "
 			      "accesses (they decide which VMAs have an anon_vma, "

@@ -591,6 +591,18 @@ static void do_call(struct mr *r, size_t i)
 	s64 got = 0;
 	bool addr_result = false, compare = true;
 	u64 lo = c->addr, hi = c->addr + c->len;
+	/* the view is around where the kernel's result points */
+	if ((c->kind == MT_MMAP || c->kind == MT_MREMAP) && c->result >= 0 &&
+	    !c->unfinished) {
+		u64 k = (u64)c->result;
+		u64 kl = c->kind == MT_MREMAP ? c->new_len : c->len;
+		if (c->kind == MT_MMAP || k < lo)
+			lo = k;
+		if (k + kl > hi || c->kind == MT_MMAP)
+			hi = k + kl;
+	}
+	if (c->kind == MT_MREMAP && c->addr + c->old_len > hi)
+		hi = c->addr + c->old_len;
 	struct sbuf before = {0};
 	if (rb_want_div(&r->b))
 		view(&before, r, lo, hi, "vmlab before the call");
@@ -652,8 +664,6 @@ static void do_call(struct mr *r, size_t i)
 		got = vmlab_munlock(mm, c->addr, c->len);
 		break;
 	case MT_MREMAP:
-		lo = c->addr;
-		hi = c->addr + (c->old_len > c->new_len ? c->old_len : c->new_len);
 		got = vmlab_mremap(mm, c->addr, c->old_len, c->new_len, (int)c->flags,
 				   c->new_addr);
 		addr_result = true;
@@ -736,9 +746,7 @@ static void do_call(struct mr *r, size_t i)
 				  : "");
 		if (before.s)
 			sb_putn(&sb, before.s, before.n);
-		u64 klo = c->result >= 0 && addr_result ? (u64)c->result : lo;
-		view(&sb, r, lo < klo ? lo : klo, hi > klo + c->len ? hi : klo + c->len,
-		     "vmlab after (kernel's result applied where both succeeded)");
+		view(&sb, r, lo, hi, "vmlab after the call (the kernel's result applied)");
 		rb_div(&r->b, c->line, sb_take(&sb));
 	}
 	free(sb_take(&before));

@@ -616,7 +616,9 @@ void vmlab_replay_print(const struct vmlab_replay_result *r, FILE *f,
 		fprintf(f, "\n-- line %llu --\n%s", (unsigned long long)r->divs[i].line,
 			r->divs[i].text);
 	if (r->kind == VMLAB_TRACE_MM) {
-		if (r->maps_diff && r->maps_diff[0])
+		if (!r->maps_diff)
+			fprintf(f, "\nfinal maps: none in the trace (no when=exit block)\n");
+		else if (r->maps_diff[0])
 			fprintf(f, "\nfinal maps, diff -u kernel vmlab:\n%s",
 				r->maps_diff);
 		else

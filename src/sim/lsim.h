@@ -37,6 +37,9 @@ struct sim_machine {
 	struct sim_user *user;    /* user mms made by the scenario */
 	struct sim_warning *warn; /* kernel warnings, by kind */
 	int nr_warn;
+	/* The operation after which deferred work was first left queued
+	 * outside m:run (nothing runs it there), or NULL. */
+	const char *work_left_by;
 	struct sim_devices *dev;  /* SMMUs, KVMs, notifiers (lua_notifier.c) */
 };
 

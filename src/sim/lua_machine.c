@@ -230,6 +230,12 @@ void lop_end(struct lop *o)
 		vmlab_lock_release(o->m, o->cpu, &o->sm->svc_lock,
 				   "service unlock");
 	}
+	/* Outside m:run no worker runs deferred work (the vmalloc purge
+	 * worker...); Linux would have.  Remember where it was left, for the
+	 * warning at the end (lsim_machine_finish). */
+	if (!o->sm->sched && !o->sm->work_left_by &&
+	    vmlab_nr_pending_work(o->m) > 0)
+		o->sm->work_left_by = o->name;
 	if (o->sm->tm) {
 		trace_span(o->sm, o->cpu, o->name, o->t0, o->arg, o->nargs);
 		trace_sample(o->sm);
@@ -685,6 +691,17 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 	lsim_user_finish(sm); /* before the reports: exit_mmap is checked */
 	struct sim_result *r = sim->r;
 	struct vmlab_machine *m = sm->m;
+	if (sm->work_left_by && vmlab_nr_pending_work(m) > 0)
+		vmlab_warn(m, "deferred work never ran: %d item%s queued "
+			      "(first '%s'), left since '%s' outside m:run; Linux "
+			      "would have run it (the purge worker...): call "
+			      "cpu:run_work() or issue the calls from m:run "
+			      "programs",
+			   vmlab_nr_pending_work(m),
+			   vmlab_nr_pending_work(m) == 1 ? "" : "s",
+			   m->work_head && m->work_head->name ? m->work_head->name
+							      : "work",
+			   sm->work_left_by);
 	struct sim_machine_info *mi = realloc(
 		r->machines, (size_t)(r->nr_machines + 1) * sizeof(*mi));
 	size_t n = vmlab_nr_reports(m);

@@ -280,6 +280,12 @@ def t_cli_errors(vmlab, gdir):
             if msg not in p.stderr + p.stdout:
                 sys.exit(f"vmlab {' '.join(args)}: no '{msg}' in:\n"
                          f"{p.stdout}{p.stderr}")
+        # deferred work left queued outside m:run is not silent
+        p = run(vmlab, "run", scen("lazy.lua", "local m = vmlab.machine{}\n"
+                                   "for i = 1, 400 do m:vfree(m:vmalloc(64 * 4096)) end\n"),
+                code=0)
+        assert "WARNING: deferred work never ran" in p.stdout, p.stdout
+        assert "left since 'vfree' outside m:run" in p.stdout, p.stdout
         # an error is printed once, not on stdout and stderr both
         p = run(vmlab, "run", scen("once.lua", "local m = vmlab.machine{}\n"
                                    "m:read64('x')\n"), code=1)

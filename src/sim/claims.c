@@ -46,7 +46,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"1.10", "vm-flush-reset-perms",
 	 "Flagged area not deallocating pages (`vunmap`) → just `vm_unmap_aliases()`",
-	 "vmlab's vmap() refuses VM_FLUSH_RESET_PERMS and vunmap() never resets permissions; the seed-v2 vunmap branch (vm_unmap_aliases() when pages are not freed) is not a selectable variant"},
+	 NULL},
 	{"1.11", "vm-flush-reset-perms",
 	 "arm64 fallback: no `set_alias_*` → `set_memory_nx` + `set_memory_rw` inside vfree",
 	 "needs the arm64 architecture (no set_alias_*, the set_memory_nx + set_memory_rw fallback inside vfree)"},

@@ -95,6 +95,7 @@ static bool parse_syms(struct tok t, const struct sym *tab, bool huge,
 {
 	u64 v = 0;
 	size_t i = 0;
+	assert(tab && out);
 	if (!t.n)
 		return false;
 	while (i <= t.n) {
@@ -378,6 +379,7 @@ static int parse_record(struct mt_trace *t, const char *s, size_t n,
 			u64 line, const char *src, char *err, size_t errlen)
 {
 	struct mt_rec r;
+	assert(t && s && n > 0);
 	memset(&r, 0, sizeof(r));
 	r.line = line;
 	size_t sp = 0;
@@ -477,6 +479,7 @@ int mt_parse(const char *text, size_t len, const char *src,
 	struct mt_maps *cur = NULL;
 	u64 want = 0;
 	bool have_exec_maps = false;
+	assert(t && (text || !len));
 	memset(t, 0, sizeof(*t));
 	lines_init(&l, text, len);
 	while (lines_next(&l, &s, &n)) {

@@ -107,6 +107,7 @@ void lines_init(struct lines *l, const char *text, size_t len)
 
 bool lines_next(struct lines *l, const char **s, size_t *n)
 {
+	assert(l && s && n && l->p <= l->end);
 	if (l->p >= l->end)
 		return false;
 	const char *q = memchr(l->p, '\n', (size_t)(l->end - l->p));
@@ -176,6 +177,7 @@ bool tok_s64(struct tok t, s64 *out)
 
 bool field(const char *s, size_t n, const char *key, struct tok *val)
 {
+	assert(key && val && (s || !n));
 	size_t k = strlen(key);
 	for (size_t i = 0; i + k < n; i++) {
 		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, key, k) &&
@@ -254,6 +256,7 @@ bool rb_want_div(const struct rbuild *b)
 void rb_div(struct rbuild *b, u64 line, char *text)
 {
 	struct vmlab_replay_result *r = b->r;
+	assert(r && text && r->ndivs <= (size_t)b->max_divs);
 	r->total_divs++;
 	if (!rb_want_div(b)) {
 		free(text);

@@ -86,6 +86,7 @@ static size_t parse_prefix(const char *s, size_t n, struct tfs_rec *r)
 		r->comm[cl] = 0;
 		r->pid = (s32)pid;
 		r->cpu = (u16)(cpu > 65535 ? 65535 : cpu);
+		assert(j + 1 <= n && s[j] == ']');
 		return j + 1;
 	}
 	return 0;
@@ -149,6 +150,7 @@ static int parse_event(const char *ev, size_t evn, const char *p, size_t n,
 {
 	u64 line = r->line;
 	int e = 0;
+	assert(ev && r && (p || !n));
 	if (evn == 15 && !memcmp(ev, "alloc_vmap_area", 15)) {
 		r->kind = TFS_ALLOC;
 		struct tok t;
@@ -228,6 +230,7 @@ int tfs_parse(const char *text, size_t len, const char *src,
 	const char *s;
 	size_t n;
 	u64 last_ts = 0, last_ts_line = 0, events = 0;
+	assert(t && (text || !len));
 	memset(t, 0, sizeof(*t));
 	t->max_cpu = -1;
 	lines_init(&l, text, len);

@@ -277,6 +277,7 @@ static int infer_initial(struct vr *v)
 			est ? "as the next pre-trace area's, from nr_lazy's growth"
 			    : "nothing better is known");
 	}
+	assert(f1->kind == TFS_FREE && first_size > 0);
 	v->init_pages = f1->b > first_size ? f1->b - first_size : 0;
 	if (v->first_purge != SIZE_MAX) {
 		u64 np = t->rec[v->first_purge].c;
@@ -378,6 +379,7 @@ static bool is_execmem(const struct tfs_rec *r)
 
 static void do_alloc(struct vr *v, size_t i)
 {
+	assert(v && i < v->t.n && v->t.rec[i].kind == TFS_ALLOC);
 	const struct tfs_rec *r = &v->t.rec[i];
 	struct vmlab_replay_row *row = rb_row(&v->b, "alloc at the traced address");
 	if (r->f) {
@@ -428,6 +430,7 @@ static void do_alloc(struct vr *v, size_t i)
 
 static void do_free(struct vr *v, size_t i, bool first)
 {
+	assert(v && i < v->t.n && v->t.rec[i].kind == TFS_FREE);
 	const struct tfs_rec *r = &v->t.rec[i];
 	int cpu = rec_cpu(v, r);
 	const struct vmlab_vm_struct *vm = vmlab_find_vm_area(v->m, r->a);
@@ -509,6 +512,7 @@ static void compare_purges(struct vr *v, struct kpurge *kp, size_t nkp)
 	struct vmlab_replay_row *pf = rb_row(&v->b, "purge flush range/full (33-page ceiling)");
 	u64 kw = 0, mw = 0, kf = 0, mf = 0;
 	size_t j = 0;
+	assert(nkp <= v->t.n);
 	for (size_t k = 0; k < nkp; k++) {
 		struct kpurge *p = &kp[k];
 		kw += p->worker;
@@ -558,6 +562,7 @@ static void compare_purges(struct vr *v, struct kpurge *kp, size_t nkp)
 			rb_div(&v->b, v->t.rec[p->rec].line, sb_take(&sb));
 		}
 	}
+	assert(pc->agreed <= pc->compared && pw->agreed <= pw->compared);
 	for (size_t k = 0; k < v->nvp; k++) {
 		mw += v->vp[k].worker;
 		mf += v->vp[k].full;
@@ -643,6 +648,7 @@ static void tlb_rows(struct vr *v, const struct kpurge *kp, size_t nkp)
 static int run(struct vr *v)
 {
 	struct tfs_trace *t = &v->t;
+	assert(v->m && t->n > 0);
 	struct kpurge *kp = calloc(t->n + 1, sizeof(*kp));
 	size_t nkp = 0;
 	u64 frees = 0;
@@ -688,6 +694,7 @@ static int run(struct vr *v)
 			v->in_work = false;
 		}
 	}
+	assert(nkp <= t->n && v->frees_done >= frees);
 	compare_purges(v, kp, nkp);
 	tlb_rows(v, kp, nkp);
 	free(kp);

@@ -573,9 +573,9 @@ void vmlab_replay_print(const struct vmlab_replay_result *r, FILE *f,
 	}
 	fprintf(f, "trace %s (%s, %llu records)\n\n", r->source,
 		kind_name(r->kind), (unsigned long long)r->records);
-	fprintf(f, "%-34s | %-22s | %-22s | %s\n", "quantity", "kernel",
+	fprintf(f, "%-40s | %-24s | %-24s | %s\n", "quantity", "kernel",
 		"vmlab", "agree");
-	fprintf(f, "%.34s-+-%.22s-+-%.22s-+-%s\n",
+	fprintf(f, "%.40s-+-%.24s-+-%.24s-+-%s\n",
 		"------------------------------------------",
 		"------------------------------", "------------------------",
 		"------------------");
@@ -592,7 +592,7 @@ void vmlab_replay_print(const struct vmlab_replay_result *r, FILE *f,
 				 (unsigned long long)w->compared,
 				 100.0 * (double)w->agreed /
 					 (double)w->compared);
-		fprintf(f, "%-34s | %-22s | %-22s | %s\n", w->quantity,
+		fprintf(f, "%-40s | %-24s | %-24s | %s\n", w->quantity,
 			w->kernel, w->model, agree);
 	}
 	fprintf(f, "\nagreement over compared records: %.2f%%\n",

@@ -386,6 +386,9 @@ static void do_alloc(struct vr *v, size_t i)
 		struct vmlab_replay_row *fr = rb_row(&v->b, "failed allocations");
 		fr->compared++;
 		fr->apart = true;
+		snprintf(fr->kernel, sizeof(fr->kernel), "%llu failed",
+			 (unsigned long long)fr->compared);
+		snprintf(fr->model, sizeof(fr->model), "overflow purge");
 		snprintf(fr->note, sizeof(fr->note),
 			 "the kernel's window was full (its occupancy before the trace is not known): "
 			 "the model runs the overflow path's purge there");
@@ -445,6 +448,9 @@ static void do_free(struct vr *v, size_t i, bool first)
 		struct vmlab_replay_row *ir = rb_row(&v->b, "frees of pre-trace areas");
 		ir->compared++;
 		ir->apart = true;
+		snprintf(ir->kernel, sizeof(ir->kernel), "%llu frees",
+			 (unsigned long long)ir->compared);
+		snprintf(ir->model, sizeof(ir->model), "sizes inferred");
 		snprintf(ir->note, sizeof(ir->note),
 			 "allocated before the trace: size inferred from nr_lazy, not compared");
 		u64 a = 0;
@@ -510,7 +516,7 @@ static void compare_purges(struct vr *v, struct kpurge *kp, size_t nkp)
 	struct vmlab_replay_row *pn = rb_row(&v->b, "num_purged");
 	struct vmlab_replay_row *pw = rb_row(&v->b, "purge run by (task/worker)");
 	struct vmlab_replay_row *pf = rb_row(&v->b, "purge flush range/full (33-page ceiling)");
-	u64 kw = 0, mw = 0, kf = 0, mf = 0;
+	u64 kw = 0, mw = 0, kf = 0, mf = 0, ksum = 0, msum = 0;
 	size_t j = 0;
 	assert(nkp <= v->t.n);
 	for (size_t k = 0; k < nkp; k++) {
@@ -541,10 +547,17 @@ static void compare_purges(struct vr *v, struct kpurge *kp, size_t nkp)
 		bool start_ok = dmap ? q->start < VMLAB_VMALLOC_START : q->start == p->start;
 		row_count(pr, start_ok && q->end == p->end);
 		row_count(pn, q->num == p->num);
+		ksum += p->num;
+		msum += q->num;
 		if (dmap) {
 			struct vmlab_replay_row *pd = rb_row(&v->b, "purge start in the direct map");
 			pd->compared++;
+			pd->agreed += q->start < VMLAB_VMALLOC_START;
 			pd->apart = true;
+			snprintf(pd->kernel, sizeof(pd->kernel), "%llu purges",
+				 (unsigned long long)pd->compared);
+			snprintf(pd->model, sizeof(pd->model), "%llu in the direct map",
+				 (unsigned long long)pd->agreed);
 			snprintf(pd->note, sizeof(pd->note),
 				 "VM_FLUSH_RESET_PERMS: the direct-map address depends on "
 				 "physical placement, which is not the kernel's; compared as 'in the direct map'");
@@ -578,6 +591,12 @@ static void compare_purges(struct vr *v, struct kpurge *kp, size_t nkp)
 			  (unsigned long long)v->vp[k].num, runner(v->vp[k].worker));
 		rb_div(&v->b, 0, sb_take(&sb));
 	}
+	snprintf(pr->kernel, sizeof(pr->kernel), "%llu compared",
+		 (unsigned long long)pr->compared);
+	snprintf(pr->model, sizeof(pr->model), "%llu equal",
+		 (unsigned long long)pr->agreed);
+	snprintf(pn->kernel, sizeof(pn->kernel), "%llu areas", (unsigned long long)ksum);
+	snprintf(pn->model, sizeof(pn->model), "%llu areas", (unsigned long long)msum);
 	snprintf(pc->kernel, sizeof(pc->kernel), "%zu purges", nkp);
 	snprintf(pc->model, sizeof(pc->model), "%zu purges", v->nvp);
 	snprintf(pw->kernel, sizeof(pw->kernel), "%llu/%llu",

@@ -17,10 +17,11 @@
 -- flushed before the pages are freed, and explore finds nothing.
 -- Scheduling points: every operation, init_mm.page_table_lock around
 -- each shadow PTE populate/depopulate, and every IPI of a flush.
+-- -D arch=arm64 runs it with arm64's KASAN_SHADOW_OFFSET and TLBI.
 
-local P = vmlab.params{release = "seed-v6", rounds = 3}
+local P = vmlab.params{release = "seed-v6", rounds = 3, arch = "x86_64"}
 
-local m = vmlab.machine{cpus = 2, memory = "64M", kasan = P.release}
+local m = vmlab.machine{cpus = 2, memory = "64M", kasan = P.release, arch = P.arch}
 local used = {0, 0}
 
 local function worker(c, me, purge)

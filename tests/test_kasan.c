@@ -164,6 +164,41 @@ static void test_layout(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* arm64: its KASAN_SHADOW_OFFSET and shadow region, the same checks. */
+static void test_arm64(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg;
+	struct vmlab_machine *m = NULL;
+	u64 s, e;
+	u8 z = 0;
+
+	vmlab_config_default(&cfg);
+	cfg.arch = "arm64";
+	cfg.nr_cpus = 2;
+	cfg.mem_bytes = 256 * VMLAB_MiB;
+	cfg.checker = true;
+	cfg.kasan = true;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	vmlab_kasan_shadow_region(m, &s, &e);
+	assert_true(s == 0xffff600000000000ULL && e == 0xffff800000000000ULL);
+	u64 v = vmlab_vmalloc(m, 0, 100);
+	assert_true(v);
+	assert_true(vmlab_kasan_mem_to_shadow(m, v) ==
+		    (v >> 3) + VMLAB_KASAN_SHADOW_OFFSET_ARM64);
+	assert_int_equal(shadow(m, v + 96), 4);
+	assert_int_equal(vmlab_read(m, 1, v + 99, &z, 1, NULL), 0);
+	assert_int_equal(kasan_reports(m), 0);
+	assert_int_equal(vmlab_read(m, 1, v + 100, &z, 1, NULL), 0);
+	assert_int_equal(kasan_reports(m), 1);
+	vmlab_vfree(m, 0, v);
+	vmlab_purge_vmap_area_lazy(m, 0);
+	assert_false(vmlab_kasan_shadow_mapped(m, v));
+	assert_int_equal(vmlab_nr_reports(m), 1);
+	vmlab_machine_destroy(m);
+}
+
 /* Partial granule encoding, guard page and page rounding poisoned. */
 static void test_poison_encoding(void **state)
 {
@@ -462,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_vmap_and_vm_map_ram),
 		cmocka_unit_test(test_vmalloc_percpu),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_arm64),
 		cmocka_unit_test(test_poison_encoding),
 		cmocka_unit_test(test_page_use_after_free),
 		cmocka_unit_test(test_sharing),

@@ -59,14 +59,12 @@ int vmlab_kasan_release_parse(const char *name, enum vmlab_kasan_release *out)
 	return -VMLAB_EINVAL;
 }
 
-/* CONFIG_KASAN_SHADOW_OFFSET: the architecture's, by name. */
+/* CONFIG_KASAN_SHADOW_OFFSET: the architecture's (its va layout). */
 static u64 arch_shadow_offset(const char *arch)
 {
-	if (!arch || !strcmp(arch, "x86_64"))
-		return VMLAB_KASAN_SHADOW_OFFSET_X86_64;
-	if (!strcmp(arch, "arm64"))
-		return VMLAB_KASAN_SHADOW_OFFSET_ARM64;
-	return 0;
+	const struct vmlab_va_layout *l = vmlab_arch_layout(arch);
+
+	return l ? l->kasan_shadow_offset : 0;
 }
 
 const char *vmlab_kasan_config_error(const struct vmlab_config *cfg)
@@ -86,10 +84,12 @@ const char *vmlab_kasan_config_error(const struct vmlab_config *cfg)
 	return NULL;
 }
 
-bool kasan_is_vmalloc_or_module(u64 addr)
+bool kasan_is_vmalloc_or_module(const struct kasan_state *ks, u64 addr)
 {
-	return (addr >= VMLAB_VMALLOC_START && addr <= VMLAB_VMALLOC_END) ||
-	       (addr >= VMLAB_MODULES_VADDR && addr < VMLAB_MODULES_END);
+	const struct vmlab_va_layout *l = ks->layout;
+
+	return (addr >= l->vmalloc_start && addr <= l->vmalloc_end) ||
+	       (addr >= l->modules_vaddr && addr < l->modules_end);
 }
 
 bool vmlab_kasan_enabled(const struct vmlab_machine *m)
@@ -292,7 +292,7 @@ int kasan_populate_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
 {
 	struct kasan_state *ks = kasan_state(m);
 
-	if (!ks || !kasan_is_vmalloc_or_module(addr))
+	if (!ks || !kasan_is_vmalloc_or_module(ks, addr))
 		return 0;
 	assert(size && !(addr & ~VMLAB_PAGE_MASK));
 	u64 s = align_down(kasan_shadow(ks, addr), VMLAB_PAGE_SIZE);
@@ -317,7 +317,7 @@ void kasan_unpoison_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
 {
 	struct kasan_state *ks = kasan_state(m);
 
-	if (!ks || !kasan_is_vmalloc_or_module(addr) || !size)
+	if (!ks || !kasan_is_vmalloc_or_module(ks, addr) || !size)
 		return;
 	assert(!(addr & ~VMLAB_PAGE_MASK));
 	unpoison(ks, cpu, addr, size);
@@ -330,7 +330,7 @@ void kasan_poison_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
 {
 	struct kasan_state *ks = kasan_state(m);
 
-	if (!ks || !kasan_is_vmalloc_or_module(addr) || !size)
+	if (!ks || !kasan_is_vmalloc_or_module(ks, addr) || !size)
 		return;
 	poison(ks, cpu, addr, align_up(size, VMLAB_KASAN_GRANULE_SIZE),
 	       VMLAB_KASAN_VMALLOC_INVALID);
@@ -444,7 +444,7 @@ void kasan_release_vmalloc(struct vmlab_machine *m, int cpu, u64 start,
 	struct kasan_state *ks = kasan_state(m);
 	u64 rs, re;
 
-	if (!ks || !kasan_is_vmalloc_or_module(start))
+	if (!ks || !kasan_is_vmalloc_or_module(ks, start))
 		return;
 	assert(start < end && free_start <= start && end <= free_end);
 	ks->st.releases++;
@@ -493,7 +493,7 @@ void vmlab_kasan_stats(struct vmlab_machine *m, struct vmlab_kasan_stats *out)
 	u64 last = 0, users = 0;
 	for (struct vmlab_vmap_area *va = vmlab_vmap_busy_first(vs->tree); va;
 	     va = vmlab_vmap_busy_next(vs->tree, va)) {
-		if (!kasan_is_vmalloc_or_module(va->va_start))
+		if (!kasan_is_vmalloc_or_module(ks, va->va_start))
 			continue;
 		u64 s = align_down(kasan_shadow(ks, va->va_start),
 				   VMLAB_PAGE_SIZE);
@@ -642,11 +642,12 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 	if (!ks)
 		return -VMLAB_ENOMEM;
 	ks->m = m;
-	ks->offset = arch_shadow_offset(cfg->arch);
+	ks->layout = vmlab_layout(m);
+	ks->offset = ks->layout->kasan_shadow_offset;
 	ks->release = (enum vmlab_kasan_release)cfg->kasan_release;
-	/* The shadow of the kernel half: KASAN_SHADOW_START .. _END. */
-	ks->shadow_start = kasan_shadow(ks, 0xffff800000000000ULL);
-	ks->shadow_end = kasan_shadow(ks, ~0ULL) + 1;
+	/* KASAN_SHADOW_START .. _END of the architecture. */
+	ks->shadow_start = ks->layout->kasan_shadow_start;
+	ks->shadow_end = ks->layout->kasan_shadow_end;
 	ks->dm_shadow_start = kasan_shadow(ks, m->dm_start);
 	ks->dm_shadow_end = align_up(kasan_shadow(ks, m->dm_end),
 				     VMLAB_PAGE_SIZE);
@@ -661,8 +662,8 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 	if (err)
 		return err;
 	/* The vmalloc and module shadow is left unmapped. */
-	assert(!shadow_present(ks, kasan_shadow(ks, VMLAB_VMALLOC_START)));
-	assert(ks->shadow_start < ks->dm_shadow_start &&
+	assert(!shadow_present(ks, kasan_shadow(ks, ks->layout->vmalloc_start)));
+	assert(ks->shadow_start <= ks->dm_shadow_start &&
 	       ks->dm_shadow_end <= ks->shadow_end);
 	return 0;
 }

@@ -29,6 +29,7 @@ struct kasan_area_rec {
 
 struct kasan_state {
 	struct vmlab_machine *m;
+	const struct vmlab_va_layout *layout; /* the architecture's */
 	u64 offset;	 /* KASAN_SHADOW_OFFSET of the architecture */
 	u64 shadow_start, shadow_end; /* the shadow region */
 	u64 dm_shadow_start, dm_shadow_end; /* direct map's real shadow */
@@ -61,7 +62,7 @@ static inline u64 kasan_shadow_to_mem(const struct kasan_state *ks, u64 sh)
 	return (sh - ks->offset) << VMLAB_KASAN_SHADOW_SCALE_SHIFT;
 }
 
-bool kasan_is_vmalloc_or_module(u64 addr);
+bool kasan_is_vmalloc_or_module(const struct kasan_state *ks, u64 addr);
 
 /* ---- hooks for the vmalloc service (no-ops with KASAN off) ---- */
 

@@ -317,7 +317,7 @@ bool vmlab_kasan_check(struct vmlab_machine *m, int cpu, u64 addr, u64 size,
 
 	if (!ks || ks->in_report || !size)
 		return true;
-	if (!in_direct_map(m, addr) && !kasan_is_vmalloc_or_module(addr))
+	if (!in_direct_map(m, addr) && !kasan_is_vmalloc_or_module(ks, addr))
 		return true;
 	if (!vmlab_cpu_valid(m, cpu)) {
 		vmlab_warn(m, "kasan_check: no CPU %d", cpu);

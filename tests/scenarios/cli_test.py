@@ -232,6 +232,13 @@ def t_kasan(vmlab, gdir):
         p = run(vmlab, "explore", "kasan-race", "-D", "release=fixed",
                 "--seeds", "100", "--policy", policy, code=0)
         assert "no failure in 100 seeds" in p.stdout, p.stdout
+    # the same on arm64 (its shadow offset, its TLB maintenance)
+    p = run(vmlab, "explore", "kasan-race", "-D", "arch=arm64", "--seeds",
+            "30", code=1)
+    assert "freed-frame-reachable" in p.stdout, p.stdout
+    p = run(vmlab, "explore", "kasan-race", "-D", "arch=arm64", "-D",
+            "release=fixed", "--seeds", "100", code=0)
+    assert "no failure in 100 seeds" in p.stdout, p.stdout
     p = run(vmlab, "explore", "kasan-race", "-D", "release=fixed",
             "--mutant", "kasan-release-no-align", "--seeds", "30", code=1)
     assert "BUG: KASAN: kasan_release_vmalloc frees shadow page" in p.stdout

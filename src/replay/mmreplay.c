@@ -209,6 +209,17 @@ static int build_exec(struct mr *r, const struct mt_maps *mp)
 	/* mmap_base() is TASK_SIZE minus a gap of 128 MiB to 5/6 of it */
 	if (interp_end && interp_end <= dflt && interp_end >= dflt / 6)
 		l.mmap_base = interp_end;
+	/* the legacy layout (ADDR_COMPAT_LAYOUT, vm.legacy_va_layout): the
+	 * interpreter sits at the bottom-up base */
+	for (size_t i = 0; i < mp->n; i++)
+		if (mp->v[i].start == l.mmap_legacy_base && mp->v[i].inode &&
+		    mp->v[i].path && (!image || strcmp(mp->v[i].path, image))) {
+			l.topdown = false;
+			rb_note(&r->b, "the interpreter sits at the legacy base %#llx: "
+				       "bottom-up layout",
+				(unsigned long long)l.mmap_legacy_base);
+			break;
+		}
 	if (vmlab_user_set_layout(r->mm, &l))
 		rb_note(&r->b, "the inferred layout was refused; defaults kept");
 	rb_note(&r->b, "inferred from the exec maps (line %llu): start_brk %#llx%s, "

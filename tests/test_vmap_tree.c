@@ -837,6 +837,48 @@ static void test_long_busy_list(void **state)
 	vmlab_vmap_tree_destroy(t);
 }
 
+/* The by-start hash beside the busy tree: through growth (more areas than
+ * its first size), lookups by start and by inner address, removals. */
+static void test_busy_hash(void **state)
+{
+	enum { N = 5000 };
+	struct vmlab_vmap_tree *t = mk(B, B + 4 * N * P);
+	struct vmlab_vmap_area *va = calloc(N, sizeof(*va));
+
+	(void)state;
+	assert_non_null(va);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(vmlab_vmap_alloc_area(t, &va[i], 2 * P, 1, B,
+						       B + 4 * N * P, false),
+				 0);
+	assert_int_equal(vmlab_vmap_nr_busy(t), N);
+	for (int i = 0; i < N; i++) {
+		assert_ptr_equal(vmlab_vmap_busy_find_start(t, va[i].va_start),
+				 &va[i]);
+		assert_ptr_equal(vmlab_vmap_busy_find(t, va[i].va_start + P),
+				 &va[i]);
+		assert_null(vmlab_vmap_busy_find_start(t, va[i].va_start + P));
+	}
+	for (int i = 0; i < N; i += 2)
+		assert_int_equal(vmlab_vmap_free_area(t, &va[i]), 0);
+	assert_true(vmlab_vmap_tree_check(t));
+	for (int i = 0; i < N; i++) {
+		struct vmlab_vmap_area *want = i % 2 ? &va[i] : NULL;
+		assert_ptr_equal(vmlab_vmap_busy_find_start(t, va[i].va_start),
+				 want);
+		assert_ptr_equal(vmlab_vmap_busy_find(t, va[i].va_start + P),
+				 want);
+	}
+	/* A start that was never an area's: not found by the hash. */
+	assert_null(vmlab_vmap_busy_find_start(t, B + 4 * N * P - P));
+	for (int i = 1; i < N; i += 2)
+		assert_int_equal(vmlab_vmap_free_area(t, &va[i]), 0);
+	assert_int_equal(vmlab_vmap_nr_busy(t), 0);
+	assert_true(vmlab_vmap_tree_check(t));
+	vmlab_vmap_tree_destroy(t);
+	free(va);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -860,6 +902,7 @@ int main(void)
 	    cmocka_unit_test(test_random_stress),
 	    cmocka_unit_test(test_random_stress_kernel_mode),
 	    cmocka_unit_test(test_long_busy_list),
+	    cmocka_unit_test(test_busy_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

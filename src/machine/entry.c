@@ -37,20 +37,31 @@ u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep)
 	return *entry_slot(m, ptep, false);
 }
 
+void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		 int level, vmlab_ptep_t ptep, u64 *slot, u64 val)
+{
+	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
+	assert(!VMLAB_DEBUG_CHECKS || slot == entry_slot(m, ptep, true));
+	u64 old = *slot;
+	*slot = val;
+	/* No CPU context: charged to CPU 0, as count(m, -1, ...) does. */
+	m->cpu[0].cnt[VMLAB_C_pte_write]++;
+	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
+	/* A table entry changed: cached table pointers may be stale. */
+	if (level > VMLAB_LVL_PTE && old != val)
+		m->pt_seq++;
+	if (obs_on(m, OBS_ENTRY_STORE) && old != val)
+		OBS_CALL(m, entry_store, mm, va & ~(vmlab_level_size(level) - 1),
+			 level, ptep, old, val);
+}
+
 void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		     int level, vmlab_ptep_t ptep, u64 val)
 {
 	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
 	if (!ptep_valid(m, ptep, "set_entry"))
 		return;
-	u64 *slot = entry_slot(m, ptep, true);
-	u64 old = *slot;
-	*slot = val;
-	count(m, -1, VMLAB_C_pte_write, 1);
-	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
-	if (obs_on(m, OBS_ENTRY_STORE) && old != val)
-		OBS_CALL(m, entry_store, mm, va & ~(vmlab_level_size(level) - 1),
-			 level, ptep, old, val);
+	entry_store(m, mm, va, level, ptep, entry_slot(m, ptep, true), val);
 }
 
 int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
@@ -82,6 +93,7 @@ void vmlab_pgtable_free(struct vmlab_machine *m, u64 pfn)
 	if (obs_on(m, OBS_PGTABLE_FREE))
 		OBS_CALL(m, pgtable_free, pfn, pg->pt_level);
 	count(m, -1, VMLAB_C_pgtable_free, 1);
+	m->pt_seq++; /* cached pointers to this table are stale */
 	vmlab_free_pages(m, -1, pfn, 0);
 	pg->flags &= ~(u32)VMLAB_PG_TABLE;
 }

@@ -210,6 +210,21 @@ struct cpu {
 
 /* ------------------------------------------------------------ machine */
 
+/*
+ * The mm core's cache of PTE tables (src/mm/pgtable.c): for a (mm, 2 MiB
+ * region), the table's frame and host bytes, so map and unmap of pages in
+ * a region seen before skip the walk from the top.  Keyed by the mm's
+ * ctx_id (never reused) and valid while machine->pt_seq is unchanged.
+ */
+#define PTC_SIZE 16
+struct ptc_entry {
+	u64 ctx_id;
+	u64 region; /* va >> PMD shift */
+	u64 seq;    /* machine->pt_seq at fill */
+	u64 table;  /* pfn of the PTE table */
+	u64 *host;  /* its 512 entries */
+};
+
 /* Observer events (observer.h), one bit each in machine->obs_mask. */
 enum obs_event {
 	OBS_ENTRY_STORE,
@@ -285,6 +300,10 @@ struct vmlab_machine {
 	struct vmlab_mm init_mm;
 	struct vmlab_mm *mm_list; /* user mms, newest first */
 	u64 next_ctx_id;
+	/* Page-table structure changes (a table entry stored, a table
+	 * freed): the mm core's PTE-table cache is valid while it stands. */
+	u64 pt_seq;
+	struct ptc_entry ptc[PTC_SIZE];
 	/* direct map VA range (set by boot), excluded from rmap counting */
 	u64 dm_start, dm_end;
 	/* events */
@@ -380,6 +399,9 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
 
 /* entry.c */
 vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
+/* vmlab_set_entry() with the entry's host slot already known. */
+void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		 int level, vmlab_ptep_t ptep, u64 *slot, u64 val);
 
 /* src/arch/x86/pte.c */
 extern const struct vmlab_arch_ops vmlab_arch_x86_64;

@@ -41,6 +41,53 @@ static int range_check(const struct vmlab_machine *m, u64 va, u64 size)
 	return 0;
 }
 
+/* ------------------------------------------------- PTE-table cache */
+
+static inline struct ptc_entry *ptc_slot(struct vmlab_machine *m,
+					 const struct vmlab_mm *mm, u64 region)
+{
+	return &m->ptc[(region ^ mm->ctx_id) & (PTC_SIZE - 1)];
+}
+
+/* The cached PTE table of va's 2 MiB region in mm, or NULL. */
+static inline u64 *ptc_get(struct vmlab_machine *m, const struct vmlab_mm *mm,
+			   u64 va, u64 *table)
+{
+	u64 region = va >> VMLAB_PMD_SHIFT;
+	const struct ptc_entry *p = ptc_slot(m, mm, region);
+	if (p->host && p->seq == m->pt_seq && p->region == region &&
+	    p->ctx_id == mm->ctx_id) {
+		*table = p->table;
+		return p->host;
+	}
+	return NULL;
+}
+
+/* Remember that the walk of va in mm reached PTE table `table`. */
+static u64 *ptc_put(struct vmlab_machine *m, const struct vmlab_mm *mm, u64 va,
+		    u64 table)
+{
+	u64 region = va >> VMLAB_PMD_SHIFT;
+	struct ptc_entry *p = ptc_slot(m, mm, region);
+	u64 *host = (u64 *)(void *)frame_content(m, table, true);
+	*p = (struct ptc_entry){mm->ctx_id, region, m->pt_seq, table, host};
+	/* Debug builds: the cache agrees with a walk from the top. */
+	if (VMLAB_DEBUG_CHECKS) {
+		vmlab_ptep_t ptep;
+		int err = vmlab_lookup_entry(m, (struct vmlab_mm *)(uintptr_t)mm,
+					     va, VMLAB_LVL_PTE, &ptep);
+		assert(!err && ptep >> VMLAB_PAGE_SHIFT == table);
+		(void)err;
+	}
+	return host;
+}
+
+/* [va, va + size) inside one 2 MiB region. */
+static inline bool one_region(u64 va, u64 size)
+{
+	return va >> VMLAB_PMD_SHIFT == (va + size - 1) >> VMLAB_PMD_SHIFT;
+}
+
 /* The table below entry e at level, allocating it if e is none. */
 static int ensure_table(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			int level, vmlab_ptep_t ptep, u64 *table)
@@ -83,10 +130,30 @@ static bool huge_ok(const struct map_args *a, u64 va, int level)
 	       !((va + a->pa_delta) & (size - 1)) && a->end - va >= size;
 }
 
+/* 4 KiB leaves for [va, end) in one PTE table whose entries are host[]. */
+static int map_ptes(struct vmlab_machine *m, const struct map_args *a,
+		    u64 table, u64 *host, u64 va, u64 end)
+{
+	assert(va < end && end - va <= VMLAB_PMD_SIZE && one_region(va, end - va));
+	for (; va < end; va += VMLAB_PAGE_SIZE) {
+		u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+		if (host[idx] && !(a->flags & VMLAB_MAP_REPLACE))
+			return -VMLAB_EEXIST;
+		u64 pfn = (va + a->pa_delta) >> VMLAB_PAGE_SHIFT;
+		entry_store(m, a->mm, va, VMLAB_LVL_PTE,
+			    (table << VMLAB_PAGE_SHIFT) + idx * 8, &host[idx],
+			    m->arch->mk_leaf(pfn, a->prot, VMLAB_LVL_PTE));
+	}
+	return 0;
+}
+
 static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 		     int level, u64 va, u64 end)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	if (level == VMLAB_LVL_PTE)
+		return map_ptes(m, a, table, ptc_put(m, a->mm, va, table), va,
+				end);
 	assert(va < end && end <= a->end && !(va & ~VMLAB_PAGE_MASK));
 	/* Bounded: one pass per entry of this table. */
 	for (int n = 0; va < end; n++) {
@@ -130,6 +197,11 @@ int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	if (!(prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)))
 		return -VMLAB_EINVAL;
 	struct map_args a = {mm, va + size, pa - va, prot, flags};
+	/* 4 KiB pages in a region whose PTE table is cached: no walk. */
+	u64 table, *host;
+	if (!(flags & (VMLAB_MAP_HUGE_PMD | VMLAB_MAP_HUGE_PUD)) &&
+	    one_region(va, size) && (host = ptc_get(m, mm, va, &table)))
+		return map_ptes(m, &a, table, host, va, va + size);
 	return map_level(m, &a, vmlab_mm_root(m, mm, va), VMLAB_LVL_PGD, va,
 			 va + size);
 }
@@ -207,8 +279,10 @@ static bool table_empty(struct vmlab_machine *m, u64 table)
 	return true;
 }
 
+/* slot: the entry's host bytes when the caller has them, else NULL. */
 static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
-		    int level, vmlab_ptep_t ptep, const struct vmlab_pte_info *in)
+		    int level, vmlab_ptep_t ptep, u64 *slot,
+		    const struct vmlab_pte_info *in)
 {
 	struct vmlab_mmu_gather *tlb = z->tlb;
 	u64 size = vmlab_level_size(level);
@@ -218,7 +292,10 @@ static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	assert(!(va & (size - 1)));
 	bool was_present = in->kind == VMLAB_PTE_LEAF;
 	if (!z->protect) {
-		vmlab_set_entry(m, tlb->mm, va, level, ptep, 0);
+		if (slot)
+			entry_store(m, tlb->mm, va, level, ptep, slot, 0);
+		else
+			vmlab_set_entry(m, tlb->mm, va, level, ptep, 0);
 	} else {
 		if (in->kind != VMLAB_PTE_LEAF && in->kind != VMLAB_PTE_PROTNONE)
 			return;
@@ -227,8 +304,11 @@ static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
 		 * PROT_NONE encoding (callers manage the shared G bit). */
 		if (!(p & VMLAB_PAGE_PRESENT))
 			p |= VMLAB_PAGE_PROTNONE;
-		vmlab_set_entry(m, tlb->mm, va, level, ptep,
-				m->arch->mk_leaf(in->pfn, p, level));
+		u64 val = m->arch->mk_leaf(in->pfn, p, level);
+		if (slot)
+			entry_store(m, tlb->mm, va, level, ptep, slot, val);
+		else
+			vmlab_set_entry(m, tlb->mm, va, level, ptep, val);
 	}
 	if (was_present) {
 		vmlab_tlb_add_range(tlb, va, va + size,
@@ -237,11 +317,34 @@ static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	}
 }
 
+/* The 4 KiB entries of [va, end) in one PTE table whose entries are host[]. */
+static void zap_ptes(struct vmlab_machine *m, struct zap_args *z, u64 table,
+		     u64 *host, u64 va, u64 end)
+{
+	assert(va < end && end - va <= VMLAB_PMD_SIZE && one_region(va, end - va));
+	for (; va < end; va += VMLAB_PAGE_SIZE) {
+		u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+		if (!host[idx])
+			continue; /* none */
+		struct vmlab_pte_info info;
+		m->arch->decode(host[idx], VMLAB_LVL_PTE, &info);
+		if (info.kind == VMLAB_PTE_NONE)
+			continue; /* an arch may encode "none" non-zero */
+		assert(info.kind != VMLAB_PTE_TABLE); /* no tables below PTE */
+		leaf_op(m, z, va, VMLAB_LVL_PTE,
+			(table << VMLAB_PAGE_SHIFT) + idx * 8, &host[idx], &info);
+	}
+}
+
 static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
 		     int level, u64 va, u64 end)
 {
 	struct vmlab_mm *mm = z->tlb->mm;
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD && va < end);
+	if (level == VMLAB_LVL_PTE) {
+		zap_ptes(m, z, table, ptc_put(m, mm, va, table), va, end);
+		return 0;
+	}
 	/* Bounded: one pass per entry, plus one re-read after each split. */
 	for (int n = 0; va < end; n++) {
 		assert(n < 2 * VMLAB_PTRS_PER_TABLE);
@@ -265,7 +368,7 @@ static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
 		}
 		if (info.kind != VMLAB_PTE_TABLE) {
 			leaf_op(m, z, va & ~(vmlab_level_size(level) - 1),
-				level, ptep, &info);
+				level, ptep, NULL, &info);
 			va = next;
 			continue;
 		}
@@ -293,8 +396,17 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	int err = range_check(m, va, size);
 	if (err)
 		return err;
-	err = zap_level(m, z, vmlab_mm_root(m, z->tlb->mm, va), VMLAB_LVL_PGD,
-			va, va + size);
+	/* Entries only (tables stay) in a region whose PTE table is
+	 * cached: no walk.  Freeing tables needs the upper levels. */
+	u64 table, *host;
+	if (!z->free_tables && one_region(va, size) &&
+	    (host = ptc_get(m, z->tlb->mm, va, &table))) {
+		zap_ptes(m, z, table, host, va, va + size);
+		err = 0;
+	} else {
+		err = zap_level(m, z, vmlab_mm_root(m, z->tlb->mm, va),
+				VMLAB_LVL_PGD, va, va + size);
+	}
 	assert(z->done >= 0 && (u64)z->done <= size >> VMLAB_PAGE_SHIFT);
 	return err ? err : z->done;
 }

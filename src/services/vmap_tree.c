@@ -24,8 +24,10 @@
 	} while (0)
 
 #ifdef VMLAB_DEBUG
+#define VMAP_DEBUG 1
 #define vmap_debug_check(t) assert(vmlab_vmap_tree_check(t))
 #else
+#define VMAP_DEBUG 0
 #define vmap_debug_check(t) ((void)(t))
 #endif
 
@@ -43,6 +45,10 @@ struct vmlab_vmap_tree {
 	struct vmlab_vmap_area *free_head, *free_tail; /* by address */
 	struct vmlab_vmap_area *preload; /* the kernel's ne_fit_preload_node */
 	u64 nr_busy, nr_free, free_bytes;
+	/* Busy areas by va_start: 2^hbits chains (grown to keep them short;
+	 * only exact-start lookups use it, so its order is never seen). */
+	struct vmlab_vmap_area **htab;
+	unsigned int hbits;
 	u64 nr_fit[VMLAB_NR_FIT_TYPES];
 	bool adjust_search_size;
 };
@@ -357,11 +363,87 @@ static struct vmlab_vmap_area *va_find_exceed(struct vmlab_vmap_area *n,
 	return va;
 }
 
+/* The busy node starting at addr, by descent (the hash's cross-check). */
+static inline struct vmlab_vmap_area *
+tree_find_start(const struct vmlab_vmap_tree *t, u64 addr)
+{
+	struct vmlab_vmap_area *va = va_find_exceed(t->busy_root.node, addr);
+
+	return va && va->va_start == addr ? va : NULL;
+}
+
 static bool range_overlaps(struct vmlab_vmap_area *root, u64 start, u64 end)
 {
 	struct vmlab_vmap_area *va = va_find_exceed(root, start);
 
 	return va && va->va_start < end;
+}
+
+/* ---- busy hash by start ------------------------------------------------ */
+
+#define VMAP_HASH_MIN_BITS 10
+
+static inline u64 hash_slot(const struct vmlab_vmap_tree *t, u64 start)
+{
+	return ((start >> 12) * 0x9e3779b97f4a7c15ULL) >> (64 - t->hbits);
+}
+
+static struct vmlab_vmap_area *hash_find(const struct vmlab_vmap_tree *t,
+					 u64 start)
+{
+	struct vmlab_vmap_area *va = t->htab[hash_slot(t, start)];
+	u64 n = 0;
+
+	while (va && va->va_start != start) {
+		VMAP_BOUND(n, t->nr_busy);
+		va = va->hnext;
+	}
+	return va;
+}
+
+static void hash_add(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
+{
+	struct vmlab_vmap_area **head = &t->htab[hash_slot(t, va->va_start)];
+
+	va->hnext = *head;
+	*head = va;
+}
+
+static void hash_del(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
+{
+	struct vmlab_vmap_area **p = &t->htab[hash_slot(t, va->va_start)];
+	u64 n = 0;
+
+	while (*p != va) {
+		assert(*p); /* a busy area is hashed */
+		VMAP_BOUND(n, t->nr_busy);
+		p = &(*p)->hnext;
+	}
+	*p = va->hnext;
+	va->hnext = NULL;
+}
+
+/* Double the table when the busy areas outnumber its chains. */
+static int hash_grow(struct vmlab_vmap_tree *t)
+{
+	unsigned int bits = t->hbits + 1;
+	struct vmlab_vmap_area **old = t->htab, **n = calloc(1ULL << bits,
+							     sizeof(*n));
+	u64 moved = 0;
+
+	if (!n)
+		return -1;
+	t->htab = n;
+	t->hbits = bits;
+	for (u64 i = 0; i < 1ULL << (bits - 1); i++)
+		for (struct vmlab_vmap_area *va = old[i], *next; va; va = next) {
+			next = va->hnext;
+			hash_add(t, va);
+			moved++;
+		}
+	assert(moved == t->nr_busy);
+	free(old);
+	return 0;
 }
 
 /* ---- preloaded node, free tree and free list --------------------------- */
@@ -666,7 +748,10 @@ int vmlab_vmap_tree_init(struct vmlab_vmap_tree **out, u64 start, u64 end)
 	t->start = start;
 	t->end = end;
 	t->free_root.augment = true;
-	if (va_preload(t)) {
+	t->hbits = VMAP_HASH_MIN_BITS;
+	t->htab = calloc(1ULL << t->hbits, sizeof(*t->htab));
+	if (!t->htab || va_preload(t)) {
+		free(t->htab);
 		free(t);
 		return -VMLAB_ENOMEM;
 	}
@@ -693,6 +778,7 @@ void vmlab_vmap_tree_destroy(struct vmlab_vmap_tree *t)
 		free(va);
 	}
 	free(t->preload);
+	free(t->htab);
 	free(t);
 }
 
@@ -761,28 +847,40 @@ int vmlab_vmap_free_range(struct vmlab_vmap_tree *t, u64 addr, u64 size)
 	return 0;
 }
 
-int vmlab_vmap_busy_insert(struct vmlab_vmap_tree *t,
-			   struct vmlab_vmap_area *va)
+/*
+ * Link va into the busy tree and hash.  check_free: also refuse space the
+ * free tree still holds (a second descent, which alloc_vmap_area() does
+ * not need: it inserts exactly what it just took from the free tree).
+ */
+static int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+		     bool check_free)
 {
 	struct vmlab_vmap_area *parent, **link;
 
-	if (!t || !va || va->va_end <= va->va_start ||
-	    !range_ok(t, va->va_start, va->va_end - va->va_start))
-		return -VMLAB_EINVAL;
 	link = find_va_links(&t->busy_root, va->va_start, va->va_end, &parent);
 	if (!link)
 		return -VMLAB_EEXIST;
-	if (range_overlaps(t->free_root.node, va->va_start, va->va_end))
+	if (check_free &&
+	    range_overlaps(t->free_root.node, va->va_start, va->va_end))
 		return -VMLAB_EINVAL; /* never allocated */
+	if (t->nr_busy >= 1ULL << t->hbits && hash_grow(t))
+		return -VMLAB_ENOMEM;
 	va->state = VMLAB_VA_BUSY;
 	rb_link_node(&t->busy_root, va, parent, link);
+	hash_add(t, va);
 	t->nr_busy++;
-#ifdef VMLAB_DEBUG
-	/* A second O(log n) descent: debug builds only (hot in vmalloc). */
-	assert(vmlab_vmap_busy_find_start(t, va->va_start) == va);
-#endif
+	assert(hash_find(t, va->va_start) == va);
 	vmap_debug_check(t);
 	return 0;
+}
+
+int vmlab_vmap_busy_insert(struct vmlab_vmap_tree *t,
+			   struct vmlab_vmap_area *va)
+{
+	if (!t || !va || va->va_end <= va->va_start ||
+	    !range_ok(t, va->va_start, va->va_end - va->va_start))
+		return -VMLAB_EINVAL;
+	return busy_link(t, va, true);
 }
 
 struct vmlab_vmap_area *
@@ -805,25 +903,33 @@ vmlab_vmap_free_find(const struct vmlab_vmap_tree *t, u64 addr)
 struct vmlab_vmap_area *vmlab_vmap_busy_find(const struct vmlab_vmap_tree *t,
 					     u64 addr)
 {
-	struct vmlab_vmap_area *va = vmlab_vmap_busy_find_exceed(t, addr);
+	/* Most lookups name an area's start: the hash answers those. */
+	struct vmlab_vmap_area *va = vmlab_vmap_busy_find_start(t, addr);
 
+	if (va)
+		return va;
+	va = vmlab_vmap_busy_find_exceed(t, addr);
 	return va && va->va_start <= addr ? va : NULL;
 }
 
 struct vmlab_vmap_area *
 vmlab_vmap_busy_find_start(const struct vmlab_vmap_tree *t, u64 addr)
 {
-	struct vmlab_vmap_area *va = vmlab_vmap_busy_find(t, addr);
+	struct vmlab_vmap_area *va;
 
-	return va && va->va_start == addr ? va : NULL;
+	assert(t);
+	va = hash_find(t, addr);
+	/* The hash and the tree agree (a descent: debug builds only). */
+	assert(!VMAP_DEBUG || va == tree_find_start(t, addr));
+	return va;
 }
 
 void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 			    struct vmlab_vmap_area *va)
 {
 	assert(t && va && va->state == VMLAB_VA_BUSY);
-	assert(vmlab_vmap_busy_find_start(t, va->va_start) == va);
 	assert(t->nr_busy > 0);
+	hash_del(t, va);
 	rb_erase(&t->busy_root, va);
 	va->state = VMLAB_VA_DETACHED;
 	t->nr_busy--;
@@ -846,8 +952,10 @@ int vmlab_vmap_alloc_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
 	va->va_start = addr;
 	va->va_end = addr + size;
 	va->subtree_max_size = 0;
-	ret = vmlab_vmap_busy_insert(t, va);
-	assert(ret == 0); /* fresh space overlaps neither tree */
+	/* Fresh space overlaps neither tree: the free-tree re-check only in
+	 * debug builds. */
+	ret = busy_link(t, va, VMAP_DEBUG);
+	assert(ret == 0 || ret == -VMLAB_ENOMEM);
 	if (ret)
 		vmlab_vmap_free_range(t, addr, size);
 	return ret;
@@ -963,6 +1071,8 @@ static bool check_visit(struct vmap_check *c, const struct vmlab_vmap_area *va)
 	if (!is_free && c->lst && c->lst->va_start < va->va_end)
 		return check_fail("busy area overlaps free space", va->va_start,
 				  c->lst->va_start);
+	if (!is_free && hash_find(c->t, va->va_start) != va)
+		return check_fail("busy area not in the hash", va->va_start, 0);
 	c->n++;
 	c->bytes += va_size(va);
 	c->prev = va;
@@ -1023,6 +1133,17 @@ bool vmlab_vmap_tree_check(const struct vmlab_vmap_tree *t)
 	if (!t)
 		return check_fail("no tree", 0, 0);
 	/* Free first: the busy pass walks the free list it validates. */
-	return check_tree(t, &t->free_root, VMLAB_VA_FREE, t->nr_free) &&
-	       check_tree(t, &t->busy_root, VMLAB_VA_BUSY, t->nr_busy);
+	if (!check_tree(t, &t->free_root, VMLAB_VA_FREE, t->nr_free) ||
+	    !check_tree(t, &t->busy_root, VMLAB_VA_BUSY, t->nr_busy))
+		return false;
+	/* Every busy area is found in the hash, so equal counts mean the
+	 * hash holds nothing else. */
+	u64 hashed = 0;
+	for (u64 i = 0; i < 1ULL << t->hbits; i++)
+		for (const struct vmlab_vmap_area *va = t->htab[i]; va;
+		     va = va->hnext)
+			if (++hashed > t->nr_busy || hash_slot(t, va->va_start) != i)
+				return check_fail("stray hash entry", va->va_start, i);
+	return hashed == t->nr_busy ||
+	       check_fail("hash count", hashed, t->nr_busy);
 }

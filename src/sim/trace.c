@@ -229,7 +229,7 @@ void trace_span(struct sim_machine *sm, int cpu, const char *name, u64 t0,
 		const lua_Integer *args, int nargs)
 {
 	struct trace_machine *tm = sm->tm;
-	u64 t1 = trace_now(sm), n;
+	u64 t1 = trace_now(sm), n = 0;
 	assert(t1 > t0 && cpu >= 0 && cpu < tm->kw_tid);
 	assert(nargs >= 0 && nargs <= 3);
 	if (!tm->t->f || !keep(tm, name, &n))
@@ -463,7 +463,7 @@ static void on_event(void *ctx, const struct vmlab_event *e)
 {
 	struct trace_machine *tm = ctx;
 	char name[64];
-	u64 n;
+	u64 n = 0;
 	assert(tm && e && e->type < VMLAB_NR_EVENTS);
 	if (tm->t->ft)
 		ftrace_event(tm, e);

@@ -16,8 +16,14 @@
 -- splits nothing in the direct map: the pack column must say the same.
 --
 -- Sweep: vmlab run execmem -D programs=100,1000,10000 -D size=64,512,4096
+-- Module loads (text + rodata + data): -D workload=module -D size=16384;
+-- a mixed churn of unloads and loads before the fetches: -D churn=5000.
 
-local P = vmlab.params{programs = 3000, size = 64, rounds = 2, cpus = 2}
+local P = vmlab.params{programs = 3000, size = 64, rounds = 2, cpus = 2,
+                       workload = "bpf", churn = 0}
+assert(P.workload == "bpf" or P.workload == "module",
+       "workload is bpf or module")
+local modules = P.workload == "module"
 
 local columns = {
   {label = "per-area", allocator = "per-area"},
@@ -36,14 +42,16 @@ for _, col in ipairs(columns) do
   assert(m:execmem_setup{allocator = col.allocator, variants = col.variants})
   local f = assert(m:cpu(0):execmem_workload{
     programs = P.programs, size = P.size, rounds = P.rounds,
-    fetch_bytes = P.size, unload = true, type = "bpf"})
+    fetch_bytes = P.size, unload = true, churn = P.churn, modules = modules,
+    type = modules and "module-text" or "bpf"})
   local wx = f.wx_reports
   if col.expect then
     assert(wx > 0, "the old order opens a W+X window")
   else
     assert(wx + f.stale_reports + f.freed_reports == 0, col.label .. " is clean")
   end
-  if col.allocator == "pack" and P.programs <= 30000 and P.size <= 64 then
+  if col.allocator == "pack" and not modules and P.churn == 0
+     and P.programs <= 30000 and P.size <= 64 then
     assert(f.nr_packs == 1 and f.split_l2 + f.split_l3 == 0,
            "one prog pack, no direct-map split while loading (the 6.18 reference)")
   end

@@ -535,6 +535,52 @@ static void test_poke_2m(void **state)
 	}
 }
 
+/* Module loads (text + rodata + data) with a mixed churn on the split
+ * range: every text byte below the boundary, every data byte above it,
+ * on both architectures, with no finding. */
+static void test_split_modules_churn(void **state)
+{
+	(void)state;
+	const char *arches[] = {"x86_64", "arm64"};
+	for (int k = 0; k < 2; k++) {
+		struct vmlab_config cfg;
+		vmlab_config_default(&cfg);
+		cfg.nr_cpus = 2;
+		cfg.checker = true;
+		cfg.arch = arches[k];
+		struct vmlab_machine *m = NULL;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		struct vmlab_execmem_config xc = {VMLAB_EXECMEM_SPLIT_RANGE, 0};
+		assert_int_equal(vmlab_execmem_setup(m, &xc), 0);
+		struct vmlab_execmem_workload w = {
+		    .programs = 100, .size = 16384, .rounds = 1,
+		    .fetch_bytes = 64, .unload = false,
+		    .type = VMLAB_EXECMEM_MODULE_TEXT, .modules = true,
+		    .churn = 200};
+		struct vmlab_execmem_figures f;
+		assert_int_equal(vmlab_execmem_run_workload(m, &w, &f), 0);
+		struct execmem *xm = xm_state(m);
+		u64 text = 0, data = 0;
+		for (u64 i = 0; i < xm->live.cap; i++) {
+			const struct xm_alloc *a = &xm->live.slot[i];
+			if (!a->addr)
+				continue;
+			if (a->type == VMLAB_EXECMEM_MODULE_DATA) {
+				assert_true(a->addr >= xm->x_end);
+				data++;
+			} else {
+				assert_true(a->addr + a->size <= xm->x_end);
+				text++;
+			}
+		}
+		assert_int_equal(text, 100);
+		assert_int_equal(data, 200);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +598,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_arm64_fixmap_poke),
 	    cmocka_unit_test(test_poke_2m),
+	    cmocka_unit_test(test_split_modules_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

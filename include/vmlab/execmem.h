@@ -177,6 +177,12 @@ struct vmlab_execmem_workload {
 	u32 fetch_bytes; /* bytes fetched per program per round (>= 1) */
 	bool unload;	 /* free them at the end */
 	enum vmlab_execmem_type type;
+	/* Module-like loads: text of `size` plus rodata (size / 2, made
+	 * read-only) and data (size / 4) as EXECMEM_MODULE_DATA. */
+	bool modules;
+	/* Mixed churn after loading: this many times, unload a random
+	 * program and load a new one (before the fetch phase). */
+	u32 churn;
 };
 
 struct vmlab_execmem_figures {

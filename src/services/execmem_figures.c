@@ -26,23 +26,63 @@ static void jit_image(u8 *buf, u32 size, u32 i)
 	buf[size - 1] = 0xc3;
 }
 
+/* One program (and its module sections) in slot i of addrs (3 per
+ * program: text, rodata, data; 0 when absent). */
+static int load_one(struct vmlab_machine *m,
+		    const struct vmlab_execmem_workload *w, u64 *addrs, u32 i,
+		    u8 *img, u32 seq)
+{
+	u64 *a = &addrs[3 * (u64)i];
+	a[0] = vmlab_execmem_alloc(m, 0, w->type, w->size);
+	if (!a[0])
+		return -VMLAB_ENOMEM;
+	jit_image(img, w->size, seq);
+	int err = vmlab_execmem_update_copy(m, 0, a[0], 0, img, w->size);
+	if (!err)
+		err = vmlab_execmem_finalize(m, 0, a[0]);
+	if (err || !w->modules)
+		return err;
+	u32 ro = w->size / 2 > 64 ? w->size / 2 : 64;
+	u32 rw = w->size / 4 > 64 ? w->size / 4 : 64;
+	a[1] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_DATA, ro);
+	a[2] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_DATA, rw);
+	if (!a[1] || !a[2])
+		return -VMLAB_ENOMEM;
+	/* The loader writes the sections, then module_enable_rodata_ro(). */
+	err = vmlab_execmem_update_copy(m, 0, a[1], 0, img, ro);
+	if (!err)
+		err = vmlab_execmem_update_copy(m, 0, a[2], 0, img, rw);
+	if (!err)
+		err = vmlab_set_memory_ro(m, 0, a[1],
+					  (int)((ro + VMLAB_PAGE_SIZE - 1) >>
+						VMLAB_PAGE_SHIFT));
+	return err;
+}
+
+static void unload_one(struct vmlab_machine *m, u64 *addrs, u32 i)
+{
+	for (int k = 0; k < 3; k++) {
+		u64 *a = &addrs[3 * (u64)i + (u64)k];
+		if (*a)
+			(void)vmlab_execmem_free(m, 0, *a);
+		*a = 0;
+	}
+}
+
 static int load(struct vmlab_machine *m, const struct vmlab_execmem_workload *w,
 		u64 *addrs)
 {
-	u8 *img = malloc(w->size);
+	u8 *img = malloc(w->size > 64 ? w->size : 64);
 	if (!img)
 		return -VMLAB_ENOMEM;
 	int err = 0;
-	for (u32 i = 0; i < w->programs && !err; i++) {
-		addrs[i] = vmlab_execmem_alloc(m, 0, w->type, w->size);
-		if (!addrs[i]) {
-			err = -VMLAB_ENOMEM;
-			break;
-		}
-		jit_image(img, w->size, i);
-		err = vmlab_execmem_update_copy(m, 0, addrs[i], 0, img, w->size);
-		if (!err)
-			err = vmlab_execmem_finalize(m, 0, addrs[i]);
+	for (u32 i = 0; i < w->programs && !err; i++)
+		err = load_one(m, w, addrs, i, img, i);
+	/* The mixed churn: a random program goes, a new one comes. */
+	for (u32 k = 0; k < w->churn && !err; k++) {
+		u32 i = (u32)vmlab_rand_below(m, w->programs);
+		unload_one(m, addrs, i);
+		err = load_one(m, w, addrs, i, img, w->programs + k);
 	}
 	free(img);
 	return err;
@@ -58,22 +98,27 @@ static void run_programs(struct vmlab_machine *m,
 			for (u32 i = 0; i < w->programs; i++)
 				for (u32 off = 0; off < bytes; off += 64)
 					(void)vmlab_touch(m, c, VMLAB_FETCH,
-							  addrs[i] + off, 0,
-							  NULL);
+							  addrs[3 * (u64)i] +
+							      off,
+							  0, NULL);
 }
 
 static void unload(struct vmlab_machine *m,
 		   const struct vmlab_execmem_workload *w, u64 *addrs)
 {
-	/* Fisher-Yates on the machine's seeded generator. */
-	for (u32 i = w->programs; i > 1; i--) {
+	/* A seeded random order (Fisher-Yates over program numbers). */
+	u32 *order = malloc(w->programs * sizeof(*order));
+	for (u32 i = 0; order && i < w->programs; i++)
+		order[i] = i;
+	for (u32 i = w->programs; order && i > 1; i--) {
 		u32 j = (u32)vmlab_rand_below(m, i);
-		u64 t = addrs[i - 1];
-		addrs[i - 1] = addrs[j];
-		addrs[j] = t;
+		u32 t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
 	}
 	for (u32 i = 0; i < w->programs; i++)
-		(void)vmlab_execmem_free(m, 0, addrs[i]);
+		unload_one(m, addrs, order ? order[i] : i);
+	free(order);
 	vmlab_run_work(m, 0, 1 << 20);
 	vmlab_purge_vmap_area_lazy(m, 0);
 }
@@ -88,7 +133,7 @@ int vmlab_execmem_run_workload(struct vmlab_machine *m,
 	    !xm_is_text(w->type))
 		return -VMLAB_EINVAL;
 	memset(out, 0, sizeof(*out));
-	u64 *addrs = calloc(w->programs, sizeof(*addrs));
+	u64 *addrs = calloc(3 * (size_t)w->programs, sizeof(*addrs));
 	if (!addrs)
 		return -VMLAB_ENOMEM;
 	struct vmlab_counters c0, c1, c2, d;
@@ -124,8 +169,8 @@ int vmlab_execmem_run_workload(struct vmlab_machine *m,
 			unload(m, w, addrs);
 	} else {
 		/* Give back what loaded. */
-		for (u32 i = 0; i < w->programs && addrs[i]; i++)
-			(void)vmlab_execmem_free(m, 0, addrs[i]);
+		for (u32 i = 0; i < w->programs; i++)
+			unload_one(m, addrs, i);
 	}
 	struct vmlab_counters c3;
 	vmlab_counters_snapshot(m, &c3);

@@ -203,7 +203,8 @@ static int l_execmem_text_cover(lua_State *L)
 }
 
 static const char *const workload_keys[] = {
-	"programs", "size", "rounds", "fetch_bytes", "unload", "type", NULL};
+	"programs", "size", "rounds", "fetch_bytes", "unload", "type",
+	"modules", "churn", NULL};
 
 static u32 opt_u32(lua_State *L, const char *k, u32 def)
 {
@@ -225,7 +226,11 @@ static int l_execmem_workload(lua_State *L)
 	    .rounds = opt_u32(L, "rounds", 1),
 	    .fetch_bytes = opt_u32(L, "fetch_bytes", 64),
 	    .type = VMLAB_EXECMEM_BPF,
+	    .churn = opt_u32(L, "churn", 0),
 	};
+	lua_getfield(L, 2, "modules");
+	w.modules = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	lua_getfield(L, 2, "unload");
 	w.unload = lua_isnil(L, -1) || lua_toboolean(L, -1);
 	lua_pop(L, 1);

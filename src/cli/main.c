@@ -60,6 +60,9 @@ static const struct command commands[] = {
 	 "  --trace FILE    write a Chrome trace (open it in ui.perfetto.dev)\n"
 	 "  --ftrace FILE   write the tracepoints (vmalloc:*, tlb:tlb_flush) in\n"
 	 "                  the text of /sys/kernel/tracing/trace\n"
+	 "  --dump-pagetable  each machine's kernel page tables at its end, as\n"
+	 "                  /sys/kernel/debug/page_tables/kernel shows them\n"
+	 "  --dump-tlb[=CPU] each CPU's (or one CPU's) TLB entries at the end\n"
 	 "  With -D lists or ranges (-D pages=1..64*2) it is a sweep: one run\n"
 	 "  per point of the cross product, one table (see 'vmlab help stat').\n"
 	 BATCH_OPTS},

@@ -126,6 +126,16 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 			i++;
 		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
 			a->verbose = true;
+		} else if (!strcmp(s, "--dump-pagetable")) {
+			a->o.dump_pagetable = true;
+		} else if (!strcmp(s, "--dump-tlb")) {
+			/* --dump-tlb (every CPU) or --dump-tlb=N */
+			a->o.dump_tlb = -1;
+		} else if (!strncmp(s, "--dump-tlb=", 11)) {
+			if (!cli_parse_u64(s + 11, &n) || n >= VMLAB_MAX_CPUS)
+				return cli_bad(cmd, "--dump-tlb=CPU needs a CPU number",
+					       NULL);
+			a->o.dump_tlb = (int)n + 1;
 		} else if (!strcmp(s, "--ftrace")) {
 			if (!v)
 				return cli_bad(cmd, "--ftrace needs a file name", NULL);

@@ -691,6 +691,26 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 	lsim_user_finish(sm); /* before the reports: exit_mmap is checked */
 	struct sim_result *r = sim->r;
 	struct vmlab_machine *m = sm->m;
+	if (sim->o->dump_pagetable || sim->o->dump_tlb) {
+		/* --dump-pagetable / --dump-tlb: the machine as it ends */
+		struct sim_buf b = {0};
+		if (sim->o->dump_pagetable) {
+			buf_printf(&b, "[%s] kernel page tables "
+				       "(/sys/kernel/debug/page_tables/kernel):\n",
+				   sm->label);
+			lsim_ptdump(m, 0xffff800000000000ULL, 0, &b);
+		}
+		for (int c = 0; c < vmlab_nr_cpus(m); c++)
+			if (sim->o->dump_tlb < 0 || sim->o->dump_tlb == c + 1) {
+				buf_printf(&b, "[%s] ", sm->label);
+				lsim_dump_tlb(m, c, &b);
+			}
+		if (sim->o->out)
+			fwrite(b.s, 1, b.len, sim->o->out);
+		else
+			buf_printf(&sim->out, "%s", b.s);
+		free(b.s);
+	}
 	if (sm->work_left_by && vmlab_nr_pending_work(m) > 0)
 		vmlab_warn(m, "deferred work never ran: %d item%s queued "
 			      "(first '%s'), left since '%s' outside m:run; Linux "

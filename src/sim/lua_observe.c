@@ -239,6 +239,35 @@ static int l_nr_free_pages(lua_State *L)
 	return 1;
 }
 
+/* dump_pagetable([lo [, hi]]) -> the kernel page tables, ptdump's text */
+static int l_dump_pagetable(lua_State *L)
+{
+	int h;
+	struct sim_machine *sm = lsim_handle(L, 1, &h);
+	u64 lo = (u64)luaL_optinteger(L, 2, (lua_Integer)0xffff800000000000ULL);
+	u64 hi = (u64)luaL_optinteger(L, 3, 0);
+	luaL_argcheck(L, !hi || hi > lo, 3, "the end must be above the start");
+	struct sim_buf b = {0};
+	lsim_ptdump(sm->m, lo, hi, &b); /* hi 0: to the top */
+	lua_pushlstring(L, b.s ? b.s : "", b.len);
+	free(b.s);
+	return 1;
+}
+
+/* dump_tlb([cpu]) -> the CPU's cached translations, one per line */
+static int l_dump_tlb(lua_State *L)
+{
+	int cpu;
+	struct sim_machine *sm = lsim_handle(L, 1, &cpu);
+	cpu = (int)luaL_optinteger(L, 2, cpu);
+	luaL_argcheck(L, vmlab_cpu_valid(sm->m, cpu), 2, "no such CPU");
+	struct sim_buf b = {0};
+	lsim_dump_tlb(sm->m, cpu, &b);
+	lua_pushlstring(L, b.s, b.len);
+	free(b.s);
+	return 1;
+}
+
 static int l_pending_work(lua_State *L)
 {
 	int h;
@@ -302,6 +331,8 @@ static const luaL_Reg observe[] = {
 	{"warnings", l_warnings},
 	{"nr_free_pages", l_nr_free_pages},
 	{"pending_work", l_pending_work},
+	{"dump_pagetable", l_dump_pagetable},
+	{"dump_tlb", l_dump_tlb},
 	{"random", l_random},
 	{"stats", l_stats},
 	{NULL, NULL},

@@ -44,6 +44,8 @@ struct sim_opts {
 	FILE *out;            /* print() output; NULL: collected */
 	const char *trace;    /* Chrome trace file, NULL: none */
 	const char *ftrace;   /* tracefs-text trace file, NULL: none */
+	bool dump_pagetable;  /* each machine's kernel page tables at its end */
+	int dump_tlb;         /* 0: none; n > 0: CPU n-1's TLB; -1: every CPU */
 	bool quiet;           /* kernel warnings off (explore, tour) */
 	/* Historical bugs switched on in every machine (--mutant NAME). */
 	u64 mutants[VMLAB_MUTANT_WORDS];

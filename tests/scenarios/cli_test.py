@@ -200,6 +200,56 @@ m:run{[0] = function(c0) assert(mm:mprotect(a, 2 * 4096, "r")) end}
         assert ts == sorted(ts), ts
 
 
+PTDUMP_LINE = re.compile(
+    r"^0x[0-9a-f]{16}-0x[0-9a-f]{16}   [ \d]{8}\d[BKMGTPE] "
+    r"((USR |    )(RW |ro )(PWT |    )(PCD |    )(PSE |    )(PAT |    )"
+    r"(GLB |    )(NX |x  )| {30})(pte|pmd|pud|pgd)$")
+
+
+def t_inspect(vmlab, gdir):
+    """m:dump_pagetable / m:dump_tlb and --dump-pagetable / --dump-tlb."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = os.path.join(tmp, "pt.lua")
+        with open(scen, "w") as f:
+            f.write("""
+local m = vmlab.machine{cpus = 2, memory = "256M"}
+local a = m:vmalloc(3 * 4096)
+m:set_memory_ro(vmlab.page_address(0x1000), 1)
+m:cpu(1):read64(a)
+print(m:dump_pagetable())
+print(m:dump_pagetable(a, a + 0x200000))
+print(m:dump_tlb(1))
+""")
+        out = run(vmlab, "run", scen, code=0).stdout
+        lines = out.splitlines()
+        pt = [l for l in lines if l.startswith("0x")]
+        assert pt, out
+        for l in pt:
+            assert PTDUMP_LINE.match(l), l
+        for mk in ("Kernel Space", "Low Kernel Mapping", "vmalloc() Area"):
+            assert f"---[ {mk} ]---" in out, mk
+        # the set_memory_ro page: one 4K read-only pte in the direct map
+        assert re.search(r"^0xffff888001000000-0xffff888001001000 +4K +ro "
+                         r" +GLB NX pte$", out, re.M), out
+        # the split around it: 4K ptes, then 2M pmds with PSE
+        assert re.search(r" RW +PSE +GLB NX pmd$", out, re.M), out
+        # the vmalloc area: 3 mapped pages, 12K
+        assert re.search(r"^0xffffc90000000000-0xffffc90000003000 +12K +RW ",
+                         out, re.M), out
+        # CPU 1 cached the vmalloc page it read
+        assert re.search(r"CPU 1 TLB: \d+ entr", out), out
+        assert re.search(r"dTLB 4K +0xffffc90000000000 4K ", out), out
+        # the CLI flags: every machine, every CPU, at its end
+        out = run(vmlab, "run", "stale-tlb", "--dump-pagetable",
+                  "--dump-tlb", code=0).stdout
+        assert out.count("kernel page tables (/sys/kernel/debug/"
+                         "page_tables/kernel)") == 2, out
+        assert "[no flush] CPU 1 TLB:" in out and "[with flush] CPU 3 TLB:" in out
+        assert "(stale: watched)" in out  # the stale entry the bug leaves
+        out = run(vmlab, "run", "stale-tlb", "--dump-tlb=1", code=0).stdout
+        assert "CPU 1 TLB" in out and "CPU 0 TLB" not in out
+
+
 def t_explore_replay(vmlab, gdir):
     p = run(vmlab, "explore", "race", "--seeds", "50", code=1)
     m = re.search(r"^replay: (vmlab replay .*)$", p.stdout, re.M)
@@ -409,6 +459,7 @@ def t_parallel(vmlab, gdir):
 
 
 TESTS = {
+    "inspect": t_inspect,
     "ftrace": t_ftrace,
     "batch": t_batch,
     "parallel": t_parallel,

@@ -30,6 +30,74 @@
 	X(PURGE_NO_FLUSH, "purge-no-flush", "db64fe02258f (lazy vunmap)",      \
 	  "__purge_vmap_area_lazy gives the lazy areas back without "           \
 	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)   \
+	X(CEILING_TRUNCATED, "ceiling-truncated",\
+	  "(model self-test: x86 flush_tlb_mm_range tlb_single_page_flush_ceiling)",\
+	  "a user flush over the ceiling (34 pages) invalidates only the first 33 instead of flushing the whole PCID",\
+	  "stale-access", "ceiling-truncated", 1)\
+	X(PMD_FREE_PTE_NO_FLUSH, "pmd-free-pte-no-flush",\
+	  "5e0fb5df2ee8 (x86/mm: Add TLB purge to free pmd/pte page interfaces)",\
+	  "vmalloc_huge takes a PMD slot: pmd_free_pte_page frees the old PTE table without flushing the paging-structure caches",\
+	  "outcome", "pmd-free-pte-no-flush", 1)\
+	X(RESET_PERMS_DEFAULT_EARLY, "reset-perms-default-early",\
+	  "868b104d7379 (mm/vmalloc: Add flag for freeing of special permsissions)",\
+	  "vm_reset_perms makes the direct map default (RW) before the flush, while another CPU still caches the executable vmalloc alias",\
+	  "wx-alias", "reset-perms-default-early", 1)\
+	X(CPA_NO_FLUSH, "cpa-no-flush",\
+	  "(x86 CPA: cpa_flush after __change_page_attr_set_clr)",\
+	  "set_memory_ro changes the PTEs and returns without flushing: a CPU keeps writing through its cached RW entry",\
+	  "stale-access", "cpa-no-flush", 1)\
+	X(CPA_ALIAS_PRIMARY_FLUSH, "cpa-alias-primary-flush",\
+	  "(x86 CPA: force_flush_all when cpa_process_alias changed an alias)",\
+	  "set_memory_ro on a vmalloc address flushes only the vmalloc range: the direct-map alias stays writable in the TLB",\
+	  "stale-access", "cpa-alias-primary-flush", 1)\
+	X(CPA_ERROR_NO_FLUSH, "cpa-error-no-flush",\
+	  "(x86 CPA: on error, flush everything)",\
+	  "set_memory_ro fails half-way (a page not mapped) and skips the flush: the pages it changed stay writable in TLBs",\
+	  "stale-access", "cpa-error-no-flush", 1)\
+	X(UNMAP_ALIASES_NO_BLOCKS, "unmap-aliases-no-blocks",\
+	  "(mm/vmalloc: _vm_unmap_aliases flushes dirty vmap blocks)",\
+	  "vm_unmap_aliases ignores the dirty ranges of vmap blocks: a vm_unmap_ram'd alias survives the call",\
+	  "stale-access", "unmap-aliases-no-blocks", 1)\
+	X(MUNMAP_NO_FLUSH, "munmap-no-flush",\
+	  "b67fbebd4cf9 (CVE-2022-39188: mmu_gather force flush)",\
+	  "munmap frees the pages after a gather that never flushed: another CPU reads the freed frame",\
+	  "freed-frame-reachable", "munmap-no-flush", 1)\
+	X(FREE_PGTABLES_NO_FLUSH, "free-pgtables-no-flush",\
+	  "016c4d92cd16 (x86/mm/tlb: Add freed_tables argument to flush_tlb_mm_range)",\
+	  "munmap frees page tables without telling the flush (freed_tables): the paging-structure caches keep the freed table",\
+	  "freed-frame-reachable", "free-pgtables-no-flush", 1)\
+	X(MPROTECT_NO_FLUSH, "mprotect-no-flush",\
+	  "(mm/mprotect: change_protection flush_tlb_range)",\
+	  "mprotect(PROT_READ) without a flush: another CPU writes through its cached RW entry",\
+	  "stale-access", "mprotect-no-flush", 1)\
+	X(ZAP_NO_FLUSH, "zap-no-flush",\
+	  "(MADV_DONTNEED: zap_page_range_single tlb_finish_mmu)",\
+	  "MADV_DONTNEED zaps and frees the pages without a flush: another CPU reads the freed frames",\
+	  "freed-frame-reachable", "zap-no-flush", 1)\
+	X(FORK_NO_FLUSH, "fork-no-flush",\
+	  "(kernel/fork.c dup_mmap: flush_tlb_mm after copy_page_range)",\
+	  "fork write-protects the parent's private pages but skips flush_tlb_mm: the parent writes the page the child shares",\
+	  "stale-access", "fork-no-flush", 1)\
+	X(COW_NO_FLUSH, "cow-no-flush",\
+	  "(mm/memory.c wp_page_copy: ptep_clear_flush)",\
+	  "the COW fault replaces the PTE without flushing: another CPU of the mm keeps reading the old, shared page",\
+	  "stale-access", "cow-no-flush", 1)\
+	X(MREMAP_NO_FLUSH, "mremap-no-flush",\
+	  "eb66ae030829 (CVE-2018-18281: mremap flush before PTL release)",\
+	  "mremap moves the PTEs and the old range is not flushed before the page can be freed (modelled as never flushed)",\
+	  "stale-access", "mremap-no-flush", 1)\
+	X(GUARD_FORK_FILE, "guard-fork-file",\
+	  "ab04b530e7e8 (guard regions lost on fork for file-backed VMAs)",\
+	  "MADV_GUARD_INSTALL on a shared mapping sets no anon_vma, so fork's vma_needs_copy skips the tables and the child loses the markers",\
+	  "outcome", "guard-fork-file", 1)\
+	X(LAZY_SKIP_FREED_TABLES, "lazy-skip-freed-tables",\
+	  "(x86/mm/tlb: Leave lazy TLB mode at page table free time, 2018)",\
+	  "flush_tlb_mm_range skips lazy CPUs even when page tables were freed: a lazy CPU's paging-structure cache keeps the freed table",\
+	  "freed-frame-reachable", "lazy-skip-freed-tables", 1)\
+	X(LAZY_NO_CATCHUP, "lazy-no-catchup",\
+	  "b0579ade7cd8 (x86/mm: Track the TLB's tlb_gen and update the flushing algorithm)",\
+	  "a CPU leaving lazy TLB mode does not catch up on the flushes it skipped (tlb_gen)",\
+	  "stale-access", "lazy-no-catchup", 1)\
 	X(TEXT_POKE_NO_FLUSH, "text-poke-no-flush",                            \
 	  "what-if on 'x86/alternatives: Use temporary mm for text poking'",  \
 	  "__text_poke switches back from poking_mm without "                 \

@@ -137,7 +137,8 @@ void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
 		/* Leaving lazy mode: catch up on flushes we skipped. */
 		struct asid_slot *s = &c->asid[c->loaded_asid];
 		assert(s->ctx_id == mm->ctx_id && s->tlb_gen <= mm->tlb_gen);
-		if (s->tlb_gen < mm->tlb_gen) {
+		if (s->tlb_gen < mm->tlb_gen &&
+		    !vmlab_mutant(m, VMLAB_MUT_LAZY_NO_CATCHUP)) {
 			tlb_flush_pcid(m, c, cpu_pcid(c));
 			s->tlb_gen = mm->tlb_gen;
 		}
@@ -438,6 +439,10 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 		return;
 	}
 	start &= ~((1ULL << stride_shift) - 1);
+	if (vmlab_mutant(m, VMLAB_MUT_CEILING_TRUNCATED) &&
+	    end != VMLAB_TLB_FLUSH_ALL && start < end &&
+	    range_pages(start, end, stride_shift) > m->cfg.flush_ceiling)
+		end = start + ((u64)m->cfg.flush_ceiling << stride_shift);
 	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
 		    range_pages(start, end, stride_shift) >
 			    m->cfg.flush_ceiling;
@@ -452,7 +457,9 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
 			continue;
 		if (i != cpu) {
-			if (c->lazy && !freed_tables) {
+			if (c->lazy &&
+			    (!freed_tables ||
+			     vmlab_mutant(m, VMLAB_MUT_LAZY_SKIP_FREED_TABLES))) {
 				count(m, cpu, VMLAB_C_ipi_skipped_lazy, 1);
 				continue;
 			}

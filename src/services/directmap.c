@@ -533,9 +533,12 @@ static void cpa_flush(struct cpa_data *cpa)
 	assert(vmlab_cpu_valid(m, cpa->cpu));
 	u64 start = cpa->vaddr;
 	u64 end = cpa_addr(cpa, cpa->numpages);
-	if (cpa->force_flush_all || end <= start)
+	if ((cpa->force_flush_all &&
+	     !vmlab_mutant(m, VMLAB_MUT_CPA_ALIAS_PRIMARY_FLUSH)) ||
+	    end <= start)
 		end = VMLAB_TLB_FLUSH_ALL;
-	vmlab_flush_tlb_kernel_range(m, cpa->cpu, start, end);
+	if (!vmlab_mutant(m, VMLAB_MUT_CPA_NO_FLUSH))
+		vmlab_flush_tlb_kernel_range(m, cpa->cpu, start, end);
 	count(m, cpa->cpu, VMLAB_C_cpa_flush, 1);
 	if (cpa->flags & CPA_COLLAPSE)
 		cpa_collapse_large_pages(cpa);
@@ -545,7 +548,8 @@ static void cpa_flush(struct cpa_data *cpa)
 static void cpa_flush_all(struct cpa_data *cpa)
 {
 	assert(cpa->flags & CPA_FLUSHTLB);
-	vmlab_flush_tlb_all(cpa->m, cpa->cpu);
+	if (!vmlab_mutant(cpa->m, VMLAB_MUT_CPA_ERROR_NO_FLUSH))
+		vmlab_flush_tlb_all(cpa->m, cpa->cpu);
 	count(cpa->m, cpa->cpu, VMLAB_C_cpa_flush, 1);
 }
 

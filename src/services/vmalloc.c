@@ -214,7 +214,8 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 	if (in.kind != VMLAB_PTE_TABLE || !pte_table_empty(m, in.pfn))
 		return false;
 	vmlab_set_entry(m, mm, va, VMLAB_LVL_PMD, ptep, 0);
-	vmlab_flush_tlb_kernel_range(m, cpu, va, va + VMLAB_PAGE_SIZE);
+	if (!vmlab_mutant(m, VMLAB_MUT_PMD_FREE_PTE_NO_FLUSH))
+		vmlab_flush_tlb_kernel_range(m, cpu, va, va + VMLAB_PAGE_SIZE);
 	vmlab_pgtable_free(m, in.pfn);
 	assert(!vmlab_get_entry(m, ptep));
 	return true;

@@ -100,13 +100,20 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 			end = addr + (VMLAB_PAGE_SIZE << d->vm.page_order);
 		flush_dmap = true;
 	}
+	/* The mutant resets the direct map before the flush: the pages are
+	 * writable there while another CPU still caches the executable
+	 * vmalloc alias. */
+	bool early = vmlab_mutant(m, VMLAB_MUT_RESET_PERMS_DEFAULT_EARLY);
 	for (u32 i = 0; i < d->vm.nr_pages; i++)
-		vmlab_set_direct_map_invalid_noflush(m, d->pages[i]);
+		if (early)
+			vmlab_set_direct_map_default_noflush(m, d->pages[i]);
+		else
+			vmlab_set_direct_map_invalid_noflush(m, d->pages[i]);
 	assert(!flush_dmap || start < end);
 	vmlab_checker_set_op(m, cpu, "vm_reset_perms");
 	_vm_unmap_aliases(st, cpu, start, end, flush_dmap);
 	assert(st->lazy_nr == 0); /* the flush took every lazy area */
-	for (u32 i = 0; i < d->vm.nr_pages; i++)
+	for (u32 i = 0; i < d->vm.nr_pages && !early; i++)
 		vmlab_set_direct_map_default_noflush(m, d->pages[i]);
 	vmlab_checker_set_op(m, cpu, "vfree");
 }

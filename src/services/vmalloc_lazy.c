@@ -209,7 +209,8 @@ void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
 	struct vmlab_machine *m = st->m;
 
 	assert(vmlab_cpu_valid(m, cpu));
-	if (vmap_blocks_collect_dirty(st, cpu, &start, &end))
+	if (vmap_blocks_collect_dirty(st, cpu, &start, &end) &&
+	    !vmlab_mutant(m, VMLAB_MUT_UNMAP_ALIASES_NO_BLOCKS))
 		flush = true;
 	if (!__purge_vmap_area_lazy(st, cpu, start, end) && flush) {
 		vmlab_flush_tlb_kernel_range(m, cpu, start, end);

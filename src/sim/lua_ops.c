@@ -504,6 +504,17 @@ static int l_run_work(lua_State *L)
 	return 1;
 }
 
+/* enter_lazy_tlb(): this CPU runs a kernel thread and keeps its user mm
+ * loaded lazily (its TLB may still hold the mm's entries). */
+static int l_enter_lazy_tlb(lua_State *L)
+{
+	struct lop o;
+	lop_begin_svc(L, &o, 1, "enter_lazy_tlb");
+	vmlab_enter_lazy_tlb(o.m, o.cpu);
+	lop_end(&o);
+	return 0;
+}
+
 /* yield(): in a program, let the others run (spin-wait loops call it). */
 static int l_yield(lua_State *L)
 {
@@ -544,6 +555,7 @@ static const luaL_Reg ops[] = {
 	{"set_direct_map_default_noflush", l_dm_default},
 	{"run_work", l_run_work},
 	{"yield", l_yield},
+	{"enter_lazy_tlb", l_enter_lazy_tlb},
 	{NULL, NULL},
 };
 

@@ -52,6 +52,12 @@ int sim_mutant_run(int id, u64 seeds, struct sim_mutant_outcome *out)
 			out->on_error = lsim_strdup(r.error ? r.error : "failed");
 			out->check_named = !strcmp(mi->check, "outcome") ||
 					   strstr(out->on_error, mi->check);
+			/* A scenario assertion may stop the run first: the
+			 * checker's report then names the catch. */
+			for (size_t i = 0; i < r.nr_reports; i++)
+				out->check_named |= !r.reports[i].expected &&
+						    !strcmp(r.reports[i].check,
+							    mi->check);
 		}
 		sim_result_free(&r);
 	}

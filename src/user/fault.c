@@ -172,6 +172,8 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		rss_add(mm, in->pfn, -1);
 		ug_put_page(&g, in->pfn);
 	}
+	if (vmlab_mutant(m, VMLAB_MUT_COW_NO_FLUSH))
+		ug_drop_flush(&g);
 	ug_finish(&g);
 	map_new_anon(mm, p, addr, npfn, wprot);
 	user_ptl(mm, false);

@@ -173,7 +173,8 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 			err = copy_page_range(c, n, mm, v, NULL);
 	}
 	/* The parent's writable entries went read-only: flush_tlb_mm(). */
-	user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
+	if (!vmlab_mutant(mm->m, VMLAB_MUT_FORK_NO_FLUSH))
+		user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
 	if (err) {
 		vmlab_user_mm_destroy(c);
 		return err;

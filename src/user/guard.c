@@ -71,7 +71,9 @@ int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		return -VMLAB_EINVAL;
 	/* Markers make the range non-empty: an anon_vma makes fork copy the
 	 * page tables (vma_needs_copy()). */
-	if (anon_vma_prepare(v))
+	bool buggy = vmlab_mutant(mm->m, VMLAB_MUT_GUARD_FORK_FILE) &&
+		     (v->file || (v->vm_flags & VMLAB_VM_SHARED));
+	if (!buggy && anon_vma_prepare(v))
 		return -VMLAB_ENOMEM;
 	static const struct zap_details keep_markers = {.even_cows = true};
 	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {

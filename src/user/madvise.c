@@ -414,6 +414,8 @@ int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice)
 		a.tlb = &g;
 	}
 	int err = madvise_do_behavior(&a, addr, len);
+	if (a.tlb && vmlab_mutant(mm->m, VMLAB_MUT_ZAP_NO_FLUSH))
+		ug_drop_flush(&g);
 	if (a.tlb)
 		ug_finish(&g);
 	assert(err <= 0);

@@ -267,6 +267,10 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 	}
 	free_pgtables(&g, start, end, prev ? prev->vm_end : 0,
 		      next ? next->vm_start : 0);
+	if (vmlab_mutant(mm->m, VMLAB_MUT_FREE_PGTABLES_NO_FLUSH))
+		g.tlb.freed_tables = false;
+	if (vmlab_mutant(mm->m, VMLAB_MUT_MUNMAP_NO_FLUSH))
+		ug_drop_flush(&g);
 	ug_finish(&g);
 }
 
@@ -530,6 +534,8 @@ static int do_mprotect(struct vmlab_user_mm *mm, u64 start, u64 len, int prot)
 		v = prev->next;
 		assert(!v || v->vm_start >= tmp);
 	}
+	if (vmlab_mutant(mm->m, VMLAB_MUT_MPROTECT_NO_FLUSH))
+		ug_drop_flush(&g);
 	ug_finish(&g);
 	if (!err && tmp < end)
 		err = -VMLAB_ENOMEM;

@@ -95,7 +95,8 @@ static int check_prep(struct vrm *r)
 static void flush_old(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	assert(start < end && end <= TASK_SIZE + VMLAB_PAGE_SIZE);
-	user_flush_tlb_mm_range(mm, start, end);
+	if (!vmlab_mutant(mm->m, VMLAB_MUT_MREMAP_NO_FLUSH))
+		user_flush_tlb_mm_range(mm, start, end);
 }
 
 /* move_normal_pmd(): hand a whole PTE table over. 1: moved, 0: not. */

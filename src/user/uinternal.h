@@ -223,6 +223,8 @@ void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu);
 void ug_add_range(struct ugather *g, u64 start, u64 end);
 void ug_put_page(struct ugather *g, u64 pfn);
 void ug_finish(struct ugather *g);
+/* A mutant's missing flush: forget what the gather would flush. */
+void ug_drop_flush(struct ugather *g);
 /* flush_tlb_mm_range() as x86 has it since 6.6: the CPU flush, then
  * mmu_notifier_arch_invalidate_secondary_tlbs() for the same range. */
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end);

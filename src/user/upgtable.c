@@ -135,6 +135,18 @@ void ug_put_page(struct ugather *g, u64 pfn)
 	g->put[g->nput++] = pfn;
 }
 
+void ug_drop_flush(struct ugather *g)
+{
+	/* Entries were cleared; the mutant forgets the range (and freed
+	 * tables), so the finish frees without any flush. */
+	g->tlb.start = ~0ULL;
+	g->tlb.end = 0;
+	g->tlb.freed_tables = false;
+	g->tlb.fullmm = false;
+	g->sec_start = ~0ULL;
+	g->sec_end = 0;
+}
+
 void ug_finish(struct ugather *g)
 {
 	struct vmlab_machine *m = g->mm->m;

@@ -126,6 +126,8 @@ void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 	ug_init(&g, mm, mm->cpu);
 	zap_vma_range(&g, v, start, end, d);
+	if (vmlab_mutant(mm->m, VMLAB_MUT_ZAP_NO_FLUSH))
+		ug_drop_flush(&g);
 	ug_finish(&g);
 	user_mn_end(&r);
 }

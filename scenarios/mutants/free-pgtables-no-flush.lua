@@ -1,0 +1,14 @@
+-- free-pgtables-no-flush: munmap frees the page table too; a lazy CPU must still drop it from its paging-structure cache
+local m = vmlab.machine{cpus = 2}
+local c0, c1 = m:cpu(0), m:cpu(1)
+local mm = assert(m:user_mm())
+local a = assert(mm:mmap{len = 4096, prot = "rw", flags = {"private", "anonymous"}})
+assert(c0:user_write(mm, a, "old"))
+assert(c1:user_read(mm, a, 3) == "old") -- CPU 1 runs a thread of mm
+c1:enter_lazy_tlb() -- CPU 1 runs a kernel thread, mm stays loaded
+assert(mm:munmap(a, 4096))
+local hog = {}
+for i = 1, 64 do hog[i] = c0:alloc_pages() end -- the frame is reused
+mm:switch(c1)
+local s, sig = c1:user_read(mm, a, 3)
+assert(sig == "SIGSEGV", "the unmapped page faults on CPU 1")

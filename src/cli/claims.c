@@ -33,6 +33,7 @@ struct claims_args {
 /* ID ("1.3"), seed name ("kasan-vmalloc-shadow") or seed number ("2"). */
 static bool selected(const struct sim_claim *c, const struct claims_args *a)
 {
+	assert(c && a && a->nr_sel >= 0);
 	if (!a->nr_sel)
 		return true;
 	for (int i = 0; i < a->nr_sel; i++) {
@@ -48,6 +49,7 @@ static bool selected(const struct sim_claim *c, const struct claims_args *a)
 
 static bool known_selector(const char *s)
 {
+	assert(s && sim_nr_claims > 0);
 	for (int i = 0; i < sim_nr_claims; i++) {
 		struct claims_args one = {.nr_sel = 1, .sel = {s}};
 		if (selected(sim_claim(i), &one))
@@ -58,6 +60,7 @@ static bool known_selector(const char *s)
 
 static int parse(int argc, char **argv, struct claims_args *a)
 {
+	assert(argc >= 1 && argv && a);
 	memset(a, 0, sizeof(*a));
 	a->seed = 1;
 	for (int i = 1; i < argc; i++) {
@@ -88,6 +91,7 @@ static int parse(int argc, char **argv, struct claims_args *a)
 /* "ID VERDICT" lines ('#' comments); returns the count or -1. */
 static int read_expect(const char *path, struct expect *e, int max)
 {
+	assert(path && e && max > 0);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "vmlab claims: cannot read %s\n", path);
@@ -115,11 +119,13 @@ static int read_expect(const char *path, struct expect *e, int max)
 		n++;
 	}
 	fclose(f);
+	assert(n <= max);
 	return n;
 }
 
 static const char *expected_of(const struct expect *e, int n, const char *id)
 {
+	assert(id && n >= 0 && (e || !n));
 	for (int i = 0; i < n; i++)
 		if (!strcmp(e[i].id, id))
 			return e[i].verdict;
@@ -129,6 +135,7 @@ static const char *expected_of(const struct expect *e, int n, const char *id)
 static void print_row(const struct sim_claim *c,
 		      const struct sim_claim_outcome *o, bool verbose)
 {
+	assert(c && o && o->verdict <= SIM_CLAIM_FAILED);
 	printf("%-5s %-22s %-13s %.70s%s\n", c->id, c->seed,
 	       sim_claim_verdict_name(o->verdict), c->text,
 	       strlen(c->text) > 70 ? "..." : "");
@@ -145,6 +152,7 @@ static void print_row(const struct sim_claim *c,
 static void json_row(const struct sim_claim *c,
 		     const struct sim_claim_outcome *o, bool first)
 {
+	assert(c && o && o->verdict <= SIM_CLAIM_FAILED);
 	printf("%s\n    {\"id\": ", first ? "" : ",");
 	json_string(stdout, c->id);
 	printf(", \"seed\": ");
@@ -171,6 +179,7 @@ int cli_claims_summary(FILE *f)
 	int failed = 0, total[SIM_CLAIM_FAILED + 1] = {0};
 	const char *seed = NULL;
 	int cnt[SIM_CLAIM_FAILED + 1] = {0};
+	assert(f && sim_nr_claims > 0);
 	for (int i = 0; i <= sim_nr_claims; i++) {
 		const struct sim_claim *c = sim_claim(i);
 		if (seed && (!c || strcmp(c->seed, seed))) {
@@ -199,6 +208,9 @@ int cli_claims_summary(FILE *f)
 					o.measured ? o.measured : "");
 		sim_claim_outcome_free(&o);
 	}
+	assert(total[SIM_CLAIM_REPRODUCED] + total[SIM_CLAIM_CONTRADICTED] +
+	       total[SIM_CLAIM_NOT_MODELLED] + total[SIM_CLAIM_FAILED] ==
+	       sim_nr_claims);
 	fprintf(f, "  claims: %d reproduced, %d contradicted, %d not modelled "
 		   "of %d ('vmlab claims' for the table)\n",
 		total[SIM_CLAIM_REPRODUCED], total[SIM_CLAIM_CONTRADICTED],
@@ -250,6 +262,7 @@ int cmd_claims(int argc, char **argv)
 		rows++;
 		sim_claim_outcome_free(&o);
 	}
+	assert(rows <= sim_nr_claims && regress <= rows);
 	if (a.json) {
 		printf("\n  ],\n  \"summary\": {\"claims\": %d, \"reproduced\": "
 		       "%d, \"contradicted\": %d, \"not_modelled\": %d, "

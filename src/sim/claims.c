@@ -281,11 +281,13 @@ const int sim_nr_claims = (int)ARRAY_SIZE(claims);
 
 const struct sim_claim *sim_claim(int i)
 {
+	assert(sim_nr_claims > 0);
 	return i >= 0 && i < sim_nr_claims ? &claims[i] : NULL;
 }
 
 const char *sim_claims_orphan(void)
 {
+	assert(sim_nr_claim_scenarios >= 0);
 	for (int i = 0; i < sim_nr_claim_scenarios; i++) {
 		bool found = false;
 		for (int j = 0; j < sim_nr_claims && !found; j++)
@@ -293,6 +295,7 @@ const char *sim_claims_orphan(void)
 		if (!found)
 			return sim_claim_scenarios[i].name;
 	}
+	assert(sim_nr_claim_scenarios <= sim_nr_claims);
 	return NULL;
 }
 
@@ -343,6 +346,7 @@ static enum sim_claim_verdict header_verdict(const struct sim_builtin *b,
 					     char *why, size_t n)
 {
 	char v[32];
+	assert(b && b->text && why && n > 0);
 	why[0] = 0;
 	sim_header(b->text, b->len, "why", why, n);
 	if (sim_header(b->text, b->len, "verdict", v, sizeof(v)) &&
@@ -405,6 +409,7 @@ void sim_claim_outcome_free(struct sim_claim_outcome *out)
 {
 	if (!out)
 		return;
+	assert(out->verdict <= SIM_CLAIM_FAILED);
 	free(out->measured);
 	free(out->why);
 	free(out->arch);

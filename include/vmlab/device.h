@@ -62,7 +62,8 @@ struct vmlab_smmu;
  */
 #define VMLAB_SMMU_FAST 64
 struct vmlab_smmu_fast {
-	u64 tag[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST]; /* vpn << 1 | 1; 0 empty */
+	/* vpn; 0 empty (page 0 is below mmap_min_addr: never mirrored) */
+	u64 tag[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];
 	u64 pa[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];  /* frame's address */
 	u64 hits;                                  /* counted into stats */
 };
@@ -109,8 +110,7 @@ static inline int vmlab_smmu_translate(struct vmlab_smmu *s, int cpu,
 	struct vmlab_smmu_fast *f = (struct vmlab_smmu_fast *)(void *)s;
 	u64 vpn = va >> VMLAB_PAGE_SHIFT;
 	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
-	if ((unsigned)kind < VMLAB_NR_ACCESS &&
-	    f->tag[kind][i] == (vpn << 1 | 1)) {
+	if ((unsigned)kind < VMLAB_NR_ACCESS && f->tag[kind][i] == vpn) {
 		f->hits++;
 		*pa = f->pa[kind][i] | (va & (VMLAB_PAGE_SIZE - 1));
 		return 0;

@@ -119,7 +119,7 @@ static void fast_drop(struct vmlab_smmu *s, u64 vpn)
 {
 	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
 	for (int k = 0; k < VMLAB_NR_ACCESS; k++)
-		if (s->fast.tag[k][i] == (vpn << 1 | 1))
+		if (s->fast.tag[k][i] == vpn)
 			s->fast.tag[k][i] = 0;
 }
 
@@ -151,10 +151,10 @@ static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 	if (vmlab_checker_enabled(s->m))
 		return; /* checked hits take the slow path */
 	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
-	for (int k = 0; k < VMLAB_NR_ACCESS; k++) {
+	for (int k = 0; vpn && k < VMLAB_NR_ACCESS; k++) {
 		if (!perm_allows(perm, (enum vmlab_access)k))
 			continue;
-		s->fast.tag[k][i] = vpn << 1 | 1;
+		s->fast.tag[k][i] = vpn;
 		s->fast.pa[k][i] = pfn << VMLAB_PAGE_SHIFT;
 		s->fast_filled = true;
 	}

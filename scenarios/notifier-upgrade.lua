@@ -30,13 +30,15 @@ if pcall(vmlab.machine, {arch = "arm64", cpus = 1, memory = "64M",
   archs[#archs + 1] = "arm64"
 end
 
-local devices = {"smmu+btm", "smmu", "kvm"}
+-- kvm+filter: a KVM that skips the zap for the new event type.
+local devices = {"smmu+btm", "smmu", "kvm", "kvm+filter"}
 local modes = {"none", "range_end", "access_flags_notify"}
 
 local function cell(arch, dev, mode)
   local livelock = arch ~= "x86_64" and dev == "smmu" and mode == "none"
   local m = vmlab.machine{cpus = 4, memory = "256M", arch = arch,
-                          label = arch .. " " .. dev .. " " .. mode,
+                          label = (arch == "x86_64" and "x86" or arch) .. " " ..
+                                  dev .. " " .. mode,
                           expect = livelock and "secondary-stale" or nil}
   m:upgrade_notify(mode)
   local mm = assert(m:user_mm())
@@ -45,8 +47,9 @@ local function cell(arch, dev, mode)
   for i = 0, P.pages - 1 do assert(m:user_write(mm, a + i * PAGE, "v1")) end
   local child = assert(mm:fork())
   local s, k
-  if dev == "kvm" then
-    k = assert(m:kvm{mm = mm, slots = {{gfn = GFN, pages = P.pages, hva = a}}})
+  if dev:sub(1, 3) == "kvm" then
+    k = assert(m:kvm{mm = mm, filter_upgrade = dev == "kvm+filter",
+                     slots = {{gfn = GFN, pages = P.pages, hva = a}}})
     for i = 0, P.pages - 1 do assert(k:access((GFN + i) * PAGE, "read")) end
   else
     s = assert(m:smmu{mm = mm, btm = dev == "smmu+btm"})

@@ -13,15 +13,18 @@
 #include "vmlab/mutant.h"
 #include "vmlab/sched.h"
 
-/* A 2-CPU machine, checker on, with mutant id on or off, and one mm. */
-static struct env env_mutant(int id, bool on)
+/* A 2-CPU machine of arch, checker on, mutant id (-1: none) on or off,
+ * with one mm. */
+static struct env env_of(const char *arch, int id, bool on)
 {
 	struct vmlab_config cfg;
 	vmlab_config_default(&cfg);
 	cfg.nr_cpus = 2;
 	cfg.mem_bytes = 64 * VMLAB_MiB;
 	cfg.checker = true;
-	vmlab_config_mutant(&cfg, id, on);
+	cfg.arch = arch;
+	if (id >= 0)
+		vmlab_config_mutant(&cfg, id, on);
 	struct env e;
 	assert_int_equal(vmlab_boot(&cfg, &e.m), 0);
 	vmlab_set_quiet(e.m, true);
@@ -135,20 +138,31 @@ static void test_smmu_lost_notifier_reported(void **state)
 	t_done(&e);
 }
 
+/* The seed's sequence: a written page, fork (the parent's PTE goes
+ * read-only), an SMMU caches it read-only, the child exits, the CPU writes
+ * (wp_page_reuse: a RO->RW upgrade).  Returns the page. */
+static s64 upgraded_page(struct env *e, bool btm, struct vmlab_smmu **out)
+{
+	s64 a = t_map_rw(e, 1);
+	struct vmlab_user_mm *child;
+	assert_int_equal(vmlab_fork(e->mm, &child), 0);
+	*out = smmu(e, btm);
+	u8 b[8];
+	assert_int_equal(vmlab_smmu_access(*out, 1, VMLAB_READ, (u64)a, b, 8), 0);
+	vmlab_user_mm_destroy(child);
+	assert_int_equal(vmlab_user_write8(e->mm, 0, (u64)a, 9), VMLAB_OK);
+	return a;
+}
+
 /* x86: a read-only device entry after an upgrade only costs a re-walk. */
 static void test_smmu_x86_upgrade_rewalk(void **state)
 {
 	(void)state;
 	struct env e = t_env(2);
 	vmlab_set_upgrade_notify(e.m, VMLAB_UPGRADE_NOTIFY_NONE);
-	s64 a = t_map_rw(&e, 1);
-	struct vmlab_user_mm *child;
-	assert_int_equal(vmlab_fork(e.mm, &child), 0);
-	struct vmlab_smmu *s = smmu(&e, false);
+	struct vmlab_smmu *s;
+	s64 a = upgraded_page(&e, false, &s);
 	u8 buf[8];
-	assert_int_equal(vmlab_smmu_access(s, 1, VMLAB_READ, (u64)a, buf, 8), 0);
-	vmlab_user_mm_destroy(child);
-	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a, 9), VMLAB_OK);
 	assert_int_equal(vmlab_mn_stat(e.m, VMLAB_MN_upgrades), 1);
 	assert_int_equal(vmlab_mn_stat(e.m, VMLAB_MN_upgrade_notifies), 0);
 	assert_int_equal(vmlab_smmu_access(s, 1, VMLAB_WRITE, (u64)a, buf, 8), 0);
@@ -160,11 +174,54 @@ static void test_smmu_x86_upgrade_rewalk(void **state)
 	t_done(&e);
 }
 
+/* arm64: the seed's livelock.  The SMMU without BTM keeps its read-only
+ * entry after the upgrade unless a notifier reaches it; the checker names
+ * it (secondary-stale).  With BTM the upgrade's broadcast TLBI reaches
+ * the SMMU; range_end and access_flags_notify send the notifier. */
+static u64 arm64_livelock(enum vmlab_upgrade_notify mode, bool btm,
+			  u64 *btm_invs)
+{
+	struct env e = env_of("arm64", -1, false);
+	vmlab_set_upgrade_notify(e.m, mode);
+	struct vmlab_smmu *s;
+	s64 a = upgraded_page(&e, btm, &s);
+	u8 b[8];
+	int tries;
+	int r = vmlab_smmu_dma(s, 1, VMLAB_WRITE, (u64)a, b, 8, 16, &tries);
+	u64 n = vmlab_nr_reports_of(e.m, VMLAB_CHECK_SECONDARY_STALE);
+	assert_int_equal(r, n ? -VMLAB_EFAULT : 0);
+	assert_int_equal(vmlab_nr_reports(e.m), n);
+	struct vmlab_smmu_stats st;
+	vmlab_smmu_stats(s, &st);
+	*btm_invs = st.btm_invalidations;
+	if (n) /* the report names the device and the silent upgrade */
+		assert_non_null(strstr(vmlab_get_report(e.m, 0)->text,
+				       "no invalidation was sent"));
+	vmlab_clear_reports(e.m);
+	vmlab_smmu_destroy(s);
+	t_done(&e);
+	return n;
+}
+
+static void test_smmu_arm64_livelock(void **state)
+{
+	(void)state;
+	u64 btm;
+	assert_int_equal(arm64_livelock(VMLAB_UPGRADE_NOTIFY_NONE, false, &btm), 1);
+	assert_int_equal(arm64_livelock(VMLAB_UPGRADE_NOTIFY_NONE, true, &btm), 0);
+	assert_true(btm > 0);
+	assert_int_equal(arm64_livelock(VMLAB_UPGRADE_NOTIFY_RANGE_END, false,
+					&btm), 0);
+	assert_int_equal(arm64_livelock(VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS, false,
+					&btm), 0);
+	assert_int_equal(btm, 0);
+}
+
 /* A large munmap becomes one by-ASID command (e7ad6c2a4b1a); the mutant
  * issues one per page and the watchdog warns. */
 static u64 big_munmap_cmds(bool mutant)
 {
-	struct env e = env_mutant(VMLAB_MUT_SMMU_INV_OVERFLOW, mutant);
+	struct env e = env_of("x86_64", VMLAB_MUT_SMMU_INV_OVERFLOW, mutant);
 	s64 a = vmlab_mmap(e.mm, 0, 2048 * P, RW, ANON, NULL, 0);
 	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a, 1), VMLAB_OK);
 	struct vmlab_smmu *s = smmu(&e, false);
@@ -377,7 +434,7 @@ static u64 explore_kvm(bool mutant, u64 seeds)
 {
 	u64 caught = 0;
 	for (u64 seed = 1; seed <= seeds; seed++) {
-		struct env e = env_mutant(VMLAB_MUT_KVM_IGNORE_IN_PROGRESS, mutant);
+		struct env e = env_of("x86_64", VMLAB_MUT_KVM_IGNORE_IN_PROGRESS, mutant);
 		struct race r = {.mm = e.mm, .a = (u64)t_map_rw(&e, 1)};
 		assert_int_equal(vmlab_kvm_create(e.m, NULL, vmlab_user_hw_mm(e.mm),
 						  &race_ops, &r, &r.k), 0);
@@ -443,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_smmu_fast_path),
 		cmocka_unit_test(test_smmu_lost_notifier_reported),
 		cmocka_unit_test(test_smmu_x86_upgrade_rewalk),
+		cmocka_unit_test(test_smmu_arm64_livelock),
 		cmocka_unit_test(test_smmu_asid_clamp),
 		cmocka_unit_test(test_smmu_bad_input),
 		cmocka_unit_test(test_kvm_fill_zap_age),

@@ -128,6 +128,18 @@
 	  "a full-range secondary invalidation is not clamped to one "         \
 	  "by-ASID command: one CMD_TLBI per page (soft lockup)",               \
 	  "outcome", "smmu-inv-overflow", 1)                                  \
+	X(UPGRADE_NO_SECONDARY, "upgrade-no-secondary-inv",                  \
+	  "6bbd42e2df8f (mmu_notifiers: call invalidate_range() when "         \
+	  "invalidating TLBs)",                                                \
+	  "arm64: the TLB flush of a RO->RW upgrade (ptep_set_access_flags) "  \
+	  "does not reach secondary TLBs, an SMMU without BTM keeps its "       \
+	  "read-only entry and the device livelocks",                          \
+	  "secondary-stale", "upgrade-no-secondary-inv", 1)                   \
+	X(ARM64_EMPTY_RANGE, "arm64-notifier-empty-range",                   \
+	  "f7edb07ad7c6 (Fix mmu notifiers for range-based invalidates)",      \
+	  "arm64 __flush_tlb_range hands the secondary-TLB notifier [end, "    \
+	  "end): the SMMU invalidates its whole ASID for every range flush",   \
+	  "outcome", "arm64-notifier-empty-range", 1)                         \
 	X(KVM_IGNORE_IN_PROGRESS, "kvm-ignore-invalidate-in-progress",       \
 	  "kvm: mmu_invalidate_retry_gfn() (mmu_notifier_retry) check",        \
 	  "the stage-2 fault installs the PTE it read without checking "       \

@@ -490,7 +490,7 @@ static void queue_fault(struct vmlab_smmu *s, int cpu, u64 va,
 				(unsigned long long)pfn,
 				perm & SE_W ? "RW" : "RO",
 				stale ? (unsigned long long)stale->pfn : 0ULL,
-				stale ? (stale->perm & SE_W ? "RO->?" : "RO") :
+				stale ? (stale->perm & SE_W ? "RW" : "RO") :
 					"none",
 				stale ? (unsigned long long)stale->fill_seq :
 					0ULL,

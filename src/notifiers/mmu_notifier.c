@@ -16,7 +16,8 @@
 #include "machine/internal.h"
 #include "vmlab/mmu_notifier.h"
 
-#define NR_UPGRADE_LOG 16
+/* Last upgrade per page, direct-mapped by page number (reports only). */
+#define NR_UPGRADE_LOG 256
 
 struct upgrade_rec {
 	u64 va;
@@ -35,7 +36,6 @@ struct mn_subs {
 	int ptl_depth;
 	int open_ranges;           /* starts not yet ended */
 	struct upgrade_rec log[NR_UPGRADE_LOG];
-	unsigned log_next;
 	struct mn_subs *next;
 };
 
@@ -679,8 +679,9 @@ void vmlab_mmu_notifier_note_upgrade(struct vmlab_machine *m,
 	struct mn_subs *x = mm ? mm->notifier_subscriptions : NULL;
 	if (!x)
 		return;
-	x->log[x->log_next++ % NR_UPGRADE_LOG] = (struct upgrade_rec){
-		va & VMLAB_PAGE_MASK, vmlab_event_count(m), how, notified};
+	va &= VMLAB_PAGE_MASK;
+	x->log[(va >> VMLAB_PAGE_SHIFT) % NR_UPGRADE_LOG] =
+		(struct upgrade_rec){va, vmlab_event_count(m), how, notified};
 }
 
 bool vmlab_mmu_notifier_last_upgrade(struct vmlab_machine *m,
@@ -693,17 +694,14 @@ bool vmlab_mmu_notifier_last_upgrade(struct vmlab_machine *m,
 	if (!x)
 		return false;
 	va &= VMLAB_PAGE_MASK;
-	for (unsigned i = 1; i <= NR_UPGRADE_LOG && i <= x->log_next; i++) {
-		const struct upgrade_rec *u =
-			&x->log[(x->log_next - i) % NR_UPGRADE_LOG];
-		if (u->how && u->va == va) {
-			*how = u->how;
-			*notified = u->notified;
-			*seq = u->seq;
-			return true;
-		}
-	}
-	return false;
+	const struct upgrade_rec *u =
+		&x->log[(va >> VMLAB_PAGE_SHIFT) % NR_UPGRADE_LOG];
+	if (!u->how || u->va != va)
+		return false; /* none, or pushed out by another page's */
+	*how = u->how;
+	*notified = u->notified;
+	*seq = u->seq;
+	return true;
 }
 
 /* ------------------------------------------------------- statistics */

@@ -8,6 +8,7 @@
  * guard marker is SIGSEGV, a poison marker SIGBUS.
  */
 #include "user/uinternal.h"
+#include "vmlab/mutant.h"
 
 #define OOM VMLAB_SIGKILL
 
@@ -95,7 +96,10 @@ static void set_access_flags(struct vmlab_user_mm *mm, int cpu, u64 addr,
 			vmlab_flush_tlb_mm_range(m, cpu, mm->hw, addr,
 						 addr + VMLAB_PAGE_SIZE,
 						 VMLAB_PAGE_SHIFT, false);
+			/* The mutant: the flush that 6bbd42e2df8f made reach
+			 * secondary TLBs does not. */
 			if (mode == VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS &&
+			    !vmlab_mutant(m, VMLAB_MUT_UPGRADE_NO_SECONDARY) &&
 			    vmlab_mm_has_notifiers(mm->hw)) {
 				vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(
 					m, mm->hw, addr, addr + VMLAB_PAGE_SIZE);

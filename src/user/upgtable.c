@@ -6,6 +6,7 @@
  * TLB flush, and page reference counting.
  */
 #include "user/uinternal.h"
+#include "vmlab/mutant.h"
 
 #define USER_TOP (1ULL << 47)
 
@@ -147,6 +148,23 @@ void ug_drop_flush(struct ugather *g)
 	g->sec_end = 0;
 }
 
+/*
+ * The secondary-TLB half of flush_tlb_mm_range() (x86) and of arm64's
+ * __flush_tlb_range(): mmu_notifier_arch_invalidate_secondary_tlbs() for
+ * the range the CPU flush covered.  The mutant is f7edb07ad7c6's bug: the
+ * arm64 macro advanced start while issuing its TLBIs and the notifier got
+ * [end, end), which SMMU drivers turn into a whole-ASID invalidation.
+ */
+static void secondary_tlbs(struct vmlab_user_mm *mm, u64 start, u64 end)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(start < end);
+	if (vmlab_mutant(m, VMLAB_MUT_ARM64_EMPTY_RANGE) &&
+	    !strcmp(m->arch->name, "arm64") && end != VMLAB_TLB_FLUSH_ALL)
+		start = end;
+	vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(m, mm->hw, start, end);
+}
+
 void ug_finish(struct ugather *g)
 {
 	struct vmlab_machine *m = g->mm->m;
@@ -157,9 +175,8 @@ void ug_finish(struct ugather *g)
 	 * flush (mmu_notifier_arch_invalidate_secondary_tlbs, 6.6+); a full
 	 * mm flush passes [0, TLB_FLUSH_ALL). */
 	if (vmlab_mm_has_notifiers(g->mm->hw) && (fullmm || g->sec_start < g->sec_end))
-		vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(
-			m, g->mm->hw, fullmm ? 0 : g->sec_start,
-			fullmm ? VMLAB_TLB_FLUSH_ALL : g->sec_end);
+		secondary_tlbs(g->mm, fullmm ? 0 : g->sec_start,
+			       fullmm ? VMLAB_TLB_FLUSH_ALL : g->sec_end);
 	g->sec_start = ~0ULL;
 	g->sec_end = 0;
 	/* Only now can no CPU or device reach the pages through a stale
@@ -179,8 +196,7 @@ void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
 	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, start, end,
 				 VMLAB_PAGE_SHIFT, false);
 	if (vmlab_mm_has_notifiers(mm->hw))
-		vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(mm->m, mm->hw,
-								   start, end);
+		secondary_tlbs(mm, start, end);
 }
 
 /* ------------------------------------------------------------ PTEs */

@@ -39,6 +39,10 @@ check: deps testdeps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    $(MESON) test -C $(SANBUILD) --print-errorlogs --timeout-multiplier 4 $(T)
+	@# The instruction-count guard needs the release build (README).
+	$(MAKE) $(RELBUILD)/build.ninja
+	ninja -C $(RELBUILD)
+	$(MESON) test -C $(RELBUILD) --print-errorlogs --no-rebuild perf-guard
 
 $(RELBUILD)/build.ninja: | deps
 	$(MESON) setup $(RELBUILD) --buildtype=release -Ddebug_checks=false

@@ -72,7 +72,8 @@ int cmd_bench(int argc, char **argv)
 					{bench_notifier, bench_notifier_n},
 					{bench_kasan, bench_kasan_n},
 					{bench_execmem, bench_execmem_n},
-					{bench_replay, bench_replay_n}};
+					{bench_replay, bench_replay_n},
+					{bench_host, bench_host_n}};
 	struct bench_out o = {0};
 	u64 iterations = 0;
 	const char *names[64];
@@ -80,13 +81,20 @@ int cmd_bench(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			o.json = true;
+		} else if (!strcmp(argv[i], "--compare-host")) {
+			o.compare_host = true;
 		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
 			iterations = strtoull(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--list") ||
 			   !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			if (argv[i][2] != 'l')
 				printf("usage: vmlab bench [NAME...] "
-				       "[--iterations N] [--json] [--list]\n"
+				       "[--iterations N] [--json] [--list] "
+				       "[--compare-host]\n"
+				       "--compare-host: the user-* benchmarks also "
+				       "run their operations on this host's "
+				       "kernel\n(host_* figures) and print the "
+				       "ratio host/vmlab.\n"
 				       "Benchmarks (figures, never tests; "
 				       "use a release build: make bench):\n");
 			for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)

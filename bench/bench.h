@@ -10,6 +10,7 @@
 
 struct bench_out {
 	bool json;
+	bool compare_host; /* --compare-host: also time the host kernel */
 	int nr_figures;
 };
 
@@ -42,5 +43,7 @@ extern const struct bench bench_execmem[];
 extern const int bench_execmem_n;
 extern const struct bench bench_replay[];
 extern const int bench_replay_n;
+extern const struct bench bench_host[];
+extern const int bench_host_n;
 
 #endif

@@ -148,6 +148,7 @@ static const struct command commands[] = {
 	 "  flush, and the checker stays silent.  Exit 0 when both behave.\n"},
 	{"bench", cmd_bench, "run benchmarks (figures, not tests)",
 	 "vmlab bench [NAME...] [--iterations N] [--json] [--list]\n"
+	 "                [--compare-host] [--help]\n"
 	 "  Runs the named benchmarks (all by default) and prints each figure.\n"},
 	{"version", cmd_version, "print the version", "vmlab version\n"},
 	{"help", cmd_help, "help on a command", "vmlab help [COMMAND]\n"},

@@ -72,10 +72,12 @@ static bool for_each_spte(struct vmlab_kvm *k, u64 start, u64 end, spte_fn fn,
 			  void *arg)
 {
 	bool any = false;
+	assert(start <= end && fn);
 	for (int i = 0; i < VMLAB_KVM_MAX_MEMSLOTS; i++) {
 		struct memslot *s = &k->slot[i];
 		if (!s->npages)
 			continue;
+		assert(s->spte);
 		u64 lo = s->hva, hi = s->hva + (s->npages << VMLAB_PAGE_SHIFT);
 		if (end <= lo || start >= hi)
 			continue;
@@ -117,6 +119,8 @@ static int kvm_range_start(struct vmlab_mmu_notifier *mn,
 {
 	struct vmlab_kvm *k = mn_kvm(mn);
 	int cpu = r->cpu;
+	assert(r->mm == k->mm && r->start <= r->end);
+	assert(k->mmu_invalidate_in_progress >= 0);
 	k->st.invalidations++;
 	spin_lock(k->m, cpu, &k->mmu_lock);
 	/* kvm_mmu_invalidate_begin() + range_add(). */
@@ -144,6 +148,7 @@ static void kvm_range_end(struct vmlab_mmu_notifier *mn,
 			  const struct vmlab_mmu_notifier_range *r)
 {
 	struct vmlab_kvm *k = mn_kvm(mn);
+	assert(r->mm == k->mm);
 	spin_lock(k->m, r->cpu, &k->mmu_lock);
 	/* kvm_mmu_invalidate_end(): the sequence moves first, so a fault
 	 * that read the old PTE before the start must retry. */
@@ -359,6 +364,8 @@ static void check_spte(struct vmlab_kvm *k, int cpu, u64 hva, u64 spte,
 static int page_fault(struct vmlab_kvm *k, int cpu, struct memslot *s,
 		      u64 idx, bool write)
 {
+	assert(idx < s->npages && s->spte);
+	assert(!k->released);
 	k->st.s2_faults++;
 	k->st.sim_ns += k->cfg.cost.kvm_exit;
 	u64 mmu_seq = k->mmu_invalidate_seq; /* before the host PTE is read */
@@ -386,6 +393,7 @@ static int page_fault(struct vmlab_kvm *k, int cpu, struct memslot *s,
 		k->nr_sptes++;
 	*e = pfn << VMLAB_PAGE_SHIFT | SPTE_P | SPTE_A | (writable ? SPTE_W : 0);
 	k->st.sptes_installed++;
+	assert(k->nr_sptes > 0 && (*e & SPTE_P));
 	if (vmlab_checker_enabled(k->m))
 		check_spte(k, cpu, hva, *e, write ? VMLAB_WRITE : VMLAB_READ,
 			   "at install");

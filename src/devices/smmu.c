@@ -107,6 +107,7 @@ static inline struct smmu_entry *set_of(struct vmlab_smmu *s, u64 vpn)
 
 static struct smmu_entry *tlb_lookup(struct vmlab_smmu *s, u64 vpn)
 {
+	assert(s->sets && !(s->sets & (s->sets - 1)));
 	struct smmu_entry *e = set_of(s, vpn);
 	u64 tag = vpn << 1 | 1;
 	for (int w = 0; w < WAYS; w++)
@@ -133,6 +134,8 @@ static void tlb_drop(struct vmlab_smmu *s, struct smmu_entry *e)
 
 static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 {
+	assert(pfn < vmlab_nr_frames(s->m));
+	assert(s->mm && !s->released);
 	struct smmu_entry *set = set_of(s, vpn);
 	struct smmu_entry *e = tlb_lookup(s, vpn);
 	if (!e) {
@@ -164,6 +167,7 @@ static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 static void tlb_inv_range(struct vmlab_smmu *s, u64 start, u64 end)
 {
 	u64 n = (u64)s->sets * WAYS;
+	assert(start <= end);
 	u64 lo = start >> VMLAB_PAGE_SHIFT;
 	u64 hi = end >= (1ULL << 63) ? ~0ULL : (end + VMLAB_PAGE_SIZE - 1) >>
 						      VMLAB_PAGE_SHIFT;
@@ -188,6 +192,7 @@ static void tlb_inv_all(struct vmlab_smmu *s)
 	for (u64 i = 0; i < (u64)s->sets * WAYS; i++)
 		if (s->tlb[i].tag & 1)
 			tlb_drop(s, &s->tlb[i]);
+	assert(!(s->tlb[0].tag & 1) && !s->fast.tag[VMLAB_READ][0]);
 }
 
 /* --------------------------------------------------- the driver's MMU
@@ -207,6 +212,7 @@ static void smmu_inv_secondary(struct vmlab_mmu_notifier *mn,
 {
 	struct vmlab_smmu *s = mn_smmu(mn);
 	assert(mm == s->mm);
+	assert(start <= end);
 	s->st.notifier_calls++;
 	if (s->btm)
 		return; /* the hardware snooped the CPU's TLBI already */
@@ -454,6 +460,8 @@ static void check_hit(struct vmlab_smmu *s, int cpu, const struct smmu_entry *e,
 static void queue_fault(struct vmlab_smmu *s, int cpu, u64 va,
 			enum vmlab_access kind, const struct smmu_entry *stale)
 {
+	assert(s->mm && (unsigned)kind < VMLAB_NR_ACCESS);
+	assert(s->fq_len <= FQ_SIZE);
 	s->st.faults++;
 	s->st.sim_ns += s->cfg.cost.iopf;
 	u64 pfn;
@@ -590,6 +598,7 @@ int vmlab_smmu_service_faults(struct vmlab_smmu *s, int cpu)
 	if (!smmu_ok(s) || !s->mm)
 		return 0;
 	int ok = 0;
+	assert(s->fq_len <= FQ_SIZE && s->ops);
 	while (s->fq_len) {
 		struct fault_rec f = s->fq[s->fq_head];
 		s->fq_head = (s->fq_head + 1) % FQ_SIZE;

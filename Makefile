@@ -9,7 +9,7 @@ SANBUILD ?= build-san
 RELBUILD ?= build-rel
 MESON    ?= meson
 
-.PHONY: all deps testdeps demo check test bench clean
+.PHONY: all deps testdeps demo check test bench clean fuzz
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -52,5 +52,20 @@ bench: deps $(RELBUILD)/build.ninja
 	ninja -C $(RELBUILD)
 	./$(RELBUILD)/vmlab bench $(BENCH)
 
+# libFuzzer targets (clang, ASan+UBSan), each run FUZZ_TIME seconds on
+# its seed corpus (fuzz/corpus/NAME, copied to a scratch directory so the
+# tree stays as committed).  Prints each target's figures.
+FUZZBUILD ?= build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= fuzz_ops fuzz_lua fuzz_parse
+$(FUZZBUILD)/build.ninja: | deps
+	CC=clang $(MESON) setup $(FUZZBUILD) --buildtype=debugoptimized \
+	    -Ddebug_checks=true -Dfuzz=true -Db_sanitize=address,undefined \
+	    -Db_lundef=false
+
+fuzz: deps testdeps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	./tools/fuzz.sh $(FUZZBUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(SANBUILD) $(RELBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(RELBUILD) $(FUZZBUILD)

@@ -53,6 +53,7 @@ local function run(way)
       + m:counter("flush_all"),
     ipis = m:counter("ipi_sent"),
     inval = m:counter("pages_invalidated") + m:counter("flush_global"),
+    tlbi = m:counter("tlbi_is"), faults = m:counter("page_fault"),
     ns = m:sim_time_ns(),
   }
   for i = 1, P.programs do
@@ -75,6 +76,9 @@ local function run(way)
     {"IPIs", m:counter("ipi_sent") - before.ipis},
     {"invlpg + global flushes", m:counter("pages_invalidated")
       + m:counter("flush_global") - before.inval},
+    -- arm64: the same flushes as broadcast TLBIs, no IPIs.
+    {"broadcast TLBIs", m:counter("tlbi_is") - before.tlbi},
+    {"faults", m:counter("page_fault") - before.faults},
     {"simulated us", math.floor((m:sim_time_ns() - before.ns) / 1000)},
     {"wx-alias reports", m:nr_reports("wx-alias")},
     {"stale/freed reports", m:nr_reports("stale-access")

@@ -32,12 +32,15 @@ local function story(flush)
   cpu0:free_pages(pfn)
   local again = cpu0:alloc_pages()
   assert(again == pfn, "the allocator hands out the same frame")
-  cpu0:write(vmlab.page_address(again), NEW)
+  cpu0:write(m:page_address(again), NEW)
   local seen = reader:read(VA, #NEW)
   vmlab.result(m:label(), {
     {"CPU " .. P.reader .. " reads", seen and "new owner's data" or "fault"},
     {"invlpg", m:counter("invlpg")},
     {"IPIs", m:counter("ipi_sent")},
+    -- arm64 (--arch arm64): the flush is a broadcast TLBI, no IPI.
+    {"broadcast TLBIs", m:counter("tlbi_is")},
+    {"faults", m:counter("page_fault")},
     {"checker reports", m:nr_reports()},
     {"simulated ns", math.floor(m:sim_time_ns())},
   })

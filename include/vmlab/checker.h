@@ -15,6 +15,10 @@ enum vmlab_check {
 	VMLAB_CHECK_WX_ALIAS,
 	VMLAB_CHECK_SECONDARY_STALE,
 	VMLAB_CHECK_KASAN,
+	/* arm64: a live translation changed without break-before-make
+	 * (valid -> valid of another output, size or memory type, or
+	 * invalid -> new while a TLB still holds the old one). */
+	VMLAB_CHECK_BBM,
 	VMLAB_NR_CHECKS
 };
 

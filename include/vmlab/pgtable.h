@@ -118,6 +118,9 @@ struct vmlab_arch_ops {
 	/* pte_needs_flush(): after a present entry changed from old to new,
 	 * must its TLB entries be flushed? */
 	bool (*pte_needs_flush)(u64 old, u64 new_);
+	/* Break-before-make: must a live valid entry old not be replaced by
+	 * new directly (arm64; NULL where the architecture has no such rule)? */
+	bool (*bbm_required)(u64 old, u64 new_, int level);
 	/* A reserved encoding the walker faults on (a malformed entry). */
 	bool (*bad_entry)(u64 entry, int level);
 	/* Kernel half translated from its own root (arm64 TTBR1): user mms

@@ -21,7 +21,10 @@
 const char *vmlab_check_name(enum vmlab_check c)
 {
 	static const char *const n[] = {"stale-access", "freed-frame-reachable",
-					 "wx-alias", "secondary-stale", "kasan"};
+					 "wx-alias", "secondary-stale", "kasan",
+					 "bbm-violation"};
+	_Static_assert(sizeof(n) / sizeof(n[0]) == VMLAB_NR_CHECKS,
+		       "a name per check");
 	return c < VMLAB_NR_CHECKS ? n[c] : "?";
 }
 

@@ -74,6 +74,9 @@ static inline struct checker *CK(const struct vmlab_machine *m)
 }
 
 struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+/* bbm.c: the break-before-make rule, for architectures that have it. */
+void ck_bbm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va, int level,
+	    u64 old, u64 val);
 /* Judge the W+X stores deferred while a CPA call was open (rules.c). */
 void ck_cpa_window_end(struct vmlab_machine *m);
 

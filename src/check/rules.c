@@ -310,6 +310,8 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	assert(!(va & (vmlab_level_size(level) - 1)));
 	record(ck, m, va, level, old, val);
+	if (m->arch->bbm_required)
+		ck_bbm(m, mm, va, level, old, val);
 	rmap_entry(m, va, level, old, -1);
 	rmap_entry(m, va, level, val, +1);
 	struct vmlab_pte_info o, n;

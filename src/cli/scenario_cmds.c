@@ -462,6 +462,80 @@ static bool tour_explore(const struct sim_builtin *b, const struct cli_args *ta,
 	return found[0] != 0;
 }
 
+/* Scenarios whose answer differs by architecture: the tour shows x86_64
+ * and arm64 columns side by side. */
+static bool tour_two_archs(const char *name)
+{
+	static const char *const both[] = {"stale-tlb", "direct-map-splits",
+					   "flush-reset-perms", NULL};
+	for (int i = 0; both[i]; i++)
+		if (!strcmp(name, both[i]))
+			return true;
+	return false;
+}
+
+/* Both runs' tables merged column by column (same rows, same order). */
+static void tour_print_pair(const struct sim_result *x, const struct sim_result *a)
+{
+	int nc = x->nr_columns < 16 ? x->nr_columns : 16;
+	if (x->nr_rows != a->nr_rows || x->nr_columns != a->nr_columns ||
+	    !x->nr_rows) {
+		sim_print_figures(x, stdout);
+		sim_print_figures(a, stdout);
+		return;
+	}
+	char names[32][80];
+	char *cols[32];
+	struct sim_value vals[64][32];
+	struct sim_row rows[64];
+	int nr = x->nr_rows < 64 ? x->nr_rows : 64;
+	for (int c = 0; c < nc; c++) {
+		snprintf(names[2 * c], sizeof(names[0]), "x86 %s", x->columns[c]);
+		snprintf(names[2 * c + 1], sizeof(names[0]), "arm64 %s",
+			 a->columns[c]);
+		cols[2 * c] = names[2 * c];
+		cols[2 * c + 1] = names[2 * c + 1];
+	}
+	for (int i = 0; i < nr; i++) {
+		for (int c = 0; c < nc; c++) {
+			vals[i][2 * c] = x->rows[i].v[c];
+			vals[i][2 * c + 1] = a->rows[i].v[c];
+		}
+		rows[i] = (struct sim_row){x->rows[i].name, vals[i]};
+	}
+	struct sim_result m = {.columns = cols, .nr_columns = 2 * nc,
+			       .rows = rows, .nr_rows = nr};
+	sim_print_figures(&m, stdout);
+}
+
+/* Run b on x86_64 and arm64; true if both are as expected. */
+static bool tour_archs(const struct sim_builtin *b, const struct cli_args *ta)
+{
+	static const char *const arch[2] = {"x86_64", "arm64"};
+	struct sim_result r[2];
+	bool ok = true;
+	for (int k = 0; k < 2; k++) {
+		struct sim_opts o = ta->o;
+		o.scenario = b->name;
+		o.out = NULL;
+		o.quiet = true;
+		o.arch = arch[k];
+		sim_run(&o, &r[k]);
+	}
+	tour_print_pair(&r[0], &r[1]);
+	for (int k = 0; k < 2; k++) {
+		printf("  [%s]\n", arch[k]);
+		sim_print_checker(&r[k], stdout);
+		char v[1024];
+		sim_verdict(&r[k], v, sizeof(v));
+		if (r[k].status != SIM_OK)
+			printf("  FAILED (%s): %s\n", arch[k], v);
+		ok &= r[k].status == SIM_OK;
+		sim_result_free(&r[k]);
+	}
+	return ok;
+}
+
 int cmd_tour(int argc, char **argv)
 {
 	struct cli_args ta;
@@ -483,6 +557,10 @@ int cmd_tour(int argc, char **argv)
 		if (sim_header(b->text, b->len, "explore", ex, sizeof(ex)) &&
 		    (n = strtoull(ex, NULL, 10)) > 0) {
 			ok += tour_explore(b, &ta, n);
+			continue;
+		}
+		if (!ta.o.arch && tour_two_archs(b->name)) {
+			ok += tour_archs(b, &ta);
 			continue;
 		}
 		struct sim_opts o = ta.o;

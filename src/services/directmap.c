@@ -165,6 +165,9 @@ static vmlab_pgprot_t verify_rwx(struct cpa_data *cpa, vmlab_pgprot_t old,
 				 u64 npg)
 {
 	assert(npg > 0 && !(start & ~VMLAB_PAGE_MASK));
+	/* x86's verify_rwx(); arm64's pageattr.c has no such check. */
+	if (cpa->m->arch->id != VMLAB_ARCH_X86_64)
+		return nprot;
 	const vmlab_pgprot_t rwnx = VMLAB_PAGE_RW | VMLAB_PAGE_NX;
 	if (!((old ^ nprot) & rwnx) || (nprot & rwnx) != VMLAB_PAGE_RW)
 		return nprot;
@@ -652,6 +655,26 @@ static int change_page_attr_set_clr(struct vmlab_machine *m, int cpu, u64 addr,
 		addr &= VMLAB_PAGE_MASK;
 	}
 	assert(!(addr & ~VMLAB_PAGE_MASK));
+	if (m->arch->id == VMLAB_ARCH_ARM64) {
+		/*
+		 * arm64 change_memory_common(): kernel mappings are live and
+		 * splitting a block would need break-before-make, so only
+		 * vmalloc/vmap page mappings are changed; the linear map is
+		 * refused.  Its alias follows only for a read-only change
+		 * with rodata_full (the linear map is then page-mapped), and
+		 * there is no large-page collapse.
+		 */
+		if (in_direct_map(m, addr)) {
+			vmlab_checker_cpa_end(m);
+			spin_unlock(m, cpu, &dm_state(m)->cpa_lock);
+			return -VMLAB_EINVAL;
+		}
+		bool ro_only = !((set | clr) &
+				 ~(VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY));
+		if (!(m->rodata_full && ro_only))
+			flags |= CPA_NO_CHECK_ALIAS;
+		flags &= ~CPA_COLLAPSE;
+	}
 	/* vm_unmap_aliases(): no lazily freed vmalloc alias may survive
 	 * with the old rights.  Called before every change. */
 	if (m->cpa_hook)
@@ -740,6 +763,10 @@ static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 		vmlab_warn(m, "%s: bad pfn %#llx", op, (unsigned long long)pfn);
 		return -VMLAB_EINVAL;
 	}
+	/* arm64: without can_set_direct_map() (rodata_full off) the linear
+	 * map is block-mapped and these are no-ops. */
+	if (m->arch->id == VMLAB_ARCH_ARM64 && !m->rodata_full)
+		return 0;
 	spin_lock(m, 0, &dm_state(m)->cpa_lock);
 	vmlab_checker_set_op(m, 0, op);
 	struct cpa_data cpa = {
@@ -828,11 +855,16 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	u64 mem = vmlab_nr_frames(m) << VMLAB_PAGE_SHIFT;
 	assert(mem && !(mem & (VMLAB_PMD_SIZE - 1)));
 	bool gb = m->cfg.direct_map_1g;
+	/* arm64 with rodata_full (can_set_direct_map()) maps the linear map
+	 * with pages only (NO_BLOCK_MAPPINGS), so no permission change ever
+	 * has to split a live block. */
+	bool pages_only = m->arch->id == VMLAB_ARCH_ARM64 && m->rodata_full;
 	/* Set first, so the checker sees the stores as direct-map ones. */
 	u64 base = vmlab_layout(m)->page_offset;
 	m->dm_start = base;
 	m->dm_end = base + mem;
-	u32 flags = VMLAB_MAP_HUGE_PMD | (gb ? VMLAB_MAP_HUGE_PUD : 0);
+	u32 flags = pages_only ? 0 :
+		    VMLAB_MAP_HUGE_PMD | (gb ? VMLAB_MAP_HUGE_PUD : 0);
 	int err = vmlab_map_range(m, &m->init_mm, base, 0, mem,
 				  VMLAB_PAGE_KERNEL, flags);
 	if (err) {
@@ -842,11 +874,14 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	}
 	/* update_page_count() as kernel_physical_mapping_init() leaves it;
 	 * PAGE_OFFSET is 1 GiB aligned, so leaves start at pa 0. */
-	u64 gbytes = gb ? mem & PUD_MASK : 0;
+	u64 gbytes = gb && !pages_only ? mem & PUD_MASK : 0;
 	st->pages[VMLAB_LVL_PUD] = gbytes >> VMLAB_PUD_SHIFT;
-	st->pages[VMLAB_LVL_PMD] = (mem - gbytes) >> VMLAB_PMD_SHIFT;
+	st->pages[VMLAB_LVL_PMD] =
+	    pages_only ? 0 : (mem - gbytes) >> VMLAB_PMD_SHIFT;
 	st->pages[VMLAB_LVL_PTE] =
-	    ((mem - gbytes) & (VMLAB_PMD_SIZE - 1)) >> VMLAB_PAGE_SHIFT;
+	    pages_only ? mem >> VMLAB_PAGE_SHIFT :
+			 ((mem - gbytes) & (VMLAB_PMD_SIZE - 1)) >>
+				 VMLAB_PAGE_SHIFT;
 	svc_set(m, VMLAB_SVC_DIRECTMAP, st, directmap_destroy);
 	dm_check(m);
 	return 0;

@@ -395,7 +395,7 @@ static u32 parse_expect(lua_State *L, int idx)
 		if (c == VMLAB_NR_CHECKS)
 			luaL_error(L, "expect: unknown check '%s' (stale-access, "
 				      "freed-frame-reachable, wx-alias, "
-				      "secondary-stale, kasan)",
+				      "secondary-stale, kasan, bbm-violation)",
 				   name ? name : luaL_typename(L, -1));
 		mask |= 1u << c;
 		lua_pop(L, 1);

@@ -94,6 +94,25 @@ static int l_nr_reports(lua_State *L)
 	return 1;
 }
 
+/* page_address(pfn): the frame's linear-map address on this machine's
+ * architecture; arch(): "x86_64" or "arm64". */
+static int l_page_address(lua_State *L)
+{
+	int h;
+	struct sim_machine *sm = lsim_handle(L, 1, &h);
+	lua_pushinteger(L, (lua_Integer)vmlab_page_address(
+				   sm->m, (u64)luaL_checkinteger(L, 2)));
+	return 1;
+}
+
+static int l_arch(lua_State *L)
+{
+	int h;
+	struct sim_machine *sm = lsim_handle(L, 1, &h);
+	lua_pushstring(L, vmlab_machine_config(sm->m)->arch);
+	return 1;
+}
+
 /* reports(): {{check=, cpu=, va=, pfn=, access=, text=}, ...} */
 static int l_reports(lua_State *L)
 {
@@ -319,6 +338,8 @@ static const luaL_Reg observe[] = {
 	{"reset_counters", l_reset_counters},
 	{"sim_time_ns", l_sim_time_ns},
 	{"nr_reports", l_nr_reports},
+	{"page_address", l_page_address},
+	{"arch", l_arch},
 	{"reports", l_reports},
 	{"clear_reports", l_clear_reports},
 	{"tlb_occupancy", l_tlb_occupancy},

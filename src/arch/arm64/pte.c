@@ -202,6 +202,32 @@ static bool a64_pte_needs_flush(u64 old, u64 new_)
 	return old & A64_VALID;
 }
 
+/*
+ * The architecture's break-before-make rule for a live entry, as
+ * pgattr_change_is_safe() (arch/arm64/mm/mmu.c) encodes it: permissions
+ * (PXN, RDONLY, DBM/PTE_WRITE), nG -> nG|G... may change in place; a new
+ * output address, a block <-> table change, a memory type or
+ * shareability change, the contiguous bit, or nG -> G need the entry to
+ * go invalid and be invalidated from every TLB first.  AF, UXN and the
+ * software bits are let through (core mm changes them in place).
+ */
+static bool a64_bbm_required(u64 old, u64 new_, int level)
+{
+	if (!(old & A64_VALID) || !(new_ & A64_VALID))
+		return false;
+	bool ot = level > VMLAB_LVL_PTE && (old & A64_TABLE_PAGE);
+	bool nt = level > VMLAB_LVL_PTE && (new_ & A64_TABLE_PAGE);
+	if (ot != nt || ((old ^ new_) & A64_OA_MASK))
+		return true;
+	if (ot)
+		return false; /* the same table: only its attributes changed */
+	if ((old | new_) & A64_CONT)
+		return true;
+	if (old & ~new_ & A64_NG)
+		return true;
+	return (old ^ new_) & (A64_ATTR_MASK | A64_SH_MASK);
+}
+
 const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.name = "arm64",
 	.id = VMLAB_ARCH_ARM64,
@@ -217,6 +243,7 @@ const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.spurious_fault_ok = false,
 	.pte_needs_flush = a64_pte_needs_flush,
 	.bad_entry = a64_bad_entry,
+	.bbm_required = a64_bbm_required,
 	.split_root = true,
 	/*
 	 * 48-bit VA, 4K pages, generic KASAN, after arch/arm64/include/asm/

@@ -740,6 +740,13 @@ int vmlab_set_memory_p(struct vmlab_machine *m, int cpu, u64 addr, int n)
 
 int vmlab_set_memory_rox(struct vmlab_machine *m, int cpu, u64 addr, int n)
 {
+	/* Without ARCH_HAS_SET_MEMORY_ROX (arm64) the generic one is
+	 * set_memory_ro() then set_memory_x(): the read-only change takes
+	 * the linear alias along (rodata_full), the exec change does not. */
+	if (m && m->arch->id == VMLAB_ARCH_ARM64) {
+		int ret = vmlab_set_memory_ro(m, cpu, addr, n);
+		return ret ? ret : vmlab_set_memory_x(m, cpu, addr, n);
+	}
 	return change_page_attr_set_clr(m, cpu, addr, n, 0,
 					VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY |
 					    VMLAB_PAGE_NX,

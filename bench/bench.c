@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bench/bench.h"
+#include "cli/batch.h"
 #include "cli/cli.h"
 
 double bench_now(void)
@@ -122,16 +123,33 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (o.json)
 		printf("[");
-	for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
-		for (int j = 0; j < regs[r].n; j++) {
-			const struct bench *b = &regs[r].b[j];
-			bool want = nr_names == 0;
-			for (int k = 0; k < nr_names; k++)
-				want |= !strcmp(b->name, names[k]);
-			if (want)
+	u64 total = 0, done = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		struct progress pg;
+		if (pass)
+			progress_start(&pg, true, total, "benchmarks");
+		for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
+			for (int j = 0; j < regs[r].n; j++) {
+				const struct bench *b = &regs[r].b[j];
+				bool want = nr_names == 0;
+				for (int k = 0; k < nr_names; k++)
+					want |= !strcmp(b->name, names[k]);
+				if (!want)
+					continue;
+				if (!pass) { /* count them first, for the bar */
+					total++;
+					continue;
+				}
+				progress_clear(&pg); /* the figure's line first */
+				fflush(stderr);
 				b->run(&o, iterations ? iterations :
 							b->default_iterations);
-		}
+				fflush(stdout);
+				progress_step(&pg, ++done);
+			}
+		if (pass)
+			progress_end(&pg);
+	}
 	if (o.json)
 		printf("]\n");
 	return EXIT_OK;

@@ -603,6 +603,12 @@ void progress_step(struct progress *p, u64 done)
 	fflush(stderr);
 }
 
+void progress_clear(struct progress *p)
+{
+	if (p->on && p->shown)
+		fputs("\r\033[K", stderr);
+}
+
 void progress_end(struct progress *p)
 {
 	if (p->on && p->shown)

@@ -120,6 +120,8 @@ void progress_start(struct progress *p, bool tty, u64 total,
 		    const char *what);
 void progress_step(struct progress *p, u64 done);
 void progress_end(struct progress *p);
+/* Take the bar off the line (before other output), keep counting. */
+void progress_clear(struct progress *p);
 
 /* A point's figures over its runs, in the order they first appear. */
 struct agg_fig {

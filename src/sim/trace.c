@@ -24,7 +24,7 @@
 #include "sim/lsim.h"
 
 #define MAX_COUNTER_CPUS 64
-#define SAMPLE_AFTER 8192
+#define SAMPLE_AFTER 4096
 #define SAMPLE_EVERY 64
 #define MAX_KINDS 64
 

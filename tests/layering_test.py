@@ -33,6 +33,17 @@ for f in sources("src/machine", "src/arch"):
                                   not code.lstrip().startswith(("*", "/*"))):
             bad.append(f"{f.relative_to(root)}:{n}: {line.strip()}")
 
+x86 = re.compile(r'\bX86_(?!64\b)[A-Z_]+|0x000ffffffffff000|'
+                 r'#include\s+"arch/x86/')
+for f in sources("src", "include"):
+    rel = str(f.relative_to(root))
+    if rel.startswith("src/arch/x86/") or rel == "src/machine/access.c":
+        continue
+    for n, line in enumerate(f.read_text().splitlines(), 1):
+        if x86.search(line):
+            bad.append(f"{rel}:{n}: x86 bit outside src/arch/x86: "
+                       f"{line.strip()}")
+
 for b in bad:
     print("layering:", b)
 sys.exit(1 if bad else 0)

@@ -203,7 +203,8 @@ void lsim_dump_tlb(struct vmlab_machine *m, int cpu, struct sim_buf *out)
 	assert(vmlab_cpu_valid(m, cpu));
 	struct tlb_list l = {.c = &m->cpu[cpu]};
 	tlb_visit_range(m, l.c, 0, ~0ULL, collect, &l);
-	qsort(l.rows, l.n, sizeof(*l.rows), row_cmp);
+	if (l.n) /* qsort of NULL is undefined even for 0 rows */
+		qsort(l.rows, l.n, sizeof(*l.rows), row_cmp);
 	buf_printf(out, "CPU %d TLB: %zu entr%s (PCID %u loaded)\n", cpu, l.n,
 		   l.n == 1 ? "y" : "ies", (unsigned)(l.c->loaded_asid + 1));
 	buf_printf(out, "  %-8s %-18s %-4s %-12s %-4s %s\n", "array", "va",

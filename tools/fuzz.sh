@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run each libFuzzer target for SECONDS on a scratch copy of its seed
-# corpus (fuzz/corpus/NAME plus, for fuzz_lua, every scenario).  Exit 1 on
+# corpus (fuzz/corpus/NAME plus, for fuzz_lua, every scenario, and for
+# fuzz_replay the replay fixtures of tests/data/replay).  Exit 1 on
 # a crash or sanitizer report.  Usage: tools/fuzz.sh BUILD SECONDS NAME...
 set -eu
 build=$1
@@ -17,6 +18,9 @@ for t in "$@"; do
 	fi
 	if [ "$t" = fuzz_lua ]; then
 		cp "$root"/scenarios/*.lua "$root"/scenarios/mutants/*.lua "$work/$t/"
+	fi
+	if [ "$t" = fuzz_replay ]; then
+		cp "$root"/tests/data/replay/* "$work/$t/"
 	fi
 	echo "== $t: ${secs}s"
 	if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -329,6 +329,35 @@ static void test_user_binding(void **state)
 	sim_result_free(&r);
 }
 
+/* mm:mlockall / mm:munlockall, and smaps Rss without the zero page */
+static void test_user_mlockall_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 1, memory = '64M'}\n"
+		"local P = vmlab.PAGE_SIZE\n"
+		"local mm = m:user_mm()\n"
+		"local a = assert(mm:mmap{len = 2 * P, prot = 'rw',\n"
+		"                         flags = {'private', 'anonymous'}})\n"
+		"assert(m:user_read(mm, a, 1) == '\\0')\n"
+		"assert(mm:smaps():find('Rss: +0 kB'))\n"
+		"local v, e = mm:mlockall{'onfault'}\n"
+		"assert(v == nil and e == 'EINVAL', e)\n"
+		"assert(not pcall(mm.mlockall, mm, {'bogus'}))\n"
+		"assert(mm:mlockall{'current', 'future'})\n"
+		"assert(mm:smaps():find('Rss: +8 kB'))\n"
+		"assert(mm:smaps():find('VmFlags:[^\\n]* lo'))\n"
+		"assert(mm:munlockall())\n"
+		"assert(not mm:smaps():find('VmFlags:[^\\n]* lo'))\n"
+		"vmlab.result{ok = 1}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("mlockall", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	assert_int_equal(r.nr_rows, 1);
+	sim_result_free(&r);
+}
+
 static const struct bad user_bad[] = {
 	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
 	 "mm:munmap('x', 1)\n",
@@ -409,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_math_random_seeded),
 		cmocka_unit_test(test_vmalloc_binding),
 		cmocka_unit_test(test_user_binding),
+		cmocka_unit_test(test_user_mlockall_binding),
 		cmocka_unit_test(test_user_bad_inputs),
 		cmocka_unit_test(test_trace_deterministic),
 	};

@@ -81,6 +81,11 @@
 /* mlock2 flags. */
 #define VMLAB_MLOCK_ONFAULT 0x01
 
+/* mlockall flags (asm-generic/mman.h). */
+#define VMLAB_MCL_CURRENT 1
+#define VMLAB_MCL_FUTURE 2
+#define VMLAB_MCL_ONFAULT 4
+
 /* madvise advice (asm-generic/mman-common.h). */
 #define VMLAB_MADV_NORMAL 0
 #define VMLAB_MADV_RANDOM 1
@@ -220,6 +225,9 @@ int vmlab_mlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
 int vmlab_mlock2(struct vmlab_user_mm *mm, u64 addr, u64 len,
 		 unsigned int flags);
 int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
+/* mlockall(2)/munlockall(2): 0 or -EINVAL (bad flags). */
+int vmlab_mlockall(struct vmlab_user_mm *mm, int flags);
+int vmlab_munlockall(struct vmlab_user_mm *mm);
 int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice);
 /* process_madvise(2) on mm itself: bytes advised, or -errno if none. */
 s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
@@ -323,7 +331,7 @@ struct vmlab_vma_info {
 	const char *name; /* file name, NULL for anonymous memory */
 	u64 anon_vma_id;  /* 0: no anon_vma yet */
 	/* smaps-style, from a walk of the VMA's page tables */
-	u64 rss_pages;    /* present PTEs */
+	u64 rss_pages;    /* present PTEs, the shared zero page not counted */
 	u64 anon_pages;   /* ... of them anonymous (COW'd or private) */
 	u64 swap_pages;   /* swap entries */
 	u64 guard_pages;  /* guard markers */

@@ -453,6 +453,34 @@ static int l_munlock(lua_State *L)
 	return range_call(L, vmlab_munlock, "munlock");
 }
 
+static const char *const mcl_names[] = {"current", "future", "onfault",
+					NULL};
+static const int mcl_values[] = {VMLAB_MCL_CURRENT, VMLAB_MCL_FUTURE,
+				 VMLAB_MCL_ONFAULT};
+
+/* mm:mlockall{"current", "future", "onfault"} -> true | nil, err */
+static int l_mlockall(lua_State *L)
+{
+	check_mm(L, 1);
+	int flags = user_flags(L, 2, mcl_names, mcl_values, "mlockall flag", 0);
+	struct lop o;
+	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "mlockall");
+	int err = vmlab_mlockall(mm, flags);
+	lop_end(&o);
+	return push_status(L, err);
+}
+
+/* mm:munlockall() -> true */
+static int l_munlockall(lua_State *L)
+{
+	check_mm(L, 1);
+	struct lop o;
+	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "munlockall");
+	int err = vmlab_munlockall(mm);
+	lop_end(&o);
+	return push_status(L, err);
+}
+
 /* mm:mprotect(addr, len, prot) -> true | nil, err */
 static int l_mprotect(lua_State *L)
 {
@@ -754,6 +782,8 @@ static const luaL_Reg mm_methods[] = {
 	{"mremap", l_mremap},
 	{"mlock", l_mlock},
 	{"munlock", l_munlock},
+	{"mlockall", l_mlockall},
+	{"munlockall", l_munlockall},
 	{"fork", l_fork},
 	{"switch", l_switch},
 	{"close", l_close},

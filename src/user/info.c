@@ -26,8 +26,13 @@ static int count_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 		struct vmlab_pte_info in;
 		mm->m->arch->decode(e, VMLAB_LVL_PTE, &in);
 		if (in.kind == VMLAB_PTE_LEAF || in.kind == VMLAB_PTE_PROTNONE) {
+			/* smaps_pte_entry(): vm_normal_page() is NULL for
+			 * the shared zero page, so it adds nothing to Rss,
+			 * Pss or Anonymous. */
+			if (is_zero_pfn(mm, in.pfn))
+				continue;
 			c->rss++;
-			if (!is_zero_pfn(mm, in.pfn) && !c->pfnmap &&
+			if (!c->pfnmap &&
 			    upage(mm->m, in.pfn)->owner == PG_OWNER_ANON)
 				c->anon++;
 		} else if (in.kind == VMLAB_PTE_SWAP) {

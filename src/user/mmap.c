@@ -405,8 +405,8 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 	if ((flags & VMLAB_MAP_FIXED_NOREPLACE) &&
 	    find_vma_intersection(mm, addr, addr + len))
 		return -VMLAB_EEXIST;
-	u64 vm_flags = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD |
-		       VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC;
+	u64 vm_flags = calc_vm_prot_bits(prot) | mm->def_flags |
+		       VMLAB_VM_MAYREAD | VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC;
 	if (flags & VMLAB_MAP_GROWSDOWN)
 		vm_flags |= VMLAB_VM_GROWSDOWN;
 	if (flags & VMLAB_MAP_LOCKED)
@@ -670,6 +670,68 @@ int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len)
 	return apply_vma_lock_flags(mm, addr, len, 0);
 }
 
+/*
+ * apply_mlockall_flags() of mm/mlock.c: MCL_FUTURE sets def_flags for
+ * VMAs to come; MCL_CURRENT (re)locks every VMA there is, MCL_ONFAULT
+ * making either lock on fault. A VMA that cannot be locked (VM_SPECIAL,
+ * hugetlb) or fails to split is passed over, as the kernel does.
+ */
+static void apply_mlockall_flags(struct vmlab_user_mm *mm, int flags)
+{
+	u64 to_add = 0;
+	mm->def_flags &= ~VM_LOCKED_MASK;
+	if (flags & VMLAB_MCL_FUTURE) {
+		mm->def_flags |= VMLAB_VM_LOCKED;
+		if (flags & VMLAB_MCL_ONFAULT)
+			mm->def_flags |= VMLAB_VM_LOCKONFAULT;
+		if (!(flags & VMLAB_MCL_CURRENT))
+			return;
+	}
+	if (flags & VMLAB_MCL_CURRENT) {
+		to_add = VMLAB_VM_LOCKED;
+		if (flags & VMLAB_MCL_ONFAULT)
+			to_add |= VMLAB_VM_LOCKONFAULT;
+	}
+	for (struct vmlab_vma *v = mm->first; v;) {
+		u64 end = v->vm_end;
+		(void)apply_vma_lock_flags(mm, v->vm_start, end - v->vm_start,
+					   to_add);
+		/* a merge with the next VMA (already carrying the new
+		 * flags) may have grown the one around end: it is a no-op */
+		v = find_vma(mm, end);
+		assert(!v || v->vm_end > end);
+	}
+	assert(!(mm->def_flags & ~VM_LOCKED_MASK));
+}
+
+int vmlab_mlockall(struct vmlab_user_mm *mm, int flags)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	/* no flag, an unknown one, or MCL_ONFAULT alone */
+	if (!flags ||
+	    (flags & ~(VMLAB_MCL_CURRENT | VMLAB_MCL_FUTURE |
+		       VMLAB_MCL_ONFAULT)) ||
+	    flags == VMLAB_MCL_ONFAULT)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mlockall");
+	apply_mlockall_flags(mm, flags);
+	/* mm_populate(0, TASK_SIZE): errors ignored, ONFAULT VMAs skipped */
+	if (flags & VMLAB_MCL_CURRENT)
+		mm_populate(mm, 0, TASK_SIZE, true);
+	return 0;
+}
+
+int vmlab_munlockall(struct vmlab_user_mm *mm)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "munlockall");
+	apply_mlockall_flags(mm, 0);
+	assert(!mm->def_flags);
+	return 0;
+}
+
 /* ------------------------------------------------------- device maps */
 
 s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
@@ -758,7 +820,8 @@ s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
 	if (prev && prev->vm_start < mm->start_brk)
 		prev = NULL; /* vma_prev_limit(start_brk) */
 	u64 flags = VMLAB_VM_READ | VMLAB_VM_WRITE | VMLAB_VM_MAYREAD |
-		    VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_ACCOUNT;
+		    VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_ACCOUNT |
+		    mm->def_flags;
 	u64 len = newbrk - oldbrk;
 	if (mm->map_count > MAX_MAP_COUNT)
 		return (s64)origbrk;
@@ -776,9 +839,11 @@ s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
 		v->vm_flags = flags;
 		vma_link(mm, v);
 	}
-	(void)len;
 	assert(v->vm_end == newbrk);
 	mm->brk = brk;
+	/* brk(2): after mlockall(MCL_FUTURE) the new heap is faulted in */
+	if (mm->def_flags & VMLAB_VM_LOCKED)
+		mm_populate(mm, oldbrk, len, true);
 	return (s64)brk;
 }
 

@@ -103,6 +103,9 @@ struct vmlab_user_mm {
 	u64 mmap_min_addr;
 	bool mmap_topdown; /* MMF_TOPDOWN */
 	u64 total_vm, locked_vm;
+	/* def_flags: VM_LOCKED(|VM_LOCKONFAULT) after mlockall(MCL_FUTURE),
+	 * or'ed into every new VMA; not inherited over fork */
+	u64 def_flags;
 	u64 rss_anon, rss_file, rss_shmem, swap_ents;
 	struct vmlab_user_stats ev; /* event counters only */
 	struct vmlab_user_mm *next, *prev;

@@ -168,6 +168,7 @@ void batch_spec_free(struct batch_spec *s)
 	free(s->kind);
 	free(s->scenario);
 	free(s->policy);
+	free(s->mutants);
 	memset(s, 0, sizeof(*s));
 }
 

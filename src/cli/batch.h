@@ -39,6 +39,7 @@ struct batch_spec {
 	struct batch_axis *axes;
 	int nr_axes;
 	int shard_k, shard_n; /* 1/1: the whole batch */
+	char *mutants; /* --mutant names in catalogue order, "a,b"; NULL: none */
 };
 
 /* A figure of one run: column, row and the value as JSON text. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/batch.h"
+#include "vmlab/mutant.h"
 
 /* ------------------------------------------------------ aggregation */
 
@@ -221,6 +222,16 @@ void batch_print_json(const struct batch *b, FILE *f)
 		fputs("]}", f);
 	}
 	fputc(']', f);
+	if (s->mutants) { /* only with --mutant: older documents unchanged */
+		fputs(",\n \"mutants\": [", f);
+		for (const char *p = s->mutants; *p;) {
+			size_t len = strcspn(p, ",");
+			fprintf(f, "%s\"%.*s\"", p == s->mutants ? "" : ", ",
+				(int)len, p);
+			p += len + (p[len] == ',');
+		}
+		fputc(']', f);
+	}
 	if (s->shard_n > 1)
 		fprintf(f, ",\n \"shard\": \"%d/%d\"", s->shard_k, s->shard_n);
 	if (!strcmp(s->kind, "explore")) {
@@ -336,6 +347,39 @@ int batch_record_from_json(struct batch *b, const struct jnode *j, char *err,
 	return 0;
 }
 
+/* The header's "mutants": an array of catalogue names, joined by ','. */
+static int batch_mutants_from_json(const struct jnode *mu, struct batch_spec *s,
+				   char *err, size_t n)
+{
+	if (!mu)
+		return 0;
+	if (mu->type != J_ARR || !mu->nr_kid) {
+		snprintf(err, n, "\"mutants\" is not a list of names");
+		return -1;
+	}
+	size_t len = 0;
+	for (int k = 0; k < mu->nr_kid; k++) {
+		const struct jnode *e = mu->kid[k];
+		if (e->type != J_STR || vmlab_mutant_lookup(e->s) < 0) {
+			snprintf(err, n, "\"mutants\": '%s' is not a mutant",
+				 e->type == J_STR ? e->s : "?");
+			return -1;
+		}
+		len += strlen(e->s) + 1;
+	}
+	s->mutants = malloc(len);
+	if (!s->mutants)
+		abort();
+	s->mutants[0] = 0;
+	for (int k = 0; k < mu->nr_kid; k++) {
+		if (k)
+			strcat(s->mutants, ",");
+		strcat(s->mutants, mu->kid[k]->s);
+	}
+	assert(strlen(s->mutants) + 1 == len);
+	return 0;
+}
+
 int batch_from_json(const struct jnode *doc, struct batch *b, char *err,
 		    size_t n)
 {
@@ -365,6 +409,8 @@ int batch_from_json(const struct jnode *doc, struct batch *b, char *err,
 		snprintf(err, n, "bad shard '%s'", sh);
 		return -1;
 	}
+	if (batch_mutants_from_json(json_get(doc, "mutants"), s, err, n))
+		return -1;
 	s->axes = calloc((size_t)axes->nr_kid + 1, sizeof(*s->axes));
 	if (!s->axes)
 		abort();

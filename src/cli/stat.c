@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/batch.h"
+#include "vmlab/mutant.h"
 #include "cli/cli.h"
 
 bool cli_is_sweep(const struct cli_args *a)
@@ -22,6 +23,26 @@ bool cli_is_sweep(const struct cli_args *a)
 			return true;
 	}
 	return false;
+}
+
+/* The --mutant set as "name,name" in catalogue order; NULL for none. */
+static char *mutant_names(const u64 *set)
+{
+	char *s = NULL;
+	size_t len = 0;
+	for (int id = 0; id < VMLAB_NR_MUTANTS; id++) {
+		if (!(set[id / 64] >> (id % 64) & 1))
+			continue;
+		const char *name = vmlab_mutant_info(id)->name;
+		size_t add = strlen(name) + 1;
+		s = realloc(s, len + add + 1);
+		if (!s)
+			abort();
+		snprintf(s + len, add + 1, "%s%s", len ? "," : "", name);
+		len += add - !len;
+	}
+	assert(!s || strlen(s) == len);
+	return s;
 }
 
 /* The batch a command line asks for; 0 or EXIT_USAGE. */
@@ -41,6 +62,7 @@ int cli_make_batch(const char *cmd, const char *kind,
 	s->pct_steps = a->o.pct_steps;
 	s->shard_k = a->shard_k;
 	s->shard_n = a->shard_n;
+	s->mutants = mutant_names(a->o.mutants);
 	s->axes = calloc((size_t)a->o.nr_defs + 1, sizeof(*s->axes));
 	if (!s->axes)
 		abort();
@@ -310,19 +332,21 @@ int cli_batch_output(const char *cmd, const struct cli_args *a,
 		print_csv(b, f);
 	} else if (sweep) {
 		fprintf(f, "sweep %s: %llu point%s x %llu run%s (seeds %llu..%llu), "
-			   "policy %s\n", b->spec.scenario,
+			   "policy %s%s%s\n", b->spec.scenario,
 			(unsigned long long)b->nr_points, b->nr_points == 1 ? "" : "s",
 			(unsigned long long)b->spec.runs, b->spec.runs == 1 ? "" : "s",
 			(unsigned long long)b->spec.first_seed,
 			(unsigned long long)(b->spec.first_seed + b->spec.runs - 1),
-			b->spec.policy);
+			b->spec.policy, b->spec.mutants ? ", mutant " : "",
+			b->spec.mutants ? b->spec.mutants : "");
 		print_sweep(b, f);
 	} else {
-		fprintf(f, "stat %s: %llu runs, seeds %llu..%llu, policy %s\n",
+		fprintf(f, "stat %s: %llu runs, seeds %llu..%llu, policy %s%s%s\n",
 			b->spec.scenario, (unsigned long long)b->spec.runs,
 			(unsigned long long)b->spec.first_seed,
 			(unsigned long long)(b->spec.first_seed + b->spec.runs - 1),
-			b->spec.policy);
+			b->spec.policy, b->spec.mutants ? ", mutant " : "",
+			b->spec.mutants ? b->spec.mutants : "");
 		for (u64 p = 0; p < b->nr_points; p++) {
 			char lab[256];
 			point_label(b, p, lab, sizeof(lab));
@@ -457,7 +481,19 @@ int cmd_merge(int argc, char **argv)
 				abort();
 		} else {
 			char *h = header_of(&b);
-			if (strcmp(h, head) || b.spec.shard_n != nshards) {
+			const char *m0 = all.spec.mutants, *m1 = b.spec.mutants;
+			if (!m0 != !m1 || (m0 && strcmp(m0, m1))) {
+				/* a mutant run and a clean one (or two
+				 * mutants) answer different questions */
+				fprintf(stderr, "vmlab merge: %s was run with "
+						"%s%s, %s with %s%s: refusing to "
+						"merge mixed runs\n",
+					argv[1], m0 ? "--mutant " : "no mutant",
+					m0 ? m0 : "", argv[1 + i],
+					m1 ? "--mutant " : "no mutant",
+					m1 ? m1 : "");
+				st = EXIT_USAGE;
+			} else if (strcmp(h, head) || b.spec.shard_n != nshards) {
 				fprintf(stderr, "vmlab merge: %s is not a shard of "
 						"the same run as %s\n",
 					argv[1 + i], argv[1]);

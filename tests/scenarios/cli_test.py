@@ -429,6 +429,26 @@ def t_batch(vmlab, gdir):
             # a missing shard is an error, not a smaller answer
             p = run(vmlab, "merge", *files[:3], code=2)
             assert "missing" in p.stderr, p.stderr
+        # shards record --mutant: a merge says so and refuses mixed runs
+        mut = ["stat", "stale-tlb", "--runs", "4", "--mutant",
+               "purge-no-flush"]
+        full = j(*mut, "--json")
+        assert json.loads(full)["mutants"] == ["purge-no-flush"]
+        assert "mutants" not in json.loads(j("stat", "stale-tlb", "--runs",
+                                             "2", "--json"))
+        files = []
+        for k, args in ((1, mut), (2, mut), (2, mut[:4])):
+            path = os.path.join(tmp, f"m{k}-{len(args)}.json")
+            with open(path, "w") as f:
+                f.write(j(*args, "--shard", f"{k}/2", "--jobs", "1"))
+            files.append(path)
+        merged = run(vmlab, "merge", *files[:2], code=None).stdout
+        assert merged == full, (merged[:400], full[:400])
+        p = run(vmlab, "merge", files[0], files[2], code=2)
+        assert "refusing to merge mixed runs" in p.stderr, p.stderr
+        assert "--mutant purge-no-flush" in p.stderr, p.stderr
+        assert ", mutant purge-no-flush" in j("stat", "stale-tlb", "--runs",
+                                              "2", *mut[4:])
         # explore: the lowest failing seed, whatever the worker count
         a = j("explore", "race", "--seeds", "300", "--policy", "random",
               "--jobs", "1", code=1)

@@ -5,12 +5,16 @@
  * the committed fixtures, and of the public samples in ../shared/traces
  * when they are there, with the agreement asserted at what was measured.
  */
+#include <dirent.h>
 #include <stdlib.h>
 
 #include "helpers.h"
 
 #ifndef FIXTURES
 #define FIXTURES "tests/data/replay"
+#endif
+#ifndef FUZZ_CORPUS
+#define FUZZ_CORPUS "fuzz/corpus/fuzz_replay"
 #endif
 
 static char *slurp(const char *path, size_t *len)
@@ -340,6 +344,100 @@ static void test_failed_alloc(void **state)
 	vmlab_replay_free(r);
 }
 
+/* A file of the fuzz corpus in a buffer of exactly its size (no NUL
+ * after it), so that a read past the end is a sanitizer report. */
+static char *corpus_file(const char *name, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", FUZZ_CORPUS, name);
+	char *t = slurp(path, len);
+	assert_non_null(t);
+	char *exact = malloc(*len ? *len : 1);
+	assert_non_null(exact);
+	memcpy(exact, t, *len);
+	free(t);
+	return exact;
+}
+
+/* The line number after "SRC:" in an error message, 0 if there is none. */
+static unsigned long err_line(const char *err, const char *src)
+{
+	size_t n = strlen(src);
+	if (strncmp(err, src, n) || err[n] != ':')
+		return 0;
+	char *end;
+	unsigned long line = strtoul(err + n + 1, &end, 10);
+	return *end == ':' ? line : 0;
+}
+
+/* Inputs fuzz_replay crashed on (now in its corpus): each is refused with
+ * a message naming the line, by the parser and by the replay. */
+static void test_fuzz_crashers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *needle;
+		unsigned long line;
+	} crash[] = {
+		/* "###" test read past the line end (heap-buffer-overflow) */
+		{"crash-568073bb34b544666b549bd0915f98239cf39766",
+		 "not a trace record", 6},
+		/* only events of other kinds: run() asserted records > 0 */
+		{"crash-58731a0f83fab4bdd8ff358373fb172a85099def",
+		 "no records of the vmalloc/tlb events, only 1 of others", 5},
+		{"crash-6cb045b324be4720ca47ffe49d0d767dd86f0c1a",
+		 "the first, this line's: 'free_vpid_area_noflush'", 10},
+	};
+	for (size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++) {
+		size_t len;
+		char *t = corpus_file(crash[i].name, &len);
+		char err[512] = "";
+		u64 n;
+		int r = vmlab_trace_parse_check(t, len, VMLAB_TRACE_UNKNOWN, &n,
+						err, sizeof(err));
+		if (r != -VMLAB_EINVAL || !strstr(err, crash[i].needle) ||
+		    err_line(err, "-") != crash[i].line)
+			fail_msg("%s: %d '%s'", crash[i].name, r, err);
+		struct vmlab_replay_result *res = NULL;
+		r = vmlab_replay_text(t, len, VMLAB_TRACE_UNKNOWN, "t", NULL,
+				      &res, err, sizeof(err));
+		assert_int_equal(r, -VMLAB_EINVAL);
+		assert_null(res);
+		assert_int_equal(err_line(err, "t"), crash[i].line);
+		free(t);
+	}
+}
+
+/* Every file of the fuzz corpus: a result, or a refusal naming the line. */
+static void test_fuzz_corpus(void **state)
+{
+	(void)state;
+	DIR *d = opendir(FUZZ_CORPUS);
+	assert_non_null(d);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		size_t len;
+		char *t = corpus_file(e->d_name, &len);
+		char err[512] = "";
+		struct vmlab_replay_result *res = NULL;
+		int r = vmlab_replay_text(t, len, VMLAB_TRACE_UNKNOWN, "t", NULL,
+					  &res, err, sizeof(err));
+		if (r == 0) {
+			assert_non_null(res);
+			vmlab_replay_free(res);
+		} else if (r != -VMLAB_EINVAL || res ||
+			   (len && !err_line(err, "t") && !strstr(err, "gzip"))) {
+			fail_msg("%s: %d '%s'", e->d_name, r, err);
+		}
+		free(t);
+		files++;
+	}
+	closedir(d);
+	assert_true(files >= 3);
+}
+
 /* The stack grew by faults between exec and exit: counted apart. */
 static void test_stack_growth(void **state)
 {
@@ -488,6 +586,8 @@ int main(void)
 		cmocka_unit_test(test_mmtrace_heads),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_failed_alloc),
+		cmocka_unit_test(test_fuzz_crashers),
+		cmocka_unit_test(test_fuzz_corpus),
 		cmocka_unit_test(test_stack_growth),
 		cmocka_unit_test(test_sample_vmalloc),
 		cmocka_unit_test(test_sample_mm),

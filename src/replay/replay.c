@@ -364,7 +364,7 @@ static int dispatch(const char *text, size_t len, enum vmlab_trace_kind kind,
 				 parse_only, nrec);
 	default:
 		set_err(err, errlen,
-			"%s: line 1: not a trace vmlab knows (expected a tracefs "
+			"%s:1: not a trace vmlab knows (expected a tracefs "
 			"buffer with vmalloc/tlb events or '# mmtrace 1')",
 			source ? source : "-");
 		return -VMLAB_EINVAL;

@@ -229,7 +229,8 @@ int tfs_parse(const char *text, size_t len, const char *src,
 	struct lines l;
 	const char *s;
 	size_t n;
-	u64 last_ts = 0, last_ts_line = 0, events = 0;
+	u64 last_ts = 0, last_ts_line = 0, events = 0, other_line = 0;
+	struct tok other = {"", 0};
 	assert(t && (text || !len));
 	memset(t, 0, sizeof(*t));
 	t->max_cpu = -1;
@@ -267,7 +268,7 @@ int tfs_parse(const char *text, size_t len, const char *src,
 			t->lost_events++;
 			continue;
 		}
-		if (n > 3 && !memcmp(s + b, "###", 3))
+		if (n - b >= 3 && !memcmp(s + b, "###", 3))
 			continue; /* "##### CPU 1 buffer started ####" */
 		struct tfs_rec r;
 		memset(&r, 0, sizeof(r));
@@ -304,7 +305,10 @@ int tfs_parse(const char *text, size_t len, const char *src,
 		if (k < 0)
 			return k;
 		if (k > 0) {
-			t->other_events++;
+			if (!t->other_events++) {
+				other = ev;
+				other_line = l.lineno;
+			}
 			continue;
 		}
 		if ((int)r.cpu > t->max_cpu)
@@ -320,5 +324,12 @@ int tfs_parse(const char *text, size_t len, const char *src,
 	if (!events)
 		FAIL("%s:%llu: no trace records (empty buffer, or not the "
 		     "vmalloc/tlb events)", src, (unsigned long long)l.lineno);
+	/* records of other events only: nothing to replay */
+	if (!t->n)
+		FAIL("%s:%llu: no records of the vmalloc/tlb events, only "
+		     "%llu of others (the first, this line's: '%.*s')",
+		     src, (unsigned long long)other_line,
+		     (unsigned long long)t->other_events,
+		     (int)(other.n > 40 ? 40 : other.n), other.s);
 	return 0;
 }

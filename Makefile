@@ -7,6 +7,7 @@ TESTDEPS := parallel chromium fonts-dejavu-core
 BUILD    ?= build
 SANBUILD ?= build-san
 RELBUILD ?= build-rel
+NDBUILD  ?= build-ndebug
 MESON    ?= meson
 
 .PHONY: all deps testdeps demo check test bench clean fuzz
@@ -43,9 +44,16 @@ check: deps testdeps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
 	$(MAKE) $(RELBUILD)/build.ninja
 	ninja -C $(RELBUILD)
 	$(MESON) test -C $(RELBUILD) --print-errorlogs --no-rebuild perf-guard
+	@# Asserts compiled out (-Db_ndebug=true) must still build under
+	@# -Werror: no variable or parameter used only by an assert.
+	$(MAKE) $(NDBUILD)/build.ninja
+	ninja -C $(NDBUILD)
 
 $(RELBUILD)/build.ninja: | deps
 	$(MESON) setup $(RELBUILD) --buildtype=release -Ddebug_checks=false
+
+$(NDBUILD)/build.ninja: | deps
+	$(MESON) setup $(NDBUILD) --buildtype=release -Db_ndebug=true
 
 # Figures come from a release build without the debug-only invariant walks.
 # Only the vmlab binary (the benchmarks are in it), not every test.
@@ -69,4 +77,4 @@ fuzz: deps testdeps $(FUZZBUILD)/build.ninja
 	./tools/fuzz.sh $(FUZZBUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD) $(RELBUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(RELBUILD) $(NDBUILD) $(FUZZBUILD)

@@ -178,6 +178,7 @@ static int kvm_clear_young(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm,
 			   u64 start, u64 end)
 {
 	struct vmlab_kvm *k = mn_kvm(mn);
+	(void)mm;
 	assert(mm == k->mm);
 	struct young_arg a = {true};
 	return for_each_spte(k, start, end, young_one, &a);
@@ -199,6 +200,7 @@ static int kvm_test_young(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm,
 			  u64 address)
 {
 	struct vmlab_kvm *k = mn_kvm(mn);
+	(void)mm;
 	assert(mm == k->mm);
 	struct young_arg a = {false};
 	return for_each_spte(k, address & VMLAB_PAGE_MASK,
@@ -209,6 +211,7 @@ static int kvm_test_young(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm,
 static void kvm_release(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm)
 {
 	struct vmlab_kvm *k = mn_kvm(mn);
+	(void)mm;
 	assert(mm == k->mm);
 	/* kvm_arch_flush_shadow_all(). */
 	zap_range(k, 0, ~0ULL);

@@ -211,6 +211,7 @@ static void smmu_inv_secondary(struct vmlab_mmu_notifier *mn,
 			       struct vmlab_mm *mm, u64 start, u64 end)
 {
 	struct vmlab_smmu *s = mn_smmu(mn);
+	(void)mm;
 	assert(mm == s->mm);
 	assert(start <= end);
 	s->st.notifier_calls++;
@@ -247,6 +248,7 @@ static void smmu_inv_secondary(struct vmlab_mmu_notifier *mn,
 static void smmu_release(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm)
 {
 	struct vmlab_smmu *s = mn_smmu(mn);
+	(void)mm;
 	assert(mm == s->mm);
 	/* arm_smmu_mm_release(): the context descriptor stops translating;
 	 * faults are no longer answered. */
@@ -276,6 +278,7 @@ static void obs_tlb_inval(void *ctx, struct vmlab_machine *m,
 			  const struct vmlab_tlb_inval *inv)
 {
 	struct vmlab_smmu *s = ctx;
+	(void)m;
 	assert(smmu_ok(s) && s->m == m);
 	if (!inv->broadcast || !s->mm || s->released)
 		return;

@@ -94,6 +94,8 @@ static inline bool table_bad(const struct vmlab_machine *m, u64 table)
 static inline void entry_set_ad(struct vmlab_machine *m, u64 *slot, u64 val,
 				u64 bits)
 {
+	(void)m;
+	(void)bits;
 	assert(!((*slot ^ val) & ~bits));
 	assert((u8 *)slot < m->phys.zero_page ||
 	       (u8 *)slot >= m->phys.zero_page + VMLAB_PAGE_SIZE);
@@ -171,6 +173,7 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		return;
 	}
 	assert(!"unknown architecture");
+	walk_fail(r, 0, -1, VMLAB_PF_RSVD, kind, user);
 }
 
 /* Insert e at the largest level an array of the kind supports

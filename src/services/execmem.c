@@ -51,6 +51,7 @@ bool xm_is_text(enum vmlab_execmem_type t)
  * KASLR the offset is 0.  Data has to stay within s32 reach of text. */
 void xm_type_range(enum vmlab_execmem_type t, u64 *start, u64 *end)
 {
+	(void)t;
 	assert((unsigned)t < VMLAB_EXECMEM_TYPE_MAX);
 	*start = VMLAB_MODULES_VADDR;
 	*end = VMLAB_MODULES_END;

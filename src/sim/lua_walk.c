@@ -36,6 +36,8 @@ static struct walk_count *wc(struct vmlab_walk *w)
 static int count_pte(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 {
 	(void)e;
+	(void)a;
+	(void)n;
 	assert(a < n);
 	wc(w)->pte++;
 	return 0;
@@ -44,6 +46,8 @@ static int count_pte(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 static int count_pmd(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 {
 	(void)e;
+	(void)a;
+	(void)n;
 	assert(a < n);
 	wc(w)->pmd++;
 	return 0;
@@ -52,6 +56,8 @@ static int count_pmd(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 static int count_pud(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 {
 	(void)e;
+	(void)a;
+	(void)n;
 	assert(a < n);
 	wc(w)->pud++;
 	return 0;
@@ -59,6 +65,9 @@ static int count_pud(vmlab_ptep_t e, u64 a, u64 n, struct vmlab_walk *w)
 
 static int count_hole(u64 a, u64 n, int depth, struct vmlab_walk *w)
 {
+	(void)a;
+	(void)n;
+	(void)depth;
 	assert(a < n && depth >= -1 && depth <= 3);
 	wc(w)->hole++;
 	return 0;
@@ -67,6 +76,8 @@ static int count_hole(u64 a, u64 n, int depth, struct vmlab_walk *w)
 static int install_marker(u64 a, u64 n, u64 *val, struct vmlab_walk *w)
 {
 	struct walk_count *c = wc(w);
+	(void)a;
+	(void)n;
 	assert(a < n && val);
 	if (c->fail_after && c->installed == c->fail_after)
 		return -VMLAB_ENOMEM;

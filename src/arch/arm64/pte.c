@@ -198,6 +198,7 @@ static u64 a64_set_ad(u64 e, bool dirty)
  */
 static bool a64_pte_needs_flush(u64 old, u64 new_)
 {
+	(void)new_;
 	assert(old != new_);
 	return old & A64_VALID;
 }

@@ -47,10 +47,12 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{"tour", cmd_tour, "every built-in scenario, figures and verdicts",
 	 "vmlab tour [--seed N] [--cpus N] [--policy P] [--depth D]\n"
+	 "vmlab tour --list\n"
 	 "  Runs every built-in scenario and prints, per mechanism, its figures\n"
 	 "  side by side and the checker's verdict.  Scenarios with a planted\n"
 	 "  race are explored: the tour shows the first seed each scheduling\n"
-	 "  policy needs to expose it.  The default command.\n"},
+	 "  policy needs to expose it.  The default command.\n"
+	 "  --list          the tour's entries in order, without running them\n"},
 	{"run", cmd_run, "run a scenario (a file or a built-in name)",
 	 "vmlab run FILE|NAME [-D k=v ...] [--seed N] [--cpus N] [--json]\n"
 	 "          [--trace FILE] [--policy P] [--depth D]\n"

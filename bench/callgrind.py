@@ -57,7 +57,7 @@ FIGURES = {
 # What the guard test holds the build to: the goal where it is met, else
 # the figure as last measured (release build, this commit's parent tree):
 # lower these as the code gets faster, never raise them.
-GUARD = {'hit': 19, 'walk': 1667, 'vmalloc': 3326}
+GUARD = {'hit': 19, 'smmu-hit': 15, 'walk': 1667, 'vmalloc': 3326}
 GUARD_SLACK = 1.10
 
 
@@ -115,7 +115,8 @@ def main():
     for k in keys:
         goal = FIGURES[k][3]
         bound = GUARD[k]  # the goal itself once met
-        if goal and got[k] > goal:
+        # As printed (one decimal): differencing leaves +-0.001 noise.
+        if goal and round(got[k], 1) > goal:
             print('goal NOT met: %s %.1f > %s (guarded at %s + 10 %%)' %
                   (k, got[k], goal, bound))
         if got[k] > bound * GUARD_SLACK:

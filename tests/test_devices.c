@@ -98,10 +98,14 @@ static void test_smmu_fast_path(void **state)
 			 0);
 	assert_int_equal(pa, pa2);
 	assert_int_equal(pa & 0xfff, 8);
+	/* The inline hit adds the offset to the frame (addend), any offset. */
+	assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_WRITE, (u64)a + 0xff8,
+					      &pa2), 0);
+	assert_int_equal(pa2, (pa & ~0xfffULL) | 0xff8);
 	struct vmlab_smmu_stats st;
 	vmlab_smmu_stats(s, &st);
-	assert_int_equal(st.accesses, 2);
-	assert_int_equal(st.tlb_hits, 1);
+	assert_int_equal(st.accesses, 3);
+	assert_int_equal(st.tlb_hits, 2);
 	assert_int_equal(vmlab_madvise(e.mm, (u64)a, P, VMLAB_MADV_DONTNEED), 0);
 	assert_int_equal(vmlab_mprotect(e.mm, (u64)a + P, P, VMLAB_PROT_READ), 0);
 	assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_WRITE, (u64)a + P, &pa),

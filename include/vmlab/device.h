@@ -54,9 +54,10 @@ void vmlab_device_cost_default(struct vmlab_device_cost *c);
 struct vmlab_smmu;
 
 /*
- * The host fast path of the SMMU TLB: a direct-mapped mirror of the
- * entries' 4 KiB translations per access kind, the first member of
- * struct vmlab_smmu, so that a hit is a few host instructions inline.
+ * The host fast path of the SMMU TLB, QEMU softmmu style: a direct-mapped
+ * mirror of the entries' 4 KiB translations per access kind, the first
+ * member of struct vmlab_smmu, so that a hit is a tag compare and one add
+ * inline (addend = frame address - page address, as CPUTLBEntry.addend).
  * Filled only while the checker is off (with it on, every hit goes
  * through the checked path); every invalidation clears its slots.
  */
@@ -64,7 +65,8 @@ struct vmlab_smmu;
 struct vmlab_smmu_fast {
 	/* vpn; 0 empty (page 0 is below mmap_min_addr: never mirrored) */
 	u64 tag[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];
-	u64 pa[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];  /* frame's address */
+	/* frame's address - page's address (mod 2^64): pa = va + addend */
+	u64 addend[VMLAB_NR_ACCESS][VMLAB_SMMU_FAST];
 	u64 hits;                                  /* counted into stats */
 };
 
@@ -110,9 +112,10 @@ static inline int vmlab_smmu_translate(struct vmlab_smmu *s, int cpu,
 	struct vmlab_smmu_fast *f = (struct vmlab_smmu_fast *)(void *)s;
 	u64 vpn = va >> VMLAB_PAGE_SHIFT;
 	unsigned i = (unsigned)vpn & (VMLAB_SMMU_FAST - 1);
-	if ((unsigned)kind < VMLAB_NR_ACCESS && f->tag[kind][i] == vpn) {
+	if (__builtin_expect((unsigned)kind < VMLAB_NR_ACCESS &&
+				     f->tag[kind][i] == vpn, 1)) {
 		f->hits++;
-		*pa = f->pa[kind][i] | (va & (VMLAB_PAGE_SIZE - 1));
+		*pa = va + f->addend[kind][i];
 		return 0;
 	}
 	return vmlab_smmu_translate_slow(s, cpu, kind, va, pa);

@@ -158,7 +158,8 @@ static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 		if (!perm_allows(perm, (enum vmlab_access)k))
 			continue;
 		s->fast.tag[k][i] = vpn;
-		s->fast.pa[k][i] = pfn << VMLAB_PAGE_SHIFT;
+		s->fast.addend[k][i] = (pfn << VMLAB_PAGE_SHIFT) -
+				       (vpn << VMLAB_PAGE_SHIFT);
 		s->fast_filled = true;
 	}
 }

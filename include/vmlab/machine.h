@@ -47,6 +47,22 @@ struct vmlab_cost {
 /* Options whose default depends on the architecture. */
 enum vmlab_tristate { VMLAB_DEFAULT = 0, VMLAB_ON = 1, VMLAB_OFF = 2 };
 
+/*
+ * The VM_FLUSH_RESET_PERMS design vfree()/vunmap() follow
+ * (seeds/vm-flush-reset-perms.txt): mainline (default), or the seed's
+ * v2 vm_remove_mappings(): vunmap() of a flagged area ends in
+ * vm_unmap_aliases(), and an architecture without set_alias (cfg
+ * set_alias off) first runs set_memory_nx() + set_memory_rw() on the
+ * area inside vfree - two calls, or, as Petkov asked in review, one call
+ * with both masks (SEED_V2_ONE_CALL).
+ */
+enum vmlab_reset_perms {
+	VMLAB_RESET_PERMS_MAINLINE = 0,
+	VMLAB_RESET_PERMS_SEED_V2,
+	VMLAB_RESET_PERMS_SEED_V2_ONE_CALL,
+	VMLAB_NR_RESET_PERMS
+};
+
 struct vmlab_config {
 	u64 mem_bytes; /* simulated RAM, 64 MiB .. 4 TiB, multiple of 2 MiB */
 	int nr_cpus;   /* 1 .. VMLAB_MAX_CPUS */
@@ -63,6 +79,10 @@ struct vmlab_config {
 					  * off: software AF faults, DBM by
 					  * permission faults */
 	enum vmlab_tristate rodata_full; /* default on (can_set_direct_map) */
+	/* ARCH_HAS_SET_DIRECT_MAP (the seed's set_alias_*), default on;
+	 * off: set_direct_map_*_noflush() are the generic no-op stubs. */
+	enum vmlab_tristate set_alias;
+	enum vmlab_reset_perms reset_perms;
 	/* TLB geometry, index = page-size level (0: 4K, 1: 2M, 2: 1G) */
 	struct vmlab_tlb_geom itlb[3];
 	struct vmlab_tlb_geom dtlb[3];

@@ -293,6 +293,7 @@ struct vmlab_machine {
 	u32 asid_bits;
 	bool hw_afdbm;    /* FEAT_HAFDBS: hardware AF and dirty (DBM) update */
 	bool rodata_full; /* linear map at page granularity, aliases follow */
+	bool has_set_alias; /* ARCH_HAS_SET_DIRECT_MAP */
 	struct phys phys;
 	struct cpu *cpu;
 	int nr_cpus;

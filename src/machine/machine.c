@@ -72,6 +72,16 @@ static bool is_arm64(const struct vmlab_config *c)
 	return c->arch && strcmp(c->arch, "arm64") == 0;
 }
 
+/* Options both architectures have. */
+static const char *common_error(const struct vmlab_config *c)
+{
+	if ((unsigned)c->set_alias > VMLAB_OFF)
+		return "set_alias: bad value";
+	if ((unsigned)c->reset_perms >= VMLAB_NR_RESET_PERMS)
+		return "reset_perms: mainline, seed-v2 or seed-v2-one-call";
+	return NULL;
+}
+
 const char *vmlab_config_error(const struct vmlab_config *c)
 {
 	if (!c)
@@ -90,7 +100,7 @@ const char *vmlab_config_error(const struct vmlab_config *c)
 		if ((unsigned)c->hw_afdbm > VMLAB_OFF ||
 		    (unsigned)c->rodata_full > VMLAB_OFF)
 			return "hw_afdbm/rodata_full: bad value";
-		return NULL;
+		return common_error(c);
 	}
 	if (c->asid_bits)
 		return "asid_bits: an arm64-only option";
@@ -98,7 +108,7 @@ const char *vmlab_config_error(const struct vmlab_config *c)
 		return "hw_afdbm: an arm64-only option";
 	if (c->rodata_full != VMLAB_DEFAULT)
 		return "rodata_full: an arm64-only option";
-	return NULL;
+	return common_error(c);
 }
 
 static int config_check(const struct vmlab_config *c)
@@ -279,6 +289,7 @@ int machine_create(const struct vmlab_config *cfg,
 		m->cfg.arch = "x86_64";
 		m->arch = &vmlab_arch_x86_64;
 	}
+	m->has_set_alias = cfg->set_alias != VMLAB_OFF;
 	/* x86: bits 63..47 equal; arm64 (TTBR0/TTBR1 by bit 55, 48-bit
 	 * regions): bits 63..48 equal. */
 	m->va_top_shift = m->arch->split_root ? (u64)m->arch->layout.va_bits :

@@ -738,6 +738,18 @@ int vmlab_set_memory_p(struct vmlab_machine *m, int cpu, u64 addr, int n)
 					0, "set_memory_p");
 }
 
+/*
+ * The review's alternative to set_memory_nx() + set_memory_rw(): one
+ * change_memory_common() (change_page_attr_set_clr() on x86) with both
+ * masks, so one page-table pass and one flush.
+ */
+int set_memory_nx_rw(struct vmlab_machine *m, int cpu, u64 addr, int n)
+{
+	return change_page_attr_set_clr(m, cpu, addr, n,
+					VMLAB_PAGE_NX | VMLAB_PAGE_RW, 0, 0,
+					"set_memory_nx_rw");
+}
+
 int vmlab_set_memory_rox(struct vmlab_machine *m, int cpu, u64 addr, int n)
 {
 	/* Without ARCH_HAS_SET_MEMORY_ROX (arm64) the generic one is
@@ -773,6 +785,9 @@ static int set_pages_np_p(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t set,
 	/* arm64: without can_set_direct_map() (rodata_full off) the linear
 	 * map is block-mapped and these are no-ops. */
 	if (m->arch->id == VMLAB_ARCH_ARM64 && !m->rodata_full)
+		return 0;
+	/* Without ARCH_HAS_SET_DIRECT_MAP they are the generic stubs. */
+	if (!m->has_set_alias)
 		return 0;
 	spin_lock(m, 0, &dm_state(m)->cpa_lock);
 	vmlab_checker_set_op(m, 0, op);

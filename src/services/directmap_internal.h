@@ -2,7 +2,8 @@
 /*
  * Boot-time entry point of the direct map (arch/x86/mm/init_64.c's
  * kernel_physical_mapping_init() plus the CPA state of
- * arch/x86/mm/pat/set_memory.c).  Only boot.c calls it.
+ * arch/x86/mm/pat/set_memory.c), called by boot.c, and the one-call
+ * nx+rw change the seed's vfree fallback may use (vmalloc_free.c).
  */
 #ifndef VMLAB_SERVICES_DIRECTMAP_INTERNAL_H
 #define VMLAB_SERVICES_DIRECTMAP_INTERNAL_H
@@ -17,5 +18,9 @@ struct vmlab_machine;
  * the page tables) or -VMLAB_EEXIST (called twice).
  */
 int vmlab_directmap_init(struct vmlab_machine *m);
+
+/* set_memory_nx() and set_memory_rw() as one call: both masks, one
+ * page-table pass, one flush.  0 or the errno set_memory_* return. */
+int set_memory_nx_rw(struct vmlab_machine *m, int cpu, u64 addr, int n);
 
 #endif

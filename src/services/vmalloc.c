@@ -562,7 +562,9 @@ static bool vmap_args_ok(struct vmlab_machine *m, const u64 *pfns, u32 count,
 			 u64 *flags)
 {
 	assert(m && flags);
-	if (*flags & VMLAB_VM_FLUSH_RESET_PERMS) {
+	/* The seed's v2 still handled flagged vmap() areas in vunmap(). */
+	if ((*flags & VMLAB_VM_FLUSH_RESET_PERMS) &&
+	    m->cfg.reset_perms == VMLAB_RESET_PERMS_MAINLINE) {
 		vmlab_warn(m, "WARNING: vmap(): VM_FLUSH_RESET_PERMS is not "
 			      "supported for vmap()ed areas");
 		return false;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "vmlab/checker.h"
+#include "services/directmap_internal.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
 #include "vmlab/directmap.h"
@@ -135,6 +136,36 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
 	}
 }
 
+/*
+ * The seed's v2 fallback for an architecture without set_alias, run while
+ * the area is still mapped: set_memory_nx() then set_memory_rw() (nx
+ * first, so no RW+X window), each a page-table pass with its own flush
+ * that takes the direct-map alias along, or the review's one call with
+ * both masks.  Mainline has no such block.
+ */
+static void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
+{
+	struct vmlab_machine *m = st->m;
+	enum vmlab_reset_perms rp = m->cfg.reset_perms;
+	struct vmalloc_area *a;
+
+	assert(rp < VMLAB_NR_RESET_PERMS);
+	if (rp == VMLAB_RESET_PERMS_MAINLINE || m->has_set_alias)
+		return;
+	a = find_busy_area(st, addr);
+	if (!a || !a->has_vm || !(a->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS))
+		return;
+	int n = (int)a->vm.nr_pages;
+	assert(n >= 0 && a->vm.addr == addr);
+	if (rp == VMLAB_RESET_PERMS_SEED_V2_ONE_CALL) {
+		set_memory_nx_rw(m, cpu, addr, n);
+	} else {
+		vmlab_set_memory_nx(m, cpu, addr, n);
+		vmlab_set_memory_rw(m, cpu, addr, n);
+	}
+	vmlab_checker_set_op(m, cpu, "vfree");
+}
+
 /* vfree() in process context. */
 void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 {
@@ -146,6 +177,7 @@ void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 	(void)busy; /* read by the postcondition only */
 	assert(vmlab_cpu_valid(st->m, cpu));
 	vmlab_checker_set_op(st->m, cpu, "vfree");
+	reset_perms_fallback(st, cpu, addr);
 	if (!remove_vm_area(st, cpu, addr, &d)) {
 		vmlab_warn(st->m,
 			   "Trying to vfree() nonexistent vm area (%#llx)",
@@ -343,6 +375,11 @@ void vmlab_vunmap(struct vmlab_machine *m, int cpu, u64 addr)
 	/* The frames stay the caller's (VM_MAP_PUT_PAGES ones leak, as in
 	 * the kernel): only the descriptor goes. */
 	assert(!(d.vm.flags & VMLAB_VM_ALLOC));
+	/* The seed's v2: a flagged area not freeing its pages only needs
+	 * its aliases gone - vm_unmap_aliases(), which purges this one. */
+	if ((d.vm.flags & VMLAB_VM_FLUSH_RESET_PERMS) &&
+	    m->cfg.reset_perms != VMLAB_RESET_PERMS_MAINLINE)
+		_vm_unmap_aliases(st, cpu, UINT64_MAX, 0, false);
 	put_detached(&d);
 	vmalloc_check(st);
 }

@@ -407,7 +407,8 @@ static u32 parse_expect(lua_State *L, int idx)
 static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
 	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
-	"mutants", "kasan", "asid_bits", "hw_afdbm", "rodata_full", NULL};
+	"mutants", "kasan", "asid_bits", "hw_afdbm", "rodata_full",
+	"set_alias", "reset_perms", NULL};
 
 /* Options one architecture has and the other does not. */
 static const char *const x86_only[] = {"pcid", "flush_ceiling", NULL};
@@ -435,6 +436,30 @@ static void arch_options(lua_State *L, struct vmlab_config *cfg)
 	cfg->hw_afdbm = opt_bool(L, 1, "hw_afdbm", true) ? VMLAB_ON : VMLAB_OFF;
 	cfg->rodata_full =
 		opt_bool(L, 1, "rodata_full", true) ? VMLAB_ON : VMLAB_OFF;
+}
+
+/* The seed's VM_FLUSH_RESET_PERMS designs (include/vmlab/machine.h). */
+static void parse_reset_perms(lua_State *L, struct vmlab_config *cfg)
+{
+	static const char *const names[] = {"mainline", "seed-v2",
+					    "seed-v2-one-call", NULL};
+	assert(lua_istable(L, 1));
+	cfg->set_alias = opt_bool(L, 1, "set_alias", true) ? VMLAB_ON
+							    : VMLAB_OFF;
+	lua_getfield(L, 1, "reset_perms");
+	if (!lua_isnil(L, -1)) {
+		const char *s = lua_tostring(L, -1);
+		int i = 0;
+		while (names[i] && (!s || strcmp(s, names[i])))
+			i++;
+		if (!names[i])
+			lsim_usage_error(L, "vmlab.machine: reset_perms is "
+					    "\"mainline\", \"seed-v2\" or "
+					    "\"seed-v2-one-call\"");
+		cfg->reset_perms = (enum vmlab_reset_perms)i;
+	}
+	lua_pop(L, 1);
+	assert(cfg->reset_perms < VMLAB_NR_RESET_PERMS);
 }
 
 /* mutants = {"name", ...}: historical bugs on for this machine. */
@@ -532,6 +557,7 @@ static void parse_config(lua_State *L, struct sim *sim,
 			      "kasan_release name");
 	}
 	lua_pop(L, 1);
+	parse_reset_perms(L, cfg);
 }
 
 static int l_machine(lua_State *L)

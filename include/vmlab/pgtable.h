@@ -97,6 +97,9 @@ struct vmlab_va_layout {
 
 enum vmlab_arch_id { VMLAB_ARCH_X86_64, VMLAB_ARCH_ARM64 };
 
+/* The machine's TLB hooks of an architecture (src/arch/arch.h). */
+struct vmlab_arch_tlb_ops;
+
 /* The architecture interface: entry format, table geometry and the
  * rules the generic mm code needs (src/arch/<arch>/). */
 struct vmlab_arch_ops {
@@ -127,6 +130,8 @@ struct vmlab_arch_ops {
 	 * do not share init_mm's top-level entries. */
 	bool split_root;
 	struct vmlab_va_layout layout;
+	/* Machine-internal: switch, TLB tags, flushes (src/arch/arch.h). */
+	const struct vmlab_arch_tlb_ops *tlb;
 };
 
 const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m);

@@ -99,6 +99,8 @@ static inline void entry_set_ad(struct vmlab_machine *m, u64 *slot, u64 val,
 	assert(!((*slot ^ val) & ~bits));
 	assert((u8 *)slot < m->phys.zero_page ||
 	       (u8 *)slot >= m->phys.zero_page + VMLAB_PAGE_SIZE);
+	(void)m;
+	(void)bits;
 	*slot = val;
 }
 
@@ -295,16 +297,12 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
  * fine (spurious_kernel_fault / a retry) and the re-walk refills.  arm64:
  * the exception is taken and the fault path's flush_tlb_fix_spurious_fault
  * invalidates the page on this CPU (a local TLBI + DSB) before the retry.
+ * The architecture's hook does either.
  */
 static void spurious_fault(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
 	count(m, c->id, VMLAB_C_spurious_fault, 1);
-	if (m->arch->id == VMLAB_ARCH_ARM64) {
-		count(m, c->id, VMLAB_C_page_fault, 1);
-		arm64_local_flush_tlb_page(m, c, va, cpu_pcid(c));
-		return;
-	}
-	tlb_invlpg_quiet(m, c, va);
+	m->arch->tlb->fix_spurious_fault(m, c, va);
 }
 
 /*

@@ -4,9 +4,7 @@
  * the root table of an address, the layout.  The formats themselves live
  * in src/arch/<arch>/.
  */
-#include "internal.h"
-
-#include "arch/arm64/arm64.h"
+#include "arch/arch.h"
 
 u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
 		  int level)

@@ -404,9 +404,6 @@ vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
 void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		 int level, vmlab_ptep_t ptep, u64 *slot, u64 val);
 
-/* src/arch/x86/pte.c */
-extern const struct vmlab_arch_ops vmlab_arch_x86_64;
-
 /* tlb.c */
 int tlb_init(struct vmlab_machine *m, struct cpu *c);
 void tlb_destroy(struct cpu *c);

@@ -3,9 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-#include "arch/arm64/arm64.h"
+#include "arch/arch.h"
 
 static int config_check(const struct vmlab_config *c);
 
@@ -229,15 +227,13 @@ static int init_mm_create(struct vmlab_machine *m)
 		return err;
 	mm->is_init = true;
 	mm->ctx_id = m->next_ctx_id++;
-	for (int c = 0; m->arch->split_root && c < m->nr_cpus; c++) {
-		/* arm64: init_mm is TTBR1; TTBR0 holds the reserved tables
-		 * under ASID 0.  Nothing is shared with user mms. */
+	for (int c = 0; c < m->nr_cpus; c++) {
 		m->cpu[c].loaded_mm = mm;
-		m->cpu[c].hw_tag = 0;
 		mm->cpumask[c / 64] |= 1ULL << (c % 64);
+		m->arch->tlb->boot_cpu(m, &m->cpu[c]);
 	}
 	if (m->arch->split_root)
-		return 0;
+		return 0; /* arm64: init_mm is TTBR1's, user mms share nothing */
 	/* Preallocate every kernel-half PUD table, as x86-64's
 	 * preallocate_vmalloc_pages() does for the ranges it needs, so the
 	 * kernel PGD entries never change and user mms can copy them. */
@@ -250,16 +246,6 @@ static int init_mm_create(struct vmlab_machine *m)
 		vmlab_set_entry(m, mm, va, VMLAB_LVL_PGD,
 				(mm->pgd_pfn << VMLAB_PAGE_SHIFT) + i * 8,
 				m->arch->mk_table(pud, false));
-	}
-	for (int c = 0; c < m->nr_cpus; c++) {
-		struct cpu *cpu = &m->cpu[c];
-		assert(cpu->loaded_asid == 0 && !cpu->asid[0].ctx_id);
-		cpu->loaded_mm = mm;
-		/* Boot runs init_mm in ASID 0, as initialize_tlbstate_and_flush()
-		 * records it in cpu_tlbstate.ctxs[0]. */
-		cpu->asid[0] = (struct asid_slot){mm->ctx_id, mm->tlb_gen, mm};
-		cpu->hw_tag = 1; /* PCID = slot + 1 */
-		mm->cpumask[c / 64] |= 1ULL << (c % 64);
 	}
 	assert(mm->ctx_id == 1 && vmlab_mm_cpumask_test(mm, m->nr_cpus - 1));
 	return 0;
@@ -299,8 +285,8 @@ int machine_create(const struct vmlab_config *cfg,
 	m->next_ctx_id = 1;
 	rng_seed(m->rng, cfg->seed);
 	err = cpus_create(m);
-	if (!err && m->arch->id == VMLAB_ARCH_ARM64)
-		err = arm64_asid_init(m);
+	if (!err)
+		err = m->arch->tlb->init(m);
 	if (!err)
 		err = phys_init(m);
 	/* Observers attached here see the boot page-table stores. */
@@ -351,7 +337,7 @@ void vmlab_machine_destroy(struct vmlab_machine *m)
 	m->obs_mask = 0;
 	phys_destroy(m);
 	cpus_destroy(m);
-	arm64_asid_destroy(m);
+	m->arch->tlb->destroy(m);
 	assert(!m->phys.sections && !m->cpu);
 	free(m);
 }
@@ -517,7 +503,7 @@ void vmlab_set_fault_handler(struct vmlab_machine *m, vmlab_fault_fn fn,
 
 const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m)
 {
-	assert(m->arch == &vmlab_arch_x86_64); /* the only one so far */
+	assert(m->arch == &vmlab_arch_x86_64 || m->arch == &vmlab_arch_arm64);
 	return m->arch;
 }
 

@@ -12,8 +12,6 @@
 
 #include "internal.h"
 
-#include "arch/arm64/arm64.h"
-
 static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 		      int level)
 {
@@ -773,19 +771,6 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 			}
 		}
 	return -1;
-}
-
-struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
-				u16 pcid)
-{
-	assert(tlb_tag_ok(pcid));
-	if (m->arch->id == VMLAB_ARCH_ARM64)
-		return arm64_mm_of_asid(m, c, pcid);
-	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
-	const struct asid_slot *s = &c->asid[pcid - 1];
-	/* A slot's mm is the one whose context it was last given to. */
-	assert(!s->mm || s->mm->ctx_id == s->ctx_id);
-	return s->mm; /* NULL once that mm is gone */
 }
 
 /* ------------------------------------------------------- debug checks */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * arm64 descriptor bits and the machine's arm64 entry points (ASIDs,
- * broadcast TLB maintenance).  Only src/machine and src/arch/arm64 include
- * this; everything above sees generic protections.
+ * arm64 descriptor bits and the arm64 machine hooks (ASIDs, broadcast TLB
+ * maintenance).  Only src/arch/arm64 and the walker's dispatch in
+ * src/machine/access.c include this; everything above sees generic
+ * protections, the machine sees arm64_tlb_ops through vmlab_arch_arm64.
  */
 #ifndef VMLAB_ARCH_ARM64_H
 #define VMLAB_ARCH_ARM64_H
 
-#include "machine/internal.h"
+#include "arch/arch.h"
 
 #define A64_VALID (1ULL << 0)
 #define A64_TABLE_PAGE (1ULL << 1) /* table (levels 0-2) / page (level 3) */
@@ -33,7 +34,8 @@
 #define A64_MT_NORMAL 0
 #define A64_MT_NORMAL_NC 2
 
-extern const struct vmlab_arch_ops vmlab_arch_arm64;
+/* tlbflush.c: the machine hooks (switch, TLBI + DSB, tags). */
+extern const struct vmlab_arch_tlb_ops arm64_tlb_ops;
 
 /* context.c: ASID allocation as arch/arm64/mm/context.c. */
 int arm64_asid_init(struct vmlab_machine *m);
@@ -46,15 +48,7 @@ struct vmlab_mm *arm64_mm_of_asid(struct vmlab_machine *m, struct cpu *c,
 bool arm64_asid_live(struct vmlab_machine *m, struct cpu *c, u16 asid);
 void arm64_mm_release(struct vmlab_machine *m, struct vmlab_mm *mm);
 
-/* tlbflush.c: TLBI + DSB sequences of arch/arm64/include/asm/tlbflush.h. */
-void arm64_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
-				  u64 end);
-void arm64_flush_tlb_all(struct vmlab_machine *m, int cpu);
-void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
-			      struct vmlab_mm *mm, u64 start, u64 end,
-			      int stride_shift, bool freed_tables);
-void arm64_local_flush_tlb_page(struct vmlab_machine *m, struct cpu *c,
-				u64 va, u16 asid);
+/* tlbflush.c: local_flush_tlb_all() (a rollover's deferred flush). */
 void arm64_local_flush_tlb_all(struct vmlab_machine *m, struct cpu *c);
 
 #endif

@@ -20,8 +20,6 @@
  * Swap entries (not valid, PROT_NONE clear): type in bits [7:3], offset in
  * [57:8]; PTE markers are swap entries of the last type.
  */
-#include "machine/internal.h"
-
 #include "arch/arm64/arm64.h"
 
 #define SWP_TYPE_SHIFT 3
@@ -200,6 +198,7 @@ static bool a64_pte_needs_flush(u64 old, u64 new_)
 {
 	(void)new_;
 	assert(old != new_);
+	(void)new_;
 	return old & A64_VALID;
 }
 
@@ -246,6 +245,7 @@ const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.bad_entry = a64_bad_entry,
 	.bbm_required = a64_bbm_required,
 	.split_root = true,
+	.tlb = &arm64_tlb_ops,
 	/*
 	 * 48-bit VA, 4K pages, generic KASAN, after arch/arm64/include/asm/
 	 * memory.h: PAGE_OFFSET = -(1 << VA_BITS); the linear map ends at

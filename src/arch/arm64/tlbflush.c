@@ -5,7 +5,9 @@
  * IPIs), a DSB ISH waits for them to complete.  Ranges above MAX_DVM_OPS
  * (PTRS_PER_PTE) pages become one flush of the ASID or of everything.
  * Last-level forms (VALE1IS, VAALE1IS) leave the walk caches alone; the
- * others drop cached tables too.
+ * others drop cached tables too.  Also the arm64 switch_mm() (a TTBR0
+ * write with the mm's ASID from context.c) and the rest of the machine
+ * hooks, arm64_tlb_ops (arch/arch.h).
  */
 #include "arch/arm64/arm64.h"
 
@@ -91,21 +93,17 @@ static void dsb(struct vmlab_machine *m, int cpu)
 	sched_point(m, cpu, "dsb ish");
 }
 
-void arm64_flush_tlb_all(struct vmlab_machine *m, int cpu)
+static void arm64_flush_tlb_all(struct vmlab_machine *m, int cpu)
 {
 	count(m, cpu, VMLAB_C_flush_all, 1);
 	tlbi_is(m, cpu, TLBI_ALL, 0, 0, false);
 	dsb(m, cpu);
 }
 
-void arm64_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
-				  u64 end)
+static void arm64_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu,
+					 u64 start, u64 end)
 {
-	start &= VMLAB_PAGE_MASK;
-	if (end != VMLAB_TLB_FLUSH_ALL)
-		end = (end + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
-	if (start >= end)
-		return;
+	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
 	if (end == VMLAB_TLB_FLUSH_ALL ||
 	    end - start >= MAX_DVM_OPS * VMLAB_PAGE_SIZE) {
 		count(m, cpu, VMLAB_C_flush_kernel_range_full, 1);
@@ -120,9 +118,9 @@ void arm64_flush_tlb_kernel_range(struct vmlab_machine *m, int cpu, u64 start,
 	dsb(m, cpu);
 }
 
-void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
-			      struct vmlab_mm *mm, u64 start, u64 end,
-			      int stride_shift, bool freed_tables)
+static void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
+				     struct vmlab_mm *mm, u64 start, u64 end,
+				     int stride_shift, bool freed_tables)
 {
 	assert(!mm->is_init && stride_shift >= 12 && stride_shift <= 30);
 	u64 stride = 1ULL << stride_shift;
@@ -146,8 +144,8 @@ void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 	dsb(m, cpu);
 }
 
-void arm64_local_flush_tlb_page(struct vmlab_machine *m, struct cpu *c,
-				u64 va, u16 asid)
+static void arm64_local_flush_tlb_page(struct vmlab_machine *m,
+				       struct cpu *c, u64 va, u16 asid)
 {
 	tlbi_local(m, c, TLBI_VA, va & VMLAB_PAGE_MASK, asid, true);
 	dsb(m, c->id);
@@ -159,3 +157,84 @@ void arm64_local_flush_tlb_all(struct vmlab_machine *m, struct cpu *c)
 	dsb(m, c->id);
 	fast_flush(c);
 }
+
+/* ------------------------------------------------- the machine hooks */
+
+static void arm64_boot_cpu(struct vmlab_machine *m, struct cpu *c)
+{
+	/* init_mm is TTBR1; TTBR0 holds the reserved tables under ASID 0.
+	 * Nothing is shared with user mms. */
+	assert(c->loaded_mm == &m->init_mm);
+	(void)m;
+	c->hw_tag = 0;
+}
+
+/* switch_mm(): TTBR0 write with the mm's (possibly new) ASID. */
+static void arm64_load_mm(struct vmlab_machine *m, struct cpu *c,
+			  struct vmlab_mm *mm)
+{
+	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
+	c->loaded_mm = mm;
+	c->lazy = false;
+	count(m, c->id, VMLAB_C_ttbr_write, 1);
+	fast_flush(c);
+	arm64_switch_context(m, c, mm);
+	mm_cpumask_set(mm, c->id);
+	assert(c->loaded_mm == mm && c->fast[VMLAB_READ][0].tag == 0);
+	ev(m, VMLAB_EV_SWITCH_MM, c->id, mm->ctx_id, c->hw_tag, 0);
+}
+
+static void arm64_reload_mm(struct vmlab_machine *m, struct cpu *c)
+{
+	(void)m;
+	assert(c->loaded_mm);
+	c->lazy = false; /* flushes were broadcast: nothing to catch up */
+}
+
+static void arm64_flush_one(struct vmlab_machine *m, struct cpu *c, u64 va)
+{
+	arm64_local_flush_tlb_page(m, c, va, cpu_pcid(c));
+}
+
+/* local_flush_tlb_mm(): the non-global entries of the running ASID. */
+static void arm64_flush_local(struct vmlab_machine *m, struct cpu *c)
+{
+	u16 asid = cpu_pcid(c);
+	count(m, c->id, VMLAB_C_tlbi_local, 1);
+	count(m, c->id, VMLAB_C_dsb, 1);
+	if (obs_on(m, OBS_TLB_INVAL))
+		obs_inval(m, c->id, VMLAB_INV_ASID, false, 0, asid);
+	tlb_drop_tag(m, c, asid);
+	pwc_flush(c, asid);
+}
+
+/*
+ * The exception was taken although the table allows the access (a stale
+ * TLB entry from before a permission upgrade): the fault path counts it
+ * and flush_tlb_fix_spurious_fault() invalidates the page on this CPU (a
+ * local TLBI + DSB) before the retry.
+ */
+static void arm64_fix_spurious_fault(struct vmlab_machine *m, struct cpu *c,
+				     u64 va)
+{
+	count(m, c->id, VMLAB_C_page_fault, 1);
+	arm64_local_flush_tlb_page(m, c, va, cpu_pcid(c));
+}
+
+const struct vmlab_arch_tlb_ops arm64_tlb_ops = {
+	.init = arm64_asid_init,
+	.destroy = arm64_asid_destroy,
+	.boot_cpu = arm64_boot_cpu,
+	.load_mm = arm64_load_mm,
+	.reload_mm = arm64_reload_mm,
+	.mm_release = arm64_mm_release,
+	.flush_one = arm64_flush_one,
+	.flush_local = arm64_flush_local,
+	.flush_global = arm64_local_flush_tlb_all,
+	.flush_kernel_range = arm64_flush_tlb_kernel_range,
+	.flush_all = arm64_flush_tlb_all,
+	.flush_mm_range = arm64_flush_tlb_mm_range,
+	.tag_live = arm64_asid_live,
+	.mm_of_tag = arm64_mm_of_asid,
+	.fix_spurious_fault = arm64_fix_spurious_fault,
+};

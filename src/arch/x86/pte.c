@@ -164,6 +164,7 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.pte_needs_flush = x86_pte_needs_flush,
 	.bad_entry = x86_bad_entry,
 	.split_root = false,
+	.tlb = &x86_tlb_ops,
 	/* Documentation/arch/x86/x86_64/mm.rst, 4-level paging. */
 	.layout = {
 		.page_offset = 0xffff888000000000ULL,

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 address-space switching and TLB flushing, after arch/x86/mm/tlb.c:
+ * per-CPU dynamic ASIDs (TLB_NR_DYN_ASIDS PCIDs) with tlb_gen catch-up,
+ * lazy TLB mode, invlpg / CR3 writes, and the IPI shootdowns:
+ * flush_tlb_kernel_range() with tlb_single_page_flush_ceiling, and
+ * flush_tlb_mm_range() that leaves lazy CPUs alone unless page tables
+ * were freed.  The machine calls these through x86_tlb_ops (arch/arch.h).
+ */
+#include "arch/x86/x86.h"
+
+/* choose_new_asid(): reuse this mm's slot, or take the next one round
+ * robin (its old contents must then be flushed). */
+static u16 choose_asid(struct vmlab_machine *m, struct cpu *c,
+		       struct vmlab_mm *mm, bool *need_flush)
+{
+	/* ctx_id 0 marks a free slot: no mm may carry it. */
+	assert(mm && mm->ctx_id != 0 && mm->ctx_id < m->next_ctx_id);
+	if (!m->cfg.pcid) {
+		*need_flush = true;
+		return 0;
+	}
+	for (u16 i = 0; i < TLB_NR_DYN_ASIDS; i++) {
+		if (c->asid[i].ctx_id == mm->ctx_id) {
+			assert(c->asid[i].tlb_gen <= mm->tlb_gen);
+			*need_flush = c->asid[i].tlb_gen < mm->tlb_gen;
+			return i;
+		}
+	}
+	u16 a = c->next_asid;
+	assert(a < TLB_NR_DYN_ASIDS);
+	c->next_asid = (u16)((c->next_asid + 1) % TLB_NR_DYN_ASIDS);
+	*need_flush = true;
+	count(m, c->id, VMLAB_C_asid_new, 1);
+	return a;
+}
+
+static int x86_tlb_init(struct vmlab_machine *m)
+{
+	(void)m; /* the ASID slots are per CPU, zeroed with it */
+	return 0;
+}
+
+static void x86_tlb_destroy(struct vmlab_machine *m)
+{
+	(void)m;
+}
+
+/* Boot runs init_mm in ASID 0, as initialize_tlbstate_and_flush() records
+ * it in cpu_tlbstate.ctxs[0]. */
+static void x86_boot_cpu(struct vmlab_machine *m, struct cpu *c)
+{
+	struct vmlab_mm *mm = &m->init_mm;
+	assert(c->loaded_asid == 0 && !c->asid[0].ctx_id);
+	assert(c->loaded_mm == mm);
+	c->asid[0] = (struct asid_slot){mm->ctx_id, mm->tlb_gen, mm};
+	c->hw_tag = 1; /* PCID = slot + 1 */
+}
+
+/* switch_mm_irqs_off() to another mm: CR3 write with its PCID. */
+static void x86_load_mm(struct vmlab_machine *m, struct cpu *c,
+			struct vmlab_mm *mm)
+{
+	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
+	bool need_flush;
+	u16 asid = choose_asid(m, c, mm, &need_flush);
+	c->loaded_asid = asid;
+	c->hw_tag = (u16)(asid + 1);
+	c->loaded_mm = mm;
+	c->lazy = false;
+	count(m, c->id, VMLAB_C_cr3_write, 1);
+	fast_flush(c);
+	if (need_flush)
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+	c->asid[asid].ctx_id = mm->ctx_id;
+	c->asid[asid].tlb_gen = mm->tlb_gen;
+	c->asid[asid].mm = mm;
+	mm_cpumask_set(mm, c->id);
+	/* The loaded slot now names mm, and the fast path starts empty. */
+	assert(c->loaded_mm == mm && cpu_pcid(c) == asid + 1);
+	assert(c->fast[VMLAB_READ][0].tag == 0);
+	ev(m, VMLAB_EV_SWITCH_MM, c->id, mm->ctx_id, asid, need_flush);
+}
+
+/* Leaving lazy mode: catch up on the flushes skipped meanwhile. */
+static void x86_reload_mm(struct vmlab_machine *m, struct cpu *c)
+{
+	struct vmlab_mm *mm = c->loaded_mm;
+	struct asid_slot *s = &c->asid[c->loaded_asid];
+	assert(mm && s->ctx_id == mm->ctx_id && s->tlb_gen <= mm->tlb_gen);
+	if (s->tlb_gen < mm->tlb_gen &&
+	    !vmlab_mutant(m, VMLAB_MUT_LAZY_NO_CATCHUP)) {
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+		s->tlb_gen = mm->tlb_gen;
+	}
+	c->lazy = false;
+}
+
+static void x86_mm_release(struct vmlab_machine *m, struct vmlab_mm *mm)
+{
+	/* Its PCID slots name nobody now: tlb_tag_live() sees them dead. */
+	for (int i = 0; i < m->nr_cpus; i++) {
+		struct cpu *c = &m->cpu[i];
+		assert(c->loaded_mm != mm);
+		for (int a = 0; a < TLB_NR_DYN_ASIDS; a++)
+			if (c->asid[a].mm == mm)
+				c->asid[a].mm = NULL;
+	}
+}
+
+static void x86_flush_one(struct vmlab_machine *m, struct cpu *c, u64 va)
+{
+	tlb_invlpg(m, c, va);
+}
+
+static void x86_flush_local(struct vmlab_machine *m, struct cpu *c)
+{
+	tlb_flush_pcid(m, c, cpu_pcid(c));
+	fast_flush(c);
+}
+
+static void x86_flush_global(struct vmlab_machine *m, struct cpu *c)
+{
+	tlb_flush_all_entries(m, c);
+}
+
+/* ------------------------------------------------------- shootdown */
+
+static void send_ipi(struct vmlab_machine *m, int from, int to)
+{
+	assert(from != to && vmlab_cpu_valid(m, from) && vmlab_cpu_valid(m, to));
+	sched_point(m, from, "ipi"); /* others run before the IPI lands */
+	count(m, from, VMLAB_C_ipi_sent, 1);
+	count(m, to, VMLAB_C_ipi_received, 1);
+	ev(m, VMLAB_EV_IPI, from, (u64)to, 0, 0);
+}
+
+static u64 range_pages(u64 start, u64 end, int stride_shift)
+{
+	assert(start < end && stride_shift >= 12 && stride_shift <= 30);
+	return (end - start + (1ULL << stride_shift) - 1) >> stride_shift;
+}
+
+static void kernel_range_local(struct vmlab_machine *m, struct cpu *c,
+			       u64 start, u64 end, bool full)
+{
+	if (full) {
+		tlb_flush_all_entries(m, c);
+		return;
+	}
+	/* Bounded by tlb_single_page_flush_ceiling, else it would be full. */
+	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
+	assert(range_pages(start, end, VMLAB_PAGE_SHIFT) <= m->cfg.flush_ceiling);
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE)
+		tlb_invlpg(m, c, va);
+}
+
+static void x86_flush_kernel_range(struct vmlab_machine *m, int cpu,
+				   u64 start, u64 end)
+{
+	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
+	assert(end == VMLAB_TLB_FLUSH_ALL || !(end & ~VMLAB_PAGE_MASK));
+	bool full = end == VMLAB_TLB_FLUSH_ALL ||
+		    range_pages(start, end, VMLAB_PAGE_SHIFT) >
+			    m->cfg.flush_ceiling;
+	count(m, cpu, full ? VMLAB_C_flush_kernel_range_full :
+			     VMLAB_C_flush_kernel_range, 1);
+	/* on_each_cpu(): the caller runs it directly, the rest by IPI. */
+	for (int i = 0; i < m->nr_cpus; i++) {
+		if (i != cpu)
+			send_ipi(m, cpu, i);
+		kernel_range_local(m, &m->cpu[i], start, end, full);
+	}
+}
+
+static void x86_flush_all(struct vmlab_machine *m, int cpu)
+{
+	assert(vmlab_cpu_valid(m, cpu));
+	count(m, cpu, VMLAB_C_flush_all, 1);
+	for (int i = 0; i < m->nr_cpus; i++) {
+		if (i != cpu)
+			send_ipi(m, cpu, i);
+		tlb_flush_all_entries(m, &m->cpu[i]);
+	}
+}
+
+/*
+ * The tlb:tlb_flush tracepoint (include/trace/events/tlb.h): pages, -1
+ * for a full flush, and the reason (enum tlb_flush_reason).  Task-switch
+ * flushes are read off VMLAB_EV_SWITCH_MM by the trace writers.
+ */
+enum { TLB_REMOTE_SHOOTDOWN = 1, TLB_LOCAL_MM_SHOOTDOWN = 3,
+       TLB_REMOTE_SEND_IPI = 4 };
+
+static void trace_tlb_flush(struct vmlab_machine *m, int cpu, int reason,
+			    s64 pages)
+{
+	static const struct vmlab_tracepoint tp = VMLAB_TRACEPOINT("tlb_flush");
+	struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = cpu,
+				.a = (u64)pages, .b = (u64)reason,
+				.name = tp.name, .name_hash = tp.hash};
+	assert(reason >= 0 && reason <= 5 && pages >= -1);
+	vmlab_emit(m, &e);
+}
+
+/* flush_tlb_func() on one CPU. */
+static void mm_flush_local(struct vmlab_machine *m, struct cpu *c,
+			   struct vmlab_mm *mm, u64 start, u64 end,
+			   int stride_shift, bool full)
+{
+	assert(!mm->is_init && stride_shift >= 12 && stride_shift <= 30);
+	if (c->loaded_mm != mm)
+		return;
+	if (c->lazy) {
+		/* Page tables were freed under a lazy CPU: leave the mm
+		 * (switch_mm to init_mm) rather than flush it. */
+		mm_cpumask_clear(mm, c->id);
+		x86_load_mm(m, c, &m->init_mm);
+		return;
+	}
+	struct asid_slot *s = &c->asid[c->loaded_asid];
+	assert(s->ctx_id == mm->ctx_id && s->tlb_gen <= mm->tlb_gen);
+	if (full) {
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+		fast_flush(c);
+	} else {
+		/* At most flush_ceiling pages, else the flush is full. */
+		assert(range_pages(start, end, stride_shift) <=
+		       m->cfg.flush_ceiling);
+		for (u64 va = start; va < end; va += 1ULL << stride_shift)
+			tlb_invlpg(m, c, va);
+	}
+	s->tlb_gen = mm->tlb_gen;
+}
+
+static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
+			       struct vmlab_mm *mm, u64 start, u64 end,
+			       int stride_shift, bool freed_tables)
+{
+	assert(!mm->is_init && vmlab_cpu_valid(m, cpu));
+	start &= ~((1ULL << stride_shift) - 1);
+	if (vmlab_mutant(m, VMLAB_MUT_CEILING_TRUNCATED) &&
+	    end != VMLAB_TLB_FLUSH_ALL && start < end &&
+	    range_pages(start, end, stride_shift) > m->cfg.flush_ceiling)
+		end = start + ((u64)m->cfg.flush_ceiling << stride_shift);
+	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
+		    range_pages(start, end, stride_shift) >
+			    m->cfg.flush_ceiling;
+	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
+			     VMLAB_C_flush_mm_range, 1);
+	u64 gen = ++mm->tlb_gen;
+	(void)gen;
+	s64 pages = full ? -1 : (s64)range_pages(start, end, stride_shift);
+	bool sent = false;
+	for (int i = 0; i < m->nr_cpus; i++) {
+		struct cpu *c = &m->cpu[i];
+		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
+			continue;
+		if (i != cpu) {
+			if (c->lazy &&
+			    (!freed_tables ||
+			     vmlab_mutant(m, VMLAB_MUT_LAZY_SKIP_FREED_TABLES))) {
+				count(m, cpu, VMLAB_C_ipi_skipped_lazy, 1);
+				continue;
+			}
+			if (!sent) /* once per shootdown, as flush_tlb_multi */
+				trace_tlb_flush(m, cpu, TLB_REMOTE_SEND_IPI, pages);
+			sent = true;
+			send_ipi(m, cpu, i);
+		}
+		if (!c->lazy)
+			trace_tlb_flush(m, i, i == cpu ? TLB_LOCAL_MM_SHOOTDOWN
+						       : TLB_REMOTE_SHOOTDOWN,
+					pages);
+		mm_flush_local(m, c, mm, start, end, stride_shift, full);
+	}
+	/* Other tasks may have flushed meanwhile: tlb_gen only grows. */
+	assert(mm->tlb_gen >= gen);
+}
+
+/* ---------------------------------------------------------- tags */
+
+static bool x86_tag_live(struct vmlab_machine *m, struct cpu *c, u16 tag)
+{
+	(void)m;
+	assert(tag >= 1 && tag <= TLB_NR_DYN_ASIDS);
+	const struct asid_slot *s = &c->asid[tag - 1];
+	if (!s->mm)
+		return false;
+	/* A lazy CPU runs no user code: it catches up through tlb_gen. */
+	if (tag == cpu_pcid(c) && c->loaded_mm == s->mm && !c->lazy)
+		return true;
+	return s->tlb_gen >= s->mm->tlb_gen;
+}
+
+static struct vmlab_mm *x86_mm_of_tag(struct vmlab_machine *m, struct cpu *c,
+				      u16 pcid)
+{
+	(void)m;
+	assert(pcid >= 1 && pcid <= TLB_NR_DYN_ASIDS);
+	const struct asid_slot *s = &c->asid[pcid - 1];
+	/* A slot's mm is the one whose context it was last given to. */
+	assert(!s->mm || s->mm->ctx_id == s->ctx_id);
+	return s->mm; /* NULL once that mm is gone */
+}
+
+/* The page-fault handler finds the entry fine (spurious_kernel_fault, or
+ * a retry for a user address): only the stale TLB entry goes, no flush
+ * instruction is counted. */
+static void x86_fix_spurious_fault(struct vmlab_machine *m, struct cpu *c,
+				   u64 va)
+{
+	tlb_invlpg_quiet(m, c, va);
+}
+
+const struct vmlab_arch_tlb_ops x86_tlb_ops = {
+	.init = x86_tlb_init,
+	.destroy = x86_tlb_destroy,
+	.boot_cpu = x86_boot_cpu,
+	.load_mm = x86_load_mm,
+	.reload_mm = x86_reload_mm,
+	.mm_release = x86_mm_release,
+	.flush_one = x86_flush_one,
+	.flush_local = x86_flush_local,
+	.flush_global = x86_flush_global,
+	.flush_kernel_range = x86_flush_kernel_range,
+	.flush_all = x86_flush_all,
+	.flush_mm_range = x86_flush_mm_range,
+	.tag_live = x86_tag_live,
+	.mm_of_tag = x86_mm_of_tag,
+	.fix_spurious_fault = x86_fix_spurious_fault,
+};

@@ -99,8 +99,6 @@ static inline void entry_set_ad(struct vmlab_machine *m, u64 *slot, u64 val,
 	assert(!((*slot ^ val) & ~bits));
 	assert((u8 *)slot < m->phys.zero_page ||
 	       (u8 *)slot >= m->phys.zero_page + VMLAB_PAGE_SIZE);
-	(void)m;
-	(void)bits;
 	*slot = val;
 }
 

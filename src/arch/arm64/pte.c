@@ -198,7 +198,6 @@ static bool a64_pte_needs_flush(u64 old, u64 new_)
 {
 	(void)new_;
 	assert(old != new_);
-	(void)new_;
 	return old & A64_VALID;
 }
 

@@ -13,6 +13,13 @@
  *   local n = mm:notifier{sleep = true}  -- a counting subscriber
  *   s:stats(), k:stats(), n:counts(), m:notifier_stats()
  *
+ * A counting subscriber also checks that start/end bookend the primary
+ * update (seed 5, Christopherson): at start it fingerprints the primary
+ * entries of the range (its first BRACKET_PAGES pages), at end it looks
+ * again; counts() reports the pairs whose entries changed in between
+ * ("bracketed") and those that saw none ("unbracketed": the update, if
+ * any, happened outside the pair).
+ *
  * Device operations run on the calling program's CPU (inside m:run) or
  * CPU 0.  They do not hold the machine's service lock: the device walks
  * the CPU page table as hardware does, and takes the lock only when its
@@ -39,10 +46,15 @@ struct dev_ctx {
 	struct vmlab_user_mm *mm;
 };
 
+#define BRACKET_PAGES 512
+
 struct counting {
 	struct vmlab_mmu_notifier mn;
 	bool sleep;
+	bool open;     /* a start is waiting for its end */
+	u64 open_snap; /* fingerprint of the range at that start */
 	u64 start, end, secondary, release, young;
+	u64 bracketed, unbracketed;
 	u64 events[VMLAB_MMU_NR_EVENTS];
 	struct vmlab_machine *m;
 };
@@ -405,12 +417,39 @@ static void cnt_nap(struct counting *c, int cpu)
 		sched_point(c->m, cpu, "notifier callback sleeps");
 }
 
+/* FNV-1a over what the primary page table maps in the range's first
+ * BRACKET_PAGES pages (frame and rights, or nothing). */
+static u64 range_snapshot(const struct vmlab_mmu_notifier_range *r)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+	u64 n = (r->end - r->start) >> VMLAB_PAGE_SHIFT;
+	assert(r->end > r->start && r->mm);
+	n = n < BRACKET_PAGES ? n : BRACKET_PAGES;
+	for (u64 i = 0; i < n; i++) {
+		u64 pa = ~0ULL;
+		vmlab_pgprot_t prot = 0;
+		if (vmlab_translate(r->m, r->mm, r->start + i * VMLAB_PAGE_SIZE,
+				    &pa, &prot, NULL))
+			pa = ~0ULL, prot = 0;
+		h = (h ^ pa) * 0x100000001b3ULL;
+		/* The accessed bit is set by hardware at any time. */
+		prot &= ~(vmlab_pgprot_t)VMLAB_PAGE_ACCESSED;
+		h = (h ^ (u64)prot) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
 static int cnt_start(struct vmlab_mmu_notifier *mn,
 		     const struct vmlab_mmu_notifier_range *r)
 {
 	struct counting *c = cnt_of(mn);
 	c->start++;
 	c->events[r->event]++;
+	/* Nested pairs are not measured: only the outermost one. */
+	if (!c->open && r->end > r->start) {
+		c->open = true;
+		c->open_snap = range_snapshot(r);
+	}
 	cnt_nap(c, r->cpu);
 	return 0;
 }
@@ -420,6 +459,14 @@ static void cnt_end(struct vmlab_mmu_notifier *mn,
 {
 	struct counting *c = cnt_of(mn);
 	c->end++;
+	if (c->open && r->end > r->start) {
+		c->open = false;
+		if (range_snapshot(r) != c->open_snap)
+			c->bracketed++;
+		else
+			c->unbracketed++;
+	}
+	assert(c->bracketed + c->unbracketed <= c->end);
 	cnt_nap(c, r->cpu);
 }
 
@@ -500,6 +547,8 @@ static int l_notifier_counts(lua_State *L)
 	set_int(L, "secondary", c->secondary);
 	set_int(L, "release", c->release);
 	set_int(L, "young", c->young);
+	set_int(L, "bracketed", c->bracketed);
+	set_int(L, "unbracketed", c->unbracketed);
 	lua_newtable(L);
 	for (int e = 0; e < VMLAB_MMU_NR_EVENTS; e++)
 		set_int(L, vmlab_mmu_notifier_event_name(

@@ -358,6 +358,47 @@ static void test_user_mlockall_binding(void **state)
 	sim_result_free(&r);
 }
 
+static void test_user_pmadvise_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 1, memory = '64M'}\n"
+		"local P = vmlab.PAGE_SIZE\n"
+		"local mm = m:user_mm()\n"
+		"local a = assert(mm:mmap{len = 8 * P, prot = 'rw',\n"
+		"                         flags = {'private', 'anonymous'}})\n"
+		"assert(mm:process_madvise({{a, P}, {a + 2 * P, P}},\n"
+		"                          'guard_install') == 2 * P)\n"
+		"assert(mm:pagemap(a + 2 * P).guard)\n"
+		"assert(mm:smaps():find('VmFlags:[^\\n]* gu'))\n"
+		"local n, e = mm:process_madvise({{a, P}, {a + 1, P}}, 'guard_remove')\n"
+		"assert(n == P, e)\n"
+		"local child = assert(mm:fork())\n"
+		"local fd = assert(mm:pidfd_open(child:pid(), 'nonblock'))\n"
+		"assert(fd == 3)\n"
+		"local v, err = mm:process_madvise({{a, P}}, 'guard_install', fd)\n"
+		"assert(v == nil and err == 'EINVAL', err)\n"
+		"v, err = mm:process_madvise({{a, P}}, 'pageout', fd)\n"
+		"assert(v == nil and err == 'EPERM', err)\n"
+		"assert(mm:set_caps('sys_nice'))\n"
+		"assert(mm:process_madvise({{a, P}}, 'cold', fd) == P)\n"
+		"child:close()\n"
+		"v, err = mm:process_madvise({{a, P}}, 'cold', fd)\n"
+		"assert(v == nil and err == 'ESRCH', err)\n"
+		"assert(mm:close_fd(fd))\n"
+		"v, err = mm:close_fd(fd)\n"
+		"assert(v == nil and err == 'EBADF', err)\n"
+		"v, err = mm:pidfd_open(999999)\n"
+		"assert(v == nil and err == 'ESRCH', err)\n"
+		"vmlab.result{ok = 1}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("pmadvise", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	assert_int_equal(r.nr_rows, 1);
+	sim_result_free(&r);
+}
+
 static const struct bad user_bad[] = {
 	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
 	 "mm:munmap('x', 1)\n",
@@ -439,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_vmalloc_binding),
 		cmocka_unit_test(test_user_binding),
 		cmocka_unit_test(test_user_mlockall_binding),
+		cmocka_unit_test(test_user_pmadvise_binding),
 		cmocka_unit_test(test_user_bad_inputs),
 		cmocka_unit_test(test_trace_deterministic),
 	};

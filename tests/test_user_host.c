@@ -96,16 +96,26 @@ static void on_sig(int s)
 	siglongjmp(jb, 1);
 }
 
+/* VMAs of the arena from /proc/self/smaps: protections, and bit 3 for
+ * VM_MAYBE_GUARD ("gu" in VmFlags). */
 static void host_snap(struct snap *sn, int pmfd)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
+	FILE *f = fopen("/proc/self/smaps", "r");
 	char line[512];
+	bool in = false;
 	sn->nv = 0;
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long long s, e;
 		char perm[8];
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			if (strstr(line, " gu"))
+				sn->vp[sn->nv - 1] |= 8;
+			in = false;
+			continue;
+		}
 		if (sscanf(line, "%llx-%llx %7s", &s, &e, perm) != 3)
 			continue;
+		in = false;
 		if (e <= HBASE || s >= HBASE + NP * P || sn->nv == MAXV)
 			continue;
 		sn->vs[sn->nv] = s - HBASE;
@@ -113,6 +123,7 @@ static void host_snap(struct snap *sn, int pmfd)
 		sn->vp[sn->nv] = (perm[0] == 'r') | (perm[1] == 'w') << 1 |
 				 (perm[2] == 'x') << 2;
 		sn->nv++;
+		in = true;
 	}
 	if (f)
 		fclose(f);
@@ -274,7 +285,8 @@ static void model_snap(struct vmlab_user_mm *mm, struct snap *sn)
 			continue;
 		sn->vs[sn->nv] = vi[k].start - HBASE;
 		sn->ve[sn->nv] = vi[k].end - HBASE;
-		sn->vp[sn->nv] = (int)(vi[k].flags & 7);
+		sn->vp[sn->nv] = (int)(vi[k].flags & 7) |
+				 (vi[k].flags & VMLAB_VM_MAYBE_GUARD ? 8 : 0);
 		sn->nv++;
 	}
 	assert_int_equal(vmlab_pagemap_read(mm, HBASE, sn->pm, NP), NP);

@@ -88,7 +88,7 @@
 	  "stale-access", "mremap-no-flush", 1)\
 	X(GUARD_FORK_FILE, "guard-fork-file",\
 	  "ab04b530e7e8 (guard regions lost on fork for file-backed VMAs)",\
-	  "MADV_GUARD_INSTALL on a shared mapping sets no anon_vma, so fork's vma_needs_copy skips the tables and the child loses the markers",\
+	  "MADV_GUARD_INSTALL on a shared or file mapping sets no VM_MAYBE_GUARD (and, as since 6.18.37, no anon_vma), so fork's vma_needs_copy skips the tables and the child loses the markers",\
 	  "outcome", "guard-fork-file", 1)\
 	X(LAZY_SKIP_FREED_TABLES, "lazy-skip-freed-tables",\
 	  "(x86/mm/tlb: Leave lazy TLB mode at page table free time, 2018)",\

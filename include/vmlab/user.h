@@ -2,10 +2,10 @@
 /*
  * User address spaces: processes (mms) with VMAs in a balanced tree, a
  * POSIX-shaped memory API (mmap, munmap, mprotect, mremap, mlock, madvise,
- * process_madvise, fork, exit), demand paging, copy-on-write, memfd-like
- * files, a swap area, and madvise guard regions (PTE markers installed by
- * the page walker's install_pte callback), with the semantics of Linux
- * 6.13 and later.
+ * process_madvise with pidfds, fork, exit), demand paging, copy-on-write,
+ * memfd-like files, a swap area, and madvise guard regions (PTE markers
+ * installed by the page walker's install_pte callback; VM_MAYBE_GUARD as
+ * in 6.18.37+), with the semantics of Linux 6.18.
  *
  * A C program written against mmap(2)/madvise(2) ports by adding the
  * prefix and the mm argument: the constants have Linux's values and errors
@@ -37,8 +37,10 @@
 #include "machine.h"
 
 /* errno values used here beyond types.h (asm-generic/errno*.h). */
+#define VMLAB_ESRCH 3
 #define VMLAB_EBADF 9
 #define VMLAB_EACCES 13
+#define VMLAB_EMFILE 24
 #define VMLAB_EFBIG 27
 #define VMLAB_EOVERFLOW 75
 #define VMLAB_EOPNOTSUPP 95
@@ -126,6 +128,9 @@
 #define VMLAB_VM_MAYSHARE 0x00000080ULL
 #define VMLAB_VM_GROWSDOWN 0x00000100ULL
 #define VMLAB_VM_PFNMAP 0x00000400ULL
+/* VM_MAYBE_GUARD (6.19, 6.18.37+): set on MADV_GUARD_INSTALL, never
+ * cleared; sticky on merge, makes fork copy the page tables; smaps "gu". */
+#define VMLAB_VM_MAYBE_GUARD 0x00000800ULL
 #define VMLAB_VM_LOCKED 0x00002000ULL
 #define VMLAB_VM_IO 0x00004000ULL
 #define VMLAB_VM_SEQ_READ 0x00008000ULL
@@ -229,10 +234,47 @@ int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
 int vmlab_mlockall(struct vmlab_user_mm *mm, int flags);
 int vmlab_munlockall(struct vmlab_user_mm *mm);
 int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice);
-/* process_madvise(2) on mm itself: bytes advised, or -errno if none. */
+/* process_madvise(2) on mm itself (pidfd PIDFD_SELF): bytes advised, or
+ * -errno if none. */
 s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
 			  const struct vmlab_iovec *iov, size_t vlen,
 			  int advice, unsigned int flags);
+
+/* ------------------------------------------ pidfds and process_madvise */
+
+/* pidfd_open(2) flags and the PIDFD_SELF sentinels (uapi/linux/pidfd.h). */
+#define VMLAB_PIDFD_NONBLOCK 04000
+#define VMLAB_PIDFD_THREAD 0200
+#define VMLAB_PIDFD_SELF_THREAD (-10000)
+#define VMLAB_PIDFD_SELF_THREAD_GROUP (-10001)
+#define VMLAB_PIDFD_SELF VMLAB_PIDFD_SELF_THREAD
+/* Capabilities a task may hold (uapi/linux/capability.h numbers). */
+#define VMLAB_CAP_SYS_NICE 23
+/* Every task has the same uid and is dumpable, so ptrace_may_access()
+ * always allows; tasks start with no capabilities. */
+int vmlab_user_set_caps(struct vmlab_user_mm *mm, u64 caps); /* 1 << CAP */
+u64 vmlab_user_caps(const struct vmlab_user_mm *mm);
+/* pidfd_open(2) in mm's descriptor table: the lowest free fd (3 and up),
+ * or -EINVAL (flags, pid <= 0), -ESRCH (no such process), -EMFILE (1024
+ * descriptors).  Forks inherit the table; the process's exit closes it. */
+int vmlab_pidfd_open(struct vmlab_user_mm *mm, s64 pid, unsigned int flags);
+/* close(2) of a pidfd: 0 or -EBADF. */
+int vmlab_close(struct vmlab_user_mm *mm, int fd);
+/*
+ * process_madvise(2) from mm's task on the process pidfd names (or mm
+ * itself for VMLAB_PIDFD_SELF*).  Checked in Linux's order: flags
+ * (EINVAL), the iovec import (vlen truncated to 32 bits; more than 1024
+ * EINVAL; NULL EFAULT; a negative length EINVAL; a segment reaching past
+ * the user address space EFAULT; lengths capped to MAX_RW_COUNT in
+ * total), the pidfd (EBADF; ESRCH once the process has exited), then for
+ * another process only COLD, PAGEOUT, WILLNEED and COLLAPSE (EINVAL) and
+ * only with CAP_SYS_NICE (EPERM).  Returns the bytes advised before the
+ * first failing segment, or its -errno if it was the first.  The remote
+ * work runs on the target's CPU.
+ */
+s64 vmlab_process_madvise_pidfd(struct vmlab_user_mm *mm, int pidfd,
+				const struct vmlab_iovec *iov, u64 vlen,
+				int advice, unsigned int flags);
 /* A device mapping, as a driver's mmap() doing remap_pfn_range(): a
  * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP shared VMA mapping
  * `pages` frames from pfn (not reference counted), placed as mmap(NULL)

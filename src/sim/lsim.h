@@ -145,6 +145,16 @@ void lsim_user_finish(struct sim_machine *sm);
 /* The user mm handle at idx (raises on anything else) and its machine. */
 struct vmlab_user_mm *lsim_check_user_mm(lua_State *L, int idx,
 					 struct sim_machine **sm);
+/* For the mm methods of other files (lua_user.c): begin an operation on
+ * the mm at idx (on the running program's CPU inside m:run), parse an
+ * advice name or number, name an errno. */
+struct vmlab_user_mm *lsim_user_mm_begin(lua_State *L, struct lop *o,
+					 int idx, const char *name);
+int lsim_user_advice(lua_State *L, int idx);
+const char *lsim_user_errname(int err);
+/* mm:pidfd_open, mm:process_madvise, ... (lua_pidfd.c), after
+ * lsim_register_user(). */
+void lsim_register_pidfd(lua_State *L);
 /* Secondary MMUs and scenario notifiers (lua_notifier.c): m:smmu{...},
  * m:kvm{...}, mm:notifier{...}; finish destroys them before the mms. */
 void lsim_register_notifier(lua_State *L);

@@ -69,10 +69,12 @@ static void set_bool(lua_State *L, const char *k, bool v)
 	lua_setfield(L, -2, k);
 }
 
-static const char *errname(int err)
+const char *lsim_user_errname(int err)
 {
 	switch (err < 0 ? -err : err) {
+	case VMLAB_ESRCH: return "ESRCH";
 	case VMLAB_EBADF: return "EBADF";
+	case VMLAB_EMFILE: return "EMFILE";
 	case VMLAB_EACCES: return "EACCES";
 	case VMLAB_EFBIG: return "EFBIG";
 	case VMLAB_EOVERFLOW: return "EOVERFLOW";
@@ -86,7 +88,7 @@ static int push_err(lua_State *L, int err)
 {
 	assert(err != 0);
 	lua_pushnil(L);
-	lua_pushstring(L, errname(err));
+	lua_pushstring(L, lsim_user_errname(err));
 	return 2;
 }
 
@@ -209,7 +211,7 @@ static const int advice_values[] = {
 	VMLAB_MADV_SOFT_OFFLINE, VMLAB_MADV_GUARD_INSTALL,
 	VMLAB_MADV_GUARD_REMOVE};
 
-static int advice(lua_State *L, int idx)
+int lsim_user_advice(lua_State *L, int idx)
 {
 	if (lua_isinteger(L, idx))
 		return (int)lua_tointeger(L, idx);
@@ -312,8 +314,8 @@ void lsim_user_finish(struct sim_machine *sm)
 
 /* Begin an operation on the mm at idx: on the running program's CPU
  * inside m:run (the mm switched there), on the mm's CPU outside. */
-static struct vmlab_user_mm *mm_begin(lua_State *L, struct lop *o, int idx,
-				      const char *name)
+struct vmlab_user_mm *lsim_user_mm_begin(lua_State *L, struct lop *o,
+					 int idx, const char *name)
 {
 	struct vmlab_user_mm *mm = check_mm(L, idx);
 	struct sim_machine *sm = check_ud(L, idx)->sm;
@@ -355,7 +357,7 @@ static int l_fork(lua_State *L)
 	struct mm_ud *ud = new_ud(L);
 	struct vmlab_user_mm *child = NULL;
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "fork");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "fork");
 	int err = vmlab_fork(mm, &child);
 	lop_end(&o);
 	if (err)
@@ -386,7 +388,7 @@ static int l_close(lua_State *L)
 	if (ud->sm->sim->running)
 		return luaL_error(L, "user mm: close not inside a CPU program");
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "exit_mmap");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "exit_mmap");
 	ud->sm->user->mms[ud->idx] = NULL;
 	vmlab_user_mm_destroy(mm);
 	lop_end(&o);
@@ -416,7 +418,7 @@ static int l_mmap(lua_State *L)
 			       VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS);
 	lua_pop(L, 4);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "mmap");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mmap");
 	s64 r = vmlab_mmap(mm, addr, len, prot, flags, NULL, 0);
 	lop_end(&o);
 	if (r < 0)
@@ -432,7 +434,7 @@ static int range_call(lua_State *L, range_fn fn, const char *name)
 	check_mm(L, 1);
 	u64 addr = check_u64(L, 2), len = check_u64(L, 3);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, name);
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, name);
 	int err = fn(mm, addr, len);
 	lop_end(&o);
 	return push_status(L, err);
@@ -464,7 +466,7 @@ static int l_mlockall(lua_State *L)
 	check_mm(L, 1);
 	int flags = user_flags(L, 2, mcl_names, mcl_values, "mlockall flag", 0);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "mlockall");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mlockall");
 	int err = vmlab_mlockall(mm, flags);
 	lop_end(&o);
 	return push_status(L, err);
@@ -475,7 +477,7 @@ static int l_munlockall(lua_State *L)
 {
 	check_mm(L, 1);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "munlockall");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "munlockall");
 	int err = vmlab_munlockall(mm);
 	lop_end(&o);
 	return push_status(L, err);
@@ -488,7 +490,7 @@ static int l_mprotect(lua_State *L)
 	u64 addr = check_u64(L, 2), len = check_u64(L, 3);
 	int prot = user_prot(L, 4);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "mprotect");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mprotect");
 	int err = vmlab_mprotect(mm, addr, len, prot);
 	lop_end(&o);
 	return push_status(L, err);
@@ -499,9 +501,9 @@ static int l_madvise(lua_State *L)
 {
 	check_mm(L, 1);
 	u64 addr = check_u64(L, 2), len = check_u64(L, 3);
-	int adv = advice(L, 4);
+	int adv = lsim_user_advice(L, 4);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "madvise");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "madvise");
 	int err = vmlab_madvise(mm, addr, len, adv);
 	lop_end(&o);
 	return push_status(L, err);
@@ -517,7 +519,7 @@ static int l_mremap(lua_State *L)
 			       "mremap flag", 0);
 	u64 new_addr = (u64)luaL_optinteger(L, 6, 0);
 	struct lop o;
-	struct vmlab_user_mm *mm = mm_begin(L, &o, 1, "mremap");
+	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mremap");
 	s64 r = vmlab_mremap(mm, old, old_len, new_len, flags, new_addr);
 	lop_end(&o);
 	if (r < 0)

@@ -3,8 +3,8 @@
  * fork() (kernel/fork.c dup_mmap(), mm/memory.c copy_page_range()):
  * VM_DONTCOPY VMAs stay behind, VM_WIPEONFORK VMAs arrive empty, locks
  * are not inherited, and page tables are copied only where a fault could
- * not rebuild them (the VMA has an anon_vma, which guard-marker install
- * guarantees).  Private writable pages become read-only in both and are
+ * not rebuild them (the VMA has an anon_vma, or VM_COPY_ON_FORK flags:
+ * VM_MAYBE_GUARD, which guard-marker install sets, VM_PFNMAP, VM_MIXEDMAP).  Private writable pages become read-only in both and are
  * shared until the first write; guard and poison markers are copied.  The
  * parent's TLB is flushed once at the end (flush_tlb_mm()).
  */
@@ -106,9 +106,10 @@ int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 	(void)src_g;
 	assert(dv->vm_start == sv->vm_start && dv->vm_end == sv->vm_end);
 	assert(!(sv->vm_flags & VMLAB_VM_WIPEONFORK) && dv->mm == dst);
-	/* vma_needs_copy(): faults rebuild everything else. */
-	if (!(sv->vm_flags & (VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP)) &&
-	    !sv->anon_vma)
+	/* vma_needs_copy(): the child's VM_COPY_ON_FORK flags (guard markers
+	 * may be there: VM_MAYBE_GUARD) or the parent's anon_vma; faults
+	 * rebuild everything else. */
+	if (!(dv->vm_flags & VM_COPY_ON_FORK) && !sv->anon_vma)
 		return 0;
 	struct copy_ctx c = {.dst = dst, .dv = dv, .sv = sv};
 	/* copy_page_range(): a COW mapping's parent PTEs get write-protected,
@@ -141,6 +142,8 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	(void)lerr;
 	c->cpu = mm->cpu;
 	assert(c != mm && !c->map_count && c->svc == mm->svc);
+	/* copy_files() and the credentials: descriptors and capabilities. */
+	err = pidfd_dup_table(c, mm);
 	for (struct vmlab_vma *v = mm->first; v && !err; v = v->next) {
 		if (v->vm_flags & VMLAB_VM_DONTCOPY)
 			continue;

@@ -5,8 +5,9 @@
  * entries with the page walker's install_pte callback, so no VMA changes.
  * Existing entries stop the walk; the range is then zapped (flushing
  * before any page is freed) and the walk retried: markers already there
- * stay, so installing twice is a no-op.  MADV_GUARD_REMOVE clears guard
- * markers only.  Also UFFDIO_POISON-style poison markers.
+ * stay, so installing twice is a no-op.  Install sets the sticky
+ * VM_MAYBE_GUARD flag on each VMA it touches (6.19, 6.18.37+).
+ * MADV_GUARD_REMOVE clears guard markers only and leaves the flag.  Also UFFDIO_POISON-style poison markers.
  */
 #include "user/uinternal.h"
 
@@ -69,11 +70,15 @@ int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	assert(v->mm == mm);
 	if (!valid_guard_vma(v, false))
 		return -VMLAB_EINVAL;
-	/* Markers make the range non-empty: an anon_vma makes fork copy the
-	 * page tables (vma_needs_copy()). */
-	bool buggy = vmlab_mutant(mm->m, VMLAB_MUT_GUARD_FORK_FILE) &&
-		     (v->file || (v->vm_flags & VMLAB_VM_SHARED));
-	if (!buggy && anon_vma_prepare(v))
+	/* VM_MAYBE_GUARD on the whole VMA (no split; set under the read lock
+	 * in Linux, never cleared): fork's vma_needs_copy() copies the page
+	 * tables, so the child keeps the markers even where there is no
+	 * anon_vma.  The mutant forgets it for file and shared VMAs. */
+	if (!(vmlab_mutant(mm->m, VMLAB_MUT_GUARD_FORK_FILE) &&
+	      !vma_is_anonymous(v)))
+		v->vm_flags |= VMLAB_VM_MAYBE_GUARD;
+	/* Anonymous page tables come with an anon_vma. */
+	if (vma_is_anonymous(v) && anon_vma_prepare(v))
 		return -VMLAB_ENOMEM;
 	static const struct zap_details keep_markers = {.even_cows = true};
 	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {

@@ -129,6 +129,7 @@ static void vmflags_str(FILE *f, u64 fl)
 		{VMLAB_VM_MAYREAD, "mr"},    {VMLAB_VM_MAYWRITE, "mw"},
 		{VMLAB_VM_MAYEXEC, "me"},    {VMLAB_VM_MAYSHARE, "ms"},
 		{VMLAB_VM_GROWSDOWN, "gd"},  {VMLAB_VM_PFNMAP, "pf"},
+		{VMLAB_VM_MAYBE_GUARD, "gu"},
 		{VMLAB_VM_LOCKED, "lo"},     {VMLAB_VM_IO, "io"},
 		{VMLAB_VM_SEQ_READ, "sr"},   {VMLAB_VM_RAND_READ, "rr"},
 		{VMLAB_VM_DONTCOPY, "dc"},   {VMLAB_VM_DONTEXPAND, "de"},

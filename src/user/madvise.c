@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * madvise(2) and process_madvise(2) (mm/madvise.c, Linux 6.16-6.18): the
+ * madvise(2) and process_madvise(2)'s vector_madvise() (mm/madvise.c,
+ * Linux 6.16-6.18; the syscall's checks are in pidfd.c): the
  * walk over the VMAs of a range (gaps give -ENOMEM after every VMA was
  * advised), flag-changing advice through vma_modify_flags(), DONTNEED and
  * FREE with one TLB flush per call (batched across the iovec too), COLD,
@@ -8,8 +9,6 @@
  * the guard-region advice.
  */
 #include "user/uinternal.h"
-
-#define UIO_MAXIOV 1024
 
 struct madv {
 	struct vmlab_user_mm *mm;
@@ -332,7 +331,8 @@ static int madvise_vma_behavior(struct madv *a, struct vmlab_vma **pv,
 	v = vma_modify_flags(a->mm, *prev, v, start, end, nf, &err);
 	if (!v)
 		return err == -VMLAB_ENOMEM ? -VMLAB_EAGAIN : err;
-	assert(v->vm_flags == nf && v->vm_start <= start && end <= v->vm_end);
+	assert(!((v->vm_flags ^ nf) & ~VM_STICKY));
+	assert(v->vm_start <= start && end <= v->vm_end);
 	*pv = *prev = v;
 	return 0;
 }
@@ -422,33 +422,41 @@ int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice)
 	return err;
 }
 
-s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
-			  const struct vmlab_iovec *iov, size_t vlen,
-			  int advice, unsigned int flags)
+/*
+ * vector_madvise(): the advice over each imported iovec in turn, with one
+ * TLB batch for the call.  It walks the segments as an iov_iter does: a
+ * segment done, the iterator moves past it and any empty ones after it,
+ * so only an empty first segment is ever validated.  The result is the
+ * bytes advised before the first error, or that error if none were.
+ * (-EINTR, the model's restart_syscall() after MAX_MADVISE_GUARD_RETRIES,
+ * ends the loop: the retry Linux makes cannot race with anything here.)
+ */
+s64 vector_madvise(struct vmlab_user_mm *mm, const struct vmlab_iovec *iov,
+		   size_t nr_segs, u64 total, int advice)
 {
-	if (!mm || mm->magic != USER_MM_MAGIC)
-		return -VMLAB_EINVAL;
-	if (flags || vlen > UIO_MAXIOV)
-		return -VMLAB_EINVAL;
-	if (vlen && !iov)
-		return -VMLAB_EFAULT;
-	user_enter(mm, "process_madvise");
+	assert(mm && mm->magic == USER_MM_MAGIC);
+	assert(!total || (iov && nr_segs));
 	struct ugather g;
 	struct madv a = {.mm = mm, .behavior = advice};
 	if (batches_tlb(advice)) {
 		ug_init(&g, mm, mm->cpu);
 		a.tlb = &g;
 	}
-	u64 done = 0;
+	u64 count = total;
+	size_t i = 0;
 	int err = 0;
-	assert(!vlen || iov);
-	for (size_t i = 0; i < vlen; i++) {
+	while (count) {
+		assert(i < nr_segs && iov[i].iov_len <= count);
 		err = madvise_do_behavior(&a, iov[i].iov_base, iov[i].iov_len);
 		if (err < 0)
 			break;
-		done += iov[i].iov_len;
+		count -= iov[i].iov_len;
+		/* iov_iter_advance(): past this segment and the empty ones. */
+		for (i++; count && i < nr_segs && !iov[i].iov_len; i++)
+			;
 	}
 	if (a.tlb)
 		ug_finish(&g);
-	return done ? (s64)done : err;
+	assert(count <= total && err <= 0);
+	return count != total ? (s64)(total - count) : err;
 }

@@ -149,6 +149,7 @@ void vmlab_user_mm_destroy(struct vmlab_user_mm *mm)
 		s->mms = mm->next;
 	if (mm->next)
 		mm->next->prev = mm->prev;
+	pidfd_free_table(mm);
 	mm->magic = 0;
 	free(mm);
 }

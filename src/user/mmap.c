@@ -468,7 +468,8 @@ static int mprotect_fixup(struct ugather *g, struct vmlab_vma *v,
 	if (!v)
 		return err;
 	*pprev = v;
-	assert(v->vm_start <= start && end <= v->vm_end && v->vm_flags == newflags);
+	assert(v->vm_start <= start && end <= v->vm_end);
+	assert(!((v->vm_flags ^ newflags) & ~VM_STICKY));
 	bool try_writable = !(v->vm_flags & VMLAB_VM_SHARED) &&
 			    (v->vm_flags & VMLAB_VM_WRITE);
 	change_protection(g, v, start, end, try_writable);

@@ -24,6 +24,12 @@
 
 #define VM_ACCESS_FLAGS (VMLAB_VM_READ | VMLAB_VM_WRITE | VMLAB_VM_EXEC)
 #define VM_LOCKED_MASK (VMLAB_VM_LOCKED | VMLAB_VM_LOCKONFAULT)
+/* VM_STICKY: kept on a merge if either side has them; a difference in
+ * them does not prevent merging (VM_IGNORE_MERGE). */
+#define VM_STICKY (VMLAB_VM_SOFTDIRTY | VMLAB_VM_MAYBE_GUARD)
+/* VM_COPY_ON_FORK: page tables fork must copy (tested on the child). */
+#define VM_COPY_ON_FORK                                                      \
+	(VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP | VMLAB_VM_MAYBE_GUARD)
 
 #define PAGES(x) ((x) >> VMLAB_PAGE_SHIFT)
 #define PAGE_ALIGN_UP(x) (((x) + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK)
@@ -107,6 +113,11 @@ struct vmlab_user_mm {
 	 * or'ed into every new VMA; not inherited over fork */
 	u64 def_flags;
 	u64 rss_anon, rss_file, rss_shmem, swap_ents;
+	/* the task's descriptor table, pidfds only: fds[n] is the pid pidfd
+	 * n refers to (0: free; 0-2 are stdio, never pidfds) */
+	u64 *fds;
+	int nr_fds;
+	u64 caps; /* capabilities, 1 << VMLAB_CAP_* */
 	struct vmlab_user_stats ev; /* event counters only */
 	struct vmlab_user_mm *next, *prev;
 };
@@ -349,6 +360,20 @@ int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
  * 0, -EFAULT (the fault gives a signal), -ENOMEM. */
 int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 		 bool write);
+
+/* --------------------------------------------------------- madvise.c */
+
+/* process_madvise()'s loop over imported segments totalling `total`
+ * bytes (each at most MAX_RW_COUNT): bytes advised, or -errno if none. */
+s64 vector_madvise(struct vmlab_user_mm *mm, const struct vmlab_iovec *iov,
+		   size_t nr_segs, u64 total, int advice);
+
+/* ----------------------------------------------------------- pidfd.c */
+
+/* fork(): the child gets a copy of the parent's descriptor table. */
+int pidfd_dup_table(struct vmlab_user_mm *child,
+		    const struct vmlab_user_mm *parent);
+void pidfd_free_table(struct vmlab_user_mm *mm);
 
 /* ----------------------------------------------------------- guard.c */
 

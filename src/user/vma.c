@@ -87,8 +87,7 @@ static bool anon_vma_compatible(const struct vmlab_vma *a,
 				const struct vmlab_vma *b)
 {
 	return a->vm_end == b->vm_start && a->file == b->file &&
-	       !((a->vm_flags ^ b->vm_flags) &
-		 ~(VM_ACCESS_FLAGS | VMLAB_VM_SOFTDIRTY)) &&
+	       !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_STICKY)) &&
 	       b->vm_pgoff == a->vm_pgoff + vma_pages(a);
 }
 
@@ -192,8 +191,7 @@ struct vmg {
 static bool is_mergeable_vma(const struct vmlab_vma *t, const struct vmg *g)
 {
 	assert(t && g);
-	return !((t->vm_flags ^ g->flags) & ~VMLAB_VM_SOFTDIRTY) &&
-	       t->file == g->file;
+	return !((t->vm_flags ^ g->flags) & ~VM_STICKY) && t->file == g->file;
 }
 
 static bool is_mergeable_anon_vma(const struct vmlab_vma *tgt,
@@ -253,6 +251,9 @@ struct vmlab_vma *vma_merge_new_range(struct vmlab_user_mm *mm,
 	if (!left && !right)
 		return NULL;
 	struct vmlab_vma *t;
+	/* vma_expand(): the sticky flags of every VMA merged survive. */
+	u64 sticky = (flags | (left ? prev->vm_flags : 0) |
+		      (right ? next->vm_flags : 0)) & VM_STICKY;
 	if (left) {
 		t = prev;
 		u64 new_end = end;
@@ -267,6 +268,7 @@ struct vmlab_vma *vma_merge_new_range(struct vmlab_user_mm *mm,
 		t->vm_start = start;
 		t->vm_pgoff = pgoff;
 	}
+	t->vm_flags |= sticky;
 	vt_changed(mm, t);
 	mm->ev.vma_merge++;
 	vma_debug_check(mm);
@@ -292,6 +294,8 @@ struct vmlab_vma *vma_merge_copied_range(struct vmlab_user_mm *mm,
 	if (!left && !right)
 		return NULL;
 	struct vmlab_vma *t = left ? prev : next;
+	u64 sticky = (g.flags | (left ? prev->vm_flags : 0) |
+		      (right ? next->vm_flags : 0)) & VM_STICKY;
 	assert(!next || next->vm_start >= end);
 	/* The range brings src's anon_vma along; take it while src is
 	 * alive (src may be the neighbour this merge removes). */
@@ -307,6 +311,7 @@ struct vmlab_vma *vma_merge_copied_range(struct vmlab_user_mm *mm,
 		t->vm_start = start;
 		t->vm_pgoff = pgoff;
 	}
+	t->vm_flags |= sticky;
 	vt_changed(mm, t);
 	mm->ev.vma_merge++;
 	return t;
@@ -333,6 +338,10 @@ static struct vmlab_vma *merge_existing(struct vmlab_user_mm *mm,
 		return NULL;
 	bool remove_mid = left_side && right_side;
 	struct vmlab_vma *prev = g->prev, *next = g->next, *t;
+	/* vma_merge_existing_range(): sticky flags of the range and of the
+	 * neighbours it merges with are kept (reported back in g->flags). */
+	g->flags |= ((left ? prev->vm_flags : 0) |
+		     (right ? next->vm_flags : 0)) & VM_STICKY;
 	if (left && right) {
 		/* prev grows over middle and next; both go. */
 		u64 new_end = next->vm_end;
@@ -371,7 +380,7 @@ static struct vmlab_vma *merge_existing(struct vmlab_user_mm *mm,
 	vt_changed(mm, t);
 	mm->ev.vma_merge++;
 	vma_debug_check(mm);
-	assert(t->vm_flags == g->flags);
+	assert(!((t->vm_flags ^ g->flags) & ~VM_STICKY));
 	return t;
 }
 
@@ -389,7 +398,7 @@ struct vmlab_vma *vma_modify_flags(struct vmlab_user_mm *mm,
 	(void)prev;
 	struct vmlab_vma *merged = merge_existing(mm, &g);
 	if (merged) {
-		merged->vm_flags = newflags;
+		merged->vm_flags = g.flags; /* newflags and the sticky ones */
 		return merged;
 	}
 	if (v->vm_start < start) {

@@ -438,6 +438,103 @@ static void test_fuzz_corpus(void **state)
 	assert_true(files >= 3);
 }
 
+/* Every row of b as in a: same quantities, same counts. */
+static void expect_same_rows(const struct vmlab_replay_result *a,
+			     const struct vmlab_replay_result *b)
+{
+	assert_int_equal(a->nrows, b->nrows);
+	for (size_t i = 0; i < a->nrows; i++) {
+		const struct vmlab_replay_row *w = row(b, a->rows[i].quantity);
+		if (w->compared != a->rows[i].compared ||
+		    w->agreed != a->rows[i].agreed || w->apart != a->rows[i].apart)
+			fail_msg("%s: %llu/%llu, without KASLR %llu/%llu",
+				 w->quantity, (unsigned long long)w->agreed,
+				 (unsigned long long)w->compared,
+				 (unsigned long long)a->rows[i].agreed,
+				 (unsigned long long)a->rows[i].compared);
+	}
+	assert_int_equal(a->total_divs, b->total_divs);
+}
+
+static bool has_note(const struct vmlab_replay_result *r, const char *needle)
+{
+	for (size_t i = 0; i < r->nnotes; i++)
+		if (strstr(r->notes[i], needle))
+			return true;
+	return false;
+}
+
+/* The vmalloc and direct-map addresses of a tracefs text as a KASLR boot
+ * would print them (vmalloc_base vs, page_offset_base dm): "0x" and 16
+ * hex digits, and alloc_vmap_area's decimal va_start. */
+static char *kaslr_move(const char *t, size_t len, u64 vs, u64 dm, size_t *olen)
+{
+	const u64 VS = VMLAB_VMALLOC_START, DM = 0xffff888000000000ULL;
+	char *o = malloc(2 * len + 64);
+	size_t n = 0;
+	assert_non_null(o);
+	for (size_t i = 0; i < len;) {
+		bool hex = i + 18 <= len && t[i] == '0' && t[i + 1] == 'x';
+		bool dec = i + 10 <= len && !memcmp(t + i, "va_start: ", 10);
+		if (!hex && !dec) {
+			o[n++] = t[i++];
+			continue;
+		}
+		size_t at = i + (hex ? 2 : 10);
+		char *end;
+		u64 a = strtoull(t + at, &end, hex ? 16 : 10);
+		if (hex && end != t + at + 16) {
+			o[n++] = t[i++];
+			continue;
+		}
+		if (a - VS < (VMLAB_VMALLOC_SIZE_TB << 40))
+			a = a - VS + vs;
+		else if (a - DM < (64ULL << 40))
+			a = a - DM + dm;
+		n += (size_t)sprintf(o + n, hex ? "0x%016llx" : "va_start: %llu",
+				     (unsigned long long)a);
+		i = (size_t)(end - t);
+	}
+	*olen = n;
+	return o;
+}
+
+/* vmalloc-drain-kaslr.txt is vmalloc-drain.txt from a KASLR boot
+ * (vmalloc_base 0xffffb3a5c0000000, page_offset_base 0xffff9d1200000000):
+ * the range is found from the allocations' vstart, or given, and the
+ * replay agrees as on the unmoved trace; the model's range forced on it
+ * does not. */
+static void test_tracefs_kaslr(void **state)
+{
+	(void)state;
+	size_t len, klen;
+	char *t = fixture("vmalloc-drain.txt", &len);
+	char *k = fixture("vmalloc-drain-kaslr.txt", &klen);
+	struct vmlab_replay_result *a = replay(t, len, NULL);
+	struct vmlab_replay_result *b = replay(k, klen, NULL);
+	expect_same_rows(a, b);
+	assert_true(has_note(b, "VMALLOC_START 0xffffb3a5c0000000 (the vstart of 3 of 3 allocations, KASLR)"));
+	assert_true(has_note(a, "VMALLOC_START 0xffffc90000000000 (the vstart of 3 of 3 allocations), the model's"));
+	vmlab_replay_free(b);
+	struct vmlab_replay_opts o = {.vmalloc_start = 0xffffb3a5c0000000ULL};
+	b = replay(k, klen, &o);
+	expect_same_rows(a, b);
+	assert_true(has_note(b, "(option, KASLR)"));
+	vmlab_replay_free(b);
+	o.vmalloc_start = VMLAB_VMALLOC_START;
+	b = replay(k, klen, &o);
+	expect_row(b, "alloc at the traced address", 3, 0);
+	assert_true(b->total_divs > a->total_divs);
+	vmlab_replay_free(b);
+	assert_true(vmlab_replay_vmalloc_start_ok(0xffa0000000000000ULL));
+	assert_false(vmlab_replay_vmalloc_start_ok(0xffffc90000000001ULL));
+	assert_false(vmlab_replay_vmalloc_start_ok(0x7fff00000000ULL));
+	assert_false(vmlab_replay_vmalloc_start_ok(0xffffffffc0000000ULL));
+	vmlab_replay_free(a);
+	free(t);
+	free(k);
+}
+
 /* The stack grew by faults between exec and exit: counted apart. */
 static void test_stack_growth(void **state)
 {
@@ -518,6 +615,19 @@ static void test_sample_vmalloc(void **state)
 	expect_row(r, "frees of pre-trace areas", 26, 0);
 	expect_row(r, "tlb_flush: flush on task switch", 23694, 0);
 	assert_int_equal(r->total_divs, 0);
+	/* the same trace from a KASLR boot, the vmalloc range above and below
+	 * the model's: the same agreement, row by row */
+	static const u64 moved[][2] = {{0xffffb3a5c0000000ULL, 0xffff9d1200000000ULL},
+				       {0xffffd4c280000000ULL, 0xffffcb0000000000ULL}};
+	for (int i = 0; i < 2; i++) {
+		size_t klen;
+		char *k = kaslr_move(t, len, moved[i][0], moved[i][1], &klen);
+		struct vmlab_replay_result *kr = replay(k, klen, NULL);
+		expect_same_rows(r, kr);
+		assert_true(has_note(kr, "KASLR"));
+		vmlab_replay_free(kr);
+		free(k);
+	}
 	vmlab_replay_free(r);
 	/* lazy_max_pages halved: the drain comes earlier than the kernel's */
 	struct vmlab_replay_opts o = {.lazy_max_pages = 8192};
@@ -582,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_tracefs_bad_input),
 		cmocka_unit_test(test_tracefs_drain),
 		cmocka_unit_test(test_tracefs_execmem),
+		cmocka_unit_test(test_tracefs_kaslr),
 		cmocka_unit_test(test_mmtrace_bad_input),
 		cmocka_unit_test(test_mmtrace_heads),
 		cmocka_unit_test(test_hostile_values),

@@ -42,7 +42,15 @@ struct vmlab_replay_opts {
 	u32 flush_ceiling;   /* 0: 33 (tlb_single_page_flush_ceiling) */
 	bool no_execmem_cpa; /* don't apply set_memory_rox() to execmem areas */
 	int max_divergences; /* first divergences kept (0: 5) */
+	/* The trace's VMALLOC_START (KASLR moves it); 0: the vstart that
+	 * vmalloc()/vmap() allocations show.  Its addresses are replayed
+	 * moved to the model's VMLAB_VMALLOC_START. */
+	u64 vmalloc_start;
 };
+
+/* A value vmalloc_start may take: page aligned, in the kernel half,
+ * below the kernel image map (x86-64, 4- or 5-level paging). */
+bool vmlab_replay_vmalloc_start_ok(u64 addr);
 
 /* One line of the agreement table. */
 struct vmlab_replay_row {

@@ -108,6 +108,7 @@ static const struct command commands[] = {
 	 "vmlab replay-trace FILE [--json] [--kind vmalloc|mm] [--cpus N]\n"
 	 "                   [--lazy-max-pages N] [--flush-ceiling N]\n"
 	 "                   [--no-execmem-cpa] [--divergences N]\n"
+	 "                   [--vmalloc-start ADDR]\n"
 	 "  Replays a trace recorded on a real Linux kernel and prints the table\n"
 	 "  'quantity | kernel | vmlab | agree', the first divergences with the\n"
 	 "  records around them, what had to be inferred, and for mmtraces a\n"
@@ -116,7 +117,9 @@ static const struct command commands[] = {
 	 "           free_vmap_area_noflush, purge_vmap_area_lazy, tlb:tlb_flush\n"
 	 "  mm       mmtrace of a program's mmap/munmap/mprotect/mremap/madvise/\n"
 	 "           brk calls and its maps at exec and exit (doc/replay.md)\n"
-	 "  The options change a mechanism for the replay.  Exit 0 when the\n"
+	 "  The options change a mechanism for the replay; --vmalloc-start\n"
+	 "  gives the trace's VMALLOC_START (KASLR moves it; default: the\n"
+	 "  vstart its vmalloc allocations show).  Exit 0 when the\n"
 	 "  trace was read (divergences or not), 3 when it could not be read\n"
 	 "  (the message names the line), 2 on a usage error.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},

@@ -49,6 +49,10 @@ int cmd_replay_trace(int argc, char **argv)
 			   num_arg(argv[i + 1], &v) && v >= 1 && v < (1u << 30)) {
 			o.flush_ceiling = (u32)v;
 			i++;
+		} else if (!strcmp(a, "--vmalloc-start") && has &&
+			   num_arg(argv[i + 1], &v) && vmlab_replay_vmalloc_start_ok(v)) {
+			o.vmalloc_start = v;
+			i++;
 		} else if (!strcmp(a, "--divergences") && has &&
 			   num_arg(argv[i + 1], &v) && v >= 1 && v <= 10000) {
 			o.max_divergences = (int)v;

@@ -333,3 +333,97 @@ int tfs_parse(const char *text, size_t len, const char *src,
 		     (int)(other.n > 40 ? 40 : other.n), other.s);
 	return 0;
 }
+
+/* ------------------------------------------------- the vmalloc range */
+
+static int u64_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+	return x < y ? -1 : x > y;
+}
+
+u64 tfs_vmalloc_start(const struct tfs_trace *t, u64 *votes, u64 *allocs)
+{
+	u64 *vs = malloc((t->n + 1) * sizeof(*vs));
+	size_t n = 0;
+	*votes = *allocs = 0;
+	if (!vs)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tfs_rec *r = &t->rec[i];
+		if (r->kind != TFS_ALLOC)
+			continue;
+		(*allocs)++;
+		/* execmem windows lie above the kernel image map; a window
+		 * that is not page aligned is no VMALLOC_START */
+		if (r->d >= TFS_KERNEL_IMAGE_MAP || r->d < TFS_KERNEL_HALF ||
+		    (r->d & 4095) || r->e <= r->d)
+			continue;
+		vs[n++] = r->d;
+	}
+	qsort(vs, n, sizeof(*vs), u64_cmp);
+	u64 best = 0, best_n = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && vs[j] == vs[i])
+			j++;
+		if (j - i > best_n) { /* ties: the lowest */
+			best = vs[i];
+			best_n = j - i;
+		}
+		i = j;
+	}
+	assert(best_n <= n && (!best || best >= TFS_KERNEL_HALF));
+	free(vs);
+	*votes = best_n;
+	return best;
+}
+
+/* Moved by delta if in [from, from + size), else unchanged. */
+static bool shift_in(u64 *a, u64 from, u64 size, u64 delta)
+{
+	if (*a - from >= size)
+		return false;
+	*a += delta;
+	return true;
+}
+
+u64 tfs_relocate(struct tfs_trace *t, u64 from, u64 to, u64 size)
+{
+	u64 delta = to - from, moved = 0; /* modulo 2^64 */
+	assert(size > 0 && to + (size - 1) >= to);
+	if (!delta)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tfs_rec *r = &t->rec[i];
+		switch (r->kind) {
+		case TFS_ALLOC: {
+			bool in = shift_in(&r->a, from, size, delta);
+			if (shift_in(&r->d, from, size, delta) &&
+			    !shift_in(&r->e, from, size, delta) && r->e > from)
+				r->e = to + (size - 1); /* a larger VMALLOC_END */
+			moved += in;
+			break;
+		}
+		case TFS_FREE:
+			moved += shift_in(&r->a, from, size, delta);
+			break;
+		case TFS_PURGE: {
+			u64 a0 = r->a, b0 = r->b;
+			/* a start below the range is in the direct map (a
+			 * VM_FLUSH_RESET_PERMS purge): it stays below */
+			if (!shift_in(&r->a, from, size, delta) && r->a < from &&
+			    r->a >= TFS_KERNEL_HALF && r->a + delta < to &&
+			    r->a + delta >= TFS_KERNEL_HALF)
+				r->a += delta;
+			if (r->b > 0 && r->b - 1 - from < size)
+				r->b += delta;
+			moved += r->a != a0 || r->b != b0;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return moved;
+}

@@ -53,4 +53,25 @@ int tfs_parse(const char *text, size_t len, const char *source,
 	      struct tfs_trace *t, char *err, size_t errlen);
 void tfs_free(struct tfs_trace *t);
 
+/* x86-64: the kernel half starts at the 5-level PAGE_OFFSET's top bits;
+ * __START_KERNEL_map, above which the execmem windows lie. */
+#define TFS_KERNEL_HALF 0xff00000000000000ULL
+#define TFS_KERNEL_IMAGE_MAP 0xffffffff80000000ULL
+
+/*
+ * The trace's VMALLOC_START: vmalloc() and vmap() pass VMALLOC_START ..
+ * VMALLOC_END as vstart/vend, so it is the most frequent vstart below the
+ * kernel image map (ties: the lowest).  KASLR (CONFIG_RANDOMIZE_MEMORY)
+ * moves it at boot.  0 when no allocation shows it; *votes allocations
+ * of *allocs did.
+ */
+u64 tfs_vmalloc_start(const struct tfs_trace *t, u64 *votes, u64 *allocs);
+/*
+ * Move the records' vmalloc addresses from the trace's range [from, from
+ * + size) to the model's [to, to + size): allocation addresses and
+ * windows, freed areas, purged ranges (a start in the direct map moves
+ * with it, staying below the range).  Returns the records changed.
+ */
+u64 tfs_relocate(struct tfs_trace *t, u64 from, u64 to, u64 size);
+
 #endif

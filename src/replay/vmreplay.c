@@ -57,6 +57,9 @@ struct vr {
 	/* inferred state */
 	u64 init_pages, init_areas;
 	size_t first_purge; /* index in t.rec, or SIZE_MAX */
+	/* the trace's vmalloc range: how it was found, records moved */
+	char range_how[96];
+	u64 moved;
 };
 
 /* ------------------------------------------------------------ events */
@@ -760,6 +763,35 @@ static void summary(struct vr *v)
 	res->model_full_flushes = vmlab_counter(v->m, -1, VMLAB_C_flush_kernel_range_full);
 }
 
+bool vmlab_replay_vmalloc_start_ok(u64 addr)
+{
+	return !(addr & (PG - 1)) && addr >= TFS_KERNEL_HALF &&
+	       addr < TFS_KERNEL_IMAGE_MAP;
+}
+
+/* The trace's vmalloc range (KASLR moves it) onto the model's. */
+static u64 relocate(struct vr *v, const struct vmlab_replay_opts *o)
+{
+	u64 votes, allocs;
+	u64 ts = tfs_vmalloc_start(&v->t, &votes, &allocs);
+	if (o->vmalloc_start) {
+		ts = o->vmalloc_start;
+		snprintf(v->range_how, sizeof(v->range_how), "option");
+	} else if (ts) {
+		snprintf(v->range_how, sizeof(v->range_how),
+			 "the vstart of %llu of %llu allocations",
+			 (unsigned long long)votes, (unsigned long long)allocs);
+	} else {
+		ts = VMLAB_VMALLOC_START;
+		snprintf(v->range_how, sizeof(v->range_how),
+			 "no allocation shows it: taken as the model's");
+	}
+	v->moved = tfs_relocate(&v->t, ts, VMLAB_VMALLOC_START,
+				VMLAB_VMALLOC_END - VMLAB_VMALLOC_START + 1);
+	assert(vmlab_replay_vmalloc_start_ok(ts) || o->vmalloc_start);
+	return ts;
+}
+
 /*
  * No #P: header: the CPU count from the first nr_lazy_max, which is
  * fls(cpus) * 8192 (at least as many as the CPU numbers seen).
@@ -796,6 +828,7 @@ int replay_vmalloc(const char *text, size_t len, const char *source,
 		tfs_free(&v.t);
 		return e;
 	}
+	u64 tstart = relocate(&v, o);
 	int cpus = o->nr_cpus > 0 ? o->nr_cpus
 		   : v.t.nr_cpus_header ? v.t.nr_cpus_header
 					: infer_cpus(&v.t);
@@ -825,6 +858,17 @@ int replay_vmalloc(const char *text, size_t len, const char *source,
 	if (o->lazy_max_pages)
 		vmlab_set_lazy_max_pages(v.m, o->lazy_max_pages);
 	vmlab_set_event_listener(v.m, on_event, &v);
+	if (tstart == VMLAB_VMALLOC_START)
+		rb_note(&v.b, "vmalloc range: the trace's VMALLOC_START %#llx "
+			       "(%s), the model's", (unsigned long long)tstart,
+			v.range_how);
+	else
+		rb_note(&v.b, "vmalloc range: the trace's VMALLOC_START %#llx "
+			       "(%s, KASLR); its addresses are replayed, and shown "
+			       "below, moved to the model's %#llx (%llu records)",
+			(unsigned long long)tstart, v.range_how,
+			(unsigned long long)VMLAB_VMALLOC_START,
+			(unsigned long long)v.moved);
 	rb_note(&v.b, "machine: %d CPUs (%s), lazy_max_pages %llu", cpus,
 		o->nr_cpus > 0 ? "option" : v.t.nr_cpus_header ? "#P: of the header" : "inferred from nr_lazy_max and the CPU numbers",
 		(unsigned long long)vmlab_lazy_max_pages(v.m));

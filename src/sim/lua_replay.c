@@ -5,6 +5,8 @@
  *
  *   local r, err = vmlab.replay_trace("vmalloc-bpf-fork.txt",
  *                                     {lazy_max_pages = 8192})
+ *   options: the command's (cpus, lazy_max_pages, flush_ceiling,
+ *   execmem_cpa = false, divergences, vmalloc_start, kind), and text
  *   local r = vmlab.replay_trace(nil, {text = "...", kind = "mm"})
  *   r.agreement, r.records, r.divergences, r.model_purges
  *   r.rows[i] = {quantity =, kernel =, vmlab =, compared =, agreed =, apart =}
@@ -13,6 +15,7 @@
  * An unreadable or malformed trace returns nil and the message (naming
  * the line); bad option names or types raise at the scenario's line.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "sim/lsim.h"
@@ -61,7 +64,8 @@ static int l_replay_trace(lua_State *L)
 {
 	static const char *const known[] = {"text", "kind", "lazy_max_pages",
 					    "cpus", "flush_ceiling",
-					    "execmem_cpa", "divergences", NULL};
+					    "execmem_cpa", "divergences",
+					    "vmalloc_start", NULL};
 	const char *path = luaL_optstring(L, 1, NULL);
 	struct vmlab_replay_opts o = {0};
 	enum vmlab_trace_kind kind = VMLAB_TRACE_UNKNOWN;
@@ -89,6 +93,18 @@ static int l_replay_trace(lua_State *L)
 		o.nr_cpus = (int)opt_u(L, 2, "cpus", 1, VMLAB_MAX_CPUS);
 		o.flush_ceiling = (u32)opt_u(L, 2, "flush_ceiling", 1, 1u << 30);
 		o.max_divergences = (int)opt_u(L, 2, "divergences", 1, 10000);
+		lua_getfield(L, 2, "vmalloc_start"); /* an address: all 64 bits */
+		if (!lua_isnil(L, -1)) {
+			o.vmalloc_start = (u64)luaL_checkinteger(L, -1);
+			if (!vmlab_replay_vmalloc_start_ok(o.vmalloc_start)) {
+				char a[24];
+				snprintf(a, sizeof(a), "%#llx",
+					 (unsigned long long)o.vmalloc_start);
+				luaL_error(L, "replay_trace: vmalloc_start %s is not a "
+					   "page-aligned kernel address below the image map", a);
+			}
+		}
+		lua_pop(L, 1);
 		lua_getfield(L, 2, "execmem_cpa");
 		if (!lua_isnil(L, -1))
 			o.no_execmem_cpa = !lua_toboolean(L, -1);

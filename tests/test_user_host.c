@@ -413,10 +413,256 @@ static void test_differential(void **state)
 	free(ops);
 }
 
+/* ------------------------------------------------- process_madvise */
+
+/* Who a case's process_madvise names. */
+enum who { W_SELF, W_SELF_TG, W_SELF_FD, W_CHILD, W_DEAD, W_BADFD, W_STDIN,
+	   W_OPEN_SELF, W_OPEN_ZERO, W_OPEN_NONE, W_NR_FDS = W_BADFD };
+
+#define ABS (1ULL << 62) /* a segment base given absolute, not in the arena */
+#define TSM ((1ULL << 47) - P) /* TASK_SIZE_MAX */
+
+struct pcase {
+	int who, adv;
+	unsigned int flags;
+	int nseg;
+	u64 vlen; /* 0: nseg */
+	bool null_iov;
+	struct { u64 off, len; } seg[3];
+};
+
+static const struct pcase pcases[] = {
+	{W_SELF, 102, 0, 2, 0, false, {{0, P}, {2 * P, P}}},
+	{W_SELF, 102, 0, 2, 0, false, {{5 * P + 1, 0}, {4 * P, P}}},
+	{W_SELF, 102, 0, 3, 0, false, {{4 * P, P}, {5 * P + 1, 0}, {6 * P, 100}}},
+	{W_SELF, 102, 0, 1, 0, false, {{7 * P + 1, 0}}},
+	{W_SELF, 102, 0, 2, 0, false, {{8 * P, P}, {15 * P, 2 * P}}},
+	{W_SELF, 103, 0, 2, 0, false, {{8 * P, P}, {9 * P + 1, P}}},
+	{W_SELF, 102, 1, 1, 0, false, {{0, P}}},
+	{W_SELF, 102, 0, 1, 1025, false, {{0, P}}},
+	{W_SELF, 102, 0, 1, 1, true, {{0, P}}},
+	{W_SELF, MADV_COLD, 0, 0, 1ULL << 32, true, {{0, 0}}},
+	{W_SELF, MADV_DONTNEED, 0, 1, 0, false, {{20 * P, 1ULL << 62}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{0, 1ULL << 63}}},
+	{W_SELF, 103, 0, 2, 0, false, {{0, P}, {20 * P, 1ULL << 40}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (TSM - P), P}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | TSM, P}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (TSM + 1), 0}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (1ULL << 46), (1ULL << 46) + P}}},
+	{W_SELF, MADV_COLD, 0, 2, 0, false,
+	 {{ABS | 0x10000, 0}, {ABS | (1ULL << 46), (1ULL << 46) + P}}},
+	{W_BADFD, 102, 0, 1, 0, false, {{0, P}}},
+	{W_STDIN, MADV_COLD, 0, 1, 0, false, {{0, P}}},
+	{W_SELF_FD, 102, 0, 1, 0, false, {{10 * P, P}}},
+	{W_SELF_TG, 102, 0, 1, 0, false, {{11 * P, P}}},
+	{W_CHILD, 102, 0, 1, 0, false, {{0, P}}},
+	{W_CHILD, MADV_DONTNEED, 0, 1, 0, false, {{0, P}}},
+	{W_CHILD, MADV_COLD, 0, 2, 0, false, {{0, P}, {16 * P, P}}},
+	{W_CHILD, MADV_WILLNEED, 0, 1, 0, false, {{20 * P, 4 * P}}},
+	{W_CHILD, 102, 1, 1, 0, false, {{0, P}}},
+	{W_DEAD, MADV_COLD, 0, 1, 0, false, {{0, P}}},
+	{W_DEAD, MADV_COLD, 0, 1, 1025, false, {{0, P}}},
+	{W_SELF, 77, 0, 0, 0, false, {{0, 0}}},
+	{W_SELF, 77, 0, 1, 0, false, {{0, P}}},
+	{W_OPEN_SELF, 0, 0, 0, 0, false, {{0, 0}}},
+	{W_OPEN_SELF, 0, 1, 0, 0, false, {{0, 0}}},
+	{W_OPEN_ZERO, 0, 0, 0, 0, false, {{0, 0}}},
+	{W_OPEN_NONE, 0, 0, 0, 0, false, {{0, 0}}},
+	{W_SELF, MADV_DONTNEED, 0, 2, 0, false, {{0, 4 * P}, {36 * P, 4 * P}}},
+};
+#define NPC (int)(sizeof(pcases) / sizeof(pcases[0]))
+
+static void seg_iov(const struct pcase *c, u64 base, struct vmlab_iovec *v)
+{
+	for (int i = 0; i < c->nseg; i++)
+		v[i] = (struct vmlab_iovec){
+			c->seg[i].off & ABS ? c->seg[i].off & ~ABS :
+					      base + c->seg[i].off,
+			c->seg[i].len};
+}
+
+/* The arena: private [0, 16), a hole, private [20, 36), shared [36, 48),
+ * every page written. */
+static bool host_arena(void)
+{
+	char *b = (char *)HBASE;
+	int fl = MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+	if (mmap(b, 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | fl, -1, 0) != b ||
+	    mmap(b + 20 * P, 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | fl,
+		 -1, 0) != b + 20 * P ||
+	    mmap(b + 36 * P, 12 * P, PROT_READ | PROT_WRITE, MAP_SHARED | fl,
+		 -1, 0) != b + 36 * P)
+		return false;
+	for (u64 i = 0; i < NP; i++)
+		if (i < 16 || i >= 20)
+			b[i * P] = 1;
+	return true;
+}
+
+static long host_pcase(const struct pcase *c, const int *fds)
+{
+	if (c->who >= W_OPEN_SELF) {
+		pid_t pid = c->who == W_OPEN_SELF ? getpid() :
+			    c->who == W_OPEN_ZERO ? 0 : 0x7ffffff0;
+		long fd = syscall(SYS_pidfd_open, pid, c->flags);
+		return fd < 0 ? -errno : 1;
+	}
+	static const int fixed[] = {[W_SELF] = -10000, [W_SELF_TG] = -10001,
+				    [W_BADFD] = 1000, [W_STDIN] = 0};
+	int fd = c->who < W_NR_FDS && c->who >= W_SELF_FD ? fds[c->who] :
+							   fixed[c->who];
+	struct iovec v[3];
+	struct vmlab_iovec mv[3];
+	seg_iov(c, HBASE, mv);
+	for (int i = 0; i < c->nseg; i++)
+		v[i] = (struct iovec){(void *)mv[i].iov_base, mv[i].iov_len};
+	long r = syscall(SYS_process_madvise, fd, c->null_iov ? NULL : v,
+			 c->vlen ? c->vlen : (u64)c->nseg, c->adv, c->flags);
+	return r < 0 ? -errno : r;
+}
+
+static bool host_pmadv_run(struct snap *out)
+{
+	if (!host_arena())
+		return false;
+	int fds[W_NR_FDS];
+	fds[W_SELF_FD] = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	pid_t child = fork();
+	if (!child) {
+		for (;;)
+			pause();
+	}
+	pid_t dead = fork();
+	if (!dead)
+		_exit(0);
+	fds[W_CHILD] = (int)syscall(SYS_pidfd_open, child, 0);
+	fds[W_DEAD] = (int)syscall(SYS_pidfd_open, dead, 0);
+	waitpid(dead, NULL, 0);
+	int pmfd = open("/proc/self/pagemap", O_RDONLY);
+	bool ok = pmfd >= 0 && fds[W_SELF_FD] >= 0 && fds[W_CHILD] >= 0 &&
+		  fds[W_DEAD] >= 0;
+	for (int i = 0; ok && i < NPC; i++) {
+		out[i].ret = host_pcase(&pcases[i], fds);
+		host_snap(&out[i], pmfd);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (pmfd >= 0)
+		close(pmfd);
+	return ok;
+}
+
+static bool host_has_cap_sys_nice(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return eff & (1ULL << 23);
+}
+
+static long model_pcase(struct vmlab_user_mm *mm, const struct pcase *c,
+			const int *fds)
+{
+	if (c->who >= W_OPEN_SELF) {
+		s64 pid = c->who == W_OPEN_SELF ? (s64)vmlab_user_pid(mm) :
+			  c->who == W_OPEN_ZERO ? 0 : 0x7ffffff0;
+		int fd = vmlab_pidfd_open(mm, pid, c->flags);
+		return fd < 0 ? fd : 1;
+	}
+	static const int fixed[] = {[W_SELF] = VMLAB_PIDFD_SELF_THREAD,
+				    [W_SELF_TG] = VMLAB_PIDFD_SELF_THREAD_GROUP,
+				    [W_BADFD] = 1000, [W_STDIN] = 0};
+	int fd = c->who < W_NR_FDS && c->who >= W_SELF_FD ? fds[c->who] :
+							   fixed[c->who];
+	struct vmlab_iovec v[3];
+	seg_iov(c, HBASE, v);
+	return (long)vmlab_process_madvise_pidfd(
+		mm, fd, c->null_iov ? NULL : v, c->vlen ? c->vlen : (u64)c->nseg,
+		c->adv, c->flags);
+}
+
+static void test_process_madvise_host(void **state)
+{
+	(void)state;
+	if (!host_is_recent() || !host_has_guards())
+		skip();
+	struct snap *hs = mmap(NULL, NPC * sizeof(*hs), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct snap *ms = calloc(NPC, sizeof(*ms));
+	assert_true(hs != MAP_FAILED && ms);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(host_pmadv_run(hs) ? 0 : 3);
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "host range busy or no pidfds: skipped\n");
+		skip();
+	}
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
+	struct vmlab_user_mm *mm, *child, *dead;
+	assert_int_equal(vmlab_user_mm_create(m, &mm), 0);
+	u64 b = HBASE;
+	int fl = VMLAB_MAP_ANONYMOUS | VMLAB_MAP_FIXED_NOREPLACE;
+	assert_int_equal(vmlab_mmap(mm, b, 16 * P, 3, VMLAB_MAP_PRIVATE | fl,
+				    NULL, 0), (s64)b);
+	assert_int_equal(vmlab_mmap(mm, b + 20 * P, 16 * P, 3,
+				    VMLAB_MAP_PRIVATE | fl, NULL, 0),
+			 (s64)(b + 20 * P));
+	assert_int_equal(vmlab_mmap(mm, b + 36 * P, 12 * P, 3,
+				    VMLAB_MAP_SHARED | fl, NULL, 0),
+			 (s64)(b + 36 * P));
+	for (u64 i = 0; i < NP; i++)
+		if (i < 16 || i >= 20)
+			assert_int_equal(vmlab_user_write8(mm, 0, b + i * P, 1),
+					 VMLAB_OK);
+	if (host_has_cap_sys_nice())
+		assert_int_equal(vmlab_user_set_caps(mm, 1ULL << VMLAB_CAP_SYS_NICE),
+				 0);
+	int fds[W_NR_FDS];
+	fds[W_SELF_FD] = vmlab_pidfd_open(mm, (s64)vmlab_user_pid(mm), 0);
+	assert_int_equal(vmlab_fork(mm, &child), 0);
+	assert_int_equal(vmlab_fork(mm, &dead), 0);
+	fds[W_CHILD] = vmlab_pidfd_open(mm, (s64)vmlab_user_pid(child), 0);
+	fds[W_DEAD] = vmlab_pidfd_open(mm, (s64)vmlab_user_pid(dead), 0);
+	vmlab_user_mm_destroy(dead);
+	assert_true(fds[W_SELF_FD] >= 0 && fds[W_CHILD] >= 0 && fds[W_DEAD] >= 0);
+	for (int i = 0; i < NPC; i++) {
+		ms[i].ret = model_pcase(mm, &pcases[i], fds);
+		model_snap(mm, &ms[i]);
+	}
+	for (int i = 0; i < NPC; i++) {
+		bool same = hs[i].ret == ms[i].ret && hs[i].nv == ms[i].nv &&
+			    !memcmp(hs[i].pm, ms[i].pm, sizeof(hs[i].pm));
+		for (int v = 0; same && v < hs[i].nv; v++)
+			same = hs[i].vs[v] == ms[i].vs[v] &&
+			       hs[i].ve[v] == ms[i].ve[v] && hs[i].vp[v] == ms[i].vp[v];
+		if (!same) {
+			fprintf(stderr, "process_madvise case %d diverges\n", i);
+			dump("host ", &hs[i]);
+			dump("vmlab", &ms[i]);
+		}
+		assert_true(same);
+	}
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_user_mm_destroy(child);
+	vmlab_user_mm_destroy(mm);
+	vmlab_machine_destroy(m);
+	munmap(hs, NPC * sizeof(*hs));
+	free(ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_process_madvise_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,7 +66,7 @@ bench: deps $(RELBUILD)/build.ninja
 # tree stays as committed).  Prints each target's figures.
 FUZZBUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-FUZZ_TARGETS ?= fuzz_ops fuzz_lua fuzz_parse
+FUZZ_TARGETS ?= fuzz_ops fuzz_lua fuzz_parse fuzz_replay
 $(FUZZBUILD)/build.ninja: | deps
 	CC=clang $(MESON) setup $(FUZZBUILD) --buildtype=debugoptimized \
 	    -Ddebug_checks=true -Dfuzz=true -Db_sanitize=address,undefined \

@@ -16,7 +16,13 @@
 -- is Mark Rutland's review.  release = "fixed": the shadow range is
 -- flushed before the pages are freed, and explore finds nothing.
 -- Scheduling points: every operation, init_mm.page_table_lock around
--- each shadow PTE populate/depopulate, and every IPI of a flush.
+-- each shadow PTE populate/depopulate, every IPI of a flush, and the
+-- vmalloc lock dropped around kasan_populate_vmalloc() as Linux drops
+-- vmap_area_lock there, so a purge on the other CPU releases shadow while
+-- this one populates ("releases during a populate" counts it).  With the
+-- kasan-release-unlocked mutant (the release after the purge dropped
+-- free_vmap_area_lock) explore finds the shadow page freed under a new
+-- area; see scenarios/mutants/kasan-release-unlocked.lua.
 -- -D arch=arm64 runs it with arm64's KASAN_SHADOW_OFFSET and TLBI.
 
 local P = vmlab.params{release = "seed-v6", rounds = 3, arch = "x86_64"}
@@ -49,5 +55,6 @@ vmlab.result{
   ["shadow pages freed"] = st.shadow_pages_freed,
   ["freed without a TLB flush"] = st.freed_without_flush,
   ["shadow pages left mapped"] = st.shadow_pages_mapped,
+  ["releases during a populate"] = st.releases_during_populate,
   ["checker reports"] = m:nr_reports(),
 }

@@ -112,6 +112,9 @@ struct vmlab_kasan_stats {
 	u64 populate_raced;	  /* lost the race under page_table_lock */
 	u64 populate_failures;
 	u64 releases;		  /* kasan_release_vmalloc calls */
+	/* ... of them while another CPU was inside kasan_populate_vmalloc
+	 * (the race of the seed, reached under a scheduler) */
+	u64 releases_during_populate;
 	u64 release_flushes;
 	u64 checks;		  /* checks that left the fast path */
 	u64 reports;		  /* kasan findings */

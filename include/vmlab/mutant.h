@@ -122,6 +122,13 @@
 	  "kasan_release_vmalloc frees every shadow page the freed area "     \
 	  "touched, also pages shared with live neighbours", "kasan",         \
 	  "kasan-release-no-align", 1)                                         \
+	X(KASAN_RELEASE_UNLOCKED, "kasan-release-unlocked",                  \
+	  "3c5c3cfb9ef4 (release under free_vmap_area_lock)",                  \
+	  "kasan_release_vmalloc runs after the purge dropped "                \
+	  "free_vmap_area_lock, with the free region it found under the "      \
+	  "lock: a vmalloc in between reuses the space and keeps the shadow "  \
+	  "page it finds mapped, the release then frees it", "kasan",          \
+	  "kasan-release-unlocked", 200)                                       \
 	X(SMMU_INV_OVERFLOW, "smmu-inv-overflow",                            \
 	  "e7ad6c2a4b1a (iommu/arm-smmu-v3: fix soft lockup in "               \
 	  "arm_smmu_mm_invalidate_range)",                                     \

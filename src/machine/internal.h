@@ -203,6 +203,10 @@ struct cpu {
 	u64 pcp_head; /* per-CPU list of free order-0 frames, ~0: empty */
 	u32 pcp_count;
 	const char *op; /* what the code running here is doing (reports) */
+	/* The lock this CPU's operation runs under (the scheduler's caller's
+	 * service lock) when the caller lets kernel code drop it where Linux
+	 * holds none of its locks (vmlab_op_unlock); NULL: never dropped. */
+	struct vmlab_lock *op_lock;
 	u64 shadow_off; /* machine's fast.shadow_offset, for fast_drop_range */
 	u64 cnt[VMLAB_NR_COUNTERS];
 	u32 dbg_tick; /* VMLAB_DEBUG: TLB changes, paces tlb_check() */
@@ -352,6 +356,18 @@ void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
 			struct vmlab_lock *l, const char *why);
 void vmlab_lock_release(struct vmlab_machine *m, int cpu,
 			struct vmlab_lock *l, const char *why);
+/*
+ * Where Linux runs part of an operation with none of the service's locks
+ * held (kasan_populate_vmalloc() after alloc_vmap_area() dropped
+ * vmap_area_lock), drop the CPU's op_lock so other CPUs' operations can
+ * interleave there.  Returns whether it was dropped (only inside a
+ * scheduler run, by its holder); vmlab_op_relock() takes it back.
+ */
+bool vmlab_op_unlock(struct vmlab_machine *m, int cpu, const char *why);
+void vmlab_op_relock(struct vmlab_machine *m, int cpu, const char *why);
+/* The sim marks an operation's lock droppable (NULL: no longer). */
+void vmlab_set_op_lock(struct vmlab_machine *m, int cpu,
+		       struct vmlab_lock *l);
 #define spin_lock(m, cpu, l) vmlab_lock_acquire(m, cpu, l, "spin_lock " #l)
 #define spin_unlock(m, cpu, l)                                               \
 	vmlab_lock_release(m, cpu, l, "spin_unlock " #l)

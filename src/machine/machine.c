@@ -494,6 +494,33 @@ void vmlab_lock_release(struct vmlab_machine *m, int cpu,
 	sched_point(m, cpu, why);
 }
 
+void vmlab_set_op_lock(struct vmlab_machine *m, int cpu,
+		       struct vmlab_lock *l)
+{
+	assert(vmlab_cpu_valid(m, cpu));
+	assert(!l || l != m->cpu[cpu].op_lock || !l->owner ||
+	       l->owner == m->sched_task);
+	m->cpu[cpu].op_lock = l;
+}
+
+bool vmlab_op_unlock(struct vmlab_machine *m, int cpu, const char *why)
+{
+	assert(why);
+	struct vmlab_lock *l = vmlab_cpu_valid(m, cpu) ? m->cpu[cpu].op_lock
+						       : NULL;
+	if (!l || !m->sched_hook || !m->sched_task ||
+	    l->owner != m->sched_task)
+		return false;
+	vmlab_lock_release(m, cpu, l, why);
+	return true;
+}
+
+void vmlab_op_relock(struct vmlab_machine *m, int cpu, const char *why)
+{
+	assert(vmlab_cpu_valid(m, cpu) && m->cpu[cpu].op_lock);
+	vmlab_lock_acquire(m, cpu, m->cpu[cpu].op_lock, why);
+}
+
 void vmlab_set_fault_handler(struct vmlab_machine *m, vmlab_fault_fn fn,
 			     void *ctx)
 {

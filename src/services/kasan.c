@@ -297,19 +297,22 @@ int kasan_populate_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
 	assert(size && !(addr & ~VMLAB_PAGE_MASK));
 	u64 s = align_down(kasan_shadow(ks, addr), VMLAB_PAGE_SIZE);
 	u64 e = align_up(kasan_shadow(ks, addr + size), VMLAB_PAGE_SIZE);
-	for (u64 sva = s; sva < e; sva += VMLAB_PAGE_SIZE) {
-		int err = populate_pte(ks, cpu, sva);
+	int err = 0;
 
+	ks->populating++;
+	for (u64 sva = s; sva < e && !err; sva += VMLAB_PAGE_SIZE) {
+		err = populate_pte(ks, cpu, sva);
 		if (err) {
 			/* What was mapped stays: a later release frees it. */
 			ks->st.populate_failures++;
 			vmlab_warn(m, "kasan_populate_vmalloc: no memory for the "
 				      "shadow of %#llx",
 				   (unsigned long long)addr);
-			return err;
 		}
 	}
-	return 0;
+	assert(ks->populating > 0);
+	ks->populating--;
+	return err;
 }
 
 void kasan_unpoison_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
@@ -438,16 +441,82 @@ static void depopulate_pte(struct kasan_state *ks, int cpu, u64 sva,
 			   "spin_unlock init_mm.page_table_lock");
 }
 
+static void late_add(struct kasan_state *ks, u64 start, u64 end,
+		     u64 free_start, u64 free_end)
+{
+	struct kasan_late *l = &ks->late;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct kasan_late_rel *p = realloc(l->rel, cap * sizeof(*p));
+
+		if (!p) {
+			vmlab_warn(ks->m, "kasan_release_vmalloc: out of memory");
+			return; /* the shadow stays mapped: a leak, not a bug */
+		}
+		l->rel = p;
+		l->cap = cap;
+	}
+	l->rel[l->n++] = (struct kasan_late_rel){start, end, free_start,
+						  free_end};
+	assert(l->n <= l->cap);
+}
+
+static void release_now(struct kasan_state *ks, int cpu, u64 start, u64 end,
+			u64 free_start, u64 free_end);
+
 void kasan_release_vmalloc(struct vmlab_machine *m, int cpu, u64 start,
 			   u64 end, u64 free_start, u64 free_end)
 {
 	struct kasan_state *ks = kasan_state(m);
-	u64 rs, re;
 
 	if (!ks || !kasan_is_vmalloc_or_module(ks, start))
 		return;
 	assert(start < end && free_start <= start && end <= free_end);
+	if (vmlab_mutant(m, VMLAB_MUT_KASAN_RELEASE_UNLOCKED))
+		late_add(ks, start, end, free_start, free_end);
+	else
+		release_now(ks, cpu, start, end, free_start, free_end);
+}
+
+bool kasan_release_take(struct vmlab_machine *m, struct kasan_late *out)
+{
+	struct kasan_state *ks = kasan_state(m);
+
+	assert(out);
+	*out = (struct kasan_late){0};
+	if (!ks || !ks->late.n)
+		return false;
+	*out = ks->late;
+	ks->late = (struct kasan_late){0};
+	return true;
+}
+
+void kasan_release_run(struct vmlab_machine *m, int cpu,
+		       struct kasan_late *batch)
+{
+	struct kasan_state *ks = kasan_state(m);
+
+	assert(ks && batch);
+	for (size_t i = 0; i < batch->n; i++) {
+		const struct kasan_late_rel *r = &batch->rel[i];
+
+		release_now(ks, cpu, r->start, r->end, r->free_start,
+			    r->free_end);
+	}
+	free(batch->rel);
+	*batch = (struct kasan_late){0};
+}
+
+static void release_now(struct kasan_state *ks, int cpu, u64 start, u64 end,
+			u64 free_start, u64 free_end)
+{
+	struct vmlab_machine *m = ks->m;
+	u64 rs, re;
+
+	assert(start < end && free_start <= start && end <= free_end);
 	ks->st.releases++;
+	ks->st.releases_during_populate += ks->populating > 0;
 	release_region(ks, start, end, free_start, free_end, &rs, &re);
 	if (re <= rs)
 		return;
@@ -586,6 +655,7 @@ static void kasan_destroy(struct vmlab_machine *m)
 
 	assert(ks);
 	vmlab_observer_unregister(m, &ks->obs, ks);
+	free(ks->late.rel);
 	free(ks->dm_blocks);
 	free(ks);
 	svc_set(m, VMLAB_SVC_KASAN, NULL, NULL);

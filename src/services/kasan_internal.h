@@ -27,6 +27,14 @@ struct kasan_area_rec {
 	bool freed;
 };
 
+/* Releases the kasan-release-unlocked mutant runs late. */
+struct kasan_late {
+	struct kasan_late_rel {
+		u64 start, end, free_start, free_end;
+	} *rel;
+	size_t n, cap;
+};
+
 struct kasan_state {
 	struct vmlab_machine *m;
 	const struct vmlab_va_layout *layout; /* the architecture's */
@@ -42,6 +50,8 @@ struct kasan_state {
 	u64 *dm_blocks;
 	u32 nr_dm_blocks;
 	bool in_report; /* a report reads memory: no checks meanwhile */
+	struct kasan_late late; /* the mutant's releases not run yet */
+	u32 populating; /* CPUs inside kasan_populate_vmalloc() now */
 	struct kasan_area_rec hist[KASAN_HIST];
 	u64 hist_n;
 };
@@ -80,6 +90,16 @@ void kasan_poison_vmalloc(struct vmlab_machine *m, int cpu, u64 addr,
  * [free_start, free_end).  Frees the shadow nobody else can use. */
 void kasan_release_vmalloc(struct vmlab_machine *m, int cpu, u64 start,
 			   u64 end, u64 free_start, u64 free_end);
+
+/*
+ * The kasan-release-unlocked mutant: kasan_release_vmalloc() only notes
+ * the release; the purge runs the noted ones after it dropped
+ * free_vmap_area_lock.  take: the pending batch (false: none);
+ * run: release each and free the batch.
+ */
+bool kasan_release_take(struct vmlab_machine *m, struct kasan_late *out);
+void kasan_release_run(struct vmlab_machine *m, int cpu,
+		       struct kasan_late *batch);
 
 /* kasan_report.c */
 void kasan_hist_alloc(struct kasan_state *ks, int cpu, u64 start, u64 end,

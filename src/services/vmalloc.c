@@ -92,6 +92,27 @@ void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
 /* -------------------------------------------------------- vmap areas */
 
 /*
+ * The area is in the busy tree and Linux has dropped free_vmap_area_lock
+ * and vmap_area_lock: kasan_populate_vmalloc() runs with neither, taking
+ * only init_mm.page_table_lock per shadow PTE.  Here the operation's lock
+ * goes too (when its caller allows it), so a purge on another CPU can
+ * release shadow while this one populates -- the race of the seed, safe
+ * because the release only frees shadow its free region covers whole.
+ */
+static int kasan_populate_unlocked(struct vmalloc_state *st, int cpu,
+				   struct vmalloc_area *a, u64 size)
+{
+	struct vmlab_machine *m = st->m;
+	bool unlocked = vmlab_op_unlock(m, cpu, "spin_unlock vmap_area_lock");
+	int err = kasan_populate_vmalloc(m, cpu, a->va.va_start, size);
+
+	if (unlocked)
+		vmlab_op_relock(m, cpu, "spin_lock vmap_area_lock");
+	assert(a->va.vm == a && a->va.va_end - a->va.va_start == size);
+	return err;
+}
+
+/*
  * alloc_vmap_area(): reserve [addr, addr + size) and put it in the busy
  * tree.  As in the kernel, a failed search purges the lazy areas once
  * (their space is only unusable, not in use) and tries again.
@@ -123,19 +144,24 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 			return -VMLAB_EBUSY;
 		}
 		reclaim_and_purge_vmap_areas(st, cpu);
+		kasan_release_late(st, cpu, false);
 		purged = true;
 	}
 	if (ret)
 		return ret;
-	if (kasan_populate_vmalloc(m, cpu, a->va.va_start, size)) {
-		/* free_vmap_area(): the space goes straight back. */
-		vmlab_vmap_free_area(st->tree, &a->va);
-		return -VMLAB_ENOMEM;
-	}
 	a->va.vm = a;
 	a->va_flags = va_flags;
 	st->nr_busy_areas++;
 	st->busy_bytes += size;
+	if (unlikely(vmlab_kasan_enabled(m)) &&
+	    kasan_populate_unlocked(st, cpu, a, size)) {
+		/* free_vmap_area(): the space goes straight back. */
+		st->nr_busy_areas--;
+		st->busy_bytes -= size;
+		a->va.vm = NULL;
+		vmlab_vmap_free_area(st->tree, &a->va);
+		return -VMLAB_ENOMEM;
+	}
 	assert(!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart);
 	assert(a->va.va_end - a->va.va_start == size);
 	return 0;

@@ -177,6 +177,8 @@ void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
 bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 			    u64 end);
 void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu);
+/* The kasan-release-unlocked mutant's releases, after the purge. */
+void kasan_release_late(struct vmalloc_state *st, int cpu, bool may_unlock);
 void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
 		       bool flush);
 void drain_vmap_area_work(struct vmlab_machine *m, int cpu, void *arg);

@@ -176,6 +176,27 @@ bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 	return n > 0;
 }
 
+/*
+ * The kasan-release-unlocked mutant's shadow releases, run once the purge
+ * is over: the operation's lock (free_vmap_area_lock) dropped first when
+ * may_unlock and the caller allows it, so another CPU can allocate from
+ * the free region the releases were computed with.
+ */
+void kasan_release_late(struct vmalloc_state *st, int cpu, bool may_unlock)
+{
+	struct vmlab_machine *m = st->m;
+	struct kasan_late batch;
+
+	if (likely(!kasan_release_take(m, &batch)))
+		return;
+	assert(batch.n > 0);
+	bool unlocked = may_unlock &&
+			vmlab_op_unlock(m, cpu, "spin_unlock free_vmap_area_lock");
+	kasan_release_run(m, cpu, &batch);
+	if (unlocked)
+		vmlab_op_relock(m, cpu, "spin_lock free_vmap_area_lock");
+}
+
 /* The allocation overflow path's purge: fragmented blocks too. */
 void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu)
 {
@@ -195,6 +216,7 @@ void drain_vmap_area_work(struct vmlab_machine *m, int cpu, void *arg)
 	vmlab_checker_set_op(m, cpu, "drain_vmap_area_work");
 	__purge_vmap_area_lazy(st, cpu, UINT64_MAX, 0);
 	assert(st->lazy_nr == 0);
+	kasan_release_late(st, cpu, false);
 }
 
 /*
@@ -232,6 +254,7 @@ void vmlab_vm_unmap_aliases(struct vmlab_machine *m, int cpu)
 	const char *op = m->cpu[cpu].op;
 	vmlab_checker_set_op(m, cpu, "vm_unmap_aliases");
 	_vm_unmap_aliases(st, cpu, UINT64_MAX, 0, false);
+	kasan_release_late(st, cpu, true);
 	vmlab_checker_set_op(m, cpu, op);
 }
 
@@ -250,6 +273,7 @@ bool vmlab_purge_vmap_area_lazy(struct vmlab_machine *m, int cpu)
 	u64 before = st->nr_purged_areas;
 	vmlab_checker_set_op(m, cpu, "purge_vmap_area_lazy");
 	reclaim_and_purge_vmap_areas(st, cpu);
+	kasan_release_late(st, cpu, true);
 	return st->nr_purged_areas > before;
 }
 

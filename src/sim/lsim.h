@@ -106,6 +106,8 @@ struct lop {
 	const char *name;
 	u64 t0;
 	bool svc_locked;
+	bool unlockable; /* lop_allow_unlock() */
+	struct vmlab_lock *prev_op_lock;
 	/* The call's integer arguments (addresses, sizes), for the trace. */
 	lua_Integer arg[3];
 	int nargs;
@@ -117,6 +119,10 @@ struct sim_machine *lsim_handle(lua_State *L, int idx, int *cpu);
 void lop_begin(lua_State *L, struct lop *o, int idx, const char *name);
 /* The same, holding the machine's service lock for the call. */
 void lop_begin_svc(lua_State *L, struct lop *o, int idx, const char *name);
+/* After lop_begin_svc(): the kernel code may drop the service lock where
+ * Linux holds none of its locks (vmlab_op_unlock), so other CPUs'
+ * operations interleave there (the vmalloc operations with KASAN). */
+void lop_allow_unlock(struct lop *o);
 void lop_end(struct lop *o);
 /* End o and raise "name: EINVAL" (never returns). */
 int lop_fail(lua_State *L, struct lop *o, int err);

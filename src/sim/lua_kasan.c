@@ -46,6 +46,7 @@ static int l_kasan_stats(lua_State *L)
 	setint(L, "populate_raced", st.populate_raced);
 	setint(L, "populate_failures", st.populate_failures);
 	setint(L, "releases", st.releases);
+	setint(L, "releases_during_populate", st.releases_during_populate);
 	setint(L, "release_flushes", st.release_flushes);
 	setint(L, "checks", st.checks);
 	setint(L, "reports", st.reports);

@@ -194,6 +194,8 @@ void lop_begin(lua_State *L, struct lop *o, int idx, const char *name)
 	o->cpu = cpu;
 	o->name = name;
 	o->svc_locked = false;
+	o->unlockable = false;
+	o->prev_op_lock = NULL;
 	vmlab_checker_set_op(sm->m, cpu, name);
 	o->t0 = sm->tm ? trace_now(sm) : 0;
 	/* Integer arguments (or a table's addr/len/size) label the trace's
@@ -222,9 +224,21 @@ void lop_begin_svc(lua_State *L, struct lop *o, int idx, const char *name)
 	vmlab_checker_set_op(o->m, o->cpu, name);
 }
 
+void lop_allow_unlock(struct lop *o)
+{
+	assert(o->svc_locked && !o->unlockable);
+	o->unlockable = true;
+	o->prev_op_lock = o->m->cpu[o->cpu].op_lock;
+	vmlab_set_op_lock(o->m, o->cpu, &o->sm->svc_lock);
+}
+
 void lop_end(struct lop *o)
 {
 	assert(o->sm && o->m);
+	if (o->unlockable) {
+		o->unlockable = false;
+		vmlab_set_op_lock(o->m, o->cpu, o->prev_op_lock);
+	}
 	if (o->svc_locked) {
 		o->svc_locked = false;
 		vmlab_lock_release(o->m, o->cpu, &o->sm->svc_lock,

@@ -7,6 +7,12 @@
  * (called by lsim_register_machine()), each operation framed by
  * lop_begin[_svc]() / lop_end().  See doc/sim.md, "Adding a service".
  *
+ * The allocating operations (vmalloc*, vmap) let the service lock go
+ * where Linux populates the KASAN shadow with no vmalloc lock held
+ * (lop_allow_unlock), the purging ones where the kasan-release-unlocked
+ * mutant releases shadow after free_vmap_area_lock; vm_map_ram keeps it (its new block is not linked
+ * yet while the shadow is populated).
+ *
  * Addresses are Lua integers (kernel addresses are negative as signed
  * 64-bit numbers; string.format("%x") prints them right).  Allocation
  * failure returns nil, as the kernel returns NULL: scenarios decide.
@@ -48,6 +54,7 @@ static int vm_alloc_like(lua_State *L, alloc_fn fn, const char *name)
 	u64 size = (u64)luaL_checkinteger(L, 2);
 	struct lop o;
 	lop_begin_svc(L, &o, 1, name);
+	lop_allow_unlock(&o);
 	u64 addr = fn(o.m, o.cpu, size);
 	lop_end(&o);
 	return push_addr(L, addr);
@@ -94,6 +101,7 @@ static int l_vmalloc_node_range(lua_State *L)
 	assert(caller && lua_gettop(L) == 9);
 	struct lop o;
 	lop_begin_svc(L, &o, 1, "vmalloc_node_range");
+	lop_allow_unlock(&o);
 	u64 addr = vmlab_vmalloc_node_range(o.m, o.cpu, size, align, start, end,
 					    prot, flags, caller);
 	lop_end(&o);
@@ -154,6 +162,7 @@ static int l_vmap(lua_State *L)
 	u64 *pfns = pfn_array(L, 2, &count);
 	struct lop o;
 	lop_begin_svc(L, &o, 1, "vmap");
+	lop_allow_unlock(&o);
 	u64 addr = vmlab_vmap(o.m, o.cpu, pfns, count, flags, prot);
 	lop_end(&o);
 	return push_addr(L, addr);
@@ -186,6 +195,7 @@ static int l_vm_unmap_aliases(lua_State *L)
 {
 	struct lop o;
 	lop_begin_svc(L, &o, 1, "vm_unmap_aliases");
+	lop_allow_unlock(&o);
 	vmlab_vm_unmap_aliases(o.m, o.cpu);
 	lop_end(&o);
 	return 0;
@@ -195,6 +205,7 @@ static int l_purge_vmap_area_lazy(lua_State *L)
 {
 	struct lop o;
 	lop_begin_svc(L, &o, 1, "purge_vmap_area_lazy");
+	lop_allow_unlock(&o);
 	bool purged = vmlab_purge_vmap_area_lazy(o.m, o.cpu);
 	lop_end(&o);
 	lua_pushboolean(L, purged);

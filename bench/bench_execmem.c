@@ -77,7 +77,8 @@ static void pack_pairs(struct bench_out *o, u64 n, u32 bytes,
 {
 	struct vmlab_machine *m = pack_machine();
 	struct execmem *xm = xm_get(m);
-	u32 nbits = (bytes + PACK_CHUNK_SIZE - 1) >> PACK_CHUNK_SHIFT;
+	u32 chunk = 1u << xm->chunk_shift;
+	u32 nbits = (bytes + chunk - 1) >> xm->chunk_shift;
 	struct slot *s = malloc(LIVE * sizeof(*s));
 	if (!s)
 		exit(1);

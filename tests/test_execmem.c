@@ -266,6 +266,67 @@ static void test_pack_churn(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* One seeded churn of n steps; the addresses handed out, in order. */
+static u64 *pack_churn_addrs(u32 flags, int n, struct vmlab_execmem_stats *st)
+{
+	struct vmlab_machine *m = xm_machine(VMLAB_EXECMEM_PACK, flags, false);
+	enum { LIVE = 500 };
+	u64 live[LIVE] = {0}, *out = calloc((size_t)n, sizeof(u64));
+	assert_non_null(out);
+	for (int k = 0; k < n; k++) {
+		int i = (int)vmlab_rand_below(m, LIVE);
+		if (live[i])
+			assert_int_equal(vmlab_execmem_free(m, 0, live[i]), 0);
+		u64 size = 1 + vmlab_rand_below(m, 3000);
+		live[i] = out[k] = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF,
+						       size);
+		assert_true(out[k]);
+	}
+	/* A free must name an allocation: inside one is refused. */
+	assert_int_equal(vmlab_execmem_free(m, 0, live[0] + 1),
+			 -VMLAB_EINVAL);
+	vmlab_execmem_stats(m, st);
+	for (int i = 0; i < LIVE; i++)
+		if (live[i])
+			assert_int_equal(vmlab_execmem_free(m, 0, live[i]), 0);
+	struct vmlab_execmem_stats end;
+	vmlab_execmem_stats(m, &end);
+	assert_int_equal(end.nr_packs, 0);
+	assert_int_equal(end.pack_track_bytes, 0);
+	vmlab_machine_destroy(m);
+	return out;
+}
+
+/* The vmap_area-tree tracker (PeterZ) picks the bitmap's chunks, at 64
+ * and at 1 byte; its memory follows the allocations, the bitmap's the
+ * granularity. */
+static void test_pack_trackers_agree(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static const u32 grain[2] = {0, VMLAB_EXECMEM_PACK_1B};
+	for (int g = 0; g < 2; g++) {
+		struct vmlab_execmem_stats sb, st;
+		u64 *b = pack_churn_addrs(grain[g], N, &sb);
+		u64 *t = pack_churn_addrs(grain[g] | VMLAB_EXECMEM_PACK_TREE, N,
+					  &st);
+		assert_memory_equal(b, t, N * sizeof(u64));
+		assert_int_equal(sb.nr_packs, st.nr_packs);
+		assert_int_equal(sb.pack_used_bytes, st.pack_used_bytes);
+		assert_int_equal(sb.pack_track_bytes,
+				 sb.nr_packs * (g ? 262144 : 4096));
+		assert_int_equal(sb.pack_track_nodes, 0);
+		assert_true(st.pack_track_nodes >= st.nr_live);
+		assert_int_equal(st.pack_track_bytes, st.pack_track_nodes * 72);
+		if (g)
+			assert_int_equal(sb.pack_used_bytes, sb.live_bytes);
+		else
+			assert_true(sb.pack_used_bytes > sb.live_bytes);
+		free(b);
+		free(t);
+	}
+}
+
 /* Split range: text below the boundary, data above, never crossing, the
  * X part grown in 2 MiB steps. */
 static void test_split_boundary(void **state)
@@ -590,6 +651,7 @@ int main(void)
 	    cmocka_unit_test(test_all_allocators_clean_arm64),
 	    cmocka_unit_test(test_pack_free_refill_release),
 	    cmocka_unit_test(test_pack_churn),
+	    cmocka_unit_test(test_pack_trackers_agree),
 	    cmocka_unit_test(test_split_boundary),
 	    cmocka_unit_test(test_split_boundary_full),
 	    cmocka_unit_test(test_text_poke_shared_page),

@@ -70,6 +70,12 @@ enum vmlab_execmem_allocator {
 /* ROX_CACHE: also serve EXECMEM_BPF from the cache (x86 serves only
  * module text; this is the "what if BPF used it" comparison). */
 #define VMLAB_EXECMEM_ROX_BPF (1u << 4)
+/* PACK, the seed's design questions (seeds/vmalloc-exec-rox.txt): track
+ * a pack's chunks with a vmap_area tree, one vmap_area per allocation
+ * (PeterZ), instead of the bitmap (Song); and 1-byte chunks instead of
+ * BPF_PROG_CHUNK_SIZE (64 bytes). */
+#define VMLAB_EXECMEM_PACK_TREE (1u << 5)
+#define VMLAB_EXECMEM_PACK_1B (1u << 6)
 
 struct vmlab_execmem_config {
 	enum vmlab_execmem_allocator allocator;
@@ -150,6 +156,10 @@ struct vmlab_execmem_stats {
 	u64 x_boundary;	    /* SPLIT_RANGE: end of the X part */
 	u64 data_low;	    /* SPLIT_RANGE: lowest data address (or end) */
 	u64 boundary_grows; /* SPLIT_RANGE: 2 MiB steps of X taken */
+	u64 pack_track_bytes; /* PACK: the kernel's tracking memory: bitmap
+			       * bytes, or vmap_areas x 72 bytes */
+	u64 pack_track_nodes; /* PACK with the tree: vmap_areas (busy+free) */
+	u64 pack_used_bytes;  /* PACK: bytes of the chunks taken (>= asked) */
 };
 void vmlab_execmem_stats(struct vmlab_machine *m,
 			 struct vmlab_execmem_stats *out);

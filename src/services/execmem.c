@@ -160,7 +160,8 @@ static void execmem_destroy(struct vmlab_machine *m)
 static bool config_ok(const struct vmlab_execmem_config *c)
 {
 	const u32 known = VMLAB_EXECMEM_X_BEFORE_RO | VMLAB_TEXT_POKE_2M |
-			  VMLAB_EXECMEM_ROX_BPF;
+			  VMLAB_EXECMEM_ROX_BPF | VMLAB_EXECMEM_PACK_TREE |
+			  VMLAB_EXECMEM_PACK_1B;
 	return c && (unsigned)c->allocator < VMLAB_NR_EXECMEM_ALLOCATORS &&
 	       !(c->flags & ~known);
 }
@@ -174,6 +175,8 @@ static struct execmem *xm_create(struct vmlab_machine *m,
 		return NULL;
 	xm->m = m;
 	xm->cfg = *cfg;
+	xm->chunk_shift = (cfg->flags & VMLAB_EXECMEM_PACK_1B) ? 0
+							 : PACK_CHUNK_SHIFT;
 	xm->x_base = xm->x_end = VMLAB_MODULES_VADDR;
 	xm->data_low = VMLAB_MODULES_END;
 	if (poke_init(xm)) {
@@ -279,7 +282,7 @@ static u64 area_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
 static int area_finalize(struct execmem *xm, int cpu, struct xm_alloc *a)
 {
 	assert(a->kind == XM_AREA && !a->rox);
-	int n = (int)(xm_reserved(a) >> VMLAB_PAGE_SHIFT);
+	int n = (int)(xm_reserved(a, xm->chunk_shift) >> VMLAB_PAGE_SHIFT);
 	int err;
 	if ((xm->cfg.flags & VMLAB_EXECMEM_X_BEFORE_RO) ||
 	    vmlab_mutant(xm->m, VMLAB_MUT_SET_MEMORY_X_BEFORE_RO)) {
@@ -365,7 +368,7 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 		a.kind = XM_AREA;
 		a.rox = false;
 	}
-	assert(!a.addr || xm_reserved(&a) == reserved);
+	assert(!a.addr || xm_reserved(&a, xm->chunk_shift) == reserved);
 	if (a.addr && a.kind == XM_AREA)
 		xm->area_bytes += reserved;
 	if (a.addr && xm_insert(xm, &a)) {
@@ -411,7 +414,7 @@ int vmlab_execmem_free(struct vmlab_machine *m, int cpu, u64 addr)
 		}
 		/* VM_FLUSH_RESET_PERMS does the rest. */
 		vmlab_vfree(m, cpu, a.addr);
-		xm->area_bytes -= xm_reserved(&a);
+		xm->area_bytes -= xm_reserved(&a, xm->chunk_shift);
 		xm->nr_areas--;
 		break;
 	}
@@ -510,6 +513,8 @@ void vmlab_execmem_stats(struct vmlab_machine *m,
 	out->x_boundary = xm->x_end;
 	out->data_low = xm->data_low;
 	out->boundary_grows = xm->boundary_grows;
+	out->pack_track_bytes = pack_track_bytes(xm, &out->pack_track_nodes,
+						 &out->pack_used_bytes);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -18,10 +18,8 @@
 #define INT3 0xcc
 
 /* kernel/bpf/core.c */
-#define PACK_CHUNK_SHIFT 6
-#define PACK_CHUNK_SIZE (1u << PACK_CHUNK_SHIFT)
+#define PACK_CHUNK_SHIFT 6 /* BPF_PROG_CHUNK_SHIFT; 0 with EXECMEM_PACK_1B */
 #define PACK_SIZE VMLAB_PMD_SIZE /* SZ_2M * num_possible_nodes(), 1 node */
-#define PACK_CHUNKS (PACK_SIZE / PACK_CHUNK_SIZE)
 
 /* x86 text_poke_mm_addr without KASLR: TASK_UNMAPPED_BASE =
  * PAGE_ALIGN(TASK_SIZE_MAX / 3); the 2 MiB variant's address is the next
@@ -36,21 +34,41 @@
  * used space 64 words at a time: bitmap_find_next_zero_area() gives the
  * same answer, linearly.
  */
+struct vmlab_vmap_tree;
+
 struct chunk_map {
 	u32 nbits, nwords;
 	u32 nfree;
 	u64 *w;
 	u64 *full; /* bit i: word i is all ones */
+	/* Set (ct_init, execmem_chunktree.c): a vmap_area tree tracks the
+	 * bits instead, one busy vmap_area per cm_take(). */
+	struct vmlab_vmap_tree *tree;
 };
 
 int cm_init(struct chunk_map *cm, u32 nbits);
 void cm_destroy(struct chunk_map *cm);
 /* Lowest position of nbits free bits, or -1. */
 s64 cm_find(const struct chunk_map *cm, u32 nbits);
+/* cm_find() + cm_set(): the lowest fit, taken; -1 if none. */
+s64 cm_take(struct chunk_map *cm, u32 nbits);
 void cm_set(struct chunk_map *cm, u32 pos, u32 n);
 void cm_clear(struct chunk_map *cm, u32 pos, u32 n);
 bool cm_test(const struct chunk_map *cm, u32 pos);
 bool cm_all_set(const struct chunk_map *cm, u32 pos, u32 n);
+/* Host bytes the tracking of the kernel would take: the bitmap, or the
+ * tree's vmap_area nodes (counted into *nodes). */
+u64 cm_track_bytes(const struct chunk_map *cm, u64 *nodes);
+
+/* execmem_chunktree.c: the same operations on a vmap_area tree. */
+int ct_init(struct chunk_map *cm, u32 nbits);
+void ct_destroy(struct chunk_map *cm);
+s64 ct_take(struct chunk_map *cm, u32 n);
+void ct_set(struct chunk_map *cm, u32 pos, u32 n);
+void ct_clear(struct chunk_map *cm, u32 pos, u32 n);
+/* Is [pos, pos + n) exactly one allocation? */
+bool ct_is_alloc(const struct chunk_map *cm, u32 pos, u32 n);
+u64 ct_track_bytes(const struct chunk_map *cm, u64 *nodes);
 
 /* -------------------------------------------------- live allocations */
 
@@ -73,11 +91,11 @@ struct xm_alloc {
 
 /* Backing bytes it holds: chunks for a pack, the range for the ROX cache,
  * whole pages otherwise. */
-static inline u64 xm_reserved(const struct xm_alloc *a)
+static inline u64 xm_reserved(const struct xm_alloc *a, u32 chunk_shift)
 {
 	if (a->kind == XM_CACHE)
 		return a->size;
-	u64 g = a->kind == XM_PACK ? PACK_CHUNK_SIZE : VMLAB_PAGE_SIZE;
+	u64 g = a->kind == XM_PACK ? 1ULL << chunk_shift : VMLAB_PAGE_SIZE;
 	return ((u64)a->size + g - 1) & ~(g - 1);
 }
 
@@ -119,6 +137,7 @@ struct execmem {
 	struct vmlab_machine *m;
 	struct vmlab_execmem_config cfg;
 	struct vmlab_lock lock; /* text_mutex / pack_mutex */
+	u32 chunk_shift;	/* PACK: log2 of the chunk size */
 	struct xm_table live;
 	u64 live_bytes;
 	u64 area_bytes; /* reserved by XM_AREA allocations */
@@ -173,6 +192,9 @@ s64 pack_take(struct execmem *xm, int cpu, u32 nbits, struct xm_pack **out);
 void pack_give(struct execmem *xm, struct xm_pack *p, u32 pos, u32 nbits);
 void pack_destroy_all(struct execmem *xm);
 u64 pack_reserved(const struct execmem *xm);
+/* Tracking memory of the live packs (cm_track_bytes); *nodes: vmap_areas,
+ * *used: bytes of the chunks taken. */
+u64 pack_track_bytes(const struct execmem *xm, u64 *nodes, u64 *used);
 
 /* execmem_split.c */
 u64 split_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,

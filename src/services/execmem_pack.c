@@ -41,6 +41,7 @@ int cm_init(struct chunk_map *cm, u32 nbits)
 
 void cm_destroy(struct chunk_map *cm)
 {
+	ct_destroy(cm);
 	free(cm->w);
 	free(cm->full);
 	cm->w = cm->full = NULL;
@@ -54,6 +55,8 @@ bool cm_test(const struct chunk_map *cm, u32 pos)
 
 bool cm_all_set(const struct chunk_map *cm, u32 pos, u32 n)
 {
+	if (cm->tree)
+		return ct_is_alloc(cm, pos, n);
 	for (u32 i = pos; i < pos + n; i++)
 		if (i >= cm->nbits || !cm_test(cm, i))
 			return false;
@@ -78,7 +81,7 @@ static u32 first_nonfull(const struct chunk_map *cm, u32 from)
 
 s64 cm_find(const struct chunk_map *cm, u32 n)
 {
-	assert(n > 0);
+	assert(n > 0 && !cm->tree);
 	if (n > cm->nfree)
 		return -1;
 	u64 run = 0, start = 0;
@@ -131,6 +134,10 @@ static u64 range_mask(u32 pos, u32 n, u32 i)
 
 void cm_set(struct chunk_map *cm, u32 pos, u32 n)
 {
+	if (cm->tree) {
+		ct_set(cm, pos, n);
+		return;
+	}
 	assert(n > 0 && pos + n <= cm->nbits && n <= cm->nfree);
 	for (u32 i = pos / 64; i <= (pos + n - 1) / 64; i++) {
 		u64 mk = range_mask(pos, n, i);
@@ -143,6 +150,10 @@ void cm_set(struct chunk_map *cm, u32 pos, u32 n)
 
 void cm_clear(struct chunk_map *cm, u32 pos, u32 n)
 {
+	if (cm->tree) {
+		ct_clear(cm, pos, n);
+		return;
+	}
 	assert(n > 0 && pos + n <= cm->nbits);
 	for (u32 i = pos / 64; i <= (pos + n - 1) / 64; i++) {
 		u64 mk = range_mask(pos, n, i);
@@ -154,7 +165,30 @@ void cm_clear(struct chunk_map *cm, u32 pos, u32 n)
 	assert(cm->nfree <= cm->nbits);
 }
 
+s64 cm_take(struct chunk_map *cm, u32 n)
+{
+	if (cm->tree)
+		return ct_take(cm, n);
+	s64 pos = cm_find(cm, n);
+	if (pos >= 0)
+		cm_set(cm, (u32)pos, n);
+	return pos;
+}
+
+u64 cm_track_bytes(const struct chunk_map *cm, u64 *nodes)
+{
+	if (cm->tree)
+		return ct_track_bytes(cm, nodes);
+	return (u64)cm->nwords * sizeof(u64);
+}
+
 /* ------------------------------------------------ packs, list order */
+
+static inline u32 pack_chunks(const struct execmem *xm)
+{
+	assert(xm->chunk_shift <= PACK_CHUNK_SHIFT);
+	return (u32)(PACK_SIZE >> xm->chunk_shift);
+}
 
 static u32 bound_of(const struct xm_pack *p)
 {
@@ -267,7 +301,9 @@ static struct xm_pack *new_pack(struct execmem *xm, int cpu)
 	if (slot_reserve(xm))
 		return NULL;
 	struct xm_pack *p = calloc(1, sizeof(*p));
-	if (!p || cm_init(&p->map, PACK_CHUNKS)) {
+	bool tree = xm->cfg.flags & VMLAB_EXECMEM_PACK_TREE;
+	if (!p || (tree ? ct_init(&p->map, pack_chunks(xm))
+			: cm_init(&p->map, pack_chunks(xm)))) {
 		free(p);
 		return NULL;
 	}
@@ -302,7 +338,7 @@ static struct xm_pack *new_pack(struct execmem *xm, int cpu)
 
 static void release_pack(struct execmem *xm, int cpu, struct xm_pack *p)
 {
-	assert(p->live && p->map.nfree == PACK_CHUNKS);
+	assert(p->live && p->map.nfree == pack_chunks(xm));
 	xm->packs[p->slot] = NULL;
 	*pack_index_slot(xm, p->addr) = NULL;
 	p->live = false;
@@ -318,7 +354,7 @@ static void release_pack(struct execmem *xm, int cpu, struct xm_pack *p)
 
 s64 pack_take(struct execmem *xm, int cpu, u32 nbits, struct xm_pack **out)
 {
-	assert(nbits > 0 && nbits <= PACK_CHUNKS);
+	assert(nbits > 0 && nbits <= pack_chunks(xm));
 	for (u32 from = 0;;) {
 		s64 s = xm->cap_slots ? seg_first(xm, 1, 0, xm->cap_slots, from,
 						  nbits)
@@ -327,9 +363,8 @@ s64 pack_take(struct execmem *xm, int cpu, u32 nbits, struct xm_pack **out)
 			break;
 		struct xm_pack *p = xm->packs[s];
 		assert(p && p->live);
-		s64 pos = cm_find(&p->map, nbits);
+		s64 pos = cm_take(&p->map, nbits);
 		if (pos >= 0) {
-			cm_set(&p->map, (u32)pos, nbits);
 			seg_update(xm, p->slot);
 			*out = p;
 			return pos;
@@ -355,9 +390,10 @@ void pack_give(struct execmem *xm, struct xm_pack *p, u32 pos, u32 nbits)
 	seg_update(xm, p->slot);
 }
 
-static u32 size_to_nbits(u64 size)
+static u32 size_to_nbits(const struct execmem *xm, u64 size)
 {
-	return (u32)((size + PACK_CHUNK_SIZE - 1) >> PACK_CHUNK_SHIFT);
+	u64 chunk = 1ULL << xm->chunk_shift;
+	return (u32)((size + chunk - 1) >> xm->chunk_shift);
 }
 
 u64 pack_alloc(struct execmem *xm, int cpu, u64 size, u64 *reserved,
@@ -373,22 +409,22 @@ u64 pack_alloc(struct execmem *xm, int cpu, u64 size, u64 *reserved,
 		return xm_rox_area(xm, cpu, bytes, start, end, 0,
 				   "bpf_jit_alloc_exec");
 	}
-	u32 nbits = size_to_nbits(size);
+	u32 nbits = size_to_nbits(xm, size);
 	struct xm_pack *p;
 	s64 pos = pack_take(xm, cpu, nbits, &p);
 	if (pos < 0)
 		return 0;
-	*reserved = (u64)nbits << PACK_CHUNK_SHIFT;
+	*reserved = (u64)nbits << xm->chunk_shift;
 	*kind = XM_PACK;
-	return p->addr + ((u64)pos << PACK_CHUNK_SHIFT);
+	return p->addr + ((u64)pos << xm->chunk_shift);
 }
 
 int pack_free(struct execmem *xm, int cpu, u64 addr, u64 size)
 {
 	struct xm_pack *p = pack_of(xm, addr);
-	u32 nbits = size_to_nbits(size);
-	u32 pos = (u32)((addr - (p ? p->addr : 0)) >> PACK_CHUNK_SHIFT);
-	if (!p || (addr & (PACK_CHUNK_SIZE - 1)) ||
+	u32 nbits = size_to_nbits(xm, size);
+	u32 pos = (u32)((addr - (p ? p->addr : 0)) >> xm->chunk_shift);
+	if (!p || (addr & ((1ULL << xm->chunk_shift) - 1)) ||
 	    !cm_all_set(&p->map, pos, nbits)) {
 		vmlab_warn(xm->m, "bpf_prog_pack bug: %#llx",
 			   (unsigned long long)addr);
@@ -397,7 +433,7 @@ int pack_free(struct execmem *xm, int cpu, u64 addr, u64 size)
 	/* bpf_arch_text_invalidate(): INT3 over the freed bytes. */
 	int err = vmlab_text_poke_set(xm->m, cpu, addr, INT3, size);
 	pack_give(xm, p, pos, nbits);
-	if (p->map.nfree == PACK_CHUNKS)
+	if (p->map.nfree == pack_chunks(xm))
 		release_pack(xm, cpu, p);
 	return err;
 }
@@ -423,4 +459,20 @@ void pack_destroy_all(struct execmem *xm)
 u64 pack_reserved(const struct execmem *xm)
 {
 	return (u64)xm->nr_packs * PACK_SIZE;
+}
+
+u64 pack_track_bytes(const struct execmem *xm, u64 *nodes, u64 *used)
+{
+	u64 bytes = 0;
+	*nodes = *used = 0;
+	for (u32 s = 0; s < xm->nr_slots; s++) {
+		const struct xm_pack *p = xm->packs[s];
+		if (!p)
+			continue;
+		bytes += cm_track_bytes(&p->map, nodes);
+		*used += (u64)(p->map.nbits - p->map.nfree) << xm->chunk_shift;
+	}
+	assert(!xm->nr_packs || bytes > 0);
+	assert(*used <= pack_reserved(xm));
+	return bytes;
 }

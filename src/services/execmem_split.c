@@ -104,17 +104,17 @@ int split_free(struct execmem *xm, int cpu, const struct xm_alloc *a)
 	if (a->kind == XM_AREA) {
 		assert(a->type == VMLAB_EXECMEM_MODULE_DATA);
 		vmlab_vfree(xm->m, cpu, a->addr);
-		xm->area_bytes -= xm_reserved(a);
+		xm->area_bytes -= xm_reserved(a, xm->chunk_shift);
 		xm->nr_areas--;
 		if (a->addr == xm->data_low)
 			xm->data_low = lowest_data(xm);
 		return 0;
 	}
 	assert(a->kind == XM_SPLIT && a->addr >= xm->x_base &&
-	       a->addr + xm_reserved(a) <= xm->x_end);
-	int err = vmlab_text_poke_set(xm->m, cpu, a->addr, INT3, xm_reserved(a));
+	       a->addr + xm_reserved(a, xm->chunk_shift) <= xm->x_end);
+	int err = vmlab_text_poke_set(xm->m, cpu, a->addr, INT3, xm_reserved(a, xm->chunk_shift));
 	cm_clear(&xm->xmap, (u32)((a->addr - xm->x_base) >> VMLAB_PAGE_SHIFT),
-		 (u32)(xm_reserved(a) >> VMLAB_PAGE_SHIFT));
+		 (u32)(xm_reserved(a, xm->chunk_shift) >> VMLAB_PAGE_SHIFT));
 	return err;
 }
 

@@ -34,10 +34,13 @@ static int push_err(lua_State *L, int err)
 }
 
 static const char *const variant_names[] = {"x-before-ro", "poke-2m",
-					    "rox-bpf", NULL};
+					    "rox-bpf", "pack-tree", "pack-1b",
+					    NULL};
 static const u64 variant_values[] = {VMLAB_EXECMEM_X_BEFORE_RO,
 				     VMLAB_TEXT_POKE_2M,
-				     VMLAB_EXECMEM_ROX_BPF};
+				     VMLAB_EXECMEM_ROX_BPF,
+				     VMLAB_EXECMEM_PACK_TREE,
+				     VMLAB_EXECMEM_PACK_1B};
 
 static const char *const setup_keys[] = {"allocator", "variants", NULL};
 
@@ -189,6 +192,9 @@ static int l_execmem_stats(lua_State *L)
 	setint(L, "x_boundary", st.x_boundary);
 	setint(L, "data_low", st.data_low);
 	setint(L, "boundary_grows", st.boundary_grows);
+	setint(L, "pack_track_bytes", st.pack_track_bytes);
+	setint(L, "pack_track_nodes", st.pack_track_nodes);
+	setint(L, "pack_used_bytes", st.pack_used_bytes);
 	return 1;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -16,10 +17,33 @@
 
 #define KVA 0xffffc90000000000ULL /* vmalloc range start */
 
+/*
+ * The architecture a suite runs on: tests/meson.build runs each
+ * parameterised suite once per architecture with VMLAB_TEST_ARCH set;
+ * x86_64 when it is not.
+ */
+static inline const char *t_arch(void)
+{
+	const char *a = getenv("VMLAB_TEST_ARCH");
+	return a && *a ? a : "x86_64";
+}
+
+static inline bool t_arm64(void)
+{
+	return strcmp(t_arch(), "arm64") == 0;
+}
+
+/* vmlab_config_default() for the suite's architecture. */
+static inline void t_config(struct vmlab_config *cfg)
+{
+	vmlab_config_default(cfg);
+	cfg->arch = t_arch();
+}
+
 static inline struct vmlab_machine *t_machine(int cpus, u64 mem, bool checker)
 {
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = cpus;
 	cfg.mem_bytes = mem;
 	cfg.checker = checker;

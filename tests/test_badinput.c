@@ -39,7 +39,7 @@ static void assert_unchanged(struct vmlab_machine *m, const struct snap *s)
 static struct vmlab_config cfg_small(void)
 {
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = 2;
 	cfg.mem_bytes = 64 * VMLAB_MiB;
 	return cfg;
@@ -864,6 +864,77 @@ static void test_utility_api_misuse(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * A malformed descriptor stored through the public API (a reserved
+ * encoding of the machine's architecture: arm64 a block at level 3 or 0,
+ * x86 PS in a PML4 entry) warns, and the access through it faults; the
+ * mm code then meets a bad entry (pgtable_bad, print_bad_pte, the rss
+ * counters of check_mm) and warns instead of crashing.  So does a store
+ * at a level that does not exist.
+ */
+static int bad_flip(const struct vmlab_arch_ops *a, u64 e, int level)
+{
+	for (int b = 0; b < 64; b++)
+		if (a->bad_entry(e ^ (1ULL << b), level))
+			return b;
+	return -1;
+}
+
+static void test_malformed_entry(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg = cfg_small();
+	cfg.checker = true;
+	struct vmlab_machine *m;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	const struct vmlab_arch_ops *a = vmlab_arch(m);
+	assert_string_equal(a->name, t_arch());
+	struct vmlab_user_mm *um;
+	assert_int_equal(vmlab_user_mm_create(m, &um), 0);
+	s64 va = vmlab_mmap(um, 0, 4 * VMLAB_PAGE_SIZE,
+			    VMLAB_PROT_READ | VMLAB_PROT_WRITE,
+			    VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS, NULL, 0);
+	assert_true(va > 0);
+	assert_int_equal(vmlab_user_write8(um, 0, (u64)va, 1), VMLAB_OK);
+	struct vmlab_mm *hw = vmlab_user_hw_mm(um);
+	/* The lowest level whose live entry one bit flip makes reserved. */
+	int level = -1, bit = -1;
+	vmlab_ptep_t p = 0;
+	for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PGD && bit < 0; l++) {
+		assert_int_equal(vmlab_lookup_entry(m, hw, (u64)va, l, &p), 0);
+		bit = bad_flip(a, vmlab_get_entry(m, p), l);
+		level = l;
+	}
+	assert_true(bit >= 0);
+	u64 w0 = vmlab_nr_warnings(m);
+	u64 e = vmlab_get_entry(m, p);
+	u64 at = (u64)va & ~(vmlab_level_size(level) - 1);
+	vmlab_set_entry(m, hw, at, level, p, e ^ (1ULL << bit));
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 1);
+	assert_int_equal(vmlab_get_entry(m, p), e ^ (1ULL << bit));
+	/* Stored; once the TLBs forget the old entry the access faults and
+	 * the task is killed (a "Bad pagetable" warning), no retry loop. */
+	vmlab_flush_tlb_all(m, 0);
+	u64 f0 = vmlab_counter(m, -1, VMLAB_C_page_fault);
+	u8 v;
+	assert_int_equal(vmlab_user_read8(um, 0, (u64)va, &v), VMLAB_SIGKILL);
+	assert_int_equal(vmlab_user_read8(um, 1, (u64)va, &v), VMLAB_SIGKILL);
+	assert_true(vmlab_counter(m, -1, VMLAB_C_page_fault) > f0);
+	assert_true(vmlab_nr_warnings(m) >= w0 + 3);
+	/* A level that does not exist: a warning, nothing stored. */
+	u64 w1 = vmlab_nr_warnings(m), h = vmlab_trace_hash(m);
+	vmlab_set_entry(m, hw, at, VMLAB_NR_LEVELS, p, 0);
+	vmlab_set_entry(m, hw, at, -1, p, 0);
+	assert_int_equal(vmlab_nr_warnings(m), w1 + 2);
+	assert_int_equal(vmlab_trace_hash(m), h);
+	/* Teardown over the bad entry recovers: where the mm code cannot
+	 * follow it, it warns and leaks what lies behind, as Linux does. */
+	assert_int_equal(vmlab_munmap(um, (u64)va, 4 * VMLAB_PAGE_SIZE), 0);
+	vmlab_user_mm_destroy(um);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_flush_bad_cpu_warns),
 		cmocka_unit_test(test_alloc_free_bad_cpu),
 		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_malformed_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

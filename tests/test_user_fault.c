@@ -274,6 +274,70 @@ static void test_many_pages_many_cpus(void **state)
 	vmlab_machine_destroy(m);
 }
 
+
+/*
+ * arm64 without hardware AF/DBM: fork() makes the child's PTEs old, so
+ * the child's first read takes an access-flag fault that the handler
+ * resolves by setting AF (no SIGSEGV); the first write to a clean shared
+ * writable page takes a permission fault that makes it dirty, and the
+ * read-only TLB entry it replaces is flushed by broadcast TLBI
+ * (ptep_set_access_flags).  With hardware AF/DBM none of that faults.
+ */
+static void af_dbm_run(bool hw, u64 *af, u64 *young, u64 *tlbi)
+{
+	struct vmlab_config cfg;
+	vmlab_config_default(&cfg);
+	cfg.arch = "arm64";
+	cfg.nr_cpus = 2;
+	cfg.mem_bytes = 64 * VMLAB_MiB;
+	cfg.checker = true;
+	cfg.hw_afdbm = hw ? VMLAB_ON : VMLAB_OFF;
+	struct vmlab_machine *m = NULL;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	struct vmlab_user_mm *p = t_mm(m), *c = NULL;
+	u64 a = t_mmap(p, 4 * P, RW, ANON);
+	wr64(p, 0, a, 42);
+	u64 sh = t_mmap(p, P, RW, VMLAB_MAP_SHARED | VMLAB_MAP_ANONYMOUS);
+	assert_int_equal(rd64(p, 0, sh), 0); /* mapped clean */
+	assert_int_equal(vmlab_fork(p, &c), 0);
+	vmlab_user_switch(c, 1);
+	assert_int_equal(rd64(c, 1, a), 42);
+	u64 t0 = vmlab_counter(m, -1, VMLAB_C_tlbi_is);
+	wr64(p, 0, sh, 7);
+	*tlbi = vmlab_counter(m, -1, VMLAB_C_tlbi_is) - t0;
+	assert_int_equal(rd64(c, 1, sh), 7);
+	*af = vmlab_counter(m, -1, VMLAB_C_af_fault);
+	struct vmlab_user_stats sp, sc;
+	vmlab_user_stats(p, &sp);
+	vmlab_user_stats(c, &sc);
+	*young = sp.fault_young + sc.fault_young;
+	assert_int_equal(sp.sigsegv + sc.sigsegv, 0);
+	assert_int_equal(vmlab_nr_warnings(m), 0);
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_user_mm_destroy(c);
+	vmlab_user_mm_destroy(p);
+	vmlab_machine_destroy(m);
+}
+
+static void test_arm64_software_af_dirty(void **state)
+{
+	(void)state;
+	u64 af, young, tlbi;
+	af_dbm_run(false, &af, &young, &tlbi);
+	/* One access-flag fault: the child's read of the page fork made
+	 * old (the shared page is not copied, the child faults it in
+	 * young); two software updates: that AF, and the dirty state of the
+	 * parent's first write to the clean shared page. */
+	assert_int_equal(af, 1);
+	assert_int_equal(young, 2);
+	assert_int_equal(tlbi, 1); /* flush_tlb_page of the RO entry */
+	af_dbm_run(true, &af, &young, &tlbi);
+	assert_int_equal(af, 0);
+	assert_int_equal(young, 0);
+	assert_int_equal(tlbi, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_populate_and_mlock),
 		cmocka_unit_test(test_munmap_shootdown),
 		cmocka_unit_test(test_many_pages_many_cpus),
+		cmocka_unit_test(test_arm64_software_af_dirty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -417,6 +417,8 @@ struct vmlab_user_stats {
 	u64 fault_reuse;   /* write fault reusing an exclusive page */
 	u64 fault_file;    /* page-cache page mapped */
 	u64 fault_swapin;
+	u64 fault_young;   /* AF / dirty set by the fault handler (arm64
+			    * without hardware AF/DBM) */
 	u64 sigsegv, sigbus;
 	u64 vma_alloc, vma_free, vma_merge, vma_split;
 	u64 guard_installed; /* markers written */

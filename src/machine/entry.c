@@ -58,9 +58,20 @@ void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		     int level, vmlab_ptep_t ptep, u64 val)
 {
-	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
+	if (level < VMLAB_LVL_PTE || level >= VMLAB_NR_LEVELS) {
+		vmlab_warn(m, "set_entry: bad level %d", level);
+		return;
+	}
 	if (!ptep_valid(m, ptep, "set_entry"))
 		return;
+	/* Stored as given (the hardware takes what is written), but a
+	 * reserved encoding is a bug: the walker faults on it and the mm
+	 * code treats it as a bad entry (pgtable_bad, print_bad_pte). */
+	if (unlikely(m->arch->bad_entry(val, level)))
+		vmlab_warn(m, "set_entry: malformed %s entry %#llx at level %d "
+			      "(va %#llx): a reserved encoding, accesses fault",
+			   m->arch->name, (unsigned long long)val, level,
+			   (unsigned long long)va);
 	entry_store(m, mm, va, level, ptep, entry_slot(m, ptep, true), val);
 }
 

@@ -120,6 +120,35 @@ static void set_access_flags(struct vmlab_user_mm *mm, int cpu, u64 addr,
 		vmlab_mmu_notifier_note_upgrade(m, mm->hw, addr, how, notified);
 }
 
+/*
+ * The tail of handle_pte_fault() for a present PTE that allows the access:
+ * entry = pte_mkyoung(pte_mkdirty on a write), ptep_set_access_flags().
+ * That is where an architecture without hardware access-flag and dirty
+ * management (arm64 without FEAT_HAFDBS) gets its AF set after an
+ * access-flag fault, and a clean writable page (DBM, still read-only) its
+ * dirty state after the permission fault of the first write; arm64's
+ * __ptep_set_access_flags() then flushes the page when dirty made it
+ * writable (flush_tlb_page: the TLB may hold the read-only entry).  With
+ * nothing to change the fault was spurious (another CPU, or the hardware,
+ * got there first): the retry finds the entry.
+ */
+static int pte_mkyoung_fault(struct vmlab_user_mm *mm, int cpu, u64 addr,
+			     vmlab_ptep_t p, const struct vmlab_pte_info *in,
+			     bool write)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(in->kind == VMLAB_PTE_LEAF);
+	assert(!write || (in->prot & VMLAB_PAGE_RW));
+	vmlab_pgprot_t prot = in->prot | VMLAB_PAGE_ACCESSED |
+			      (write ? VMLAB_PAGE_DIRTY : 0);
+	if (prot == in->prot)
+		return 0;
+	mm->ev.fault_young++;
+	set_access_flags(mm, cpu, addr, p, mk_upte(m, in->pfn, prot), write,
+			 "handle_pte_fault");
+	return 0;
+}
+
 /* do_wp_page(): write to a read-only present PTE of a writable VMA. */
 static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		      u64 addr, vmlab_ptep_t p, const struct vmlab_pte_info *in)
@@ -330,10 +359,14 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	case VMLAB_PTE_LEAF:
 		if (write && !(in.prot & VMLAB_PAGE_RW))
 			return do_wp_page(mm, v, cpu, addr, p, &in);
-		return 0; /* spurious: the entry already allows it */
+		return pte_mkyoung_fault(mm, cpu, addr, p, &in, write);
 	default:
-		assert(!"table at PTE level");
-		return sig(code, VMLAB_SIGBUS, 0);
+		/* A reserved encoding the hardware faulted on: pgtable_bad()'s
+		 * "Bad pagetable" oops, the task is killed. */
+		assert(in.kind == VMLAB_PTE_BAD || in.kind == VMLAB_PTE_TABLE);
+		vmlab_warn(m, "Bad pagetable: pte %#llx at %#llx",
+			   (unsigned long long)e, (unsigned long long)addr);
+		return VMLAB_SIGKILL;
 	}
 	if (v->vm_flags & VMLAB_VM_PFNMAP)
 		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR); /* no ->fault */
@@ -399,6 +432,15 @@ enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
 		return VMLAB_FAULT_FAIL;
 	}
 	int code = VMLAB_SEGV_MAPERR, signo = VMLAB_SIGSEGV;
+	if (f->error_code & VMLAB_PF_RSVD) {
+		/* do_user_addr_fault(): a reserved bit in a paging entry is
+		 * pgtable_bad(), an oops; the task is killed. */
+		vmlab_warn(m, "Bad pagetable: reserved-bit fault at %#llx",
+			   (unsigned long long)f->va);
+		s->sig[f->cpu] = (struct vmlab_siginfo){VMLAB_SIGKILL, 0,
+							f->va};
+		return VMLAB_FAULT_FAIL;
+	}
 	if (f->va < TASK_SIZE)
 		signo = handle_mm_fault(mm, f->cpu, f->va,
 					f->error_code & VMLAB_PF_WRITE,

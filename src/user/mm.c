@@ -126,7 +126,16 @@ void exit_mmap(struct vmlab_user_mm *mm)
 	while (mm->first)
 		vma_remove(mm, mm->first);
 	assert(mm->map_count == 0 && !mm->root);
-	assert(!mm->rss_anon && !mm->rss_shmem && !mm->swap_ents);
+	/* check_mm(): counters left over mean pages were lost behind a bad
+	 * page-table entry (a malformed store through the public API). */
+	if (mm->rss_anon || mm->rss_shmem || mm->swap_ents) {
+		vmlab_warn(mm->m, "BUG: Bad rss-counter state anon:%llu "
+				  "shmem:%llu swap:%llu",
+			   (unsigned long long)mm->rss_anon,
+			   (unsigned long long)mm->rss_shmem,
+			   (unsigned long long)mm->swap_ents);
+		mm->rss_anon = mm->rss_shmem = mm->swap_ents = 0;
+	}
 }
 
 void vmlab_user_mm_destroy(struct vmlab_user_mm *mm)

@@ -79,8 +79,14 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 		upte_set(mm, va, p, 0);
 		return false;
 	default:
-		assert(!"table entry at PTE level");
-		return true;
+		/* print_bad_pte(): a reserved encoding (or a table) where a
+		 * PTE belongs; nothing to free behind it, the entry goes. */
+		assert(in.kind == VMLAB_PTE_BAD || in.kind == VMLAB_PTE_TABLE);
+		vmlab_warn(m, "BUG: Bad page map: pte %#llx at %#llx",
+			   (unsigned long long)e, (unsigned long long)va);
+		upte_set(mm, va, p, 0);
+		ug_add_range(z->g, va, va + VMLAB_PAGE_SIZE);
+		return false;
 	}
 }
 

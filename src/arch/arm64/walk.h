@@ -9,7 +9,8 @@
  * AP[2] makes the page read-only; EL0-writable pages are never executable
  * at EL1 (PAN not modelled, as SMAP is not on x86).  AF and dirty (DBM)
  * are updated by hardware with FEAT_HAFDBS; without it AF=0 raises an
- * access-flag fault and a DBM page still read-only a permission fault.
+ * access-flag fault (reported without VMLAB_PF_PROT: it is no permission
+ * fault) and a DBM page still read-only a permission fault on a write.
  */
 #ifndef VMLAB_ARCH_ARM64_WALK_H
 #define VMLAB_ARCH_ARM64_WALK_H
@@ -75,9 +76,11 @@ static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		u64 ne = e;
 		if (!(e & A64_AF)) {
 			if (!m->hw_afdbm) {
+				/* An access-flag fault: its own fault class,
+				 * not a permission fault (the generic handler
+				 * sets AF, handle_pte_fault's mkyoung). */
 				c->cnt[VMLAB_C_af_fault]++;
-				walk_fail(r, e, level, VMLAB_PF_PROT, kind,
-					  user);
+				walk_fail(r, e, level, 0, kind, user);
 				return;
 			}
 			ne |= A64_AF;

@@ -169,7 +169,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"4.3", "guard-pages-pagewalk",
 	 "\"5× speed-up of memory-mapping invocations\" (with `process_madvise()`)",
-	 "the prototype's 5x counted process_madvise() batching many ranges into one system call; vmlab has no process_madvise iovec and charges no system-call entry/exit cost, which is what batching saves (the per-stack figures of madvise vs PROT_NONE are in the guard-stacks scenario)"},
+	 NULL},
 	{"4.4", "guard-pages-pagewalk",
 	 "13 % fewer VMAs on an idle Android system",
 	 "needs the VMA layouts of an idle Android system; scenarios cannot read /proc/*/maps (sandbox) and no recorded Android maps ship with vmlab"},

@@ -255,7 +255,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vmlab_config cfg;
 	vmlab_config_default(&cfg);
 	cfg.nr_cpus = s.cpus;
-	cfg.mem_bytes = 64 * VMLAB_MiB;
+	/* A small machine: boot, teardown and every full TLB scan are paid
+	 * per input, and small arrays evict (and so exercise refills). */
+	cfg.mem_bytes = 64 * VMLAB_MiB; /* the smallest machine vmlab_boot takes */
+	cfg.itlb[0] = (struct vmlab_tlb_geom){16, 4};
+	cfg.itlb[1] = (struct vmlab_tlb_geom){4, 4};
+	cfg.dtlb[0] = (struct vmlab_tlb_geom){16, 4};
+	cfg.dtlb[1] = (struct vmlab_tlb_geom){4, 4};
+	cfg.dtlb[2] = (struct vmlab_tlb_geom){4, 4};
+	cfg.stlb[0] = (struct vmlab_tlb_geom){64, 4};
+	cfg.stlb[1] = (struct vmlab_tlb_geom){16, 4};
+	cfg.stlb[2] = (struct vmlab_tlb_geom){16, 4};
+	cfg.pwc_entries = 8;
 	cfg.checker = true;
 	if (vmlab_boot(&cfg, &s.m))
 		abort();

@@ -2,7 +2,10 @@
 # Run each libFuzzer target for SECONDS on a scratch copy of its seed
 # corpus (fuzz/corpus/NAME plus, for fuzz_lua, every scenario, and for
 # fuzz_replay the replay fixtures of tests/data/replay).  Exit 1 on
-# a crash or sanitizer report.  Usage: tools/fuzz.sh BUILD SECONDS NAME...
+# a crash or sanitizer report.  -len_control=0: inputs reach -max_len at
+# once (more operations per machine booted); -entropic=0: the entropic
+# schedule's feature-frequency update cost most of the time here.
+# Usage: tools/fuzz.sh BUILD SECONDS NAME...
 set -eu
 build=$1
 secs=$2
@@ -26,7 +29,8 @@ for t in "$@"; do
 	if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    nice "$build/fuzz/$t" -max_total_time="$secs" -max_len=4096 \
-	    -rss_limit_mb=2048 -print_final_stats=1 "$work/$t" \
+	    -rss_limit_mb=2048 -len_control=0 -entropic=0 \
+	    -print_final_stats=1 "$work/$t" \
 	    >"$work/$t.log" 2>&1; then
 		status=1
 		tail -60 "$work/$t.log"

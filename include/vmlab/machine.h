@@ -179,6 +179,7 @@ struct vmlab_mm {
 	u64 ctx_id;    /* unique, never reused (x86 mm->context.ctx_id) */
 	u64 tlb_gen;   /* bumped by every flush request for this mm */
 	bool is_init;  /* the kernel's init_mm */
+	bool cached;   /* loaded since creation and not yet detached by destroy */
 	u64 context_id; /* arm64 mm->context.id: generation | ASID, 0: none */
 	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
 	void *owner;   /* the upper layer's object embedding this mm */

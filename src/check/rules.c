@@ -329,10 +329,13 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			wx_check(m, ck->cur_cpu, va, n.pfn,
 				 size >> VMLAB_PAGE_SHIFT, "a page-table store");
 	}
+	/* No CPU caches an mm it never loaded (a new mm, a fork child
+	 * under construction) or one destroy detached: nothing goes stale. */
+	bool cached = !mm || mm->is_init || mm->cached;
 	/* The last PGD slot ends at 2^64: clamp rather than wrap. */
 	u64 end = va + size ? va + size : ~0ULL;
 	struct eval_ctx x = {mm, va, end};
-	for (int i = 0; i < m->nr_cpus; i++)
+	for (int i = 0; cached && i < m->nr_cpus; i++)
 		tlb_visit_range(m, &m->cpu[i], va, end, eval_entry, &x);
 	if (debug_every(&ck->dbg_tick, 4096))
 		ck_check_counts(m);

@@ -38,6 +38,7 @@ static void load_mm(struct vmlab_machine *m, struct cpu *c,
 		    struct vmlab_mm *mm)
 {
 	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
+	mm->cached = true;
 	m->arch->tlb->load_mm(m, c, mm);
 	/* The CPU runs mm now, and its fast path starts empty. */
 	assert(c->loaded_mm == mm && vmlab_mm_cpumask_test(mm, c->id));
@@ -132,6 +133,9 @@ void vmlab_mm_destroy(struct vmlab_machine *m, struct vmlab_mm *mm)
 			vmlab_warn(m, "mm_destroy: user PGD entry %llu still "
 				      "populated (leaked tables)",
 				   (unsigned long long)i);
+	/* Every CPU dropped it above: no translation through its tables
+	 * can be used again (its PCID entries name no mm). */
+	mm->cached = false;
 	/* Unlink the shared kernel half so the free sees no references. */
 	for (u64 i = user_entries; i < VMLAB_PTRS_PER_TABLE; i++)
 		vmlab_set_entry(m, mm,

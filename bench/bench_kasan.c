@@ -108,7 +108,7 @@ static void access_hit(struct bench_out *o, u64 n, bool kasan,
 	struct vmlab_machine *m = kboot(kasan);
 	u64 first = vmlab_vmalloc(m, 0, VMLAB_PAGE_SIZE);
 	u64 va = vmlab_vmalloc(m, 0, VMLAB_PAGE_SIZE);
-	u64 sum = 0, v;
+	u64 sum = 0, v = 0;
 
 	if (!first || !va)
 		die("vmalloc");

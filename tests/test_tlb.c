@@ -281,7 +281,23 @@ static void test_inline_accessors(void **state)
 	/* Misaligned, bad CPU and unmapped go through the checked path. */
 	assert_int_equal(vmlab_read_u64(m, 1, KVA + 3, &v), 0);
 	assert_int_equal(vmlab_read_u64(m, 7, KVA, &v), -VMLAB_EINVAL);
+	/* Ids past VMLAB_MAX_CPUS and negative ones: never the fast view's
+	 * table (no hit through another CPU's block, no read past it). */
+	assert_int_equal(vmlab_read_u64(m, VMLAB_MAX_CPUS, KVA, &v),
+			 -VMLAB_EINVAL);
+	assert_int_equal(vmlab_read_u64(m, -1, KVA, &v), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_write_u64(m, VMLAB_MAX_CPUS - 1, KVA, 1),
+			 -VMLAB_EINVAL);
+	/* An error leaves *out alone. */
+	v = 0x5a5a;
 	assert_int_equal(vmlab_read_u64(m, 1, KVA + 8192, &v), -VMLAB_EFAULT);
+	assert_int_equal(v, 0x5a5a);
+	/* The inline hit counts on the CPU that hit, not on CPU 0. */
+	u64 h0 = vmlab_counter(m, 0, VMLAB_C_tlb_l1_hit);
+	hits = vmlab_counter(m, 1, VMLAB_C_tlb_l1_hit);
+	assert_int_equal(vmlab_read_u64(m, 1, KVA + 16, &v), 0);
+	assert_int_equal(vmlab_counter(m, 1, VMLAB_C_tlb_l1_hit), hits + 1);
+	assert_int_equal(vmlab_counter(m, 0, VMLAB_C_tlb_l1_hit), h0);
 	/* After a flushed unmap the inline path must not hit. */
 	t_unmap(m, 0, KVA, 4096, true);
 	assert_int_equal(vmlab_read_u64(m, 1, KVA + 16, &v), -VMLAB_EFAULT);

@@ -104,11 +104,18 @@ struct vmlab_fast_entry {
 	 * shadow's entry. */
 	const u8 *shadow;
 };
+/* One CPU's fast path and, right after it, its counters (vmlab_counter),
+ * so a hit counts itself at a fixed offset from the entry it matched. */
+struct vmlab_fast_cpu {
+	struct vmlab_fast_entry e[VMLAB_NR_ACCESS][VMLAB_FAST_SIZE];
+	u64 cnt[VMLAB_NR_COUNTERS];
+};
 struct vmlab_fast_view {
-	const struct vmlab_fast_entry *base; /* cpu 0, kind 0, entry 0 */
-	u64 *hits;     /* cpu 0's tlb_l1_hit counter */
-	size_t stride; /* bytes from one CPU's arrays to the next's */
-	u32 nr_cpus;
+	/* Indexed by CPU id; an id without a CPU names an always-empty
+	 * block (no tag matches), so the hit tests no CPU count: a constant
+	 * id needs no check at all, a variable one a compare with a
+	 * constant. */
+	struct vmlab_fast_cpu *cpu[VMLAB_MAX_CPUS];
 	/* Non-zero while the only access observers are shadow checks with
 	 * this offset (KASAN, observer.h inline_shadow_offset): fast-path
 	 * fills link each page to its shadow bytes, and a watched hit
@@ -129,29 +136,42 @@ static inline const struct vmlab_fast_entry *
 vmlab__fast_hit(const struct vmlab_machine *m, int cpu, int kind, u64 va)
 {
 	const struct vmlab_fast_view *v = vmlab__fast_view(m);
-	if (__builtin_expect((unsigned)cpu >= v->nr_cpus || (va & 7), 0))
+	if (__builtin_expect((unsigned)cpu >= VMLAB_MAX_CPUS || (va & 7), 0))
 		return 0;
+	struct vmlab_fast_cpu *fc = v->cpu[cpu];
 	const struct vmlab_fast_entry *fe =
-		(const struct vmlab_fast_entry *)(const void *)((const char *)v->base +
-						(size_t)cpu * v->stride) +
-		(size_t)kind * VMLAB_FAST_SIZE +
-		((va >> VMLAB_PAGE_SHIFT) & (VMLAB_FAST_SIZE - 1));
+		&fc->e[kind][(va >> VMLAB_PAGE_SHIFT) & (VMLAB_FAST_SIZE - 1)];
 	u64 want = (va & VMLAB_PAGE_MASK) | 1;
-	if (__builtin_expect(fe->tag != want, 0)) {
-		/* KASAN's check, inline as the compiler emits it: a watched
-		 * hit passes when the shadow byte of the aligned 8-byte access
-		 * is 0; anything else (poison, no shadow link) goes out of
-		 * line. */
-		if (fe->tag != (want | VMLAB_FAST_TAG_WATCH) ||
-		    fe->shadow[(va & (VMLAB_PAGE_SIZE - 1)) >> 3])
-			return 0;
+	if (__builtin_expect(fe->tag == want, 1)) {
+		fc->cnt[VMLAB_C_tlb_l1_hit]++;
+		return fe;
 	}
-	++*(u64 *)(void *)((char *)v->hits + (size_t)cpu * v->stride);
+	/* KASAN's check, inline as the compiler emits it: a watched hit
+	 * passes when the shadow byte of the aligned 8-byte access is 0;
+	 * anything else (poison, no shadow link) goes out of line.  The
+	 * empty asm keeps the compiler from merging this path's loads and
+	 * count with the plain hit's, which would cost that one registers
+	 * and an instruction or two. */
+	__asm__("" : "+r"(fe), "+r"(fc));
+	if (fe->tag != (want | VMLAB_FAST_TAG_WATCH) ||
+	    fe->shadow[(va >> 3) & ((VMLAB_PAGE_SIZE >> 3) - 1)])
+		return 0;
+	fc->cnt[VMLAB_C_tlb_l1_hit]++;
 	return fe;
 }
 
+/* The out-of-line rest of vmlab_read_u64: value and error in registers,
+ * so a caller's destination need not live in memory for the slow call. */
+struct vmlab__u64_res {
+	u64 v;
+	int err;
+};
+struct vmlab__u64_res vmlab__read_u64_slow(struct vmlab_machine *m, int cpu,
+					   u64 va);
+
 /* Aligned 8-byte kernel-mode read/write: the TLB-hit case inline, every
- * other case (miss, fault, checker) through vmlab_read/vmlab_write. */
+ * other case (miss, fault, checker) through vmlab_read/vmlab_write.
+ * *out is left alone on an error. */
 static inline int vmlab_read_u64(struct vmlab_machine *m, int cpu, u64 va,
 				 u64 *out)
 {
@@ -164,7 +184,10 @@ static inline int vmlab_read_u64(struct vmlab_machine *m, int cpu, u64 va,
 		*out = v;
 		return 0;
 	}
-	return vmlab_read(m, cpu, va, out, 8, 0);
+	struct vmlab__u64_res r = vmlab__read_u64_slow(m, cpu, va);
+	if (!r.err)
+		*out = r.v;
+	return r.err;
 }
 
 static inline int vmlab_write_u64(struct vmlab_machine *m, int cpu, u64 va,

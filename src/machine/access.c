@@ -493,6 +493,14 @@ int vmlab_read(struct vmlab_machine *m, int cpu, u64 va, void *buf,
 	return access_fast(m, cpu, VMLAB_READ, va, buf, len, 0, f);
 }
 
+struct vmlab__u64_res vmlab__read_u64_slow(struct vmlab_machine *m, int cpu,
+					   u64 va)
+{
+	struct vmlab__u64_res r = {0, 0};
+	r.err = access_fast(m, cpu, VMLAB_READ, va, (u8 *)&r.v, 8, 0, NULL);
+	return r;
+}
+
 int vmlab_write(struct vmlab_machine *m, int cpu, u64 va, const void *buf,
 		size_t len, struct vmlab_fault *f)
 {

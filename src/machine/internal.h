@@ -181,7 +181,12 @@ struct cpu {
 	struct pwc_entry *pwc;
 	u16 pwc_n;
 	u16 pwc_next;
-	struct fast_entry fast[VMLAB_NR_ACCESS][FAST_SIZE];
+	/* Laid out as struct vmlab_fast_cpu (tlb.h, checked in machine.c):
+	 * the inline hit counts cnt[VMLAB_C_tlb_l1_hit] through it. */
+	struct {
+		struct fast_entry fast[VMLAB_NR_ACCESS][FAST_SIZE];
+		u64 cnt[VMLAB_NR_COUNTERS];
+	};
 	/* Fast-path slots written since the last fast_flush(), one bit each
 	 * (kind * FAST_SIZE + index), so a flush clears only those. */
 	u64 fast_used[VMLAB_NR_ACCESS * FAST_SIZE / 64];
@@ -208,7 +213,6 @@ struct cpu {
 	 * holds none of its locks (vmlab_op_unlock); NULL: never dropped. */
 	struct vmlab_lock *op_lock;
 	u64 shadow_off; /* machine's fast.shadow_offset, for fast_drop_range */
-	u64 cnt[VMLAB_NR_COUNTERS];
 	u32 dbg_tick; /* VMLAB_DEBUG: TLB changes, paces tlb_check() */
 };
 

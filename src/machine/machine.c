@@ -197,6 +197,10 @@ static void cpus_destroy(struct vmlab_machine *m)
 	m->cpu = NULL;
 }
 
+/* The fast path of every CPU id the machine lacks: no tag ever matches
+ * (a valid tag has bit 0 set), so it is only read. */
+static const struct vmlab_fast_cpu fast_none;
+
 static int cpus_create(struct vmlab_machine *m)
 {
 	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS && !m->cpu);
@@ -209,10 +213,16 @@ static int cpus_create(struct vmlab_machine *m)
 		if (err)
 			return err;
 	}
-	m->fast.base = &m->cpu[0].fast[0][0];
-	m->fast.hits = &m->cpu[0].cnt[VMLAB_C_tlb_l1_hit];
-	m->fast.stride = sizeof(struct cpu);
-	m->fast.nr_cpus = (u32)m->nr_cpus;
+	_Static_assert(offsetof(struct cpu, cnt) - offsetof(struct cpu, fast) ==
+			       offsetof(struct vmlab_fast_cpu, cnt),
+		       "struct cpu's fast path is laid out as vmlab_fast_cpu");
+	for (int i = 0; i < VMLAB_MAX_CPUS; i++)
+		m->fast.cpu[i] =
+			i < m->nr_cpus ?
+				(struct vmlab_fast_cpu *)(void *)m->cpu[i].fast :
+				(struct vmlab_fast_cpu *)(uintptr_t)&fast_none;
+	assert(&m->fast.cpu[0]->cnt[VMLAB_C_tlb_l1_hit] ==
+	       &m->cpu[0].cnt[VMLAB_C_tlb_l1_hit]);
 	/* The inline accessors of tlb.h read the machine as its fast view. */
 	assert((const void *)vmlab__fast_view(m) == (const void *)&m->fast);
 	return 0;

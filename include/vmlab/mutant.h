@@ -152,7 +152,15 @@
 	  "the stage-2 fault installs the PTE it read without checking "       \
 	  "mmu_invalidate_in_progress/seq: a racing mprotect leaves a "        \
 	  "writable stage-2 entry over a read-only CPU PTE",                   \
-	  "stale-access", "kvm-ignore-invalidate-in-progress", 200)
+	  "stale-access", "kvm-ignore-invalidate-in-progress", 200)       \
+	X(SOFT_DIRTY_NO_NOTIFY, "soft-dirty-no-notify",                      \
+	  "(fs/proc/task_mmu.c clear_refs_write: MMU_NOTIFY_SOFT_DIRTY range " \
+	  "and flush_tlb_mm's secondary-TLB hook)",                            \
+	  "clear_refs 4 write-protects the PTEs without the SOFT_DIRTY range " \
+	  "and flushes only CPU TLBs: KVM's stage 2 and an SMMU without BTM "   \
+	  "keep writing through writable entries, the writes never fault "     \
+	  "and soft-dirty misses them",                                         \
+	  "stale-access", "soft-dirty-no-notify", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

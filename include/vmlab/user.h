@@ -25,7 +25,8 @@
  * sets the flag only); the swap cache (each swap-in copies the slot);
  * LRU lists (COLD clears accessed bits, FREE'd pages are dropped by
  * PAGEOUT, not by background reclaim); KSM (MERGEABLE sets the flag);
- * read-ahead (WILLNEED does nothing); soft-dirty (pagemap bit 55 is 0);
+ * read-ahead (WILLNEED does nothing); soft-dirty of swap entries
+ * (include/vmlab/migrate.h has clear_refs and pagemap bit 55);
  * regular files (files are memfd/shmem); mseal, userfaultfd, resource
  * limits and commit accounting (VM_ACCOUNT is kept for merging).  Tasks
  * are unprivileged for mmap_min_addr (65536: EPERM below it) and
@@ -154,7 +155,7 @@
 
 /* /proc/PID/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define VMLAB_PM_PFN_MASK ((1ULL << 55) - 1)
-#define VMLAB_PM_SOFT_DIRTY (1ULL << 55) /* not modelled: always 0 */
+#define VMLAB_PM_SOFT_DIRTY (1ULL << 55) /* where the arch has it */
 #define VMLAB_PM_MMAP_EXCLUSIVE (1ULL << 56)
 #define VMLAB_PM_UFFD_WP (1ULL << 57)
 #define VMLAB_PM_GUARD_REGION (1ULL << 58)

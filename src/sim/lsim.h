@@ -165,6 +165,12 @@ void lsim_register_pidfd(lua_State *L);
  * m:kvm{...}, mm:notifier{...}; finish destroys them before the mms. */
 void lsim_register_notifier(lua_State *L);
 void lsim_notifier_finish(struct sim_machine *sm);
+/* The C object behind a notifier / smmu / kvm handle at idx (an event's
+ * owner); raises on anything else. */
+void *lsim_notifier_owner(lua_State *L, int idx);
+/* mm:clear_refs, mm:migrate, mm:migrate_vma, mm:make_device_exclusive,
+ * mm:soft_dirty (lua_mmevents.c), set on the user-mm method table on top. */
+void lsim_register_mm_events(lua_State *L);
 int lsim_run_programs(lua_State *L);      /* m:run{...} */
 void lsim_push_cpu(lua_State *L, struct sim_machine *sm, int cpu);
 /* vmlab.replay_trace (lua_replay.c), added to the table on top. */

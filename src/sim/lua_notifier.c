@@ -55,6 +55,7 @@ struct counting {
 	u64 open_snap; /* fingerprint of the range at that start */
 	u64 start, end, secondary, release, young;
 	u64 bracketed, unbracketed;
+	u64 own; /* MIGRATE/EXCLUSIVE ranges it owns: skipped, as drivers do */
 	u64 events[VMLAB_MMU_NR_EVENTS];
 	struct vmlab_machine *m;
 };
@@ -444,6 +445,12 @@ static int cnt_start(struct vmlab_mmu_notifier *mn,
 {
 	struct counting *c = cnt_of(mn);
 	c->start++;
+	if (r->owner == c &&
+	    (r->event == VMLAB_MMU_NOTIFY_MIGRATE ||
+	     r->event == VMLAB_MMU_NOTIFY_EXCLUSIVE)) {
+		c->own++; /* its own migration: nothing to invalidate */
+		return 0;
+	}
 	c->events[r->event]++;
 	/* Nested pairs are not measured: only the outermost one. */
 	if (!c->open && r->end > r->start) {
@@ -549,6 +556,7 @@ static int l_notifier_counts(lua_State *L)
 	set_int(L, "young", c->young);
 	set_int(L, "bracketed", c->bracketed);
 	set_int(L, "unbracketed", c->unbracketed);
+	set_int(L, "own", c->own);
 	lua_newtable(L);
 	for (int e = 0; e < VMLAB_MMU_NR_EVENTS; e++)
 		set_int(L, vmlab_mmu_notifier_event_name(
@@ -556,6 +564,25 @@ static int l_notifier_counts(lua_State *L)
 			c->events[e]);
 	lua_setfield(L, -2, "events");
 	return 1;
+}
+
+void *lsim_notifier_owner(lua_State *L, int idx)
+{
+	struct sim_machine *sm;
+	struct dev_ud *ud = luaL_testudata(L, idx, MT_NOTIFIER);
+	if (!ud)
+		ud = luaL_testudata(L, idx, MT_SMMU);
+	if (!ud)
+		ud = luaL_testudata(L, idx, MT_KVM);
+	if (!ud)
+		luaL_argerror(L, idx, "owner: a notifier, smmu or kvm handle");
+	const char *mt = luaL_testudata(L, idx, MT_NOTIFIER) ? MT_NOTIFIER :
+			 luaL_testudata(L, idx, MT_SMMU)     ? MT_SMMU :
+							       MT_KVM;
+	struct dev *d = check_dev(L, idx, mt, &sm);
+	if (!d->obj)
+		luaL_argerror(L, idx, "owner: closed");
+	return d->obj;
 }
 
 /* ------------------------------------------------ machine methods */
@@ -636,5 +663,6 @@ void lsim_register_notifier(lua_State *L)
 	lua_getfield(L, -1, "__index");
 	lua_pushcfunction(L, l_mm_notifier);
 	lua_setfield(L, -2, "notifier");
+	lsim_register_mm_events(L); /* clear_refs, migrate, exclusive */
 	lua_pop(L, 2);
 }

@@ -636,7 +636,8 @@ static int l_smaps(lua_State *L)
 	return print_to_string(L, vmlab_user_print_smaps);
 }
 
-/* mm:pagemap(va) -> {present=, swap=, guard=, file=, exclusive=, pfn=,
+/* mm:pagemap(va) -> {present=, swap=, guard=, file=, exclusive=,
+ * soft_dirty=, pfn=,
  * raw=} | nil, err */
 static int l_pagemap(lua_State *L)
 {
@@ -653,6 +654,7 @@ static int l_pagemap(lua_State *L)
 	set_bool(L, "guard", e & VMLAB_PM_GUARD_REGION);
 	set_bool(L, "file", e & VMLAB_PM_FILE);
 	set_bool(L, "exclusive", e & VMLAB_PM_MMAP_EXCLUSIVE);
+	set_bool(L, "soft_dirty", e & VMLAB_PM_SOFT_DIRTY);
 	set_int(L, "pfn", e & VMLAB_PM_PFN_MASK);
 	set_int(L, "raw", e);
 	return 1;

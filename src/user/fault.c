@@ -7,7 +7,7 @@
  * (do_fault, do_cow_fault), swap-in (do_swap_page) and PTE markers: a
  * guard marker is SIGSEGV, a poison marker SIGBUS.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 #include "vmlab/mutant.h"
 
 #define OOM VMLAB_SIGKILL
@@ -51,8 +51,7 @@ static int do_anonymous_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	u64 pfn;
 	if (alloc_user_page(mm, cpu, &pfn))
 		return OOM;
-	map_new_anon(mm, p, addr, pfn,
-		     prot | VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY);
+	map_new_anon(mm, p, addr, pfn, prot_mkdirty(prot | VMLAB_PAGE_RW));
 	mm->ev.fault_anon++;
 	return 0;
 }
@@ -154,8 +153,8 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		      u64 addr, vmlab_ptep_t p, const struct vmlab_pte_info *in)
 {
 	struct vmlab_machine *m = mm->m;
-	vmlab_pgprot_t wprot = vm_get_page_prot(v->vm_flags) | VMLAB_PAGE_RW |
-			       VMLAB_PAGE_DIRTY;
+	vmlab_pgprot_t wprot =
+		prot_mkdirty(vm_get_page_prot(v->vm_flags) | VMLAB_PAGE_RW);
 	bool zero = is_zero_pfn(mm, in->pfn);
 	struct vmlab_page *old = zero ? NULL : upage(m, in->pfn);
 	assert(in->kind == VMLAB_PTE_LEAF && !(in->prot & VMLAB_PAGE_RW));
@@ -229,7 +228,7 @@ static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	mm->swap_ents--;
 	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
 	if (write && (v->vm_flags & VMLAB_VM_WRITE))
-		prot |= VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY;
+		prot = prot_mkdirty(prot | VMLAB_PAGE_RW);
 	/* Without a swap cache every swapped-in page is exclusive. */
 	map_new_anon(mm, p, addr, pfn, prot);
 	mm->ev.fault_swapin++;
@@ -261,6 +260,8 @@ static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		to = pte_off + vma_pages(v) - vma_off;
 	u64 eof = PAGES(PAGE_ALIGN_UP(f->size));
 	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
+	if (vma_soft_dirty_enabled(v))
+		prot &= ~VMLAB_PAGE_RW; /* vma_wants_writenotify() */
 	bool got = false;
 	assert(from <= pte_off && pte_off < to && to - from <= FAULT_AROUND_PAGES);
 	for (u64 i = from; i < to; i++) {
@@ -312,12 +313,14 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 			return OOM;
 		copy_page_content(mm->m, npfn, cpfn);
 		map_new_anon(mm, p, addr, npfn,
-			     prot | VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY);
+			     prot_mkdirty(prot | VMLAB_PAGE_RW));
 		mm->ev.fault_cow++;
 		return 0;
 	}
 	if (write)
-		prot |= VMLAB_PAGE_DIRTY;
+		prot = prot_mkdirty(prot);
+	else if (vma_soft_dirty_enabled(v))
+		prot &= ~VMLAB_PAGE_RW; /* vma_wants_writenotify() */
 	page_get(mm->m, cpfn);
 	upage(mm->m, cpfn)->mapcount++;
 	rss_add(mm, cpfn, 1);
@@ -349,12 +352,20 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		upte_set(mm, addr, p, 0); /* a bare uffd-wp marker */
 		break;
 	case VMLAB_PTE_SWAP:
+		if (is_device_exclusive_entry(&in))
+			return remove_device_exclusive_entry(mm, v, addr, p);
+		if (is_migration_entry(&in)) {
+			/* migration_entry_wait(): until it is remapped. */
+			sched_point(m, cpu, "migration entry wait");
+			return 0;
+		}
 		return do_swap_page(mm, v, cpu, addr, p, in.swp_offset, write);
 	case VMLAB_PTE_PROTNONE:
 		/* An accessible VMA over a PROT_NONE entry: restore it. */
 		upte_set(mm, addr, p,
 			 mk_upte(m, in.pfn, vm_get_page_prot(v->vm_flags) |
-					     (in.prot & VMLAB_PAGE_DIRTY)));
+					     (in.prot & (VMLAB_PAGE_DIRTY |
+							 PAGE_SOFT_DIRTY))));
 		return 0;
 	case VMLAB_PTE_LEAF:
 		if (write && !(in.prot & VMLAB_PAGE_RW))

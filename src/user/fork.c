@@ -8,7 +8,7 @@
  * shared until the first write; guard and poison markers are copied.  The
  * parent's TLB is flushed once at the end (flush_tlb_mm()).
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 static bool is_cow_mapping(u64 flags)
 {
@@ -31,6 +31,13 @@ static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
 	assert(c->sv->vm_start <= va && va < c->sv->vm_end);
 	struct vmlab_pte_info in;
 	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	if (is_device_exclusive_entry(&in)) {
+		/* copy_nonpresent_pte(): try_restore_exclusive_pte(), then
+		 * copy it as the present PTE it was. */
+		restore_exclusive_pte(src, c->sv, va, sp, &in);
+		e = upte_get(src, sp);
+		m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	}
 	u64 ne = e;
 	switch (in.kind) {
 	case VMLAB_PTE_LEAF:

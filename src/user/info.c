@@ -5,7 +5,7 @@
  * (PM_GUARD_REGION, bit 58, since 6.14) and a scan for runs of guard
  * markers.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 struct count_ctx {
 	u64 rss, anon, swap, guard;
@@ -35,6 +35,11 @@ static int count_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 			if (!c->pfnmap &&
 			    upage(mm->m, in.pfn)->owner == PG_OWNER_ANON)
 				c->anon++;
+		} else if (is_pfn_swap_entry(&in)) {
+			/* A device-exclusive page is still the mm's. */
+			c->rss++;
+			c->anon += upage(mm->m, in.swp_offset)->owner ==
+				   PG_OWNER_ANON;
 		} else if (in.kind == VMLAB_PTE_SWAP) {
 			c->swap++;
 		} else if (is_guard_marker(&in)) {
@@ -177,20 +182,31 @@ void vmlab_user_print_smaps(struct vmlab_user_mm *mm, void *file)
 
 /* ------------------------------------------------------------ pagemap */
 
-static u64 pagemap_entry(struct vmlab_user_mm *mm, u64 va)
+static u64 pte_pagemap(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 va)
 {
 	vmlab_ptep_t p;
-	assert(!(va & (VMLAB_PAGE_SIZE - 1)) && va < (1ULL << 47));
-	struct vmlab_vma *v = vma_lookup(mm, va);
-	if (!v || upte_lookup(mm, va, &p))
+	if (upte_lookup(mm, va, &p))
 		return 0;
 	u64 e = upte_get(mm, p);
 	struct vmlab_pte_info in;
 	mm->m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	u64 sd = (in.kind == VMLAB_PTE_LEAF || in.kind == VMLAB_PTE_PROTNONE) &&
+			 (in.prot & PAGE_SOFT_DIRTY) ?
+		 VMLAB_PM_SOFT_DIRTY :
+		 0;
+	if (is_pfn_swap_entry(&in)) {
+		/* pfn_swap_entry_to_page(): flags of the page it names. */
+		const struct vmlab_page *pg = upage(mm->m, in.swp_offset);
+		return VMLAB_PM_SWAP |
+		       (((u64)in.swp_type | (in.swp_offset << 5)) &
+			VMLAB_PM_PFN_MASK) |
+		       (pg->owner != PG_OWNER_ANON ? VMLAB_PM_FILE : 0) |
+		       (pg->mapcount == 1 ? VMLAB_PM_MMAP_EXCLUSIVE : 0);
+	}
 	switch (in.kind) {
 	case VMLAB_PTE_LEAF:
 	case VMLAB_PTE_PROTNONE: { /* pte_present() on x86 */
-		u64 r = VMLAB_PM_PRESENT | (in.pfn & VMLAB_PM_PFN_MASK);
+		u64 r = VMLAB_PM_PRESENT | (in.pfn & VMLAB_PM_PFN_MASK) | sd;
 		if (is_zero_pfn(mm, in.pfn) || (v->vm_flags & VMLAB_VM_PFNMAP))
 			return r; /* vm_normal_page(): none */
 		const struct vmlab_page *pg = upage(mm->m, in.pfn);
@@ -217,6 +233,20 @@ static u64 pagemap_entry(struct vmlab_user_mm *mm, u64 va)
 	default:
 		return 0;
 	}
+}
+
+/* pagemap_pte_hole() / pte_to_pagemap_entry(): a page of a VM_SOFTDIRTY
+ * VMA is soft-dirty whatever its PTE says. */
+static u64 pagemap_entry(struct vmlab_user_mm *mm, u64 va)
+{
+	assert(!(va & (VMLAB_PAGE_SIZE - 1)) && va < (1ULL << 47));
+	struct vmlab_vma *v = vma_lookup(mm, va);
+	if (!v)
+		return 0;
+	u64 r = pte_pagemap(mm, v, va);
+	if (v->vm_flags & VMLAB_VM_SOFTDIRTY)
+		r |= VMLAB_PM_SOFT_DIRTY;
+	return r;
 }
 
 int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,

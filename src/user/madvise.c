@@ -8,7 +8,7 @@
  * PAGEOUT to the swap area, REMOVE (hole punch), POPULATE_READ/WRITE and
  * the guard-region advice.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 struct madv {
 	struct vmlab_user_mm *mm;
@@ -88,7 +88,7 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 		u64 e = upte_get(mm, p);
 		struct vmlab_pte_info in;
 		m->arch->decode(e, VMLAB_LVL_PTE, &in);
-		if (in.kind == VMLAB_PTE_SWAP) {
+		if (in.kind == VMLAB_PTE_SWAP && !is_pfn_swap_entry(&in)) {
 			/* Cheaper to refault zeroes than to swap in. */
 			upte_set(mm, va, p, 0);
 			swap_free(mm->svc, in.swp_offset);

@@ -12,7 +12,7 @@
  * parameters (mmap_base, legacy base, stack_guard_gap, brk, mmap_min_addr)
  * are settable per mm.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 #define DEFAULT_MAP_WINDOW TASK_SIZE
 #define LEGACY_MAP_MASK                                                      \
@@ -322,8 +322,10 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 	struct vmlab_vma *v = vma_merge_new_range(mm, prev, next, addr, end,
 						  vm_flags, file, pgoff, NULL,
 						  0);
-	if (v)
+	if (v) {
+		vma_set_soft_dirty(v); /* __mmap_complete(): VM_SOFTDIRTY */
 		return (s64)addr;
+	}
 	bool own_file = false;
 	if (!file && (vm_flags & VMLAB_VM_SHARED)) {
 		/* shmem_zero_setup(): anonymous shared memory is a file. */
@@ -348,6 +350,7 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 		if (!own_file)
 			file_get(file);
 	}
+	vma_set_soft_dirty(v);
 	vma_link(mm, v);
 	assert(vma_lookup(mm, addr) == v && v->vm_end == end);
 	return (s64)addr;
@@ -759,6 +762,7 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 		      VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_SHARED |
 		      VMLAB_VM_MAYSHARE | VMLAB_VM_IO | VMLAB_VM_PFNMAP |
 		      VMLAB_VM_DONTEXPAND | VMLAB_VM_DONTDUMP;
+	vma_set_soft_dirty(v);
 	vma_link(mm, v);
 	/* remap_pfn_range(): every PTE up front, special (no page refs). */
 	vmlab_pgprot_t pp = vm_get_page_prot(v->vm_flags);
@@ -841,6 +845,7 @@ s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
 		vma_link(mm, v);
 	}
 	assert(v->vm_end == newbrk);
+	vma_set_soft_dirty(v); /* do_brk_flags() */
 	mm->brk = brk;
 	/* brk(2): after mlockall(MCL_FUTURE) the new heap is faulted in */
 	if (mm->def_flags & VMLAB_VM_LOCKED)
@@ -894,6 +899,7 @@ int vmlab_user_map_exec(struct vmlab_user_mm *mm, u64 start, u64 end,
 	v->vm_end = end;
 	v->vm_pgoff = file ? PAGES(off) : PAGES(start);
 	v->vm_flags = vf;
+	vma_set_soft_dirty(v); /* mmap_region(), __bprm_mm_init() */
 	if (file) {
 		v->file = file;
 		file_get(file);

@@ -6,7 +6,7 @@
  * after the flush.  Guard markers survive every zap except munmap/exit
  * (ZAP_FLAG_DROP_MARKER); DONTNEED frees a PTE table it emptied whole.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 struct zap_ctx {
 	struct ugather *g;
@@ -66,6 +66,11 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 		if (d->only_file && !should_zap_cows(d))
 			return true;
 		upte_set(mm, va, p, 0);
+		if (is_pfn_swap_entry(&in)) {
+			/* zap_nonpresent_ptes(): the page it names. */
+			pfn_entry_drop(mm, &in, z->g);
+			return false;
+		}
 		swap_free(mm->svc, in.swp_offset);
 		assert(mm->swap_ents > 0);
 		mm->swap_ents--;
@@ -173,6 +178,9 @@ static bool can_change_writable(struct vmlab_user_mm *mm,
 {
 	if (!(v->vm_flags & VMLAB_VM_WRITE) || !(np & VMLAB_PAGE_PRESENT))
 		return false;
+	/* can_change_pte_writable(): a write must fault to be tracked. */
+	if (vma_soft_dirty_enabled(v) && !(np & PAGE_SOFT_DIRTY))
+		return false;
 	if (!(v->vm_flags & VMLAB_VM_SHARED)) {
 		if (is_zero_pfn(mm, pfn))
 			return false;
@@ -197,7 +205,9 @@ static int prot_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 		m->arch->decode(e, VMLAB_LVL_PTE, &in);
 		if (in.kind != VMLAB_PTE_LEAF && in.kind != VMLAB_PTE_PROTNONE)
 			continue; /* swap entries and markers keep as they are */
-		vmlab_pgprot_t np = c->newprot | (in.prot & VMLAB_PAGE_DIRTY);
+		/* pte_modify() keeps dirty and soft-dirty. */
+		vmlab_pgprot_t np = c->newprot |
+				    (in.prot & (VMLAB_PAGE_DIRTY | PAGE_SOFT_DIRTY));
 		if (c->try_writable && !(np & VMLAB_PAGE_RW) &&
 		    can_change_writable(mm, c->v, in.pfn, np))
 			np |= VMLAB_PAGE_RW;

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lua bindings of the user-mm operations that fire SOFT_DIRTY, MIGRATE and
+ * EXCLUSIVE notifier events (include/vmlab/migrate.h), as user-mm methods:
+ *   mm:clear_refs(4)                       -> true | nil, err
+ *   mm:soft_dirty(addr)                    -> bool (pagemap bit 55)
+ *   mm:migrate(addr, len)                  -> pages moved | nil, err
+ *   mm:migrate_vma(start, end [, owner])   -> pages moved | nil, err
+ *   mm:make_device_exclusive(addr [, owner]) -> pfn | nil, err
+ *   mm:device_exclusive(addr)              -> bool
+ * owner: a handle from mm:notifier{}, m:smmu{} or m:kvm{}.
+ */
+#include "sim/lsim.h"
+#include "vmlab/migrate.h"
+
+static u64 arg_u64(lua_State *L, int idx)
+{
+	lua_Integer v = luaL_checkinteger(L, idx);
+	luaL_argcheck(L, v >= 0, idx, "negative address or length");
+	return (u64)v;
+}
+
+static int push_result(lua_State *L, s64 r)
+{
+	if (r >= 0) {
+		lua_pushinteger(L, (lua_Integer)r);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, vmlab_strerror((int)r));
+	return 2;
+}
+
+/* An operation of the mm at 1 on the running program's CPU (the mm's
+ * own CPU outside m:run). */
+static struct vmlab_user_mm *op_begin(lua_State *L, struct lop *o,
+				      const char *name)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	int cpu = sm->sched ? vmlab_sched_current_cpu(sm->m) : -1;
+	if (cpu < 0)
+		cpu = vmlab_user_cpu(mm);
+	lsim_push_cpu(L, sm, cpu);
+	lop_begin_svc(L, o, lua_gettop(L), name);
+	lua_pop(L, 1);
+	if (vmlab_user_cpu(mm) != o->cpu)
+		vmlab_user_switch(mm, o->cpu);
+	return mm;
+}
+
+static int l_clear_refs(lua_State *L)
+{
+	lua_Integer type = luaL_checkinteger(L, 2);
+	luaL_argcheck(L, type >= VMLAB_CLEAR_REFS_ALL &&
+			      type <= VMLAB_CLEAR_REFS_MM_HIWATER_RSS,
+		      2, "clear_refs type 1..5");
+	struct lop o;
+	struct vmlab_user_mm *mm = op_begin(L, &o, "clear_refs");
+	int err = vmlab_clear_refs(mm, (int)type);
+	lop_end(&o);
+	if (err)
+		return push_result(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_soft_dirty(lua_State *L)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	u64 va = arg_u64(L, 2) & VMLAB_PAGE_MASK;
+	u64 e = 0;
+	int n = vmlab_pagemap_read(mm, va, &e, 1);
+	if (n < 0)
+		return push_result(L, n);
+	lua_pushboolean(L, (e & VMLAB_PM_SOFT_DIRTY) != 0);
+	return 1;
+}
+
+static int l_migrate(lua_State *L)
+{
+	u64 addr = arg_u64(L, 2), len = arg_u64(L, 3);
+	struct lop o;
+	struct vmlab_user_mm *mm = op_begin(L, &o, "move_pages");
+	s64 r = vmlab_migrate_pages(mm, addr, len);
+	lop_end(&o);
+	return push_result(L, r);
+}
+
+static int l_migrate_vma(lua_State *L)
+{
+	u64 start = arg_u64(L, 2), end = arg_u64(L, 3);
+	void *owner = lua_isnoneornil(L, 4) ? NULL : lsim_notifier_owner(L, 4);
+	struct lop o;
+	struct vmlab_user_mm *mm = op_begin(L, &o, "migrate_vma");
+	s64 r = vmlab_migrate_vma(mm, start, end, owner);
+	lop_end(&o);
+	return push_result(L, r);
+}
+
+static int l_make_device_exclusive(lua_State *L)
+{
+	u64 addr = arg_u64(L, 2);
+	void *owner = lua_isnoneornil(L, 3) ? NULL : lsim_notifier_owner(L, 3);
+	struct lop o;
+	struct vmlab_user_mm *mm = op_begin(L, &o, "make_device_exclusive");
+	u64 pfn = 0;
+	int err = vmlab_make_device_exclusive(mm, addr, owner, &pfn);
+	lop_end(&o);
+	return push_result(L, err ? err : (s64)pfn);
+}
+
+static int l_device_exclusive(lua_State *L)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	lua_pushboolean(L, vmlab_is_device_exclusive(mm, arg_u64(L, 2)));
+	return 1;
+}
+
+void lsim_register_mm_events(lua_State *L)
+{
+	static const luaL_Reg mm_methods[] = {
+		{"clear_refs", l_clear_refs},
+		{"soft_dirty", l_soft_dirty},
+		{"migrate", l_migrate},
+		{"migrate_vma", l_migrate_vma},
+		{"make_device_exclusive", l_make_device_exclusive},
+		{"device_exclusive", l_device_exclusive},
+		{NULL, NULL},
+	};
+	luaL_checktype(L, -1, LUA_TTABLE);
+	luaL_setfuncs(L, mm_methods, 0);
+}

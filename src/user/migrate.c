@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page migration of anonymous memory: move_pages(2) through
+ * try_to_migrate_one() (mm/rmap.c: an MMU_NOTIFY_CLEAR range per page,
+ * ptep_clear_flush, a migration entry), migrate_folio's copy and
+ * remove_migration_ptes() (mm/migrate.c); and the device flavour,
+ * migrate_vma_setup() / migrate_vma_pages() / migrate_vma_finalize()
+ * (mm/migrate_device.c: one MMU_NOTIFY_MIGRATE range owned by the caller,
+ * migration entries for the whole range, one flush).  The new page takes
+ * the old one's place in every respect (mapcount, exclusivity, dirty,
+ * soft-dirty, writability); the old page is freed after the flush.
+ */
+#include <string.h>
+
+#include "user/swapops.h"
+#include "vmlab/migrate.h"
+
+struct mig_page {
+	u64 va, old_pfn, new_pfn;
+	vmlab_pgprot_t prot; /* the PTE's, to restore */
+};
+
+/* Can the page at p move (an exclusively mapped anonymous page)? */
+static bool migratable(struct vmlab_user_mm *mm, vmlab_ptep_t p,
+		       struct vmlab_pte_info *in)
+{
+	mm->m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, in);
+	if (in->kind != VMLAB_PTE_LEAF || is_zero_pfn(mm, in->pfn))
+		return false;
+	const struct vmlab_page *pg = upage(mm->m, in->pfn);
+	return pg->owner == PG_OWNER_ANON && pg->mapcount == 1 &&
+	       pg->refcount == 1;
+}
+
+/* Under the PTL: the present PTE becomes a migration entry (the caller
+ * flushes before the copy). */
+static void install_migration_entry(struct vmlab_user_mm *mm, u64 va,
+				    vmlab_ptep_t p,
+				    const struct vmlab_pte_info *in)
+{
+	u32 type = (in->prot & VMLAB_PAGE_RW) ? SWP_MIGRATION_WRITE
+					      : SWP_MIGRATION_READ;
+	assert(in->kind == VMLAB_PTE_LEAF);
+	upte_set(mm, va, p, 0);
+	upte_set(mm, va, p, vmlab_mk_swap(mm->m, type, in->pfn));
+}
+
+/* migrate_folio() + remove_migration_pte(): copy, hand the page's state
+ * over, map the new page where the migration entry stands. */
+static void remap(struct vmlab_user_mm *mm, struct ugather *g,
+		  const struct mig_page *mp)
+{
+	struct vmlab_machine *m = mm->m;
+	vmlab_ptep_t p;
+	int err = upte_lookup(mm, mp->va, &p);
+	assert(!err);
+	(void)err;
+	struct vmlab_pte_info in;
+	m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, &in);
+	assert(is_migration_entry(&in) && in.swp_offset == mp->old_pfn);
+	copy_page_content(m, mp->new_pfn, mp->old_pfn);
+	struct vmlab_page *o = upage(m, mp->old_pfn), *n = upage(m, mp->new_pfn);
+	n->owner = o->owner;
+	n->private_ = o->private_;
+	n->mapcount = o->mapcount;
+	o->mapcount = 0;
+	rss_add(mm, mp->new_pfn, 1);
+	rss_add(mm, mp->old_pfn, -1);
+	user_ptl(mm, true);
+	upte_set(mm, mp->va, p, mk_upte(m, mp->new_pfn, mp->prot));
+	user_ptl(mm, false);
+	ug_put_page(g, mp->old_pfn);
+}
+
+/* Validate [start, end) and find its first VMA. */
+static int range_check(struct vmlab_user_mm *mm, u64 start, u64 end)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC || start >= end ||
+	    ((start | end) & (VMLAB_PAGE_SIZE - 1)) || end > TASK_SIZE)
+		return -VMLAB_EINVAL;
+	return find_vma_intersection(mm, start, end) ? 0 : -VMLAB_EFAULT;
+}
+
+s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	int err = range_check(mm, addr, addr + len);
+	if (err)
+		return err;
+	user_enter(mm, "move_pages");
+	s64 moved = 0;
+	for (u64 va = addr; va < addr + len; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p;
+		struct vmlab_pte_info in;
+		struct vmlab_vma *v = vma_lookup(mm, va);
+		if (!v || !vma_is_anonymous(v) || upte_lookup(mm, va, &p) ||
+		    !migratable(mm, p, &in))
+			continue;
+		struct mig_page mp = {.va = va, .old_pfn = in.pfn,
+				      .prot = in.prot};
+		if (alloc_user_page(mm, mm->cpu, &mp.new_pfn))
+			return moved ? moved : -VMLAB_ENOMEM;
+		/* try_to_migrate_one(): CLEAR around the unmap; the flush
+		 * (ptep_clear_flush) also reaches secondary TLBs. */
+		struct vmlab_mmu_notifier_range r;
+		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, va,
+			      va + VMLAB_PAGE_SIZE);
+		struct ugather g;
+		ug_init(&g, mm, mm->cpu);
+		user_ptl(mm, true);
+		bool still = migratable(mm, p, &in) && in.pfn == mp.old_pfn;
+		if (still) {
+			install_migration_entry(mm, va, p, &in);
+			user_flush_tlb_mm_range(mm, va, va + VMLAB_PAGE_SIZE);
+		}
+		user_ptl(mm, false);
+		if (still)
+			remap(mm, &g, &mp);
+		else
+			ug_put_page(&g, mp.new_pfn);
+		ug_finish(&g); /* the old page goes, after the flush */
+		user_mn_end(&r);
+		moved += still;
+	}
+	return moved;
+}
+
+s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
+		      void *owner)
+{
+	int err = range_check(mm, start, end);
+	if (err)
+		return err;
+	struct vmlab_vma *v = vma_lookup(mm, start);
+	if (!v || end > v->vm_end || !vma_is_anonymous(v))
+		return -VMLAB_EINVAL; /* migrate_vma_setup(): one VMA */
+	user_enter(mm, "migrate_vma");
+	u64 n = PAGES(end - start);
+	struct mig_page *pages = calloc(n, sizeof(*pages));
+	if (!pages)
+		return -VMLAB_ENOMEM;
+	struct vmlab_machine *m = mm->m;
+	/* migrate_vma_collect(): MIGRATE, owned by the caller. */
+	struct vmlab_mmu_notifier_range r;
+	vmlab_mmu_notifier_range_init(&r, m, VMLAB_MMU_NOTIFY_MIGRATE, 0,
+				      mm->hw, mm->cpu, start, end);
+	r.owner = owner;
+	if (vmlab_mm_has_notifiers(mm->hw))
+		vmlab_mmu_notifier_invalidate_range_start(&r);
+	struct ugather g;
+	ug_init(&g, mm, mm->cpu);
+	u64 nr = 0;
+	user_ptl(mm, true);
+	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
+		vmlab_ptep_t p;
+		struct vmlab_pte_info in;
+		if (upte_lookup(mm, va, &p) || !migratable(mm, p, &in))
+			continue;
+		struct mig_page *mp = &pages[nr];
+		if (alloc_user_page(mm, mm->cpu, &mp->new_pfn))
+			break;
+		mp->va = va;
+		mp->old_pfn = in.pfn;
+		mp->prot = in.prot;
+		install_migration_entry(mm, va, p, &in);
+		nr++;
+	}
+	user_ptl(mm, false);
+	/* migrate_vma_collect_pmd(): one flush_tlb_range() for the range
+	 * before anything is copied. */
+	if (nr)
+		user_flush_tlb_mm_range(mm, start, end);
+	/* migrate_vma_pages() + migrate_vma_finalize(). */
+	for (u64 i = 0; i < nr; i++)
+		remap(mm, &g, &pages[i]);
+	ug_finish(&g);
+	if (vmlab_mm_has_notifiers(mm->hw))
+		vmlab_mmu_notifier_invalidate_range_end(&r);
+	free(pages);
+	assert(nr <= n);
+	return (s64)nr;
+}

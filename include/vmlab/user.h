@@ -342,6 +342,39 @@ int vmlab_user_set_layout(struct vmlab_user_mm *mm,
 int vmlab_memfd_create(struct vmlab_machine *m, const char *name,
 		       struct vmlab_file **out);
 void vmlab_file_put(struct vmlab_file *f);
+/* memfd_create(2) flags and F_ADD_SEALS seals (uapi/linux/memfd.h,
+ * fcntl.h). */
+#define VMLAB_MFD_CLOEXEC 0x0001U
+#define VMLAB_MFD_ALLOW_SEALING 0x0002U
+#define VMLAB_MFD_HUGETLB 0x0004U
+#define VMLAB_MFD_NOEXEC_SEAL 0x0008U
+#define VMLAB_MFD_EXEC 0x0010U
+#define VMLAB_F_SEAL_SEAL 0x0001U
+#define VMLAB_F_SEAL_SHRINK 0x0002U
+#define VMLAB_F_SEAL_GROW 0x0004U
+#define VMLAB_F_SEAL_WRITE 0x0008U
+#define VMLAB_F_SEAL_FUTURE_WRITE 0x0010U
+#define VMLAB_F_SEAL_EXEC 0x0020U
+/*
+ * memfd_create(2) with flags (vmlab_memfd_create() is flags 0): -EINVAL
+ * for unknown flags, MFD_EXEC with MFD_NOEXEC_SEAL, a name over 249
+ * bytes; MFD_HUGETLB -EOPNOTSUPP (no hugetlbfs).  Without
+ * MFD_ALLOW_SEALING (or MFD_NOEXEC_SEAL, which implies it and seals
+ * F_SEAL_EXEC on a non-executable file) the file is F_SEAL_SEAL'ed.
+ */
+int vmlab_memfd_create_flags(struct vmlab_machine *m, const char *name,
+			     unsigned int flags, struct vmlab_file **out);
+/* fcntl(F_ADD_SEALS): 0, -EINVAL (unknown seals, a regular file), -EPERM
+ * (F_SEAL_SEAL), -EBUSY (F_SEAL_WRITE while shared writable-capable
+ * mappings exist).  F_SEAL_EXEC on an executable file also seals SHRINK,
+ * GROW, WRITE and FUTURE_WRITE.  Seals then make pwrite and hole
+ * punching EPERM (WRITE, FUTURE_WRITE), shrinking or growing EPERM, and
+ * new MAP_SHARED PROT_WRITE mappings EPERM (a read-only one cannot be
+ * mprotect()ed writable: EACCES); existing mappings keep writing under
+ * FUTURE_WRITE. */
+int vmlab_file_add_seals(struct vmlab_file *f, unsigned int seals);
+/* fcntl(F_GET_SEALS): the seals, or -EINVAL for a regular file. */
+int vmlab_file_get_seals(const struct vmlab_file *f);
 /* Make f stand for a regular file of a disk filesystem (ext4, xfs):
  * mappings of it are placed by thp_get_unmapped_area(), 2 MiB aligned
  * with their file offset when 2 MiB of them can be. */

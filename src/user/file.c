@@ -56,6 +56,8 @@ static struct vmlab_file *file_new(struct user_svc *s, const char *name,
 	f->svc = s;
 	f->id = ++s->next_file_id;
 	f->anon_shared = anon_shared;
+	f->seals = VMLAB_F_SEAL_SEAL; /* shmem_get_inode() */
+	f->exec_mode = true;           /* S_IRWXUGO */
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->refs = 1;
 	f->next = s->files;
@@ -282,6 +284,9 @@ int vmlab_ftruncate(struct vmlab_file *f, u64 size)
 		return -VMLAB_EINVAL;
 	if (size > MAX_FILE_BYTES)
 		return -VMLAB_EFBIG;
+	int err = seals_check_resize(f, size);
+	if (err)
+		return err;
 	u64 old = f->size;
 	f->size = size;
 	if (size >= old)
@@ -302,6 +307,9 @@ int vmlab_file_punch_hole(struct vmlab_file *f, u64 off, u64 len)
 {
 	if (!f || f->magic != FILE_MAGIC || !len || off + len < off)
 		return -VMLAB_EINVAL;
+	int err = seals_check_punch(f);
+	if (err)
+		return err;
 	u64 end = off + len;
 	u64 first = PAGES(PAGE_ALIGN_UP(off)), lastx = PAGES(end);
 	assert(end > off && first <= lastx + 1);
@@ -332,6 +340,9 @@ s64 vmlab_file_pwrite(struct vmlab_file *f, const void *buf, u64 len, u64 off)
 		return -VMLAB_EINVAL;
 	if (off + len < off || off + len > MAX_FILE_BYTES)
 		return -VMLAB_EFBIG;
+	int err = seals_check_write(f, off, len);
+	if (err)
+		return err;
 	const u8 *p = buf;
 	assert(!len || p);
 	for (u64 done = 0; done < len;) {

@@ -418,6 +418,12 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 		vm_flags |= VMLAB_VM_NOHUGEPAGE; /* 6.7+, with THP built in */
 	if (type == VMLAB_MAP_SHARED || type == VMLAB_MAP_SHARED_VALIDATE)
 		vm_flags |= VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE;
+	if (file) {
+		/* Seals: no new writable shared mapping of a sealed memfd. */
+		int err = memfd_check_seals_mmap(file, &vm_flags);
+		if (err)
+			return err;
+	}
 	if (!file)
 		pgoff = type == VMLAB_MAP_PRIVATE ? PAGES(addr) : 0;
 	if (flags & VMLAB_MAP_NORESERVE)

@@ -86,6 +86,10 @@ struct vmlab_file {
 	u64 **chunk;      /* slots, FSLOT_CHUNK per chunk, on demand */
 	u64 nr_chunks;
 	u64 nr_cached, nr_swapped;
+	/* shmem_inode_info.seals (F_SEAL_*; F_SEAL_SEAL unless created
+	 * MFD_ALLOW_SEALING) and whether any of i_mode's x bits is set */
+	unsigned int seals;
+	bool exec_mode;
 	struct vmlab_vma *mappings; /* i_mmap */
 	struct vmlab_file *next, *prev;
 };
@@ -406,6 +410,21 @@ void file_unlink_vma(struct vmlab_file *f, struct vmlab_vma *v);
 void files_destroy(struct user_svc *s);
 /* Move an exclusively mapped shmem page at index to swap (pageout). */
 int shmem_writeout(struct vmlab_file *f, int cpu, u64 index);
+
+/* ----------------------------------------------------------- memfd.c */
+
+/* memfd_file_seals_ptr(): shmem files have seals, regular files none. */
+static inline bool file_has_seals(const struct vmlab_file *f)
+{
+	return !f->thp_area;
+}
+/* memfd_check_seals_mmap(): -EPERM for a new writable shared mapping of
+ * a write-sealed file; a read-only shared one loses VM_MAYWRITE. */
+int memfd_check_seals_mmap(struct vmlab_file *f, u64 *vm_flags);
+/* shmem_write_begin(), shmem_setattr(), shmem_fallocate(): 0 or -EPERM. */
+int seals_check_write(const struct vmlab_file *f, u64 off, u64 len);
+int seals_check_resize(const struct vmlab_file *f, u64 new_size);
+int seals_check_punch(const struct vmlab_file *f);
 
 /* ------------------------------------------------------------ swap.c */
 

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memfd seals (src/user/memfd.c): scripts of memfd_create, F_ADD_SEALS,
+ * F_GET_SEALS, ftruncate, pwrite, hole punching, mmap, mprotect and
+ * accesses through the mappings, each step's result asserted; when the
+ * host runs Linux 6.18 or later the same scripts also run on the host
+ * kernel and every step's result must agree.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "user_helpers.h"
+
+enum { M_END, M_CREATE, M_ADD, M_GET, M_TRUNC, M_PWRITE, M_PUNCH, M_MMAP,
+       M_MUNMAP, M_MPROTECT, M_WRITE, M_READ };
+
+struct step {
+	int op;
+	u64 a, b; /* flags/seals/size/offset, length/prot */
+	int slot; /* mapping slot for M_MMAP .. M_READ */
+	long want;
+};
+
+#define SH 1ULL /* M_MMAP b: shared */
+#define NSLOT 4
+#define EXPECT_OK 1 /* M_MMAP success */
+
+/* prot in the low bits of b, SH << 8 for MAP_SHARED */
+#define MAP_SH(prot) ((u64)(prot) | (SH << 8))
+#define MAP_PR(prot) ((u64)(prot))
+#define S_SEAL VMLAB_F_SEAL_SEAL
+#define S_SHRINK VMLAB_F_SEAL_SHRINK
+#define S_GROW VMLAB_F_SEAL_GROW
+#define S_WRITE VMLAB_F_SEAL_WRITE
+#define S_FWRITE VMLAB_F_SEAL_FUTURE_WRITE
+#define S_EXEC VMLAB_F_SEAL_EXEC
+
+static const struct step script_write[] = {
+	{M_CREATE, VMLAB_MFD_ALLOW_SEALING, 0, 0, 0},
+	{M_TRUNC, 4 * P, 0, 0, 0},
+	{M_MMAP, 0, MAP_SH(RW), 0, EXPECT_OK},
+	{M_ADD, S_WRITE, 0, 0, -EBUSY},
+	{M_MUNMAP, 0, 0, 0, 0},
+	{M_MMAP, 0, MAP_SH(VMLAB_PROT_READ), 1, EXPECT_OK},
+	{M_ADD, S_WRITE, 0, 0, -EBUSY}, /* VM_MAYWRITE counts */
+	{M_MUNMAP, 0, 0, 1, 0},
+	{M_MMAP, 0, MAP_PR(RW), 2, EXPECT_OK},
+	{M_ADD, S_WRITE, 0, 0, 0},
+	{M_GET, 0, 0, 0, S_WRITE},
+	{M_PWRITE, 0, 1, 0, -EPERM},
+	{M_PUNCH, 0, P, 0, -EPERM},
+	{M_MMAP, 0, MAP_SH(RW), 0, -EPERM},
+	{M_MMAP, 0, MAP_SH(VMLAB_PROT_READ), 1, EXPECT_OK},
+	{M_MPROTECT, 0, RW, 1, -EACCES},
+	{M_READ, 0, 0, 1, 0},
+	{M_WRITE, 0, 0, 2, 0}, /* private: COW */
+	{M_TRUNC, 8 * P, 0, 0, 0},
+	{M_ADD, S_SHRINK, 0, 0, 0},
+	{M_TRUNC, 2 * P, 0, 0, -EPERM},
+	{M_ADD, S_SEAL, 0, 0, 0},
+	{M_ADD, S_GROW, 0, 0, -EPERM},
+	{M_GET, 0, 0, 0, S_WRITE | S_SHRINK | S_SEAL},
+	{M_END, 0, 0, 0, 0},
+};
+
+static const struct step script_future[] = {
+	{M_CREATE, VMLAB_MFD_ALLOW_SEALING, 0, 0, 0},
+	{M_TRUNC, 4 * P, 0, 0, 0},
+	{M_MMAP, 0, MAP_SH(RW), 0, EXPECT_OK},
+	{M_WRITE, P, 0, 0, 0},
+	{M_ADD, S_FWRITE, 0, 0, 0},
+	{M_WRITE, 2 * P, 0, 0, 0}, /* existing mappings keep writing */
+	{M_PWRITE, 0, 1, 0, -EPERM},
+	{M_PUNCH, 0, P, 0, -EPERM},
+	{M_MMAP, 0, MAP_SH(RW), 1, -EPERM},
+	{M_MMAP, 0, MAP_SH(VMLAB_PROT_READ), 1, EXPECT_OK},
+	{M_MPROTECT, 0, RW, 1, -EACCES},
+	{M_WRITE, 0, 0, 1, VMLAB_SIGSEGV},
+	{M_ADD, S_WRITE, 0, 0, -EBUSY},
+	{M_MUNMAP, 0, 0, 0, 0},
+	{M_ADD, S_WRITE, 0, 0, 0}, /* slot 1 lost VM_MAYWRITE */
+	{M_GET, 0, 0, 0, S_FWRITE | S_WRITE},
+	{M_END, 0, 0, 0, 0},
+};
+
+static const struct step script_flags[] = {
+	{M_CREATE, 0, 0, 0, 0},
+	{M_GET, 0, 0, 0, S_SEAL},
+	{M_ADD, S_WRITE, 0, 0, -EPERM},
+	{M_ADD, 0x40, 0, 0, -EINVAL},
+	{M_CREATE, VMLAB_MFD_EXEC | VMLAB_MFD_NOEXEC_SEAL, 0, 0, -EINVAL},
+	{M_CREATE, 0x100, 0, 0, -EINVAL},
+	{M_CREATE, VMLAB_MFD_NOEXEC_SEAL, 0, 0, 0},
+	{M_GET, 0, 0, 0, S_EXEC},
+	{M_ADD, S_GROW, 0, 0, 0},
+	{M_PWRITE, 0, 1, 0, -EPERM}, /* past EOF */
+	{M_TRUNC, P, 0, 0, -EPERM},
+	{M_GET, 0, 0, 0, S_EXEC | S_GROW},
+	/* F_SEAL_EXEC on an executable memfd seals writes and size too */
+	{M_CREATE, VMLAB_MFD_ALLOW_SEALING | VMLAB_MFD_EXEC, 0, 0, 0},
+	{M_TRUNC, P, 0, 0, 0},
+	{M_PWRITE, 0, 1, 0, 1},
+	{M_ADD, S_EXEC, 0, 0, 0},
+	{M_GET, 0, 0, 0, S_EXEC | S_SHRINK | S_GROW | S_WRITE | S_FWRITE},
+	{M_TRUNC, 2 * P, 0, 0, -EPERM},
+	{M_MMAP, 0, MAP_PR(RW), 0, EXPECT_OK},
+	{M_WRITE, 0, 0, 0, 0},
+	{M_END, 0, 0, 0, 0},
+};
+
+static const struct step *const scripts[] = {script_write, script_future,
+					     script_flags};
+#define NSCRIPT (int)(sizeof(scripts) / sizeof(scripts[0]))
+#define MAXSTEP 32
+
+/* ---------------------------------------------------------------- host */
+
+static sigjmp_buf jb;
+static volatile sig_atomic_t got;
+
+static void on_sig(int s)
+{
+	got = s;
+	siglongjmp(jb, 1);
+}
+
+static long host_step(const struct step *s, int *fd, char **slot)
+{
+	long r = 0;
+	switch (s->op) {
+	case M_CREATE:
+		if (*fd >= 0)
+			close(*fd);
+		*fd = (int)syscall(SYS_memfd_create, "seal", (unsigned)s->a);
+		return *fd < 0 ? -errno : 0;
+	case M_ADD:
+		r = fcntl(*fd, F_ADD_SEALS, (int)s->a);
+		break;
+	case M_GET:
+		r = fcntl(*fd, F_GET_SEALS);
+		break;
+	case M_TRUNC:
+		r = ftruncate(*fd, (off_t)s->a);
+		break;
+	case M_PWRITE:
+		r = pwrite(*fd, "x", s->b, (off_t)s->a);
+		break;
+	case M_PUNCH:
+		r = fallocate(*fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)s->a, (off_t)s->b);
+		break;
+	case M_MMAP: {
+		void *p = mmap(NULL, 4 * P, (int)(s->b & 0xff),
+			       s->b >> 8 ? MAP_SHARED : MAP_PRIVATE, *fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		slot[s->slot] = p;
+		return EXPECT_OK;
+	}
+	case M_MUNMAP:
+		r = munmap(slot[s->slot], 4 * P);
+		break;
+	case M_MPROTECT:
+		r = mprotect(slot[s->slot], 4 * P, (int)s->b);
+		break;
+	case M_READ:
+	case M_WRITE:
+		got = 0;
+		if (!sigsetjmp(jb, 1)) {
+			volatile char *p = slot[s->slot] + s->a;
+			if (s->op == M_READ)
+				(void)*p;
+			else
+				*p = 1;
+		}
+		return got;
+	}
+	return r < 0 ? -errno : r;
+}
+
+static void host_run(long *out)
+{
+	struct sigaction sa = {.sa_handler = on_sig};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	for (int k = 0; k < NSCRIPT; k++) {
+		int fd = -1;
+		char *slot[NSLOT] = {0};
+		for (int i = 0; scripts[k][i].op != M_END; i++)
+			out[k * MAXSTEP + i] = host_step(&scripts[k][i], &fd, slot);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* --------------------------------------------------------------- model */
+
+static long model_step(struct env *e, const struct step *s,
+		       struct vmlab_file **f, u64 *slot)
+{
+	switch (s->op) {
+	case M_CREATE: {
+		struct vmlab_file *n;
+		int err = vmlab_memfd_create_flags(e->m, "seal", (unsigned)s->a,
+						   &n);
+		if (err)
+			return err;
+		vmlab_file_put(*f);
+		*f = n;
+		return 0;
+	}
+	case M_ADD:
+		return vmlab_file_add_seals(*f, (unsigned)s->a);
+	case M_GET:
+		return vmlab_file_get_seals(*f);
+	case M_TRUNC:
+		return vmlab_ftruncate(*f, s->a);
+	case M_PWRITE:
+		return (long)vmlab_file_pwrite(*f, "x", s->b, s->a);
+	case M_PUNCH:
+		return vmlab_file_punch_hole(*f, s->a, s->b);
+	case M_MMAP: {
+		s64 a = vmlab_mmap(e->mm, 0, 4 * P, (int)(s->b & 0xff),
+				   s->b >> 8 ? VMLAB_MAP_SHARED : VMLAB_MAP_PRIVATE,
+				   *f, 0);
+		if (a < 0)
+			return (long)a;
+		slot[s->slot] = (u64)a;
+		return EXPECT_OK;
+	}
+	case M_MUNMAP:
+		return vmlab_munmap(e->mm, slot[s->slot], 4 * P);
+	case M_MPROTECT:
+		return vmlab_mprotect(e->mm, slot[s->slot], 4 * P, (int)s->b);
+	case M_READ:
+	case M_WRITE: {
+		u8 v = 1;
+		return vmlab_user_access(e->mm, 0, s->op == M_READ ? VMLAB_READ :
+								      VMLAB_WRITE,
+					 slot[s->slot] + s->a, &v, 1);
+	}
+	}
+	return -1;
+}
+
+static bool host_is_recent(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	FILE *f = fopen("/proc/sys/vm/memfd_noexec", "r");
+	int noexec = 0;
+	if (f) {
+		if (fscanf(f, "%d", &noexec) != 1)
+			noexec = -1;
+		fclose(f);
+	}
+	return (major > 6 || (major == 6 && minor >= 18)) && noexec == 0;
+}
+
+static void test_seal_scripts(void **state)
+{
+	(void)state;
+	long *host = NULL;
+	if (host_is_recent()) {
+		host = mmap(NULL, NSCRIPT * MAXSTEP * sizeof(long),
+			    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			    -1, 0);
+		assert_true(host != MAP_FAILED);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) {
+			host_run(host);
+			_exit(0);
+		}
+		int st;
+		waitpid(pid, &st, 0);
+		assert_true(WIFEXITED(st) && !WEXITSTATUS(st));
+	} else {
+		fprintf(stderr, "host older than 6.18 or memfd_noexec set: "
+				"model only\n");
+	}
+	for (int k = 0; k < NSCRIPT; k++) {
+		struct env e = t_env(1);
+		struct vmlab_file *f = NULL;
+		u64 slot[NSLOT] = {0};
+		for (int i = 0; scripts[k][i].op != M_END; i++) {
+			assert_true(i < MAXSTEP);
+			const struct step *s = &scripts[k][i];
+			long r = model_step(&e, s, &f, slot);
+			/* errno values are the kernel's on both sides */
+			if (r != s->want || (host && host[k * MAXSTEP + i] != r))
+				fprintf(stderr, "script %d step %d (op %d): want "
+						"%ld, vmlab %ld, host %ld\n",
+					k, i, s->op, s->want, r,
+					host ? host[k * MAXSTEP + i] : 0L);
+			assert_int_equal(r, s->want);
+			if (host)
+				assert_int_equal(host[k * MAXSTEP + i], r);
+		}
+		vmlab_file_put(f);
+		t_done(&e);
+	}
+	if (host)
+		munmap(host, NSCRIPT * MAXSTEP * sizeof(long));
+}
+
+static void test_seal_bad_input(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	struct vmlab_file *f;
+	assert_int_equal(vmlab_memfd_create_flags(NULL, "x", 0, &f),
+			 -VMLAB_EINVAL);
+	assert_int_equal(vmlab_memfd_create_flags(e.m, "x", VMLAB_MFD_HUGETLB,
+						  &f), -VMLAB_EOPNOTSUPP);
+	assert_int_equal(vmlab_file_add_seals(NULL, 0), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_file_get_seals(NULL), -VMLAB_EINVAL);
+	/* a regular file has no seals */
+	assert_int_equal(vmlab_memfd_create_flags(e.m, "r",
+						  VMLAB_MFD_ALLOW_SEALING, &f), 0);
+	vmlab_file_set_thp_area(f, true);
+	assert_int_equal(vmlab_file_get_seals(f), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_file_add_seals(f, VMLAB_F_SEAL_WRITE),
+			 -VMLAB_EINVAL);
+	assert_int_equal(vmlab_file_pwrite(f, "x", 1, 0), 1);
+	vmlab_file_put(f);
+	/* MADV_REMOVE is a hole punch: EPERM under a write seal */
+	assert_int_equal(vmlab_memfd_create_flags(e.m, "m",
+						  VMLAB_MFD_ALLOW_SEALING, &f), 0);
+	assert_int_equal(vmlab_ftruncate(f, 2 * P), 0);
+	s64 a = vmlab_mmap(e.mm, 0, 2 * P, VMLAB_PROT_READ, VMLAB_MAP_SHARED, f,
+			   0);
+	assert_true(a > 0);
+	assert_int_equal(vmlab_munmap(e.mm, (u64)a, 2 * P), 0);
+	assert_int_equal(vmlab_file_add_seals(f, VMLAB_F_SEAL_FUTURE_WRITE), 0);
+	a = vmlab_mmap(e.mm, 0, 2 * P, VMLAB_PROT_READ, VMLAB_MAP_SHARED, f, 0);
+	assert_true(a > 0);
+	assert_int_equal(vmlab_madvise(e.mm, (u64)a, P, VMLAB_MADV_REMOVE),
+			 -VMLAB_EACCES); /* no VM_MAYWRITE any more */
+	vmlab_file_put(f);
+	t_done(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seal_scripts),
+		cmocka_unit_test(test_seal_bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -14,14 +14,12 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "helpers.h"
+#include "user_helpers.h"
 
-#define P 4096ULL
 #define NP 48      /* pages in the arena */
 #define NOPS 400   /* steps per seed */
 #define MAXV 32    /* VMAs per snapshot */
@@ -340,16 +338,6 @@ static int compare(const struct op *ops, const struct snap *h,
 	return -1;
 }
 
-/* The model follows 6.18: pagemap's guard bit (6.14), multi-VMA mremap
- * moves (6.17) and the rest must be there for the results to agree. */
-static bool host_is_recent(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 18);
-}
 
 static bool host_has_guards(void)
 {
@@ -365,7 +353,7 @@ static bool host_has_guards(void)
 static void test_differential(void **state)
 {
 	(void)state;
-	if (!host_is_recent() || !host_has_guards()) {
+	if (!t_host_is_6_18() || !host_has_guards()) {
 		fprintf(stderr, "host kernel older than 6.18 or without "
 				"MADV_GUARD_INSTALL: skipped\n");
 		skip();
@@ -589,7 +577,7 @@ static long model_pcase(struct vmlab_user_mm *mm, const struct pcase *c,
 static void test_process_madvise_host(void **state)
 {
 	(void)state;
-	if (!host_is_recent() || !host_has_guards())
+	if (!t_host_is_6_18() || !host_has_guards())
 		skip();
 	struct snap *hs = mmap(NULL, NPC * sizeof(*hs), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -3,6 +3,8 @@
 #ifndef VMLAB_TEST_USER_HELPERS_H
 #define VMLAB_TEST_USER_HELPERS_H
 
+#include <sys/utsname.h>
+
 #include "helpers.h"
 #include "vmlab/user.h"
 
@@ -33,6 +35,18 @@ static inline s64 t_map_rw(struct env *e, u64 pages)
 		assert_int_equal(vmlab_user_write8(e->mm, 0, (u64)a + i * P, 1),
 				 VMLAB_OK);
 	return a;
+}
+
+/* Differential tests against the host need its kernel to be 6.18 or
+ * later: the model follows 6.18 (pagemap's guard bit from 6.14, multi-VMA
+ * mremap moves from 6.17, VM_MAYBE_GUARD from 6.18.37, ...). */
+static inline bool t_host_is_6_18(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 18);
 }
 
 /* Correct code leaves the checker silent. */

@@ -280,6 +280,48 @@ static void test_vmalloc_binding(void **state)
 	sim_result_free(&r);
 }
 
+/* Deferred work outside m:run: the kworker runs it as the queuing
+ * operation returns (vfree_atomic, the ROX cache clean-up), the same way
+ * every run; kworker = false leaves it to run_work(). */
+static void test_kworker_outside_run(void **state)
+{
+	(void)state;
+	const char *text =
+		"local P = vmlab.params{kworker = true}\n"
+		"local m = vmlab.machine{cpus = 2, memory = '256M',\n"
+		"                        kworker = P.kworker}\n"
+		"local c = m:cpu(1)\n"
+		"local a = c:vmalloc(4096)\n"
+		"c:vfree_atomic(a)\n"
+		"local w = m:work_stats()\n"
+		"assert(w.kworker == P.kworker and w.queued == 1)\n"
+		"if P.kworker then\n"
+		"  assert(w.ran == 1 and w.pending == 0 and not m:find_vm_area(a))\n"
+		"else\n"
+		"  assert(w.ran == 0 and m:pending_work() == 1 and m:find_vm_area(a))\n"
+		"  assert(c:run_work() == 1 and not m:find_vm_area(a))\n"
+		"end\n"
+		"m:execmem_setup{allocator = 'rox-cache'}\n"
+		"local t = assert(c:execmem_alloc('module-text', 4096))\n"
+		"assert(c:execmem_free(t))\n"
+		"if not P.kworker then assert(c:run_work() == 1) end\n"
+		"w = m:work_stats()\n"
+		"assert(w.pending == 0 and w.ran == w.queued and w.queued == 2, w.queued)\n"
+		"vmlab.result{ran = w.ran}\n";
+	static const char *const off[] = {"kworker=false"};
+	u64 hash[2];
+	for (int i = 0; i < 3; i++) {
+		struct sim_result r;
+		enum sim_status st = run_text("kw", text, &r, off, i == 2);
+		if (st != SIM_OK)
+			fail_msg("%s", r.error ? r.error : "reports");
+		if (i < 2)
+			hash[i] = r.hash;
+		sim_result_free(&r);
+	}
+	assert_true(hash[0] == hash[1]); /* the same work at the same points */
+}
+
 /* The user-mm binding: syscalls, errno-style failures, signals, fork. */
 static void test_user_binding(void **state)
 {
@@ -478,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_figures_order_and_types),
 		cmocka_unit_test(test_math_random_seeded),
 		cmocka_unit_test(test_vmalloc_binding),
+		cmocka_unit_test(test_kworker_outside_run),
 		cmocka_unit_test(test_user_binding),
 		cmocka_unit_test(test_user_mlockall_binding),
 		cmocka_unit_test(test_user_pmadvise_binding),

@@ -389,8 +389,9 @@ void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *ev);
 /*
  * Deferred work (schedule_work(), the vmalloc purge worker, vfree_atomic's
  * worker, RCU-like callbacks): queued in FIFO order and run when someone
- * (a test, a scenario, later the scheduler) calls vmlab_run_work().  A
- * work item already queued is not queued twice, as with schedule_work().
+ * calls vmlab_run_work(): a test, the scheduler's kworker inside a run, the
+ * Lua binding's kworker at the end of each operation outside one.  A work
+ * item already queued is not queued twice, as with schedule_work().
  */
 typedef void (*vmlab_work_fn)(struct vmlab_machine *m, int cpu, void *arg);
 struct vmlab_work {
@@ -407,6 +408,8 @@ bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w);
  * (work queued by work runs too); returns how many ran. */
 int vmlab_run_work(struct vmlab_machine *m, int cpu, int max);
 int vmlab_nr_pending_work(const struct vmlab_machine *m);
+/* Totals since boot: items queued, items run. */
+void vmlab_work_totals(const struct vmlab_machine *m, u64 *queued, u64 *ran);
 /* Remove w from the queue if pending (cancel_work()). */
 bool vmlab_cancel_work(struct vmlab_machine *m, struct vmlab_work *w);
 

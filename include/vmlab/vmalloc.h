@@ -19,7 +19,7 @@
  *
  * Deferred work (the lazy-purge worker "drain_vmap_area_work", the per-CPU
  * "vfree_deferred" workers) goes on the machine's work queue; it runs when
- * someone calls vmlab_run_work().
+ * someone calls vmlab_run_work() (the sim layer's kworkers do).
  */
 #ifndef VMLAB_VMALLOC_H
 #define VMLAB_VMALLOC_H

@@ -323,6 +323,7 @@ struct vmlab_machine {
 	/* deferred work, FIFO */
 	struct vmlab_work *work_head, *work_tail;
 	int nr_work;
+	u64 work_queued, work_ran; /* totals since boot */
 	u32 work_dbg_tick; /* VMLAB_DEBUG: paces work_check() */
 	/* faults */
 	vmlab_fault_fn fault_fn;

@@ -40,6 +40,7 @@ bool vmlab_queue_work(struct vmlab_machine *m, struct vmlab_work *w)
 		m->work_head = w;
 	m->work_tail = w;
 	m->nr_work++;
+	m->work_queued++;
 	assert(m->nr_work > 0 && m->work_head);
 	if (debug_every(&m->work_dbg_tick, 16))
 		work_check(m);
@@ -88,11 +89,20 @@ int vmlab_run_work(struct vmlab_machine *m, int cpu, int max)
 		if (!w)
 			break;
 		assert(w->fn && !w->pending);
+		m->work_ran++;
 		w->fn(m, cpu, w->arg);
 		ran++;
 	}
-	assert(ran <= max);
+	assert(ran <= max && m->work_ran <= m->work_queued);
 	return ran;
+}
+
+void vmlab_work_totals(const struct vmlab_machine *m, u64 *queued, u64 *ran)
+{
+	/* Every item ran was queued; the rest are pending or cancelled. */
+	assert(m->work_ran + (u64)m->nr_work <= m->work_queued);
+	*queued = m->work_queued;
+	*ran = m->work_ran;
 }
 
 int vmlab_nr_pending_work(const struct vmlab_machine *m)

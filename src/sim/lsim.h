@@ -37,8 +37,12 @@ struct sim_machine {
 	struct sim_user *user;    /* user mms made by the scenario */
 	struct sim_warning *warn; /* kernel warnings, by kind */
 	int nr_warn;
-	/* The operation after which deferred work was first left queued
-	 * outside m:run (nothing runs it there), or NULL. */
+	/* Outside m:run, deferred work runs on a kworker of the operation's
+	 * CPU as the operation that queued it returns (the next scheduling
+	 * point there), unless vmlab.machine{kworker = false}. */
+	bool kworker;
+	/* kworker off: the operation after which deferred work was first
+	 * left queued outside m:run (nothing runs it there), or NULL. */
 	const char *work_left_by;
 	struct sim_devices *dev;  /* SMMUs, KVMs, notifiers (lua_notifier.c) */
 };
@@ -124,6 +128,9 @@ void lop_begin_svc(lua_State *L, struct lop *o, int idx, const char *name);
  * operations interleave there (the vmalloc operations with KASAN). */
 void lop_allow_unlock(struct lop *o);
 void lop_end(struct lop *o);
+/* Outside m:run: run every pending work item on CPU cpu's kworker (trace
+ * events kworker_begin/end per item, the service lock held); items run. */
+int lsim_kworker_run(struct sim_machine *sm, int cpu);
 /* End o and raise "name: EINVAL" (never returns). */
 int lop_fail(lua_State *L, struct lop *o, int err);
 

@@ -244,16 +244,49 @@ void lop_end(struct lop *o)
 		vmlab_lock_release(o->m, o->cpu, &o->sm->svc_lock,
 				   "service unlock");
 	}
-	/* Outside m:run no worker runs deferred work (the vmalloc purge
-	 * worker...); Linux would have.  Remember where it was left, for the
-	 * warning at the end (lsim_machine_finish). */
-	if (!o->sm->sched && !o->sm->work_left_by &&
-	    vmlab_nr_pending_work(o->m) > 0)
-		o->sm->work_left_by = o->name;
 	if (o->sm->tm) {
 		trace_span(o->sm, o->cpu, o->name, o->t0, o->arg, o->nargs);
 		trace_sample(o->sm);
 	}
+	/* Outside m:run the operation's return is this CPU's next
+	 * scheduling point: a woken kworker runs the work there, as Linux's
+	 * would (schedule_work() queues on the local CPU).  With the kworker
+	 * off, remember where the work was left, for the warning at the end
+	 * (lsim_machine_finish). */
+	if (!o->sm->sched && vmlab_nr_pending_work(o->m) > 0) {
+		if (o->sm->kworker)
+			lsim_kworker_run(o->sm, o->cpu);
+		else if (!o->sm->work_left_by)
+			o->sm->work_left_by = o->name;
+	}
+}
+
+int lsim_kworker_run(struct sim_machine *sm, int cpu)
+{
+	struct vmlab_machine *m = sm->m;
+	assert(!sm->sched && vmlab_cpu_valid(m, cpu));
+	int ran = 0;
+	/* One item per begin/end pair, as the scheduler's kworker does (the
+	 * trace writers name each item from the queue head).  Work that
+	 * requeues itself forever is cut off, with a warning. */
+	while (vmlab_nr_pending_work(m) > 0) {
+		if (ran == 1 << 20) {
+			vmlab_warn(m, "kworker: %d items and the queue is not "
+				      "empty (work requeueing itself?)", ran);
+			break;
+		}
+		struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = cpu,
+					.name = "kworker_begin"};
+		vmlab_lock_acquire(m, cpu, &sm->svc_lock, "kworker lock");
+		vmlab_checker_set_op(m, cpu, "kworker");
+		vmlab_emit(m, &e);
+		ran += vmlab_run_work(m, cpu, 1);
+		e.name = "kworker_end";
+		vmlab_emit(m, &e);
+		vmlab_lock_release(m, cpu, &sm->svc_lock, "kworker unlock");
+	}
+	assert(ran >= 0 && (ran > 0 || !vmlab_nr_pending_work(m)));
+	return ran;
 }
 
 int lop_fail(lua_State *L, struct lop *o, int err)
@@ -422,7 +455,7 @@ static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
 	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
 	"mutants", "kasan", "asid_bits", "hw_afdbm", "rodata_full",
-	"set_alias", "reset_perms", NULL};
+	"set_alias", "reset_perms", "kworker", NULL};
 
 /* Options one architecture has and the other does not. */
 static const char *const x86_only[] = {"pcid", "flush_ceiling", NULL};
@@ -589,8 +622,9 @@ static int l_machine(lua_State *L)
 		cfg.nr_cpus = sim->o->cpus;
 	u32 expect = 0;
 	const char *label = NULL;
-	bool quiet = sim->o->quiet;
+	bool quiet = sim->o->quiet, kworker = true;
 	if (lua_istable(L, 1)) {
+		kworker = opt_bool(L, 1, "kworker", true);
 		lua_getfield(L, 1, "expect");
 		expect = parse_expect(L, lua_gettop(L));
 		lua_pop(L, 1);
@@ -626,6 +660,7 @@ static int l_machine(lua_State *L)
 	sm->m = m;
 	sm->index = sim->nr_mach;
 	sm->expect = expect;
+	sm->kworker = kworker;
 	char def[32];
 	snprintf(def, sizeof(def), "machine %d", sm->index + 1);
 	sm->label = lsim_strdup(label ? label : def);
@@ -751,10 +786,15 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 			buf_printf(&sim->out, "%s", b.s);
 		free(b.s);
 	}
+	/* Work queued outside any operation (the scenario's end) runs as
+	 * the machine goes, on CPU 0's kworker. */
+	if (sm->kworker && !sm->sched && vmlab_nr_pending_work(m) > 0)
+		lsim_kworker_run(sm, 0);
 	if (sm->work_left_by && vmlab_nr_pending_work(m) > 0)
 		vmlab_warn(m, "deferred work never ran: %d item%s queued "
-			      "(first '%s'), left since '%s' outside m:run; Linux "
-			      "would have run it (the purge worker...): call "
+			      "(first '%s'), left since '%s' outside m:run with "
+			      "vmlab.machine{kworker = false}; Linux would have "
+			      "run it (the purge worker...): call "
 			      "cpu:run_work() or issue the calls from m:run "
 			      "programs",
 			   vmlab_nr_pending_work(m),

@@ -294,6 +294,22 @@ static int l_pending_work(lua_State *L)
 	return 1;
 }
 
+/* work_stats(): {queued, ran, pending} since boot, kworker = on/off. */
+static int l_work_stats(lua_State *L)
+{
+	int h;
+	struct sim_machine *sm = lsim_handle(L, 1, &h);
+	u64 queued, ran;
+	vmlab_work_totals(sm->m, &queued, &ran);
+	lua_createtable(L, 0, 4);
+	setint(L, "queued", queued);
+	setint(L, "ran", ran);
+	setint(L, "pending", (u64)vmlab_nr_pending_work(sm->m));
+	lua_pushboolean(L, sm->kworker);
+	lua_setfield(L, -2, "kworker");
+	return 1;
+}
+
 /* random(n): 1..n; random(lo, hi): lo..hi; from the machine's generator
  * (seeded by the run seed), for workload generation. */
 static int l_random(lua_State *L)
@@ -352,6 +368,7 @@ static const luaL_Reg observe[] = {
 	{"warnings", l_warnings},
 	{"nr_free_pages", l_nr_free_pages},
 	{"pending_work", l_pending_work},
+	{"work_stats", l_work_stats},
 	{"dump_pagetable", l_dump_pagetable},
 	{"dump_tlb", l_dump_tlb},
 	{"random", l_random},

@@ -343,12 +343,37 @@ def t_cli_errors(vmlab, gdir):
             if msg not in p.stderr + p.stdout:
                 sys.exit(f"vmlab {' '.join(args)}: no '{msg}' in:\n"
                          f"{p.stdout}{p.stderr}")
-        # deferred work left queued outside m:run is not silent
-        p = run(vmlab, "run", scen("lazy.lua", "local m = vmlab.machine{}\n"
-                                   "for i = 1, 400 do m:vfree(m:vmalloc(64 * 4096)) end\n"),
+        # outside m:run the kworker runs deferred work as the operation
+        # that queued it returns, on that operation's CPU: 400 vfrees of
+        # 64 pages pass lazy_max_pages once, so one purge and one flush
+        lazy = ("local m = vmlab.machine{KW}\nlocal c = m:cpu(1)\n"
+                "for i = 1, 400 do c:vfree(c:vmalloc(64 * 4096)) end\n"
+                "local s, w = m:vmalloc_stats(), m:work_stats()\n"
+                "print(string.format('purges %d lazy %d pending %d ran %d queued %d',"
+                " s.nr_purges, s.lazy_pages, m:pending_work(), w.ran,"
+                " w.queued))\n")
+        ft = os.path.join(tmp, "lazy.ftrace")
+        p = run(vmlab, "run", scen("lazy.lua", lazy.replace("KW", "")), "--ftrace", ft,
                 code=0)
+        assert "purges 1 lazy 1365 pending 0 ran 1 queued 1" in p.stdout, \
+            p.stdout
+        assert "deferred work never ran" not in p.stdout, p.stdout
+        with open(ft) as f:
+            purge = [l for l in f if "purge_vmap_area_lazy:" in l]
+        assert len(purge) == 1 and "kworker/1:1" in purge[0], purge
+        # with the kworker off, work left queued outside m:run is not silent
+        p = run(vmlab, "run", scen("lazy0.lua", lazy.replace("KW", "kworker = false")),
+                code=0)
+        assert "purges 0 lazy 26000 pending 1 ran 0 queued 1" in p.stdout, \
+            p.stdout
         assert "WARNING: deferred work never ran" in p.stdout, p.stdout
         assert "left since 'vfree' outside m:run" in p.stdout, p.stdout
+        # explicit run_work() still runs it
+        p = run(vmlab, "run", scen("lazy1.lua", lazy.replace(
+            "local s,", "assert(c:run_work() == 1)\nlocal s,").replace(
+            "KW", "kworker = false")), code=0)
+        assert "purges 1 lazy 0 pending 0 ran 1" in p.stdout, p.stdout
+        assert "deferred work never ran" not in p.stdout, p.stdout
         # an error is printed once, not on stdout and stderr both
         p = run(vmlab, "run", scen("once.lua", "local m = vmlab.machine{}\n"
                                    "m:read64('x')\n"), code=1)

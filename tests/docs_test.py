@@ -33,11 +33,25 @@ def readme_tour(root, vmlab):
     print(f"README lists the {len(entries)} tour entries in order")
 
 
-# Where a registration lands: luaL_Reg arrays by name (default: the
-# machine/CPU handle methods), pushcfunction sites by file.  A new site
-# that is not classified here fails the test, so it is looked at.
-ARRAY_OBJECT = {"mm_methods": "mm", "smmu_m": "s", "kvm_m": "k",
-                "n_m": "n", "fns": "vmlab"}
+# Where a registration lands: luaL_Reg arrays by (file, name),
+# pushcfunction sites by (file, field).  "m": the machine/CPU handle
+# methods.  A new site that is not classified here fails the test, so it
+# is looked at.
+ARRAY_OBJECT = {("lua_user.c", "mm_methods"): "mm",
+                ("lua_pidfd.c", "methods"): "mm",
+                ("lua_notifier.c", "smmu_m"): "s",
+                ("lua_notifier.c", "kvm_m"): "k",
+                ("lua_notifier.c", "n_m"): "n",
+                ("lua_notifier.c", "machine_ops"): "m",
+                ("lua_vmlab.c", "fns"): "vmlab",
+                ("lua_execmem.c", "execmem_methods"): "m",
+                ("lua_kasan.c", "kasan_methods"): "m",
+                ("lua_machine.c", "machine_methods"): "m",
+                ("lua_observe.c", "observe"): "m",
+                ("lua_ops.c", "ops"): "m",
+                ("lua_user.c", "user_ops"): "m",
+                ("lua_vmalloc.c", "vmalloc_methods"): "m",
+                ("lua_walk.c", "walk_methods"): "m"}
 PUSH_OBJECT = {("lua_machine.c", "machine"): "vmlab",
                ("lua_replay.c", "replay_trace"): "vmlab",
                ("lua_notifier.c", "notifier"): "mm"}
@@ -51,7 +65,9 @@ def registrations(root):
         found = 0
         for m in re.finditer(r"luaL_Reg\s+(\w+)\[\]\s*=\s*\{(.*?)\};", src,
                              re.S):
-            obj = ARRAY_OBJECT.get(m.group(1), "m")
+            obj = ARRAY_OBJECT.get((f.name, m.group(1)))
+            assert obj, f"{f.name}: luaL_Reg {m.group(1)} registers on what? " \
+                        f"(classify it in docs_test.py ARRAY_OBJECT)"
             for name in re.findall(r'\{\s*"(\w+)"\s*,\s*\w+\s*\}', m.group(2)):
                 regs.append((obj, name, f.name))
                 found += 1

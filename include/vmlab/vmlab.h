@@ -14,6 +14,7 @@
 #include "kasan.h"
 #include "execmem.h"
 #include "user.h"
+#include "maps.h"
 #include "replay.h"
 #include "mutant.h"
 

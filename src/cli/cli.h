@@ -34,6 +34,7 @@ int cli_bad(const char *cmd, const char *what, const char *arg);
 bool cli_parse_u64(const char *s, u64 *out);
 
 int cmd_demo(int argc, char **argv);
+int cmd_maps_estimate(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 /* scenario_cmds.c */
 int cmd_run(int argc, char **argv);

@@ -312,6 +312,27 @@ static void set_int(lua_State *L, const char *k, u64 v)
 	lua_setfield(L, -2, k);
 }
 
+/* vmlab.maps_estimate(text [, max_guard]) -> {vmas, guards, merges,
+ * file_gaps, bad_lines}: include/vmlab/maps.h over one maps text. */
+static int l_maps_estimate(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	lua_Integer mg = luaL_optinteger(L, 2, 0);
+	luaL_argcheck(L, mg >= 0, 2, "max_guard >= 0");
+	struct vmlab_maps_estimate e = {0};
+	int err = vmlab_maps_estimate_add(&e, text, len, (u64)mg);
+	assert(!err && e.processes == 1);
+	(void)err;
+	lua_createtable(L, 0, 5);
+	set_int(L, "vmas", e.vmas);
+	set_int(L, "guards", e.guards);
+	set_int(L, "merges", e.merges);
+	set_int(L, "file_gaps", e.file_gaps);
+	set_int(L, "bad_lines", e.bad_lines);
+	return 1;
+}
+
 void lsim_open_vmlab(lua_State *L, struct sim *sim)
 {
 	static const luaL_Reg fns[] = {
@@ -320,6 +341,7 @@ void lsim_open_vmlab(lua_State *L, struct sim *sim)
 		{"page_address", l_page_address},
 		{"virt_to_pfn", l_virt_to_pfn},
 		{"hex", l_hex},
+		{"maps_estimate", l_maps_estimate},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

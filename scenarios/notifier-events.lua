@@ -79,6 +79,13 @@ local function cell(arch)
   row.exclusive_restore = n:counts().events.EXCLUSIVE - x0
   assert(row.exclusive_restore == 1, "the restore is an EXCLUSIVE range of no owner")
   assert(s:dma(a, "read", {tries = 4}) and k:access(0, "read"))
+  -- aging: reclaim's folio_referenced reaches KVM (clear_flush_young)
+  local y0 = k:stats().young_cleared
+  assert(mm:page_referenced(a, a + P.pages * PAGE) >= 1)
+  assert(k:stats().young_cleared > y0, "KVM aged its stage 2")
+  assert(not mm:test_young(a + PAGE))
+  assert(k:access(PAGE, "read"))
+  assert(mm:test_young(a + PAGE), "young through KVM alone")
   row.reports = m:nr_reports()
   assert(row.reports == 0, "no stale secondary translation")
   return row

@@ -8,6 +8,7 @@
 #include "user_helpers.h"
 #include "vmlab/migrate.h"
 #include "vmlab/mmu_notifier.h"
+#include "vmlab/device.h"
 
 struct watch {
 	int start[VMLAB_MMU_NR_EVENTS], end[VMLAB_MMU_NR_EVENTS];
@@ -270,6 +271,45 @@ static void test_device_exclusive(void **state)
 	tenv_done(&t);
 }
 
+/* Reclaim's aging reaches KVM: folio_referenced_one() clears the CPU's
+ * accessed bit and calls clear_flush_young; test_young asks without
+ * clearing. */
+static void test_aging_secondary(void **state)
+{
+	(void)state;
+	struct env e = t_env(2);
+	s64 a = t_map_rw(&e, 2);
+	struct vmlab_kvm_config c;
+	vmlab_kvm_config_default(&c);
+	struct vmlab_kvm *k;
+	assert_int_equal(vmlab_user_kvm_create(e.mm, &c, &k), 0);
+	assert_int_equal(vmlab_kvm_set_memslot(k, 0, 0x100, 2, (u64)a), 0);
+	u8 buf[8];
+	assert_int_equal(vmlab_kvm_guest_access(k, 1, VMLAB_READ, 0x100 * P, buf,
+						8), 0);
+	/* Both pages young to the CPU (written); page 0 also to KVM. */
+	assert_int_equal(vmlab_user_page_referenced(e.mm, (u64)a, (u64)a + 2 * P),
+			 2);
+	struct vmlab_kvm_stats st;
+	vmlab_kvm_stats(k, &st);
+	assert_int_equal(st.young_cleared, 1);
+	assert_int_equal(vmlab_user_test_young(e.mm, (u64)a), 0);
+	assert_int_equal(vmlab_user_page_referenced(e.mm, (u64)a, (u64)a + 2 * P),
+			 0);
+	/* Only the guest touches page 0 again: young through KVM alone. */
+	assert_int_equal(vmlab_kvm_guest_access(k, 1, VMLAB_READ, 0x100 * P, buf,
+						8), 0);
+	assert_int_equal(vmlab_user_test_young(e.mm, (u64)a), 1);
+	assert_int_equal(vmlab_user_test_young(e.mm, (u64)a + P), 0);
+	assert_int_equal(vmlab_user_page_referenced(e.mm, (u64)a, (u64)a + 2 * P),
+			 1);
+	assert_int_equal(vmlab_user_page_referenced(e.mm, (u64)a + 1, (u64)a + P),
+			 -VMLAB_EINVAL);
+	assert_int_equal(vmlab_user_test_young(NULL, (u64)a), -VMLAB_EINVAL);
+	vmlab_kvm_destroy(k);
+	t_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_pages),
 		cmocka_unit_test(test_migrate_vma_owner),
 		cmocka_unit_test(test_device_exclusive),
+		cmocka_unit_test(test_aging_secondary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

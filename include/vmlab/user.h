@@ -491,6 +491,14 @@ int vmlab_user_kvm_create(struct vmlab_user_mm *mm,
 /* Aging as reclaim does it (mmu_notifier_clear_young over [start, end)):
  * non-zero if a secondary MMU had a page of the range young. */
 int vmlab_user_clear_young(struct vmlab_user_mm *mm, u64 start, u64 end);
+/* folio_referenced_one() over the present pages of [start, end) (page
+ * aligned): each PTE's accessed bit cleared (ptep_clear_flush_young) and
+ * mmu_notifier_clear_flush_young() for it; how many pages were young to
+ * the CPU or a secondary MMU, or -VMLAB_EINVAL. */
+int vmlab_user_page_referenced(struct vmlab_user_mm *mm, u64 start, u64 end);
+/* pte_young() || mmu_notifier_test_young() for the page of addr (what
+ * khugepaged asks): 1, 0, or -VMLAB_EINVAL.  Clears nothing. */
+int vmlab_user_test_young(struct vmlab_user_mm *mm, u64 addr);
 
 /* ---------------------------------------------------- planted bugs */
 

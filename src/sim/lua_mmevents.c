@@ -8,6 +8,8 @@
  *   mm:migrate_vma(start, end [, owner])   -> pages moved | nil, err
  *   mm:make_device_exclusive(addr [, owner]) -> pfn | nil, err
  *   mm:device_exclusive(addr)              -> bool
+ *   mm:page_referenced(start, end)         -> pages young | nil, err
+ *   mm:test_young(addr)                    -> bool | nil, err
  * owner: a handle from mm:notifier{}, m:smmu{} or m:kvm{}.
  */
 #include "sim/lsim.h"
@@ -119,6 +121,27 @@ static int l_device_exclusive(lua_State *L)
 	return 1;
 }
 
+static int l_page_referenced(lua_State *L)
+{
+	u64 start = arg_u64(L, 2), end = arg_u64(L, 3);
+	struct lop o;
+	struct vmlab_user_mm *mm = op_begin(L, &o, "folio_referenced");
+	int r = vmlab_user_page_referenced(mm, start, end);
+	lop_end(&o);
+	return push_result(L, r);
+}
+
+static int l_test_young(lua_State *L)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	int r = vmlab_user_test_young(mm, arg_u64(L, 2));
+	if (r < 0)
+		return push_result(L, r);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
 void lsim_register_mm_events(lua_State *L)
 {
 	static const luaL_Reg mm_methods[] = {
@@ -128,6 +151,8 @@ void lsim_register_mm_events(lua_State *L)
 		{"migrate_vma", l_migrate_vma},
 		{"make_device_exclusive", l_make_device_exclusive},
 		{"device_exclusive", l_device_exclusive},
+		{"page_referenced", l_page_referenced},
+		{"test_young", l_test_young},
 		{NULL, NULL},
 	};
 	luaL_checktype(L, -1, LUA_TTABLE);

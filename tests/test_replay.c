@@ -193,6 +193,11 @@ static void test_tracefs_bad_input(void **state)
 	m = subst(t, "align=1", "align=3");
 	expect_error(m, strlen(m), ":13: alloc_vmap_area: size, align");
 	free(m);
+	/* fuzz_replay: an unaligned va_start made the placement of the
+	 * inferred pre-trace areas try 65536 unaligned places */
+	m = subst(t, "va_start: 18446683600570023936", "va_start: 18446683600570023935");
+	expect_error(m, strlen(m), ":13: alloc_vmap_area: va_start not page aligned");
+	free(m);
 	free(t);
 }
 
@@ -318,6 +323,11 @@ static void test_mmtrace_heads(void **state)
 	assert_true(r->total_divs >= 1);
 	assert_non_null(strstr(r->divs[0].text, "kernel -> 0x7ffff7fc0000, vmlab -> 0x7ffff7fbf000"));
 	assert_non_null(strstr(r->divs[0].text, "vmlab before the call"));
+	/* both views: the model's own placement and the kernel's */
+	assert_non_null(strstr(r->divs[0].text, "vmlab after the call (its own result):\n"
+						"    7ffff7fbf000-7ffff7fc2000 rw-p"));
+	assert_non_null(strstr(r->divs[0].text, "(the kernel's result applied):\n"
+						"    7ffff7fc0000-7ffff7fc3000 rw-p"));
 	vmlab_replay_free(r);
 	free(m);
 	free(t);

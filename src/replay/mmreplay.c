@@ -557,6 +557,21 @@ static void view(struct sbuf *sb, struct mr *r, u64 lo, u64 hi,
 	free(p);
 }
 
+/* The model's own result of a call whose address differs from the
+ * kernel's, before the model is put where the kernel's result says: the
+ * views then cover both addresses. */
+static void own_view(struct sbuf *sb, struct mr *r, s64 got, u64 len,
+		     u64 *lo, u64 *hi)
+{
+	if (!rb_want_div(&r->b) || got < 0)
+		return;
+	if ((u64)got < *lo)
+		*lo = (u64)got;
+	if ((u64)got + len > *hi && (u64)got + len > (u64)got)
+		*hi = (u64)got + len;
+	view(sb, r, *lo, *hi, "vmlab after the call (its own result)");
+}
+
 static void fmt_result(char *buf, size_t n, s64 v, bool addr)
 {
 	if (v < 0 && v >= -4095)
@@ -603,7 +618,7 @@ static void do_call(struct mr *r, size_t i)
 	}
 	if (c->kind == MT_MREMAP && c->addr + c->old_len > hi)
 		hi = c->addr + c->old_len;
-	struct sbuf before = {0};
+	struct sbuf before = {0}, own = {0};
 	if (rb_want_div(&r->b))
 		view(&before, r, lo, hi, "vmlab before the call");
 	switch (c->kind) {
@@ -631,6 +646,7 @@ static void do_call(struct mr *r, size_t i)
 			row_count(pl, got == c->result);
 		}
 		if (!c->unfinished && got != c->result) {
+			own_view(&own, r, got, c->len, &lo, &hi);
 			/* put the model where the kernel was: a mapping the
 			 * kernel made elsewhere or refused is undone (only when
 			 * no MAP_FIXED replaced anything), one the kernel made
@@ -674,6 +690,7 @@ static void do_call(struct mr *r, size_t i)
 			row_count(pl, got == c->result);
 		}
 		if (got >= 0 && c->result >= 0 && got != c->result && !c->unfinished) {
+			own_view(&own, r, got, c->new_len, &lo, &hi);
 			vmlab_mremap(mm, (u64)got, c->new_len, c->new_len,
 				     VMLAB_MREMAP_MAYMOVE | VMLAB_MREMAP_FIXED,
 				     (u64)c->result);
@@ -715,12 +732,14 @@ static void do_call(struct mr *r, size_t i)
 	}
 	if (!compare) {
 		free(sb_take(&before));
+		free(sb_take(&own));
 		return;
 	}
 	const char *kname = mt_kind_name[c->kind];
 	if (c->unfinished) {
 		apart_row(r, "unfinished calls", "the thread died inside the call: no result to compare");
 		free(sb_take(&before));
+		free(sb_take(&own));
 		return;
 	}
 	struct vmlab_replay_row *row = rb_row(&r->b, kname);
@@ -746,10 +765,13 @@ static void do_call(struct mr *r, size_t i)
 				  : "");
 		if (before.s)
 			sb_putn(&sb, before.s, before.n);
+		if (own.s)
+			sb_putn(&sb, own.s, own.n);
 		view(&sb, r, lo, hi, "vmlab after the call (the kernel's result applied)");
 		rb_div(&r->b, c->line, sb_take(&sb));
 	}
 	free(sb_take(&before));
+	free(sb_take(&own));
 }
 
 static void do_signal(struct mr *r, size_t i)

@@ -169,6 +169,9 @@ static int parse_event(const char *ev, size_t evn, const char *p, size_t n,
 		    (e = need(p, n, "vend", 16, &r->e, src, line, "alloc_vmap_area", err, errlen)) ||
 		    (e = need(p, n, "failed", 10, &r->f, src, line, "alloc_vmap_area", err, errlen)))
 			return e;
+		if (r->a & 4095)
+			FAIL("%s:%llu: alloc_vmap_area: va_start not page "
+			     "aligned", src, (unsigned long long)line);
 		if (!r->b || (r->b & 4095) || (r->c & (r->c - 1)) || !r->c ||
 		    r->d > r->e)
 			FAIL("%s:%llu: alloc_vmap_area: size, align or range "

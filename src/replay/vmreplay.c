@@ -322,10 +322,14 @@ static int infer_initial(struct vr *v)
 	u64 q = v->init_pages / v->init_areas, rem = v->init_pages % v->init_areas;
 	u64 addr = lo, placed = 0, outside = 0;
 	size_t ri = 0;
+	/* failed tries, all areas together: a hostile trace cannot make the
+	 * search areas * tries long (skipping a clash only moves forward) */
+	u64 budget = 1u << 16;
 	v->quiet = true;
-	for (u64 k = 0; k < v->init_areas; k++) {
+	for (u64 k = 0; k < v->init_areas && budget; k++) {
 		u64 size = (q + (k < rem)) * PG;
-		for (int tries = 0; tries < 1 << 16; tries++) {
+		while (budget && addr + size > addr &&
+		       addr + size - 1 <= VMLAB_VMALLOC_END) {
 			while (ri < nres && res[ri].e <= addr)
 				ri++;
 			bool clash = false;
@@ -334,8 +338,10 @@ static int infer_initial(struct vr *v)
 					clash = true;
 					addr = res[j].e;
 				}
-			if (clash)
+			if (clash) {
+				addr = (addr + PG - 1) & ~(PG - 1);
 				continue;
+			}
 			u64 a = vmlab_vmalloc_node_range(
 				v->m, 0, size, 1, addr, addr + size,
 				VMLAB_PAGE_KERNEL, VMLAB_VM_NO_GUARD,
@@ -351,6 +357,7 @@ static int infer_initial(struct vr *v)
 			if (a)
 				vmlab_vfree(v->m, 0, a);
 			addr += PG;
+			budget--;
 		}
 	}
 	v->quiet = false;

@@ -2,9 +2,10 @@
 /*
  * memfd seals (src/user/memfd.c): scripts of memfd_create, F_ADD_SEALS,
  * F_GET_SEALS, ftruncate, pwrite, hole punching, mmap, mprotect and
- * accesses through the mappings, each step's result asserted; when the
- * host runs Linux 6.18 or later the same scripts also run on the host
- * kernel and every step's result must agree.
+ * accesses through the mappings, each step's result asserted; and
+ * fault-around on memfd mappings (pagemap present bits after one fault).
+ * When the host runs Linux 6.18 or later the same scripts and faults also
+ * run on the host kernel and every result must agree.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -312,6 +313,188 @@ static void test_seal_scripts(void **state)
 		munmap(host, NSCRIPT * MAXSTEP * sizeof(long));
 }
 
+/* ------------------------------------------------------ fault-around */
+
+#define FA_BASE 0x5b0000000000ULL /* 2 MiB aligned, free on the host */
+#define FA_MAX 64
+
+struct fa_case {
+	u64 size;        /* file size in pages */
+	u64 cached;      /* pages [0, cached) written (in the page cache) */
+	u64 hole_at, hole_len; /* then punched */
+	u64 off, pages;  /* mapping: file offset and length, in pages */
+	u64 va_pages;    /* mapping start, pages past FA_BASE */
+	bool shared, write;
+	u64 touch;       /* page of the mapping accessed */
+	u64 want;        /* present pages vmlab must show */
+};
+
+static const struct fa_case fa_cases[] = {
+	{64, 64, 0, 0, 0, 64, 0, true, false, 20, 16},
+	{64, 64, 0, 0, 0, 64, 0, true, false, 3, 16},
+	{64, 64, 0, 0, 5, 40, 3, true, false, 2, 16}, /* window from the VMA start */
+	{64, 64, 18, 2, 0, 64, 0, true, false, 20, 14}, /* a hole */
+	{24, 24, 0, 0, 0, 32, 0, true, false, 20, 8},   /* EOF */
+	{64, 64, 0, 0, 0, 64, 0, false, false, 40, 16}, /* private */
+	{64, 64, 0, 0, 0, 64, 0, true, true, 40, 1},    /* write: no around */
+	{64, 10, 0, 0, 0, 64, 0, true, false, 12, 11},  /* cached 0-9, and 12 */
+	{64, 64, 0, 0, 0, 64, 508, true, false, 1, 4},  /* the PTE table's end */
+};
+#define NFA (int)(sizeof(fa_cases) / sizeof(fa_cases[0]))
+
+static int fa_count(const u64 *pm, u64 n)
+{
+	int c = 0;
+	for (u64 i = 0; i < n; i++)
+		c += !!(pm[i] & VMLAB_PM_PRESENT);
+	return c;
+}
+
+static void host_fa(const struct fa_case *c, u64 *pm)
+{
+	int fd = (int)syscall(SYS_memfd_create, "fa", 0U);
+	char buf[4096] = {1};
+	if (fd < 0 || ftruncate(fd, (off_t)(c->size * P)))
+		_exit(4);
+	for (u64 i = 0; i < c->cached; i++)
+		if (pwrite(fd, buf, P, (off_t)(i * P)) != (ssize_t)P)
+			_exit(4);
+	if (c->hole_len && fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+				     FALLOC_FL_KEEP_SIZE, (off_t)(c->hole_at * P),
+				     (off_t)(c->hole_len * P)))
+		_exit(4);
+	char *a = mmap((void *)(FA_BASE + c->va_pages * P), c->pages * P,
+		       PROT_READ | PROT_WRITE,
+		       (c->shared ? MAP_SHARED : MAP_PRIVATE) |
+			       MAP_FIXED_NOREPLACE, fd, (off_t)(c->off * P));
+	if (a != (char *)(FA_BASE + c->va_pages * P))
+		_exit(5);
+	if (c->write)
+		a[c->touch * P] = 2;
+	else
+		(void)*(volatile char *)(a + c->touch * P);
+	int pmfd = open("/proc/self/pagemap", O_RDONLY);
+	if (pmfd < 0 || pread(pmfd, pm, c->pages * 8,
+			      (off_t)((u64)a / P * 8)) != (ssize_t)(c->pages * 8))
+		_exit(6);
+	close(pmfd);
+	munmap(a, c->pages * P);
+	close(fd);
+}
+
+static void model_fa(const struct fa_case *c, u64 *pm)
+{
+	struct env e = t_env(1);
+	struct vmlab_file *f;
+	u8 buf[4096] = {1};
+	assert_int_equal(vmlab_memfd_create(e.m, "fa", &f), 0);
+	assert_int_equal(vmlab_ftruncate(f, c->size * P), 0);
+	for (u64 i = 0; i < c->cached; i++)
+		assert_int_equal(vmlab_file_pwrite(f, buf, P, i * P), (s64)P);
+	if (c->hole_len)
+		assert_int_equal(vmlab_file_punch_hole(f, c->hole_at * P,
+						       c->hole_len * P), 0);
+	u64 va = FA_BASE + c->va_pages * P;
+	assert_int_equal(vmlab_mmap(e.mm, va, c->pages * P, RW,
+				    (c->shared ? VMLAB_MAP_SHARED :
+						 VMLAB_MAP_PRIVATE) |
+					    VMLAB_MAP_FIXED_NOREPLACE,
+				    f, c->off * P), (s64)va);
+	vmlab_file_put(f);
+	u8 v = 2;
+	assert_int_equal(vmlab_user_access(e.mm, 0, c->write ? VMLAB_WRITE :
+								   VMLAB_READ,
+					   va + c->touch * P, &v, 1), VMLAB_OK);
+	assert_int_equal(vmlab_pagemap_read(e.mm, va, pm, c->pages),
+			 (int)c->pages);
+	t_done(&e);
+}
+
+/* A read fault maps the cached neighbours in the fault_around_bytes
+ * window (clamped to the VMA, the table and EOF); pagemap's present bits
+ * match the host's. */
+static void test_fault_around(void **state)
+{
+	(void)state;
+	u64 *host = NULL;
+	if (t_host_is_6_18()) {
+		host = mmap(NULL, NFA * FA_MAX * 8, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		assert_true(host != MAP_FAILED);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) {
+			for (int i = 0; i < NFA; i++)
+				host_fa(&fa_cases[i], host + i * FA_MAX);
+			_exit(0);
+		}
+		int st;
+		waitpid(pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "host fault-around run failed (%d)\n", st);
+			munmap(host, NFA * FA_MAX * 8);
+			host = NULL;
+		}
+	}
+	for (int i = 0; i < NFA; i++) {
+		const struct fa_case *c = &fa_cases[i];
+		u64 pm[FA_MAX];
+		assert_true(c->pages <= FA_MAX);
+		model_fa(c, pm);
+		int npres = fa_count(pm, c->pages);
+		if (npres != (int)c->want)
+			fprintf(stderr, "fault-around case %d: %d present\n", i, npres);
+		assert_int_equal(npres, c->want);
+		for (u64 k = 0; host && k < c->pages; k++) {
+			u64 h = host[i * FA_MAX + (int)k] & VMLAB_PM_PRESENT;
+			if (h != (pm[k] & VMLAB_PM_PRESENT))
+				fprintf(stderr, "fault-around case %d page %llu: "
+						"host %d vmlab %d\n", i,
+					(unsigned long long)k, !!h,
+					!!(pm[k] & VMLAB_PM_PRESENT));
+			assert_int_equal(h, pm[k] & VMLAB_PM_PRESENT);
+		}
+	}
+	if (host)
+		munmap(host, NFA * FA_MAX * 8);
+	/* the knob: 8 KiB windows, then off; more than a table is EINVAL */
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_fault_around_bytes(e.m, 4 << 20),
+			 -VMLAB_EINVAL);
+	assert_int_equal(vmlab_user_set_fault_around_bytes(NULL, 4096),
+			 -VMLAB_EINVAL);
+	t_done(&e);
+}
+
+static void test_fault_around_bytes(void **state)
+{
+	(void)state;
+	static const struct { u64 bytes; int want; } k[] = {
+		{12288, 2}, {4096, 1}, {100, 1}, {2 << 20, 64}};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct env e = t_env(1);
+		assert_int_equal(vmlab_user_set_fault_around_bytes(e.m, k[i].bytes),
+				 0);
+		struct vmlab_file *f;
+		u8 buf[4096] = {1};
+		assert_int_equal(vmlab_memfd_create(e.m, "k", &f), 0);
+		for (u64 p = 0; p < 64; p++)
+			assert_int_equal(vmlab_file_pwrite(f, buf, P, p * P),
+					 (s64)P);
+		s64 a = vmlab_mmap(e.mm, FA_BASE, 64 * P, VMLAB_PROT_READ,
+				   VMLAB_MAP_SHARED | VMLAB_MAP_FIXED, f, 0);
+		assert_int_equal(a, (s64)FA_BASE);
+		vmlab_file_put(f);
+		u8 v;
+		assert_int_equal(vmlab_user_read8(e.mm, 0, FA_BASE + 5 * P, &v),
+				 VMLAB_OK);
+		u64 pm[64];
+		assert_int_equal(vmlab_pagemap_read(e.mm, FA_BASE, pm, 64), 64);
+		assert_int_equal(fa_count(pm, 64), k[i].want);
+		t_done(&e);
+	}
+}
+
 static void test_seal_bad_input(void **state)
 {
 	(void)state;
@@ -354,6 +537,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_scripts),
 		cmocka_unit_test(test_seal_bad_input),
+		cmocka_unit_test(test_fault_around),
+		cmocka_unit_test(test_fault_around_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

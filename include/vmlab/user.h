@@ -391,6 +391,12 @@ u64 vmlab_file_size(const struct vmlab_file *f);
 u64 vmlab_file_cached_pages(const struct vmlab_file *f);
 u64 vmlab_file_swapped_pages(const struct vmlab_file *f);
 
+/* /sys/kernel/debug/fault_around_bytes for the machine: a read fault on
+ * a file mapping also maps the page-cache pages of the aligned window of
+ * that many bytes around it (rounded down to a power of two of pages; 64
+ * KiB by default; under a page: off).  -EINVAL above 2 MiB. */
+int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes);
+
 /* The swap area (one per machine, created on first use with a quarter of
  * RAM unless sized here first).  -VMLAB_EBUSY once in use. */
 int vmlab_swap_setup(struct vmlab_machine *m, u64 pages);

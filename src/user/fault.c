@@ -235,11 +235,27 @@ static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	return 0;
 }
 
-#define FAULT_AROUND_PAGES 16 /* fault_around_bytes = 64 KiB */
+/* The debugfs knob fault_around_bytes (default 64 KiB): a power of two
+ * of pages, at most a PTE table; below a page fault-around is off. */
+int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes)
+{
+	struct user_svc *s = m ? user_svc(m) : NULL;
+	if (!s)
+		return -VMLAB_EINVAL;
+	if (bytes / VMLAB_PAGE_SIZE > VMLAB_PTRS_PER_TABLE)
+		return -VMLAB_EINVAL;
+	u64 pages = 1;
+	while (pages * 2 <= bytes / VMLAB_PAGE_SIZE)
+		pages *= 2;
+	s->fault_around_pages = pages;
+	assert(pages >= 1 && pages <= VMLAB_PTRS_PER_TABLE);
+	return 0;
+}
 
 /*
  * do_fault_around() + filemap_map_pages(): a read fault also maps the
- * pages of the aligned 16-page window (clamped to the VMA, the PTE table
+ * pages of the aligned fault_around_bytes window (16 pages by default;
+ * clamped to the VMA, the PTE table
  * and EOF) that are already in the page cache, where the PTE is none.
  * True when the faulting page itself got mapped.
  */
@@ -247,13 +263,17 @@ static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			 u64 addr)
 {
 	struct vmlab_file *f = v->file;
+	const u64 nr = mm->svc->fault_around_pages;
 	assert(f && v->vm_start <= addr && addr < v->vm_end);
+	/* should_fault_around(): a single page is no fault-around. */
+	if (nr <= 1)
+		return false;
 	u64 pte_off = (addr >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
 	u64 vma_off = PAGES(addr - v->vm_start);
-	u64 from = pte_off & ~(u64)(FAULT_AROUND_PAGES - 1);
+	u64 from = pte_off & ~(nr - 1);
 	if (pte_off - from > vma_off)
 		from = pte_off - vma_off;
-	u64 to = from + FAULT_AROUND_PAGES;
+	u64 to = from + nr;
 	if (to > VMLAB_PTRS_PER_TABLE)
 		to = VMLAB_PTRS_PER_TABLE;
 	if (to > pte_off + vma_pages(v) - vma_off)
@@ -263,7 +283,7 @@ static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	if (vma_soft_dirty_enabled(v))
 		prot &= ~VMLAB_PAGE_RW; /* vma_wants_writenotify() */
 	bool got = false;
-	assert(from <= pte_off && pte_off < to && to - from <= FAULT_AROUND_PAGES);
+	assert(from <= pte_off && pte_off < to && to - from <= nr);
 	for (u64 i = from; i < to; i++) {
 		u64 va = addr - ((pte_off - i) << VMLAB_PAGE_SHIFT);
 		u64 index = linear_page_index(v, va);

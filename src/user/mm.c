@@ -56,6 +56,7 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 	if (c)
 		memset(c, 0, VMLAB_PAGE_SIZE);
 	s->cost = (struct vmlab_user_cost){.syscall = 100.0, .vma_op = 60.0};
+	s->fault_around_pages = 16; /* fault_around_bytes: 64 KiB */
 	/* Faults on user addresses come here; anything else goes on to the
 	 * handler that was installed before. */
 	s->prev_fn = m->fault_fn;

@@ -146,6 +146,7 @@ struct user_svc {
 	struct swap_area swap;
 	struct vmlab_siginfo *sig; /* per CPU: last signal delivered */
 	unsigned int bugs;
+	u64 fault_around_pages; /* fault_around_bytes / PAGE_SIZE */
 	struct vmlab_user_cost cost;
 };
 

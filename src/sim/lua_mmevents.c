@@ -80,14 +80,22 @@ static int l_soft_dirty(lua_State *L)
 	return 1;
 }
 
-static int l_migrate(lua_State *L)
+/* mm:NAME(a, b) -> fn's count | nil, err: an operation on a range. */
+typedef s64 (*range_fn)(struct vmlab_user_mm *mm, u64 a, u64 b);
+
+static int range_op(lua_State *L, const char *name, range_fn fn)
 {
-	u64 addr = arg_u64(L, 2), len = arg_u64(L, 3);
+	u64 a = arg_u64(L, 2), b = arg_u64(L, 3);
 	struct lop o;
-	struct vmlab_user_mm *mm = op_begin(L, &o, "move_pages");
-	s64 r = vmlab_migrate_pages(mm, addr, len);
+	struct vmlab_user_mm *mm = op_begin(L, &o, name);
+	s64 r = fn(mm, a, b);
 	lop_end(&o);
 	return push_result(L, r);
+}
+
+static int l_migrate(lua_State *L)
+{
+	return range_op(L, "move_pages", vmlab_migrate_pages);
 }
 
 static int l_migrate_vma(lua_State *L)
@@ -121,14 +129,14 @@ static int l_device_exclusive(lua_State *L)
 	return 1;
 }
 
+static s64 page_referenced(struct vmlab_user_mm *mm, u64 start, u64 end)
+{
+	return vmlab_user_page_referenced(mm, start, end);
+}
+
 static int l_page_referenced(lua_State *L)
 {
-	u64 start = arg_u64(L, 2), end = arg_u64(L, 3);
-	struct lop o;
-	struct vmlab_user_mm *mm = op_begin(L, &o, "folio_referenced");
-	int r = vmlab_user_page_referenced(mm, start, end);
-	lop_end(&o);
-	return push_result(L, r);
+	return range_op(L, "folio_referenced", page_referenced);
 }
 
 static int l_test_young(lua_State *L)

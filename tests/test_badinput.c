@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "mm/internal.h"
 
 #define NONCANON 0x0000800000000000ULL /* first address of the hole */
 #define TOP_PAGE 0xfffffffffffff000ULL
@@ -771,8 +772,8 @@ static void test_out_of_memory(void **state)
 	assert_int_equal(vmlab_mm_create(m, &mm), -VMLAB_ENOMEM);
 	assert_null(mm);
 	const struct vmlab_walk_ops ops = {.install_pte = install_marker};
-	assert_int_equal(vmlab_walk_page_range(m, k, va, va + 4096, &ops,
-					       NULL), -VMLAB_ENOMEM);
+	assert_int_equal(walk_page_range_mm(m, k, va, va + 4096, &ops, NULL),
+			 -VMLAB_ENOMEM);
 	/* One frame back: the PMD table fits, the PTE table does not. */
 	vmlab_free_pages(m, 0, pfns[--n], 0);
 	assert_int_equal(vmlab_map_range(m, k, va, pfns[0] << 12, 4096,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The generic page walker, including the install_pte extension. */
 #include "helpers.h"
+#include "mm/internal.h"
 
 struct rec {
 	int pud, pmd, pte, pte_none, holes[4];
@@ -112,12 +113,18 @@ static void test_install_pte(void **state)
 				     .pte_hole = hole_cb,
 				     .install_pte = install_cb};
 	struct rec r = {0};
+	/* The public walker refuses install_pte (check_ops_valid()) and
+	 * touches nothing; mm code walks with walk_page_range_mm(). */
+	assert_int_equal(vmlab_walk_page_range(m, k, KVA, KVA + 8 * 4096, &ops,
+					       &r),
+			 -VMLAB_EINVAL);
+	assert_int_equal(r.installed + r.pte, 0);
 	/* 16 pages, one present, one PMD that has no table yet. */
 	u64 far = KVA + 10 * VMLAB_PMD_SIZE;
-	assert_int_equal(vmlab_walk_page_range(m, k, KVA, KVA + 8 * 4096, &ops,
-					       &r), 0);
-	assert_int_equal(vmlab_walk_page_range(m, k, far, far + 8 * 4096, &ops,
-					       &r), 0);
+	assert_int_equal(walk_page_range_mm(m, k, KVA, KVA + 8 * 4096, &ops, &r),
+			 0);
+	assert_int_equal(walk_page_range_mm(m, k, far, far + 8 * 4096, &ops, &r),
+			 0);
 	assert_int_equal(r.installed, 15);
 	assert_int_equal(r.pte, 1); /* only the existing entry */
 	assert_int_equal(r.pte_none, 0);
@@ -134,8 +141,9 @@ static void test_install_pte(void **state)
 	memset(&r, 0, sizeof(r));
 	r.fail_at = 3;
 	u64 far2 = KVA + 20 * VMLAB_PMD_SIZE;
-	assert_int_equal(vmlab_walk_page_range(m, k, far2, far2 + 8 * 4096,
-					       &ops, &r), -VMLAB_EIO);
+	assert_int_equal(walk_page_range_mm(m, k, far2, far2 + 8 * 4096, &ops,
+					    &r),
+			 -VMLAB_EIO);
 	assert_int_equal(r.installed, 3);
 	vmlab_machine_destroy(m);
 }

@@ -299,7 +299,9 @@ struct vmlab_walk {
 };
 
 /* Walk [start, end) of mm's tables.  0, a callback's non-zero value,
- * -EINVAL (bad range), or -ENOMEM (install_pte table allocation). */
+ * -EINVAL (bad range, or ops->install_pte set: installing PTEs is
+ * mm-internal, walk_page_range_mm() of src/mm/internal.h, as in the
+ * kernel since 6.13), or -ENOMEM (install_pte table allocation). */
 int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
 			  u64 start, u64 end, const struct vmlab_walk_ops *ops,
 			  void *private);

@@ -13,7 +13,7 @@ local mm = assert(m:user_mm())
 local a = assert(mm:mmap{len = 2 * PMD, prot = "rw", flags = {"private", "anonymous"}})
 local s = (a // PMD + 1) * PMD - 4 * PAGE -- 4 pages before a 2 MiB boundary inside the mapping
 local t0 = m:counter("pgtable_alloc")
-local r = m:walk_page_range{start = s, ["end"] = s + 8 * PAGE, mm = mm, install = true}
+local r = m:walk_page_range_mm{start = s, ["end"] = s + 8 * PAGE, mm = mm, install = true}
 local tables = m:counter("pgtable_alloc") - t0
 local marked = 0
 for va = s, s + 7 * PAGE, PAGE do if mm:pagemap(va).guard then marked = marked + 1 end end

@@ -11,9 +11,9 @@ local PMD = vmlab.PMD_SIZE
 local m = vmlab.machine{cpus = 1, memory = "256M"}
 local a = assert(m:vmalloc_huge(PMD))
 local _, lvl0 = m:translate(a)
-local r1 = m:walk_page_range{start = a, ["end"] = a + PMD, install = true}
+local r1 = m:walk_page_range_mm{start = a, ["end"] = a + PMD, install = true}
 local _, lvl1 = m:translate(a)
-local r2 = m:walk_page_range{start = a, ["end"] = a + PMD, install = true, pte_entry = true}
+local r2 = m:walk_page_range_mm{start = a, ["end"] = a + PMD, install = true, pte_entry = true}
 local _, lvl2 = m:translate(a)
 vmlab.result("install_pte only", {{"leaf level after the walk (1 = 2 MiB)", lvl1},
   {"PTEs installed", r1.installed}, {"pte_entry calls", r1.pte_entry}})

@@ -10,7 +10,7 @@ local PAGE = vmlab.PAGE_SIZE
 local m = vmlab.machine{cpus = 1, memory = "64M"}
 local mm = assert(m:user_mm())
 local a = assert(mm:mmap{len = 8 * PAGE, prot = "rw", flags = {"private", "anonymous"}})
-local r = m:walk_page_range{start = a, ["end"] = a + 8 * PAGE, mm = mm, install = true, fail_after = 3}
+local r = m:walk_page_range_mm{start = a, ["end"] = a + 8 * PAGE, mm = mm, install = true, fail_after = 3}
 local marked = 0
 for va = a, a + 7 * PAGE, PAGE do if mm:pagemap(va).guard then marked = marked + 1 end end
 -- exhaust memory, then walk a range with no page tables
@@ -22,7 +22,7 @@ while true do
   if not ok or not pfn then break end
   held[#held + 1] = pfn
 end
-local r2 = m:walk_page_range{start = b, ["end"] = b + 8 * PAGE, mm = mm, install = true}
+local r2 = m:walk_page_range_mm{start = b, ["end"] = b + 8 * PAGE, mm = mm, install = true}
 for _, pfn in ipairs(held) do m:free_pages(pfn) end
 vmlab.result{{"install_pte failing: result", r.result}, {"entries installed before it", r.installed},
   {"markers left in the range", marked}, {"out of memory: result", r2.result},

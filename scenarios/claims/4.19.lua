@@ -19,10 +19,10 @@ local a, b = mapping(), mapping()
 local c = assert(mm:mmap{len = 2 * PMD, prot = "rw", flags = {"private", "anonymous"}})
 local cs = (c + PMD - 1) // PMD * PMD -- a whole 2 MiB with no PTE table
 local plain = m:walk_page_range{start = a, ["end"] = a + 8 * PAGE, mm = mm, pte_entry = true, pte_hole = true}
-local inst = m:walk_page_range{start = b, ["end"] = b + 8 * PAGE, mm = mm, install = true,
+local inst = m:walk_page_range_mm{start = b, ["end"] = b + 8 * PAGE, mm = mm, install = true,
   pte_entry = true, pte_hole = true}
 local hole_plain = m:walk_page_range{start = cs, ["end"] = cs + PMD, mm = mm, pte_entry = true, pte_hole = true}
-local hole_inst = m:walk_page_range{start = cs, ["end"] = cs + PMD, mm = mm, install = true,
+local hole_inst = m:walk_page_range_mm{start = cs, ["end"] = cs + PMD, mm = mm, install = true,
   pte_entry = true, pte_hole = true}
 vmlab.result("without install_pte", {{"pte_entry calls (8 PTEs, 3 present)", plain.pte_entry},
   {"installed", plain.installed}, {"pte_hole calls over an unpopulated 2 MiB", hole_plain.pte_hole}})

@@ -7,6 +7,7 @@
  * only when a lower-level callback needs to see their entries.
  */
 #include "machine/internal.h"
+#include "mm/internal.h"
 
 #define MAX_AGAIN 16 /* bound on ACTION_AGAIN repeats for one entry */
 
@@ -164,9 +165,9 @@ static int walk_level(struct vmlab_walk *w, u64 table, int level, u64 va,
 	return 0;
 }
 
-int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
-			  u64 start, u64 end, const struct vmlab_walk_ops *ops,
-			  void *private)
+int walk_page_range_mm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 start,
+		       u64 end, const struct vmlab_walk_ops *ops,
+		       void *private)
 {
 	if (!mm || !ops || start >= end ||
 	    ((start | end) & (VMLAB_PAGE_SIZE - 1)))
@@ -179,4 +180,15 @@ int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
 	};
 	return walk_level(&w, vmlab_mm_root(m, mm, start), VMLAB_LVL_PGD, start,
 			  end);
+}
+
+/* check_ops_valid(): PTE installation is mm-internal. */
+int vmlab_walk_page_range(struct vmlab_machine *m, struct vmlab_mm *mm,
+			  u64 start, u64 end, const struct vmlab_walk_ops *ops,
+			  void *private)
+{
+	if (ops && ops->install_pte)
+		return -VMLAB_EINVAL;
+	assert(!ops || !ops->install_pte);
+	return walk_page_range_mm(m, mm, start, end, ops, private);
 }

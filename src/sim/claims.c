@@ -223,7 +223,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"4.21", "guard-pages-pagewalk",
 	 "The install capability is mm-internal only (`walk_page_range_mm()` in mm/internal.h, not exported)",
-	 "vmlab's walker is one public C function (vmlab_walk_page_range) with install_pte open to every caller; the kernel's export boundary (walk_page_range_mm() in mm/internal.h) has no counterpart in a user-space library"},
+	 NULL},
 	{"4.22", "guard-pages-pagewalk",
 	 "Walk lock modes (PGWALK_RDLOCK / WRLOCK / WRLOCK_VERIFY)",
 	 "no mmap_lock or per-VMA locks in vmlab yet, so there are no walk lock modes to choose"},

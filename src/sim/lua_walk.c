@@ -3,6 +3,9 @@
  * Lua binding: the generic page walker (vmlab_walk_page_range, the
  * kernel's walk_page_range with the install_pte extension), so that a
  * scenario can show what a walk does with a given set of callbacks.
+ * m:walk_page_range is the public walker, which refuses install_pte
+ * (result "EINVAL"); m:walk_page_range_mm, same options, is the
+ * mm-internal walk_page_range_mm() that mm code installs PTEs with.
  *
  *   m:walk_page_range{start = a, ["end"] = b, mm = usermm,  -- default init_mm
  *                     install = true,     -- install_pte: a guard marker
@@ -18,6 +21,7 @@
  *
  *   m:user_poison(mm, addr, len)  -- UFFDIO_POISON-style poison markers
  */
+#include "mm/internal.h"
 #include "sim/lsim.h"
 #include "vmlab/user.h"
 
@@ -131,7 +135,7 @@ static struct vmlab_mm *walk_mm(lua_State *L, struct sim_machine *sm)
 	return mm;
 }
 
-static int l_walk_page_range(lua_State *L)
+static int walk(lua_State *L, bool mm_internal)
 {
 	static const char *const known[] = {
 		"start", "end", "mm", "install", "pte_entry", "pmd_entry",
@@ -156,7 +160,10 @@ static int l_walk_page_range(lua_State *L)
 	struct walk_count c = {.fail_after = opt_u64(L, 2, "fail_after", false),
 			       .marker = VMLAB_PTE_MARKER_GUARD};
 	struct vmlab_mm *mm = walk_mm(L, sm);
-	int err = vmlab_walk_page_range(sm->m, mm, start, end, &ops, &c);
+	int err = mm_internal
+			  ? walk_page_range_mm(sm->m, mm, start, end, &ops, &c)
+			  : vmlab_walk_page_range(sm->m, mm, start, end, &ops,
+						  &c);
 	lua_createtable(L, 0, 6);
 	if (err) {
 		lua_pushstring(L, vmlab_strerror(err));
@@ -171,6 +178,16 @@ static int l_walk_page_range(lua_State *L)
 	setint(L, "pte_hole", c.hole);
 	assert(!c.fail_after || c.installed <= c.fail_after);
 	return 1;
+}
+
+static int l_walk_page_range(lua_State *L)
+{
+	return walk(L, false);
+}
+
+static int l_walk_page_range_mm(lua_State *L)
+{
+	return walk(L, true);
 }
 
 /* m:user_poison(mm, addr, len) -> true | nil, "EEXIST" */
@@ -195,6 +212,7 @@ static int l_user_poison(lua_State *L)
 
 static const luaL_Reg walk_methods[] = {
 	{"walk_page_range", l_walk_page_range},
+	{"walk_page_range_mm", l_walk_page_range_mm},
 	{"user_poison", l_user_poison},
 	{NULL, NULL},
 };

@@ -9,6 +9,7 @@
  * VM_MAYBE_GUARD flag on each VMA it touches (6.19, 6.18.37+).
  * MADV_GUARD_REMOVE clears guard markers only and leaves the flag.  Also UFFDIO_POISON-style poison markers.
  */
+#include "mm/internal.h"
 #include "user/uinternal.h"
 
 #define MAX_MADVISE_GUARD_RETRIES 3
@@ -83,8 +84,8 @@ int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	static const struct zap_details keep_markers = {.even_cows = true};
 	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {
 		struct guard_walk g = {.mm = mm};
-		int err = vmlab_walk_page_range(mm->m, mm->hw, start, end,
-						&guard_install_ops, &g);
+		int err = walk_page_range_mm(mm->m, mm->hw, start, end,
+					     &guard_install_ops, &g);
 		mm->ev.guard_installed += g.installed;
 		if (err < 0)
 			return err;

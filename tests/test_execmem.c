@@ -327,6 +327,39 @@ static void test_pack_trackers_agree(void **state)
 	}
 }
 
+/* Song's Q2: the pack's vmap_areas share one vm_struct.  Counted, it
+ * outlives every program but the last; uncounted (pack-noref, only with
+ * the tree) it goes with the first, under the others. */
+static void test_pack_tree_refcount(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 1ULL << 30, true);
+	struct vmlab_execmem_config bad = {VMLAB_EXECMEM_PACK,
+					   VMLAB_EXECMEM_PACK_NOREF};
+	assert_int_equal(vmlab_execmem_setup(m, &bad), -VMLAB_EINVAL);
+	for (int noref = 0; noref < 2; noref++) {
+		struct vmlab_execmem_config cfg = {
+		    VMLAB_EXECMEM_PACK,
+		    VMLAB_EXECMEM_PACK_TREE |
+			(noref ? VMLAB_EXECMEM_PACK_NOREF : 0)};
+		assert_int_equal(vmlab_execmem_setup(m, &cfg), 0);
+		u64 a = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 100);
+		u64 b = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_BPF, 100);
+		assert_int_equal(b, a + 128);
+		assert_int_equal(vmlab_execmem_free(m, 0, a), 0);
+		u8 byte;
+		int r = vmlab_read(m, 1, b, &byte, 1, NULL);
+		assert_int_equal(r, noref ? -VMLAB_EFAULT : 0);
+		assert_int_equal(vmlab_execmem_free(m, 0, b),
+				 noref ? -VMLAB_EINVAL : 0);
+		struct vmlab_execmem_stats st;
+		vmlab_execmem_stats(m, &st);
+		assert_int_equal(st.nr_packs, 0);
+	}
+	assert_int_equal(vmlab_nr_reports(m), 0);
+	vmlab_machine_destroy(m);
+}
+
 /* Split range: text below the boundary, data above, never crossing, the
  * X part grown in 2 MiB steps. */
 static void test_split_boundary(void **state)
@@ -652,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(test_pack_free_refill_release),
 	    cmocka_unit_test(test_pack_churn),
 	    cmocka_unit_test(test_pack_trackers_agree),
+	    cmocka_unit_test(test_pack_tree_refcount),
 	    cmocka_unit_test(test_split_boundary),
 	    cmocka_unit_test(test_split_boundary_full),
 	    cmocka_unit_test(test_text_poke_shared_page),

@@ -76,6 +76,11 @@ enum vmlab_execmem_allocator {
  * BPF_PROG_CHUNK_SIZE (64 bytes). */
 #define VMLAB_EXECMEM_PACK_TREE (1u << 5)
 #define VMLAB_EXECMEM_PACK_1B (1u << 6)
+/* With PACK_TREE, Song's Q2: the pack's vmap_areas share its vm_struct,
+ * which must be refcounted; this variant has no refcount and frees the
+ * vm_struct with the first vmap_area freed (vmalloc's one-to-one rule),
+ * under the programs still in the pack. */
+#define VMLAB_EXECMEM_PACK_NOREF (1u << 7)
 
 struct vmlab_execmem_config {
 	enum vmlab_execmem_allocator allocator;

@@ -161,9 +161,11 @@ static bool config_ok(const struct vmlab_execmem_config *c)
 {
 	const u32 known = VMLAB_EXECMEM_X_BEFORE_RO | VMLAB_TEXT_POKE_2M |
 			  VMLAB_EXECMEM_ROX_BPF | VMLAB_EXECMEM_PACK_TREE |
-			  VMLAB_EXECMEM_PACK_1B;
+			  VMLAB_EXECMEM_PACK_1B | VMLAB_EXECMEM_PACK_NOREF;
+	bool noref_ok = !(c && (c->flags & VMLAB_EXECMEM_PACK_NOREF)) ||
+			(c->flags & VMLAB_EXECMEM_PACK_TREE);
 	return c && (unsigned)c->allocator < VMLAB_NR_EXECMEM_ALLOCATORS &&
-	       !(c->flags & ~known);
+	       !(c->flags & ~known) && noref_ok;
 }
 
 static struct execmem *xm_create(struct vmlab_machine *m,

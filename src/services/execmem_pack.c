@@ -338,7 +338,9 @@ static struct xm_pack *new_pack(struct execmem *xm, int cpu)
 
 static void release_pack(struct execmem *xm, int cpu, struct xm_pack *p)
 {
-	assert(p->live && p->map.nfree == pack_chunks(xm));
+	assert(p->live);
+	assert(p->map.nfree == pack_chunks(xm) ||
+	       (xm->cfg.flags & VMLAB_EXECMEM_PACK_NOREF));
 	xm->packs[p->slot] = NULL;
 	*pack_index_slot(xm, p->addr) = NULL;
 	p->live = false;
@@ -433,7 +435,11 @@ int pack_free(struct execmem *xm, int cpu, u64 addr, u64 size)
 	/* bpf_arch_text_invalidate(): INT3 over the freed bytes. */
 	int err = vmlab_text_poke_set(xm->m, cpu, addr, INT3, size);
 	pack_give(xm, p, pos, nbits);
-	if (p->map.nfree == pack_chunks(xm))
+	/* The vm_struct the pack's vmap_areas share goes with the last of
+	 * them (the refcount is the chunks in use); the no-refcount variant
+	 * frees it with this one. */
+	if (p->map.nfree == pack_chunks(xm) ||
+	    (xm->cfg.flags & VMLAB_EXECMEM_PACK_NOREF))
 		release_pack(xm, cpu, p);
 	return err;
 }

@@ -148,7 +148,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"3.14", "vmalloc-exec-rox",
 	 "Song Q2: several vmap_areas sharing one vm_struct would need a refcount",
-	 "several vmap_areas sharing one vm_struct with a refcount is not modelled: each vm_struct has one vmap_area"},
+	 NULL},
 	{"3.15", "vmalloc-exec-rox",
 	 "Song: map kernel text with huge pages up to `round_up(_etext, 2M)` and use the tail as the first text pool",
 	 "vmlab does not map a kernel image (_text.._etext with 2 MiB pages), so its tail cannot serve as the first text pool"},

@@ -35,12 +35,13 @@ static int push_err(lua_State *L, int err)
 
 static const char *const variant_names[] = {"x-before-ro", "poke-2m",
 					    "rox-bpf", "pack-tree", "pack-1b",
-					    NULL};
+					    "pack-noref", NULL};
 static const u64 variant_values[] = {VMLAB_EXECMEM_X_BEFORE_RO,
 				     VMLAB_TEXT_POKE_2M,
 				     VMLAB_EXECMEM_ROX_BPF,
 				     VMLAB_EXECMEM_PACK_TREE,
-				     VMLAB_EXECMEM_PACK_1B};
+				     VMLAB_EXECMEM_PACK_1B,
+				     VMLAB_EXECMEM_PACK_NOREF};
 
 static const char *const setup_keys[] = {"allocator", "variants", NULL};
 

@@ -18,7 +18,7 @@
 static struct env env_of(const char *arch, int id, bool on)
 {
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = 2;
 	cfg.mem_bytes = 64 * VMLAB_MiB;
 	cfg.checker = true;

@@ -743,7 +743,7 @@ static void run_seq(struct ref *R, u32 seq)
 	static const u64 mems[] = {64 * VMLAB_MiB, 128 * VMLAB_MiB,
 				   256 * VMLAB_MiB};
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = R->ncpu;
 	cfg.mem_bytes = mems[(seq / 15) % 3];
 	cfg.checker = R->checker;

@@ -18,7 +18,7 @@
 static struct vmlab_machine *dm_machine(u64 mem, bool gb, int cpus)
 {
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.mem_bytes = mem;
 	cfg.direct_map_1g = gb;
 	cfg.nr_cpus = cpus;

@@ -104,7 +104,7 @@ static void test_pack_reference(void **state)
 	/* The reference machine is a 2-CPU VM whose direct map has no 1 GiB
 	 * pages (QEMU's default CPU models lack pdpe1gb). */
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = 2;
 	cfg.checker = true;
 	cfg.direct_map_1g = false;
@@ -145,7 +145,7 @@ static void all_allocators_clean(const char *arch)
 {
 	for (int a = 0; a < VMLAB_NR_EXECMEM_ALLOCATORS; a++) {
 		struct vmlab_config cfg;
-		vmlab_config_default(&cfg);
+		t_config(&cfg);
 		cfg.nr_cpus = 2;
 		cfg.checker = true;
 		cfg.arch = arch;
@@ -470,7 +470,7 @@ static void test_poke_mutants(void **state)
 			       VMLAB_MUT_TEXT_POKE_LEAVE_MM};
 	for (int k = 0; k < 2; k++) {
 		struct vmlab_config cfg;
-		vmlab_config_default(&cfg);
+		t_config(&cfg);
 		cfg.nr_cpus = 2;
 		cfg.checker = true;
 		vmlab_config_mutant(&cfg, mutants[k], true);
@@ -568,7 +568,7 @@ static void test_arm64_fixmap_poke(void **state)
 	(void)state;
 	for (int mut = 0; mut < 2; mut++) {
 		struct vmlab_config cfg;
-		vmlab_config_default(&cfg);
+		t_config(&cfg);
 		cfg.nr_cpus = 2;
 		cfg.checker = true;
 		cfg.arch = "arm64";
@@ -638,7 +638,7 @@ static void test_split_modules_churn(void **state)
 	const char *arches[] = {"x86_64", "arm64"};
 	for (int k = 0; k < 2; k++) {
 		struct vmlab_config cfg;
-		vmlab_config_default(&cfg);
+		t_config(&cfg);
 		cfg.nr_cpus = 2;
 		cfg.checker = true;
 		cfg.arch = arches[k];

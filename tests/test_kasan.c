@@ -17,7 +17,7 @@ static struct vmlab_machine *k_machine(int cpus, bool checker,
 	struct vmlab_config cfg;
 	struct vmlab_machine *m = NULL;
 
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.nr_cpus = cpus;
 	cfg.mem_bytes = 256 * VMLAB_MiB;
 	cfg.checker = checker;
@@ -173,7 +173,7 @@ static void test_arm64(void **state)
 	u64 s, e;
 	u8 z = 0;
 
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.arch = "arm64";
 	cfg.nr_cpus = 2;
 	cfg.mem_bytes = 256 * VMLAB_MiB;
@@ -457,7 +457,7 @@ static void test_bad_config(void **state)
 	struct vmlab_config cfg;
 	struct vmlab_machine *m = NULL;
 
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.kasan = true;
 	cfg.mem_bytes = 128 * VMLAB_GiB;
 	assert_non_null(vmlab_kasan_config_error(&cfg));

@@ -61,12 +61,12 @@ static void test_switches(void **state)
 {
 	(void)state;
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	struct vmlab_machine *m;
 	/* A bit past the registry is a bad configuration. */
 	cfg.mutants[VMLAB_MUTANT_WORDS - 1] = 1ULL << 63;
 	assert_int_equal(vmlab_machine_create(&cfg, &m), -VMLAB_EINVAL);
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	vmlab_config_mutant(&cfg, 0, true);
 	vmlab_config_mutant(&cfg, VMLAB_NR_MUTANTS, true); /* ignored */
 	assert_int_equal(vmlab_boot(&cfg, &m), 0);

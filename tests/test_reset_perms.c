@@ -13,7 +13,7 @@ static struct vmlab_machine *rp_machine(const char *arch, int set_alias,
 					enum vmlab_reset_perms rp)
 {
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.arch = arch;
 	cfg.nr_cpus = 2;
 	cfg.mem_bytes = 64 * VMLAB_MiB;
@@ -29,16 +29,16 @@ static void test_bad_values_refused(void **state)
 {
 	(void)state;
 	struct vmlab_config cfg;
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.reset_perms = VMLAB_NR_RESET_PERMS;
 	assert_non_null(strstr(vmlab_config_error(&cfg), "reset_perms"));
 	struct vmlab_machine *m = NULL;
 	assert_int_equal(vmlab_boot(&cfg, &m), -VMLAB_EINVAL);
 	assert_null(m);
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	cfg.set_alias = (enum vmlab_tristate)7;
 	assert_non_null(strstr(vmlab_config_error(&cfg), "set_alias"));
-	vmlab_config_default(&cfg);
+	t_config(&cfg);
 	assert_null(vmlab_config_error(&cfg));
 }
 

@@ -208,8 +208,28 @@ int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 
 /* ------------------------------------------------------------ split */
 
-static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		       int level, vmlab_ptep_t ptep)
+/*
+ * Where the architecture forbids replacing a live block by a table
+ * directly (arm64 break-before-make; x86 has no such rule), the block goes
+ * invalid and is flushed from every TLB first, as __split_huge_pmd()'s
+ * pmdp_invalidate() does.  cpu issues the flush.
+ */
+static void split_break(struct vmlab_machine *m, struct vmlab_mm *mm, int cpu,
+			u64 base, int level, vmlab_ptep_t ptep)
+{
+	u64 size = vmlab_level_size(level);
+	assert(!(base & (size - 1)) && vmlab_cpu_valid(m, cpu));
+	vmlab_set_entry(m, mm, base, level, ptep, 0);
+	if (mm->is_init)
+		vmlab_flush_tlb_kernel_range(m, cpu, base, base + size);
+	else
+		vmlab_flush_tlb_mm_range(m, cpu, mm, base, base + size,
+					 vmlab_level_shift(level), false);
+	assert(vmlab_get_entry(m, ptep) == 0);
+}
+
+static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, int cpu,
+		       u64 va, int level, vmlab_ptep_t ptep)
 {
 	assert(level == VMLAB_LVL_PMD || level == VMLAB_LVL_PUD);
 	u64 e = vmlab_get_entry(m, ptep);
@@ -223,6 +243,11 @@ static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		return err;
 	u64 base = va & ~(vmlab_level_size(level) - 1);
 	u64 step = vmlab_level_size(level - 1);
+	u64 te = m->arch->mk_table(table, user_table(mm, base));
+	/* Break first (the new entries must not meet cached ones), as
+	 * __split_huge_pmd_locked() invalidates before it fills. */
+	if (m->arch->bbm_required && m->arch->bbm_required(e, te, level))
+		split_break(m, mm, cpu, base, level, ptep);
 	/* Fill the new table completely before it becomes reachable, so no
 	 * walker ever sees a half-built table. */
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
@@ -231,8 +256,7 @@ static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 				(table << VMLAB_PAGE_SHIFT) + i * 8,
 				m->arch->mk_leaf(pfn, info.prot, level - 1));
 	}
-	vmlab_set_entry(m, mm, base, level, ptep,
-			m->arch->mk_table(table, user_table(mm, base)));
+	vmlab_set_entry(m, mm, base, level, ptep, te);
 	/* The large leaf is now a table of next-level leaves. */
 	struct vmlab_pte_info now;
 	m->arch->decode(vmlab_get_entry(m, ptep), level, &now);
@@ -257,7 +281,8 @@ int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		if (info.kind != VMLAB_PTE_PROTNONE)
 			return -VMLAB_ENOENT;
 	}
-	return split_entry(m, mm, va, level, ptep);
+	/* No CPU context here: a break-before-make flush is CPU 0's. */
+	return split_entry(m, mm, 0, va, level, ptep);
 }
 
 /* ---------------------------------------------------- unmap / protect */
@@ -361,7 +386,8 @@ static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
 		}
 		if (info.kind != VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE &&
 		    !whole) {
-			int err = split_entry(m, mm, va, level, ptep);
+			int err = split_entry(m, mm, z->tlb->cpu, va, level,
+					      ptep);
 			if (err)
 				return err;
 			continue; /* re-read: now a table */

@@ -45,8 +45,15 @@ void bench_figure(struct bench_out *o, const char *bench, const char *name,
 
 struct vmlab_machine *bench_boot(u64 mem, int cpus, bool checker)
 {
+	return bench_boot_arch(mem, cpus, checker, "x86_64");
+}
+
+struct vmlab_machine *bench_boot_arch(u64 mem, int cpus, bool checker,
+				      const char *arch)
+{
 	struct vmlab_config cfg;
 	vmlab_config_default(&cfg);
+	cfg.arch = arch;
 	cfg.mem_bytes = mem;
 	cfg.nr_cpus = cpus;
 	cfg.checker = checker;

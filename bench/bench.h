@@ -26,6 +26,9 @@ long bench_rss_kib(void);
 void bench_figure(struct bench_out *o, const char *bench, const char *name,
 		  double value, const char *unit);
 struct vmlab_machine *bench_boot(u64 mem, int cpus, bool checker);
+/* The same machine shape on another architecture ("arm64"). */
+struct vmlab_machine *bench_boot_arch(u64 mem, int cpus, bool checker,
+				      const char *arch);
 
 extern const struct bench bench_machine[];
 extern const int bench_machine_n;

@@ -94,6 +94,8 @@ void lsim_warn(void *ctx, const char *msg);
 /* ptdump.c: the kernel page tables of [lo, hi) (hi 0: to the top) as
  * /sys/kernel/debug/page_tables/kernel prints them; a CPU's TLB. */
 void lsim_ptdump(struct vmlab_machine *m, u64 lo, u64 hi, struct sim_buf *out);
+/* The lowest kernel virtual address of the machine's architecture. */
+u64 lsim_kernel_start(struct vmlab_machine *m);
 void lsim_dump_tlb(struct vmlab_machine *m, int cpu, struct sim_buf *out);
 const char *lsim_intern(struct sim *sim, const char *s);
 void buf_printf(struct sim_buf *b, const char *fmt, ...)

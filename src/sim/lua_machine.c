@@ -773,7 +773,7 @@ void lsim_machine_finish(struct sim *sim, struct sim_machine *sm)
 			buf_printf(&b, "[%s] kernel page tables "
 				       "(/sys/kernel/debug/page_tables/kernel):\n",
 				   sm->label);
-			lsim_ptdump(m, 0xffff800000000000ULL, 0, &b);
+			lsim_ptdump(m, lsim_kernel_start(m), 0, &b);
 		}
 		for (int c = 0; c < vmlab_nr_cpus(m); c++)
 			if (sim->o->dump_tlb < 0 || sim->o->dump_tlb == c + 1) {

@@ -263,7 +263,8 @@ static int l_dump_pagetable(lua_State *L)
 {
 	int h;
 	struct sim_machine *sm = lsim_handle(L, 1, &h);
-	u64 lo = (u64)luaL_optinteger(L, 2, (lua_Integer)0xffff800000000000ULL);
+	u64 lo = (u64)luaL_optinteger(L, 2,
+				      (lua_Integer)lsim_kernel_start(sm->m));
 	u64 hi = (u64)luaL_optinteger(L, 3, 0);
 	luaL_argcheck(L, !hi || hi > lo, 3, "the end must be above the start");
 	struct sim_buf b = {0};

@@ -49,16 +49,33 @@ static void flags(struct sim_buf *b, vmlab_pgprot_t p, int level, bool present)
 		   p & VMLAB_PAGE_NX ? "NX " : "x  ");
 }
 
-/* x86-64's address markers (the regions the model has), in order. */
-static int markers(const struct vmlab_machine *m, struct marker mk[6])
+/* The lowest kernel address: the first top-level entry of the kernel
+ * half (x86: entry 256, sign-extended; arm64: entry 0 of TTBR1's table). */
+u64 lsim_kernel_start(struct vmlab_machine *m)
+{
+	u64 first = vmlab_arch(m)->split_root ? 0 : VMLAB_PTRS_PER_TABLE / 2;
+	return vmlab_pgd_index_va(m, vmlab_init_mm(m),
+				  first);
+}
+
+/* The architecture's address markers (the regions the model has), in
+ * address order (arm64's modules sit below vmalloc, x86's above). */
+static int markers(struct vmlab_machine *m, struct marker mk[6])
 {
 	const struct vmlab_va_layout *l = vmlab_layout(m);
-	mk[0] = (struct marker){"Kernel Space", 0xffff800000000000ULL};
+	mk[0] = (struct marker){"Kernel Space", lsim_kernel_start(m)};
 	mk[1] = (struct marker){"Low Kernel Mapping", l->page_offset};
 	mk[2] = (struct marker){"vmalloc() Area", l->vmalloc_start};
 	mk[3] = (struct marker){"Vmemmap", l->vmalloc_end + 1};
-	mk[4] = (struct marker){"Modules", VMLAB_MODULES_VADDR};
-	mk[5] = (struct marker){"End Modules", VMLAB_MODULES_END};
+	mk[4] = (struct marker){"Modules", l->modules_vaddr};
+	mk[5] = (struct marker){"End Modules", l->modules_end};
+	for (int i = 1; i < 6; i++) /* insertion sort, stable */
+		for (int j = i; j > 0 && mk[j - 1].start > mk[j].start; j--) {
+			struct marker t = mk[j];
+			mk[j] = mk[j - 1];
+			mk[j - 1] = t;
+		}
+	assert(mk[0].start <= mk[5].start);
 	return 6;
 }
 
@@ -141,8 +158,11 @@ void lsim_ptdump(struct vmlab_machine *m, u64 lo, u64 hi, struct sim_buf *out)
 {
 	assert(m && out && (!hi || lo < hi));
 	struct ptd d = {.out = out, .m = m, .lo = lo, .hi = hi};
-	/* the kernel half: pgd entries 256..511, sign-extended */
-	walk(&d, vmlab_init_mm(m), 0xffff800000000000ULL, VMLAB_LVL_PGD, 256);
+	/* the kernel half: x86 pgd entries 256..511 (sign-extended), arm64
+	 * all of TTBR1's */
+	u64 first = vmlab_arch(m)->split_root ? 0 : VMLAB_PTRS_PER_TABLE / 2;
+	walk(&d, vmlab_init_mm(m), lsim_kernel_start(m), VMLAB_LVL_PGD,
+	     VMLAB_PTRS_PER_TABLE - first);
 	flush_run(&d);
 }
 

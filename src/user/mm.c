@@ -228,12 +228,18 @@ int vmlab_user_access_si(struct vmlab_user_mm *mm, int cpu,
 	u8 *p = buf;
 	while (len) {
 		size_t n = len > ACCESS_CHUNK ? ACCESS_CHUNK : len;
-		u64 top = va >> 47, top_end = (va + n - 1) >> 47;
-		if (va + n - 1 < va || (top != 0 && top != 0x1ffff) ||
-		    top != top_end) {
-			/* A non-canonical address: #GP, SIGSEGV SI_KERNEL. */
+		/* The architecture's canonical form (x86: bits 63..47 equal,
+		 * arm64: bits 63..48), both ends in the same half. */
+		u64 last = va + n - 1;
+		if (last < va || !vmlab_va_canonical(m, va) ||
+		    !vmlab_va_canonical(m, last) || (va >> 63) != (last >> 63)) {
+			/* A non-canonical address: x86 #GP, SIGSEGV SI_KERNEL;
+			 * arm64 a translation fault, SEGV_MAPERR. */
+			int code = vmlab_arch(m)->id == VMLAB_ARCH_X86_64 ?
+					   0x80 : VMLAB_SEGV_MAPERR;
 			if (si)
-				*si = (struct vmlab_siginfo){VMLAB_SIGSEGV, 0x80, 0};
+				*si = (struct vmlab_siginfo){VMLAB_SIGSEGV, code,
+							     0};
 			mm->ev.sigsegv++;
 			return VMLAB_SIGSEGV;
 		}

@@ -33,6 +33,9 @@
 #define PUD_MASK (~(VMLAB_PUD_SIZE - 1))
 /* Above this much RAM the debug walk of the whole direct map is skipped. */
 #define DM_CHECK_MAX_BYTES (64 * VMLAB_GiB)
+/* ... and of 4 KiB leaves: a page-granular linear map (arm64 rodata_full)
+ * would make every CPA call walk all of them. */
+#define DM_CHECK_MAX_PTES (64 * 1024)
 
 /* A page table detached by a collapse, freed only after the flush. */
 struct pgtable_ref {
@@ -592,7 +595,8 @@ static void dm_check(struct vmlab_machine *m)
 {
 	struct directmap *st = dm_state(m);
 	assert(st && st->nr_pgtables == 0);
-	if (m->dm_end - m->dm_start > DM_CHECK_MAX_BYTES)
+	if (m->dm_end - m->dm_start > DM_CHECK_MAX_BYTES ||
+	    st->pages[VMLAB_LVL_PTE] > DM_CHECK_MAX_PTES)
 		return;
 	u64 bytes[3] = {0, 0, 0};
 	vmlab_ptep_t pudp;

@@ -10,8 +10,26 @@
 #include <unistd.h>
 
 #if SIM_FIBER_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+
+/*
+ * A stack's ASan shadow must start clean.  munmap() does not clear the
+ * shadow of what it unmaps (gcc 12's libasan), so a new stack mapped where
+ * an old fiber's frames were would inherit their redzones and report
+ * stores to its own locals (seen as rare aborts of the sanitizer suite in
+ * ASan's "kCurrentStackFrameMagic" CHECK).
+ */
+static void stack_shadow_clear(void *map, size_t len)
+{
+#if SIM_FIBER_ASAN
+	__asan_unpoison_memory_region(map, len);
+#else
+	(void)map;
+	(void)len;
+#endif
+}
 
 #ifndef VMLAB_FIBER_UCONTEXT
 /*
@@ -96,6 +114,7 @@ int fiber_create(struct fiber *f, size_t stack_size, fiber_fn fn, void *arg)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
 		return -ENOMEM;
+	stack_shadow_clear(map, total);
 	if (mprotect(map, GUARD_SIZE, PROT_NONE)) {
 		munmap(map, total);
 		return -ENOMEM;
@@ -143,6 +162,7 @@ void fiber_destroy(struct fiber *f)
 {
 	if (!f || !f->map)
 		return;
+	stack_shadow_clear(f->map, f->map_size);
 	munmap(f->map, f->map_size);
 	f->map = NULL;
 	f->sp = NULL;

@@ -432,6 +432,10 @@ static void test_user_pmadvise_binding(void **state)
 		"assert(v == nil and err == 'EBADF', err)\n"
 		"v, err = mm:pidfd_open(999999)\n"
 		"assert(v == nil and err == 'ESRCH', err)\n"
+		"local d = assert(mm:mmap{len = 2 * P, prot = 'rw',\n"
+		"                         flags = {'droppable', 'anonymous'}})\n"
+		"assert(mm:smaps():find('VmFlags: rd wr mr mw me nr wf dd dp'))\n"
+		"assert(mm:madvise(d, P, 'keeponfork') == nil)\n"
 		"vmlab.result{ok = 1}\n";
 	struct sim_result r;
 	enum sim_status st = run_text("pmadvise", text, &r, NULL, 0);

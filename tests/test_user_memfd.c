@@ -271,19 +271,13 @@ static void test_seal_scripts(void **state)
 	(void)state;
 	long *host = NULL;
 	if (host_is_recent()) {
-		host = mmap(NULL, NSCRIPT * MAXSTEP * sizeof(long),
-			    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			    -1, 0);
-		assert_true(host != MAP_FAILED);
+		host = t_host_results(NSCRIPT * MAXSTEP * sizeof(long));
 		pid_t pid = fork();
-		assert_true(pid >= 0);
 		if (!pid) {
 			host_run(host);
 			_exit(0);
 		}
-		int st;
-		waitpid(pid, &st, 0);
-		assert_true(WIFEXITED(st) && !WEXITSTATUS(st));
+		t_host_wait(pid);
 	} else {
 		fprintf(stderr, "host older than 6.18 or memfd_noexec set: "
 				"model only\n");

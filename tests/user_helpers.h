@@ -3,7 +3,9 @@
 #ifndef VMLAB_TEST_USER_HELPERS_H
 #define VMLAB_TEST_USER_HELPERS_H
 
+#include <sys/mman.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 #include "vmlab/user.h"
@@ -47,6 +49,24 @@ static inline bool t_host_is_6_18(void)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return false;
 	return major > 6 || (major == 6 && minor >= 18);
+}
+
+/* Results a forked host run writes for the parent: a shared mapping. */
+static inline void *t_host_results(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/* Wait for a forked host run that must exit 0. */
+static inline void t_host_wait(pid_t pid)
+{
+	int st;
+	assert_true(pid >= 0);
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st) && !WEXITSTATUS(st));
 }
 
 /* Correct code leaves the checker silent. */

@@ -59,6 +59,10 @@
 #define VMLAB_MAP_SHARED 0x01
 #define VMLAB_MAP_PRIVATE 0x02
 #define VMLAB_MAP_SHARED_VALIDATE 0x03
+/* 6.11+: private anonymous memory the kernel may drop under pressure
+ * (VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP; never
+ * mlocked; reclaim discards its pages even when dirty, unswapped). */
+#define VMLAB_MAP_DROPPABLE 0x08
 #define VMLAB_MAP_TYPE 0x0f
 #define VMLAB_MAP_FIXED 0x10
 #define VMLAB_MAP_ANONYMOUS 0x20
@@ -150,6 +154,7 @@
 #define VMLAB_VM_HUGEPAGE 0x20000000ULL
 #define VMLAB_VM_NOHUGEPAGE 0x40000000ULL
 #define VMLAB_VM_MERGEABLE 0x80000000ULL
+#define VMLAB_VM_DROPPABLE (1ULL << 36) /* VM_HIGH_ARCH_4 on 64-bit */
 #define VMLAB_VM_SPECIAL                                                     \
 	(VMLAB_VM_IO | VMLAB_VM_DONTEXPAND | VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP)
 

@@ -143,7 +143,7 @@ static void vmflags_str(FILE *f, u64 fl)
 		{VMLAB_VM_SYNC, "sf"},       {VMLAB_VM_WIPEONFORK, "wf"},
 		{VMLAB_VM_DONTDUMP, "dd"},   {VMLAB_VM_MIXEDMAP, "mm"},
 		{VMLAB_VM_HUGEPAGE, "hg"},   {VMLAB_VM_NOHUGEPAGE, "nh"},
-		{VMLAB_VM_MERGEABLE, "mg"},
+		{VMLAB_VM_MERGEABLE, "mg"},  {VMLAB_VM_DROPPABLE, "dp"},
 	};
 	assert(f);
 	fprintf(f, "VmFlags:");

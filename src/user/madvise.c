@@ -166,8 +166,11 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		bool anon = pg->owner == PG_OWNER_ANON;
 		u64 repl = 0, off = 0;
 		assert(anon || (v->file && pg->owner == PG_OWNER_FILE));
-		if (anon && !((pg->private_ & PGP_LAZYFREE) &&
-			      !(in.prot & VMLAB_PAGE_DIRTY))) {
+		/* MAP_DROPPABLE pages go like clean lazyfree ones, dirty or
+		 * not (folio not swapbacked). */
+		if (anon && !(v->vm_flags & VMLAB_VM_DROPPABLE) &&
+		    !((pg->private_ & PGP_LAZYFREE) &&
+		      !(in.prot & VMLAB_PAGE_DIRTY))) {
 			if (swap_alloc_slot(mm->svc, &off))
 				continue; /* swap full: keep the page */
 			swap_write(mm->svc, off, frame_content(m, in.pfn, false));
@@ -295,13 +298,15 @@ static int madvise_vma_behavior(struct madv *a, struct vmlab_vma **pv,
 		nf |= VMLAB_VM_WIPEONFORK;
 		break;
 	case VMLAB_MADV_KEEPONFORK:
+		if (nf & VMLAB_VM_DROPPABLE)
+			return -VMLAB_EINVAL;
 		nf &= ~VMLAB_VM_WIPEONFORK;
 		break;
 	case VMLAB_MADV_DONTDUMP:
 		nf |= VMLAB_VM_DONTDUMP;
 		break;
 	case VMLAB_MADV_DODUMP:
-		if (nf & VMLAB_VM_SPECIAL)
+		if (nf & (VMLAB_VM_SPECIAL | VMLAB_VM_DROPPABLE))
 			return -VMLAB_EINVAL;
 		nf &= ~VMLAB_VM_DONTDUMP;
 		break;

@@ -367,8 +367,14 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 		return -VMLAB_EBADF;
 	else if (file->magic != FILE_MAGIC)
 		return -VMLAB_EBADF;
+	/* MAP_HUGETLB makes a hugetlbfs file, which MAP_DROPPABLE cannot map
+	 * (EINVAL, checked early here); otherwise no huge pages are
+	 * reserved. */
+	if ((flags & VMLAB_MAP_HUGETLB) && !file &&
+	    (flags & VMLAB_MAP_TYPE) == VMLAB_MAP_DROPPABLE)
+		return -VMLAB_EINVAL;
 	if ((flags & VMLAB_MAP_HUGETLB) && !file)
-		return -VMLAB_ENOMEM; /* no huge pages reserved */
+		return -VMLAB_ENOMEM;
 	if (!len)
 		return -VMLAB_EINVAL;
 	u64 pgoff = off >> VMLAB_PAGE_SHIFT;
@@ -396,7 +402,8 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 			return -VMLAB_EINVAL;
 		if (flags & VMLAB_MAP_GROWSDOWN)
 			return -VMLAB_EINVAL;
-	} else if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE) {
+	} else if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE &&
+		   type != VMLAB_MAP_DROPPABLE) {
 		return -VMLAB_EINVAL;
 	} else if (type == VMLAB_MAP_SHARED && (flags & VMLAB_MAP_GROWSDOWN)) {
 		return -VMLAB_EINVAL;
@@ -418,6 +425,20 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 		vm_flags |= VMLAB_VM_NOHUGEPAGE; /* 6.7+, with THP built in */
 	if (type == VMLAB_MAP_SHARED || type == VMLAB_MAP_SHARED_VALIDATE)
 		vm_flags |= VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE;
+	u64 vma_flags_clear = 0;
+	if (type == VMLAB_MAP_DROPPABLE) {
+		assert(!file);
+		/* Neither locked nor a stack; no reservation, not copied on
+		 * fork, not dumped. */
+		if ((flags & VMLAB_MAP_LOCKED) ||
+		    (vm_flags & VMLAB_VM_GROWSDOWN))
+			return -VMLAB_EINVAL;
+		vm_flags |= VMLAB_VM_DROPPABLE | VMLAB_VM_NORESERVE |
+			    VMLAB_VM_WIPEONFORK | VMLAB_VM_DONTDUMP;
+		/* mlockall(MCL_FUTURE)'s VM_LOCKED does not stick (the range
+		 * is still populated below, as __mm_populate() does) */
+		vma_flags_clear = VM_LOCKED_MASK;
+	}
 	if (file) {
 		/* Seals: no new writable shared mapping of a sealed memfd. */
 		int err = memfd_check_seals_mmap(file, &vm_flags);
@@ -425,11 +446,11 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 			return err;
 	}
 	if (!file)
-		pgoff = type == VMLAB_MAP_PRIVATE ? PAGES(addr) : 0;
+		pgoff = type != VMLAB_MAP_SHARED ? PAGES(addr) : 0;
 	if (flags & VMLAB_MAP_NORESERVE)
 		vm_flags |= VMLAB_VM_NORESERVE; /* overcommit heuristic */
 	assert(addr + len <= TASK_SIZE);
-	r = mmap_region(mm, file, addr, len, vm_flags, pgoff);
+	r = mmap_region(mm, file, addr, len, vm_flags & ~vma_flags_clear, pgoff);
 	if (r < 0)
 		return r;
 	assert((u64)r == addr);
@@ -623,7 +644,8 @@ static int apply_vma_lock_flags(struct vmlab_user_mm *mm, u64 start, u64 len,
 		assert(!(flags & ~VM_LOCKED_MASK));
 		tmp = v->vm_end < end ? v->vm_end : end;
 		if (newflags == v->vm_flags ||
-		    (v->vm_flags & (VMLAB_VM_SPECIAL | VMLAB_VM_HUGETLB))) {
+		    (v->vm_flags & (VMLAB_VM_SPECIAL | VMLAB_VM_HUGETLB |
+				    VMLAB_VM_DROPPABLE))) {
 			prev = v;
 		} else {
 			int err;

@@ -53,7 +53,8 @@ static inline u32 err_bits(enum vmlab_access kind, bool user)
 static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 			     u16 tag, u64 root, u64 *table)
 {
-	assert(c->loaded_mm && tag == cpu_pcid(c));
+	assert(c->loaded_mm);
+	assert(!VMLAB_DEBUG_CHECKS || tag == cpu_pcid(c));
 	c->cnt[VMLAB_C_walk]++;
 	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, tag);
 	if (!p)
@@ -151,8 +152,9 @@ static inline void walk_ok(struct vmlab_machine *m, struct walk_res *r,
 		.flags = (u8)(f | (in_direct_map(m, va) ? TLBF_DM : 0)),
 		.fill_seq = (u32)m->nr_events,
 	};
-	assert(tlb_entry_va(&r->te) <= va &&
-	       va - tlb_entry_va(&r->te) < vmlab_level_size(level));
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (tlb_entry_va(&r->te) <= va &&
+		va - tlb_entry_va(&r->te) < vmlab_level_size(level)));
 }
 
 #include "arch/arm64/walk.h"
@@ -163,7 +165,8 @@ static inline void walk_ok(struct vmlab_machine *m, struct walk_res *r,
 static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		    enum vmlab_access kind, bool user, struct walk_res *r)
 {
-	assert(canonical(m, va) && (unsigned)kind < VMLAB_NR_ACCESS);
+	assert((unsigned)kind < VMLAB_NR_ACCESS);
+	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
 	switch (m->arch->id) {
 	case VMLAB_ARCH_X86_64:
 		x86_walk(m, c, va, kind, user, r);
@@ -184,7 +187,7 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 {
 	int l = src->level;
 	assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
-	assert(src->vpn == va >> vmlab_level_shift(l));
+	assert(!VMLAB_DEBUG_CHECKS || src->vpn == va >> vmlab_level_shift(l));
 	while (l > 0 && !arr[l].e)
 		l--;
 	assert(arr[l].e);
@@ -197,9 +200,10 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 		ne.pfn = src->pfn + (sub << (9 * l));
 	}
 	/* A fractured piece translates va to the same frame as src. */
-	assert(ne.pfn + ((va >> VMLAB_PAGE_SHIFT) & ((1ULL << (9 * l)) - 1)) ==
-	       src->pfn + ((va >> VMLAB_PAGE_SHIFT) &
-			   ((1ULL << (9 * src->level)) - 1)));
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       ne.pfn + ((va >> VMLAB_PAGE_SHIFT) & ((1ULL << (9 * l)) - 1)) ==
+		       src->pfn + ((va >> VMLAB_PAGE_SHIFT) &
+				   ((1ULL << (9 * src->level)) - 1)));
 	return tlb_insert(m, c, &arr[l], &ne);
 }
 
@@ -208,12 +212,13 @@ static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 				  const struct tlb_entry *te)
 {
 	assert(te->flags & TLBF_VALID);
-	count(m, c->id, VMLAB_C_tlb_fill, 1);
+	cpu_count(c, VMLAB_C_tlb_fill);
 	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
 	fill_array(m, c, c->stlb, va, te);
 	struct tlb_entry *e =
 		fill_array(m, c, kind == VMLAB_FETCH ? c->itlb : c->dtlb, va, te);
-	assert(e->level <= te->level && (e->flags & TLBF_VALID));
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (e->level <= te->level && (e->flags & TLBF_VALID)));
 	return e;
 }
 
@@ -233,7 +238,7 @@ static enum vmlab_fault_ret deliver_fault(struct vmlab_machine *m,
 		.entry = r->entry,
 		.level = r->level,
 	};
-	count(m, c->id, VMLAB_C_page_fault, 1);
+	cpu_count(c, VMLAB_C_page_fault);
 	ev(m, VMLAB_EV_FAULT, c->id, va, r->error_code, (u64)kind);
 	if (f)
 		*f = fl;
@@ -258,7 +263,7 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 {
 	assert(e->flags & TLBF_VALID);
 	/* pfn is the frame of va's page inside e's (possibly large) page. */
-	assert(pfn - e->pfn < (1ULL << (9 * e->level)));
+	assert(!VMLAB_DEBUG_CHECKS || pfn - e->pfn < (1ULL << (9 * e->level)));
 	if (e->flags & TLBF_STALE)
 		return;
 	if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
@@ -299,7 +304,7 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
  */
 static void spurious_fault(struct vmlab_machine *m, struct cpu *c, u64 va)
 {
-	count(m, c->id, VMLAB_C_spurious_fault, 1);
+	cpu_count(c, VMLAB_C_spurious_fault);
 	m->arch->tlb->fix_spurious_fault(m, c, va);
 }
 
@@ -311,19 +316,20 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 			  enum vmlab_access kind, u64 va, bool user,
 			  struct vmlab_fault *f)
 {
-	assert(canonical(m, va) && (unsigned)kind < VMLAB_NR_ACCESS);
+	/* The callers checked va (access_slow) or hit its tag (canonical). */
+	assert((unsigned)kind < VMLAB_NR_ACCESS);
+	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
 	u16 pcid = cpu_pcid(c);
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
 		struct tlb_entry *e = tlb_lookup_l1(c, kind, va, pcid);
 		if (e) {
-			count(m, c->id, VMLAB_C_tlb_l1_hit, 1);
+			cpu_count(c, VMLAB_C_tlb_l1_hit);
 		} else {
-			count(m, c->id, kind == VMLAB_FETCH ?
-					       VMLAB_C_itlb_miss :
-					       VMLAB_C_dtlb_miss, 1);
+			cpu_count(c, kind == VMLAB_FETCH ? VMLAB_C_itlb_miss :
+							       VMLAB_C_dtlb_miss);
 			struct tlb_entry *e2 = tlb_lookup_l2(c, va, pcid);
 			if (e2) {
-				count(m, c->id, VMLAB_C_tlb_l2_hit, 1);
+				cpu_count(c, VMLAB_C_tlb_l2_hit);
 				struct tlb_entry copy = *e2;
 				e = fill_array(m, c, kind == VMLAB_FETCH ?
 							     c->itlb : c->dtlb,
@@ -342,7 +348,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 			e = NULL;
 		}
 		if (!e) {
-			count(m, c->id, VMLAB_C_tlb_miss, 1);
+			cpu_count(c, VMLAB_C_tlb_miss);
 			struct walk_res r;
 			hw_walk(m, c, va, kind, user, &r);
 			if (!r.ok) {
@@ -402,7 +408,8 @@ static __attribute__((noinline)) int
 access_pages(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	     u64 va, u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
 {
-	assert(len > 0 && len <= MAX_ACCESS_LEN && canonical(m, va));
+	assert(len > 0 && len <= MAX_ACCESS_LEN);
+	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
 	bool user = flags & VMLAB_ACC_USER;
 	/* Bounded: len <= 1 MiB touches at most 257 pages. */
 	u32 pages = 0;
@@ -431,7 +438,7 @@ static __attribute__((noinline)) int
 access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
 	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
 {
-	if (!vmlab_cpu_valid(m, cpu) || kind >= VMLAB_NR_ACCESS || len == 0 ||
+	if ((unsigned)cpu >= (unsigned)m->nr_cpus || kind >= VMLAB_NR_ACCESS || len == 0 ||
 	    len > MAX_ACCESS_LEN || !canonical(m, va) || va + len < va ||
 	    !canonical(m, va + len - 1) || (kind == VMLAB_WRITE && !p))
 		return -VMLAB_EINVAL;

@@ -139,13 +139,22 @@ struct tlb_entry {
  * contexts that share a slot are over-flushed, which hardware may do). */
 #define TLB_GEN_SLOTS 65
 
+/*
+ * Each way also has a one-byte fingerprint of its tag (0: unused), eight
+ * to a word, fp_words words per set: a lookup tests eight ways with a few
+ * word operations and compares full tags only where a fingerprint
+ * matches, so a miss in a 16-way set costs two word tests, not 16
+ * compares.
+ */
 struct tlb_array {
 	u64 *tag;
+	u64 *fp;   /* fingerprints: set s at fp[s * fp_words], way w byte w */
 	struct tlb_entry *e;
 	u32 sets;
 	u16 ways;
 	u8 level; /* page-size level */
 	u8 shift; /* its page shift */
+	u16 fp_words; /* (ways + 7) / 8 */
 	bool l2;  /* the unified second level (not mirrored by the fast path) */
 	u16 *next; /* round-robin victim per set (ways may exceed 255) */
 	u16 *set_used; /* ways with a nonzero tag per set (dead ones too) */
@@ -387,6 +396,14 @@ static inline void count(struct vmlab_machine *m, int cpu,
 	u64 *v = &m->cpu[(unsigned)cpu < (unsigned)m->nr_cpus ? cpu : 0].cnt[c];
 	assert(*v + n >= *v); /* counters never decrease (nor wrap) */
 	*v += n;
+}
+
+/* Counting one event on a CPU the caller holds (the miss path): no id
+ * check, and a u64 bumped by one does not wrap. */
+static inline void cpu_count(struct cpu *c, enum vmlab_counter ctr)
+{
+	assert((unsigned)ctr < VMLAB_NR_COUNTERS);
+	c->cnt[ctr]++;
 }
 
 /* Historical bug id (include/vmlab/mutant.h) switched on for this

@@ -29,10 +29,13 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
 	a->e = calloc(g->entries, sizeof(*a->e));
 	a->tag = calloc(g->entries, sizeof(*a->tag));
+	a->fp_words = (u16)((a->ways + 7) / 8);
+	a->fp = calloc((size_t)a->sets * a->fp_words, sizeof(*a->fp));
 	a->next = calloc(a->sets, sizeof(*a->next));
 	a->set_used = calloc(a->sets, sizeof(*a->set_used));
 	a->set_epoch = calloc(a->sets, sizeof(*a->set_epoch));
-	if (!a->e || !a->tag || !a->next || !a->set_used || !a->set_epoch)
+	if (!a->e || !a->tag || !a->fp || !a->next || !a->set_used ||
+	    !a->set_epoch)
 		return -VMLAB_ENOMEM;
 	assert(a->nr_used == 0 && a->sets * a->ways == g->entries);
 	return 0;
@@ -42,6 +45,8 @@ static void array_destroy(struct tlb_array *a)
 {
 	free(a->e);
 	free(a->tag);
+	free(a->fp);
+	a->fp = NULL;
 	free(a->next);
 	free(a->set_used);
 	free(a->set_epoch);
@@ -190,6 +195,33 @@ static inline u16 array_bit(const struct cpu *c, const struct tlb_array *a)
 	return (u16)(1u << (k * 3 + a->level));
 }
 
+/* The fingerprint of a nonzero tag: its top byte after a multiply,
+ * never 0 (0 marks an unused way). */
+static inline u64 fp_of(u64 tag)
+{
+	u64 h = (tag * 0x9e3779b97f4a7c15ULL) >> 56;
+	return h ? h : 1;
+}
+
+#define FP_ONES 0x0101010101010101ULL
+#define FP_HIGHS 0x8080808080808080ULL
+
+/* High bit of each byte of word that equals the byte b (exact for the
+ * lowest such byte; a higher flag may be false, so callers verify). */
+static inline u64 fp_match(u64 word, u64 b)
+{
+	u64 x = word ^ (b * FP_ONES);
+	return (x - FP_ONES) & ~x & FP_HIGHS;
+}
+
+/* Way w of a's set gets fingerprint b (0: unused). */
+static inline void fp_set(struct tlb_array *a, u32 set, u32 w, u64 b)
+{
+	u64 *word = &a->fp[set * a->fp_words + w / 8];
+	u32 sh = (w % 8) * 8;
+	*word = (*word & ~(0xffULL << sh)) | b << sh;
+}
+
 /* Way i of a stops being used (its tag is cleared). */
 static void way_clear(struct cpu *c, struct tlb_array *a, u32 i)
 {
@@ -200,6 +232,7 @@ static void way_clear(struct cpu *c, struct tlb_array *a, u32 i)
 		a->nr_global--;
 	}
 	a->tag[i] = 0;
+	fp_set(a, set, i % a->ways, 0);
 	a->e[i].flags = 0;
 	a->set_used[set]--;
 	if (--a->nr_used == 0)
@@ -216,30 +249,61 @@ static void set_reap(struct cpu *c, struct tlb_array *a, u32 set)
 	a->set_epoch[set] = c->flush_epoch;
 }
 
-static struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
-				      u64 va, u16 pcid)
+/* The context part of the tags a lookup for pcid matches (everything but
+ * the page number): its own and, in slot 0, the global one. */
+struct tag_ctx {
+	u64 own, glob;
+};
+
+static inline struct tag_ctx tag_ctx_of(const struct cpu *c, u16 pcid)
+{
+	return (struct tag_ctx){tag_make(0, pcid, false,
+					 c->tgen[gen_slot(pcid, false)]),
+				tag_make(0, 0, true, c->tgen[0])};
+}
+
+static inline struct tlb_entry *array_find(struct tlb_array *a, u64 va,
+					   struct tag_ctx k)
 {
 	u64 vpn = va >> a->shift;
-	u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+	u32 set = (u32)(vpn & (a->sets - 1));
+	u32 base = set * a->ways;
 	const u64 *t = &a->tag[base];
-	u64 own = tag_make(vpn, pcid, false, c->tgen[gen_slot(pcid, false)]);
-	u32 w = 0;
-	if (likely(!a->nr_global)) {
-		while (w < a->ways && t[w] != own)
-			w++;
-	} else {
-		u64 glob = tag_make(vpn, 0, true, c->tgen[0]);
-		while (w < a->ways && t[w] != own && t[w] != glob)
-			w++;
+	const u64 *f = &a->fp[set * a->fp_words];
+	u64 vbits = (vpn & TLB_TAG_VPN_MASK) << TLB_TAG_VPN_SHIFT;
+	u64 own = vbits | k.own;
+	/* Without global entries only the own tag can match (glob == own). */
+	bool any_g = unlikely(a->nr_global != 0);
+	u64 glob = any_g ? vbits | k.glob : own;
+	u64 fo = fp_of(own), fg = fp_of(glob);
+	u32 w = a->ways;
+	for (u32 i = 0; i < a->fp_words; i++) {
+		u64 z = fp_match(f[i], fo);
+		if (any_g)
+			z |= fp_match(f[i], fg);
+		for (; z; z &= z - 1) {
+			u32 cw = i * 8 + (u32)__builtin_ctzll(z) / 8;
+			if (cw < a->ways && (t[cw] == own || t[cw] == glob)) {
+				w = cw;
+				goto found;
+			}
+		}
 	}
-	if (w == a->ways)
-		return NULL;
+	return NULL;
+found:;
 	struct tlb_entry *e = &a->e[base + w];
 	/* Per-entry consistency: debug builds only (the miss path runs it
 	 * for every array). */
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       ((e->flags & TLBF_VALID) && e->vpn == vpn && e->level == a->level));
 	return e;
+}
+
+static inline struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
+				      u64 va, u16 pcid)
+{
+	assert(a->e);
+	return array_find(a, va, tag_ctx_of(c, pcid));
 }
 
 /* Drop a live entry: observers, the fast path, the counts. */
@@ -277,9 +341,13 @@ static inline struct tlb_entry *lookup_kind(struct cpu *c, int k,
 					    struct tlb_array *arr, u64 va,
 					    u16 pcid)
 {
-	for (u32 bits = (c->used_mask >> (3 * k)) & 7; bits; bits &= bits - 1) {
+	u32 bits = (c->used_mask >> (3 * k)) & 7;
+	if (!bits)
+		return NULL;
+	struct tag_ctx tk = tag_ctx_of(c, pcid);
+	for (; bits; bits &= bits - 1) {
 		int l = __builtin_ctz(bits);
-		struct tlb_entry *e = array_lookup(c, &arr[l], va, pcid);
+		struct tlb_entry *e = array_find(&arr[l], va, tk);
 		if (e)
 			return e;
 	}
@@ -310,22 +378,27 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 			     struct tlb_array *a, const struct tlb_entry *ne)
 {
 	assert(a->e && a->level == ne->level);
-	assert(ne->flags & TLBF_VALID);
-	assert(tlb_tag_ok(ne->pcid));
-	/* A page of this size names a frame aligned to it. */
-	assert((ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0);
+	/* Per-entry checks (debug builds): valid, a context tag, and a page
+	 * of this size names a frame aligned to it. */
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       ((ne->flags & TLBF_VALID) && tlb_tag_ok(ne->pcid) &&
+		(ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0));
 	u32 set = (u32)(ne->vpn & (a->sets - 1));
 	u32 base = set * a->ways;
 	if (unlikely(a->set_epoch[set] != c->flush_epoch))
 		set_reap(c, a, set);
 	u32 slot = a->ways;
 	if (a->set_used[set] < a->ways) {
-		for (u32 w = 0; w < a->ways; w++)
-			if (!a->tag[base + w]) {
-				slot = w;
+		/* The first unused way: the lowest zero fingerprint (exact;
+		 * padding bytes past the ways come after every way). */
+		for (u32 i = 0; i < a->fp_words; i++) {
+			u64 z = fp_match(a->fp[set * a->fp_words + i], 0);
+			if (z) {
+				slot = i * 8 + (u32)__builtin_ctzll(z) / 8;
 				break;
 			}
-		assert(slot < a->ways);
+		}
+		assert(slot < a->ways && !a->tag[base + slot]);
 		a->set_used[set]++;
 		if (a->nr_used++ == 0)
 			c->used_mask |= array_bit(c, a);
@@ -336,7 +409,7 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 		/* In place: the victim's bookkeeping is undone, its way kept. */
 		struct tlb_entry *v = &a->e[base + slot];
 		u64 vt = a->tag[base + slot];
-		assert(tag_live(c, vt));
+		assert(!VMLAB_DEBUG_CHECKS || tag_live(c, vt));
 		if (obs_on(m, OBS_TLB_DROP))
 			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
 		if (!a->l2) {
@@ -352,6 +425,7 @@ struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
 	bool g = ne->flags & TLBF_G;
 	u32 gs = gen_slot(ne->pcid, g);
 	a->tag[base + slot] = tag_make(ne->vpn, ne->pcid, g, c->tgen[gs]);
+	fp_set(a, set, slot, fp_of(a->tag[base + slot]));
 	a->nr_global += g;
 	c->ctx_live[gs]++;
 	if (gs >= c->gen_hi)
@@ -798,6 +872,9 @@ static void array_check(const struct cpu *c, const struct tlb_array *a,
 		u32 n = 0;
 		for (u32 w = 0; w < a->ways; w++) {
 			const struct tlb_entry *e = &set[w];
+			u64 fb = (a->fp[s * a->fp_words + w / 8] >> (w % 8 * 8)) &
+				 0xff;
+			assert(fb == (t[w] ? fp_of(t[w]) : 0));
 			if (!t[w])
 				continue;
 			n++;

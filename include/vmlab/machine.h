@@ -185,6 +185,9 @@ struct vmlab_mm {
 	void *owner;   /* the upper layer's object embedding this mm */
 	/* mm->notifier_subscriptions: the notifiers layer's, NULL if none */
 	void *notifier_subscriptions;
+	/* x86 mm->context.next_trim_cpumask: simulated ns after which the
+	 * next flush also reaches the CPUs it left (once a second). */
+	double next_trim_ns;
 	struct vmlab_mm *next_mm; /* machine's registry of live mms */
 };
 
@@ -202,6 +205,10 @@ bool vmlab_mm_cpumask_test(const struct vmlab_mm *mm, int cpu);
 
 /* switch_mm_irqs_off(): load mm's CR3 on cpu (PCID-aware). */
 void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm);
+/* unuse_temporary_mm(): back to prev, and this CPU leaves the temporary
+ * mm's cpumask (text_poke's poking_mm). */
+void vmlab_unuse_temporary_mm(struct vmlab_machine *m, int cpu,
+			      struct vmlab_mm *prev);
 /* Switch to a kernel thread: keep the old mm loaded, lazily. */
 void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu);
 struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu);

@@ -86,6 +86,25 @@ void vmlab_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 			      struct vmlab_mm *mm, u64 start, u64 end,
 			      int stride_shift, bool freed_tables);
 
+/*
+ * Batched unmap flushes (reclaim's TTU_BATCH_FLUSH, arch_tlbbatch_*):
+ * when should_defer says so, the unmapper records each mm in the batch
+ * instead of flushing it, and flushes once (try_to_unmap_flush()) before
+ * the pages are freed: every non-lazy CPU of the recorded masks flushes
+ * its running context in full (tlb_flush reasons local shootdown /
+ * remote shootdown).  Architectures that do not batch never defer.
+ */
+struct vmlab_tlbbatch {
+	u64 cpumask[VMLAB_MAX_CPUS / 64];
+	bool pending;
+};
+bool vmlab_tlbbatch_should_defer(struct vmlab_machine *m, int cpu,
+				 const struct vmlab_mm *mm);
+void vmlab_tlbbatch_add_pending(struct vmlab_machine *m,
+				struct vmlab_tlbbatch *b, struct vmlab_mm *mm);
+void vmlab_tlbbatch_flush(struct vmlab_machine *m, int cpu,
+			  struct vmlab_tlbbatch *b);
+
 /* ------------------------------------------------- inline hit path */
 
 /*

@@ -58,6 +58,15 @@ struct vmlab_arch_tlb_ops {
 	 * is dropped by the re-walk; arm64: flush_tlb_fix_spurious_fault). */
 	void (*fix_spurious_fault)(struct vmlab_machine *m, struct cpu *c,
 				   u64 va);
+	/* arch_tlbbatch_flush(): the deferred flush of reclaim's batched
+	 * unmaps over the CPUs in cpumask.  NULL: the architecture does not
+	 * batch (its unmaps flush as they go). */
+	void (*tlbbatch_flush)(struct vmlab_machine *m, int cpu,
+			       const u64 *cpumask);
+	/* The mm_cpumask is updated lazily (x86 since 6.14): switching away
+	 * keeps the CPU's bit, and the first flush that reaches the CPU
+	 * while it runs another mm clears it (TLB_REMOTE_WRONG_CPU). */
+	bool lazy_cpumask;
 };
 
 extern const struct vmlab_arch_ops vmlab_arch_x86_64;

@@ -7,6 +7,7 @@
  * shootdowns) or src/arch/arm64/tlbflush.c (ASIDs, broadcast TLBI + DSB).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch/arch.h"
 
@@ -58,9 +59,66 @@ void vmlab_switch_mm(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm)
 		assert(!c->lazy);
 		return;
 	}
-	if (c->loaded_mm && !c->loaded_mm->is_init)
+	if (c->loaded_mm && !c->loaded_mm->is_init &&
+	    !m->arch->tlb->lazy_cpumask)
 		mm_cpumask_clear(c->loaded_mm, cpu);
 	load_mm(m, c, mm);
+}
+
+void vmlab_unuse_temporary_mm(struct vmlab_machine *m, int cpu,
+			      struct vmlab_mm *prev)
+{
+	if (!vmlab_cpu_valid(m, cpu) || !prev) {
+		vmlab_warn(m, "unuse_temporary_mm: bad cpu %d or mm", cpu);
+		return;
+	}
+	struct vmlab_mm *tmp = m->cpu[cpu].loaded_mm;
+	/* No flush needs to reach this CPU for the temporary mm any more,
+	 * however lazily the mask is kept. */
+	if (tmp != prev && !tmp->is_init)
+		mm_cpumask_clear(tmp, cpu);
+	vmlab_switch_mm(m, cpu, prev);
+	assert(m->cpu[cpu].loaded_mm == prev);
+	assert(tmp == prev || tmp->is_init || !vmlab_mm_cpumask_test(tmp, cpu));
+}
+
+bool vmlab_tlbbatch_should_defer(struct vmlab_machine *m, int cpu,
+				 const struct vmlab_mm *mm)
+{
+	/* arch_tlbbatch_should_defer(): worth batching when another CPU
+	 * may cache the mm. */
+	if (!m->arch->tlb->tlbbatch_flush || !vmlab_cpu_valid(m, cpu) || !mm)
+		return false;
+	for (int i = 0; i < m->nr_cpus; i++)
+		if (i != cpu && vmlab_mm_cpumask_test(mm, i))
+			return true;
+	return false;
+}
+
+void vmlab_tlbbatch_add_pending(struct vmlab_machine *m,
+				struct vmlab_tlbbatch *b, struct vmlab_mm *mm)
+{
+	assert(b && mm && !mm->is_init);
+	(void)m;
+	/* The mm's CPUs that switch back to it later flush it then. */
+	mm->tlb_gen++;
+	for (int w = 0; w < VMLAB_MAX_CPUS / 64; w++)
+		b->cpumask[w] |= mm->cpumask[w];
+	b->pending = true;
+}
+
+void vmlab_tlbbatch_flush(struct vmlab_machine *m, int cpu,
+			  struct vmlab_tlbbatch *b)
+{
+	if (!b || !b->pending)
+		return;
+	if (!vmlab_cpu_valid(m, cpu) || !m->arch->tlb->tlbbatch_flush) {
+		vmlab_warn(m, "tlbbatch_flush: bad cpu %d or no batching", cpu);
+		return;
+	}
+	m->arch->tlb->tlbbatch_flush(m, cpu, b->cpumask);
+	memset(b, 0, sizeof(*b));
+	assert(!b->pending);
 }
 
 void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu)
@@ -90,6 +148,7 @@ int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
 		return err;
 	}
 	mm->ctx_id = m->next_ctx_id++;
+	mm->next_trim_ns = vmlab_sim_time_ns(m, -1) + 1e9; /* jiffies + HZ */
 	if (m->arch->split_root) {
 		/* arm64: the kernel half is TTBR1's, nothing to share. */
 		mm->next_mm = m->mm_list;

@@ -160,7 +160,7 @@ static int poke_once(struct execmem *xm, int cpu, u64 addr, const u8 *src,
 	for (int i = 0; i < nr; i++)
 		clear_alias(m, mm, run[i].va, huge ? VMLAB_LVL_PMD : VMLAB_LVL_PTE);
 	if (!vmlab_mutant(m, VMLAB_MUT_TEXT_POKE_LEAVE_MM) && prev != mm) {
-		vmlab_switch_mm(m, cpu, prev);
+		vmlab_unuse_temporary_mm(m, cpu, prev);
 		xm->poke.switches++;
 	}
 	if (!vmlab_mutant(m, VMLAB_MUT_TEXT_POKE_NO_FLUSH)) {

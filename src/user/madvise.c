@@ -140,6 +140,11 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 	if (pageout)
 		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
 	ug_init(&g, mm, mm->cpu);
+	/* shrink_folio_list() unmaps with TTU_BATCH_FLUSH: when another CPU
+	 * may cache the mm, the PTEs go into a batch flushed once before
+	 * the pages are freed (try_to_unmap_flush()), not into the gather. */
+	struct vmlab_tlbbatch batch = {0};
+	bool defer = pageout && vmlab_tlbbatch_should_defer(m, mm->cpu, mm->hw);
 	struct wb *wb = NULL;
 	size_t nwb = 0, cap = 0;
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
@@ -180,7 +185,10 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		/* try_to_unmap(): clean lazyfree pages are dropped, other
 		 * anon pages leave a swap entry, shmem pages leave none. */
 		upte_set(mm, va, p, repl);
-		ug_add_range(&g, va, va + VMLAB_PAGE_SIZE);
+		if (defer)
+			user_tlbbatch_add(mm, &batch);
+		else
+			ug_add_range(&g, va, va + VMLAB_PAGE_SIZE);
 		pg->mapcount--;
 		rss_add(mm, in.pfn, -1);
 		ug_put_page(&g, in.pfn);
@@ -195,6 +203,8 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 			wb[nwb++] = (struct wb){v->file, linear_page_index(v, va)};
 		}
 	}
+	vmlab_tlbbatch_flush(m, mm->cpu, &batch);
+	assert(!batch.pending);
 	ug_finish(&g);
 	if (pageout)
 		user_mn_end(&r);

@@ -247,6 +247,9 @@ void ug_drop_flush(struct ugather *g);
 /* flush_tlb_mm_range() as x86 has it since 6.6: the CPU flush, then
  * mmu_notifier_arch_invalidate_secondary_tlbs() for the same range. */
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end);
+/* set_tlb_ubc_flush_pending(): one unmapped PTE of mm into reclaim's
+ * batch (flushed by vmlab_tlbbatch_flush() before the pages are freed). */
+void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b);
 
 /* MMU notifier ranges of a user-mm operation (mm/mmu_notifier.c callers):
  * r is initialised and started; end it with user_mn_end(). */

@@ -190,6 +190,17 @@ void ug_finish(struct ugather *g)
 	g->cap = UG_INLINE;
 }
 
+void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b)
+{
+	assert(b && mm->hw);
+	vmlab_tlbbatch_add_pending(mm->m, b, mm->hw);
+	/* x86 arch_tlbbatch_add_pending(): secondary TLBs of the whole mm,
+	 * right away (they are not in the batch). */
+	if (vmlab_mm_has_notifiers(mm->hw))
+		secondary_tlbs(mm, 0, VMLAB_TLB_FLUSH_ALL);
+	assert(b->pending);
+}
+
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	assert(start < end);

@@ -204,6 +204,50 @@ m:run{[0] = function(c0) assert(mm:mprotect(a, 2 * 4096, "r")) end}
         ts = [float(FTRACE_LINE.match(l).group(4) + "." +
                     FTRACE_LINE.match(l).group(5)) for l in body]
         assert ts == sorted(ts), ts
+        # every tlb_flush reason of Linux, where the model does that thing
+        # (arch/x86/mm/tlb.c): (cpu, pages, reason) in order
+        scen = os.path.join(tmp, "reasons.lua")
+        with open(scen, "w") as f:
+            f.write("""
+local m = vmlab.machine{cpus = 3, memory = "256M"}
+local P = vmlab.PAGE_SIZE
+local mm = assert(m:user_mm())
+local a = assert(mm:mmap{len = 8 * P, prot = "rw", flags = {"private", "anonymous"}})
+local c0, c1 = m:cpu(0), m:cpu(1)
+for i = 0, 7 do assert(c0:user_write(mm, a + i * P, "x")) end
+assert(c1:user_read(mm, a, 1))
+vmlab.result{mark = 1}
+assert(mm:mprotect(a, P, "r"))
+assert(mm:madvise(a + P, P, "pageout"))
+local other = assert(m:user_mm())
+local b = assert(other:mmap{len = P, prot = "rw", flags = {"private", "anonymous"}})
+assert(c1:user_write(other, b, "y"))
+assert(mm:munmap(a, 8 * P))
+""")
+        run(vmlab, "run", scen, "--ftrace", path, code=0)
+        with open(path) as f:
+            fl = [re.search(r"\[(\d+)\].*tlb_flush: pages:(-?\d+) "
+                            r"reason:(.*) \((\d)\)$", l)
+                  for l in f if "tlb_flush:" in l]
+        fl = [(int(x.group(1)), int(x.group(2)), x.group(3), int(x.group(4)))
+              for x in fl]
+        names = ["flush on task switch", "remote shootdown", "local shootdown",
+                 "local MM shootdown", "remote IPI send", "remote wrong CPU"]
+        assert all(names[r] == n for _, _, n, r in fl), fl
+        assert {r for *_, r in fl} == set(range(6)), fl
+        seq = [(c, p, r) for c, p, _, r in fl if r != 0]
+        # mprotect of one page, CPU 1 running mm too: local + IPI + remote
+        assert seq[:3] == [(0, 1, 3), (0, 1, 4), (1, 1, 1)], seq
+        # MADV_PAGEOUT with CPU 1 in the mask: reclaim's batched flush,
+        # one full flush per CPU, no mm (local shootdown)
+        assert seq[3:6] == [(0, -1, 4), (0, -1, 2), (1, -1, 1)], seq
+        # CPU 1 left mm for another (its bit stays, 6.14+); munmap frees
+        # the page tables, so the flush goes to CPU 1 too: wrong CPU
+        assert (0, -1, 4) in seq[6:] and (1, 0, 5) in seq[6:], seq
+        i = seq.index((1, 0, 5))
+        # the bit is gone after: the next freed-tables flush of mm (the
+        # teardown) does not reach CPU 1 for mm again
+        assert (1, 0, 5) not in seq[i + 1:], seq
 
 
 PTDUMP_LINE = re.compile(

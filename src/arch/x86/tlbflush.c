@@ -189,8 +189,9 @@ static void x86_flush_all(struct vmlab_machine *m, int cpu)
  * for a full flush, and the reason (enum tlb_flush_reason).  Task-switch
  * flushes are read off VMLAB_EV_SWITCH_MM by the trace writers.
  */
-enum { TLB_REMOTE_SHOOTDOWN = 1, TLB_LOCAL_MM_SHOOTDOWN = 3,
-       TLB_REMOTE_SEND_IPI = 4 };
+enum { TLB_REMOTE_SHOOTDOWN = 1, TLB_LOCAL_SHOOTDOWN = 2,
+       TLB_LOCAL_MM_SHOOTDOWN = 3, TLB_REMOTE_SEND_IPI = 4,
+       TLB_REMOTE_WRONG_CPU = 5 };
 
 static void trace_tlb_flush(struct vmlab_machine *m, int cpu, int reason,
 			    s64 pages)
@@ -201,6 +202,18 @@ static void trace_tlb_flush(struct vmlab_machine *m, int cpu, int reason,
 				.name = tp.name, .name_hash = tp.hash};
 	assert(reason >= 0 && reason <= 5 && pages >= -1);
 	vmlab_emit(m, &e);
+}
+
+/* should_trim_cpumask(): at most once a second (simulated), a flush also
+ * goes to the CPUs that left the mm, to clear their bits. */
+static bool should_trim_cpumask(struct vmlab_machine *m, struct vmlab_mm *mm)
+{
+	double now = vmlab_sim_time_ns(m, -1);
+	if (now < mm->next_trim_ns)
+		return false;
+	mm->next_trim_ns = now + 1e9;
+	assert(mm->next_trim_ns > now);
+	return true;
 }
 
 /* flush_tlb_func() on one CPU. */
@@ -251,11 +264,29 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 	u64 gen = ++mm->tlb_gen;
 	(void)gen;
 	s64 pages = full ? -1 : (s64)range_pages(start, end, stride_shift);
-	bool sent = false;
+	bool sent = false, trim = should_trim_cpumask(m, mm);
 	for (int i = 0; i < m->nr_cpus; i++) {
 		struct cpu *c = &m->cpu[i];
-		if (!vmlab_mm_cpumask_test(mm, i) || c->loaded_mm != mm)
+		if (!vmlab_mm_cpumask_test(mm, i))
 			continue;
+		if (c->loaded_mm != mm) {
+			/* A bit the switch left (lazy mm_cpumask): freed tables
+			 * go to every CPU of the mask, the trim to every one
+			 * not lazy (should_flush_tlb()); flush_tlb_func() there
+			 * finds another mm, clears the bit, flushes nothing. */
+			if (!freed_tables && (!trim || c->lazy))
+				continue;
+			if (i != cpu) {
+				if (!sent)
+					trace_tlb_flush(m, cpu, TLB_REMOTE_SEND_IPI,
+							pages);
+				sent = true;
+				send_ipi(m, cpu, i);
+			}
+			mm_cpumask_clear(mm, i);
+			trace_tlb_flush(m, i, TLB_REMOTE_WRONG_CPU, 0);
+			continue;
+		}
 		if (i != cpu) {
 			if (c->lazy &&
 			    (!freed_tables ||
@@ -313,6 +344,42 @@ static void x86_fix_spurious_fault(struct vmlab_machine *m, struct cpu *c,
 	tlb_invlpg_quiet(m, c, va);
 }
 
+/* arch_tlbbatch_flush(): flush_tlb_info without an mm, over the batch's
+ * CPUs.  Each non-lazy one flushes the context it runs in full (not the
+ * batched mms' other PCIDs: their tlb_gen was bumped when they were
+ * added, so a switch back flushes them); one running init_mm has nothing
+ * to do. */
+static void x86_tlbbatch_flush(struct vmlab_machine *m, int cpu,
+			       const u64 *mask)
+{
+	assert(vmlab_cpu_valid(m, cpu));
+	bool remote = false;
+	for (int i = 0; i < m->nr_cpus; i++)
+		remote |= i != cpu && (mask[i / 64] >> (i % 64) & 1);
+	if (remote) /* native_flush_tlb_multi(), TLB_FLUSH_ALL */
+		trace_tlb_flush(m, cpu, TLB_REMOTE_SEND_IPI, -1);
+	for (int i = 0; i < m->nr_cpus; i++) {
+		struct cpu *c = &m->cpu[i];
+		if (!(mask[i / 64] >> (i % 64) & 1))
+			continue;
+		if (c->lazy) { /* should_flush_tlb(): caught up at the switch */
+			if (i != cpu)
+				count(m, cpu, VMLAB_C_ipi_skipped_lazy, 1);
+			continue;
+		}
+		if (i != cpu)
+			send_ipi(m, cpu, i);
+		struct vmlab_mm *lm = c->loaded_mm;
+		if (lm->is_init)
+			continue;
+		tlb_flush_pcid(m, c, cpu_pcid(c));
+		fast_flush(c);
+		c->asid[c->loaded_asid].tlb_gen = lm->tlb_gen;
+		trace_tlb_flush(m, i, i == cpu ? TLB_LOCAL_SHOOTDOWN
+					       : TLB_REMOTE_SHOOTDOWN, -1);
+	}
+}
+
 const struct vmlab_arch_tlb_ops x86_tlb_ops = {
 	.init = x86_tlb_init,
 	.destroy = x86_tlb_destroy,
@@ -329,4 +396,6 @@ const struct vmlab_arch_tlb_ops x86_tlb_ops = {
 	.tag_live = x86_tag_live,
 	.mm_of_tag = x86_mm_of_tag,
 	.fix_spurious_fault = x86_fix_spurious_fault,
+	.tlbbatch_flush = x86_tlbbatch_flush,
+	.lazy_cpumask = true,
 };

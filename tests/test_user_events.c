@@ -113,6 +113,16 @@ static void test_soft_dirty_x86(void **state)
 	assert_true(pm(mm, (u64)a + P) & VMLAB_PM_SOFT_DIRTY);
 	assert_int_equal(vmlab_user_write8(mm, 1, (u64)a, 9), VMLAB_OK);
 	assert_true(pm(mm, (u64)a) & VMLAB_PM_SOFT_DIRTY);
+	/* mremap moves a clean page: move_soft_dirty_pte() marks it. */
+	assert_int_equal(vmlab_clear_refs(mm, VMLAB_CLEAR_REFS_SOFT_DIRTY), 0);
+	assert_false(pm(mm, (u64)a) & VMLAB_PM_SOFT_DIRTY);
+	s64 to = vmlab_mremap(mm, (u64)a, P, P,
+			      VMLAB_MREMAP_MAYMOVE | VMLAB_MREMAP_FIXED,
+			      (u64)a + 1027 * P);
+	assert_int_equal(to, a + 1027 * (s64)P);
+	assert_true(pm(mm, (u64)to) & VMLAB_PM_PRESENT);
+	assert_true(pm(mm, (u64)to) & VMLAB_PM_SOFT_DIRTY);
+	assert_false(pm(mm, (u64)a + P) & VMLAB_PM_SOFT_DIRTY);
 	/* Bad types. */
 	assert_int_equal(vmlab_clear_refs(mm, 0), -VMLAB_EINVAL);
 	assert_int_equal(vmlab_clear_refs(mm, 6), -VMLAB_EINVAL);

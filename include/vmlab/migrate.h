@@ -13,8 +13,10 @@
  * (CONFIG_HAVE_ARCH_SOFT_DIRTY: x86-64 here, _PAGE_SOFT_DIRTY = bit 58);
  * on arm64 VM_SOFTDIRTY is 0 and pagemap bit 55 is never set, but writing
  * 4 to clear_refs still sends the SOFT_DIRTY range and flushes, as Linux
- * does.  Soft-dirty of swap entries (_PAGE_SWP_SOFT_DIRTY) and mremap's
- * move_soft_dirty_pte() are not modelled.
+ * does.  mremap's move_ptes() marks moved PTEs soft-dirty
+ * (move_soft_dirty_pte(); a PTE table moved whole by move_normal_pmd()
+ * keeps its bits); soft-dirty of swap entries (_PAGE_SWP_SOFT_DIRTY) is
+ * not modelled.
  *
  * Migration moves exclusively mapped anonymous pages (mapcount 1) to new
  * frames; other pages stay where they are (not counted).  Between

@@ -10,7 +10,7 @@
  * unmapped.  MREMAP_FIXED moves of an unchanged size may span several
  * VMAs, keeping the gaps between them.
  */
-#include "user/uinternal.h"
+#include "user/swapops.h"
 
 enum remap_type { RT_NO_RESIZE, RT_SHRINK, RT_EXPAND };
 
@@ -139,7 +139,7 @@ static int move_ptes(struct vmlab_user_mm *mm, u64 oa, u64 na, u64 len)
 		assert(!vmlab_get_entry(m, np));
 		flush |= m->arch->hw_present(e);
 		upte_set(mm, oa + off, op, 0);
-		upte_set(mm, na + off, np, e);
+		upte_set(mm, na + off, np, move_soft_dirty_pte(m, e));
 	}
 	if (flush)
 		flush_old(mm, oa, oa + len);

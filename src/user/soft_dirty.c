@@ -43,6 +43,19 @@ bool vma_soft_dirty_enabled(const struct vmlab_vma *v)
 	       soft_dirty_supported(v->mm->m);
 }
 
+u64 move_soft_dirty_pte(struct vmlab_machine *m, u64 e)
+{
+	struct vmlab_pte_info in;
+	m->arch->decode(e, VMLAB_LVL_PTE, &in);
+	/* A moved page counts as written (swap entries: not modelled). */
+	if (in.kind != VMLAB_PTE_LEAF && in.kind != VMLAB_PTE_PROTNONE)
+		return e;
+	u64 ne = vmlab_mk_leaf(m, in.pfn, in.prot | PAGE_SOFT_DIRTY,
+			       VMLAB_LVL_PTE);
+	assert(m->arch->hw_present(ne) == m->arch->hw_present(e));
+	return ne;
+}
+
 struct clear_refs_ctx {
 	int type;
 	struct vmlab_vma *v;

@@ -52,6 +52,10 @@ void vma_set_soft_dirty(struct vmlab_vma *v);
  * (vma_wants_writenotify()). */
 bool vma_soft_dirty_enabled(const struct vmlab_vma *v);
 
+/* move_soft_dirty_pte() (mm/mremap.c move_ptes()): the PTE e with
+ * soft-dirty set where it is present. */
+u64 move_soft_dirty_pte(struct vmlab_machine *m, u64 e);
+
 /* exclusive.c: a CPU (or IOPF) access met a device-exclusive entry:
  * remove_device_exclusive_entry(); 0 (retry the access). */
 int remove_device_exclusive_entry(struct vmlab_user_mm *mm,

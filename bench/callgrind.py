@@ -54,6 +54,14 @@ FIGURES = {
                    'vmalloc+vfree 1 page, 1k live areas'),
     'vmalloc-1m': ('vmalloc-1page-1m', 20000, 40000, None,
                    'vmalloc+vfree 1 page, 1M live areas'),
+    'kasan-hit': ('kasan-access-hit', 100000, 200000, None,
+                  'TLB-hit read of a vmalloc page, KASAN check inline'),
+    'kasan-hit-off': ('kasan-access-hit-off', 100000, 200000, None,
+                      'the same reads, KASAN off'),
+    'kasan-vmalloc': ('kasan-vmalloc-1page', 20000, 40000, None,
+                      'vmalloc+vfree 1 page, 100k live, KASAN on'),
+    'kasan-vmalloc-off': ('kasan-vmalloc-1page-off', 20000, 40000, None,
+                          'the same, KASAN off'),
     'user-mmap': ('user-mmap-write-4k', 2000, 4000, None,
                   'mmap + write + munmap 4 KiB (user mm)'),
 }
@@ -113,6 +121,9 @@ def main():
     if 'vmalloc-1k' in got and 'vmalloc-1m' in got:
         print('%-16s %10.2fx goal 1.2x  vmalloc pair growth 1k -> 1M' %
               ('growth', got['vmalloc-1m'] / got['vmalloc-1k']))
+    if 'kasan-hit' in got and 'kasan-hit-off' in got:
+        print('%-16s %10.1f  goal <= 10  extra per KASAN-checked hit' %
+              ('kasan-extra', got['kasan-hit'] - got['kasan-hit-off']))
     if not args.guard:
         return 0
     bad = []

@@ -117,18 +117,28 @@ void vmlab_tlbbatch_flush(struct vmlab_machine *m, int cpu,
 struct vmlab_fast_entry {
 	u64 tag; /* page va | 1 (valid) | 2 (user mode); 0: empty */
 	u8 *host;
-	/* The page's shadow bytes through this CPU's fast path when it was
-	 * filled with an inline shadow check on (shadow_offset below), else
-	 * a page of non-zero bytes (check out of line).  Dropped with the
-	 * shadow's entry. */
+};
+/* An entry's KASAN shadow link: the page's shadow bytes through this
+ * CPU's fast path when the entry was filled with an inline shadow check
+ * on (shadow_offset below), else a page of non-zero bytes (check out of
+ * line); dropped with the shadow's entry.  Padded to an entry's stride,
+ * so the link of e[k][i] is sh[k][i], a constant offset from the entry. */
+struct vmlab_fast_shadow {
 	const u8 *shadow;
+	u64 unused;
 };
 /* One CPU's fast path and, right after it, its counters (vmlab_counter),
- * so a hit counts itself at a fixed offset from the entry it matched. */
+ * so a hit counts itself at a fixed offset from the entry it matched;
+ * then the shadow links, out of the entries so that those stay 16 bytes
+ * (four to a cache line) and only KASAN's check reads the links. */
 struct vmlab_fast_cpu {
 	struct vmlab_fast_entry e[VMLAB_NR_ACCESS][VMLAB_FAST_SIZE];
 	u64 cnt[VMLAB_NR_COUNTERS];
+	struct vmlab_fast_shadow sh[VMLAB_NR_ACCESS][VMLAB_FAST_SIZE];
 };
+#define VMLAB__FAST_SHADOW_OFF                                               \
+	(__builtin_offsetof(struct vmlab_fast_cpu, sh) -                     \
+	 __builtin_offsetof(struct vmlab_fast_cpu, e))
 struct vmlab_fast_view {
 	/* Indexed by CPU id; an id without a CPU names an always-empty
 	 * block (no tag matches), so the hit tests no CPU count: a constant
@@ -172,8 +182,11 @@ vmlab__fast_hit(const struct vmlab_machine *m, int cpu, int kind, u64 va)
 	 * count with the plain hit's, which would cost that one registers
 	 * and an instruction or two. */
 	__asm__("" : "+r"(fe), "+r"(fc));
+	const struct vmlab_fast_shadow *sh =
+		(const struct vmlab_fast_shadow *)(const void *)(
+			(const char *)fe + VMLAB__FAST_SHADOW_OFF);
 	if (fe->tag != (want | VMLAB_FAST_TAG_WATCH) ||
-	    fe->shadow[(va >> 3) & ((VMLAB_PAGE_SIZE >> 3) - 1)])
+	    sh->shadow[(va >> 3) & ((VMLAB_PAGE_SIZE >> 3) - 1)])
 		return 0;
 	fc->cnt[VMLAB_C_tlb_l1_hit]++;
 	return fe;

@@ -290,7 +290,8 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 					     (FAST_SIZE - 1)];
 		if (se != fe && se->tag == ((sh & VMLAB_PAGE_MASK) | 1 |
 					    m->fast_watch))
-			fe->shadow = se->host + (sh & (VMLAB_PAGE_SIZE - 1));
+			c->fast_shadow[kind][fe - c->fast[kind]].shadow =
+				se->host + (sh & (VMLAB_PAGE_SIZE - 1));
 	}
 }
 

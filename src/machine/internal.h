@@ -195,6 +195,9 @@ struct cpu {
 	struct {
 		struct fast_entry fast[VMLAB_NR_ACCESS][FAST_SIZE];
 		u64 cnt[VMLAB_NR_COUNTERS];
+		/* each entry's shadow link, fast_no_shadow for none */
+		struct vmlab_fast_shadow fast_shadow[VMLAB_NR_ACCESS]
+						    [FAST_SIZE];
 	};
 	/* Fast-path slots written since the last fast_flush(), one bit each
 	 * (kind * FAST_SIZE + index), so a flush clears only those. */
@@ -471,7 +474,8 @@ static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
 {
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
 	u32 bit = (u32)kind * FAST_SIZE + idx;
-	c->fast[kind][idx] = (struct fast_entry){tag, host, fast_no_shadow};
+	c->fast[kind][idx] = (struct fast_entry){tag, host};
+	c->fast_shadow[kind][idx].shadow = fast_no_shadow;
 	c->fast_used[bit / 64] |= 1ULL << (bit % 64);
 }
 typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,

@@ -216,6 +216,14 @@ static int cpus_create(struct vmlab_machine *m)
 	_Static_assert(offsetof(struct cpu, cnt) - offsetof(struct cpu, fast) ==
 			       offsetof(struct vmlab_fast_cpu, cnt),
 		       "struct cpu's fast path is laid out as vmlab_fast_cpu");
+	_Static_assert(offsetof(struct cpu, fast_shadow) -
+				       offsetof(struct cpu, fast) ==
+			       VMLAB__FAST_SHADOW_OFF &&
+			       sizeof(struct fast_entry) == 16 &&
+			       sizeof(struct vmlab_fast_shadow) ==
+				       sizeof(struct fast_entry),
+		       "16-byte fast entries, each one's shadow link at a "
+		       "constant offset (tlb.h)");
 	for (int i = 0; i < VMLAB_MAX_CPUS; i++)
 		m->fast.cpu[i] =
 			i < m->nr_cpus ?

@@ -96,7 +96,14 @@ struct vmlab_config {
 	 * default; kasan_release is an enum vmlab_kasan_release (0: fixed). */
 	bool kasan;
 	int kasan_release;
+	/* Host-memory budget for the model's own state (frame descriptors
+	 * and contents, page-table pages, TLB arrays, vmalloc page arrays):
+	 * an allocation past it fails with -VMLAB_ENOMEM, as the kernel's
+	 * would.  0: VMLAB_DEFAULT_HOST_BYTES. */
+	u64 max_host_bytes;
 };
+
+#define VMLAB_DEFAULT_HOST_BYTES (1ULL << 30)
 
 /* Server-class defaults (Golden Cove-like TLBs, 4 CPUs, 1 GiB). */
 void vmlab_config_default(struct vmlab_config *cfg);
@@ -112,6 +119,13 @@ void vmlab_machine_destroy(struct vmlab_machine *m);
 const struct vmlab_config *vmlab_machine_config(const struct vmlab_machine *m);
 int vmlab_nr_cpus(const struct vmlab_machine *m);
 u64 vmlab_nr_frames(const struct vmlab_machine *m);
+/* Host bytes the machine's model state holds now, and its budget. */
+u64 vmlab_host_bytes(const struct vmlab_machine *m);
+u64 vmlab_host_limit(const struct vmlab_machine *m);
+/* Charge bytes to the budget for an upper layer's host allocation:
+ * -VMLAB_ENOMEM (nothing charged) past the limit; uncharge on free. */
+int vmlab_host_charge(struct vmlab_machine *m, u64 bytes);
+void vmlab_host_uncharge(struct vmlab_machine *m, u64 bytes);
 
 /* Deterministic PRNG owned by the machine (xoshiro256**). */
 u64 vmlab_rand(struct vmlab_machine *m);

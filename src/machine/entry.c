@@ -81,6 +81,12 @@ int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
 	int err = vmlab_alloc_pages(m, -1, 0, pfn);
 	if (err)
 		return err;
+	/* Its host page now: table stores are CPU stores, which cannot fail. */
+	err = frame_content_prepare(m, *pfn);
+	if (err) {
+		vmlab_free_pages(m, -1, *pfn, 0);
+		return err;
+	}
 	struct vmlab_page *pg = vmlab_pfn_to_page(m, *pfn);
 	assert(pg && (pg->flags & VMLAB_PG_HEAD) && pg->order == 0);
 	assert(!(pg->flags & VMLAB_PG_TABLE) && pg->refcount == 1);

@@ -304,6 +304,7 @@ enum vmlab_svc {
 struct vmlab_machine {
 	struct vmlab_fast_view fast; /* first: the inline accessors read it */
 	struct vmlab_config cfg;
+	u64 host_bytes, host_limit; /* the host-memory budget (hostmem.c) */
 	const struct vmlab_arch_ops *arch;
 	u64 va_top_shift; /* canonical: va >> va_top_shift is 0 or all ones */
 	/* arm64: ASID allocator (context.c) and hardware features */
@@ -436,6 +437,15 @@ int machine_create(const struct vmlab_config *cfg,
 
 /* phys.c */
 int phys_init(struct vmlab_machine *m);
+/* The host-memory budget (hostmem.c): charge fails past the limit,
+ * charge_force never does (a CPU store), room only tests. */
+bool host_charge(struct vmlab_machine *m, u64 bytes);
+void host_charge_force(struct vmlab_machine *m, u64 bytes);
+void host_uncharge(struct vmlab_machine *m, u64 bytes);
+bool host_room(const struct vmlab_machine *m, u64 bytes);
+/* A frame's host page, allocated now (page-table pages are written at
+ * once): -VMLAB_ENOMEM past the budget or when the host has none. */
+int frame_content_prepare(struct vmlab_machine *m, u64 pfn);
 void phys_destroy(struct vmlab_machine *m);
 u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
 

@@ -204,6 +204,8 @@ static const struct vmlab_fast_cpu fast_none;
 static int cpus_create(struct vmlab_machine *m)
 {
 	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS && !m->cpu);
+	if (!host_charge(m, (u64)m->nr_cpus * sizeof(*m->cpu)))
+		return -VMLAB_ENOMEM;
 	m->cpu = calloc((size_t)m->nr_cpus, sizeof(*m->cpu));
 	if (!m->cpu)
 		return -VMLAB_ENOMEM;
@@ -282,6 +284,9 @@ int machine_create(const struct vmlab_config *cfg,
 	if (!m)
 		return -VMLAB_ENOMEM;
 	m->cfg = *cfg;
+	m->host_limit = cfg->max_host_bytes ? cfg->max_host_bytes :
+					      VMLAB_DEFAULT_HOST_BYTES;
+	m->host_bytes = sizeof(*m);
 	if (is_arm64(cfg)) {
 		m->cfg.arch = "arm64";
 		m->arch = &vmlab_arch_arm64;

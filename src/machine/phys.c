@@ -14,17 +14,38 @@
 #define NIL (~0ULL)
 #define RESERVED_LOW_FRAMES 256 /* first MiB: BIOS, never allocated */
 
+/* A section's descriptors, charged to the host budget: false when the
+ * budget (unless forced) or the host has no room for them. */
+static bool section_create(struct vmlab_machine *m, u64 s, bool force)
+{
+	struct phys *p = &m->phys;
+	assert(s < p->nr_sections && !p->sections[s]);
+	if (!force && !host_charge(m, sizeof(struct frame_section)))
+		return false;
+	p->sections[s] = calloc(1, sizeof(struct frame_section));
+	if (!p->sections[s]) {
+		if (!force)
+			host_uncharge(m, sizeof(struct frame_section));
+		return false;
+	}
+	if (force)
+		host_charge_force(m, sizeof(struct frame_section));
+	return true;
+}
+
+/*
+ * Frames are carved (frontier_carve) only into sections the budget
+ * admitted, so this creates one only for a frame no allocation reached
+ * (a raw physical access or pfn lookup), charged unconditionally.
+ */
 static struct frame_section *section(struct vmlab_machine *m, u64 pfn)
 {
 	struct phys *p = &m->phys;
 	assert(pfn < p->nr_frames);
 	u64 s = pfn >> SECTION_SHIFT;
-	if (unlikely(!p->sections[s])) {
-		p->sections[s] = calloc(1, sizeof(struct frame_section));
-		if (!p->sections[s]) {
-			fprintf(stderr, "vmlab: host out of memory\n");
-			abort(); /* host failure, not a simulated one */
-		}
+	if (unlikely(!p->sections[s]) && !section_create(m, s, true)) {
+		fprintf(stderr, "vmlab: host out of memory\n");
+		abort(); /* host failure, not a simulated one */
 	}
 	assert(s < p->nr_sections);
 	return p->sections[s];
@@ -50,14 +71,35 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 		return *slot;
 	if (!for_write)
 		return m->phys.zero_page;
+	/* A CPU store cannot fail: charged past the limit if need be (the
+	 * allocator kept headroom for the frames it handed out). */
 	*slot = calloc(1, VMLAB_PAGE_SIZE);
 	if (!*slot) {
 		fprintf(stderr, "vmlab: host out of memory\n");
 		abort();
 	}
+	host_charge_force(m, VMLAB_PAGE_SIZE);
 	m->phys.content_pages++;
 	assert(m->phys.content_pages <= m->phys.nr_frames);
 	return *slot;
+}
+
+int frame_content_prepare(struct vmlab_machine *m, u64 pfn)
+{
+	assert(pfn < m->phys.nr_frames);
+	u8 **slot = &section(m, pfn)->content[pfn & (SECTION_FRAMES - 1)];
+	if (*slot)
+		return 0;
+	if (!host_charge(m, VMLAB_PAGE_SIZE))
+		return -VMLAB_ENOMEM;
+	*slot = calloc(1, VMLAB_PAGE_SIZE);
+	if (!*slot) {
+		host_uncharge(m, VMLAB_PAGE_SIZE);
+		return -VMLAB_ENOMEM;
+	}
+	m->phys.content_pages++;
+	assert(frame_content(m, pfn, true) == *slot);
+	return 0;
 }
 
 /* ------------------------------------------------------- free lists */
@@ -112,6 +154,12 @@ static bool frontier_carve(struct vmlab_machine *m)
 {
 	struct phys *p = &m->phys;
 	if (p->frontier >= p->nr_frames)
+		return false;
+	/* The frontier enters a new section only if the budget has room for
+	 * its descriptors; else memory is exhausted, as far as the model can
+	 * hold it. */
+	u64 s = p->frontier >> SECTION_SHIFT;
+	if (!p->sections[s] && !section_create(m, s, false))
 		return false;
 	int order = VMLAB_MAX_ORDER;
 	while (order > 0 && ((p->frontier & ((1ULL << order) - 1)) ||
@@ -243,6 +291,9 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 			   m->nr_cpus);
 	if (!vmlab_cpu_valid(m, cpu))
 		cpu = -1; /* no CPU context: use CPU 0's lists */
+	/* Headroom for the block's contents, which CPU stores may write. */
+	if (!host_room(m, VMLAB_PAGE_SIZE << order))
+		return -VMLAB_ENOMEM;
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	u64 got;
 	if (order == 0) {
@@ -409,6 +460,8 @@ int phys_init(struct vmlab_machine *m)
 	assert(m->cpu && !p->sections); /* CPUs first: they hold pcp lists */
 	p->nr_frames = m->cfg.mem_bytes >> VMLAB_PAGE_SHIFT;
 	p->nr_sections = (p->nr_frames + SECTION_FRAMES - 1) >> SECTION_SHIFT;
+	if (!host_charge(m, p->nr_sections * sizeof(*p->sections)))
+		return -VMLAB_ENOMEM;
 	p->sections = calloc(p->nr_sections, sizeof(*p->sections));
 	if (!p->sections)
 		return -VMLAB_ENOMEM;

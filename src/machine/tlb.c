@@ -12,8 +12,8 @@
 
 #include "internal.h"
 
-static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
-		      int level)
+static int array_init(struct vmlab_machine *m, struct tlb_array *a,
+		      const struct vmlab_tlb_geom *g, int level)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
 	memset(a, 0, sizeof(*a));
@@ -27,6 +27,11 @@ static int array_init(struct tlb_array *a, const struct vmlab_tlb_geom *g,
 	a->ways = g->ways;
 	a->sets = g->entries / g->ways;
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
+	u64 bytes = (u64)g->entries * (sizeof(*a->e) + sizeof(*a->tag)) +
+		    (u64)a->sets * (sizeof(*a->next) + sizeof(*a->set_used) +
+				    sizeof(*a->set_epoch));
+	if (!host_charge(m, bytes))
+		return -VMLAB_ENOMEM;
 	a->e = calloc(g->entries, sizeof(*a->e));
 	a->tag = calloc(g->entries, sizeof(*a->tag));
 	a->fp_words = (u16)((a->ways + 7) / 8);
@@ -64,16 +69,18 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 	assert(!c->pwc && !c->pwc_n);
 	int err = 0;
 	for (int l = 0; l < 3 && !err; l++) {
-		err = array_init(&c->itlb[l], &cfg->itlb[l], l);
+		err = array_init(m, &c->itlb[l], &cfg->itlb[l], l);
 		if (!err)
-			err = array_init(&c->dtlb[l], &cfg->dtlb[l], l);
+			err = array_init(m, &c->dtlb[l], &cfg->dtlb[l], l);
 		if (!err)
-			err = array_init(&c->stlb[l], &cfg->stlb[l], l);
+			err = array_init(m, &c->stlb[l], &cfg->stlb[l], l);
 		c->stlb[l].l2 = true;
 	}
 	if (err)
 		return err;
 	if (cfg->pwc_entries) {
+		if (!host_charge(m, cfg->pwc_entries * sizeof(*c->pwc)))
+			return -VMLAB_ENOMEM;
 		c->pwc = calloc(cfg->pwc_entries, sizeof(*c->pwc));
 		if (!c->pwc)
 			return -VMLAB_ENOMEM;

@@ -78,7 +78,7 @@ void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
 {
 	assert(a && a->va.state == VMLAB_VA_DETACHED);
 	if (a->pages && a->pages != &a->inline_pfn)
-		free(a->pages);
+		pages_array_free(st->m, a->pages);
 	a->pages = NULL;
 	if (st->nr_cache >= VMALLOC_CACHE_MAX) {
 		free(a);
@@ -400,12 +400,34 @@ static u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
 	return nr;
 }
 
-static u64 *pages_array(struct vmalloc_area *a, u32 nr)
+/*
+ * The area's page array (vm->pages), charged to the machine's host
+ * budget: NULL past it, as kvmalloc would fail.  Element -1 holds the
+ * length, so pages_array_free() can uncharge it.
+ */
+static u64 *pages_array(struct vmlab_machine *m, struct vmalloc_area *a,
+			u32 nr)
 {
 	assert(a && !a->pages);
 	if (nr <= 1)
 		return &a->inline_pfn;
-	return calloc(nr, sizeof(u64));
+	u64 bytes = ((u64)nr + 1) * sizeof(u64);
+	if (vmlab_host_charge(m, bytes))
+		return NULL;
+	u64 *p = calloc((size_t)nr + 1, sizeof(u64));
+	if (!p) {
+		vmlab_host_uncharge(m, bytes);
+		return NULL;
+	}
+	p[0] = nr;
+	return p + 1;
+}
+
+void pages_array_free(struct vmlab_machine *m, u64 *pages)
+{
+	assert(pages && pages[-1] >= 2);
+	vmlab_host_uncharge(m, (pages[-1] + 1) * sizeof(u64));
+	free(pages - 1);
 }
 
 static void zero_pages(struct vmlab_machine *m, const u64 *pages, u32 nr)
@@ -431,7 +453,7 @@ static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
 
 	assert(a->has_vm && (a->vm.flags & VMLAB_VM_UNINITIALIZED));
 	assert(page_shift == VMLAB_PAGE_SHIFT || page_shift == VMLAB_PMD_SHIFT);
-	a->pages = pages_array(a, nr_small);
+	a->pages = pages_array(m, a, nr_small);
 	if (!a->pages) {
 		vmlab_warn(m,
 			   "vmalloc error: size %llu, failed to allocated "
@@ -608,10 +630,11 @@ static bool vmap_args_ok(struct vmlab_machine *m, const u64 *pfns, u32 count,
 }
 
 /* VM_MAP_PUT_PAGES: the area takes a copy of the array and the frames. */
-static bool vmap_take_pages(struct vmalloc_area *a, const u64 *pfns, u32 count)
+static bool vmap_take_pages(struct vmlab_machine *m, struct vmalloc_area *a,
+			    const u64 *pfns, u32 count)
 {
 	assert(a->has_vm && count > 0);
-	a->pages = pages_array(a, count);
+	a->pages = pages_array(m, a, count);
 	if (!a->pages)
 		return false;
 	memcpy(a->pages, pfns, (size_t)count * sizeof(u64));
@@ -639,7 +662,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 	if (vmap_pages_range(st, cpu, addr, size, prot | VMLAB_PAGE_NX, pfns,
 			     VMLAB_PAGE_SHIFT) ||
 	    ((vm_flags & VMLAB_VM_MAP_PUT_PAGES) &&
-	     !vmap_take_pages(a, pfns, count))) {
+	     !vmap_take_pages(m, a, pfns, count))) {
 		vmlab_vunmap(m, cpu, addr);
 		return 0;
 	}

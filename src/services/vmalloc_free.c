@@ -40,11 +40,11 @@ static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 	a->pages = NULL; /* the caller owns the array now */
 }
 
-static void put_detached(struct vm_detached *d)
+static void put_detached(struct vmlab_machine *m, struct vm_detached *d)
 {
 	assert(d);
 	if (d->pages && d->pages != &d->inline_pfn)
-		free(d->pages);
+		pages_array_free(m, d->pages);
 	d->pages = NULL;
 }
 
@@ -187,7 +187,7 @@ void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 	if (d.vm.flags & VMLAB_VM_FLUSH_RESET_PERMS)
 		vm_reset_perms(st, cpu, &d);
 	free_detached_pages(st, cpu, &d);
-	put_detached(&d);
+	put_detached(st->m, &d);
 	assert(st->nr_busy_areas == busy - 1);
 	vmalloc_check(st);
 }
@@ -380,6 +380,6 @@ void vmlab_vunmap(struct vmlab_machine *m, int cpu, u64 addr)
 	if ((d.vm.flags & VMLAB_VM_FLUSH_RESET_PERMS) &&
 	    m->cfg.reset_perms != VMLAB_RESET_PERMS_MAINLINE)
 		_vm_unmap_aliases(st, cpu, UINT64_MAX, 0, false);
-	put_detached(&d);
+	put_detached(m, &d);
 	vmalloc_check(st);
 }

@@ -152,6 +152,8 @@ void vm_trace_tp(struct vmlab_machine *m, int cpu,
 /* vmalloc.c */
 struct vmalloc_area *area_new(struct vmalloc_state *st);
 void area_put(struct vmalloc_state *st, struct vmalloc_area *a);
+/* Free an area's page array (not the inline one) and uncharge it. */
+void pages_array_free(struct vmlab_machine *m, u64 *pages);
 int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
 		    bool topdown);

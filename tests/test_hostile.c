@@ -227,6 +227,53 @@ static void test_garbage_page_tables(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * A wild write into a live page table (through the direct map, as a
+ * kernel bug would make it) is seen by the checker: it warns once and
+ * stops trusting its page-table counts.  Regression: fuzz_ops reached
+ * the recount's `table < nr_frames` assertion (a link past RAM) and the
+ * count assertions (an entry removed that set_pte never installed).
+ */
+static void test_wild_write_into_page_table(void **state)
+{
+	(void)state;
+	static const u64 past_ram = (0xfffffULL << 12) | 0x63;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, true);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	t_map(m, KVA + VMLAB_PAGE_SIZE, VMLAB_PAGE_KERNEL);
+	u64 table = pte_table_of(m, KVA);
+	u64 dm = vmlab_page_address(m, table);
+	u64 w0 = vmlab_nr_warnings(m);
+	/* Twice: the second goes through the same path (no fast entry). */
+	u64 leaf = (5ULL << 12) | 0x63;
+	assert_int_equal(vmlab_write(m, 0, dm, &leaf, 8, NULL), 0);
+	assert_int_equal(vmlab_write(m, 0, dm + 16, &past_ram, 8, NULL), 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 1);
+	/* Unmapping the rewritten PTE takes back what was never counted. */
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	assert_true(vmlab_unmap_range(m, &tlb, KVA, 3 * VMLAB_PAGE_SIZE,
+				      false) >= 0);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	/* A PMD link past RAM, then the checker rebuilt from the tables. */
+	vmlab_ptep_t pmdp;
+	assert_int_equal(vmlab_lookup_entry(m, vmlab_init_mm(m), KVA,
+					    VMLAB_LVL_PMD, &pmdp), 0);
+	vmlab_phys_write(m, pmdp, &past_ram, 8);
+	vmlab_checker_enable(m, false);
+	vmlab_checker_enable(m, true);
+	assert_true(vmlab_checker_enabled(m));
+	vmlab_machine_destroy(m);
+	/* Without the checker nothing is said (it is the checker's view). */
+	m = t_machine(2, 64 * VMLAB_MiB, false);
+	t_map(m, KVA, VMLAB_PAGE_KERNEL);
+	dm = vmlab_page_address(m, pte_table_of(m, KVA));
+	w0 = vmlab_nr_warnings(m);
+	assert_int_equal(vmlab_write(m, 0, dm, &leaf, 8, NULL), 0);
+	assert_int_equal(vmlab_nr_warnings(m), w0);
+	vmlab_machine_destroy(m);
+}
+
 /* Raw page-table calls on the direct map bypass CPA's accounting: the
  * next CPA call warns and resynchronises instead of asserting. */
 static void test_raw_direct_map_changes(void **state)
@@ -283,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_cpu_ids_warn),
 		cmocka_unit_test(test_garbage_page_tables),
+		cmocka_unit_test(test_wild_write_into_page_table),
 		cmocka_unit_test(test_raw_direct_map_changes),
 		cmocka_unit_test(test_no_binary_chunks),
 		cmocka_unit_test(test_no_host_addresses),

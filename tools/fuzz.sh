@@ -5,6 +5,8 @@
 # a crash or sanitizer report.  -len_control=0: inputs reach -max_len at
 # once (more operations per machine booted); -entropic=0: the entropic
 # schedule's feature-frequency update cost most of the time here.
+# -seed: the same mutation sequence on every run (FUZZ_SEED overrides), so
+# a crash CI finds is found again by `make fuzz` on the same tree.
 # Usage: tools/fuzz.sh BUILD SECONDS NAME...
 set -eu
 build=$1
@@ -29,6 +31,7 @@ for t in "$@"; do
 	if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    nice "$build/fuzz/$t" -max_total_time="$secs" -max_len=4096 \
+	    -seed="${FUZZ_SEED:-1}" \
 	    -rss_limit_mb=2048 -len_control=0 -entropic=0 \
 	    -print_final_stats=1 "$work/$t" \
 	    >"$work/$t.log" 2>&1; then

@@ -31,6 +31,12 @@
  *  frame_alloc   a block of 2^order frames was handed out.
  *  frame_free    a block is about to be freed (still allocated).
  *  pgtable_free  a page-table page is about to be freed.
+ *  pgtable_wild  a store is about to land in a page-table page without
+ *                going through vmlab_set_entry(): a CPU write through
+ *                some alias (the direct map) or a raw physical / device
+ *                write - memory corruption as a kernel bug makes it.  No
+ *                one is told which entries change: observers that count
+ *                table contents must stop trusting their counts.
  *  access        a CPU access (kernel or user; flags carry VMLAB_ACC_USER)
  *                of [va, va+len) is about to be made, before translation,
  *                as compiler instrumentation (KASAN) sees it.
@@ -106,6 +112,8 @@ struct vmlab_observer {
 			   u64 pfn, int order);
 	void (*pgtable_free)(void *ctx, struct vmlab_machine *m, u64 pfn,
 			     int level);
+	void (*pgtable_wild)(void *ctx, struct vmlab_machine *m, int cpu,
+			     u64 pfn);
 	void (*access)(void *ctx, struct vmlab_machine *m, int cpu,
 		       enum vmlab_access kind, u64 va, size_t len, u32 flags);
 	/*

@@ -97,6 +97,22 @@ static void obs_frame_free(void *ctx, struct vmlab_machine *m, int cpu,
 	ck_pages_freed(m, cpu, pfn, order);
 }
 
+/* A store into a live page table behind set_pte's back (corruption a
+ * kernel bug would cause): the table counts cannot follow it, so they
+ * stop being trusted, as after a freed table was reachable. */
+static void obs_pgtable_wild(void *ctx, struct vmlab_machine *m, int cpu,
+			     u64 pfn)
+{
+	(void)ctx;
+	struct checker *ck = CK(m);
+	assert(ck && pfn < m->phys.nr_frames);
+	if (!ck->tainted)
+		vmlab_warn(m, "cpu%d: store into page-table page %#llx outside "
+			   "set_pte (a wild write): page-table counts are no "
+			   "longer checked", cpu, (unsigned long long)pfn);
+	ck->tainted = true;
+}
+
 static const struct vmlab_observer ck_observer = {
 	.name = "checker",
 	.entry_store = obs_entry_store,
@@ -106,6 +122,7 @@ static const struct vmlab_observer ck_observer = {
 	.pwc_use = obs_pwc_use,
 	.frame_alloc = obs_frame_alloc,
 	.frame_free = obs_frame_free,
+	.pgtable_wild = obs_pgtable_wild,
 };
 
 static void ck_destroy(struct vmlab_machine *m)

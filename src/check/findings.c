@@ -215,7 +215,10 @@ static void scan_table(struct vmlab_machine *m, u64 table, int level,
 		m->arch->decode(e, level, &in);
 		if (in.kind == VMLAB_PTE_TABLE) {
 			count_leaf(m, in.pfn, 1, false, false, +1, false);
-			scan_table(m, in.pfn, level - 1, va);
+			/* A link past RAM (a wild write made it) the walker
+			 * refuses too: nothing below it is reachable. */
+			if (in.pfn < m->phys.nr_frames)
+				scan_table(m, in.pfn, level - 1, va);
 		} else if (in.kind == VMLAB_PTE_LEAF) {
 			bool x = kx_prot(in.prot);
 			if (in_direct_map(m, va))
@@ -257,8 +260,9 @@ static void rebuild_tables(struct vmlab_machine *m)
 			if (in.kind != VMLAB_PTE_TABLE)
 				continue;
 			count_leaf(m, in.pfn, 1, false, false, +1, false);
-			scan_table(m, in.pfn, VMLAB_LVL_PUD,
-				   vmlab_pgd_index_va(m, mm, i));
+			if (in.pfn < m->phys.nr_frames)
+				scan_table(m, in.pfn, VMLAB_LVL_PUD,
+					   vmlab_pgd_index_va(m, mm, i));
 		}
 		for (u64 i = user; i < 512; i++) {
 			u64 e = vmlab_get_entry(m, (pgd << VMLAB_PAGE_SHIFT) + i * 8);

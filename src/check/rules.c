@@ -139,6 +139,11 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
 		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
 		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
+		/* Removing what was never counted: a wild write put the old
+		 * entry there (tainted); nothing to take back. */
+		if (d < 0 && !tlb && ck->tainted &&
+		    (!*ref || (w && !*fw) || (x && !*fx)))
+			continue;
 		assert(d > 0 || *ref > 0);
 		assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
 		*ref += (u32)d;
@@ -292,7 +297,7 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
 		return;
 	bool x = kx_prot(in.prot);
 	if (in_direct_map(m, va)) {
-		if (x)
+		if (x && (d > 0 || CK(m)->dm_x > 0 || !CK(m)->tainted))
 			CK(m)->dm_x += d;
 		assert(CK(m)->dm_x >= 0);
 		return;

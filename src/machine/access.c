@@ -273,6 +273,10 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
 	if (!host)
 		return; /* unwritten frame: reads stay on the slow path */
+	/* Writes into a page table stay on the slow path, which says so. */
+	if (kind == VMLAB_WRITE &&
+	    (s->page[pfn & (SECTION_FRAMES - 1)].flags & VMLAB_PG_TABLE))
+		return;
 	struct fast_entry *fe =
 		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
 	/* Entries may point into a shadow page's slot: replacing one drops
@@ -367,6 +371,8 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 				    ((1ULL << (9 * e->level)) - 1));
 		fast_fill(m, c, kind, va, user, e, pfn);
+		if (kind == VMLAB_WRITE)
+			pgtable_wild_store(m, c->id, pfn);
 		return frame_content(m, pfn, kind == VMLAB_WRITE) +
 		       (va & (VMLAB_PAGE_SIZE - 1));
 	}

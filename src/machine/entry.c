@@ -90,10 +90,16 @@ int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn)
 	struct vmlab_page *pg = vmlab_pfn_to_page(m, *pfn);
 	assert(pg && (pg->flags & VMLAB_PG_HEAD) && pg->order == 0);
 	assert(!(pg->flags & VMLAB_PG_TABLE) && pg->refcount == 1);
-	pg->flags |= VMLAB_PG_TABLE;
-	pg->pt_level = (u16)level;
 	/* A recycled frame keeps old bytes; a table must start empty. */
 	vmlab_phys_fill(m, *pfn << VMLAB_PAGE_SHIFT, 0, VMLAB_PAGE_SIZE);
+	pg->flags |= VMLAB_PG_TABLE;
+	pg->pt_level = (u16)level;
+	/* From now on a write reaching it outside vmlab_set_entry() must see
+	 * the slow path: no CPU keeps a fast write entry to its direct-map
+	 * alias (other aliases of a free frame are use-after-free already). */
+	u64 dm = vmlab_layout(m)->page_offset + (*pfn << VMLAB_PAGE_SHIFT);
+	for (int i = 0; i < m->nr_cpus; i++)
+		fast_drop_range(&m->cpu[i], dm, dm + VMLAB_PAGE_SIZE);
 	count(m, -1, VMLAB_C_pgtable_alloc, 1);
 	return 0;
 }

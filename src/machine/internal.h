@@ -256,6 +256,7 @@ enum obs_event {
 	OBS_FRAME_ALLOC,
 	OBS_FRAME_FREE,
 	OBS_PGTABLE_FREE,
+	OBS_PGTABLE_WILD,
 	OBS_ACCESS,
 	OBS_NR_EVENTS
 };
@@ -328,6 +329,8 @@ struct vmlab_machine {
 	struct ptc_entry ptc[PTC_SIZE];
 	/* direct map VA range (set by boot), excluded from rmap counting */
 	u64 dm_start, dm_end;
+	/* stores into page-table pages outside vmlab_set_entry() */
+	u64 nr_pgtable_wild;
 	/* events */
 	u64 hash;
 	u64 nr_events;
@@ -554,6 +557,21 @@ static inline bool obs_on(const struct vmlab_machine *m, enum obs_event e)
 				(m)->obs[obs_i_].ops->fn((m)->obs[obs_i_].ctx, \
 							 (m), __VA_ARGS__);  \
 	} while (0)
+
+/* A store is about to land in frame pfn outside vmlab_set_entry(): if
+ * the frame is a page table, that is a wild write (observer.h). */
+static inline void pgtable_wild_store(struct vmlab_machine *m, int cpu,
+				      u64 pfn)
+{
+	assert(pfn < m->phys.nr_frames);
+	const struct frame_section *s = m->phys.sections[pfn >> SECTION_SHIFT];
+	if (unlikely(s && (s->page[pfn & (SECTION_FRAMES - 1)].flags &
+			   VMLAB_PG_TABLE))) {
+		m->nr_pgtable_wild++;
+		if (obs_on(m, OBS_PGTABLE_WILD))
+			OBS_CALL(m, pgtable_wild, cpu, pfn);
+	}
+}
 
 static inline struct tlb_entry *tlbe(const struct vmlab_tlbe *e)
 {

@@ -18,6 +18,7 @@ static u32 ops_mask(const struct vmlab_observer *o)
 	mk |= o->frame_alloc ? 1u << OBS_FRAME_ALLOC : 0;
 	mk |= o->frame_free ? 1u << OBS_FRAME_FREE : 0;
 	mk |= o->pgtable_free ? 1u << OBS_PGTABLE_FREE : 0;
+	mk |= o->pgtable_wild ? 1u << OBS_PGTABLE_WILD : 0;
 	mk |= o->access ? 1u << OBS_ACCESS : 0;
 	assert(mk < (1u << OBS_NR_EVENTS));
 	return mk;

@@ -416,6 +416,8 @@ static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
 		if (n > len)
 			n = len;
 		u8 *p = frame_content(m, pa >> VMLAB_PAGE_SHIFT, !rbuf);
+		if (!rbuf)
+			pgtable_wild_store(m, -1, pa >> VMLAB_PAGE_SHIFT);
 		if (rbuf) {
 			memcpy(rbuf, p + off, n);
 			rbuf = (u8 *)rbuf + n;

@@ -142,6 +142,50 @@ static void test_smmu_lost_notifier_reported(void **state)
 	t_done(&e);
 }
 
+/* Regression: slots of the inline fast path filled while the checker was
+ * off used to keep hitting after it came on, unchecked, so a stale device
+ * entry went unreported.  Enabling the checker empties them (observer
+ * host_flush): the next hit takes the checked path and is reported. */
+static void test_smmu_checker_enabled_late(void **state)
+{
+	(void)state;
+	for (int arm = 0; arm < 2; arm++) {
+		struct env e;
+		struct vmlab_config cfg;
+		t_config(&cfg);
+		cfg.nr_cpus = 2;
+		cfg.mem_bytes = 64 * VMLAB_MiB;
+		cfg.arch = arm ? "arm64" : "x86_64";
+		assert_int_equal(vmlab_boot(&cfg, &e.m), 0);
+		vmlab_set_quiet(e.m, true);
+		assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
+		s64 a = t_map_rw(&e, 1);
+		struct vmlab_smmu *s = smmu(&e, false);
+		u64 pa;
+		assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_READ, (u64)a, &pa),
+				 0); /* fills the TLB and the inline slot */
+		/* The notifier is lost: munmap never reaches the device. */
+		vmlab_mmu_notifier_subscriptions_destroy(e.m,
+							 vmlab_user_hw_mm(e.mm));
+		assert_int_equal(vmlab_munmap(e.mm, (u64)a, P), 0);
+		vmlab_checker_enable(e.m, true);
+		assert_int_equal(vmlab_nr_reports_of(e.m, VMLAB_CHECK_STALE_ACCESS),
+				 0);
+		struct vmlab_smmu_stats st0, st1;
+		vmlab_smmu_stats(s, &st0);
+		assert_int_equal(vmlab_smmu_translate(s, 1, VMLAB_READ, (u64)a, &pa),
+				 0);
+		vmlab_smmu_stats(s, &st1);
+		/* Not an inline hit: the checked path ran and reported. */
+		assert_int_equal(st1.stale_hits, st0.stale_hits + 1);
+		assert_int_equal(vmlab_nr_reports_of(e.m, VMLAB_CHECK_STALE_ACCESS),
+				 1);
+		vmlab_clear_reports(e.m);
+		vmlab_smmu_destroy(s);
+		t_done(&e);
+	}
+}
+
 /* The seed's sequence: a written page, fork (the parent's PTE goes
  * read-only), an SMMU caches it read-only, the child exits, the CPU writes
  * (wp_page_reuse: a RO->RW upgrade).  Returns the page. */
@@ -503,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_smmu_iopf_and_tlb),
 		cmocka_unit_test(test_smmu_fast_path),
 		cmocka_unit_test(test_smmu_lost_notifier_reported),
+		cmocka_unit_test(test_smmu_checker_enabled_late),
 		cmocka_unit_test(test_smmu_x86_upgrade_rewalk),
 		cmocka_unit_test(test_smmu_arm64_livelock),
 		cmocka_unit_test(test_smmu_asid_clamp),

@@ -59,7 +59,8 @@ struct vmlab_smmu;
  * member of struct vmlab_smmu, so that a hit is a tag compare and one add
  * inline (addend = frame address - page address, as CPUTLBEntry.addend).
  * Filled only while the checker is off (with it on, every hit goes
- * through the checked path); every invalidation clears its slots.
+ * through the checked path); every invalidation clears its slots, and so
+ * does turning the checker on (observer.h host_flush).
  */
 #define VMLAB_SMMU_FAST 64
 struct vmlab_smmu_fast {

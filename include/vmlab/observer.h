@@ -40,6 +40,18 @@
  *  access        a CPU access (kernel or user; flags carry VMLAB_ACC_USER)
  *                of [va, va+len) is about to be made, before translation,
  *                as compiler instrumentation (KASAN) sees it.
+ *  mm_flush      the architecture's TLB-flush code finished a flush of a
+ *                user mm's [start, end) (end VMLAB_TLB_FLUSH_ALL: all of
+ *                it), at each place where Linux 6.6+ calls
+ *                mmu_notifier_arch_invalidate_secondary_tlbs(): x86
+ *                flush_tlb_mm_range() and arch_tlbbatch_add_pending() (the
+ *                whole mm), arm64 flush_tlb_mm(), flush_tlb_page() and
+ *                __flush_tlb_range().  Local-only flushes and the spurious-
+ *                fault fix (local_flush_tlb_page_nonotify) send none.
+ *  host_flush    every host-side fast path must be emptied (the checker
+ *                came on: hits must be checked from now on).  The CPUs'
+ *                are emptied by the machine; device models with a fast
+ *                path of their own (the SMMU's) empty theirs.
  *
  * Cost of the access event: while no observer wants it, the access path
  * is unchanged (the host fast-path tags are the plain ones).  While one
@@ -116,6 +128,9 @@ struct vmlab_observer {
 			     u64 pfn);
 	void (*access)(void *ctx, struct vmlab_machine *m, int cpu,
 		       enum vmlab_access kind, u64 va, size_t len, u32 flags);
+	void (*mm_flush)(void *ctx, struct vmlab_machine *m, int cpu,
+			 struct vmlab_mm *mm, u64 start, u64 end);
+	void (*host_flush)(void *ctx, struct vmlab_machine *m, const char *why);
 	/*
 	 * An access callback that is a shadow-memory check (KASAN) may say
 	 * so: for an aligned 8-byte kernel access it allows exactly what a
@@ -141,5 +156,8 @@ int vmlab_observer_register(struct vmlab_machine *m,
 /* Returns 0, or -VMLAB_ENOENT if the pair was not registered. */
 int vmlab_observer_unregister(struct vmlab_machine *m,
 			      const struct vmlab_observer *ops, void *ctx);
+
+/* Empty every host fast path (CPUs', then host_flush observers'). */
+void vmlab_host_fast_flush(struct vmlab_machine *m, const char *why);
 
 #endif

@@ -66,7 +66,6 @@ struct vmlab_smmu {
 	struct vmlab_smmu_stats st;
 	u64 soft_lockups;
 	bool btm;     /* effective: the architecture broadcasts TLBIs */
-	bool fast_filled;
 	bool observing;
 };
 
@@ -160,7 +159,6 @@ static void tlb_fill(struct vmlab_smmu *s, u64 vpn, u64 pfn, u8 perm)
 		s->fast.tag[k][i] = vpn;
 		s->fast.addend[k][i] = (pfn << VMLAB_PAGE_SHIFT) -
 				       (vpn << VMLAB_PAGE_SHIFT);
-		s->fast_filled = true;
 	}
 }
 
@@ -297,10 +295,34 @@ static void obs_tlb_inval(void *ctx, struct vmlab_machine *m,
 	}
 }
 
+/* The checker came on: the inline hits of slots filled while it was off
+ * would skip check_hit(), so the mirror starts empty (the device TLB
+ * itself keeps its entries, stale ones included). */
+static void obs_host_flush(void *ctx, struct vmlab_machine *m, const char *why)
+{
+	struct vmlab_smmu *s = ctx;
+	(void)m;
+	(void)why;
+	assert(smmu_ok(s) && s->m == m);
+	memset(s->fast.tag, 0, sizeof(s->fast.tag));
+	assert(!s->fast.tag[VMLAB_WRITE][0]);
+}
+
 static const struct vmlab_observer smmu_observer = {
 	.name = "smmu-btm",
 	.tlb_inval = obs_tlb_inval,
+	.host_flush = obs_host_flush,
 };
+
+static const struct vmlab_observer smmu_observer_nobtm = {
+	.name = "smmu",
+	.host_flush = obs_host_flush,
+};
+
+static const struct vmlab_observer *smmu_obs(const struct vmlab_smmu *s)
+{
+	return s->btm ? &smmu_observer : &smmu_observer_nobtm;
+}
 
 /* ---------------------------------------------------------- lifetime */
 
@@ -338,16 +360,15 @@ int vmlab_smmu_create(struct vmlab_machine *m,
 	/* BTM needs broadcast TLB maintenance: arm64's TLBI ... IS.  An x86
 	 * IOMMU has nothing to snoop and depends on the notifier. */
 	s->btm = c.btm && strcmp(m->arch->name, "x86_64") != 0;
-	if (s->btm) {
-		int err = vmlab_observer_register(m, &smmu_observer, s);
-		if (err) {
-			free(s->tlb);
-			free(s->victim);
-			free(s);
-			return err == -VMLAB_ENOSPC ? -VMLAB_ENOMEM : err;
-		}
-		s->observing = true;
+	/* Snooping (BTM) and the checker's host_flush: an observer each. */
+	int err = vmlab_observer_register(m, smmu_obs(s), s);
+	if (err) {
+		free(s->tlb);
+		free(s->victim);
+		free(s);
+		return err == -VMLAB_ENOSPC ? -VMLAB_ENOMEM : err;
 	}
+	s->observing = true;
 	*out = s;
 	return 0;
 }
@@ -359,7 +380,7 @@ void vmlab_smmu_destroy(struct vmlab_smmu *s)
 	if (s->mm)
 		vmlab_smmu_unbind(s);
 	if (s->observing)
-		vmlab_observer_unregister(s->m, &smmu_observer, s);
+		vmlab_observer_unregister(s->m, smmu_obs(s), s);
 	s->magic = 0;
 	free(s->tlb);
 	free(s->victim);
@@ -534,11 +555,6 @@ int vmlab_smmu_translate_slow(struct vmlab_smmu *s, int cpu,
 	struct vmlab_machine *m = s->m;
 	u64 vpn = va >> VMLAB_PAGE_SHIFT;
 	s->st.accesses++;
-	if (unlikely(s->fast_filled) && vmlab_checker_enabled(m)) {
-		/* The checker came on: hits must be checked from now on. */
-		memset(s->fast.tag, 0, sizeof(s->fast.tag));
-		s->fast_filled = false;
-	}
 	struct smmu_entry *e = tlb_lookup(s, vpn);
 	if (e) {
 		if (likely(perm_allows(e->perm, kind))) {

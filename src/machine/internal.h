@@ -258,6 +258,8 @@ enum obs_event {
 	OBS_PGTABLE_FREE,
 	OBS_PGTABLE_WILD,
 	OBS_ACCESS,
+	OBS_MM_FLUSH,
+	OBS_HOST_FLUSH,
 	OBS_NR_EVENTS
 };
 
@@ -581,6 +583,16 @@ static inline struct tlb_entry *tlbe(const struct vmlab_tlbe *e)
 static inline struct vmlab_tlbe *to_tlbe(struct tlb_entry *e)
 {
 	return (struct vmlab_tlbe *)(void *)e;
+}
+
+/* The architecture flushed [start, end) of user mm mm (observer.h
+ * mm_flush: where Linux 6.6+ tells secondary TLBs). */
+static inline void obs_mm_flush(struct vmlab_machine *m, int cpu,
+				struct vmlab_mm *mm, u64 start, u64 end)
+{
+	assert(mm && !mm->is_init);
+	if (obs_on(m, OBS_MM_FLUSH))
+		OBS_CALL(m, mm_flush, cpu, mm, start, end);
 }
 
 /* Tell observers about an invalidation instruction on c. */

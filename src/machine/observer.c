@@ -20,6 +20,8 @@ static u32 ops_mask(const struct vmlab_observer *o)
 	mk |= o->pgtable_free ? 1u << OBS_PGTABLE_FREE : 0;
 	mk |= o->pgtable_wild ? 1u << OBS_PGTABLE_WILD : 0;
 	mk |= o->access ? 1u << OBS_ACCESS : 0;
+	mk |= o->mm_flush ? 1u << OBS_MM_FLUSH : 0;
+	mk |= o->host_flush ? 1u << OBS_HOST_FLUSH : 0;
 	assert(mk < (1u << OBS_NR_EVENTS));
 	return mk;
 }
@@ -93,6 +95,16 @@ int vmlab_observer_unregister(struct vmlab_machine *m,
 		return 0;
 	}
 	return -VMLAB_ENOENT;
+}
+
+void vmlab_host_fast_flush(struct vmlab_machine *m, const char *why)
+{
+	assert(m && why);
+	for (int i = 0; i < m->nr_cpus; i++)
+		fast_flush(&m->cpu[i]);
+	if (obs_on(m, OBS_HOST_FLUSH))
+		OBS_CALL(m, host_flush, why);
+	assert(!m->nr_cpus || m->cpu[0].fast[VMLAB_READ][0].tag == 0);
 }
 
 void obs_inval(struct vmlab_machine *m, int cpu, enum vmlab_inval_kind kind,

@@ -31,12 +31,6 @@ void host_uncharge(struct vmlab_machine *m, u64 bytes)
 	m->host_bytes -= bytes < m->host_bytes ? bytes : m->host_bytes;
 }
 
-bool host_room(const struct vmlab_machine *m, u64 bytes)
-{
-	return m->host_bytes <= m->host_limit &&
-	       bytes <= m->host_limit - m->host_bytes;
-}
-
 u64 vmlab_host_bytes(const struct vmlab_machine *m)
 {
 	return m ? m->host_bytes : 0;

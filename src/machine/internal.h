@@ -447,7 +447,13 @@ int phys_init(struct vmlab_machine *m);
 bool host_charge(struct vmlab_machine *m, u64 bytes);
 void host_charge_force(struct vmlab_machine *m, u64 bytes);
 void host_uncharge(struct vmlab_machine *m, u64 bytes);
-bool host_room(const struct vmlab_machine *m, u64 bytes);
+/* Room for bytes more under the budget (inline: every page allocation
+ * asks). */
+static inline bool host_room(const struct vmlab_machine *m, u64 bytes)
+{
+	return m->host_bytes <= m->host_limit &&
+	       bytes <= m->host_limit - m->host_bytes;
+}
 /* A frame's host page, allocated now (page-table pages are written at
  * once): -VMLAB_ENOMEM past the budget or when the host has none. */
 int frame_content_prepare(struct vmlab_machine *m, u64 pfn);

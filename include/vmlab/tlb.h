@@ -121,10 +121,13 @@ struct vmlab_fast_entry {
 /* An entry's KASAN shadow link: the page's shadow bytes through this
  * CPU's fast path when the entry was filled with an inline shadow check
  * on (shadow_offset below), else a page of non-zero bytes (check out of
- * line); dropped with the shadow's entry.  Padded to an entry's stride,
- * so the link of e[k][i] is sh[k][i], a constant offset from the entry. */
+ * line); dropped with the shadow's entry.  Kept as a host address biased
+ * by the page's va >> 3, so the shadow byte of an address va in the page
+ * is at bias + (va >> 3) (no masking on the hit).  Padded to an entry's
+ * stride, so the link of e[k][i] is sh[k][i], a constant offset from the
+ * entry. */
 struct vmlab_fast_shadow {
-	const u8 *shadow;
+	__UINTPTR_TYPE__ bias;
 	u64 unused;
 };
 /* One CPU's fast path and, right after it, its counters (vmlab_counter),
@@ -186,7 +189,7 @@ vmlab__fast_hit(const struct vmlab_machine *m, int cpu, int kind, u64 va)
 		(const struct vmlab_fast_shadow *)(const void *)(
 			(const char *)fe + VMLAB__FAST_SHADOW_OFF);
 	if (fe->tag != (want | VMLAB_FAST_TAG_WATCH) ||
-	    sh->shadow[(va >> 3) & ((VMLAB_PAGE_SIZE >> 3) - 1)])
+	    *(const u8 *)(sh->bias + (__UINTPTR_TYPE__)(va >> 3)))
 		return 0;
 	fc->cnt[VMLAB_C_tlb_l1_hit]++;
 	return fe;

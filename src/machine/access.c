@@ -294,8 +294,9 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 					     (FAST_SIZE - 1)];
 		if (se != fe && se->tag == ((sh & VMLAB_PAGE_MASK) | 1 |
 					    m->fast_watch))
-			c->fast_shadow[kind][fe - c->fast[kind]].shadow =
-				se->host + (sh & (VMLAB_PAGE_SIZE - 1));
+			c->fast_shadow[kind][fe - c->fast[kind]].bias =
+				fast_shadow_bias(se->host + (sh & (VMLAB_PAGE_SIZE - 1)),
+						 va);
 	}
 }
 

@@ -489,6 +489,12 @@ void tlb_flush_all_entries(struct vmlab_machine *m, struct cpu *c);
 void fast_flush(struct cpu *c);
 /* Shadow link of a fast-path entry not linked to its shadow (access.c). */
 extern const u8 fast_no_shadow[VMLAB_PAGE_SIZE >> 3];
+/* The shadow link (tlb.h vmlab_fast_shadow.bias) of va's page whose
+ * shadow bytes start at shadow: bias + (a >> 3) is a's shadow byte. */
+static inline uintptr_t fast_shadow_bias(const u8 *shadow, u64 va)
+{
+	return (uintptr_t)shadow - (uintptr_t)((va & VMLAB_PAGE_MASK) >> 3);
+}
 /* Write a fast-path slot (and note it for the next fast_flush()). */
 static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
 			      u64 tag, u8 *host)
@@ -496,7 +502,7 @@ static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
 	u32 bit = (u32)kind * FAST_SIZE + idx;
 	c->fast[kind][idx] = (struct fast_entry){tag, host};
-	c->fast_shadow[kind][idx].shadow = fast_no_shadow;
+	c->fast_shadow[kind][idx].bias = fast_shadow_bias(fast_no_shadow, va);
 	c->fast_used[bit / 64] |= 1ULL << (bit % 64);
 }
 typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,

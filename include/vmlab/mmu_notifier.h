@@ -180,6 +180,12 @@ void vmlab_mmu_notifier_invalidate_range_end(
 void vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(struct vmlab_machine *m,
 							struct vmlab_mm *mm,
 							u64 start, u64 end);
+/* Where arch_invalidate_secondary_tlbs() is called: by the architecture's
+ * TLB-flush code (machine observer mm_flush, as Linux 6.6+ does it) for
+ * every flush of a user mm with subscribers.  Between on and off, the
+ * flushes of mm tell no secondary TLB: a flush Linux makes without the
+ * hook (before 6.6, the upgrade's flush_tlb_page(); planted bugs). */
+void vmlab_mmu_notifier_flush_nonotify(struct vmlab_mm *mm, bool on);
 /* exit_mmap(): every subscriber's ->release; interval notifiers stay. */
 void vmlab_mmu_notifier_release(struct vmlab_machine *m, struct vmlab_mm *mm);
 int vmlab_mmu_notifier_clear_flush_young(struct vmlab_machine *m,

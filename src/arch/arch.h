@@ -63,6 +63,10 @@ struct vmlab_arch_tlb_ops {
 	 * batch (its unmaps flush as they go). */
 	void (*tlbbatch_flush)(struct vmlab_machine *m, int cpu,
 			       const u64 *cpumask);
+	/* arch_tlbbatch_add_pending(): mm's unmapped PTEs join the batch
+	 * whose CPUs are cpumask (set with tlbbatch_flush). */
+	void (*tlbbatch_add_pending)(struct vmlab_machine *m, u64 *cpumask,
+				     struct vmlab_mm *mm);
 	/* The mm_cpumask is updated lazily (x86 since 6.14): switching away
 	 * keeps the CPU's bit, and the first flush that reaches the CPU
 	 * while it runs another mm clears it (TLB_REMOTE_WRONG_CPU). */

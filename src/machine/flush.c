@@ -99,12 +99,16 @@ void vmlab_tlbbatch_add_pending(struct vmlab_machine *m,
 				struct vmlab_tlbbatch *b, struct vmlab_mm *mm)
 {
 	assert(b && mm && !mm->is_init);
-	(void)m;
-	/* The mm's CPUs that switch back to it later flush it then. */
-	mm->tlb_gen++;
-	for (int w = 0; w < VMLAB_MAX_CPUS / 64; w++)
-		b->cpumask[w] |= mm->cpumask[w];
+	if (!m->arch->tlb->tlbbatch_add_pending) {
+		vmlab_warn(m, "tlbbatch_add_pending: the architecture does not "
+			      "batch");
+		return;
+	}
+	u64 gen = mm->tlb_gen;
+	(void)gen;
+	m->arch->tlb->tlbbatch_add_pending(m, b->cpumask, mm);
 	b->pending = true;
+	assert(mm->tlb_gen > gen);
 }
 
 void vmlab_tlbbatch_flush(struct vmlab_machine *m, int cpu,

@@ -15,6 +15,7 @@
 
 #include "machine/internal.h"
 #include "vmlab/mmu_notifier.h"
+#include "vmlab/observer.h"
 
 /* Last upgrade per page, direct-mapped by page number (reports only). */
 #define NR_UPGRADE_LOG 256
@@ -35,6 +36,7 @@ struct mn_subs {
 	struct vmlab_lock inv_wait; /* owner != 0 while invalidating */
 	int ptl_depth;
 	int open_ranges;           /* starts not yet ended */
+	int nonotify;              /* flushes that tell no secondary TLB */
 	struct upgrade_rec log[NR_UPGRADE_LOG];
 	struct mn_subs *next;
 };
@@ -46,12 +48,17 @@ struct mn_svc {
 	vmlab_mn_trace_fn trace;
 	void *trace_ctx;
 	struct mn_subs *all;
+	bool observing;
 };
+
+static const struct vmlab_observer mn_observer;
 
 static void mn_svc_destroy(struct vmlab_machine *m)
 {
 	struct mn_svc *s = svc_get(m, VMLAB_SVC_NOTIFIER);
 	assert(s);
+	if (s->observing)
+		vmlab_observer_unregister(m, &mn_observer, s);
 	for (struct mn_subs *x = s->all, *n; x; x = n) {
 		n = x->next;
 		free(x);
@@ -68,6 +75,12 @@ static struct mn_svc *mn_svc(struct vmlab_machine *m)
 	if (!s)
 		return NULL;
 	s->upgrade = VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS; /* Linux 6.6+ */
+	/* The architectures' TLB-flush code reaches secondary TLBs through
+	 * this observer (mm_flush), as 6.6 placed the hook there. */
+	s->observing = vmlab_observer_register(m, &mn_observer, s) == 0;
+	if (!s->observing)
+		vmlab_warn(m, "mmu_notifier: no observer slot: CPU flushes will "
+			      "not reach secondary TLBs");
 	svc_set(m, VMLAB_SVC_NOTIFIER, s, mn_svc_destroy);
 	return s;
 }
@@ -548,6 +561,37 @@ void vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(struct vmlab_machine *m,
 			sub->ops->arch_invalidate_secondary_tlbs(sub, mm, start,
 								 end);
 		}
+}
+
+/* The arch layer flushed [start, end) of mm (x86 flush_tlb_mm_range(),
+ * arch_tlbbatch_add_pending(); arm64 flush_tlb_mm(), flush_tlb_page(),
+ * __flush_tlb_range()): mmu_notifier_arch_invalidate_secondary_tlbs()
+ * there, possibly under the PTL, unless the caller's flush is one Linux
+ * makes without it (vmlab_mmu_notifier_flush_nonotify). */
+static void mn_obs_mm_flush(void *ctx, struct vmlab_machine *m, int cpu,
+			    struct vmlab_mm *mm, u64 start, u64 end)
+{
+	struct mn_subs *x = mm->notifier_subscriptions;
+	(void)ctx;
+	(void)cpu;
+	assert(ctx == svc_get(m, VMLAB_SVC_NOTIFIER));
+	if (!x || x->nonotify > 0)
+		return;
+	vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(m, mm, start, end);
+}
+
+static const struct vmlab_observer mn_observer = {
+	.name = "mmu-notifier",
+	.mm_flush = mn_obs_mm_flush,
+};
+
+void vmlab_mmu_notifier_flush_nonotify(struct vmlab_mm *mm, bool on)
+{
+	struct mn_subs *x = mm ? mm->notifier_subscriptions : NULL;
+	if (!x)
+		return;
+	x->nonotify += on ? 1 : -1;
+	assert(x->nonotify >= 0);
 }
 
 void vmlab_mmu_notifier_release(struct vmlab_machine *m, struct vmlab_mm *mm)

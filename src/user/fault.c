@@ -92,18 +92,19 @@ static void set_access_flags(struct vmlab_user_mm *mm, int cpu, u64 addr,
 	if (changed) {
 		upte_set(mm, addr, p, entry);
 		if (dirty && !m->arch->spurious_fault_ok) {
+			/* flush_tlb_page(): since 6bbd42e2df8f (6.6) its arch
+			 * code tells the secondary TLBs too; before (none,
+			 * range_end) it did not, nor does it in the mutant. */
+			bool mute = mode != VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS ||
+				    vmlab_mutant(m, VMLAB_MUT_UPGRADE_NO_SECONDARY);
+			if (mute)
+				vmlab_mmu_notifier_flush_nonotify(mm->hw, true);
 			vmlab_flush_tlb_mm_range(m, cpu, mm->hw, addr,
 						 addr + VMLAB_PAGE_SIZE,
 						 VMLAB_PAGE_SHIFT, false);
-			/* The mutant: the flush that 6bbd42e2df8f made reach
-			 * secondary TLBs does not. */
-			if (mode == VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS &&
-			    !vmlab_mutant(m, VMLAB_MUT_UPGRADE_NO_SECONDARY) &&
-			    vmlab_mm_has_notifiers(mm->hw)) {
-				vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(
-					m, mm->hw, addr, addr + VMLAB_PAGE_SIZE);
-				notified = true;
-			}
+			if (mute)
+				vmlab_mmu_notifier_flush_nonotify(mm->hw, false);
+			notified = !mute && vmlab_mm_has_notifiers(mm->hw);
 		}
 	}
 	user_ptl(mm, false);

@@ -154,11 +154,10 @@ int vmlab_clear_refs(struct vmlab_user_mm *mm, int type)
 			vmlab_mmu_notifier_invalidate_range_end(&r);
 		/* flush_tlb_mm(); dec_tlb_flush_pending(). */
 		if (lost)
-			vmlab_flush_tlb_mm_range(m, mm->cpu, mm->hw, 0,
-						 VMLAB_TLB_FLUSH_ALL,
-						 VMLAB_PAGE_SHIFT, false);
-		else
-			user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
+			vmlab_mmu_notifier_flush_nonotify(mm->hw, true);
+		user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
+		if (lost)
+			vmlab_mmu_notifier_flush_nonotify(mm->hw, false);
 	}
 	assert(sd || c.changed == 0);
 	return 0;

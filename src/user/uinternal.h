@@ -235,7 +235,6 @@ struct ugather {
 	struct vmlab_user_mm *mm;
 	u64 *put; /* inline[] until it overflows to the heap */
 	size_t nput, cap;
-	u64 sec_start, sec_end; /* union of the ranges added (secondary TLBs) */
 	u64 inline_[UG_INLINE];
 };
 void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu);
@@ -244,8 +243,8 @@ void ug_put_page(struct ugather *g, u64 pfn);
 void ug_finish(struct ugather *g);
 /* A mutant's missing flush: forget what the gather would flush. */
 void ug_drop_flush(struct ugather *g);
-/* flush_tlb_mm_range() as x86 has it since 6.6: the CPU flush, then
- * mmu_notifier_arch_invalidate_secondary_tlbs() for the same range. */
+/* flush_tlb_mm_range() of the mm's 4 KiB pages: the architecture's flush
+ * code tells the secondary TLBs too (6.6+, observer mm_flush). */
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end);
 /* set_tlb_ubc_flush_pending(): one unmapped PTE of mm into reclaim's
  * batch (flushed by vmlab_tlbbatch_flush() before the pages are freed). */

@@ -6,7 +6,6 @@
  * TLB flush, and page reference counting.
  */
 #include "user/uinternal.h"
-#include "vmlab/mutant.h"
 
 #define USER_TOP (1ULL << 47)
 
@@ -97,18 +96,13 @@ void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu)
 	g->put = g->inline_;
 	g->nput = 0;
 	g->cap = UG_INLINE;
-	g->sec_start = ~0ULL;
-	g->sec_end = 0;
 }
 
 void ug_add_range(struct ugather *g, u64 start, u64 end)
 {
 	assert(start < end && end <= (1ULL << 47));
 	vmlab_tlb_add_range(&g->tlb, start, end, VMLAB_PAGE_SHIFT);
-	if (start < g->sec_start)
-		g->sec_start = start;
-	if (end > g->sec_end)
-		g->sec_end = end;
+	assert(g->tlb.start <= start && g->tlb.end >= end);
 }
 
 void ug_put_page(struct ugather *g, u64 pfn)
@@ -144,41 +138,16 @@ void ug_drop_flush(struct ugather *g)
 	g->tlb.end = 0;
 	g->tlb.freed_tables = false;
 	g->tlb.fullmm = false;
-	g->sec_start = ~0ULL;
-	g->sec_end = 0;
-}
-
-/*
- * The secondary-TLB half of flush_tlb_mm_range() (x86) and of arm64's
- * __flush_tlb_range(): mmu_notifier_arch_invalidate_secondary_tlbs() for
- * the range the CPU flush covered.  The mutant is f7edb07ad7c6's bug: the
- * arm64 macro advanced start while issuing its TLBIs and the notifier got
- * [end, end), which SMMU drivers turn into a whole-ASID invalidation.
- */
-static void secondary_tlbs(struct vmlab_user_mm *mm, u64 start, u64 end)
-{
-	struct vmlab_machine *m = mm->m;
-	assert(start < end);
-	if (vmlab_mutant(m, VMLAB_MUT_ARM64_EMPTY_RANGE) &&
-	    !strcmp(m->arch->name, "arm64") && end != VMLAB_TLB_FLUSH_ALL)
-		start = end;
-	vmlab_mmu_notifier_arch_invalidate_secondary_tlbs(m, mm->hw, start, end);
 }
 
 void ug_finish(struct ugather *g)
 {
 	struct vmlab_machine *m = g->mm->m;
 	assert(g->put && g->nput <= g->cap);
-	bool fullmm = g->tlb.fullmm;
+	/* tlb_finish_mmu(): the CPU flush, whose arch code also tells the
+	 * secondary TLBs (mmu_notifier_arch_invalidate_secondary_tlbs, 6.6+:
+	 * observer mm_flush). */
 	vmlab_tlb_finish_mmu(m, &g->tlb);
-	/* x86 flush_tlb_mm_range() tells secondary TLBs right after the CPU
-	 * flush (mmu_notifier_arch_invalidate_secondary_tlbs, 6.6+); a full
-	 * mm flush passes [0, TLB_FLUSH_ALL). */
-	if (vmlab_mm_has_notifiers(g->mm->hw) && (fullmm || g->sec_start < g->sec_end))
-		secondary_tlbs(g->mm, fullmm ? 0 : g->sec_start,
-			       fullmm ? VMLAB_TLB_FLUSH_ALL : g->sec_end);
-	g->sec_start = ~0ULL;
-	g->sec_end = 0;
 	/* Only now can no CPU or device reach the pages through a stale
 	 * entry. */
 	for (size_t i = 0; i < g->nput; i++)
@@ -193,11 +162,9 @@ void ug_finish(struct ugather *g)
 void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b)
 {
 	assert(b && mm->hw);
+	/* x86 arch_tlbbatch_add_pending() tells the secondary TLBs of the
+	 * whole mm right away (they are not in the batch). */
 	vmlab_tlbbatch_add_pending(mm->m, b, mm->hw);
-	/* x86 arch_tlbbatch_add_pending(): secondary TLBs of the whole mm,
-	 * right away (they are not in the batch). */
-	if (vmlab_mm_has_notifiers(mm->hw))
-		secondary_tlbs(mm, 0, VMLAB_TLB_FLUSH_ALL);
 	assert(b->pending);
 }
 
@@ -206,8 +173,6 @@ void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
 	assert(start < end);
 	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, start, end,
 				 VMLAB_PAGE_SHIFT, false);
-	if (vmlab_mm_has_notifiers(mm->hw))
-		secondary_tlbs(mm, start, end);
 }
 
 /* ------------------------------------------------------------ PTEs */

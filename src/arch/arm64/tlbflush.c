@@ -126,22 +126,31 @@ static void arm64_flush_tlb_mm_range(struct vmlab_machine *m, int cpu,
 	u64 stride = 1ULL << stride_shift;
 	start &= ~(stride - 1);
 	mm->tlb_gen++;
-	/* An mm never given an ASID has nothing cached anywhere. */
-	if ((mm->context_id & ((1ULL << m->asid_bits) - 1)) == 0)
-		return;
-	u16 asid = (u16)(mm->context_id & ((1ULL << m->asid_bits) - 1));
 	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
 		    (end - start) >= MAX_DVM_OPS * stride;
-	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
-			     VMLAB_C_flush_mm_range, 1);
-	if (full) {
-		tlbi_is(m, cpu, TLBI_ASID, 0, asid, false);
-	} else {
-		/* Last-level ops unless page tables were freed. */
-		for (u64 va = start; va < end; va += stride)
-			tlbi_is(m, cpu, TLBI_VA, va, asid, !freed_tables);
+	/* An mm never given an ASID has nothing cached in any CPU. */
+	u16 asid = (u16)(mm->context_id & ((1ULL << m->asid_bits) - 1));
+	if (asid) {
+		count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
+				     VMLAB_C_flush_mm_range, 1);
+		if (full) {
+			tlbi_is(m, cpu, TLBI_ASID, 0, asid, false);
+		} else {
+			/* Last-level ops unless page tables were freed. */
+			for (u64 va = start; va < end; va += stride)
+				tlbi_is(m, cpu, TLBI_VA, va, asid, !freed_tables);
+		}
+		dsb(m, cpu);
 	}
-	dsb(m, cpu);
+	/* 6.6+: flush_tlb_mm() tells secondary TLBs (0, -1UL), and
+	 * flush_tlb_page() / __flush_tlb_range() the page-aligned range.  The
+	 * mutant is f7edb07ad7c6's bug: __flush_tlb_range_op advanced start
+	 * while issuing the TLBIs, so the notifier got [end, end). */
+	if (full)
+		start = 0, end = VMLAB_TLB_FLUSH_ALL;
+	else if (vmlab_mutant(m, VMLAB_MUT_ARM64_EMPTY_RANGE))
+		start = end = (end + stride - 1) & ~(stride - 1);
+	obs_mm_flush(m, cpu, mm, start, end);
 }
 
 static void arm64_local_flush_tlb_page(struct vmlab_machine *m,

@@ -251,6 +251,7 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 			       int stride_shift, bool freed_tables)
 {
 	assert(!mm->is_init && vmlab_cpu_valid(m, cpu));
+	u64 nstart = start, nend = end; /* as the caller asked */
 	start &= ~((1ULL << stride_shift) - 1);
 	if (vmlab_mutant(m, VMLAB_MUT_CEILING_TRUNCATED) &&
 	    end != VMLAB_TLB_FLUSH_ALL && start < end &&
@@ -307,6 +308,9 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 	}
 	/* Other tasks may have flushed meanwhile: tlb_gen only grows. */
 	assert(mm->tlb_gen >= gen);
+	/* 6.6+: mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end)
+	 * after the CPUs' flush, with the range the caller gave. */
+	obs_mm_flush(m, cpu, mm, nstart, nend);
 }
 
 /* ---------------------------------------------------------- tags */
@@ -380,6 +384,19 @@ static void x86_tlbbatch_flush(struct vmlab_machine *m, int cpu,
 	}
 }
 
+/* arch_tlbbatch_add_pending(): the mm's generation moves on (its CPUs
+ * that switch back later flush it then), its CPUs join the batch, and the
+ * secondary TLBs hear of the whole mm right away: they are not batched. */
+static void x86_tlbbatch_add_pending(struct vmlab_machine *m, u64 *mask,
+				     struct vmlab_mm *mm)
+{
+	assert(mask && mm && !mm->is_init);
+	mm->tlb_gen++;
+	for (int w = 0; w < VMLAB_MAX_CPUS / 64; w++)
+		mask[w] |= mm->cpumask[w];
+	obs_mm_flush(m, -1, mm, 0, VMLAB_TLB_FLUSH_ALL);
+}
+
 const struct vmlab_arch_tlb_ops x86_tlb_ops = {
 	.init = x86_tlb_init,
 	.destroy = x86_tlb_destroy,
@@ -396,6 +413,7 @@ const struct vmlab_arch_tlb_ops x86_tlb_ops = {
 	.tag_live = x86_tag_live,
 	.mm_of_tag = x86_mm_of_tag,
 	.fix_spurious_fault = x86_fix_spurious_fault,
+	.tlbbatch_add_pending = x86_tlbbatch_add_pending,
 	.tlbbatch_flush = x86_tlbbatch_flush,
 	.lazy_cpumask = true,
 };

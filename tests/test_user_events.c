@@ -171,6 +171,65 @@ static void test_soft_dirty_arm64(void **state)
 	tenv_done(&t);
 }
 
+/* Regression: swap entries carry the soft-dirty bit (x86
+ * _PAGE_SWP_SOFT_DIRTY): swap-out keeps a page's mark in the entry
+ * (try_to_unmap_one), pagemap shows it (pte_swp_soft_dirty), swap-in puts
+ * it back on the PTE (do_swap_page), clear_refs clears it in the entry
+ * (pte_swp_clear_soft_dirty) and mremap sets it there.  Before, a written
+ * page read back from swap was clean.  arm64: never soft-dirty. */
+static void test_soft_dirty_swap(void **state)
+{
+	(void)state;
+	for (int arm = 0; arm < 2; arm++) {
+		struct tenv t;
+		tenv_init(&t, arm ? "arm64" : "x86_64");
+		struct vmlab_user_mm *mm = t.e.mm;
+		u64 SD = arm ? 0 : VMLAB_PM_SOFT_DIRTY;
+		assert_int_equal(vmlab_swap_setup(t.e.m, 64), 0);
+		s64 a = t_map_rw(&t.e, 4);
+		assert_int_equal(vmlab_clear_refs(mm, VMLAB_CLEAR_REFS_SOFT_DIRTY),
+				 0);
+		assert_int_equal(vmlab_user_write8(mm, 0, (u64)a, 5), VMLAB_OK);
+		assert_int_equal(vmlab_user_write8(mm, 0, (u64)a + 2 * P, 6),
+				 VMLAB_OK);
+		assert_int_equal(vmlab_madvise(mm, (u64)a, 4 * P,
+					       VMLAB_MADV_PAGEOUT), 0);
+		for (int i = 0; i < 4; i++)
+			assert_true(pm(mm, (u64)a + i * P) & VMLAB_PM_SWAP);
+		assert_int_equal(pm(mm, (u64)a) & VMLAB_PM_SOFT_DIRTY, SD);
+		assert_int_equal(pm(mm, (u64)a + P) & VMLAB_PM_SOFT_DIRTY, 0);
+		assert_int_equal(pm(mm, (u64)a + 2 * P) & VMLAB_PM_SOFT_DIRTY, SD);
+		/* A read swaps page 0 in: still soft-dirty, content kept. */
+		u8 v;
+		assert_int_equal(vmlab_user_read8(mm, 0, (u64)a, &v), VMLAB_OK);
+		assert_int_equal(v, 5);
+		assert_true(pm(mm, (u64)a) & VMLAB_PM_PRESENT);
+		assert_int_equal(pm(mm, (u64)a) & VMLAB_PM_SOFT_DIRTY, SD);
+		assert_int_equal(vmlab_user_read8(mm, 0, (u64)a + P, &v), VMLAB_OK);
+		assert_int_equal(pm(mm, (u64)a + P) & VMLAB_PM_SOFT_DIRTY, 0);
+		/* clear_refs while page 2 is out cleans its entry. */
+		assert_int_equal(vmlab_clear_refs(mm, VMLAB_CLEAR_REFS_SOFT_DIRTY),
+				 0);
+		assert_true(pm(mm, (u64)a + 2 * P) & VMLAB_PM_SWAP);
+		assert_int_equal(pm(mm, (u64)a + 2 * P) & VMLAB_PM_SOFT_DIRTY, 0);
+		assert_int_equal(vmlab_user_read8(mm, 0, (u64)a + 2 * P, &v),
+				 VMLAB_OK);
+		assert_int_equal(v, 6);
+		assert_int_equal(pm(mm, (u64)a + 2 * P) & VMLAB_PM_SOFT_DIRTY, 0);
+		/* mremap of clean swapped page 3 marks its entry. */
+		assert_int_equal(pm(mm, (u64)a + 3 * P) & VMLAB_PM_SOFT_DIRTY, 0);
+		s64 to = vmlab_mremap(mm, (u64)a + 3 * P, P, P,
+				      VMLAB_MREMAP_MAYMOVE | VMLAB_MREMAP_FIXED,
+				      (u64)a + 1030 * P);
+		assert_int_equal(to, a + 1030 * (s64)P);
+		assert_true(pm(mm, (u64)to) & VMLAB_PM_SWAP);
+		assert_int_equal(pm(mm, (u64)to) & VMLAB_PM_SOFT_DIRTY, SD);
+		assert_int_equal(vmlab_user_read8(mm, 0, (u64)to, &v), VMLAB_OK);
+		assert_int_equal(pm(mm, (u64)to) & VMLAB_PM_SOFT_DIRTY, SD);
+		tenv_done(&t);
+	}
+}
+
 static void test_migrate_pages(void **state)
 {
 	(void)state;
@@ -326,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_soft_dirty_x86),
 		cmocka_unit_test(test_soft_dirty_shared),
 		cmocka_unit_test(test_soft_dirty_arm64),
+		cmocka_unit_test(test_soft_dirty_swap),
 		cmocka_unit_test(test_migrate_pages),
 		cmocka_unit_test(test_migrate_vma_owner),
 		cmocka_unit_test(test_device_exclusive),

@@ -76,6 +76,7 @@ struct vmlab_pte_info {
 	vmlab_pgprot_t prot; /* LEAF/PROTNONE: protection incl. A/D/G/NX */
 	u32 swp_type;        /* SWAP */
 	u64 swp_offset;      /* SWAP */
+	bool swp_soft_dirty; /* SWAP: pte_swp_soft_dirty() */
 	u32 marker;          /* MARKER bits */
 };
 
@@ -109,6 +110,10 @@ struct vmlab_arch_ops {
 	u64 (*mk_leaf)(u64 pfn, vmlab_pgprot_t prot, int level);
 	u64 (*mk_table)(u64 pfn, bool user);
 	u64 (*mk_swap)(u32 type, u64 offset);
+	/* pte_swp_mksoft_dirty() / pte_swp_clear_soft_dirty() of a swap
+	 * entry; NULL: swap entries have no soft-dirty bit (no
+	 * CONFIG_HAVE_ARCH_SOFT_DIRTY). */
+	u64 (*swp_set_soft_dirty)(u64 entry, bool on);
 	u64 (*mk_marker)(u32 marker_bits);
 	void (*decode)(u64 entry, int level, struct vmlab_pte_info *out);
 	/* Hardware view: does a present, usable entry exist? */

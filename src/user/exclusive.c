@@ -25,6 +25,9 @@ void restore_exclusive_pte(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		prot |= VMLAB_PAGE_RW | VMLAB_PAGE_DIRTY;
 	if (!(prot & VMLAB_PAGE_PRESENT) && !(prot & VMLAB_PAGE_PROTNONE))
 		prot = VMLAB_PAGE_NONE;
+	/* pte_swp_soft_dirty(orig_pte): pte_mksoft_dirty(). */
+	if (in->swp_soft_dirty)
+		prot |= PAGE_SOFT_DIRTY;
 	upte_set(mm, addr, p, mk_upte(mm->m, pfn, prot));
 }
 
@@ -111,7 +114,9 @@ int vmlab_make_device_exclusive(struct vmlab_user_mm *mm, u64 addr,
 		user_flush_tlb_mm_range(mm, addr, addr + VMLAB_PAGE_SIZE);
 		u32 type = (in.prot & VMLAB_PAGE_RW) ? SWP_DEVICE_EXCLUSIVE_WRITE
 						      : SWP_DEVICE_EXCLUSIVE_READ;
-		upte_set(mm, addr, p, vmlab_mk_swap(m, type, in.pfn));
+		upte_set(mm, addr, p,
+			 swp_entry_keep_soft_dirty(
+				 m, vmlab_mk_swap(m, type, in.pfn), in.prot));
 		if (pfn)
 			*pfn = in.pfn;
 		err = 0;

@@ -216,8 +216,10 @@ static int do_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 }
 
 static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
-			int cpu, u64 addr, vmlab_ptep_t p, u64 off, bool write)
+			int cpu, u64 addr, vmlab_ptep_t p,
+			const struct vmlab_pte_info *in, bool write)
 {
+	u64 off = in->swp_offset;
 	assert(vma_is_anonymous(v) || !(v->vm_flags & VMLAB_VM_SHARED));
 	assert(mm->swap_ents > 0);
 	u64 pfn;
@@ -230,6 +232,9 @@ static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
 	if (write && (v->vm_flags & VMLAB_VM_WRITE))
 		prot = prot_mkdirty(prot | VMLAB_PAGE_RW);
+	/* pte_swp_soft_dirty(orig_pte): pte_mksoft_dirty(). */
+	if (in->swp_soft_dirty)
+		prot |= PAGE_SOFT_DIRTY;
 	/* Without a swap cache every swapped-in page is exclusive. */
 	map_new_anon(mm, p, addr, pfn, prot);
 	mm->ev.fault_swapin++;
@@ -380,7 +385,7 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			sched_point(m, cpu, "migration entry wait");
 			return 0;
 		}
-		return do_swap_page(mm, v, cpu, addr, p, in.swp_offset, write);
+		return do_swap_page(mm, v, cpu, addr, p, &in, write);
 	case VMLAB_PTE_PROTNONE:
 		/* An accessible VMA over a PROT_NONE entry: restore it. */
 		upte_set(mm, addr, p,

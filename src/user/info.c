@@ -190,14 +190,16 @@ static u64 pte_pagemap(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 va)
 	u64 e = upte_get(mm, p);
 	struct vmlab_pte_info in;
 	mm->m->arch->decode(e, VMLAB_LVL_PTE, &in);
-	u64 sd = (in.kind == VMLAB_PTE_LEAF || in.kind == VMLAB_PTE_PROTNONE) &&
-			 (in.prot & PAGE_SOFT_DIRTY) ?
-		 VMLAB_PM_SOFT_DIRTY :
-		 0;
+	/* pte_soft_dirty(), or pte_swp_soft_dirty() for a swap entry. */
+	u64 sd = ((in.kind == VMLAB_PTE_LEAF || in.kind == VMLAB_PTE_PROTNONE) &&
+		  (in.prot & PAGE_SOFT_DIRTY)) ||
+				 (in.kind == VMLAB_PTE_SWAP && in.swp_soft_dirty) ?
+			 VMLAB_PM_SOFT_DIRTY :
+			 0;
 	if (is_pfn_swap_entry(&in)) {
 		/* pfn_swap_entry_to_page(): flags of the page it names. */
 		const struct vmlab_page *pg = upage(mm->m, in.swp_offset);
-		return VMLAB_PM_SWAP |
+		return VMLAB_PM_SWAP | sd |
 		       (((u64)in.swp_type | (in.swp_offset << 5)) &
 			VMLAB_PM_PFN_MASK) |
 		       (pg->owner != PG_OWNER_ANON ? VMLAB_PM_FILE : 0) |
@@ -217,7 +219,7 @@ static u64 pte_pagemap(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 va)
 		return r;
 	}
 	case VMLAB_PTE_SWAP:
-		return VMLAB_PM_SWAP |
+		return VMLAB_PM_SWAP | sd |
 		       (((u64)in.swp_type | (in.swp_offset << 5)) &
 			VMLAB_PM_PFN_MASK);
 	case VMLAB_PTE_MARKER: {

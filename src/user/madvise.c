@@ -179,7 +179,9 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 			if (swap_alloc_slot(mm->svc, &off))
 				continue; /* swap full: keep the page */
 			swap_write(mm->svc, off, frame_content(m, in.pfn, false));
-			repl = swap_pte(m, off);
+			/* try_to_unmap_one(): pte_swp_mksoft_dirty(). */
+			repl = swp_entry_keep_soft_dirty(m, swap_pte(m, off),
+							 in.prot);
 			mm->swap_ents++;
 		}
 		/* try_to_unmap(): clean lazyfree pages are dropped, other

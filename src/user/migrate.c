@@ -42,7 +42,12 @@ static void install_migration_entry(struct vmlab_user_mm *mm, u64 va,
 					      : SWP_MIGRATION_READ;
 	assert(in->kind == VMLAB_PTE_LEAF);
 	upte_set(mm, va, p, 0);
-	upte_set(mm, va, p, vmlab_mk_swap(mm->m, type, in->pfn));
+	/* try_to_migrate_one(): pte_swp_mksoft_dirty() (the remap takes
+	 * the bit back with the PTE's protection). */
+	upte_set(mm, va, p,
+		 swp_entry_keep_soft_dirty(mm->m,
+					   vmlab_mk_swap(mm->m, type, in->pfn),
+					   in->prot));
 }
 
 /* migrate_folio() + remove_migration_pte(): copy, hand the page's state

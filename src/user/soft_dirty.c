@@ -47,7 +47,10 @@ u64 move_soft_dirty_pte(struct vmlab_machine *m, u64 e)
 {
 	struct vmlab_pte_info in;
 	m->arch->decode(e, VMLAB_LVL_PTE, &in);
-	/* A moved page counts as written (swap entries: not modelled). */
+	/* A moved page counts as written; a swap entry keeps the mark in
+	 * its own bit (pte_swp_mksoft_dirty). */
+	if (in.kind == VMLAB_PTE_SWAP)
+		return swp_set_soft_dirty(m, e, true);
 	if (in.kind != VMLAB_PTE_LEAF && in.kind != VMLAB_PTE_PROTNONE)
 		return e;
 	u64 ne = vmlab_mk_leaf(m, in.pfn, in.prot | PAGE_SOFT_DIRTY,
@@ -68,9 +71,16 @@ static bool clear_soft_dirty(struct vmlab_user_mm *mm, u64 va,
 			     vmlab_ptep_t p, const struct vmlab_pte_info *in)
 {
 	struct vmlab_machine *m = mm->m;
-	assert(in->kind == VMLAB_PTE_LEAF || in->kind == VMLAB_PTE_PROTNONE);
-	vmlab_pgprot_t np = in->prot & ~(VMLAB_PAGE_RW | PAGE_SOFT_DIRTY);
-	u64 ne = mk_upte(m, in->pfn, np);
+	assert(in->kind == VMLAB_PTE_LEAF || in->kind == VMLAB_PTE_PROTNONE ||
+	       in->kind == VMLAB_PTE_SWAP);
+	u64 ne;
+	if (in->kind == VMLAB_PTE_SWAP) {
+		/* is_swap_pte(): pte_swp_clear_soft_dirty(), no flush. */
+		ne = swp_set_soft_dirty(m, upte_get(mm, p), false);
+	} else {
+		vmlab_pgprot_t np = in->prot & ~(VMLAB_PAGE_RW | PAGE_SOFT_DIRTY);
+		ne = mk_upte(m, in->pfn, np);
+	}
 	if (ne == upte_get(mm, p))
 		return false;
 	upte_set(mm, va, p, ne);
@@ -89,8 +99,13 @@ static int clear_refs_table(struct vmlab_user_mm *mm, u64 table,
 		vmlab_ptep_t p = entry_addr(table, va, VMLAB_LVL_PTE);
 		struct vmlab_pte_info in;
 		m->arch->decode(vmlab_get_entry(m, p), VMLAB_LVL_PTE, &in);
+		if (in.kind == VMLAB_PTE_SWAP &&
+		    c->type == VMLAB_CLEAR_REFS_SOFT_DIRTY) {
+			c->changed += clear_soft_dirty(mm, va, p, &in);
+			continue;
+		}
 		if (in.kind != VMLAB_PTE_LEAF && in.kind != VMLAB_PTE_PROTNONE)
-			continue; /* swap soft-dirty: not modelled */
+			continue;
 		if (c->type == VMLAB_CLEAR_REFS_SOFT_DIRTY) {
 			c->changed += clear_soft_dirty(mm, va, p, &in);
 			continue;

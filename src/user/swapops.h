@@ -45,6 +45,21 @@ static inline vmlab_pgprot_t prot_mkdirty(vmlab_pgprot_t p)
 {
 	return p | VMLAB_PAGE_DIRTY | PAGE_SOFT_DIRTY;
 }
+/* pte_swp_mksoft_dirty() (on) / pte_swp_clear_soft_dirty() of swap
+ * entry e; e unchanged where swap entries have no soft-dirty bit. */
+static inline u64 swp_set_soft_dirty(struct vmlab_machine *m, u64 e, bool on)
+{
+	assert(e);
+	return m->arch->swp_set_soft_dirty ? m->arch->swp_set_soft_dirty(e, on)
+					   : e;
+}
+/* A swap entry for present PTE prot: soft-dirty if the PTE was
+ * (try_to_unmap_one(), try_to_migrate_one(), make_device_exclusive()). */
+static inline u64 swp_entry_keep_soft_dirty(struct vmlab_machine *m, u64 e,
+					    vmlab_pgprot_t prot)
+{
+	return (prot & PAGE_SOFT_DIRTY) ? swp_set_soft_dirty(m, e, true) : e;
+}
 /* New and expanded VMAs are soft-dirty (mmap_region(), do_brk_flags()). */
 void vma_set_soft_dirty(struct vmlab_vma *v);
 /* vma_soft_dirty_enabled(): tracking armed (VM_SOFTDIRTY cleared), so a

@@ -10,7 +10,8 @@
  * bits and the offset inverted in bits 9..58 (the L1TF mitigation keeps
  * non-present entries from naming real frames).  PROT_NONE entries invert
  * their frame number for the same reason.  PTE markers are swap entries of
- * the last swap type (SWP_PTE_MARKER).
+ * the last swap type (SWP_PTE_MARKER).  A swap entry's bit 1 is its
+ * soft-dirty bit (_PAGE_SWP_SOFT_DIRTY).
  */
 #include "arch/x86/x86.h"
 
@@ -63,6 +64,15 @@ static u64 x86_mk_swap(u32 type, u64 offset)
 	return e;
 }
 
+/* _PAGE_SWP_SOFT_DIRTY is _PAGE_RW (bit 1), free in a swap entry. */
+static u64 x86_swp_set_soft_dirty(u64 e, bool on)
+{
+	assert(e && !(e & (X86_P | X86_PROTNONE)));
+	u64 ne = on ? e | X86_RW : e & ~X86_RW;
+	assert((ne & ~X86_RW) == (e & ~X86_RW));
+	return ne;
+}
+
 static u64 x86_mk_marker(u32 bits)
 {
 	assert(bits != 0);
@@ -100,6 +110,7 @@ static void x86_decode(u64 e, int level, struct vmlab_pte_info *out)
 	out->kind = VMLAB_PTE_SWAP;
 	out->swp_type = type;
 	out->swp_offset = offset;
+	out->swp_soft_dirty = e & X86_RW;
 }
 
 static bool x86_hw_present(u64 e)
@@ -155,6 +166,7 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.mk_leaf = x86_mk_leaf,
 	.mk_table = x86_mk_table,
 	.mk_swap = x86_mk_swap,
+	.swp_set_soft_dirty = x86_swp_set_soft_dirty,
 	.mk_marker = x86_mk_marker,
 	.decode = x86_decode,
 	.hw_present = x86_hw_present,

@@ -429,8 +429,45 @@ static inline bool in_direct_map(const struct vmlab_machine *m, u64 va)
 }
 
 /* Events. */
-void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
-	u64 b, u64 c);
+static inline void hash_u64(u64 *h, u64 v)
+{
+	/* A multiply-xorshift step per word: cheap, and order-sensitive. */
+	*h = (*h ^ v) * 0x100000001b3ULL;
+	*h ^= *h >> 29;
+}
+
+/* An event's fields folded into one word (vmlab_emit; fields d..f are
+ * zero in the machine's own events, so ev() leaves them out: their
+ * products are 0). */
+static inline u64 ev_mix(u32 type, int cpu, u64 a, u64 b, u64 c)
+{
+	/* Each field gets its own odd multiplier (so fields are not
+	 * interchangeable); the independent products pipeline, and one
+	 * chained step per event keeps the stream order-sensitive. */
+	u64 x = ((u64)type << 32 | (u32)cpu) * 0x9e3779b97f4a7c15ULL;
+	x ^= a * 0xc2b2ae3d27d4eb4fULL;
+	x ^= b * 0x165667b19e3779f9ULL;
+	x ^= c * 0xd6e8feb86659fd93ULL;
+	return x;
+}
+
+/* The listener's copy of an event ev() hashed inline (machine.c). */
+void ev_listen(struct vmlab_machine *m, enum vmlab_event_type t, int cpu,
+	       u64 a, u64 b, u64 c);
+
+/* A machine event: hashed inline (the miss and vmalloc paths emit
+ * several), handed to a listener out of line.  Same hash as
+ * vmlab_emit() of the same event. */
+static inline void ev(struct vmlab_machine *m, enum vmlab_event_type t,
+		      int cpu, u64 a, u64 b, u64 c)
+{
+	assert((unsigned)t < VMLAB_NR_EVENTS && t != VMLAB_EV_USER);
+	u64 x = ev_mix((u32)t, cpu, a, b, c);
+	hash_u64(&m->hash, x ^ (x >> 31));
+	m->nr_events++;
+	if (unlikely(m->ev_fn != NULL))
+		ev_listen(m, t, cpu, a, b, c);
+}
 
 /* mutant.c */
 bool mutant_config_valid(const struct vmlab_config *cfg);

@@ -420,13 +420,6 @@ void vmlab_set_quiet(struct vmlab_machine *m, bool quiet)
 	m->quiet = quiet;
 }
 
-static inline void hash_u64(u64 *h, u64 v)
-{
-	/* A multiply-xorshift step per word: cheap, and order-sensitive. */
-	*h = (*h ^ v) * 0x100000001b3ULL;
-	*h ^= *h >> 29;
-}
-
 unsigned long long vmlab_name_hash(const char *name)
 {
 	/* The run-time twin of VMLAB_TRACEPOINT()'s folded hash. */
@@ -436,24 +429,18 @@ unsigned long long vmlab_name_hash(const char *name)
 	return h;
 }
 
-void ev(struct vmlab_machine *m, enum vmlab_event_type t, int cpu, u64 a,
-	u64 b, u64 c)
+void ev_listen(struct vmlab_machine *m, enum vmlab_event_type t, int cpu,
+	       u64 a, u64 b, u64 c)
 {
-	assert((unsigned)t < VMLAB_NR_EVENTS && t != VMLAB_EV_USER);
+	assert(m->ev_fn && (unsigned)t < VMLAB_NR_EVENTS);
 	struct vmlab_event e = {.type = t, .cpu = cpu, .a = a, .b = b, .c = c};
-	vmlab_emit(m, &e);
+	m->ev_fn(m->ev_ctx, &e);
 }
 
 void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
 {
 	assert(e->type < VMLAB_NR_EVENTS);
-	/* Each field gets its own odd multiplier (so fields are not
-	 * interchangeable); the independent products pipeline, and one
-	 * chained step per event keeps the stream order-sensitive. */
-	u64 x = ((u64)e->type << 32 | (u32)e->cpu) * 0x9e3779b97f4a7c15ULL;
-	x ^= e->a * 0xc2b2ae3d27d4eb4fULL;
-	x ^= e->b * 0x165667b19e3779f9ULL;
-	x ^= e->c * 0xd6e8feb86659fd93ULL;
+	u64 x = ev_mix(e->type, e->cpu, e->a, e->b, e->c);
 	x ^= (e->d * 0xff51afd7ed558ccdULL) ^ (e->e * 0xc4ceb9fe1a85ec53ULL) ^
 	     (e->f * 0x94d049bb133111ebULL);
 	hash_u64(&m->hash, x ^ (x >> 31));

@@ -5,6 +5,7 @@
  * src/arch/<arch>/walk.h), faults and the fault-time retry rules.
  */
 #include "internal.h"
+#include "tlb_fast.h"
 
 #define MAX_ACCESS_LEN VMLAB_MiB
 #define MAX_FAULT_RETRIES 8

@@ -546,13 +546,9 @@ typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,
 			     struct tlb_entry *e, void *ctx);
 void tlb_visit_range(struct vmlab_machine *m, struct cpu *c, u64 start,
 		     u64 end, tlb_visit_fn fn, void *ctx);
-struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
-				u64 va, u16 pcid);
-struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid);
-struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
-			     struct tlb_array *a, const struct tlb_entry *ne);
 struct tlb_array *tlb_l1_array(struct cpu *c, enum vmlab_access kind,
 			       int level);
+/* Lookup, insert, PWC: inline in tlb_fast.h. */
 void fast_drop_range(struct cpu *c, u64 start, u64 end);
 /* The shadow region of an inline shadow check (c->shadow_off set): the
  * shadow of the kernel half, kernel addresses from 0xffff000000000000. */
@@ -566,8 +562,6 @@ static inline bool fast_in_shadow(const struct cpu *c, u64 va)
 	       (~0ULL >> 3) - (0xffff000000000000ULL >> 3);
 }
 void pwc_flush(struct cpu *c, int pcid); /* pcid < 0: all */
-struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid);
-void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn);
 struct vmlab_mm *cpu_mm_of_pcid(struct vmlab_machine *m, struct cpu *c,
 				u16 pcid);
 

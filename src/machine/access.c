@@ -192,14 +192,14 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 	while (l > 0 && !arr[l].e)
 		l--;
 	assert(arr[l].e);
+	if (likely(l == src->level))
+		return tlb_insert(m, c, &arr[l], src);
 	struct tlb_entry ne = *src;
-	if (l != src->level) {
-		u64 sub = (va >> vmlab_level_shift(l)) &
-			  ((1ULL << (9 * (src->level - l))) - 1);
-		ne.level = (u8)l;
-		ne.vpn = va >> vmlab_level_shift(l);
-		ne.pfn = src->pfn + (sub << (9 * l));
-	}
+	u64 sub = (va >> vmlab_level_shift(l)) &
+		  ((1ULL << (9 * (src->level - l))) - 1);
+	ne.level = (u8)l;
+	ne.vpn = va >> vmlab_level_shift(l);
+	ne.pfn = src->pfn + (sub << (9 * l));
 	/* A fractured piece translates va to the same frame as src. */
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       ne.pfn + ((va >> VMLAB_PAGE_SHIFT) & ((1ULL << (9 * l)) - 1)) ==
@@ -258,26 +258,28 @@ static inline u64 fast_tag(u64 va, bool user)
 const u8 fast_no_shadow[VMLAB_PAGE_SIZE >> 3] = {
 	[0 ... (VMLAB_PAGE_SIZE >> 3) - 1] = 0xff};
 
-static void fast_fill(struct vmlab_machine *m, struct cpu *c,
-		      enum vmlab_access kind, u64 va, bool user,
-		      const struct tlb_entry *e, u64 pfn)
+/* Mirror e on the fast path when it may be; returns pfn's host bytes
+ * when they exist (NULL: the caller asks frame_content()). */
+static u8 *fast_fill(struct vmlab_machine *m, struct cpu *c,
+		     enum vmlab_access kind, u64 va, bool user,
+		     const struct tlb_entry *e, u64 pfn)
 {
 	assert(e->flags & TLBF_VALID);
 	/* pfn is the frame of va's page inside e's (possibly large) page. */
 	assert(!VMLAB_DEBUG_CHECKS || pfn - e->pfn < (1ULL << (9 * e->level)));
-	if (e->flags & TLBF_STALE)
-		return;
-	if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
-		return;
 	assert(pfn < m->phys.nr_frames);
 	struct frame_section *s = m->phys.sections[pfn >> SECTION_SHIFT];
 	u8 *host = s ? s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
 	if (!host)
-		return; /* unwritten frame: reads stay on the slow path */
+		return NULL; /* unwritten frame: reads stay on the slow path */
 	/* Writes into a page table stay on the slow path, which says so. */
 	if (kind == VMLAB_WRITE &&
 	    (s->page[pfn & (SECTION_FRAMES - 1)].flags & VMLAB_PG_TABLE))
-		return;
+		return host;
+	if (e->flags & TLBF_STALE)
+		return host;
+	if (kind == VMLAB_WRITE && !(e->flags & TLBF_D))
+		return host;
 	struct fast_entry *fe =
 		&c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)];
 	/* Entries may point into a shadow page's slot: replacing one drops
@@ -299,6 +301,7 @@ static void fast_fill(struct vmlab_machine *m, struct cpu *c,
 				fast_shadow_bias(se->host + (sh & (VMLAB_PAGE_SIZE - 1)),
 						 va);
 	}
+	return host;
 }
 
 /*
@@ -372,11 +375,14 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 		assert((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD);
 		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 				    ((1ULL << (9 * e->level)) - 1));
-		fast_fill(m, c, kind, va, user, e, pfn);
+		u8 *host = fast_fill(m, c, kind, va, user, e, pfn);
 		if (kind == VMLAB_WRITE)
 			pgtable_wild_store(m, c->id, pfn);
-		return frame_content(m, pfn, kind == VMLAB_WRITE) +
-		       (va & (VMLAB_PAGE_SIZE - 1));
+		if (unlikely(!host))
+			host = frame_content(m, pfn, kind == VMLAB_WRITE);
+		assert(!VMLAB_DEBUG_CHECKS ||
+		       host == frame_content(m, pfn, kind == VMLAB_WRITE));
+		return host + (va & (VMLAB_PAGE_SIZE - 1));
 	}
 	struct walk_res r = {.error_code = err_bits(kind, user), .level = -1};
 	vmlab_warn(m, "cpu%d: fault at %#llx not resolved after %d retries",

@@ -227,7 +227,17 @@ void vmlab_unuse_temporary_mm(struct vmlab_machine *m, int cpu,
 void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu);
 struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu);
 bool vmlab_cpu_is_lazy(struct vmlab_machine *m, int cpu);
-bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu);
+/* Every machine begins with this head (the first member of its fast
+ * view, tlb.h), so the CPU-id check many entry points make is inline. */
+struct vmlab__machine_head {
+	int nr_cpus; /* set at boot, never changed */
+};
+static inline bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu)
+{
+	const struct vmlab__machine_head *h =
+		(const struct vmlab__machine_head *)(const void *)m;
+	return cpu >= 0 && cpu < h->nr_cpus;
+}
 
 /* -------------------------------------------------- counters and cost */
 

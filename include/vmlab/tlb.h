@@ -143,6 +143,7 @@ struct vmlab_fast_cpu {
 	(__builtin_offsetof(struct vmlab_fast_cpu, sh) -                     \
 	 __builtin_offsetof(struct vmlab_fast_cpu, e))
 struct vmlab_fast_view {
+	struct vmlab__machine_head head; /* first: vmlab_cpu_valid() */
 	/* Indexed by CPU id; an id without a CPU names an always-empty
 	 * block (no tag matches), so the hit tests no CPU count: a constant
 	 * id needs no check at all, a variable one a compare with a

@@ -304,6 +304,7 @@ int machine_create(const struct vmlab_config *cfg,
 	m->va_top_shift = m->arch->split_root ? (u64)m->arch->layout.va_bits :
 						(u64)m->arch->layout.va_bits - 1;
 	m->nr_cpus = cfg->nr_cpus;
+	m->fast.head.nr_cpus = cfg->nr_cpus;
 	m->hash = 0xcbf29ce484222325ULL;
 	m->next_ctx_id = 1;
 	rng_seed(m->rng, cfg->seed);
@@ -374,11 +375,6 @@ int vmlab_nr_cpus(const struct vmlab_machine *m)
 {
 	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
 	return m->nr_cpus;
-}
-
-bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu)
-{
-	return cpu >= 0 && cpu < m->nr_cpus;
 }
 
 void vmlab_warn(struct vmlab_machine *m, const char *fmt, ...)

@@ -440,8 +440,10 @@ static void test_kvm_upgrade_regression(void **state)
 struct race {
 	struct vmlab_user_mm *mm;
 	struct vmlab_kvm *k;
+	struct vmlab_smmu *s;
 	struct vmlab_lock mmap_lock;
 	u64 a;
+	int writes_done;
 };
 
 static int locked_fault(void *ctx, int cpu, u64 va, enum vmlab_access kind)
@@ -522,29 +524,9 @@ static void test_kvm_retry_explored(void **state)
  * (access_flags_notify) no seed leaves the device a stale entry on either
  * architecture; before it (none) some arm64 interleavings livelock and
  * the checker says secondary-stale; x86 re-walks and never does. */
-struct srace {
-	struct vmlab_user_mm *mm;
-	struct vmlab_smmu *s;
-	struct vmlab_lock mmap_lock;
-	u64 a;
-	int writes_done;
-};
-
-static int srace_fault(void *ctx, int cpu, u64 va, enum vmlab_access kind)
-{
-	struct srace *r = ctx;
-	struct vmlab_machine *m = vmlab_user_machine(r->mm);
-	mutex_lock(m, cpu, &r->mmap_lock);
-	int ret = vmlab_user_handle_device_fault(r->mm, cpu, va, kind);
-	mutex_unlock(m, cpu, &r->mmap_lock);
-	return ret;
-}
-
-static const struct vmlab_primary_ops srace_ops = {.handle_fault = srace_fault};
-
 static void srace_cpu(struct vmlab_machine *m, int cpu, void *arg)
 {
-	struct srace *r = arg;
+	struct race *r = arg;
 	struct vmlab_user_mm *child;
 	mutex_lock(m, cpu, &r->mmap_lock);
 	assert_int_equal(vmlab_fork(r->mm, &child), 0);
@@ -559,7 +541,7 @@ static void srace_cpu(struct vmlab_machine *m, int cpu, void *arg)
 
 static void srace_device(struct vmlab_machine *m, int cpu, void *arg)
 {
-	struct srace *r = arg;
+	struct race *r = arg;
 	u8 b[8] = {4};
 	int tries;
 	(void)m;
@@ -578,12 +560,12 @@ static u64 explore_smmu_upgrade(const char *arch, enum vmlab_upgrade_notify u,
 	for (u64 seed = 1; seed <= seeds; seed++) {
 		struct env e = env_of(arch, -1, false);
 		vmlab_set_upgrade_notify(e.m, u);
-		struct srace r = {.mm = e.mm, .a = (u64)t_map_rw(&e, 1)};
+		struct race r = {.mm = e.mm, .a = (u64)t_map_rw(&e, 1)};
 		struct vmlab_smmu_config c;
 		vmlab_smmu_config_default(&c);
 		assert_int_equal(vmlab_smmu_create(e.m, &c, &r.s), 0);
 		assert_int_equal(vmlab_smmu_bind(r.s, vmlab_user_hw_mm(e.mm),
-						 &srace_ops, &r), 0);
+						 &race_ops, &r), 0);
 		struct vmlab_sched_config sc;
 		vmlab_sched_config_default(&sc);
 		sc.seed = seed;

@@ -16,6 +16,7 @@
 struct cnt {
 	struct vmlab_mmu_notifier mn;
 	u64 start, end, secondary, release, young;
+	u64 secondary_all; /* ... of them for the whole mm (0, -1) */
 	u64 ev[VMLAB_MMU_NR_EVENTS];
 	int depth, max_depth;
 	u64 bad; /* end without start */
@@ -54,6 +55,7 @@ static void c_secondary(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm,
 	(void)mm;
 	assert_true(start < end);
 	C(mn)->secondary++;
+	C(mn)->secondary_all += start == 0 && end == VMLAB_TLB_FLUSH_ALL;
 }
 
 static void c_release(struct vmlab_mmu_notifier *mn, struct vmlab_mm *mm)
@@ -300,6 +302,44 @@ static void test_event_table(void **state)
 				 (unsigned long long)muted);
 		assert_true(c.max_depth <= 1); /* never nested */
 	}
+}
+
+/* Reclaim's batched unmap on x86 (another CPU has the mm: the flush is
+ * deferred): arch_tlbbatch_add_pending() tells the secondary TLBs of the
+ * whole mm at each page it adds, before the batch flush; the CPU flush of
+ * the batch itself (arch_tlbbatch_flush) has no mm and sends nothing. */
+static void test_batched_unmap_secondary(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg;
+	vmlab_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.mem_bytes = 64 * VMLAB_MiB;
+	cfg.checker = true;
+	struct env e;
+	assert_int_equal(vmlab_boot(&cfg, &e.m), 0);
+	vmlab_set_quiet(e.m, true);
+	assert_int_equal(vmlab_user_mm_create(e.m, &e.mm), 0);
+	assert_int_equal(vmlab_swap_setup(e.m, 64), 0);
+	s64 a = t_map_rw(&e, 4);
+	assert_int_equal(vmlab_user_switch(e.mm, 1), 0);
+	u8 v;
+	assert_int_equal(vmlab_user_read8(e.mm, 1, (u64)a, &v), VMLAB_OK);
+	assert_int_equal(vmlab_user_switch(e.mm, 0), 0);
+	assert_true(vmlab_tlbbatch_should_defer(e.m, 0, vmlab_user_hw_mm(e.mm)));
+	struct cnt c = {.mn.ops = &cnt_ops};
+	assert_int_equal(vmlab_mmu_notifier_register(e.m, &c.mn,
+						     vmlab_user_hw_mm(e.mm)), 0);
+	u64 f0 = mm_flushes(e.m);
+	assert_int_equal(vmlab_madvise(e.mm, (u64)a, 4 * P, VMLAB_MADV_PAGEOUT),
+			 0);
+	assert_int_equal(vmlab_swap_used(e.m), 4);
+	assert_int_equal(c.secondary_all, 4); /* one per page added */
+	assert_int_equal(c.secondary, 4 + (mm_flushes(e.m) - f0));
+	assert_int_equal(vmlab_mmu_notifier_unregister(e.m, &c.mn,
+						       vmlab_user_hw_mm(e.mm)),
+			 0);
+	t_done(&e);
 }
 
 /* --------------------------------------------- registration misuse */
@@ -615,6 +655,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_table),
+		cmocka_unit_test(test_batched_unmap_secondary),
 		cmocka_unit_test(test_registration_misuse),
 		cmocka_unit_test(test_get_put),
 		cmocka_unit_test(test_interval_protocol_explored),

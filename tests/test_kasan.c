@@ -199,6 +199,120 @@ static void test_arm64(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* The frame the shadow of addr is on (its shadow must be mapped). */
+static u64 shadow_frame(struct vmlab_machine *m, u64 addr)
+{
+	u64 pa = 0;
+
+	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m),
+					 vmlab_kasan_mem_to_shadow(m, addr), &pa,
+					 NULL, NULL),
+			 0);
+	return pa >> VMLAB_PAGE_SHIFT;
+}
+
+/* The table the top-level entry translating va links (0: none). */
+static u64 pgd_table(struct vmlab_machine *m, u64 va)
+{
+	vmlab_ptep_t p;
+	struct vmlab_pte_info in;
+
+	assert_int_equal(vmlab_lookup_entry(m, vmlab_init_mm(m), va,
+					    VMLAB_LVL_PGD, &p),
+			 0);
+	vmlab_pte_decode(m, vmlab_get_entry(m, p), VMLAB_LVL_PGD, &in);
+	return in.kind == VMLAB_PTE_TABLE ? in.pfn : 0;
+}
+
+/*
+ * kasan_init()'s layout on both architectures (mm/kasan/init.c): ranges
+ * that are neither RAM nor vmalloc/modules read the shared early page
+ * (zero, read-only: a write faults), through shared early tables linked
+ * at the top level where a whole entry is covered; the direct map's RAM
+ * has real shadow; vmalloc, modules, the linear map's holes (and x86's
+ * CPU entry area) stay unmapped.  The checker, enabled late, rescans the
+ * tables (each shared table once) and agrees; x86 keeps every kernel
+ * top-level entry populated for user mms to copy.
+ */
+static void test_early_shadow(void **state)
+{
+	(void)state;
+	static const char *const archs[] = {"x86_64", "arm64"};
+
+	for (int a = 0; a < 2; a++) {
+		struct vmlab_config cfg;
+		struct vmlab_machine *m = NULL;
+		bool arm = a == 1;
+
+		t_config(&cfg);
+		cfg.arch = archs[a];
+		cfg.nr_cpus = 2;
+		cfg.mem_bytes = 256 * VMLAB_MiB;
+		cfg.kasan = true;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		const struct vmlab_va_layout *l = vmlab_layout(m);
+		u64 early = vmlab_kasan_early_page(m);
+		/* Early ranges: x86 the shadow region itself and the top
+		 * (fixmap); arm64 between the linear map and the modules, and
+		 * vmemmap above vmalloc.  e1's shadow fills whole top-level
+		 * entries. */
+		u64 e1 = arm ? l->linear_end + VMLAB_TiB : 0xfffff00000000000ULL;
+		u64 e2 = arm ? l->vmalloc_end + VMLAB_GiB : 0xffffffffff600000ULL;
+		assert_true(early != 0);
+		assert_true(shadow_frame(m, e1) == early);
+		assert_true(shadow_frame(m, e2) == early);
+		assert_int_equal(shadow(m, e1), 0);
+		/* Shared tables: a whole top-level entry of shadow links the
+		 * early PUD table. */
+		u64 t = pgd_table(m, vmlab_kasan_mem_to_shadow(m, e1));
+		assert_true(vmlab_kasan_early_table(m, t));
+		assert_false(vmlab_kasan_early_table(m, pgd_table(
+					 m, vmlab_kasan_mem_to_shadow(m, l->page_offset))));
+		/* Real shadow for RAM, on frames of its own. */
+		u64 dm = vmlab_page_address(m, 100);
+		assert_true(vmlab_kasan_shadow_mapped(m, dm));
+		assert_true(shadow_frame(m, dm) != early);
+		/* Unmapped: vmalloc, modules, the linear map past RAM, x86's
+		 * CPU entry area. */
+		assert_false(vmlab_kasan_shadow_mapped(m, l->vmalloc_start));
+		assert_false(vmlab_kasan_shadow_mapped(m, l->vmalloc_end - 4095));
+		assert_false(vmlab_kasan_shadow_mapped(m, l->modules_vaddr));
+		assert_false(vmlab_kasan_shadow_mapped(m, l->page_offset +
+							     VMLAB_TiB));
+		if (!arm)
+			assert_false(vmlab_kasan_shadow_mapped(
+			    m, 0xfffffe0000000000ULL));
+		/* Read-only after kasan_init(): a kernel store faults. */
+		u8 z = 0x5a;
+		struct vmlab_fault f;
+		assert_int_not_equal(vmlab_write(m, 0,
+						 vmlab_kasan_mem_to_shadow(m, e1),
+						 &z, 1, &f),
+				     0);
+		assert_int_equal(shadow(m, e1), 0);
+		struct vmlab_kasan_stats st;
+		vmlab_kasan_stats(m, &st);
+		assert_true(st.early_shadow_entries > 0);
+		assert_int_equal(st.boot_flushes, 3);
+		if (!arm)
+			for (u64 i = 256; i < 512; i++)
+				assert_true(pgd_table(m, 0xffff000000000000ULL |
+							     (i << VMLAB_PGDIR_SHIFT)));
+		/* A vmalloc area populates real shadow beside the early. */
+		u64 v = vmlab_vmalloc(m, 0, 100);
+		assert_true(v && shadow_frame(m, v) != early);
+		vmlab_checker_enable(m, true);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		vmlab_vfree(m, 0, v);
+		vmlab_purge_vmap_area_lazy(m, 0);
+		assert_false(vmlab_kasan_shadow_mapped(m, v));
+		assert_true(shadow_frame(m, e1) == early);
+		assert_int_equal(vmlab_nr_reports(m), 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
 /* Partial granule encoding, guard page and page rounding poisoned. */
 static void test_poison_encoding(void **state)
 {
@@ -498,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_vmalloc_percpu),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_arm64),
+		cmocka_unit_test(test_early_shadow),
 		cmocka_unit_test(test_poison_encoding),
 		cmocka_unit_test(test_page_use_after_free),
 		cmocka_unit_test(test_sharing),

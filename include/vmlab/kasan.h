@@ -10,11 +10,14 @@
  * in simulated frames mapped in init_mm at
  * (addr >> 3) + KASAN_SHADOW_OFFSET (the architecture's offset):
  *  - the direct map's shadow is real memory mapped at boot;
- *  - the rest of the shadow region maps the shared early (zero) shadow
- *    page, except the shadow of vmalloc and modules, which starts
- *    unmapped (the seed's requirement) and is populated area by area,
- *    one shadow page shared by every area it covers, and released by
- *    the lazy vmap purge.
+ *  - the shadow of ranges that are neither RAM nor vmalloc/modules maps
+ *    the shared early (zero) shadow page read-only, through shared early
+ *    tables (mm/kasan/init.c kasan_populate_early_shadow);
+ *  - the shadow of vmalloc and modules starts unmapped (the seed's
+ *    requirement) and is populated area by area, one shadow page shared
+ *    by every area it covers, and released by the lazy vmap purge;
+ *  - the shadow of the linear map's holes (x86: RAM end .. MAXMEM) and of
+ *    the x86 CPU entry area stays unmapped, as in Linux.
  *
  * KASAN is switched on per machine: vmlab_config.kasan (and
  * .kasan_release), Lua vmlab.machine{kasan = true}.
@@ -80,6 +83,12 @@ void vmlab_kasan_shadow_region(const struct vmlab_machine *m, u64 *start,
 int vmlab_kasan_shadow_byte(struct vmlab_machine *m, u64 addr, u8 *out);
 /* Is the shadow page describing addr mapped? */
 bool vmlab_kasan_shadow_mapped(struct vmlab_machine *m, u64 addr);
+/* Is pfn one of the shared early shadow tables (kasan_early_shadow_pud,
+ * _pmd, _pte)?  Walkers of the whole kernel half note such a link as one
+ * range instead of descending (as ptdump's note_kasan_page_table). */
+bool vmlab_kasan_early_table(const struct vmlab_machine *m, u64 pfn);
+/* The frame of kasan_early_shadow_page (0 when KASAN is off). */
+u64 vmlab_kasan_early_page(const struct vmlab_machine *m);
 
 /*
  * The compiler instrumentation's check (__asan_loadN/__asan_storeN):
@@ -101,7 +110,9 @@ void vmlab_kasan_unpoison(struct vmlab_machine *m, int cpu, u64 addr,
 
 struct vmlab_kasan_stats {
 	u64 dm_shadow_pages;	  /* real shadow of the direct map (boot) */
-	u64 early_shadow_entries; /* entries pointing at the early shadow */
+	u64 early_shadow_entries; /* entries kasan_init() pointed at the
+				   * early shadow (shared tables, page) */
+	u64 boot_flushes;	  /* kasan_init()'s full TLB flushes */
 	u64 shadow_pages_mapped;  /* vmalloc shadow pages mapped now */
 	u64 shadow_pages_populated; /* ... mapped since boot */
 	u64 shadow_pages_freed;	  /* ... freed by kasan_release_vmalloc */

@@ -200,12 +200,21 @@ void ck_pages_freed(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 
 /* ----------------------------------------------------------- rebuild */
 
+/*
+ * Count a table's entries.  Each table frame is scanned once however many
+ * entries link it (seen: one bit per frame), as the live counts count each
+ * stored entry once: KASAN's early shadow tables are linked from thousands
+ * of entries, and walking them per link would take billions of steps.
+ */
 static void scan_table(struct vmlab_machine *m, u64 table, int level,
-		       u64 base)
+		       u64 base, u64 *seen)
 {
 	/* Recursion depth is bounded by the level, which only decreases. */
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	assert(table < m->phys.nr_frames);
+	if (seen[table / 64] & (1ULL << (table % 64)))
+		return;
+	seen[table / 64] |= 1ULL << (table % 64);
 	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE; i++) {
 		u64 va = level == VMLAB_LVL_PGD ?
 				 vmlab_pgd_index_va(m, &m->init_mm, i) :
@@ -218,7 +227,7 @@ static void scan_table(struct vmlab_machine *m, u64 table, int level,
 			/* A link past RAM (a wild write made it) the walker
 			 * refuses too: nothing below it is reachable. */
 			if (in.pfn < m->phys.nr_frames)
-				scan_table(m, in.pfn, level - 1, va);
+				scan_table(m, in.pfn, level - 1, va, seen);
 		} else if (in.kind == VMLAB_PTE_LEAF) {
 			bool x = kx_prot(in.prot);
 			if (in_direct_map(m, va))
@@ -248,7 +257,10 @@ static void rebuild_entry(struct vmlab_machine *m, struct cpu *c,
  * kernel half is init_mm's: only its PGD links to it are its own). */
 static void rebuild_tables(struct vmlab_machine *m)
 {
-	scan_table(m, m->init_mm.pgd_pfn, VMLAB_LVL_PGD, 0);
+	u64 *seen = calloc((m->phys.nr_frames + 63) / 64, sizeof(u64));
+	if (!seen)
+		abort();
+	scan_table(m, m->init_mm.pgd_pfn, VMLAB_LVL_PGD, 0, seen);
 	for (struct vmlab_mm *mm = m->mm_list; mm; mm = mm->next_mm) {
 		/* The kernel half is shared: count only the user half. */
 		u64 pgd = mm->pgd_pfn;
@@ -262,7 +274,7 @@ static void rebuild_tables(struct vmlab_machine *m)
 			count_leaf(m, in.pfn, 1, false, false, +1, false);
 			if (in.pfn < m->phys.nr_frames)
 				scan_table(m, in.pfn, VMLAB_LVL_PUD,
-					   vmlab_pgd_index_va(m, mm, i));
+					   vmlab_pgd_index_va(m, mm, i), seen);
 		}
 		for (u64 i = user; i < 512; i++) {
 			u64 e = vmlab_get_entry(m, (pgd << VMLAB_PAGE_SHIFT) + i * 8);
@@ -273,6 +285,7 @@ static void rebuild_tables(struct vmlab_machine *m)
 					   false);
 		}
 	}
+	free(seen);
 }
 
 void ck_rebuild(struct vmlab_machine *m)

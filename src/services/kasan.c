@@ -7,12 +7,8 @@
  * enum vmlab_kasan_release).  The access check and the reports are in
  * kasan_report.c.
  *
- * Left out: the early (zero) shadow Linux maps over the shadow of
- * address ranges that are neither RAM nor vmalloc/modules.  The model
- * never checks an access there, and the page-table walkers of the
- * checker would visit the shared early tables once per linking entry
- * (thousands of times), so that part of the shadow region stays
- * unmapped.
+ * The boot-time layout (early shadow, the direct map's real shadow) is
+ * kasan_init.c's.
  */
 #include <stdlib.h>
 
@@ -661,40 +657,6 @@ static void kasan_destroy(struct vmlab_machine *m)
 	svc_set(m, VMLAB_SVC_KASAN, NULL, NULL);
 }
 
-/*
- * kasan_init() for the direct map: real, zeroed shadow pages, 2 MiB
- * leaves where the shadow allows it (kasan_populate_pmd()).
- */
-static int map_dm_shadow(struct kasan_state *ks)
-{
-	struct vmlab_machine *m = ks->m;
-	u64 s = ks->dm_shadow_start, e = ks->dm_shadow_end;
-	u64 max = ((e - s) >> VMLAB_PAGE_SHIFT) + 1;
-
-	ks->dm_blocks = calloc(max, sizeof(u64));
-	if (!ks->dm_blocks)
-		return -VMLAB_ENOMEM;
-	while (s < e) {
-		bool huge = !(s & (VMLAB_PMD_SIZE - 1)) && e - s >= VMLAB_PMD_SIZE;
-		int order = huge ? 9 : 0;
-		u64 pfn, len = VMLAB_PAGE_SIZE << order;
-
-		if (vmlab_alloc_pages(m, -1, order, &pfn))
-			return -VMLAB_ENOMEM;
-		assert(ks->nr_dm_blocks < max);
-		ks->dm_blocks[ks->nr_dm_blocks++] = pfn << 4 | (u64)order;
-		int err = vmlab_map_range(m, vmlab_init_mm(m), s,
-					  pfn << VMLAB_PAGE_SHIFT, len,
-					  VMLAB_PAGE_KERNEL,
-					  huge ? VMLAB_MAP_HUGE_PMD : 0);
-		if (err)
-			return err;
-		ks->st.dm_shadow_pages += 1ULL << order;
-		s += len;
-	}
-	return 0;
-}
-
 int vmlab_kasan_init(struct vmlab_machine *m)
 {
 	const struct vmlab_config *cfg = vmlab_machine_config(m);
@@ -722,9 +684,9 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 	ks->dm_shadow_end = align_up(kasan_shadow(ks, m->dm_end),
 				     VMLAB_PAGE_SIZE);
 	svc_set(m, VMLAB_SVC_KASAN, ks, kasan_destroy);
-	int err = map_dm_shadow(ks);
+	int err = kasan_init_shadow(ks);
 	if (err) {
-		vmlab_warn(m, "kasan: no memory for the direct map's shadow");
+		vmlab_warn(m, "kasan: no memory for the boot-time shadow");
 		return err; /* the machine goes, and the state with it */
 	}
 	observer_init(ks);

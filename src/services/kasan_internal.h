@@ -49,6 +49,10 @@ struct kasan_state {
 	/* boot-time direct-map shadow blocks (order, pfn), freed at exit */
 	u64 *dm_blocks;
 	u32 nr_dm_blocks;
+	/* kasan_early_shadow_page and the shared early tables, by level
+	 * (PTE, PMD, PUD), kasan_init.c */
+	u64 early_page;
+	u64 early_tbl[VMLAB_LVL_PUD + 1];
 	bool in_report; /* a report reads memory: no checks meanwhile */
 	struct kasan_late late; /* the mutant's releases not run yet */
 	u32 populating; /* CPUs inside kasan_populate_vmalloc() now */
@@ -73,6 +77,11 @@ static inline u64 kasan_shadow_to_mem(const struct kasan_state *ks, u64 sh)
 }
 
 bool kasan_is_vmalloc_or_module(const struct kasan_state *ks, u64 addr);
+
+/* kasan_init.c: kasan_early_init() + kasan_init() (the shadow layout at
+ * boot); is pfn one of the shared early shadow tables? */
+int kasan_init_shadow(struct kasan_state *ks);
+bool kasan_early_table(const struct kasan_state *ks, u64 pfn);
 
 /* ---- hooks for the vmalloc service (no-ops with KASAN off) ---- */
 

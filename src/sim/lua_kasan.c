@@ -34,8 +34,10 @@ static int l_kasan_stats(lua_State *L)
 	int cpu;
 	struct vmlab_kasan_stats st;
 	vmlab_kasan_stats(kasan_machine(L, &cpu), &st);
-	lua_createtable(L, 0, 16);
+	lua_createtable(L, 0, 20);
 	setint(L, "dm_shadow_pages", st.dm_shadow_pages);
+	setint(L, "early_shadow_entries", st.early_shadow_entries);
+	setint(L, "boot_flushes", st.boot_flushes);
 	setint(L, "shadow_pages_mapped", st.shadow_pages_mapped);
 	setint(L, "shadow_pages_populated", st.shadow_pages_populated);
 	setint(L, "shadow_pages_freed", st.shadow_pages_freed);

@@ -132,6 +132,24 @@ static void note(struct ptd *d, u64 va, u64 size, vmlab_pgprot_t prot,
 			  .marker = d->marker, .entries = d->entries};
 }
 
+/*
+ * A link to one of KASAN's shared early shadow tables: the whole range
+ * maps the early shadow page with the early PTEs' protection, noted as
+ * one run of PTEs without descending (note_kasan_page_table(): the tables
+ * are linked from thousands of entries).
+ */
+static void note_kasan(struct ptd *d, u64 va, u64 size, u64 table, int level)
+{
+	struct vmlab_pte_info pi = {.kind = VMLAB_PTE_TABLE, .pfn = table};
+	for (int l = level - 1; l >= VMLAB_LVL_PTE && pi.kind == VMLAB_PTE_TABLE;
+	     l--)
+		vmlab_pte_decode(d->m,
+				 vmlab_get_entry(d->m, pi.pfn << VMLAB_PAGE_SHIFT),
+				 l, &pi);
+	assert(pi.kind == VMLAB_PTE_LEAF);
+	note(d, va, size, pi.prot, VMLAB_LVL_PTE, true);
+}
+
 static void walk(struct ptd *d, struct vmlab_mm *mm, u64 base, int level,
 		 u64 count)
 {
@@ -146,7 +164,10 @@ static void walk(struct ptd *d, struct vmlab_mm *mm, u64 base, int level,
 			continue; /* covered by a leaf above: noted there */
 		struct vmlab_pte_info pi;
 		vmlab_pte_decode(d->m, vmlab_get_entry(d->m, ptep), level, &pi);
-		if (pi.kind == VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE)
+		if (pi.kind == VMLAB_PTE_TABLE &&
+		    vmlab_kasan_early_table(d->m, pi.pfn))
+			note_kasan(d, va, size, pi.pfn, level);
+		else if (pi.kind == VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE)
 			walk(d, mm, va, level - 1, 512);
 		else
 			note(d, va, size, pi.prot, level,

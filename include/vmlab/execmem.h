@@ -144,6 +144,38 @@ int vmlab_text_poke_copy(struct vmlab_machine *m, int cpu, u64 addr,
 int vmlab_text_poke_set(struct vmlab_machine *m, int cpu, u64 addr, int byte,
 			u64 len);
 
+/* ---------------------------------------------------------- kernel text */
+
+/*
+ * The kernel image's text, mapped as x86-64 maps it (no KASLR: _text at
+ * 0xffffffff81000000, _etext = _text + text_bytes): 2 MiB pages, RO+X,
+ * from _text to round_up(_etext, 2M), the frames' direct-map alias made
+ * read-only.  Then, seeds/vmalloc-exec-rox.txt:
+ *  - tail_pool false, mainline (mark_rodata_ro()): the padding
+ *    [round_up(_etext, 4K), round_up(_etext, 2M)) is freed to the page
+ *    allocator, which splits the last 2 MiB page into 4 KiB pages;
+ *  - tail_pool true, Song's proposal: the last 2 MiB page stays whole and
+ *    the padding is the first pool of EXECMEM_MODULE_TEXT, served (RO+X,
+ *    written with text_poke) before the configured allocator.
+ * Once per machine, after vmlab_execmem_setup() if that is called.  0,
+ * -VMLAB_EBUSY (already mapped), -VMLAB_EINVAL (arm64, a bad cpu, size 0
+ * or past KERNEL_IMAGE_SIZE - 16 MiB), -VMLAB_ENOMEM.
+ */
+int vmlab_kernel_text_map(struct vmlab_machine *m, int cpu, u64 text_bytes,
+			  bool tail_pool);
+
+struct vmlab_kernel_text_stats {
+	u64 text, etext, map_end; /* 0 when no image is mapped */
+	bool tail_pool;
+	u64 leaves_2m, leaves_4k; /* translations covering [_text, _etext) */
+	u64 gap_freed_pages;	  /* mainline: pages given back */
+	u64 pool_bytes;		  /* tail pool: its size */
+	u64 pool_used;		  /* ... bytes (whole pages) in use */
+	u64 pool_allocs;	  /* ... allocations it served */
+};
+void vmlab_kernel_text_stats(struct vmlab_machine *m,
+			     struct vmlab_kernel_text_stats *out);
+
 /* ------------------------------------------------------------ figures */
 
 struct vmlab_execmem_stats {
@@ -170,9 +202,10 @@ void vmlab_execmem_stats(struct vmlab_machine *m,
 			 struct vmlab_execmem_stats *out);
 
 /*
- * Translations needed to cover the live text: one per 4 KiB page or per
- * 2 MiB leaf that holds at least one live text byte (what the iTLB needs
- * to hold the whole working set).  *pages_4k / *pages_2m get the counts.
+ * Translations needed to cover the live text (and the kernel image's
+ * [_text, _etext) once vmlab_kernel_text_map() mapped it): one per 4 KiB
+ * page or per 2 MiB leaf that holds at least one such byte (what the
+ * iTLB needs to hold the whole working set).  *pages_4k / *pages_2m get the counts.
  */
 void vmlab_execmem_text_cover(struct vmlab_machine *m, u64 *pages_4k,
 			      u64 *pages_2m);

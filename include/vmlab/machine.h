@@ -167,6 +167,10 @@ struct vmlab_page {
 
 /* Allocate 2^order frames.  0 and *pfn set, or -VMLAB_ENOMEM. */
 int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn);
+/* split_page(): an allocated block of 2^order frames (one reference)
+ * becomes 2^order order-0 blocks, each freed on its own.  0 or
+ * -VMLAB_EINVAL with a warning. */
+int vmlab_split_page(struct vmlab_machine *m, u64 pfn, int order);
 /* Free a block obtained from vmlab_alloc_pages(); misuse warns. */
 void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order);
 struct vmlab_page *vmlab_pfn_to_page(struct vmlab_machine *m, u64 pfn);

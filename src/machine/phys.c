@@ -382,6 +382,31 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 		phys_check(m);
 }
 
+int vmlab_split_page(struct vmlab_machine *m, u64 pfn, int order)
+{
+	struct vmlab_page *pg = pfn < m->phys.nr_frames ? page(m, pfn) : NULL;
+	if (!pg || order < 1 || order > VMLAB_MAX_ORDER ||
+	    !(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
+	    pg->refcount != 1) {
+		vmlab_warn(m, "split_page: pfn %#llx order %d is not a block "
+			      "with one reference",
+			   (unsigned long long)pfn, order);
+		return -VMLAB_EINVAL;
+	}
+	/* Each frame becomes a block of its own, one reference each, as
+	 * split_page() leaves them: freed one by one (order 0) later. */
+	for (u64 i = 1; i < (1ULL << order); i++) {
+		struct vmlab_page *t = page(m, pfn + i);
+		assert(t->flags == 0 && t->refcount == 0);
+		*t = (struct vmlab_page){.flags = VMLAB_PG_HEAD, .refcount = 1,
+					 .owner = pg->owner,
+					 .lru_next = ~0ULL, .lru_prev = ~0ULL};
+	}
+	pg->order = 0;
+	assert(page(m, pfn + (1ULL << order) - 1)->order == 0);
+	return 0;
+}
+
 u64 vmlab_nr_free_pages(const struct vmlab_machine *m)
 {
 	return m->phys.nr_free;

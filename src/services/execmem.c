@@ -149,6 +149,7 @@ static void execmem_destroy(struct vmlab_machine *m)
 		return;
 	vmlab_cancel_work(m, &xm->clean_work);
 	pack_destroy_all(xm);
+	ktext_destroy(xm);
 	split_destroy(xm);
 	rox_destroy(xm);
 	poke_destroy(xm);
@@ -210,11 +211,21 @@ int vmlab_execmem_setup(struct vmlab_machine *m,
 			   (unsigned long long)xm->live.nr);
 		return -VMLAB_EBUSY;
 	}
+	/* The kernel image stays mapped: its text pool moves over. */
+	struct xm_ktext *kt = xm ? xm->kt : NULL;
 	if (xm) {
 		/* Nothing is live: cached memory goes back first. */
+		xm->kt = NULL;
 		execmem_destroy(m);
 	}
-	return xm_create(m, cfg) ? 0 : -VMLAB_ENOMEM;
+	xm = xm_create(m, cfg);
+	if (xm)
+		xm->kt = kt;
+	else if (kt) {
+		cm_destroy(&kt->map);
+		free(kt);
+	}
+	return xm ? 0 : -VMLAB_ENOMEM;
 }
 
 /* ----------------------------------------------------- vmalloc side */
@@ -336,7 +347,16 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 	u64 reserved = 0;
 	bool text = xm_is_text(type);
 	enum xm_kind kind = XM_AREA;
-	switch (xm->cfg.allocator) {
+	/* Song's first pool: the kernel text's last 2 MiB page. */
+	if (type == VMLAB_EXECMEM_MODULE_TEXT &&
+	    (a.addr = ktext_alloc(xm, size))) {
+		kind = XM_TAIL;
+		reserved = xm_reserved(&(struct xm_alloc){.size = (u32)size,
+							  .kind = XM_TAIL},
+				       xm->chunk_shift);
+		a.rox = true;
+	}
+	switch (a.addr ? VMLAB_NR_EXECMEM_ALLOCATORS : xm->cfg.allocator) {
 	case VMLAB_EXECMEM_PACK:
 		/* bpf_prog_pack_alloc(); data is the module loader's own. */
 		if (text) {
@@ -360,7 +380,8 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 		break;
 	}
 	a.kind = (u8)kind;
-	bool served = xm->cfg.allocator == VMLAB_EXECMEM_SPLIT_RANGE ||
+	bool served = kind == XM_TAIL ||
+		      xm->cfg.allocator == VMLAB_EXECMEM_SPLIT_RANGE ||
 		      (xm->cfg.allocator == VMLAB_EXECMEM_PACK && text) ||
 		      (xm->cfg.allocator == VMLAB_EXECMEM_ROX_CACHE &&
 		       rox_serves(xm, type));
@@ -407,6 +428,9 @@ int vmlab_execmem_free(struct vmlab_machine *m, int cpu, u64 addr)
 		break;
 	case XM_CACHE:
 		err = rox_free(xm, cpu, &a);
+		break;
+	case XM_TAIL:
+		err = ktext_free(xm, cpu, &a);
 		break;
 	default:
 		if (xm->cfg.allocator == VMLAB_EXECMEM_SPLIT_RANGE &&
@@ -500,7 +524,8 @@ void vmlab_execmem_stats(struct vmlab_machine *m,
 	out->nr_live = xm->live.nr;
 	out->live_bytes = xm->live_bytes;
 	out->reserved_bytes = xm->area_bytes + pack_reserved(xm) +
-			      (xm->x_end - xm->x_base) + rox_reserved(xm);
+			      (xm->x_end - xm->x_base) + rox_reserved(xm) +
+			      (xm->kt ? xm->kt->used : 0);
 	out->wasted_bytes = out->reserved_bytes > out->live_bytes
 				    ? out->reserved_bytes - out->live_bytes
 				    : 0;
@@ -525,54 +550,61 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Leaf bases (tagged with their level in bit 0) of every page a live text
- * allocation touches, sorted and counted once each. */
+bool xm_cover_range(struct vmlab_machine *m, struct xm_leaves *lv, u64 start,
+		    u64 end)
+{
+	assert(start < end);
+	for (u64 va = start & VMLAB_PAGE_MASK; va < end;) {
+		u64 pa;
+		vmlab_pgprot_t prot;
+		int level;
+		if (vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot,
+				    &level)) {
+			va += VMLAB_PAGE_SIZE;
+			continue;
+		}
+		u64 sz = vmlab_level_size(level);
+		if (lv->n == lv->cap) {
+			u64 *nv = realloc(lv->v, 2 * lv->cap * sizeof(*nv));
+			if (!nv)
+				return false;
+			lv->v = nv;
+			lv->cap *= 2;
+		}
+		lv->v[lv->n++] = (va & ~(sz - 1)) | (level > 0);
+		va = (va & ~(sz - 1)) + sz;
+	}
+	return true;
+}
+
+/* Leaf bases of every page a live text allocation (and the kernel
+ * image's text, when mapped) touches, sorted and counted once each. */
 void vmlab_execmem_text_cover(struct vmlab_machine *m, u64 *pages_4k,
 			      u64 *pages_2m)
 {
 	*pages_4k = *pages_2m = 0;
 	struct execmem *xm = m ? xm_state(m) : NULL;
-	if (!xm || !xm->live.nr)
+	if (!xm || (!xm->live.nr && !xm->kt))
 		return;
-	size_t n = 0, cap = 1024;
-	u64 *v = malloc(cap * sizeof(*v));
-	if (!v)
+	struct xm_leaves lv = {malloc(1024 * sizeof(u64)), 0, 1024};
+	if (!lv.v)
 		return;
-	for (u64 i = 0; i < xm->live.cap; i++) {
+	bool ok = !xm->kt || xm_cover_range(m, &lv, xm->kt->text, xm->kt->etext);
+	for (u64 i = 0; ok && i < xm->live.cap; i++) {
 		const struct xm_alloc *a = &xm->live.slot[i];
-		if (!a->addr || !xm_is_text(a->type))
-			continue;
-		u64 end = a->addr + a->size;
-		for (u64 va = a->addr & VMLAB_PAGE_MASK; va < end;) {
-			u64 pa;
-			vmlab_pgprot_t prot;
-			int level;
-			if (vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot,
-					    &level)) {
-				va += VMLAB_PAGE_SIZE;
+		if (a->addr && xm_is_text(a->type))
+			ok = xm_cover_range(m, &lv, a->addr, a->addr + a->size);
+	}
+	if (ok) {
+		qsort(lv.v, lv.n, sizeof(*lv.v), cmp_u64);
+		for (size_t i = 0; i < lv.n; i++) {
+			if (i && lv.v[i] == lv.v[i - 1])
 				continue;
-			}
-			u64 sz = vmlab_level_size(level);
-			if (n == cap) {
-				u64 *nv = realloc(v, 2 * cap * sizeof(*v));
-				if (!nv)
-					goto out;
-				v = nv;
-				cap *= 2;
-			}
-			v[n++] = (va & ~(sz - 1)) | (level > 0);
-			va = (va & ~(sz - 1)) + sz;
+			if (lv.v[i] & 1)
+				++*pages_2m;
+			else
+				++*pages_4k;
 		}
 	}
-	qsort(v, n, sizeof(*v), cmp_u64);
-	for (size_t i = 0; i < n; i++) {
-		if (i && v[i] == v[i - 1])
-			continue;
-		if (v[i] & 1)
-			++*pages_2m;
-		else
-			++*pages_4k;
-	}
-out:
-	free(v);
+	free(lv.v);
 }

@@ -77,6 +77,7 @@ enum xm_kind {
 	XM_PACK,      /* chunks of a prog pack */
 	XM_SPLIT,     /* pages of the split range's X part */
 	XM_CACHE,     /* a range of the ROX cache */
+	XM_TAIL,      /* pages of the kernel text's tail pool */
 };
 
 /* 16 bytes, so 10k live allocations stay cache-friendly. */
@@ -126,6 +127,18 @@ struct xm_cache_area {
 	u64 addr, size; /* a 2 MiB-multiple vmalloc area in the cache */
 };
 
+/* ---------------------------------------------------- kernel text */
+
+struct xm_ktext {
+	u64 text, etext, map_end; /* _text, _etext, round_up(_etext, 2M) */
+	u64 pool;		  /* round_up(_etext, 4K) */
+	bool tail_pool;		  /* Song: keep the last 2 MiB, pool its tail */
+	u32 nr_blocks;		  /* 2 MiB blocks mapped */
+	u64 gap_freed;		  /* mainline: gap pages freed */
+	struct chunk_map map;	  /* the last block's pages: set = in use */
+	u64 used, allocs;
+};
+
 /* ------------------------------------------------------- the state */
 
 struct xm_poke {
@@ -160,6 +173,7 @@ struct execmem {
 	struct xm_cache_area *cache;
 	size_t nr_cache, cap_cache;
 	struct vmlab_work clean_work;
+	struct xm_ktext *kt; /* the kernel image's text, once mapped */
 };
 
 static inline struct execmem *xm_state(struct vmlab_machine *m)
@@ -181,6 +195,21 @@ u64 xm_vmalloc(struct execmem *xm, int cpu, u64 size, u64 align, u64 start,
 u64 xm_rox_area(struct execmem *xm, int cpu, u64 size, u64 start, u64 end,
 		u64 vm_flags, const char *caller);
 void xm_fill_writable(struct execmem *xm, u64 addr, u64 size);
+/* Leaf bases (tagged with their level in bit 0) of the mapped pages. */
+struct xm_leaves {
+	u64 *v;
+	size_t n, cap; /* cap > 0 */
+};
+/* Append one per translation of [start, end) that is mapped; false: no
+ * host memory. */
+bool xm_cover_range(struct vmlab_machine *m, struct xm_leaves *lv, u64 start,
+		    u64 end);
+
+/* execmem_ktext.c: the tail pool (0 when none or full). */
+u64 ktext_alloc(struct execmem *xm, u64 size);
+int ktext_free(struct execmem *xm, int cpu, const struct xm_alloc *a);
+bool ktext_contains(const struct execmem *xm, u64 addr);
+void ktext_destroy(struct execmem *xm);
 
 /* execmem_pack.c */
 u64 pack_alloc(struct execmem *xm, int cpu, u64 size, u64 *reserved,

@@ -59,12 +59,14 @@ void poke_destroy(struct execmem *xm)
 }
 
 /* Kernel text: present, executable, outside the direct map, in the
- * module range (the model's only text).  *pfn and *level of the leaf. */
+ * module range or the kernel image's text mapping.  *pfn and *level of the leaf. */
 static int text_frame(struct vmlab_machine *m, u64 va, u64 *pfn, int *level)
 {
 	u64 pa;
 	vmlab_pgprot_t prot;
-	if (va < VMLAB_MODULES_VADDR || va >= VMLAB_MODULES_END)
+	const struct execmem *xm = xm_state(m);
+	if ((va < VMLAB_MODULES_VADDR || va >= VMLAB_MODULES_END) &&
+	    !(xm && ktext_contains(xm, va)))
 		return -VMLAB_EINVAL;
 	if (vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot, level))
 		return -VMLAB_EFAULT;

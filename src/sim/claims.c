@@ -151,7 +151,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"3.15", "vmalloc-exec-rox",
 	 "Song: map kernel text with huge pages up to `round_up(_etext, 2M)` and use the tail as the first text pool",
-	 "vmlab does not map a kernel image (_text.._etext with 2 MiB pages), so its tail cannot serve as the first text pool"},
+	 NULL},
 	{"3.16", "vmalloc-exec-rox",
 	 "Hellwig/PeterZ: first write via `text_poke_memcpy()`; add a 2 MiB option if 4 KiB copies are a bottleneck",
 	 NULL},

@@ -7,7 +7,8 @@
  *   c:execmem_update_copy(a, 0, bytes); c:execmem_finalize(a)
  *   c:text_poke(a + 8, bytes); c:text_poke_copy(a, bytes)
  *   c:text_poke_set(a, 0xcc, 64); c:execmem_free(a)
- *   m:execmem_stats(), m:execmem_text_cover()
+ *   m:execmem_stats(), m:execmem_text_cover(), m:kernel_text_map{},
+ *   m:kernel_text_stats()
  *   c:execmem_workload{programs =, size =, rounds =, fetch_bytes =,
  *                      unload =, type =}  -> figures
  *
@@ -209,6 +210,46 @@ static int l_execmem_text_cover(lua_State *L)
 	return 2;
 }
 
+static const char *const ktext_keys[] = {"text", "tail_pool", NULL};
+
+/* m:kernel_text_map{text = bytes, tail_pool = bool} */
+static int l_kernel_text_map(lua_State *L)
+{
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lsim_check_keys(L, 2, ktext_keys, "kernel_text_map");
+	lua_getfield(L, 2, "text");
+	lua_Integer text = luaL_checkinteger(L, -1);
+	lua_getfield(L, 2, "tail_pool");
+	bool tail = lua_toboolean(L, -1);
+	lua_pop(L, 2);
+	luaL_argcheck(L, text > 0, 2, "text: a size in bytes");
+	struct lop o;
+	lop_begin_svc(L, &o, 1, "kernel_text_map");
+	int err = vmlab_kernel_text_map(o.m, o.cpu, (u64)text, tail);
+	lop_end(&o);
+	return push_err(L, err);
+}
+
+static int l_kernel_text_stats(lua_State *L)
+{
+	int cpu;
+	struct vmlab_kernel_text_stats st;
+	vmlab_kernel_text_stats(lsim_handle(L, 1, &cpu)->m, &st);
+	lua_createtable(L, 0, 10);
+	setint(L, "text", st.text);
+	setint(L, "etext", st.etext);
+	setint(L, "map_end", st.map_end);
+	lua_pushboolean(L, st.tail_pool);
+	lua_setfield(L, -2, "tail_pool");
+	setint(L, "leaves_2m", st.leaves_2m);
+	setint(L, "leaves_4k", st.leaves_4k);
+	setint(L, "gap_freed_pages", st.gap_freed_pages);
+	setint(L, "pool_bytes", st.pool_bytes);
+	setint(L, "pool_used", st.pool_used);
+	setint(L, "pool_allocs", st.pool_allocs);
+	return 1;
+}
+
 static const char *const workload_keys[] = {
 	"programs", "size", "rounds", "fetch_bytes", "unload", "type",
 	"modules", "churn", NULL};
@@ -292,6 +333,8 @@ static const luaL_Reg execmem_methods[] = {
 	{"text_poke_set", l_text_poke_set},
 	{"execmem_stats", l_execmem_stats},
 	{"execmem_text_cover", l_execmem_text_cover},
+	{"kernel_text_map", l_kernel_text_map},
+	{"kernel_text_stats", l_kernel_text_stats},
 	{"execmem_workload", l_execmem_workload},
 	{NULL, NULL},
 };

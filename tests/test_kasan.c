@@ -149,14 +149,26 @@ static void test_layout(void **state)
 	struct vmlab_machine *m = k_machine(1, false, VMLAB_KASAN_RELEASE_FIXED);
 	u64 s, e;
 
+	const struct vmlab_va_layout *l = vmlab_layout(m);
+	u64 off = t_arm64() ? VMLAB_KASAN_SHADOW_OFFSET_ARM64
+			    : VMLAB_KASAN_SHADOW_OFFSET_X86_64;
+
 	vmlab_kasan_shadow_region(m, &s, &e);
-	assert_true(s == 0xffffec0000000000ULL && e == 0xfffffc0000000000ULL);
-	assert_true(vmlab_kasan_mem_to_shadow(m, VMLAB_VMALLOC_START) ==
-		    (VMLAB_VMALLOC_START >> 3) + VMLAB_KASAN_SHADOW_OFFSET_X86_64);
+	if (t_arm64())
+		assert_true(s == 0xffff600000000000ULL &&
+			    e == 0xffff800000000000ULL);
+	else
+		assert_true(s == 0xffffec0000000000ULL &&
+			    e == 0xfffffc0000000000ULL);
+	/* The region is the shadow of the kernel half. */
+	assert_true(vmlab_kasan_mem_to_shadow(m, 0xffff000000000000ULL |
+						     (t_arm64() ? 0 : 1ULL << 47)) == s);
+	assert_true(vmlab_kasan_mem_to_shadow(m, l->vmalloc_start) ==
+		    (l->vmalloc_start >> 3) + off);
 	/* Direct map: real shadow, accessible; vmalloc: unmapped at boot. */
 	assert_int_equal(shadow(m, vmlab_page_address(m, 0) + 12345 * 8), 0);
-	assert_false(vmlab_kasan_shadow_mapped(m, VMLAB_VMALLOC_START));
-	assert_false(vmlab_kasan_shadow_mapped(m, VMLAB_MODULES_VADDR));
+	assert_false(vmlab_kasan_shadow_mapped(m, l->vmalloc_start));
+	assert_false(vmlab_kasan_shadow_mapped(m, l->modules_vaddr));
 	struct vmlab_kasan_stats st;
 	vmlab_kasan_stats(m, &st);
 	assert_int_equal(st.dm_shadow_pages, (256 * VMLAB_MiB / 8) >> 12);

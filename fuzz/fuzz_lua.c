@@ -22,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.quiet = true;
 	o.max_steps = 300000;
 	o.max_memory = 64u << 20;
+	/* Within libFuzzer's RSS limit: 8 machines of 128 MiB at most. */
+	o.max_machines = 8;
+	o.max_host_memory = 128u << 20;
 	struct sim_result r;
 	sim_run(&o, &r);
 	sim_result_free(&r);

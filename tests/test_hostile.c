@@ -124,6 +124,82 @@ static void test_memory_cap(void **state)
 	sim_result_free(&r);
 }
 
+/*
+ * Host memory per machine: vmalloc of 1 TiB on a 4 TiB machine aborted
+ * the process ("host out of memory"); it returns nil with the kernel's
+ * warning now, the machine goes on.  A scenario may lower the budget
+ * (host_memory), never raise it past the run's (--max-host-memory).
+ */
+static void test_host_memory_budget(void **state)
+{
+	(void)state;
+	expect_lua("local m = vmlab.machine{cpus = 4, memory = '4T'}\n"
+		   "assert(m:vmalloc(1 << 40) == nil)\n"
+		   "local a = assert(m:vmalloc(1 << 20))\n"
+		   "m:write64(a, 5) assert(m:read64(a) == 5)\n"
+		   "m:vfree(a)\n",
+		   SIM_OK, NULL);
+	/* A lowered budget takes effect: 2 GiB of frames need 16 sections
+	 * of descriptors, more than 16 MiB hold; zeroing costs nothing. */
+	expect_lua("local m = vmlab.machine{memory = '4G', host_memory = '16M'}\n"
+		   "assert(m:vmalloc(2 << 30) == nil)\n"
+		   "assert(m:vzalloc(64 << 20))\n",
+		   SIM_OK, NULL);
+	/* Stores cannot fail: writing more pages than the budget holds
+	 * ends the run, and no pcall catches it. */
+	expect_lua("local m = vmlab.machine{memory = '256M', host_memory = '8M'}\n"
+		   "local a = assert(m:vmalloc(16 << 20))\n"
+		   "pcall(function() for i = 0, 4095 do\n"
+		   "  m:write64(a + i * 4096, i) end end)\n"
+		   "error('not reached')\n",
+		   SIM_FAIL, "host-memory budget exceeded: machine 'machine 1' "
+			     "holds");
+	expect_lua("vmlab.machine{host_memory = '2G'}\n", SIM_USAGE,
+		   "host_memory is 1M..1073741824 bytes");
+	expect_lua("vmlab.machine{host_memory = 4096}\n", SIM_USAGE,
+		   "host_memory is 1M..");
+	/* The run's budget from the options (--max-host-memory). */
+	struct sim_result r;
+	struct sim_opts o = opts("vmlab.machine{cpus = 2, memory = '4T'}\n");
+	o.max_host_memory = 2 << 20;
+	assert_int_equal(sim_run(&o, &r), SIM_FAIL);
+	assert_non_null(strstr(r.error, "boot failed (ENOMEM)"));
+	assert_non_null(strstr(r.error, "2097152 bytes"));
+	sim_result_free(&r);
+	o = opts("vmlab.machine{host_memory = '8M'}\n");
+	o.max_host_memory = 4 << 20;
+	assert_int_equal(sim_run(&o, &r), SIM_USAGE);
+	sim_result_free(&r);
+}
+
+/* Machines per run are capped (destroyed ones count), pcall or not. */
+static void test_machine_cap(void **state)
+{
+	(void)state;
+	char text[256];
+	snprintf(text, sizeof(text),
+		 "for i = 1, %d do vmlab.machine{cpus = 1, memory = '64M'}"
+		 ":destroy() end\n"
+		 "local ok, err = pcall(vmlab.machine, {memory = '64M'})\n"
+		 "assert(not ok and err:find('at most %d machines'), err)\n"
+		 "vmlab.machine{memory = '64M'}\n",
+		 SIM_DEFAULT_MAX_MACHINES, SIM_DEFAULT_MAX_MACHINES);
+	expect_lua(text, SIM_FAIL, "a run may create at most 64 machines "
+				   "(--max-machines)");
+	struct sim_result r;
+	struct sim_opts o = opts("local a = vmlab.machine{memory = '64M'}\n"
+				 "local b = vmlab.machine{memory = '64M'}\n"
+				 "local c = vmlab.machine{memory = '64M'}\n");
+	o.max_machines = 3;
+	assert_int_equal(sim_run(&o, &r), SIM_OK);
+	sim_result_free(&r);
+	o.max_machines = 2;
+	assert_int_equal(sim_run(&o, &r), SIM_FAIL);
+	assert_non_null(strstr(r.error, "hostile:3:"));
+	assert_non_null(strstr(r.error, "at most 2 machines"));
+	sim_result_free(&r);
+}
+
 /* The budget counts kernel work: cheap Lua, expensive calls, stops. */
 static void test_work_budget(void **state)
 {
@@ -335,6 +411,8 @@ int main(void)
 		cmocka_unit_test(test_no_binary_chunks),
 		cmocka_unit_test(test_no_host_addresses),
 		cmocka_unit_test(test_memory_cap),
+		cmocka_unit_test(test_host_memory_budget),
+		cmocka_unit_test(test_machine_cap),
 		cmocka_unit_test(test_work_budget),
 		cmocka_unit_test(test_pcall_program_error),
 		cmocka_unit_test(test_mmap_fixed_kernel_address),

@@ -318,6 +318,31 @@ static void test_vmalloc_page_array(void **state)
 }
 
 /*
+ * Zeroing a frame never written stores nothing (its contents are zeros
+ * already): vzalloc of 64 MiB costs its page array and tables, not 64 MiB
+ * of host pages forced past the budget.  A frame with contents is zeroed.
+ */
+static void test_vzalloc_zeroes_cost_nothing(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 256 * MiB, false);
+	u64 before = vmlab_host_bytes(m);
+	u64 va = vmlab_vzalloc(m, 0, 64 * MiB);
+	assert_int_not_equal(va, 0);
+	assert_true(vmlab_host_bytes(m) - before < MiB);
+	assert_int_equal(t_read64(m, 1, va + 32 * MiB), 0);
+	t_write64(m, 0, va, ~0ULL);
+	u64 pa;
+	vmlab_pgprot_t prot;
+	int level;
+	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot,
+					 &level), 0);
+	vmlab_phys_fill(m, pa, 0, 8);
+	assert_int_equal(t_read64(m, 1, va), 0);
+	vmlab_machine_destroy(m);
+}
+
+/*
  * The reported case: vmalloc of 1 TiB on a 4 TiB machine aborted the
  * process ("host out of memory"); under the default budget it fails, and
  * the machine goes on.
@@ -363,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_pgtable_page_after_section),
 		cmocka_unit_test(test_tlb_arrays),
 		cmocka_unit_test(test_vmalloc_page_array),
+		cmocka_unit_test(test_vzalloc_zeroes_cost_nothing),
 		cmocka_unit_test(test_vmalloc_1t_on_4t),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

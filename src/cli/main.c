@@ -32,6 +32,8 @@ static int cmd_help(int argc, char **argv);
 	"  --max-steps N   budget: Lua instructions plus kernel work units\n"      \
 	"                  (default 200000000; 0: no limit)\n"                   \
 	"  --max-memory B  Lua memory cap (default 1G; K, M, G suffixes)\n"      \
+	"  --max-host-memory B  host-memory budget per machine (default 1G)\n"  \
+	"  --max-machines N  machines a run may create (default 64)\n"          \
 	"  --mutant NAME   switch a historical kernel bug on (vmlab mutants)\n"
 
 #define BATCH_OPTS                                                            \

@@ -96,6 +96,14 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 					   v ? v : "nothing");
 			a->o.max_memory = bytes;
 			i++;
+		} else if (!strcmp(s, "--max-host-memory")) {
+			u64 bytes;
+			if (!parse_bytes(v, &bytes) || bytes < VMLAB_MiB)
+				return cli_bad(cmd, "--max-host-memory needs bytes "
+						"per machine >= 1M (e.g. 256M, 4G), got",
+					   v ? v : "nothing");
+			a->o.max_host_memory = bytes;
+			i++;
 		} else if (!strcmp(s, "--arch")) {
 			if (!vmlab_arch_layout(v))
 				return cli_bad(cmd, "--arch is x86_64 or arm64, not",
@@ -155,6 +163,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 		} else if (!strcmp(s, "--seed") || !strcmp(s, "--seeds") ||
 			   !strcmp(s, "--cpus") || !strcmp(s, "--depth") ||
 			   !strcmp(s, "--max-steps") ||
+			   !strcmp(s, "--max-machines") ||
 			   !strcmp(s, "--pct-steps") || !strcmp(s, "--runs") ||
 			   !strcmp(s, "-r") || !strcmp(s, "--jobs") ||
 			   !strcmp(s, "-j")) {
@@ -177,6 +186,11 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_args *a,
 			} else if (!strcmp(s, "--max-steps")) {
 				/* 0 is documented as no limit (vmlab(1)). */
 				a->o.max_steps = n ? n : SIM_NO_STEP_LIMIT;
+			} else if (!strcmp(s, "--max-machines")) {
+				if (n < 1 || n > SIM_MAX_MACHINES_LIMIT)
+					return cli_bad(cmd, "--max-machines is 1..4096",
+						       NULL);
+				a->o.max_machines = (int)n;
 			} else if (!strcmp(s, "--runs") || !strcmp(s, "-r")) {
 				if (n < 1 || n > 1000000)
 					return cli_bad(cmd, "--runs is 1..1000000", NULL);
@@ -285,6 +299,11 @@ static void replay_command(const struct cli_args *a, u64 seed, FILE *f)
 	if (a->o.max_memory)
 		fprintf(f, " --max-memory %llu",
 			(unsigned long long)a->o.max_memory);
+	if (a->o.max_host_memory)
+		fprintf(f, " --max-host-memory %llu",
+			(unsigned long long)a->o.max_host_memory);
+	if (a->o.max_machines)
+		fprintf(f, " --max-machines %d", a->o.max_machines);
 	for (int i = 0; i < a->o.nr_defs; i++)
 		fprintf(f, " -D %s", a->o.defs[i]);
 	for (int id = 0; id < VMLAB_NR_MUTANTS; id++)

@@ -440,10 +440,17 @@ static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
 		size_t n = (size_t)(VMLAB_PAGE_SIZE - off);
 		if (n > len)
 			n = len;
-		u8 *p = frame_content(m, pa >> VMLAB_PAGE_SHIFT, !rbuf);
+		u64 pfn = pa >> VMLAB_PAGE_SHIFT;
+		/* Zeros into a frame never written change nothing: no host
+		 * page for them (vzalloc of a large area stays free). */
+		bool noop = !rbuf && !wbuf && !fill &&
+			    !section(m, pfn)->content[pfn & (SECTION_FRAMES - 1)];
+		u8 *p = noop ? NULL : frame_content(m, pfn, !rbuf);
 		if (!rbuf)
-			pgtable_wild_store(m, -1, pa >> VMLAB_PAGE_SHIFT);
-		if (rbuf) {
+			pgtable_wild_store(m, -1, pfn);
+		if (noop) {
+			assert(frame_content(m, pfn, false) == m->phys.zero_page);
+		} else if (rbuf) {
 			memcpy(rbuf, p + off, n);
 			rbuf = (u8 *)rbuf + n;
 		} else if (wbuf) {

@@ -62,6 +62,7 @@ struct sim {
 	u64 dead_work;   /* kernel work of the machines already destroyed */
 	size_t lua_mem, max_memory; /* Lua heap bytes and their cap */
 	bool mem_hit;
+	bool host_hit;    /* a machine's stores went past its host budget */
 	bool usage;       /* the failure is a usage error (exit 2) */
 	char *task_error; /* first error raised in a CPU program */
 	struct sim_machine **mach;
@@ -203,6 +204,7 @@ void sandbox_open(lua_State *L);
 u64 sandbox_machine_work(struct vmlab_machine *m);
 /* Lua instructions plus every machine's kernel work: the budget's use. */
 u64 sandbox_steps(struct sim *sim);
+const struct sim_machine *sandbox_host_over(const struct sim *sim);
 
 /* ------------------------------------------------------------ trace */
 

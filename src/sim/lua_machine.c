@@ -455,7 +455,7 @@ static const char *const machine_keys[] = {
 	"cpus", "memory", "checker", "pcid", "direct_map_1g", "flush_ceiling",
 	"arch", "seed", "label", "expect", "quiet", "pwc", "tlb", "cost",
 	"mutants", "kasan", "asid_bits", "hw_afdbm", "rodata_full",
-	"set_alias", "reset_perms", "kworker", NULL};
+	"set_alias", "reset_perms", "kworker", "host_memory", NULL};
 
 /* Options one architecture has and the other does not. */
 static const char *const x86_only[] = {"pcid", "flush_ceiling", NULL};
@@ -534,6 +534,25 @@ static void parse_mutants(lua_State *L, int t, struct vmlab_config *cfg)
 	}
 }
 
+/* host_memory: the machine's host budget, at most the run's (a script
+ * may not raise what the command line allowed). */
+static void parse_host_memory(lua_State *L, struct vmlab_config *cfg)
+{
+	u64 run = cfg->max_host_bytes; /* the run's, set by parse_config */
+	assert(run >= VMLAB_MiB);
+	if (lua_getfield(L, 1, "host_memory") != LUA_TNIL) {
+		u64 v = parse_size(L, -1, "vmlab.machine host_memory");
+		char most[24];
+		snprintf(most, sizeof(most), "%llu", (unsigned long long)run);
+		if (v < VMLAB_MiB || v > run)
+			lsim_usage_error(L, "vmlab.machine: host_memory is 1M.."
+					    "%s bytes (--max-host-memory)", most);
+		cfg->max_host_bytes = v;
+	}
+	lua_pop(L, 1);
+	assert(cfg->max_host_bytes >= VMLAB_MiB && cfg->max_host_bytes <= run);
+}
+
 static void parse_config(lua_State *L, struct sim *sim,
 			 struct vmlab_config *cfg)
 {
@@ -541,6 +560,8 @@ static void parse_config(lua_State *L, struct sim *sim,
 	vmlab_config_default(cfg);
 	cfg->seed = sim->seed;
 	cfg->checker = true;
+	cfg->max_host_bytes = sim->o->max_host_memory ? sim->o->max_host_memory
+						      : VMLAB_DEFAULT_HOST_BYTES;
 	if (sim->o->arch)
 		cfg->arch = sim->o->arch;
 	for (int w = 0; w < VMLAB_MUTANT_WORDS; w++)
@@ -556,6 +577,7 @@ static void parse_config(lua_State *L, struct sim *sim,
 	if (lua_getfield(L, 1, "memory") != LUA_TNIL)
 		cfg->mem_bytes = parse_size(L, -1, "vmlab.machine memory");
 	lua_pop(L, 1);
+	parse_host_memory(L, cfg);
 	cfg->checker = opt_bool(L, 1, "checker", true);
 	cfg->pcid = opt_bool(L, 1, "pcid", cfg->pcid);
 	cfg->direct_map_1g = opt_bool(L, 1, "direct_map_1g", cfg->direct_map_1g);
@@ -617,6 +639,11 @@ static int l_machine(lua_State *L)
 					   "no parameters (vmlab.params{...} "
 					   "comes before vmlab.machine)");
 	struct vmlab_config cfg;
+	int max = sim->o->max_machines ? sim->o->max_machines
+				       : SIM_DEFAULT_MAX_MACHINES;
+	if (sim->nr_mach >= max)
+		return luaL_error(L, "vmlab.machine: a run may create at most "
+				     "%d machines (--max-machines)", max);
 	parse_config(L, sim, &cfg);
 	if (sim->o->cpus > 0)
 		cfg.nr_cpus = sim->o->cpus;
@@ -647,6 +674,12 @@ static int l_machine(lua_State *L)
 	if (kerr)
 		return luaL_error(L, "vmlab.machine: %s", kerr);
 	int err = vmlab_boot(&cfg, &m);
+	if (err == -VMLAB_ENOMEM)
+		return luaL_error(L, "vmlab.machine: boot failed (ENOMEM): the "
+				     "model's state needs more host memory than "
+				     "the machine's budget (%I bytes: "
+				     "host_memory, --max-host-memory)",
+				  (lua_Integer)cfg.max_host_bytes);
 	if (err)
 		return luaL_error(L, "vmlab.machine: boot failed (%s): check "
 				     "memory (64M..4T, a multiple of 2M) and "

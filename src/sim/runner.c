@@ -99,9 +99,13 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 	assert(sim && sim->L);
 	sim->lua_steps += HOOK_COUNT;
 	const char *why = NULL;
+	const struct sim_machine *over = NULL;
 	if (sim->budget_hit || sandbox_steps(sim) > sim->max_steps) {
 		sim->budget_hit = true;
 		why = "step budget exceeded";
+	} else if (sim->host_hit || (over = sandbox_host_over(sim))) {
+		sim->host_hit = true;
+		why = "host-memory budget exceeded";
 	} else if (sim->running && vmlab_sched_aborting(sim->running->m)) {
 		why = "stopped: the run is being aborted";
 	}
@@ -118,6 +122,13 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 				   "work; an endless loop? raise it with "
 				   "--max-steps, 0 for no limit)",
 				why, (lua_Integer)sim->max_steps);
+	else if (over)
+		lua_pushfstring(L, "%s: machine '%s' holds %I bytes of host "
+				   "memory, its budget is %I (frames written "
+				   "by stores; host_memory, --max-host-memory)",
+				why, over->label,
+				(lua_Integer)vmlab_host_bytes(over->m),
+				(lua_Integer)vmlab_host_limit(over->m));
 	else
 		lua_pushstring(L, why);
 	lua_concat(L, 2);

@@ -71,6 +71,19 @@ u64 sandbox_steps(struct sim *sim)
 	return w;
 }
 
+/* A live machine past its host budget (CPU stores are charged even
+ * there: they cannot fail in the model), NULL if none. */
+const struct sim_machine *sandbox_host_over(const struct sim *sim)
+{
+	for (int i = 0; i < sim->nr_mach; i++) {
+		const struct sim_machine *sm = sim->mach[i];
+		if (!sm->destroyed &&
+		    vmlab_host_bytes(sm->m) > vmlab_host_limit(sm->m))
+			return sm;
+	}
+	return NULL;
+}
+
 /* ---------------------------------------------------------- library */
 
 /* load(chunk, name, mode, env) with the mode forced to text. */
@@ -118,7 +131,7 @@ static int l_format(lua_State *L)
 static int rethrow_if_fatal(lua_State *L, int nres)
 {
 	struct sim *sim = lsim(L);
-	if ((sim->budget_hit || sim->mem_hit) &&
+	if ((sim->budget_hit || sim->mem_hit || sim->host_hit) &&
 	    lua_type(L, -nres) == LUA_TBOOLEAN && !lua_toboolean(L, -nres)) {
 		lua_pushvalue(L, -nres + 1);
 		return lua_error(L);

@@ -27,6 +27,10 @@ enum sim_status {
 #define SIM_DEFAULT_MAX_STEPS 200000000ULL
 #define SIM_NO_STEP_LIMIT UINT64_MAX   /* --max-steps 0 */
 #define SIM_DEFAULT_MAX_MEMORY (1ULL << 30) /* Lua heap bytes */
+/* Machines one run may create (live or destroyed): with each machine's
+ * host budget (VMLAB_DEFAULT_HOST_BYTES) it bounds a run's host memory. */
+#define SIM_DEFAULT_MAX_MACHINES 64
+#define SIM_MAX_MACHINES_LIMIT 4096 /* --max-machines ceiling */
 
 struct sim_opts {
 	const char *scenario; /* a file, or the name of a built-in */
@@ -39,6 +43,10 @@ struct sim_opts {
 	u64 pct_steps;      /* 0: calibrate (see doc/sim.md) */
 	u64 max_steps;      /* 0: SIM_DEFAULT_MAX_STEPS */
 	u64 max_memory;     /* Lua heap cap in bytes, 0: the default */
+	int max_machines;   /* machines per run, 0: SIM_DEFAULT_MAX_MACHINES */
+	/* Host-memory budget of each machine (vmlab_config.max_host_bytes);
+	 * a scenario's host_memory may only lower it.  0: the default. */
+	u64 max_host_memory;
 	const char *defs[SIM_MAX_DEFS]; /* "name=value" */
 	int nr_defs;
 	FILE *out;            /* print() output; NULL: collected */

@@ -374,6 +374,28 @@ def t_cli_errors(vmlab, gdir):
             (["run", scen("loop.lua", "local n = 0\nwhile true do n = n + 1 end\n"),
               "--max-steps", "100000"], 1, "loop.lua:2: step budget exceeded"),
             (["run", "race", "--bogus"], 2, "unknown option"),
+            # resource limits: the host budget per machine and the
+            # machines per run come from the command line
+            (["run", scen("big.lua",
+                          "local m = vmlab.machine{memory = '4T'}\n"
+                          "assert(m:vmalloc(1 << 40) == nil)\n"
+                          "assert(m:vmalloc(1 << 20))\n"
+                          "print('vmalloc 1T: nil')\n")],
+             0, "vmalloc 1T: nil"),
+            (["run", scen("tight.lua", "vmlab.machine{memory = '4T'}\n"),
+              "--max-host-memory", "2M"], 1,
+             "tight.lua:1: vmlab.machine: boot failed (ENOMEM)"),
+            (["run", scen("raise.lua",
+                          "vmlab.machine{host_memory = '2G'}\n"),
+              "--max-host-memory", "1G"], 2, "host_memory is 1M.."),
+            (["run", scen("many.lua",
+                          "for i = 1, 3 do vmlab.machine{memory = '64M'}"
+                          ":destroy() end\n"),
+              "--max-machines", "2"], 1,
+             "many.lua:1: vmlab.machine: a run may create at most 2 "
+             "machines"),
+            (["run", "race", "--max-machines", "0"], 2, "1..4096"),
+            (["run", "race", "--max-host-memory", "1K"], 2, ">= 1M"),
             (["run"], 2, "which scenario"),
             (["run", "race", "--seed", "x"], 2, "needs a number"),
             (["run", "race", "--policy", "fifo"], 2, "pct, random or rr"),

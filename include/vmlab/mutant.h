@@ -129,6 +129,14 @@
 	  "lock: a vmalloc in between reuses the space and keeps the shadow "  \
 	  "page it finds mapped, the release then frees it", "kasan",          \
 	  "kasan-release-unlocked", 200)                                       \
+	X(KASAN_VMALLOC_EARLY_SHADOW, "kasan-vmalloc-early-shadow",          \
+	  "the seed's requirement (x86/kasan, arm64/kasan: support "           \
+	  "KASAN_VMALLOC)",                                                    \
+	  "kasan_init maps the vmalloc and module shadow onto the early "      \
+	  "shadow page as without KASAN_VMALLOC: kasan_populate_vmalloc "      \
+	  "finds a PTE there and allocates nothing, the unpoison then writes " \
+	  "the shared read-only page", "kasan",                                \
+	  "kasan-vmalloc-early-shadow", 1)                                     \
 	X(SMMU_INV_OVERFLOW, "smmu-inv-overflow",                            \
 	  "e7ad6c2a4b1a (iommu/arm-smmu-v3: fix soft lockup in "               \
 	  "arm_smmu_mm_invalidate_range)",                                     \

@@ -418,7 +418,13 @@ static void depopulate_pte(struct kasan_state *ks, int cpu, u64 sva,
 	vmlab_lock_acquire(m, cpu, &ks->page_table_lock,
 			   "spin_lock init_mm.page_table_lock");
 	vmlab_pte_decode(m, vmlab_get_entry(m, ptep), VMLAB_LVL_PTE, &in);
-	if (in.kind == VMLAB_PTE_LEAF) {
+	if (in.kind == VMLAB_PTE_LEAF && in.pfn == ks->early_page) {
+		/* Only with the vmalloc shadow on the early shadow (a mutant):
+		 * the shared page is never the release's to free. */
+		vmlab_warn(m, "kasan_release_vmalloc: the shadow at %#llx is "
+			      "the early shadow page",
+			   (unsigned long long)sva);
+	} else if (in.kind == VMLAB_PTE_LEAF) {
 		if (vmlab_checker_enabled(m) && shadow_page_in_use(ks, sva))
 			kasan_report_fault(ks, cpu, kasan_shadow_to_mem(ks, sva),
 					   sva, "kasan_release_vmalloc");
@@ -694,7 +700,8 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 	if (err)
 		return err;
 	/* The vmalloc and module shadow is left unmapped. */
-	assert(!shadow_present(ks, kasan_shadow(ks, ks->layout->vmalloc_start)));
+	assert(vmlab_mutant(m, VMLAB_MUT_KASAN_VMALLOC_EARLY_SHADOW) ||
+	       !shadow_present(ks, kasan_shadow(ks, ks->layout->vmalloc_start)));
 	assert(ks->shadow_start <= ks->dm_shadow_start &&
 	       ks->dm_shadow_end <= ks->shadow_end);
 	return 0;

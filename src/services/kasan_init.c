@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "services/kasan_internal.h"
+#include "vmlab/mutant.h"
 
 /* x86-64 (Documentation/arch/x86/x86_64/mm.rst, 4-level): the CPU entry
  * area, whose shadow Linux populates on demand (not modelled: left
@@ -227,8 +228,20 @@ struct mem_range {
 static int early_ranges(struct kasan_state *ks)
 {
 	const struct vmlab_va_layout *l = ks->layout;
-	struct mem_range r[5];
+	struct mem_range r[7];
 	int n = 0;
+
+	if (vmlab_mutant(ks->m, VMLAB_MUT_KASAN_VMALLOC_EARLY_SHADOW)) {
+		/* The layout without KASAN_VMALLOC: vmalloc and modules on
+		 * the early shadow too. */
+		r[n++] = (struct mem_range){l->vmalloc_start,
+					    l->vmalloc_end + 1};
+		if (l->modules_end != l->vmalloc_start)
+			r[n++] = (struct mem_range){l->modules_vaddr,
+						    l->modules_end};
+		else
+			r[n - 1].lo = l->modules_vaddr;
+	}
 
 	if (ks->m->arch->id == VMLAB_ARCH_ARM64) {
 		/* PAGE_END .. MODULES_VADDR, VMALLOC_END .. the top. */

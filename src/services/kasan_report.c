@@ -240,12 +240,18 @@ void kasan_report_fault(struct kasan_state *ks, int cpu, u64 addr, u64 shadow,
 			(unsigned long long)(addr + VMLAB_KASAN_SHADOW_PAGE_SPAN));
 		describe_area(ks, &b, addr);
 	} else {
-		kprintf(&b, "shadow not mapped\nBUG: unable to handle page "
+		u8 byte;
+		/* Mapped but faulting: a store to the read-only early
+		 * shadow page. */
+		bool ro = !kasan_peek(ks, shadow, &byte);
+		kprintf(&b, "%s\nBUG: unable to handle page "
 			    "fault for address: %016llx\n#PF: supervisor "
-			    "access in kernel mode (%s, KASAN shadow of "
+			    "%saccess in kernel mode (%s, KASAN shadow of "
 			    "%016llx)\n",
-			(unsigned long long)shadow, what,
-			(unsigned long long)addr);
+			ro ? "shadow write-protected (the early shadow page)"
+			   : "shadow not mapped",
+			(unsigned long long)shadow, ro ? "write " : "",
+			what, (unsigned long long)addr);
 		describe_area(ks, &b, addr);
 	}
 	vmlab_checker_report(ks->m, VMLAB_CHECK_KASAN, cpu, addr, ~0ULL,

@@ -137,6 +137,13 @@
 	  "finds a PTE there and allocates nothing, the unpoison then writes " \
 	  "the shared read-only page", "kasan",                                \
 	  "kasan-vmalloc-early-shadow", 1)                                     \
+	X(KASAN_POPULATE_UNLOCKED, "kasan-populate-unlocked",                \
+	  "3c5c3cfb9ef4 (init_mm.page_table_lock in populate)",                \
+	  "kasan_populate_vmalloc_pte sets the shadow PTE without "            \
+	  "init_mm.page_table_lock and without re-checking pte_none: two "     \
+	  "CPUs populating areas that share a shadow page both install one, "  \
+	  "the second over the first", "stale-access",                         \
+	  "kasan-populate-unlocked", 200)                                      \
 	X(SMMU_INV_OVERFLOW, "smmu-inv-overflow",                            \
 	  "e7ad6c2a4b1a (iommu/arm-smmu-v3: fix soft lockup in "               \
 	  "arm_smmu_mm_invalidate_range)",                                     \

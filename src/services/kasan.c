@@ -263,15 +263,29 @@ static int populate_pte(struct kasan_state *ks, int cpu, u64 sva)
 		return -VMLAB_ENOMEM;
 	vmlab_phys_fill(m, pfn << VMLAB_PAGE_SHIFT, VMLAB_KASAN_VMALLOC_INVALID,
 			VMLAB_PAGE_SIZE);
-	vmlab_lock_acquire(m, cpu, &ks->page_table_lock,
-			   "spin_lock init_mm.page_table_lock");
-	bool mine = !shadow_present(ks, sva);
-	if (mine)
+	bool unlocked = vmlab_mutant(m, VMLAB_MUT_KASAN_POPULATE_UNLOCKED);
+	bool mine;
+	if (unlocked) {
+		/* The bug: no lock, no second look; the first look above
+		 * decides, and set_pte_at() overwrites what another CPU
+		 * installed meanwhile. */
+		sched_point(m, cpu, "kasan_populate_vmalloc_pte (no lock)");
+		mine = true;
 		err = vmlab_map_range(m, vmlab_init_mm(m), sva,
 				      pfn << VMLAB_PAGE_SHIFT, VMLAB_PAGE_SIZE,
-				      VMLAB_PAGE_KERNEL, 0);
-	vmlab_lock_release(m, cpu, &ks->page_table_lock,
-			   "spin_unlock init_mm.page_table_lock");
+				      VMLAB_PAGE_KERNEL, VMLAB_MAP_REPLACE);
+	} else {
+		vmlab_lock_acquire(m, cpu, &ks->page_table_lock,
+				   "spin_lock init_mm.page_table_lock");
+		mine = !shadow_present(ks, sva);
+		if (mine)
+			err = vmlab_map_range(m, vmlab_init_mm(m), sva,
+					      pfn << VMLAB_PAGE_SHIFT,
+					      VMLAB_PAGE_SIZE, VMLAB_PAGE_KERNEL,
+					      0);
+		vmlab_lock_release(m, cpu, &ks->page_table_lock,
+				   "spin_unlock init_mm.page_table_lock");
+	}
 	if (!mine || err) {
 		ks->st.populate_raced += !mine;
 		vmlab_free_pages(m, cpu, pfn, 0);

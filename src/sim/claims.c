@@ -106,7 +106,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"2.15", "kasan-vmalloc-shadow",
 	 "`init_mm.page_table_lock` around populate/depopulate PTE updates",
-	 "init_mm.page_table_lock is taken around every shadow PTE populate/depopulate and is a scheduling point that the kasan-race scenario explores, but no figure or verdict isolates what it protects"},
+	 NULL},
 	{"3.1", "vmalloc-exec-rox",
 	 "Every dynamic-text user takes ≥1 RO+X page, so one page-table entry and one iTLB entry each",
 	 NULL},

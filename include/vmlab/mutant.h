@@ -34,10 +34,14 @@
 	  "(model self-test: x86 flush_tlb_mm_range tlb_single_page_flush_ceiling)",\
 	  "a user flush over the ceiling (34 pages) invalidates only the first 33 instead of flushing the whole PCID",\
 	  "stale-access", "ceiling-truncated", 1)\
+	X(CEILING_OFF_BY_ONE, "ceiling-off-by-one",\
+	  "(model self-test: x86 flush_tlb_mm_range, '>' tlb_single_page_flush_ceiling)",\
+	  "the single-page/full decision tests pages >= ceiling: exactly 33 pages flush the whole PCID (safe, but the 33-page side of the boundary is lost)",\
+	  "outcome", "ceiling-truncated", 1)\
 	X(PMD_FREE_PTE_NO_FLUSH, "pmd-free-pte-no-flush",\
 	  "5e0fb5df2ee8 (x86/mm: Add TLB purge to free pmd/pte page interfaces)",\
 	  "vmalloc_huge takes a PMD slot: pmd_free_pte_page frees the old PTE table without flushing the paging-structure caches",\
-	  "outcome", "pmd-free-pte-no-flush", 1)\
+	  "freed-frame-reachable", "pmd-free-pte-no-flush", 1)\
 	X(RESET_PERMS_DEFAULT_EARLY, "reset-perms-default-early",\
 	  "868b104d7379 (mm/vmalloc: Add flag for freeing of special permsissions)",\
 	  "vm_reset_perms makes the direct map default (RW) before the flush, while another CPU still caches the executable vmalloc alias",\

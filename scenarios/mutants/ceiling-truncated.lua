@@ -1,4 +1,4 @@
--- ceiling-truncated: mprotect of 33 and of 34 pages (the flush ceiling's two sides) leaves no stale entry on another CPU
+-- ceiling-truncated: mprotect of 33 and of 34 pages (the flush ceiling's two sides) leaves no stale entry on another CPU, 33 by invlpg and 34 by one full flush
 --
 -- tlb_single_page_flush_ceiling is 33: up to 33 pages are invalidated
 -- one by one, more flush the whole PCID.  CPU 1 caches every page, CPU 0

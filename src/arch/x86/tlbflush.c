@@ -260,6 +260,9 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 	bool full = end == VMLAB_TLB_FLUSH_ALL || start >= end ||
 		    range_pages(start, end, stride_shift) >
 			    m->cfg.flush_ceiling;
+	if (vmlab_mutant(m, VMLAB_MUT_CEILING_OFF_BY_ONE) && !full &&
+	    range_pages(start, end, stride_shift) == m->cfg.flush_ceiling)
+		full = true; /* '>=' where Linux has '>' */
 	count(m, cpu, full ? VMLAB_C_flush_mm_range_full :
 			     VMLAB_C_flush_mm_range, 1);
 	u64 gen = ++mm->tlb_gen;

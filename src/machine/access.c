@@ -326,7 +326,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 			  enum vmlab_access kind, u64 va, bool user,
 			  struct vmlab_fault *f)
 {
-	/* The callers checked va (access_slow) or hit its tag (canonical). */
+	/* The callers checked va (access_miss) or hit its tag (canonical). */
 	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
 	u16 pcid = cpu_pcid(c);
@@ -419,9 +419,9 @@ static inline void copy_small(u8 *dst, const u8 *src, size_t len)
 
 /* Move the bytes page by page; arguments are checked and observers have
  * seen the access. */
-static __attribute__((noinline)) int
-access_pages(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
-	     u64 va, u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
+static inline int access_pages(struct vmlab_machine *m, struct cpu *c,
+			       enum vmlab_access kind, u64 va, u8 *p,
+			       size_t len, u32 flags, struct vmlab_fault *f)
 {
 	assert(len > 0 && len <= MAX_ACCESS_LEN);
 	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
@@ -449,17 +449,42 @@ access_pages(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	return 0;
 }
 
-static __attribute__((noinline)) int
-access_slow(struct vmlab_machine *m, int cpu, enum vmlab_access kind, u64 va,
-	    u8 *p, size_t len, u32 flags, struct vmlab_fault *f)
+/* A valid CPU id, a valid kind and the flags in one word: the miss entry
+ * takes six arguments, all in registers, so the inline hit path's miss
+ * is a tail call (no registers saved around it). */
+static inline u64 acc_key(int cpu, enum vmlab_access kind, u32 flags)
 {
-	if ((unsigned)cpu >= (unsigned)m->nr_cpus || kind >= VMLAB_NR_ACCESS || len == 0 ||
-	    len > MAX_ACCESS_LEN || !canonical(m, va) || va + len < va ||
-	    !canonical(m, va + len - 1) || (kind == VMLAB_WRITE && !p))
+	assert((unsigned)cpu < VMLAB_MAX_CPUS && kind < VMLAB_NR_ACCESS);
+	return (u64)(u32)cpu | (u64)kind << 16 | (u64)flags << 32;
+}
+
+/* An access the fast path missed, CPU id and kind already checked. */
+static __attribute__((noinline)) int
+access_miss(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
+	    struct vmlab_fault *f)
+{
+	int cpu = (int)(key & 0xffff);
+	enum vmlab_access kind = (enum vmlab_access)((key >> 16) & 0xffff);
+	u32 flags = (u32)(key >> 32);
+	assert(cpu < m->nr_cpus && kind < VMLAB_NR_ACCESS);
+	struct cpu *c = &m->cpu[cpu];
+	/* Access observers on: a hit carries the watched tag, which vouches
+	 * for va as a plain hit's does (no further checks), and the
+	 * observers see the access before it is made. */
+	if (p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)) &&
+	    c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)].tag ==
+		    (fast_tag(va, flags & VMLAB_ACC_USER) | FAST_TAG_WATCH)) {
+		assert(m->fast_watch == FAST_TAG_WATCH);
+		/* translate() matches the watched tag again (an observer may
+		 * have changed the mapping meanwhile). */
+	} else if (len == 0 || len > MAX_ACCESS_LEN || !canonical(m, va) ||
+		   va + len < va || !canonical(m, va + len - 1) ||
+		   (kind == VMLAB_WRITE && !p)) {
 		return -VMLAB_EINVAL;
+	}
 	if (obs_on(m, OBS_ACCESS))
 		OBS_CALL(m, access, cpu, kind, va, len, flags);
-	return access_pages(m, &m->cpu[cpu], kind, va, p, len, flags, f);
+	return access_pages(m, c, kind, va, p, len, flags, f);
 }
 
 /*
@@ -471,9 +496,10 @@ static inline int access_fast(struct vmlab_machine *m, int cpu,
 			      enum vmlab_access kind, u64 va, u8 *p,
 			      size_t len, u32 flags, struct vmlab_fault *f)
 {
-	if (likely((unsigned)cpu < (unsigned)m->nr_cpus &&
-		   (unsigned)kind < VMLAB_NR_ACCESS && p &&
-		   len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)))) {
+	if (unlikely((unsigned)cpu >= (unsigned)m->nr_cpus ||
+		     (unsigned)kind >= VMLAB_NR_ACCESS))
+		return -VMLAB_EINVAL;
+	if (likely(p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)))) {
 		struct cpu *c = &m->cpu[cpu];
 		struct fast_entry *fe = &c->fast[kind][(va >> VMLAB_PAGE_SHIFT) &
 						       (FAST_SIZE - 1)];
@@ -487,17 +513,8 @@ static inline int access_fast(struct vmlab_machine *m, int cpu,
 				copy_small(p, host, len);
 			return 0;
 		}
-		/* Access observers on: the hit carries the watched tag, and
-		 * the observers see the access before it is made. */
-		if (fe->tag == (want | FAST_TAG_WATCH)) {
-			assert(m->fast_watch == FAST_TAG_WATCH);
-			OBS_CALL(m, access, cpu, kind, va, len, flags);
-			/* translate() matches the watched tag again (an
-			 * observer may have changed the mapping meanwhile). */
-			return access_pages(m, c, kind, va, p, len, flags, f);
-		}
 	}
-	return access_slow(m, cpu, kind, va, p, len, flags, f);
+	return access_miss(m, acc_key(cpu, kind, flags), va, p, len, f);
 }
 
 int vmlab_access(struct vmlab_machine *m, int cpu, enum vmlab_access kind,

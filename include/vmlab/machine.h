@@ -232,9 +232,12 @@ void vmlab_enter_lazy_tlb(struct vmlab_machine *m, int cpu);
 struct vmlab_mm *vmlab_cpu_mm(struct vmlab_machine *m, int cpu);
 bool vmlab_cpu_is_lazy(struct vmlab_machine *m, int cpu);
 /* Every machine begins with this head (the first member of its fast
- * view, tlb.h), so the CPU-id check many entry points make is inline. */
+ * view, tlb.h), so the CPU-id check many entry points make and the
+ * canonical-address check (pgtable.h) are inline. */
 struct vmlab__machine_head {
 	int nr_cpus; /* set at boot, never changed */
+	/* canonical: va >> va_top_shift is 0 or all ones (set at boot) */
+	unsigned va_top_shift;
 };
 static inline bool vmlab_cpu_valid(const struct vmlab_machine *m, int cpu)
 {

@@ -158,7 +158,13 @@ u64 vmlab_pgd_index_va(const struct vmlab_machine *m,
 		       const struct vmlab_mm *mm, u64 idx);
 /* Is va canonical for the architecture (x86: bits 63..47 equal; arm64:
  * bits 63..48, a TTBR0 or TTBR1 address)? */
-bool vmlab_va_canonical(const struct vmlab_machine *m, u64 va);
+static inline bool vmlab_va_canonical(const struct vmlab_machine *m, u64 va)
+{
+	const struct vmlab__machine_head *h =
+		(const struct vmlab__machine_head *)(const void *)m;
+	u64 top = va >> h->va_top_shift;
+	return top == 0 || top == (~0ULL >> h->va_top_shift);
+}
 bool vmlab_pte_needs_flush(const struct vmlab_machine *m, u64 old, u64 new_);
 const struct vmlab_va_layout *vmlab_layout(const struct vmlab_machine *m);
 /* The layout of an architecture by name (NULL: x86_64); NULL if unknown. */

@@ -13,8 +13,7 @@
 /* x86: bits 63..47 equal; arm64: bits 63..48 (TTBR0 or TTBR1 region). */
 static inline bool canonical(const struct vmlab_machine *m, u64 va)
 {
-	u64 top = va >> m->va_top_shift;
-	return top == 0 || top == (~0ULL >> m->va_top_shift);
+	return vmlab_va_canonical(m, va);
 }
 
 /* Result of a hardware walk. */

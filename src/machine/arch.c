@@ -59,12 +59,6 @@ const struct vmlab_va_layout *vmlab_layout(const struct vmlab_machine *m)
 	return &m->arch->layout;
 }
 
-bool vmlab_va_canonical(const struct vmlab_machine *m, u64 va)
-{
-	u64 top = va >> m->va_top_shift;
-	return top == 0 || top == (~0ULL >> m->va_top_shift);
-}
-
 const struct vmlab_va_layout *vmlab_arch_layout(const char *arch)
 {
 	if (!arch || !strcmp(arch, "x86_64"))

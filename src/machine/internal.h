@@ -309,7 +309,6 @@ struct vmlab_machine {
 	struct vmlab_config cfg;
 	u64 host_bytes, host_limit; /* the host-memory budget (hostmem.c) */
 	const struct vmlab_arch_ops *arch;
-	u64 va_top_shift; /* canonical: va >> va_top_shift is 0 or all ones */
 	/* arm64: ASID allocator (context.c) and hardware features */
 	u64 *asid_map;
 	u64 asid_gen;

@@ -301,8 +301,9 @@ int machine_create(const struct vmlab_config *cfg,
 	m->has_set_alias = cfg->set_alias != VMLAB_OFF;
 	/* x86: bits 63..47 equal; arm64 (TTBR0/TTBR1 by bit 55, 48-bit
 	 * regions): bits 63..48 equal. */
-	m->va_top_shift = m->arch->split_root ? (u64)m->arch->layout.va_bits :
-						(u64)m->arch->layout.va_bits - 1;
+	m->fast.head.va_top_shift =
+		(unsigned)(m->arch->split_root ? m->arch->layout.va_bits :
+						 m->arch->layout.va_bits - 1);
 	m->nr_cpus = cfg->nr_cpus;
 	m->fast.head.nr_cpus = cfg->nr_cpus;
 	m->hash = 0xcbf29ce484222325ULL;

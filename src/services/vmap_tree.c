@@ -16,10 +16,13 @@
 /* A red-black tree of n < 2^64 nodes is at most 2 * log2(n + 1) high. */
 #define VMAP_RB_MAX_HEIGHT 128
 
+/* A loop's step bound: per step, so checked under the debug switch. */
 #define VMAP_BOUND(ctr, limit)                                                 \
 	do {                                                                   \
-		(ctr)++;                                                       \
-		assert((ctr) <= (limit));                                      \
+		if (VMAP_DEBUG) {                                              \
+			(ctr)++;                                               \
+			assert((ctr) <= (limit));                              \
+		}                                                              \
 		(void)(ctr);                                                   \
 	} while (0)
 

@@ -39,6 +39,7 @@ def readme_tour(root, vmlab):
 # is looked at.
 ARRAY_OBJECT = {("lua_user.c", "mm_methods"): "mm",
                 ("lua_pidfd.c", "methods"): "mm",
+                ("lua_pidfd.c", "machine_methods"): "m",
                 ("lua_mmevents.c", "mm_methods"): "mm",
                 ("lua_notifier.c", "smmu_m"): "s",
                 ("lua_notifier.c", "kvm_m"): "k",

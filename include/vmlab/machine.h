@@ -201,6 +201,10 @@ struct vmlab_mm {
 	u64 context_id; /* arm64 mm->context.id: generation | ASID, 0: none */
 	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
 	void *owner;   /* the upper layer's object embedding this mm */
+	/* [flush_lo, flush_hi): a user mm's mmu_gather is flushing it now
+	 * (tlb_flush_mmu); another thread may still use its TLB entries
+	 * there until the flush reaches it, as on real hardware */
+	u64 flush_lo, flush_hi;
 	/* mm->notifier_subscriptions: the notifiers layer's, NULL if none */
 	void *notifier_subscriptions;
 	/* x86 mm->context.next_trim_cpumask: simulated ns after which the

@@ -179,7 +179,16 @@
 	  "and flushes only CPU TLBs: KVM's stage 2 and an SMMU without BTM "   \
 	  "keep writing through writable entries, the writes never fault "     \
 	  "and soft-dirty misses them",                                         \
-	  "stale-access", "soft-dirty-no-notify", 1)
+	  "stale-access", "soft-dirty-no-notify", 1)                          \
+	X(MADVISE_RELOCK_UNCHECKED, "madvise-relock-unchecked",              \
+	  "9c49e5d09f07 (mm/madvise: handle madvise_lock() failure during "    \
+	  "race unwinding)",                                                   \
+	  "process_madvise's -ERESTARTNOINTR unwind drops mmap_lock and "      \
+	  "ignores madvise_lock()'s failure when SIGKILL arrives in between: " \
+	  "the advice goes on without the lock and the final unlock "          \
+	  "releases a lock it does not hold (reachable with guard install "    \
+	  "under the write lock, vmlab_user_set_guard_lock)",                  \
+	  "outcome", "madvise-relock-unchecked", 100)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -402,6 +402,21 @@ u64 vmlab_file_swapped_pages(const struct vmlab_file *f);
  * KiB by default; under a page: off).  -EINVAL above 2 MiB. */
 int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes);
 
+/* Locking (src/user/mmap_lock.c).  Every syscall takes mmap_lock as
+ * Linux 6.18 does (munmap, mmap, mprotect, mremap, mlock*, brk, fork and
+ * the VMA-changing madvise advice for writing; populate, guard install and
+ * remove, COLD, PAGEOUT for reading; DONTNEED and FREE a VMA's read lock),
+ * and faults try the VMA's read lock first (lock_vma_under_rcu), falling
+ * back to mmap_lock.  vmlab_user_kill() sends the task SIGKILL: from then
+ * on fatal_signal_pending() holds and mmap_write_lock_killable() fails
+ * with -EINTR.  vmlab_user_set_guard_lock(m, true) makes MADV_GUARD_INSTALL
+ * take mmap_lock for writing, as the first VM_MAYBE_GUARD series did (v1,
+ * 2025-10-29; 6.18 takes it for reading): the only way the restart path of
+ * process_madvise() can meet a lock that fails (a mutant's scenario). */
+int vmlab_user_kill(struct vmlab_user_mm *mm);
+bool vmlab_user_fatal_signal_pending(const struct vmlab_user_mm *mm);
+int vmlab_user_set_guard_lock(struct vmlab_machine *m, bool write);
+
 /* The swap area (one per machine, created on first use with a quarter of
  * RAM unless sized here first).  -VMLAB_EBUSY once in use. */
 int vmlab_swap_setup(struct vmlab_machine *m, u64 pages);
@@ -468,6 +483,11 @@ struct vmlab_user_stats {
 	u64 vma_alloc, vma_free, vma_merge, vma_split;
 	u64 guard_installed; /* markers written */
 	u64 guard_zaps;      /* install passes that had to zap pages */
+	/* locking (/proc/vmstat vma_lock_*, CONFIG_PER_VMA_LOCK_STATS) */
+	u64 vma_lock_success; /* faults handled under the VMA lock */
+	u64 vma_lock_abort;   /* no VMA or write-locked: mmap_lock taken */
+	u64 vma_lock_miss;    /* VMA changed under us: mmap_lock taken */
+	u64 madv_restarts;    /* -ERESTARTNOINTR: lock dropped, advice redone */
 };
 void vmlab_user_stats(struct vmlab_user_mm *mm, struct vmlab_user_stats *out);
 /* Page-table pages of the user half (a walk). */

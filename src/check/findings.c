@@ -53,9 +53,11 @@ void ck_stale_hit(struct vmlab_machine *m, struct cpu *c,
 		   (kind == VMLAB_FETCH && !g.x);
 	if (!bad)
 		return; /* uses only what the table still grants */
-	if (ck_in_lazy(ck, va)) {
-		/* The lazy-vfree window: real, tolerated until the frame
-		 * has been handed out again. */
+	if (ck_in_lazy(ck, va) ||
+	    (!mm->is_init && va >= mm->flush_lo && va < mm->flush_hi)) {
+		/* The lazy-vfree window, and a user mm's flush in flight
+		 * (another thread racing munmap or MADV_DONTNEED): real,
+		 * tolerated until the frame has been handed out again. */
 		struct ck_frame *f = ck_frame(m, pfn);
 		if ((s32)(f->alloc_seq - e->fill_seq) <= 0)
 			return;

@@ -364,6 +364,7 @@ struct vmlab_machine {
 	vmlab_sched_hook_fn sched_hook;
 	void *sched_ctx;
 	u32 sched_task; /* running task's id (>= 1), 0 outside a run */
+	int sched_cpu;  /* its CPU (-1: none, the kworker between items) */
 };
 
 static inline void sched_point(struct vmlab_machine *m, int cpu,
@@ -396,6 +397,47 @@ void vmlab_set_op_lock(struct vmlab_machine *m, int cpu,
 #define mutex_lock(m, cpu, l) vmlab_lock_acquire(m, cpu, l, "mutex_lock " #l)
 #define mutex_unlock(m, cpu, l)                                              \
 	vmlab_lock_release(m, cpu, l, "mutex_unlock " #l)
+
+/*
+ * A reader-writer semaphore (kernel/locking/rwsem.c as the model needs it):
+ * any number of readers or one writer.  A writer takes `wr` first, which
+ * keeps new readers out (they wait for it, as behind a queued writer in
+ * Linux), then waits for the readers already in to leave.  `rd.owner` is
+ * the number of readers, so the scheduler's "wait until owner is 0" is
+ * the writer's wait for them.  Zero-filled: free.
+ */
+struct vmlab_rwsem {
+	struct vmlab_lock wr;
+	struct vmlab_lock rd; /* owner: readers inside */
+};
+/* All are scheduling points; why must be a literal.  The _killable forms
+ * give up with -VMLAB_EINTR when *fatal becomes true before the lock is
+ * taken (a SIGKILL for the task, checked while it waits). */
+void vmlab_down_read(struct vmlab_machine *m, int cpu, struct vmlab_rwsem *s,
+		     const char *why);
+bool vmlab_down_read_trylock(struct vmlab_machine *m, struct vmlab_rwsem *s);
+void vmlab_up_read(struct vmlab_machine *m, int cpu, struct vmlab_rwsem *s,
+		   const char *why);
+int vmlab_down_write_killable(struct vmlab_machine *m, int cpu,
+			      struct vmlab_rwsem *s, const bool *fatal,
+			      const char *why);
+void vmlab_up_write(struct vmlab_machine *m, int cpu, struct vmlab_rwsem *s,
+		    const char *why);
+static inline bool vmlab_rwsem_is_write_locked(const struct vmlab_rwsem *s)
+{
+	return s->wr.owner != 0;
+}
+/* Whether the running context holds s for writing. */
+bool vmlab_rwsem_write_owned(const struct vmlab_machine *m,
+			     const struct vmlab_rwsem *s);
+static inline u32 vmlab_rwsem_readers(const struct vmlab_rwsem *s)
+{
+	return s->rd.owner;
+}
+/* Wait (a scheduling point) until l->owner is 0; outside a run, warn that
+ * nothing can release it.  The waiter does not take l. */
+void vmlab_wait_free(struct vmlab_machine *m, int cpu,
+		     const struct vmlab_lock *l, const char *why);
 
 /* Counting: per CPU; no CPU context (boot: -1) is charged to CPU 0. */
 static inline void count(struct vmlab_machine *m, int cpu,

@@ -98,6 +98,12 @@ void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
 	assert(tlb->mm);
 	gather_check(tlb);
 	int cpu = vmlab_cpu_valid(m, tlb->cpu) ? tlb->cpu : 0;
+	bool window = !tlb->mm->is_init && tlb->start < tlb->end &&
+		      tlb->mm->flush_lo >= tlb->mm->flush_hi;
+	if (window) {
+		tlb->mm->flush_lo = tlb->start;
+		tlb->mm->flush_hi = tlb->end;
+	}
 	sched_point(m, cpu, "tlb_flush_mmu"); /* entries cleared, not flushed */
 	if (tlb->start < tlb->end || tlb->freed_tables) {
 		u64 start = tlb->start < tlb->end ? tlb->start : 0;
@@ -111,6 +117,8 @@ void vmlab_tlb_flush_mmu(struct vmlab_machine *m,
 						 tlb->stride_shift,
 						 tlb->freed_tables);
 	}
+	if (window)
+		tlb->mm->flush_lo = tlb->mm->flush_hi = 0;
 	/* Only now may the frames be reused. */
 	for (int i = 0; i < tlb->nr_pages; i++) {
 		u64 pfn = tlb->pages[i] >> 4;

@@ -3,7 +3,8 @@
  * Lua methods of user mms for pidfds and process_madvise(2)
  * (include/vmlab/user.h): mm:pidfd_open(pid [, "nonblock|thread"]),
  * mm:close_fd(fd), mm:set_caps("sys_nice"), mm:process_madvise({{a, len},
- * ...}, advice [, pidfd]).
+ * ...}, advice [, pidfd]); signals and locking: mm:kill(),
+ * m:set_guard_lock("read" | "write").
  */
 #include <stdlib.h>
 
@@ -101,9 +102,42 @@ static int l_process_madvise(lua_State *L)
 	return push_result(L, r);
 }
 
+/* mm:kill() -> true: SIGKILL for the mm's task (fatal_signal_pending) */
+static int l_kill(lua_State *L)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	int err = vmlab_user_kill(mm);
+	assert(err == 0);
+	(void)err;
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* m:set_guard_lock("read" | "write") -> true: the mmap_lock mode of
+ * MADV_GUARD_INSTALL (6.18: read) */
+static int l_set_guard_lock(lua_State *L)
+{
+	int cpu;
+	struct sim_machine *sm = lsim_handle(L, 1, &cpu);
+	static const char *const modes[] = {"read", "write", NULL};
+	int mode = luaL_checkoption(L, 2, NULL, modes);
+	int err = vmlab_user_set_guard_lock(sm->m, mode == 1);
+	if (err)
+		return push_result(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 void lsim_register_pidfd(lua_State *L)
 {
+	static const luaL_Reg machine_methods[] = {
+		{"set_guard_lock", l_set_guard_lock},
+		{NULL, NULL},
+	};
+	luaL_setfuncs(L, machine_methods, 0);
 	static const luaL_Reg methods[] = {
+		{"kill", l_kill},
 		{"pidfd_open", l_pidfd_open},
 		{"close_fd", l_close_fd},
 		{"set_caps", l_set_caps},

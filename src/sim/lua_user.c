@@ -21,8 +21,9 @@
  * Which CPU a syscall runs on: inside m:run the calling program's CPU
  * (the mm is switched there first, as a thread of the mm running there
  * would), outside it the mm's current CPU (mm:switch(cpu), the creating
- * CPU at first).  The user layer does not take mmap_lock yet, so every
- * operation holds the machine's service lock (lop_begin_svc, doc/sim.md).
+ * CPU at first).  Every operation starts under the machine's service
+ * lock (lop_begin_svc, doc/sim.md) and may drop it: taking mmap_lock
+ * does, so syscalls of one mm interleave where Linux lets them.
  *
  * Lifetime (doc/sim.md, "Adding a service binding", 4): the mms live in
  * the struct sim_machine, not in Lua; the userdata only names one by
@@ -324,6 +325,8 @@ struct vmlab_user_mm *lsim_user_mm_begin(lua_State *L, struct lop *o,
 		cpu = vmlab_user_cpu(mm);
 	lsim_push_cpu(L, sm, cpu);
 	lop_begin_svc(L, o, lua_gettop(L), name);
+	/* mmap_lock takes over from the service lock (mmap_lock.c) */
+	lop_allow_unlock(o);
 	lua_pop(L, 1);
 	if (vmlab_user_cpu(mm) != o->cpu)
 		vmlab_user_switch(mm, o->cpu);
@@ -551,7 +554,8 @@ static int user_access(lua_State *L, enum vmlab_access kind, void *buf,
 	u64 va = check_u64(L, 3);
 	struct vmlab_siginfo si = {0};
 	struct lop o;
-	lop_begin_svc(L, &o, 1, name);
+	/* No service lock: a fault takes the VMA's lock or mmap_lock. */
+	lop_begin(L, &o, 1, name);
 	int r = vmlab_user_access_si(mm, o.cpu, kind, va, buf, len, &si);
 	lop_end(&o);
 	if (r < 0)
@@ -711,6 +715,10 @@ static int l_stats(lua_State *L)
 	set_int(L, "vma_merge", st.vma_merge);
 	set_int(L, "guard_installed", st.guard_installed);
 	set_int(L, "guard_zaps", st.guard_zaps);
+	set_int(L, "vma_lock_success", st.vma_lock_success);
+	set_int(L, "vma_lock_abort", st.vma_lock_abort);
+	set_int(L, "vma_lock_miss", st.vma_lock_miss);
+	set_int(L, "madv_restarts", st.madv_restarts);
 	set_num(L, "sim_ns", vmlab_user_sim_time_ns(mm));
 	return 1;
 }

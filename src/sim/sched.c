@@ -306,6 +306,7 @@ static void switch_to(struct vmlab_sched *s, struct task *next, bool exiting)
 	struct fiber *to = next ? &next->fib : &s->main;
 	s->cur = next;
 	s->m->sched_task = next ? next->id : 0;
+	s->m->sched_cpu = next ? next->cpu : -1;
 	s->switches++;
 	if (s->cfg.switch_events && next) {
 		struct vmlab_event e = {.type = VMLAB_EV_USER,
@@ -399,6 +400,7 @@ static void kworker(struct vmlab_machine *m, int cpu, void *arg)
 		t->cpu = s->cfg.policy == VMLAB_SCHED_RR
 				 ? (int)(s->kw_next_cpu++ % n)
 				 : (int)rng_below(s->rng, n);
+		m->sched_cpu = t->cpu;
 		/* Begin/end events frame the item in traces (its name is
 		 * read from the queue head by the trace writer). */
 		struct vmlab_event e = {.type = VMLAB_EV_USER, .cpu = t->cpu,
@@ -414,6 +416,7 @@ static void kworker(struct vmlab_machine *m, int cpu, void *arg)
 			vmlab_lock_release(m, t->cpu, s->cfg.work_lock,
 					   "kworker unlock");
 		t->cpu = -1;
+		m->sched_cpu = -1;
 		hook(s, -1, "kworker", NULL);
 	}
 }
@@ -474,6 +477,7 @@ int vmlab_sched_run(struct vmlab_sched *s)
 	m->sched_hook = NULL;
 	m->sched_ctx = NULL;
 	m->sched_task = 0;
+	m->sched_cpu = -1;
 	return s->status;
 }
 

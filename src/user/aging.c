@@ -30,7 +30,7 @@ int vmlab_user_page_referenced(struct vmlab_user_mm *mm, u64 start, u64 end)
 			upte_set(mm, va, p,
 				 mk_upte(m, in.pfn, in.prot & ~VMLAB_PAGE_ACCESSED));
 			if (!m->arch->spurious_fault_ok)
-				vmlab_flush_tlb_mm_range(m, mm->cpu, mm->hw, va,
+				vmlab_flush_tlb_mm_range(m, user_cpu(mm), mm->hw, va,
 							 va + VMLAB_PAGE_SIZE,
 							 VMLAB_PAGE_SHIFT, false);
 		}

@@ -75,7 +75,7 @@ bool vmlab_is_device_exclusive(struct vmlab_user_mm *mm, u64 addr)
 	return is_device_exclusive_entry(&in);
 }
 
-int vmlab_make_device_exclusive(struct vmlab_user_mm *mm, u64 addr,
+static int make_device_exclusive_locked(struct vmlab_user_mm *mm, u64 addr,
 				void *owner, u64 *pfn)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE)
@@ -97,7 +97,7 @@ int vmlab_make_device_exclusive(struct vmlab_user_mm *mm, u64 addr,
 	struct vmlab_machine *m = mm->m;
 	struct vmlab_mmu_notifier_range r;
 	vmlab_mmu_notifier_range_init(&r, m, VMLAB_MMU_NOTIFY_EXCLUSIVE, 0,
-				      mm->hw, mm->cpu, addr,
+				      mm->hw, user_cpu(mm), addr,
 				      addr + VMLAB_PAGE_SIZE);
 	r.owner = owner; /* mmu_notifier_range_init_owner() */
 	if (vmlab_mm_has_notifiers(mm->hw))
@@ -126,4 +126,16 @@ int vmlab_make_device_exclusive(struct vmlab_user_mm *mm, u64 addr,
 		vmlab_mmu_notifier_invalidate_range_end(&r);
 	assert(err || vmlab_is_device_exclusive(mm, addr));
 	return err;
+}
+
+/* the driver holds mmap_read_lock around make_device_exclusive() */
+int vmlab_make_device_exclusive(struct vmlab_user_mm *mm, u64 addr,
+				void *owner, u64 *pfn)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	mmap_read_lock(mm);
+	int r = make_device_exclusive_locked(mm, addr, owner, pfn);
+	mmap_read_unlock(mm);
+	return r;
 }

@@ -412,6 +412,12 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	return do_fault(mm, v, cpu, addr, write, p, code);
 }
 
+static bool access_error(const struct vmlab_vma *v, bool write, bool prot)
+{
+	return write ? !(v->vm_flags & VMLAB_VM_WRITE) :
+		       (prot || !(v->vm_flags & VM_ACCESS_FLAGS));
+}
+
 int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		    bool fetch, bool prot, int *code)
 {
@@ -423,12 +429,38 @@ int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 	struct vmlab_vma *v = find_vma(mm, addr);
 	if (!v || v->vm_start > addr)
 		return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_MAPERR);
-	/* access_error() */
-	if (write ? !(v->vm_flags & VMLAB_VM_WRITE) :
-		    (prot || !(v->vm_flags & VM_ACCESS_FLAGS)))
+	if (access_error(v, write, prot))
 		return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_ACCERR);
 	mm->ev.faults++;
 	return handle_pte_fault(mm, v, cpu, addr, write, code);
+}
+
+int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
+		    bool fetch, bool prot, int *code)
+{
+	assert(mm && mm->magic == USER_MM_MAGIC && code);
+	assert(addr < TASK_SIZE);
+	/* do_user_addr_fault(): the VMA's read lock if it can be had ... */
+	struct vmlab_vma *v = lock_vma_under_rcu(mm, addr & VMLAB_PAGE_MASK);
+	if (v) {
+		int s;
+		*code = 0;
+		if (access_error(v, write, prot)) {
+			s = sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_ACCERR);
+		} else {
+			mm->ev.faults++;
+			s = handle_pte_fault(mm, v, cpu, addr & VMLAB_PAGE_MASK,
+					     write, code);
+		}
+		vma_end_read(v);
+		mm->ev.vma_lock_success++;
+		return s;
+	}
+	/* ... else lock_mm_and_find_vma(): mmap_lock for reading. */
+	mmap_read_lock(mm);
+	int s = handle_mm_fault(mm, cpu, addr, write, fetch, prot, code);
+	mmap_read_unlock(mm);
+	return s;
 }
 
 int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
@@ -446,7 +478,7 @@ int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 	}
 	int code;
 	mm->ev.faults++;
-	int s = handle_pte_fault(mm, v, mm->cpu, addr, write, &code);
+	int s = handle_pte_fault(mm, v, user_cpu(mm), addr, write, &code);
 	if (s == OOM)
 		return -VMLAB_ENOMEM;
 	return s ? -VMLAB_EFAULT : 0;
@@ -479,7 +511,7 @@ enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
 		return VMLAB_FAULT_FAIL;
 	}
 	if (f->va < TASK_SIZE)
-		signo = handle_mm_fault(mm, f->cpu, f->va,
+		signo = user_addr_fault(mm, f->cpu, f->va,
 					f->error_code & VMLAB_PF_WRITE,
 					f->error_code & VMLAB_PF_INSTR,
 					f->error_code & VMLAB_PF_PROT, &code);

@@ -142,6 +142,14 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	struct vmlab_user_mm *c = user_mm_alloc(mm->svc, &err);
 	if (!c)
 		return err;
+	/* dup_mmap(): the parent's mmap_lock for writing (killable), each
+	 * VMA write-locked, the child's lock nested inside. */
+	if (mmap_write_lock_killable(mm)) {
+		vmlab_user_mm_destroy(c);
+		return -VMLAB_EINTR;
+	}
+	vma_start_write_all(mm);
+	mmap_write_lock(c);
 	struct vmlab_user_layout layout;
 	vmlab_user_get_layout(mm, &layout);
 	int lerr = vmlab_user_set_layout(c, &layout);
@@ -185,6 +193,8 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	/* The parent's writable entries went read-only: flush_tlb_mm(). */
 	if (!vmlab_mutant(mm->m, VMLAB_MUT_FORK_NO_FLUSH))
 		user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
+	mmap_write_unlock(c);
+	mmap_write_unlock(mm);
 	if (err) {
 		vmlab_user_mm_destroy(c);
 		return err;

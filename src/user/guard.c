@@ -96,10 +96,13 @@ int madvise_guard_install(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		/* Some pages are populated: zap them (markers stay). */
 		mm->ev.guard_zaps++;
 		zap_page_range_single(mm, v, start, end, &keep_markers);
+		/* Another thread's fault may fill the range again before
+		 * the next walk (it holds only the VMA or mmap read lock). */
+		sched_point(mm->m, user_cpu(mm), "guard install retry");
 	}
-	vmlab_warn(mm->m, "madvise_guard_install: raced %d times",
-		   MAX_MADVISE_GUARD_RETRIES);
-	return -VMLAB_EINTR; /* restart_syscall() */
+	/* Raced every time: restart_syscall(), the caller drops its locks
+	 * and comes back (vector_madvise, vmlab_madvise). */
+	return -VMLAB_ERESTARTNOINTR;
 }
 
 static int remove_pte_entry(vmlab_ptep_t e, u64 addr, u64 next,

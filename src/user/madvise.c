@@ -10,10 +10,19 @@
  */
 #include "user/swapops.h"
 
+enum madvise_lock_mode {
+	MADVISE_NO_LOCK,
+	MADVISE_MMAP_WRITE_LOCK,
+	MADVISE_MMAP_READ_LOCK,
+	MADVISE_VMA_READ_LOCK,
+};
+
 struct madv {
 	struct vmlab_user_mm *mm;
 	int behavior;
 	struct ugather *tlb; /* DONTNEED / FREE: one flush for the call */
+	enum madvise_lock_mode lock_mode; /* what is held now */
+	bool remote; /* process_madvise() on another process's mm */
 };
 
 static bool behavior_valid(int b)
@@ -139,12 +148,12 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 	struct vmlab_mmu_notifier_range r;
 	if (pageout)
 		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
-	ug_init(&g, mm, mm->cpu);
+	ug_init(&g, mm, user_cpu(mm));
 	/* shrink_folio_list() unmaps with TTU_BATCH_FLUSH: when another CPU
 	 * may cache the mm, the PTEs go into a batch flushed once before
 	 * the pages are freed (try_to_unmap_flush()), not into the gather. */
 	struct vmlab_tlbbatch batch = {0};
-	bool defer = pageout && vmlab_tlbbatch_should_defer(m, mm->cpu, mm->hw);
+	bool defer = pageout && vmlab_tlbbatch_should_defer(m, user_cpu(mm), mm->hw);
 	struct wb *wb = NULL;
 	size_t nwb = 0, cap = 0;
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
@@ -205,14 +214,14 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 			wb[nwb++] = (struct wb){v->file, linear_page_index(v, va)};
 		}
 	}
-	vmlab_tlbbatch_flush(m, mm->cpu, &batch);
+	vmlab_tlbbatch_flush(m, user_cpu(mm), &batch);
 	assert(!batch.pending);
 	ug_finish(&g);
 	if (pageout)
 		user_mn_end(&r);
 	/* The mapping is gone everywhere: shmem_writeout() to swap. */
 	for (size_t i = 0; i < nwb; i++)
-		shmem_writeout(wb[i].f, mm->cpu, wb[i].index);
+		shmem_writeout(wb[i].f, user_cpu(mm), wb[i].index);
 	free(wb);
 	return 0;
 }
@@ -387,6 +396,91 @@ static int madvise_walk_vmas(struct madv *a, u64 start, u64 end)
 	return unmapped_error;
 }
 
+/* get_lock_mode() as Linux 6.18 has it: advice that changes VMAs takes
+ * mmap_lock for writing, advice that walks them for reading, DONTNEED and
+ * FREE the read lock of the one VMA they may cover.  Guard install takes
+ * the write lock under vmlab_user_set_guard_lock(). */
+static enum madvise_lock_mode get_lock_mode(const struct madv *a)
+{
+	switch (a->behavior) {
+	case VMLAB_MADV_HWPOISON:
+	case VMLAB_MADV_SOFT_OFFLINE:
+		return MADVISE_NO_LOCK;
+	case VMLAB_MADV_GUARD_INSTALL:
+		if (a->mm->svc->guard_write_lock)
+			return MADVISE_MMAP_WRITE_LOCK;
+		return MADVISE_MMAP_READ_LOCK;
+	case VMLAB_MADV_REMOVE:
+	case VMLAB_MADV_WILLNEED:
+	case VMLAB_MADV_COLD:
+	case VMLAB_MADV_PAGEOUT:
+	case VMLAB_MADV_POPULATE_READ:
+	case VMLAB_MADV_POPULATE_WRITE:
+	case VMLAB_MADV_COLLAPSE:
+	case VMLAB_MADV_GUARD_REMOVE:
+		return MADVISE_MMAP_READ_LOCK;
+	case VMLAB_MADV_DONTNEED:
+	case VMLAB_MADV_DONTNEED_LOCKED:
+	case VMLAB_MADV_FREE:
+		return MADVISE_VMA_READ_LOCK;
+	default:
+		return MADVISE_MMAP_WRITE_LOCK;
+	}
+}
+
+static int madvise_lock(struct madv *a)
+{
+	enum madvise_lock_mode mode = get_lock_mode(a);
+	assert(a->lock_mode == MADVISE_NO_LOCK);
+	switch (mode) {
+	case MADVISE_MMAP_WRITE_LOCK:
+		if (mmap_write_lock_killable(a->mm))
+			return -VMLAB_EINTR;
+		break;
+	case MADVISE_MMAP_READ_LOCK:
+		mmap_read_lock(a->mm);
+		break;
+	case MADVISE_NO_LOCK:
+	case MADVISE_VMA_READ_LOCK: /* per VMA, in madvise_walk_vmas() */
+		break;
+	}
+	a->lock_mode = mode;
+	return 0;
+}
+
+static void madvise_unlock(struct madv *a)
+{
+	switch (a->lock_mode) {
+	case MADVISE_MMAP_WRITE_LOCK:
+		mmap_write_unlock(a->mm);
+		break;
+	case MADVISE_MMAP_READ_LOCK:
+		mmap_read_unlock(a->mm);
+		break;
+	case MADVISE_NO_LOCK:
+	case MADVISE_VMA_READ_LOCK:
+		break;
+	}
+	a->lock_mode = MADVISE_NO_LOCK;
+}
+
+/* try_vma_read_lock(): the one VMA the range lies in, read-locked, when
+ * that is enough (is_vma_lock_sufficient()); else mmap_lock for reading
+ * and false. */
+static struct vmlab_vma *try_vma_read_lock(struct madv *a, u64 start,
+					   u64 end)
+{
+	struct vmlab_vma *v = a->remote ? NULL : lock_vma_under_rcu(a->mm,
+								      start);
+	if (v && end <= v->vm_end)
+		return v;
+	if (v)
+		vma_end_read(v);
+	mmap_read_lock(a->mm);
+	a->lock_mode = MADVISE_MMAP_READ_LOCK;
+	return NULL;
+}
+
 static int madvise_do_behavior(struct madv *a, u64 start, u64 len_in)
 {
 	assert(a->mm && a->mm->magic == USER_MM_MAGIC);
@@ -410,6 +504,15 @@ static int madvise_do_behavior(struct madv *a, u64 start, u64 len_in)
 	    a->behavior == VMLAB_MADV_POPULATE_WRITE)
 		return madvise_populate(a->mm, start, end,
 					a->behavior == VMLAB_MADV_POPULATE_WRITE);
+	if (a->lock_mode == MADVISE_VMA_READ_LOCK) {
+		struct vmlab_vma *v = try_vma_read_lock(a, start, end);
+		if (v) {
+			struct vmlab_vma *prev = v->prev;
+			int err = madvise_vma_behavior(a, &v, &prev, start, end);
+			vma_end_read(v);
+			return err;
+		}
+	}
 	return madvise_walk_vmas(a, start, end);
 }
 
@@ -419,52 +522,122 @@ static bool batches_tlb(int b)
 	       b == VMLAB_MADV_FREE;
 }
 
+/* do_madvise()'s checks before any lock: 0, 1 (nothing to do), -EINVAL. */
+static int check_input(int behavior, u64 start, u64 len_in)
+{
+	if (!behavior_valid(behavior))
+		return -VMLAB_EINVAL;
+	if (start & (VMLAB_PAGE_SIZE - 1))
+		return -VMLAB_EINVAL;
+	u64 len = PAGE_ALIGN_UP(len_in);
+	if ((len_in && !len) || start + len < start)
+		return -VMLAB_EINVAL;
+	return len_in ? 0 : 1;
+}
+
+static void madvise_init_tlb(struct madv *a, struct ugather *g)
+{
+	a->tlb = NULL;
+	if (batches_tlb(a->behavior)) {
+		ug_init(g, a->mm, user_cpu(a->mm));
+		a->tlb = g;
+	}
+}
+
+static void madvise_finish_tlb(struct madv *a)
+{
+	if (!a->tlb)
+		return;
+	if (vmlab_mutant(a->mm->m, VMLAB_MUT_ZAP_NO_FLUSH))
+		ug_drop_flush(a->tlb);
+	ug_finish(a->tlb);
+	a->tlb = NULL;
+}
+
 int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "madvise");
+	int err = check_input(advice, addr, len);
+	if (err)
+		return err < 0 ? err : 0;
 	struct ugather g;
 	struct madv a = {.mm = mm, .behavior = advice};
-	if (batches_tlb(advice)) {
-		ug_init(&g, mm, mm->cpu);
-		a.tlb = &g;
+	for (;;) {
+		err = madvise_lock(&a);
+		if (err)
+			break;
+		madvise_init_tlb(&a, &g);
+		err = madvise_do_behavior(&a, addr, len);
+		madvise_finish_tlb(&a);
+		madvise_unlock(&a);
+		if (err != -VMLAB_ERESTARTNOINTR)
+			break;
+		/* restart_syscall(): back through the signal path and in
+		 * again with the same arguments; SIGKILL ends the task. */
+		mm->ev.madv_restarts++;
+		sched_point(mm->m, user_cpu(mm), "madvise restart");
+		if (mm->fatal_signal) {
+			err = -VMLAB_EINTR;
+			break;
+		}
 	}
-	int err = madvise_do_behavior(&a, addr, len);
-	if (a.tlb && vmlab_mutant(mm->m, VMLAB_MUT_ZAP_NO_FLUSH))
-		ug_drop_flush(&g);
-	if (a.tlb)
-		ug_finish(&g);
-	assert(err <= 0);
+	assert(err <= 0 && err != -VMLAB_ERESTARTNOINTR);
 	return err;
 }
 
 /*
- * vector_madvise(): the advice over each imported iovec in turn, with one
- * TLB batch for the call.  It walks the segments as an iov_iter does: a
- * segment done, the iterator moves past it and any empty ones after it,
- * so only an empty first segment is ever validated.  The result is the
- * bytes advised before the first error, or that error if none were.
- * (-EINTR, the model's restart_syscall() after MAX_MADVISE_GUARD_RETRIES,
- * ends the loop: the retry Linux makes cannot race with anything here.)
+ * vector_madvise(): the advice over each imported iovec in turn, under one
+ * lock and TLB batch for the call.  It walks the segments as an iov_iter
+ * does: a segment done, the iterator moves past it and any empty ones
+ * after it, so only an empty first segment is ever validated.  A segment
+ * that wants a restart (-ERESTARTNOINTR: guard install lost its races)
+ * is redone after the lock is dropped and taken again -- unless the
+ * caller has a fatal signal (-EINTR), or the lock cannot be had again
+ * (the mutant goes on as if it had it).  The result is the bytes advised
+ * before the first error, or that error if none were.
  */
-s64 vector_madvise(struct vmlab_user_mm *mm, const struct vmlab_iovec *iov,
-		   size_t nr_segs, u64 total, int advice)
+s64 vector_madvise(struct vmlab_user_mm *caller, struct vmlab_user_mm *mm,
+		   const struct vmlab_iovec *iov, size_t nr_segs, u64 total,
+		   int advice)
 {
-	assert(mm && mm->magic == USER_MM_MAGIC);
+	assert(mm && mm->magic == USER_MM_MAGIC && caller);
 	assert(!total || (iov && nr_segs));
 	struct ugather g;
-	struct madv a = {.mm = mm, .behavior = advice};
-	if (batches_tlb(advice)) {
-		ug_init(&g, mm, mm->cpu);
-		a.tlb = &g;
-	}
+	struct madv a = {.mm = mm, .behavior = advice, .remote = caller != mm};
+	int err = madvise_lock(&a);
+	if (err)
+		return err;
+	madvise_init_tlb(&a, &g);
 	u64 count = total;
 	size_t i = 0;
-	int err = 0;
 	while (count) {
 		assert(i < nr_segs && iov[i].iov_len <= count);
 		err = madvise_do_behavior(&a, iov[i].iov_base, iov[i].iov_len);
+		if (err == -VMLAB_ERESTARTNOINTR) {
+			mm->ev.madv_restarts++;
+			if (caller->fatal_signal) {
+				err = -VMLAB_EINTR;
+				break;
+			}
+			/* Drop and take the lock again to unwind the race. */
+			madvise_finish_tlb(&a);
+			enum madvise_lock_mode held = a.lock_mode;
+			madvise_unlock(&a);
+			sched_point(mm->m, user_cpu(mm), "madvise unwind");
+			err = madvise_lock(&a);
+			if (err) {
+				if (!vmlab_mutant(mm->m,
+						  VMLAB_MUT_MADVISE_RELOCK_UNCHECKED))
+					goto out;
+				/* The bug: the failure is not looked at, the
+				 * code goes on believing it holds the lock. */
+				a.lock_mode = held;
+			}
+			madvise_init_tlb(&a, &g);
+			continue;
+		}
 		if (err < 0)
 			break;
 		count -= iov[i].iov_len;
@@ -472,8 +645,9 @@ s64 vector_madvise(struct vmlab_user_mm *mm, const struct vmlab_iovec *iov,
 		for (i++; count && i < nr_segs && !iov[i].iov_len; i++)
 			;
 	}
-	if (a.tlb)
-		ug_finish(&g);
+	madvise_finish_tlb(&a);
+	madvise_unlock(&a);
+out:
 	assert(count <= total && err <= 0);
 	return count != total ? (s64)(total - count) : err;
 }

@@ -86,7 +86,7 @@ static int range_check(struct vmlab_user_mm *mm, u64 start, u64 end)
 	return find_vma_intersection(mm, start, end) ? 0 : -VMLAB_EFAULT;
 }
 
-s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
+static s64 migrate_pages_locked(struct vmlab_user_mm *mm, u64 addr, u64 len)
 {
 	int err = range_check(mm, addr, addr + len);
 	if (err)
@@ -102,7 +102,7 @@ s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
 			continue;
 		struct mig_page mp = {.va = va, .old_pfn = in.pfn,
 				      .prot = in.prot};
-		if (alloc_user_page(mm, mm->cpu, &mp.new_pfn))
+		if (alloc_user_page(mm, user_cpu(mm), &mp.new_pfn))
 			return moved ? moved : -VMLAB_ENOMEM;
 		/* try_to_migrate_one(): CLEAR around the unmap; the flush
 		 * (ptep_clear_flush) also reaches secondary TLBs. */
@@ -110,7 +110,7 @@ s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
 		user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, va,
 			      va + VMLAB_PAGE_SIZE);
 		struct ugather g;
-		ug_init(&g, mm, mm->cpu);
+		ug_init(&g, mm, user_cpu(mm));
 		user_ptl(mm, true);
 		bool still = migratable(mm, p, &in) && in.pfn == mp.old_pfn;
 		if (still) {
@@ -129,7 +129,18 @@ s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
 	return moved;
 }
 
-s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
+/* do_pages_move() looks the VMAs up under mmap_read_lock */
+s64 vmlab_migrate_pages(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	mmap_read_lock(mm);
+	s64 r = migrate_pages_locked(mm, addr, len);
+	mmap_read_unlock(mm);
+	return r;
+}
+
+static s64 migrate_vma_locked(struct vmlab_user_mm *mm, u64 start, u64 end,
 		      void *owner)
 {
 	int err = range_check(mm, start, end);
@@ -147,12 +158,12 @@ s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
 	/* migrate_vma_collect(): MIGRATE, owned by the caller. */
 	struct vmlab_mmu_notifier_range r;
 	vmlab_mmu_notifier_range_init(&r, m, VMLAB_MMU_NOTIFY_MIGRATE, 0,
-				      mm->hw, mm->cpu, start, end);
+				      mm->hw, user_cpu(mm), start, end);
 	r.owner = owner;
 	if (vmlab_mm_has_notifiers(mm->hw))
 		vmlab_mmu_notifier_invalidate_range_start(&r);
 	struct ugather g;
-	ug_init(&g, mm, mm->cpu);
+	ug_init(&g, mm, user_cpu(mm));
 	u64 nr = 0;
 	user_ptl(mm, true);
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
@@ -161,7 +172,7 @@ s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
 		if (upte_lookup(mm, va, &p) || !migratable(mm, p, &in))
 			continue;
 		struct mig_page *mp = &pages[nr];
-		if (alloc_user_page(mm, mm->cpu, &mp->new_pfn))
+		if (alloc_user_page(mm, user_cpu(mm), &mp->new_pfn))
 			break;
 		mp->va = va;
 		mp->old_pfn = in.pfn;
@@ -183,4 +194,16 @@ s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
 	free(pages);
 	assert(nr <= n);
 	return (s64)nr;
+}
+
+/* a driver calls migrate_vma_setup() holding mmap_read_lock */
+s64 vmlab_migrate_vma(struct vmlab_user_mm *mm, u64 start, u64 end,
+		      void *owner)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	mmap_read_lock(mm);
+	s64 r = migrate_vma_locked(mm, start, end, owner);
+	mmap_read_unlock(mm);
+	return r;
 }

@@ -24,6 +24,8 @@ static void user_svc_destroy(struct vmlab_machine *m)
 	if (m->fault_fn == user_fault_handler && m->fault_ctx == s)
 		vmlab_set_fault_handler(m, s->prev_fn, s->prev_ctx);
 	free(s->sig);
+	free(s->mlock_depth);
+	free(s->op_dropped);
 	free(s);
 	svc_set(m, VMLAB_SVC_USER, NULL, NULL);
 }
@@ -48,6 +50,7 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 		return NULL;
 	}
 	s->m = m;
+	user_lock_svc_init(s);
 	struct vmlab_page *zp = upage(m, s->zero_pfn);
 	assert(zp && zp->refcount == 1);
 	zp->owner = PG_OWNER_ZERO;
@@ -82,6 +85,7 @@ struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err)
 		return NULL;
 	}
 	mm->magic = USER_MM_MAGIC;
+	mm->mm_lock_seq = 1; /* VMAs start at 0: not write-locked */
 	mm->svc = s;
 	mm->m = s->m;
 	mm->hw->owner = mm;
@@ -119,7 +123,9 @@ void exit_mmap(struct vmlab_user_mm *mm)
 	assert(mm->magic == USER_MM_MAGIC);
 	/* exit_mmap(): secondary MMUs let go of the mm before the teardown. */
 	vmlab_mmu_notifier_release(mm->m, mm->hw);
-	ug_init(&g, mm, mm->cpu);
+	mmap_write_lock(mm);
+	vma_start_write_all(mm);
+	ug_init(&g, mm, user_cpu(mm));
 	g.tlb.fullmm = true;
 	unmap_vmas(&g, mm->first, 0, TASK_SIZE + VMLAB_PAGE_SIZE);
 	free_pgtables(&g, 0, TASK_SIZE + VMLAB_PAGE_SIZE, 0, 0);
@@ -127,6 +133,7 @@ void exit_mmap(struct vmlab_user_mm *mm)
 	while (mm->first)
 		vma_remove(mm, mm->first);
 	assert(mm->map_count == 0 && !mm->root);
+	mmap_write_unlock(mm);
 	/* check_mm(): counters left over mean pages were lost behind a bad
 	 * page-table entry (a malformed store through the public API). */
 	if (mm->rss_anon || mm->rss_shmem || mm->swap_ents) {

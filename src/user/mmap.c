@@ -259,7 +259,7 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 	struct ugather g;
 	assert(start < end && first->mm == mm && last->mm == mm);
 	assert((!prev || prev->vm_end <= start) && (!next || next->vm_start >= end));
-	ug_init(&g, mm, mm->cpu);
+	ug_init(&g, mm, user_cpu(mm));
 	unmap_vmas(&g, first, start, end);
 	for (struct vmlab_vma *v = first, *n; v; v = n) {
 		n = v == last ? NULL : v->next;
@@ -284,6 +284,7 @@ int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len)
 		return -VMLAB_EINVAL;
 	u64 end = start + len;
 	struct vmlab_vma *first, *last;
+	vma_start_write_range(mm, start, end);
 	int err = munmap_split(mm, start, end, &first, &last);
 	if (err || !first)
 		return err;
@@ -296,7 +297,11 @@ int vmlab_munmap(struct vmlab_user_mm *mm, u64 addr, u64 len)
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "munmap");
-	return do_munmap(mm, addr, len);
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	int err = do_munmap(mm, addr, len);
+	mmap_write_unlock(mm);
+	return err;
 }
 
 /* ------------------------------------------------------------- mmap */
@@ -307,6 +312,7 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 	u64 end = addr + len;
 	struct vmlab_vma *first, *last;
 	assert(len && !((addr | len) & (VMLAB_PAGE_SIZE - 1)) && end <= TASK_SIZE);
+	vma_start_write_range(mm, addr, end);
 	int err = munmap_split(mm, addr, end, &first, &last);
 	if (err)
 		return err;
@@ -356,7 +362,8 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 	return (s64)addr;
 }
 
-static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
+static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
+		   u64 len, int prot,
 		   int flags, struct vmlab_file *file, u64 off)
 {
 	if (off & (VMLAB_PAGE_SIZE - 1))
@@ -454,10 +461,10 @@ static s64 do_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 	if (r < 0)
 		return r;
 	assert((u64)r == addr);
-	if ((vm_flags & VMLAB_VM_LOCKED) ||
-	    (flags & (VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK)) ==
-		    VMLAB_MAP_POPULATE)
-		mm_populate(mm, addr, len, true);
+	/* __mm_populate() runs after mmap_lock is released */
+	*populate = (vm_flags & VMLAB_VM_LOCKED) ||
+		    (flags & (VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK)) ==
+			    VMLAB_MAP_POPULATE;
 	return r;
 }
 
@@ -467,7 +474,14 @@ s64 vmlab_mmap(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot,
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "mmap");
-	return do_mmap(mm, addr, len, prot, flags, file, off);
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	bool populate = false;
+	s64 r = do_mmap(mm, &populate, addr, len, prot, flags, file, off);
+	mmap_write_unlock(mm);
+	if (r >= 0 && populate)
+		mm_populate(mm, (u64)r, PAGE_ALIGN_UP(len), true);
+	return r;
 }
 
 /* --------------------------------------------------------- mprotect */
@@ -544,7 +558,7 @@ static int do_mprotect(struct vmlab_user_mm *mm, u64 start, u64 len, int prot)
 	u64 tmp = v->vm_start, nstart = start;
 	int err = 0;
 	struct ugather g;
-	ug_init(&g, mm, mm->cpu);
+	ug_init(&g, mm, user_cpu(mm));
 	while (v && v->vm_start < end) {
 		if (v->vm_start != tmp) {
 			err = -VMLAB_ENOMEM;
@@ -578,13 +592,17 @@ int vmlab_mprotect(struct vmlab_user_mm *mm, u64 addr, u64 len, int prot)
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "mprotect");
-	return do_mprotect(mm, addr, len, prot);
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	int err = do_mprotect(mm, addr, len, prot);
+	mmap_write_unlock(mm);
+	return err;
 }
 
 /* ------------------------------------------------- populate, mlock */
 
-int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
-		bool ignore_errors)
+static int populate_locked(struct vmlab_user_mm *mm, u64 start, u64 len,
+			   bool ignore_errors)
 {
 	u64 end = start + len, nend;
 	int ret = 0;
@@ -624,6 +642,16 @@ int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
 	return ret;
 }
 
+/* __mm_populate(): faults taken as GUP takes them, under the read lock. */
+int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
+		bool ignore_errors)
+{
+	mmap_read_lock(mm);
+	int ret = populate_locked(mm, start, len, ignore_errors);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
 static int apply_vma_lock_flags(struct vmlab_user_mm *mm, u64 start, u64 len,
 				u64 flags)
 {
@@ -632,6 +660,7 @@ static int apply_vma_lock_flags(struct vmlab_user_mm *mm, u64 start, u64 len,
 		return -VMLAB_EINVAL;
 	if (end == start)
 		return 0;
+	vma_start_write_range(mm, start, end);
 	struct vmlab_vma *v = vma_lookup(mm, start);
 	if (!v)
 		return -VMLAB_ENOMEM;
@@ -675,7 +704,10 @@ int vmlab_mlock2(struct vmlab_user_mm *mm, u64 addr, u64 len,
 	addr &= VMLAB_PAGE_MASK;
 	u64 vmf = VMLAB_VM_LOCKED |
 		  ((flags & VMLAB_MLOCK_ONFAULT) ? VMLAB_VM_LOCKONFAULT : 0);
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
 	int err = apply_vma_lock_flags(mm, addr, len, vmf);
+	mmap_write_unlock(mm);
 	if (err)
 		return err;
 	err = mm_populate(mm, addr, len, false);
@@ -697,9 +729,13 @@ int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len)
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "munlock");
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
 	len = PAGE_ALIGN_UP(len + (addr & (VMLAB_PAGE_SIZE - 1)));
 	addr &= VMLAB_PAGE_MASK;
-	return apply_vma_lock_flags(mm, addr, len, 0);
+	int err = apply_vma_lock_flags(mm, addr, len, 0);
+	mmap_write_unlock(mm);
+	return err;
 }
 
 /*
@@ -747,7 +783,11 @@ int vmlab_mlockall(struct vmlab_user_mm *mm, int flags)
 	    flags == VMLAB_MCL_ONFAULT)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "mlockall");
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	vma_start_write_all(mm);
 	apply_mlockall_flags(mm, flags);
+	mmap_write_unlock(mm);
 	/* mm_populate(0, TASK_SIZE): errors ignored, ONFAULT VMAs skipped */
 	if (flags & VMLAB_MCL_CURRENT)
 		mm_populate(mm, 0, TASK_SIZE, true);
@@ -759,18 +799,19 @@ int vmlab_munlockall(struct vmlab_user_mm *mm)
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "munlockall");
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	vma_start_write_all(mm);
 	apply_mlockall_flags(mm, 0);
+	mmap_write_unlock(mm);
 	assert(!mm->def_flags);
 	return 0;
 }
 
 /* ------------------------------------------------------- device maps */
 
-s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
+static s64 map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 {
-	if (!mm || mm->magic != USER_MM_MAGIC)
-		return -VMLAB_EINVAL;
-	user_enter(mm, "mmap");
 	if (!pages || pages > PAGES(TASK_SIZE) || pfn + pages < pfn ||
 	    pfn + pages > vmlab_nr_frames(mm->m))
 		return -VMLAB_EINVAL;
@@ -808,6 +849,17 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 	return (s64)addr;
 }
 
+s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mmap");
+	mmap_write_lock(mm);
+	s64 r = map_io(mm, pfn, pages, prot);
+	mmap_write_unlock(mm);
+	return r;
+}
+
 /* ---------------------------------------------------------------- brk */
 
 /*
@@ -818,11 +870,8 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
  * guard gap free.  A refused request returns the unchanged break, as the
  * kernel does.
  */
-s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
+static s64 do_brk(struct vmlab_user_mm *mm, u64 brk, u64 *populate)
 {
-	if (!mm || mm->magic != USER_MM_MAGIC)
-		return -VMLAB_EINVAL;
-	user_enter(mm, "brk");
 	u64 origbrk = mm->brk;
 	if (brk < mm->start_brk || brk > TASK_SIZE)
 		return (s64)origbrk;
@@ -875,10 +924,29 @@ s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
 	assert(v->vm_end == newbrk);
 	vma_set_soft_dirty(v); /* do_brk_flags() */
 	mm->brk = brk;
-	/* brk(2): after mlockall(MCL_FUTURE) the new heap is faulted in */
+	/* brk(2): after mlockall(MCL_FUTURE) the new heap is faulted in
+	 * (once mmap_lock is released) */
 	if (mm->def_flags & VMLAB_VM_LOCKED)
-		mm_populate(mm, oldbrk, len, true);
+		*populate = len;
 	return (s64)brk;
+}
+
+s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "brk");
+	u64 populate = 0, oldbrk = PAGE_ALIGN_UP(mm->brk);
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	if (brk >= mm->start_brk && brk <= TASK_SIZE)
+		vma_start_write_range(mm, mm->start_brk,
+				      brk > mm->brk ? PAGE_ALIGN_UP(brk) : oldbrk);
+	s64 r = do_brk(mm, brk, &populate);
+	mmap_write_unlock(mm);
+	if (populate)
+		mm_populate(mm, oldbrk, populate, true);
+	return r;
 }
 
 /* ----------------------------------------------------- exec and layout */

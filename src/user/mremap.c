@@ -187,6 +187,8 @@ static struct vmlab_vma *copy_vma(struct vmlab_user_mm *mm,
 	struct vmlab_vma *next = find_vma(mm, addr);
 	struct vmlab_vma *prev = next ? next->prev : mm->last;
 	assert(!next || next->vm_start >= addr + len);
+	/* The destination's neighbours may grow into it. */
+	vma_start_write_range(mm, addr, addr + len);
 	struct vmlab_vma *nv = vma_merge_copied_range(mm, v, prev, next, addr,
 						     addr + len, pgoff);
 	if (nv)
@@ -390,6 +392,14 @@ s64 vmlab_mremap(struct vmlab_user_mm *mm, u64 old_addr, u64 old_len,
 	s64 err = check_params(&r);
 	if (err)
 		return err;
+	if (mmap_write_lock_killable(mm))
+		return -VMLAB_EINTR;
+	/* check_params() bounded both ranges: the old one as it may grow,
+	 * and a fixed destination. */
+	vma_start_write_range(mm, r.addr, r.addr + (r.old_len > r.new_len ?
+						    r.old_len : r.new_len));
+	if (flags & VMLAB_MREMAP_FIXED)
+		vma_start_write_range(mm, new_addr, new_addr + r.new_len);
 	s64 res;
 	if ((flags & VMLAB_MREMAP_FIXED) && r.old_len == r.new_len) {
 		res = remap_move(&r);
@@ -399,6 +409,7 @@ s64 vmlab_mremap(struct vmlab_user_mm *mm, u64 old_addr, u64 old_len,
 		if (!res)
 			res = implies_new_addr(&r) ? mremap_to(&r) : mremap_at(&r);
 	}
+	mmap_write_unlock(mm);
 	if (res >= 0 && r.populate_expand)
 		mm_populate(mm, (u64)res + r.old_len, r.delta, true);
 	return res;

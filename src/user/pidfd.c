@@ -232,7 +232,7 @@ s64 vmlab_process_madvise_pidfd(struct vmlab_user_mm *mm, int pidfd,
 			user_ensure_loaded(t, t->cpu);
 			vmlab_checker_set_op(t->m, t->cpu, "process_madvise");
 		}
-		ret = vector_madvise(t, iov, nr, (u64)total, advice);
+		ret = vector_madvise(mm, t, iov, nr, (u64)total, advice);
 	}
 	free(iov);
 	assert(ret <= total);

@@ -131,7 +131,7 @@ static bool clear_refs_skip(const struct vmlab_vma *v, int type)
 	return type == VMLAB_CLEAR_REFS_MAPPED && !v->file;
 }
 
-int vmlab_clear_refs(struct vmlab_user_mm *mm, int type)
+static int clear_refs_locked(struct vmlab_user_mm *mm, int type)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
@@ -151,7 +151,7 @@ int vmlab_clear_refs(struct vmlab_user_mm *mm, int type)
 			v->vm_flags &= ~VMLAB_VM_SOFTDIRTY;
 		/* inc_tlb_flush_pending(); the range is (0, -1UL). */
 		vmlab_mmu_notifier_range_init(&r, m, VMLAB_MMU_NOTIFY_SOFT_DIRTY,
-					      0, mm->hw, mm->cpu, 0,
+					      0, mm->hw, user_cpu(mm), 0,
 					      VMLAB_TLB_FLUSH_ALL);
 		if (!lost && vmlab_mm_has_notifiers(mm->hw))
 			vmlab_mmu_notifier_invalidate_range_start(&r);
@@ -176,4 +176,15 @@ int vmlab_clear_refs(struct vmlab_user_mm *mm, int type)
 	}
 	assert(sd || c.changed == 0);
 	return 0;
+}
+
+/* clear_refs_write(): under mmap_read_lock */
+int vmlab_clear_refs(struct vmlab_user_mm *mm, int type)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC)
+		return -VMLAB_EINVAL;
+	mmap_read_lock(mm);
+	int r = clear_refs_locked(mm, type);
+	mmap_read_unlock(mm);
+	return r;
 }

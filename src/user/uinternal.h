@@ -65,6 +65,11 @@ struct vmlab_vma {
 	struct vmlab_vma *prev, *next;
 	/* the file's i_mmap list */
 	struct vmlab_vma *f_prev, *f_next;
+	/* the per-VMA lock (mmap_lock.c): vm_lock.owner counts the readers
+	 * (vm_refcnt less the attached reference); write-locked while
+	 * vm_lock_seq equals the mm's mm_lock_seq */
+	struct vmlab_lock vm_lock;
+	u64 vm_lock_seq;
 };
 
 /* Page-cache slot of a file: 0 hole, pfn << 1 a page, off << 1 | 1 swap. */
@@ -123,6 +128,11 @@ struct vmlab_user_mm {
 	int nr_fds;
 	u64 caps; /* capabilities, 1 << VMLAB_CAP_* */
 	struct vmlab_user_stats ev; /* event counters only */
+	/* mmap_lock, and mm_lock_seq: bumped as the write lock is released
+	 * (vma_end_write_all), so every VMA write lock of the cycle ends */
+	struct vmlab_rwsem mmap_lock;
+	u64 mm_lock_seq;
+	bool fatal_signal; /* SIGKILL pending (vmlab_user_kill) */
 	struct vmlab_user_mm *next, *prev;
 };
 
@@ -147,6 +157,11 @@ struct user_svc {
 	struct vmlab_siginfo *sig; /* per CPU: last signal delivered */
 	unsigned int bugs;
 	u64 fault_around_pages; /* fault_around_bytes / PAGE_SIZE */
+	/* per CPU: mmap_lock nesting, and whether taking the outermost one
+	 * dropped the caller's operation lock (mmap_lock.c) */
+	int *mlock_depth;
+	bool *op_dropped;
+	bool guard_write_lock; /* vmlab_user_set_guard_lock() */
 	struct vmlab_user_cost cost;
 };
 
@@ -159,6 +174,50 @@ void user_enter(struct vmlab_user_mm *mm, const char *op);
 void user_ensure_loaded(struct vmlab_user_mm *mm, int cpu);
 struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err);
 void exit_mmap(struct vmlab_user_mm *mm);
+
+/* ------------------------------------------------------ mmap_lock.c */
+
+/* The CPU the calling code runs on for mm: inside a scheduler run the
+ * running program's, when mm is loaded there (several threads of one mm
+ * run its syscalls at once), else the mm's own. */
+static inline int user_cpu(const struct vmlab_user_mm *mm)
+{
+	const struct vmlab_machine *m = mm->m;
+	if (m->sched_task && m->sched_cpu >= 0 && m->sched_cpu != mm->cpu &&
+	    m->sched_cpu < m->nr_cpus &&
+	    m->cpu[m->sched_cpu].loaded_mm == mm->hw)
+		return m->sched_cpu;
+	return mm->cpu;
+}
+void mmap_read_lock(struct vmlab_user_mm *mm);
+void mmap_read_unlock(struct vmlab_user_mm *mm);
+/* mmap_write_lock_killable(): 0 or -EINTR (a fatal signal pending). */
+int mmap_write_lock_killable(struct vmlab_user_mm *mm);
+void mmap_write_lock(struct vmlab_user_mm *mm);
+void mmap_write_unlock(struct vmlab_user_mm *mm);
+static inline bool mmap_write_locked(const struct vmlab_user_mm *mm)
+{
+	return vmlab_rwsem_is_write_locked(&mm->mmap_lock);
+}
+/* Per-VMA locks (include/linux/mmap_lock.h). */
+bool vma_start_read(struct vmlab_vma *v);
+void vma_end_read(struct vmlab_vma *v);
+static inline bool vma_is_write_locked(const struct vmlab_vma *v)
+{
+	return v->vm_lock_seq == v->mm->mm_lock_seq;
+}
+/* Under the mmap write lock: mark v write-locked for the rest of the
+ * cycle and wait for its readers to leave. */
+void vma_start_write(struct vmlab_vma *v);
+/* Every VMA meeting [start - PAGE_SIZE, end + PAGE_SIZE): those the
+ * write-locked operation may change (its range and the neighbours it
+ * may merge with or split). */
+void vma_start_write_range(struct vmlab_user_mm *mm, u64 start, u64 end);
+void vma_start_write_all(struct vmlab_user_mm *mm);
+/* lock_vma_under_rcu(): the VMA at addr read-locked, or NULL (fall back
+ * to mmap_lock). */
+struct vmlab_vma *lock_vma_under_rcu(struct vmlab_user_mm *mm, u64 addr);
+void user_lock_svc_init(struct user_svc *s); /* the per-CPU arrays */
 
 /* ------------------------------------------------------- vma_tree.c */
 
@@ -257,7 +316,7 @@ static inline void user_mn_start(struct vmlab_user_mm *mm,
 				 enum vmlab_mmu_notifier_event ev, u64 start,
 				 u64 end)
 {
-	vmlab_mmu_notifier_range_init(r, mm->m, ev, 0, mm->hw, mm->cpu, start,
+	vmlab_mmu_notifier_range_init(r, mm->m, ev, 0, mm->hw, user_cpu(mm), start,
 				      end);
 	if (vmlab_mm_has_notifiers(mm->hw))
 		vmlab_mmu_notifier_invalidate_range_start(r);
@@ -363,6 +422,10 @@ enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
  * in *code. */
 int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		    bool fetch, bool prot, int *code);
+/* do_user_addr_fault(): handle_mm_fault() under the VMA's read lock, or
+ * under mmap_lock when that cannot be had. */
+int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
+		    bool fetch, bool prot, int *code);
 /* get_user_pages-style fault-in of one page for populate/mlock:
  * 0, -EFAULT (the fault gives a signal), -ENOMEM. */
 int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
@@ -372,8 +435,11 @@ int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 
 /* process_madvise()'s loop over imported segments totalling `total`
  * bytes (each at most MAX_RW_COUNT): bytes advised, or -errno if none. */
-s64 vector_madvise(struct vmlab_user_mm *mm, const struct vmlab_iovec *iov,
-		   size_t nr_segs, u64 total, int advice);
+s64 vector_madvise(struct vmlab_user_mm *caller, struct vmlab_user_mm *mm,
+		   const struct vmlab_iovec *iov, size_t nr_segs, u64 total,
+		   int advice);
+/* The kernel's restart code: never returned to a caller of the model. */
+#define VMLAB_ERESTARTNOINTR 513
 
 /* ----------------------------------------------------------- pidfd.c */
 

@@ -171,7 +171,7 @@ void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b)
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	assert(start < end);
-	vmlab_flush_tlb_mm_range(mm->m, mm->cpu, mm->hw, start, end,
+	vmlab_flush_tlb_mm_range(mm->m, user_cpu(mm), mm->hw, start, end,
 				 VMLAB_PAGE_SHIFT, false);
 }
 

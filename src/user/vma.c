@@ -22,6 +22,10 @@ struct vmlab_vma *vma_alloc(struct vmlab_user_mm *mm)
 	if (!v)
 		return NULL;
 	v->mm = mm;
+	/* A VMA made under the write lock is write-locked until its end
+	 * (vma_start_write() before it is inserted). */
+	if (mmap_write_locked(mm))
+		v->vm_lock_seq = mm->mm_lock_seq;
 	mm->ev.vma_alloc++;
 	return v;
 }
@@ -29,6 +33,8 @@ struct vmlab_vma *vma_alloc(struct vmlab_user_mm *mm)
 void vma_free(struct vmlab_vma *v)
 {
 	assert(!v->anon_vma && !v->file);
+	/* vma_mark_detached() waited for the readers: none may be left. */
+	assert(!v->vm_lock.owner);
 	v->mm->ev.vma_free++;
 	free(v);
 }

@@ -135,7 +135,7 @@ void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	struct vmlab_mmu_notifier_range r;
 	/* zap_page_range_single_batched(): CLEAR around the zap. */
 	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
-	ug_init(&g, mm, mm->cpu);
+	ug_init(&g, mm, user_cpu(mm));
 	zap_vma_range(&g, v, start, end, d);
 	if (vmlab_mutant(mm->m, VMLAB_MUT_ZAP_NO_FLUSH))
 		ug_drop_flush(&g);

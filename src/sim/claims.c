@@ -226,7 +226,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"4.22", "guard-pages-pagewalk",
 	 "Walk lock modes (PGWALK_RDLOCK / WRLOCK / WRLOCK_VERIFY)",
-	 "no mmap_lock or per-VMA locks in vmlab yet, so there are no walk lock modes to choose"},
+	 "vmlab takes mmap_lock and the VMA locks (src/user/mmap_lock.c), but its page walker has no walk_lock argument: the modes' lock assertions are not modelled"},
 	{"5.1", "mmu-notifier-upgrade",
 	 "ARM (maybe Sparc, IA64) needs a TLB invalidate on RO→RW upgrade",
 	 NULL},

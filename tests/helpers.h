@@ -33,6 +33,21 @@ static inline bool t_arm64(void)
 	return strcmp(t_arch(), "arm64") == 0;
 }
 
+/* The suite's architecture's kernel layout (vmalloc, modules, user
+ * TASK_SIZE): what its machines place areas in. */
+static inline const struct vmlab_va_layout *t_layout(void)
+{
+	return vmlab_arch_layout(t_arch());
+}
+
+#define T_VMALLOC_START (t_layout()->vmalloc_start)
+#define T_VMALLOC_END (t_layout()->vmalloc_end) /* inclusive */
+#define T_MODULES_VADDR (t_layout()->modules_vaddr)
+#define T_MODULES_END (t_layout()->modules_end)
+#define T_TASK_SIZE (t_layout()->task_size)
+/* mmap_base without randomization: TASK_SIZE - 128 MiB */
+#define T_MMAP_BASE (T_TASK_SIZE - 128 * VMLAB_MiB)
+
 /* vmlab_config_default() for the suite's architecture. */
 static inline void t_config(struct vmlab_config *cfg)
 {

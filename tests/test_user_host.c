@@ -408,7 +408,12 @@ enum who { W_SELF, W_SELF_TG, W_SELF_FD, W_CHILD, W_DEAD, W_BADFD, W_STDIN,
 	   W_OPEN_SELF, W_OPEN_ZERO, W_OPEN_NONE, W_NR_FDS = W_BADFD };
 
 #define ABS (1ULL << 62) /* a segment base given absolute, not in the arena */
-#define TSM ((1ULL << 47) - P) /* TASK_SIZE_MAX */
+/* A base relative to the TASK_SIZE_MAX of whoever runs it: the host's
+ * (x86-64: (1 << 47) - PAGE_SIZE) or the model's (arm64: 1 << 48), so
+ * the boundary cases compare the same rule on both architectures. */
+#define TOP (1ULL << 61)
+#define TOPD(d) (TOP | ((u64)(d) & (TOP - 1)))
+#define HOST_TSM ((1ULL << 47) - P)
 
 struct pcase {
 	int who, adv;
@@ -433,12 +438,12 @@ static const struct pcase pcases[] = {
 	{W_SELF, MADV_DONTNEED, 0, 1, 0, false, {{20 * P, 1ULL << 62}}},
 	{W_SELF, MADV_COLD, 0, 1, 0, false, {{0, 1ULL << 63}}},
 	{W_SELF, 103, 0, 2, 0, false, {{0, P}, {20 * P, 1ULL << 40}}},
-	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (TSM - P), P}}},
-	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | TSM, P}}},
-	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (TSM + 1), 0}}},
-	{W_SELF, MADV_COLD, 0, 1, 0, false, {{ABS | (1ULL << 46), (1ULL << 46) + P}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{TOPD(0 - P), P}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{TOPD(0), P}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{TOPD(1), 0}}},
+	{W_SELF, MADV_COLD, 0, 1, 0, false, {{TOPD(P - (1ULL << 46)), (1ULL << 46) + P}}},
 	{W_SELF, MADV_COLD, 0, 2, 0, false,
-	 {{ABS | 0x10000, 0}, {ABS | (1ULL << 46), (1ULL << 46) + P}}},
+	 {{ABS | 0x10000, 0}, {TOPD(P - (1ULL << 46)), (1ULL << 46) + P}}},
 	{W_BADFD, 102, 0, 1, 0, false, {{0, P}}},
 	{W_STDIN, MADV_COLD, 0, 1, 0, false, {{0, P}}},
 	{W_SELF_FD, 102, 0, 1, 0, false, {{10 * P, P}}},
@@ -460,13 +465,19 @@ static const struct pcase pcases[] = {
 };
 #define NPC (int)(sizeof(pcases) / sizeof(pcases[0]))
 
-static void seg_iov(const struct pcase *c, u64 base, struct vmlab_iovec *v)
+static void seg_iov(const struct pcase *c, u64 base, u64 tsm,
+		    struct vmlab_iovec *v)
 {
-	for (int i = 0; i < c->nseg; i++)
+	for (int i = 0; i < c->nseg; i++) {
+		u64 off = c->seg[i].off;
+		/* TOP | d: tsm + d, d a signed offset in the low bits */
+		u64 top = tsm + (u64)((s64)(off << 3) >> 3);
 		v[i] = (struct vmlab_iovec){
-			c->seg[i].off & ABS ? c->seg[i].off & ~ABS :
-					      base + c->seg[i].off,
+			(off & ABS)   ? off & ~ABS :
+			(off & TOP)   ? top :
+					base + off,
 			c->seg[i].len};
+	}
 }
 
 /* The arena: private [0, 16), a hole, private [20, 36), shared [36, 48),
@@ -501,7 +512,7 @@ static long host_pcase(const struct pcase *c, const int *fds)
 							   fixed[c->who];
 	struct iovec v[3];
 	struct vmlab_iovec mv[3];
-	seg_iov(c, HBASE, mv);
+	seg_iov(c, HBASE, HOST_TSM, mv);
 	for (int i = 0; i < c->nseg; i++)
 		v[i] = (struct iovec){(void *)mv[i].iov_base, mv[i].iov_len};
 	long r = syscall(SYS_process_madvise, fd, c->null_iov ? NULL : v,
@@ -568,7 +579,7 @@ static long model_pcase(struct vmlab_user_mm *mm, const struct pcase *c,
 	int fd = c->who < W_NR_FDS && c->who >= W_SELF_FD ? fds[c->who] :
 							   fixed[c->who];
 	struct vmlab_iovec v[3];
-	seg_iov(c, HBASE, v);
+	seg_iov(c, HBASE, T_TASK_SIZE, v);
 	return (long)vmlab_process_madvise_pidfd(
 		mm, fd, c->null_iov ? NULL : v, c->vlen ? c->vlen : (u64)c->nseg,
 		c->adv, c->flags);

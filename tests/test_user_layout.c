@@ -9,7 +9,7 @@
 #include "user_helpers.h"
 
 #define GAP (256 * P) /* stack_guard_gap */
-#define STACK_END 0x7ffffffff000ULL
+#define STACK_END T_TASK_SIZE
 #define STACK_START (STACK_END - 0x21000)
 
 static struct env with_stack(void)
@@ -26,7 +26,7 @@ static void set_base(struct env *e, u64 base)
 {
 	struct vmlab_user_layout l;
 	vmlab_user_get_layout(e->mm, &l);
-	assert_int_equal(l.mmap_base, 0x7ffff7fff000ULL); /* TASK_SIZE - 128M */
+	assert_int_equal(l.mmap_base, T_MMAP_BASE); /* TASK_SIZE - 128M */
 	assert_int_equal(l.stack_guard_gap, GAP);
 	l.mmap_base = base;
 	assert_int_equal(vmlab_user_set_layout(e->mm, &l), 0);
@@ -61,7 +61,7 @@ static void test_thp_file_alignment(void **state)
 	assert_int_equal(vmlab_ftruncate(shm, 8 * VMLAB_MiB), 0);
 	vmlab_file_set_thp_area(reg, true);
 	s64 small = vmlab_mmap(e.mm, 0, 3 * P, VMLAB_PROT_READ, VMLAB_MAP_PRIVATE, reg, 0);
-	assert_int_equal(small, (s64)(0x7ffff7fff000ULL - 3 * P));
+	assert_int_equal(small, (s64)(T_MMAP_BASE - 3 * P));
 	/* 4 MiB at offset 0: 2 MiB aligned, the highest such fit */
 	s64 a = vmlab_mmap(e.mm, 0, 4 * VMLAB_MiB, VMLAB_PROT_READ,
 			   VMLAB_MAP_PRIVATE, reg, 0);
@@ -148,7 +148,7 @@ static void test_exec_vmas(void **state)
 {
 	(void)state;
 	struct env e = t_env(2);
-	const u64 v = 0x7ffff7fc2000ULL;
+	const u64 v = T_MMAP_BASE - 0x3d000;
 	/* [vvar] and [vdso]-like special mappings: never merged */
 	assert_int_equal(vmlab_user_map_exec(e.mm, v, v + 4 * P, VMLAB_PROT_READ,
 					     VMLAB_MAP_PRIVATE, NULL, 0,
@@ -198,7 +198,7 @@ static void test_layout_checks(void **state)
 	bad.start_brk = bad.brk + P;
 	assert_int_equal(vmlab_user_set_layout(e.mm, &bad), -VMLAB_EINVAL);
 	bad = l;
-	bad.mmap_base = 1ULL << 48;
+	bad.mmap_base = T_TASK_SIZE + P;
 	assert_int_equal(vmlab_user_set_layout(e.mm, &bad), -VMLAB_EINVAL);
 	assert_int_equal(vmlab_user_set_layout(NULL, &l), -VMLAB_EINVAL);
 	/* a fork child inherits the layout */

@@ -7,7 +7,7 @@
  */
 #include "user_helpers.h"
 
-#define MMAP_BASE 0x7ffff7fff000ULL
+#define MMAP_BASE T_MMAP_BASE
 
 static struct vmlab_user_mm *t_mm(struct vmlab_machine *m)
 {
@@ -149,7 +149,7 @@ static void test_munmap_and_fixed(void **state)
 	assert_int_equal(vmlab_mmap(mm, 0, P, RW, ANON, NULL, 1), -VMLAB_EINVAL);
 	assert_int_equal(vmlab_mmap(mm, 0, 1ULL << 50, RW, ANON, NULL, 0),
 			 -VMLAB_ENOMEM);
-	assert_int_equal(vmlab_mmap(mm, 0x7ffffffff000ULL, 2 * P, RW,
+	assert_int_equal(vmlab_mmap(mm, T_TASK_SIZE - P, 2 * P, RW,
 				    ANON | VMLAB_MAP_FIXED, NULL, 0),
 			 -VMLAB_ENOMEM);
 	assert_int_equal(vmlab_mmap(mm, 0, P, RW, ANON | VMLAB_MAP_HUGETLB,
@@ -379,7 +379,9 @@ static void test_bad_input(void **state)
 			 -VMLAB_EINVAL);
 	assert_int_equal(vmlab_process_madvise(mm, &iov, 0, 4, 0), 0);
 	assert_int_equal(vmlab_pagemap_read(mm, 0, NULL, 1), -VMLAB_EINVAL);
-	assert_int_equal(vmlab_pagemap_read(mm, 1ULL << 47, &e, 1), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_pagemap_read(mm, t_arm64() ? 1ULL << 48 : 1ULL << 47,
+					    &e, 1),
+			 -VMLAB_EINVAL);
 	assert_int_equal(vmlab_pagemap_read(mm, 0, &e, 1), 1);
 	assert_int_equal(e, 0);
 	assert_int_equal(vmlab_guard_scan(mm, 0, ~0ULL, NULL, 5), 0);

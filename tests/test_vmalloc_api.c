@@ -26,16 +26,16 @@ static void test_guard_page_and_sizes(void **state)
 	assert_int_equal(vmlab_read(m, 1, a + 3 * P, &v, 8, &f), -VMLAB_EFAULT);
 	assert_int_equal(vmlab_vmalloc(m, 0, P), a + 4 * P);
 	/* VM_NO_GUARD: no guard page, the next area follows directly. */
-	u64 b = vmlab_vmalloc_node_range(m, 0, P, 1, VMLAB_VMALLOC_START,
-					 VMLAB_VMALLOC_END, VMLAB_PAGE_KERNEL,
+	u64 b = vmlab_vmalloc_node_range(m, 0, P, 1, T_VMALLOC_START,
+					 T_VMALLOC_END, VMLAB_PAGE_KERNEL,
 					 VMLAB_VM_NO_GUARD, "noguard");
 	assert_int_equal(vmlab_find_vm_area(m, b)->size, P);
 	assert_int_equal(vmlab_vmalloc(m, 0, P), b + P);
 	/* The module window. */
-	u64 mod = vmlab_vmalloc_node_range(m, 0, P, P, VMLAB_MODULES_VADDR,
-					   VMLAB_MODULES_END, VMLAB_PAGE_KERNEL,
+	u64 mod = vmlab_vmalloc_node_range(m, 0, P, P, T_MODULES_VADDR,
+					   T_MODULES_END, VMLAB_PAGE_KERNEL,
 					   0, "module_alloc");
-	assert_int_equal(mod, VMLAB_MODULES_VADDR);
+	assert_int_equal(mod, T_MODULES_VADDR);
 	vmlab_machine_destroy(m);
 }
 
@@ -254,7 +254,7 @@ static void test_bad_input(void **state)
 	assert_true(vmlab_nr_warnings(m) > w);
 	/* Not an area at all. */
 	w = vmlab_nr_warnings(m);
-	vmlab_vfree(m, 0, VMLAB_VMALLOC_START + 100 * VMLAB_GiB);
+	vmlab_vfree(m, 0, T_VMALLOC_START + 100 * VMLAB_GiB);
 	vmlab_vfree(m, 0, 0x1000);
 	assert_int_equal(vmlab_nr_warnings(m), w + 2);
 	vmlab_vfree(m, 0, 0); /* vfree(NULL): nothing, no warning */
@@ -308,7 +308,7 @@ static void test_range_exhaustion(void **state)
 {
 	(void)state;
 	struct vmlab_machine *m = vm_machine(2, 64 * VMLAB_MiB);
-	const u64 lo = VMLAB_MODULES_VADDR, hi = lo + 8 * P;
+	const u64 lo = T_MODULES_VADDR, hi = lo + 8 * P;
 	u64 a[4];
 	for (int i = 0; i < 4; i++) {
 		a[i] = vmlab_vmalloc_node_range(m, 0, P, 1, lo, hi,
@@ -396,7 +396,7 @@ static void test_tracepoints(void **state)
 	vmlab_set_event_listener(m, NULL, NULL);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.name[0], "alloc_vmap_area");
-	u64 want0[6] = {a, 4 * P, 1, VMLAB_VMALLOC_START, VMLAB_VMALLOC_END, 0};
+	u64 want0[6] = {a, 4 * P, 1, T_VMALLOC_START, T_VMALLOC_END, 0};
 	assert_memory_equal(l.f[0], want0, sizeof(want0));
 	assert_string_equal(l.name[1], "free_vmap_area_noflush");
 	u64 want1[3] = {a, 4, 24576}; /* va_start, nr_lazy, nr_lazy_max */
@@ -404,6 +404,89 @@ static void test_tracepoints(void **state)
 	assert_string_equal(l.name[2], "purge_vmap_area_lazy");
 	u64 want2[3] = {a, a + 4 * P, 1}; /* start, end, npurged */
 	assert_memory_equal(l.f[2], want2, sizeof(want2));
+	vmlab_machine_destroy(m);
+}
+
+/* ---- the kernel layout of the machine's architecture -------------------- */
+
+/*
+ * Each architecture's layout (x86: Documentation/arch/x86/x86_64/mm.rst;
+ * arm64 4K/48-bit with generic KASAN: asm/memory.h, asm/pgtable.h), and
+ * every service placing its memory in the machine's own ranges: vmalloc,
+ * vmap, vm_map_ram, the module range (execmem), the KASAN shadow, the
+ * direct map and a user mm's mmap_base.
+ */
+static void test_arch_layout(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg;
+	t_config(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.mem_bytes = 64 * VMLAB_MiB;
+	cfg.kasan = true;
+	struct vmlab_machine *m = NULL;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	const struct vmlab_va_layout *l = vmlab_layout(m);
+	assert_ptr_equal(l, t_layout());
+	const struct { u64 got, x86, arm64; } want[] = {
+		{l->vmalloc_start, 0xffffc90000000000ULL, 0xffff800080000000ULL},
+		{l->vmalloc_end, 0xffffe8ffffffffffULL, 0xfffffdffafffffffULL},
+		{l->modules_vaddr, 0xffffffffa0000000ULL, 0xffff800000000000ULL},
+		{l->modules_end, 0xffffffffff000000ULL, 0xffff800080000000ULL},
+		{l->page_offset, 0xffff888000000000ULL, 0xffff000000000000ULL},
+		{l->kasan_shadow_offset, 0xdffffc0000000000ULL,
+		 0xdfff800000000000ULL},
+		{l->task_size, (1ULL << 47) - P, 1ULL << 48},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(want[i].got,
+				 t_arm64() ? want[i].arm64 : want[i].x86);
+
+	/* vmalloc and vmap: lowest fit from the window's start */
+	u64 v = vmlab_vmalloc(m, 0, P);
+	assert_int_equal(v, l->vmalloc_start);
+	u64 pfn = t_page(m);
+	u64 vm = vmlab_vmap(m, 0, &pfn, 1, 0, VMLAB_PAGE_KERNEL);
+	assert_true(vm > v && vm <= l->vmalloc_end);
+	u64 r = vmlab_vm_map_ram(m, 0, &pfn, 1);
+	assert_true(r >= l->vmalloc_start && r <= l->vmalloc_end);
+	/* the module range: execmem's text */
+	u64 x = vmlab_execmem_alloc(m, 0, VMLAB_EXECMEM_MODULE_TEXT, 100);
+	assert_true(x >= l->modules_vaddr && x < l->modules_end);
+	/* KASAN: the shadow of each lies in the architecture's region */
+	u64 s0, s1;
+	vmlab_kasan_shadow_region(m, &s0, &s1);
+	assert_int_equal(s0, l->kasan_shadow_start);
+	assert_int_equal(s1, l->kasan_shadow_end);
+	const u64 addrs[] = {v, x, vmlab_page_address(m, pfn)};
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		u64 sh = vmlab_kasan_mem_to_shadow(m, addrs[i]);
+		assert_true(sh >= s0 && sh < s1);
+		assert_int_equal(sh, (addrs[i] >> 3) + l->kasan_shadow_offset);
+	}
+	/* the direct map: a frame's linear address translates to it */
+	u64 pa;
+	vmlab_pgprot_t prot;
+	int lvl;
+	u64 lm = vmlab_page_address(m, pfn);
+	assert_true(lm >= l->page_offset && lm < l->linear_end);
+	assert_int_equal(vmlab_translate(m, vmlab_init_mm(m), lm, &pa, &prot,
+					 &lvl),
+			 0);
+	assert_int_equal(pa, pfn << VMLAB_PAGE_SHIFT);
+	/* a user mm: mmap_base is TASK_SIZE - 128 MiB */
+	struct vmlab_user_mm *mm = NULL;
+	assert_int_equal(vmlab_user_mm_create(m, &mm), 0);
+	s64 u = vmlab_mmap(mm, 0, P, VMLAB_PROT_READ,
+			   VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS, NULL, 0);
+	assert_int_equal(u, (s64)(l->task_size - 128 * VMLAB_MiB - P));
+	vmlab_user_mm_destroy(mm);
+	vmlab_vm_unmap_ram(m, 0, r, 1);
+	vmlab_vunmap(m, 0, vm);
+	vmlab_vfree(m, 0, v);
+	assert_int_equal(vmlab_execmem_free(m, 0, x), 0);
+	assert_int_equal(vmlab_nr_reports(m), 0);
 	vmlab_machine_destroy(m);
 }
 
@@ -420,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(test_range_exhaustion),
 	    cmocka_unit_test(test_vmallocinfo),
 	    cmocka_unit_test(test_tracepoints),
+	    cmocka_unit_test(test_arch_layout),
 	};
 	return vm_run_tests(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -91,7 +91,8 @@ struct vmlab_va_layout {
 	u64 kasan_shadow_start; /* KASAN shadow region (generic, 1:8) */
 	u64 kasan_shadow_end;
 	u64 kasan_shadow_offset; /* shadow(addr) = (addr >> 3) + offset */
-	u64 task_size;     /* top of user space */
+	u64 task_size;     /* top of user space (TASK_SIZE) */
+	u64 task_unmapped_base; /* TASK_UNMAPPED_BASE: bottom-up mmap start */
 	int va_bits;       /* canonical: bits [63, va_bits - 1] (x86) or
 			    * [63, va_bits] (arm64, TTBR split) all equal */
 };

@@ -30,7 +30,9 @@
 
 /* ------------------------------------------------------------- ranges */
 
-/* arch/x86/include/asm/pgtable_64_types.h, 4-level paging, no KASLR. */
+/* x86-64's ranges: arch/x86/include/asm/pgtable_64_types.h, 4-level
+ * paging, no KASLR.  A machine's own (arm64's differ) are in
+ * vmlab_layout(m), which is what the services use. */
 #define VMLAB_VMALLOC_START 0xffffc90000000000ULL
 #define VMLAB_VMALLOC_SIZE_TB 32ULL
 /* Inclusive, as the kernel defines it: START + 32 TiB - 1. */

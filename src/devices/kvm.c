@@ -278,7 +278,7 @@ int vmlab_kvm_set_memslot(struct vmlab_kvm *k, int slot, u64 gfn, u64 npages,
 {
 	if (!kvm_ok(k) || slot < 0 || slot >= VMLAB_KVM_MAX_MEMSLOTS ||
 	    (hva & ~VMLAB_PAGE_MASK) || npages > (1ULL << 24) ||
-	    hva + (npages << VMLAB_PAGE_SHIFT) > (1ULL << 47) ||
+	    hva + (npages << VMLAB_PAGE_SHIFT) > vmlab_user_va_end(k->m) ||
 	    gfn + npages < gfn)
 		return -VMLAB_EINVAL;
 	struct memslot *s = &k->slot[slot];

@@ -548,7 +548,7 @@ int vmlab_smmu_translate_slow(struct vmlab_smmu *s, int cpu,
 			      enum vmlab_access kind, u64 va, u64 *out)
 {
 	if (!smmu_ok(s) || (unsigned)kind >= VMLAB_NR_ACCESS ||
-	    va >= (1ULL << 47) || !out)
+	    va >= vmlab_user_va_end(s->m) || !out)
 		return -VMLAB_EINVAL;
 	if (!s->mm || s->released)
 		return -VMLAB_EIO; /* unbound, or the mm exited */

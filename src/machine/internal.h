@@ -367,6 +367,15 @@ struct vmlab_machine {
 	int sched_cpu;  /* its CPU (-1: none, the kworker between items) */
 };
 
+/* The end of the lower (user) half of the address space: x86 1 << 47
+ * (TASK_SIZE + PAGE_SIZE), arm64 1 << 48 (TTBR0's reach, TASK_SIZE). */
+static inline u64 vmlab_user_va_end(const struct vmlab_machine *m)
+{
+	const struct vmlab__machine_head *h =
+		(const struct vmlab__machine_head *)(const void *)m;
+	return 1ULL << h->va_top_shift;
+}
+
 static inline void sched_point(struct vmlab_machine *m, int cpu,
 			       const char *why)
 {

@@ -48,13 +48,17 @@ bool xm_is_text(enum vmlab_execmem_type t)
 }
 
 /* Every x86 type lives in [MODULES_VADDR + offset, MODULES_END); without
- * KASLR the offset is 0.  Data has to stay within s32 reach of text. */
-void xm_type_range(enum vmlab_execmem_type t, u64 *start, u64 *end)
+ * KASLR the offset is 0.  Data has to stay within s32 reach of text.
+ * arm64 puts module text and data in its own module region the same way
+ * (the model keeps its kprobes and BPF there too). */
+void xm_type_range(const struct execmem *xm, enum vmlab_execmem_type t,
+		   u64 *start, u64 *end)
 {
 	(void)t;
 	assert((unsigned)t < VMLAB_EXECMEM_TYPE_MAX);
-	*start = VMLAB_MODULES_VADDR;
-	*end = VMLAB_MODULES_END;
+	assert(xm->mod_start < xm->mod_end);
+	*start = xm->mod_start;
+	*end = xm->mod_end;
 }
 
 /* ------------------------------------------------- live allocations */
@@ -180,8 +184,10 @@ static struct execmem *xm_create(struct vmlab_machine *m,
 	xm->cfg = *cfg;
 	xm->chunk_shift = (cfg->flags & VMLAB_EXECMEM_PACK_1B) ? 0
 							 : PACK_CHUNK_SHIFT;
-	xm->x_base = xm->x_end = VMLAB_MODULES_VADDR;
-	xm->data_low = VMLAB_MODULES_END;
+	xm->mod_start = vmlab_layout(m)->modules_vaddr;
+	xm->mod_end = vmlab_layout(m)->modules_end;
+	xm->x_base = xm->x_end = xm->mod_start;
+	xm->data_low = xm->mod_end;
 	if (poke_init(xm)) {
 		free(xm);
 		return NULL;
@@ -285,7 +291,7 @@ static u64 area_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
 		      u64 size, u64 *reserved)
 {
 	u64 start, end;
-	xm_type_range(t, &start, &end);
+	xm_type_range(xm, t, &start, &end);
 	u64 bytes = (size + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
 	*reserved = bytes;
 	return xm_vmalloc(xm, cpu, bytes, VMLAB_PAGE_SIZE, start, end,
@@ -333,7 +339,7 @@ u64 vmlab_execmem_alloc(struct vmlab_machine *m, int cpu,
 	if (!args_ok(m, cpu, "execmem_alloc"))
 		return 0;
 	if ((unsigned)type >= VMLAB_EXECMEM_TYPE_MAX || !size ||
-	    size > VMLAB_MODULES_LEN) {
+	    size > vmlab_layout(m)->modules_end - vmlab_layout(m)->modules_vaddr) {
 		vmlab_warn(m, "execmem_alloc: bad type %d or size %llu",
 			   (int)type, (unsigned long long)size);
 		return 0;

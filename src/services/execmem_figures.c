@@ -128,7 +128,8 @@ int vmlab_execmem_run_workload(struct vmlab_machine *m,
 			       struct vmlab_execmem_figures *out)
 {
 	if (!m || !w || !out || !w->programs || !w->size ||
-	    w->size > VMLAB_MODULES_LEN / 4 || w->programs > (1u << 22) ||
+	    w->size > (vmlab_layout(m)->modules_end -
+		       vmlab_layout(m)->modules_vaddr) / 4 || w->programs > (1u << 22) ||
 	    (unsigned)w->type >= VMLAB_EXECMEM_TYPE_MAX ||
 	    !xm_is_text(w->type))
 		return -VMLAB_EINVAL;

@@ -149,6 +149,7 @@ struct xm_poke {
 struct execmem {
 	struct vmlab_machine *m;
 	struct vmlab_execmem_config cfg;
+	u64 mod_start, mod_end; /* MODULES_VADDR, MODULES_END (vmlab_layout) */
 	struct vmlab_lock lock; /* text_mutex / pack_mutex */
 	u32 chunk_shift;	/* PACK: log2 of the chunk size */
 	struct xm_table live;
@@ -187,7 +188,8 @@ struct xm_alloc *xm_lookup(struct execmem *xm, u64 addr);
 int xm_insert(struct execmem *xm, const struct xm_alloc *a);
 void xm_remove(struct execmem *xm, u64 addr);
 bool xm_is_text(enum vmlab_execmem_type t);
-void xm_type_range(enum vmlab_execmem_type t, u64 *start, u64 *end);
+void xm_type_range(const struct execmem *xm, enum vmlab_execmem_type t,
+		   u64 *start, u64 *end);
 /* A vmalloc area in [start, end) of the module range. */
 u64 xm_vmalloc(struct execmem *xm, int cpu, u64 size, u64 align, u64 start,
 	       u64 end, u64 vm_flags, const char *caller);

@@ -240,19 +240,23 @@ static void seg_rebuild(struct execmem *xm)
 
 /* Packs are 2 MiB aligned in the module range: one slot per 2 MiB of it
  * finds the pack holding an address in O(1). */
-#define PACK_INDEX_SLOTS (VMLAB_MODULES_LEN / PACK_SIZE + 1)
+static u64 pack_index_slots(const struct execmem *xm)
+{
+	return (xm->mod_end - xm->mod_start) / PACK_SIZE + 1;
+}
 
 static struct xm_pack **pack_index_slot(struct execmem *xm, u64 addr)
 {
-	if (addr < VMLAB_MODULES_VADDR || addr >= VMLAB_MODULES_END)
+	if (addr < xm->mod_start || addr >= xm->mod_end)
 		return NULL;
 	if (!xm->pack_index) {
-		xm->pack_index = calloc(PACK_INDEX_SLOTS, sizeof(struct xm_pack *));
+		xm->pack_index = calloc(pack_index_slots(xm),
+					sizeof(struct xm_pack *));
 		if (!xm->pack_index)
 			return NULL;
 	}
-	u64 i = (addr - VMLAB_MODULES_VADDR) / PACK_SIZE;
-	assert(i < PACK_INDEX_SLOTS);
+	u64 i = (addr - xm->mod_start) / PACK_SIZE;
+	assert(i < pack_index_slots(xm));
 	return &xm->pack_index[i];
 }
 
@@ -308,7 +312,7 @@ static struct xm_pack *new_pack(struct execmem *xm, int cpu)
 		return NULL;
 	}
 	u64 start, end;
-	xm_type_range(VMLAB_EXECMEM_BPF, &start, &end);
+	xm_type_range(xm, VMLAB_EXECMEM_BPF, &start, &end);
 	/* bpf_jit_alloc_exec(BPF_PROG_PACK_SIZE) with a 2 MiB leaf where
 	 * the buddy allocator has one (vmalloc falls back to 4 KiB). */
 	p->addr = xm_rox_area(xm, cpu, PACK_SIZE, start, end,
@@ -405,7 +409,7 @@ u64 pack_alloc(struct execmem *xm, int cpu, u64 size, u64 *reserved,
 	if (size > PACK_SIZE) {
 		u64 bytes = (size + VMLAB_PAGE_SIZE - 1) & VMLAB_PAGE_MASK;
 		u64 start, end;
-		xm_type_range(VMLAB_EXECMEM_BPF, &start, &end);
+		xm_type_range(xm, VMLAB_EXECMEM_BPF, &start, &end);
 		*reserved = bytes;
 		*kind = XM_AREA;
 		return xm_rox_area(xm, cpu, bytes, start, end, 0,

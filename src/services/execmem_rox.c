@@ -135,7 +135,7 @@ u64 rox_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
 	      u64 size)
 {
 	u64 start, end;
-	xm_type_range(t, &start, &end);
+	xm_type_range(xm, t, &start, &end);
 	u64 a = cache_take(xm, size, start, end);
 	if (!a && !cache_populate(xm, cpu, size, start, end))
 		a = cache_take(xm, size, start, end);

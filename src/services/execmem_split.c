@@ -15,15 +15,14 @@
  */
 #include "services/execmem_internal.h"
 
-#define X_PAGES_MAX ((u32)(VMLAB_MODULES_LEN >> VMLAB_PAGE_SHIFT))
-
 /* The X-part page map covers the whole module range; pages not yet in
  * the X part are marked used so a search never returns them. */
 static int xmap_init(struct execmem *xm)
 {
 	if (xm->xmap.w)
 		return 0;
-	u32 bits = (X_PAGES_MAX + 63) & ~63u;
+	u32 pages = (u32)((xm->mod_end - xm->mod_start) >> VMLAB_PAGE_SHIFT);
+	u32 bits = (pages + 63) & ~63u;
 	if (cm_init(&xm->xmap, bits))
 		return -VMLAB_ENOMEM;
 	cm_set(&xm->xmap, 0, bits);
@@ -56,7 +55,7 @@ static int grow_x(struct execmem *xm, int cpu)
 
 static u64 lowest_data(struct execmem *xm)
 {
-	u64 low = VMLAB_MODULES_END;
+	u64 low = xm->mod_end;
 	for (u64 i = 0; i < xm->live.cap; i++) {
 		const struct xm_alloc *a = &xm->live.slot[i];
 		if (a->addr && a->type == VMLAB_EXECMEM_MODULE_DATA &&
@@ -75,7 +74,7 @@ u64 split_alloc(struct execmem *xm, int cpu, enum vmlab_execmem_type t,
 		/* module_alloc_data(): highest fit, above the boundary. */
 		*kind = XM_AREA;
 		u64 a = xm_vmalloc(xm, cpu, bytes, VMLAB_PAGE_SIZE, xm->x_end,
-				   VMLAB_MODULES_END,
+				   xm->mod_end,
 				   VMLAB_VM_TOPDOWN_VMAP |
 				       VMLAB_VM_FLUSH_RESET_PERMS,
 				   "execmem_alloc_data");

@@ -65,7 +65,8 @@ static int text_frame(struct vmlab_machine *m, u64 va, u64 *pfn, int *level)
 	u64 pa;
 	vmlab_pgprot_t prot;
 	const struct execmem *xm = xm_state(m);
-	if ((va < VMLAB_MODULES_VADDR || va >= VMLAB_MODULES_END) &&
+	const struct vmlab_va_layout *l = vmlab_layout(m);
+	if ((va < l->modules_vaddr || va >= l->modules_end) &&
 	    !(xm && ktext_contains(xm, va)))
 		return -VMLAB_EINVAL;
 	if (vmlab_translate(m, vmlab_init_mm(m), va, &pa, &prot, level))

@@ -577,8 +577,8 @@ static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size, u64 align,
 	if (!st || !cpu_ok(m, cpu, caller))
 		return 0;
 	vmlab_checker_set_op(m, cpu, caller);
-	return vmalloc_node_range(st, cpu, size, align, VMLAB_VMALLOC_START,
-				  VMLAB_VMALLOC_END, VMLAB_PAGE_KERNEL,
+	return vmalloc_node_range(st, cpu, size, align, st->r.vstart,
+				  st->r.vend, VMLAB_PAGE_KERNEL,
 				  vm_flags, caller, zero);
 }
 
@@ -655,7 +655,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 	vmlab_checker_set_op(m, cpu, "vmap");
 	u64 size = (u64)count << VMLAB_PAGE_SHIFT;
 	a = get_vm_area_node(st, cpu, size, 1, VMLAB_PAGE_SHIFT, vm_flags,
-			     VMLAB_VMALLOC_START, VMLAB_VMALLOC_END, "vmap");
+			     st->r.vstart, st->r.vend, "vmap");
 	if (!a)
 		return 0;
 	u64 addr = a->vm.addr;
@@ -744,23 +744,44 @@ static void vmalloc_destroy(struct vmlab_machine *m)
  * One tree spans both windows; what lies between them (vmemmap, the
  * kernel image, ...) is reserved once, so no request can land there.
  */
+static void vmalloc_ranges_init(struct vmalloc_ranges *r,
+				const struct vmlab_va_layout *l)
+{
+	r->vstart = l->vmalloc_start;
+	r->vend = l->vmalloc_end;
+	r->mstart = l->modules_vaddr;
+	r->mend = l->modules_end;
+	assert(r->vstart < r->vend && r->mstart < r->mend);
+	/* The windows do not overlap: one lies wholly below the other. */
+	assert(r->vend < r->mstart || r->mend <= r->vstart);
+	bool modules_above = r->mstart > r->vend;
+	r->tree_start = modules_above ? r->vstart : r->mstart;
+	r->tree_end = modules_above ? r->mend : r->vend + 1;
+	r->gap_start = modules_above ? r->vend + 1 : r->mend;
+	r->gap_end = modules_above ? r->mstart : r->vstart;
+	assert(r->tree_start <= r->gap_start && r->gap_start <= r->gap_end &&
+	       r->gap_end <= r->tree_end);
+}
+
 static int vmalloc_tree_init(struct vmalloc_state *st)
 {
+	const struct vmalloc_ranges *r = &st->r;
 	u64 addr;
-	int err = vmlab_vmap_tree_init(&st->tree, VMALLOC_TREE_START,
-				       VMALLOC_TREE_END);
+	int err = vmlab_vmap_tree_init(&st->tree, r->tree_start, r->tree_end);
 
-	if (err)
-		return err;
-	err = vmlab_vmap_alloc_range(st->tree, VMALLOC_GAP, VMLAB_PAGE_SIZE,
-				     VMALLOC_RANGE_END, VMLAB_MODULES_VADDR,
+	if (err || r->gap_start == r->gap_end)
+		goto out;
+	err = vmlab_vmap_alloc_range(st->tree, r->gap_end - r->gap_start,
+				     VMLAB_PAGE_SIZE, r->gap_start, r->gap_end,
 				     false, &addr);
 	if (err)
 		return err;
-	assert(addr == VMALLOC_RANGE_END);
+	assert(addr == r->gap_start);
+out:
 	/* __alloc_vmap_area() prunes by size + align - 1: do the same. */
-	vmlab_vmap_set_adjust_search_size(st->tree, true);
-	return 0;
+	if (!err)
+		vmlab_vmap_set_adjust_search_size(st->tree, true);
+	return err;
 }
 
 static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
@@ -772,6 +793,7 @@ static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 		return NULL;
 	assert(n > 0);
 	st->m = m;
+	vmalloc_ranges_init(&st->r, vmlab_layout(m));
 	st->lazy_start = UINT64_MAX;
 	vmlab_tlb_gather_mmu(&st->lazy_tlb, vmlab_init_mm(m), 0);
 	st->in_interrupt = calloc((size_t)n, sizeof(bool));

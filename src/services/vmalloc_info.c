@@ -138,11 +138,12 @@ void vmlab_vmalloc_stats(const struct vmlab_machine *m,
  */
 void vmalloc_check(struct vmalloc_state *st)
 {
-	u64 total = VMALLOC_TREE_END - VMALLOC_TREE_START;
+	u64 total = st->r.tree_end - st->r.tree_start;
 
 	assert(vmlab_vmap_nr_busy(st->tree) == st->nr_busy_areas);
 	assert(vmlab_vmap_free_bytes(st->tree) + st->busy_bytes +
-		   st->lazy_nr * VMLAB_PAGE_SIZE + VMALLOC_GAP ==
+		   st->lazy_nr * VMLAB_PAGE_SIZE +
+		   (st->r.gap_end - st->r.gap_start) ==
 	       total);
 	assert(!st->lazy_head == !st->nr_lazy && !st->nr_lazy == !st->lazy_nr);
 	assert(!st->lazy_head || st->lazy_start < st->lazy_end);

@@ -24,13 +24,18 @@
  * one-page areas at 256 CPUs, so steady vmalloc/vfree never mallocs. */
 #define VMALLOC_CACHE_MAX 65536
 
-/* The tree spans the vmalloc window, the gap between and the modules. */
-#define VMALLOC_TREE_START VMLAB_VMALLOC_START
-#define VMALLOC_TREE_END VMLAB_MODULES_END
-/* The vmalloc window's end as a [start, end) bound (VMALLOC_END is
- * inclusive); [VMALLOC_RANGE_END, MODULES_VADDR) is reserved for good. */
-#define VMALLOC_RANGE_END (VMLAB_VMALLOC_END + 1)
-#define VMALLOC_GAP (VMLAB_MODULES_VADDR - VMALLOC_RANGE_END)
+/*
+ * The machine's kernel layout as vmalloc sees it (vmlab_layout(): x86 has
+ * the modules above the vmalloc window, arm64 below it).  The tree spans
+ * both windows and what lies between them; vend is inclusive, as x86's
+ * VMALLOC_END; [gap_start, gap_end) is reserved for good (may be empty).
+ */
+struct vmalloc_ranges {
+	u64 vstart, vend;	  /* VMALLOC_START, VMALLOC_END */
+	u64 mstart, mend;	  /* MODULES_VADDR, MODULES_END */
+	u64 tree_start, tree_end; /* the vmap tree's span */
+	u64 gap_start, gap_end;	  /* between the two windows */
+};
 
 struct vmap_block;
 
@@ -78,6 +83,7 @@ struct vfree_deferred {
 
 struct vmalloc_state {
 	struct vmlab_machine *m;
+	struct vmalloc_ranges r;
 	struct vmlab_vmap_tree *tree;
 	/* lazily freed areas: unmapped, flush pending, not reusable */
 	struct vmalloc_area *lazy_head, *lazy_tail;

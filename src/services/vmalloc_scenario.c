@@ -53,9 +53,10 @@ static int frp_load_one(struct vmlab_machine *m, int i, int runner, u64 *addr)
 	assert(addr && runner > 0);
 	assert(pages >= 1 && pages <= 2);
 	memset(code, FRP_CODE_BYTE, sizeof(code));
+	const struct vmlab_va_layout *l = vmlab_layout(m);
 	*addr = vmlab_vmalloc_node_range(m, 0, (u64)pages * VMLAB_PAGE_SIZE,
-					 VMLAB_PAGE_SIZE, VMLAB_MODULES_VADDR,
-					 VMLAB_MODULES_END, VMLAB_PAGE_KERNEL,
+					 VMLAB_PAGE_SIZE, l->modules_vaddr,
+					 l->modules_end, VMLAB_PAGE_KERNEL,
 					 0, "bpf_jit_binary_alloc");
 	if (!*addr)
 		return -VMLAB_ENOMEM;

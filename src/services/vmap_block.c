@@ -134,8 +134,8 @@ static u64 new_vmap_block(struct vmalloc_state *st, int cpu, u32 order)
 
 	if (!a ||
 	    alloc_vmap_area(st, cpu, a, VMLAB_VMAP_BLOCK_SIZE,
-			    VMLAB_VMAP_BLOCK_SIZE, VMLAB_VMALLOC_START,
-			    VMLAB_VMALLOC_END, VMAP_RAM | VMAP_BLOCK, false)) {
+			    VMLAB_VMAP_BLOCK_SIZE, st->r.vstart,
+			    st->r.vend, VMAP_RAM | VMAP_BLOCK, false)) {
 		if (a)
 			area_put(st, a);
 		free(vb);
@@ -399,7 +399,7 @@ static u64 map_ram_area(struct vmalloc_state *st, int cpu, u64 size)
 	if (!a)
 		return 0;
 	if (alloc_vmap_area(st, cpu, a, size, VMLAB_PAGE_SIZE,
-			    VMLAB_VMALLOC_START, VMLAB_VMALLOC_END, VMAP_RAM,
+			    st->r.vstart, st->r.vend, VMAP_RAM,
 			    false)) {
 		area_put(st, a);
 		return 0;
@@ -437,8 +437,10 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 
 static bool unmap_ram_args_ok(struct vmlab_machine *m, u64 addr, u32 count)
 {
-	assert(m);
-	if (!addr || addr < VMLAB_VMALLOC_START || addr > VMLAB_VMALLOC_END ||
+	const struct vmalloc_state *st = vm_state(m);
+
+	assert(m && st);
+	if (!addr || addr < st->r.vstart || addr > st->r.vend ||
 	    (addr & ~VMLAB_PAGE_MASK) || !count) {
 		vmlab_warn(m,
 			   "kernel BUG at mm/vmalloc.c: vm_unmap_ram(%#llx, "

@@ -87,10 +87,14 @@ static int l_vmalloc_node_range(lua_State *L)
 	u64 size = (u64)luaL_checkinteger(L, -1);
 	lua_getfield(L, 2, "align");
 	u64 align = (u64)luaL_optinteger(L, -1, (lua_Integer)VMLAB_PAGE_SIZE);
+	/* Default: the machine's vmalloc window (its architecture's). */
+	int hcpu;
+	const struct vmlab_va_layout *lay =
+		vmlab_layout(lsim_handle(L, 1, &hcpu)->m);
 	lua_getfield(L, 2, "start");
-	u64 start = (u64)luaL_optinteger(L, -1, (lua_Integer)VMLAB_VMALLOC_START);
+	u64 start = (u64)luaL_optinteger(L, -1, (lua_Integer)lay->vmalloc_start);
 	lua_getfield(L, 2, "end");
-	u64 end = (u64)luaL_optinteger(L, -1, (lua_Integer)VMLAB_VMALLOC_END);
+	u64 end = (u64)luaL_optinteger(L, -1, (lua_Integer)lay->vmalloc_end);
 	lua_getfield(L, 2, "prot");
 	vmlab_pgprot_t prot = lsim_prot(L, -1, VMLAB_PAGE_KERNEL);
 	lua_getfield(L, 2, "flags");

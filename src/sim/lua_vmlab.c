@@ -356,14 +356,16 @@ void lsim_open_vmlab(lua_State *L, struct sim *sim)
 	set_int(L, "PAGE_SIZE", VMLAB_PAGE_SIZE);
 	set_int(L, "PMD_SIZE", VMLAB_PMD_SIZE);
 	set_int(L, "PUD_SIZE", VMLAB_PUD_SIZE);
-	/* The default architecture's linear map (--arch). */
-	set_int(L, "PAGE_OFFSET", vmlab_arch_layout(sim->o->arch)->page_offset);
+	/* The default architecture's kernel layout (--arch). */
+	const struct vmlab_va_layout *lay = vmlab_arch_layout(sim->o->arch);
+	set_int(L, "PAGE_OFFSET", lay->page_offset);
 	lua_pushstring(L, sim->o->arch ? sim->o->arch : "x86_64");
 	lua_setfield(L, -2, "arch");
-	set_int(L, "VMALLOC_START", VMLAB_VMALLOC_START);
-	set_int(L, "VMALLOC_END", VMLAB_VMALLOC_END);
-	set_int(L, "MODULES_VADDR", VMLAB_MODULES_VADDR);
-	set_int(L, "MODULES_END", VMLAB_MODULES_END);
+	set_int(L, "VMALLOC_START", lay->vmalloc_start);
+	set_int(L, "VMALLOC_END", lay->vmalloc_end);
+	set_int(L, "MODULES_VADDR", lay->modules_vaddr);
+	set_int(L, "MODULES_END", lay->modules_end);
+	set_int(L, "TASK_SIZE", lay->task_size);
 	set_int(L, "KiB", VMLAB_KiB);
 	set_int(L, "MiB", VMLAB_MiB);
 	set_int(L, "GiB", VMLAB_GiB);

@@ -10,7 +10,7 @@
 int vmlab_user_page_referenced(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC || start >= end ||
-	    ((start | end) & (VMLAB_PAGE_SIZE - 1)) || end > TASK_SIZE)
+	    ((start | end) & (VMLAB_PAGE_SIZE - 1)) || end > TASK_SIZE_OF(mm))
 		return -VMLAB_EINVAL;
 	struct vmlab_machine *m = mm->m;
 	int referenced = 0;
@@ -46,7 +46,7 @@ int vmlab_user_page_referenced(struct vmlab_user_mm *mm, u64 start, u64 end)
 
 int vmlab_user_test_young(struct vmlab_user_mm *mm, u64 addr)
 {
-	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE)
+	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE_OF(mm))
 		return -VMLAB_EINVAL;
 	addr &= VMLAB_PAGE_MASK;
 	vmlab_ptep_t p;

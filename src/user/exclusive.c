@@ -67,7 +67,7 @@ void pfn_entry_drop(struct vmlab_user_mm *mm, const struct vmlab_pte_info *in,
 bool vmlab_is_device_exclusive(struct vmlab_user_mm *mm, u64 addr)
 {
 	vmlab_ptep_t p;
-	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE ||
+	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE_OF(mm) ||
 	    upte_lookup(mm, addr & VMLAB_PAGE_MASK, &p))
 		return false;
 	struct vmlab_pte_info in;
@@ -78,7 +78,7 @@ bool vmlab_is_device_exclusive(struct vmlab_user_mm *mm, u64 addr)
 static int make_device_exclusive_locked(struct vmlab_user_mm *mm, u64 addr,
 				void *owner, u64 *pfn)
 {
-	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE)
+	if (!mm || mm->magic != USER_MM_MAGIC || addr >= TASK_SIZE_OF(mm))
 		return -VMLAB_EINVAL;
 	addr &= VMLAB_PAGE_MASK;
 	user_enter(mm, "make_device_exclusive");

@@ -423,7 +423,7 @@ int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 {
 	(void)fetch;
 	assert(mm && mm->magic == USER_MM_MAGIC && code);
-	assert(addr < TASK_SIZE);
+	assert(addr < TASK_SIZE_OF(mm));
 	*code = 0;
 	addr &= VMLAB_PAGE_MASK;
 	struct vmlab_vma *v = find_vma(mm, addr);
@@ -439,7 +439,7 @@ int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		    bool fetch, bool prot, int *code)
 {
 	assert(mm && mm->magic == USER_MM_MAGIC && code);
-	assert(addr < TASK_SIZE);
+	assert(addr < TASK_SIZE_OF(mm));
 	/* do_user_addr_fault(): the VMA's read lock if it can be had ... */
 	struct vmlab_vma *v = lock_vma_under_rcu(mm, addr & VMLAB_PAGE_MASK);
 	if (v) {
@@ -495,7 +495,7 @@ enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
 	struct vmlab_user_mm *mm = hw && !hw->is_init ? hw->owner : NULL;
 	bool user_mode = f->error_code & VMLAB_PF_USER;
 	if (!mm || mm->magic != USER_MM_MAGIC || mm->svc != s ||
-	    (f->va >= (1ULL << 47) && !user_mode)) {
+	    (f->va >= USER_VA_END(mm) && !user_mode)) {
 		if (s->prev_fn)
 			return s->prev_fn(m, f, s->prev_ctx);
 		return VMLAB_FAULT_FAIL;
@@ -510,7 +510,7 @@ enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
 							f->va};
 		return VMLAB_FAULT_FAIL;
 	}
-	if (f->va < TASK_SIZE)
+	if (f->va < TASK_SIZE_OF(mm))
 		signo = user_addr_fault(mm, f->cpu, f->va,
 					f->error_code & VMLAB_PF_WRITE,
 					f->error_code & VMLAB_PF_INSTR,

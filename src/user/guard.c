@@ -52,7 +52,7 @@ static int install_set_pte(u64 addr, u64 next, u64 *val, struct vmlab_walk *w)
 	(void)addr; /* addr and next: read by the assertions only */
 	(void)next;
 	assert(next == addr + VMLAB_PAGE_SIZE && g && !*val);
-	assert(addr < TASK_SIZE);
+	assert(addr < TASK_SIZE_OF(g->mm));
 	*val = vmlab_mk_marker(w->m, VMLAB_PTE_MARKER_GUARD);
 	g->nr_pages++;
 	g->installed++;
@@ -139,7 +139,7 @@ int vmlab_user_poison(struct vmlab_user_mm *mm, u64 addr, u64 len)
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	if (!len || ((addr | len) & (VMLAB_PAGE_SIZE - 1)) ||
-	    addr + len < addr || addr + len > TASK_SIZE)
+	    addr + len < addr || addr + len > TASK_SIZE_OF(mm))
 		return -VMLAB_EINVAL;
 	user_enter(mm, "uffdio_poison");
 	struct vmlab_vma *v = vma_lookup(mm, addr);

@@ -241,7 +241,7 @@ static u64 pte_pagemap(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 va)
  * VMA is soft-dirty whatever its PTE says. */
 static u64 pagemap_entry(struct vmlab_user_mm *mm, u64 va)
 {
-	assert(!(va & (VMLAB_PAGE_SIZE - 1)) && va < (1ULL << 47));
+	assert(!(va & (VMLAB_PAGE_SIZE - 1)) && va < USER_VA_END(mm));
 	struct vmlab_vma *v = vma_lookup(mm, va);
 	if (!v)
 		return 0;
@@ -257,7 +257,7 @@ int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,
 	if (!mm || mm->magic != USER_MM_MAGIC || (!entries && n) ||
 	    (addr & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
-	if (addr >= (1ULL << 47) || n > PAGES((1ULL << 47) - addr))
+	if (addr >= USER_VA_END(mm) || n > PAGES(USER_VA_END(mm) - addr))
 		return -VMLAB_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		entries[i] = pagemap_entry(mm, addr + (i << VMLAB_PAGE_SHIFT));
@@ -316,8 +316,8 @@ size_t vmlab_guard_scan(struct vmlab_user_mm *mm, u64 start, u64 end,
 	if (!mm || mm->magic != USER_MM_MAGIC || start >= end)
 		return 0;
 	start &= VMLAB_PAGE_MASK;
-	if (end > (1ULL << 47))
-		end = 1ULL << 47;
+	if (end > USER_VA_END(mm))
+		end = USER_VA_END(mm);
 	end = PAGE_ALIGN_UP(end);
 	struct scan_ctx c = {.out = out, .max = out ? max : 0};
 	for_each_pte_table(mm, start, end, scan_table, &c);

@@ -81,7 +81,7 @@ static void remap(struct vmlab_user_mm *mm, struct ugather *g,
 static int range_check(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC || start >= end ||
-	    ((start | end) & (VMLAB_PAGE_SIZE - 1)) || end > TASK_SIZE)
+	    ((start | end) & (VMLAB_PAGE_SIZE - 1)) || end > TASK_SIZE_OF(mm))
 		return -VMLAB_EINVAL;
 	return find_vma_intersection(mm, start, end) ? 0 : -VMLAB_EFAULT;
 }

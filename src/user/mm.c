@@ -92,8 +92,9 @@ struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err)
 	mm->pid = ++s->next_pid;
 	/* mmap_base() without randomization: the 8 MiB stack rlimit plus
 	 * the guard gap is below the 128 MiB minimum gap. */
-	mm->mmap_base = TASK_SIZE - MMAP_GAP_MIN;
-	mm->mmap_legacy_base = TASK_UNMAPPED_BASE;
+	mm->task_size = vmlab_layout(mm->m)->task_size;
+	mm->mmap_base = TASK_SIZE_OF(mm) - MMAP_GAP_MIN;
+	mm->mmap_legacy_base = vmlab_layout(mm->m)->task_unmapped_base;
 	mm->stack_guard_gap = STACK_GUARD_GAP;
 	mm->mmap_min_addr = MMAP_MIN_ADDR;
 	mm->mmap_topdown = true;
@@ -127,8 +128,8 @@ void exit_mmap(struct vmlab_user_mm *mm)
 	vma_start_write_all(mm);
 	ug_init(&g, mm, user_cpu(mm));
 	g.tlb.fullmm = true;
-	unmap_vmas(&g, mm->first, 0, TASK_SIZE + VMLAB_PAGE_SIZE);
-	free_pgtables(&g, 0, TASK_SIZE + VMLAB_PAGE_SIZE, 0, 0);
+	unmap_vmas(&g, mm->first, 0, USER_VA_END(mm));
+	free_pgtables(&g, 0, USER_VA_END(mm), 0, 0);
 	ug_finish(&g);
 	while (mm->first)
 		vma_remove(mm, mm->first);

@@ -14,7 +14,7 @@
  */
 #include "user/swapops.h"
 
-#define DEFAULT_MAP_WINDOW TASK_SIZE
+#define DEFAULT_MAP_WINDOW TASK_SIZE_OF(mm)
 #define LEGACY_MAP_MASK                                                      \
 	(VMLAB_MAP_SHARED | VMLAB_MAP_PRIVATE | VMLAB_MAP_FIXED |            \
 	 VMLAB_MAP_ANONYMOUS | VMLAB_MAP_DENYWRITE | VMLAB_MAP_EXECUTABLE |  \
@@ -32,10 +32,10 @@ static u64 calc_vm_prot_bits(int prot)
 
 /* ------------------------------------------------------- placement */
 
-static bool hint_valid(u64 addr, u64 len)
+static bool hint_valid(const struct vmlab_user_mm *mm, u64 addr, u64 len)
 {
-	assert(len && len <= TASK_SIZE);
-	if (TASK_SIZE - len < addr)
+	assert(len && len <= TASK_SIZE_OF(mm));
+	if (TASK_SIZE_OF(mm) - len < addr)
 		return false;
 	return (addr > DEFAULT_MAP_WINDOW) == (addr + len > DEFAULT_MAP_WINDOW);
 }
@@ -104,7 +104,7 @@ static s64 get_area_bottomup(struct vmlab_user_mm *mm, u64 addr, u64 len,
 			     int flags)
 {
 	u64 begin = mm->mmap_legacy_base, end = DEFAULT_MAP_WINDOW;
-	assert(len && len <= TASK_SIZE);
+	assert(len && len <= TASK_SIZE_OF(mm));
 	if (flags & VMLAB_MAP_FIXED)
 		return (s64)addr;
 	if (flags & VMLAB_MAP_32BIT) {
@@ -115,7 +115,7 @@ static s64 get_area_bottomup(struct vmlab_user_mm *mm, u64 addr, u64 len,
 		return -VMLAB_ENOMEM;
 	if (addr) {
 		addr &= VMLAB_PAGE_MASK;
-		if (hint_valid(addr, len) && hint_free(mm, addr, len))
+		if (hint_valid(mm, addr, len) && hint_free(mm, addr, len))
 			return (s64)addr;
 	}
 	return unmapped_area(mm, len, begin, end);
@@ -125,7 +125,7 @@ static s64 get_area_bottomup(struct vmlab_user_mm *mm, u64 addr, u64 len,
 static s64 get_area_topdown(struct vmlab_user_mm *mm, u64 addr, u64 len,
 			    int flags)
 {
-	if (len > TASK_SIZE)
+	if (len > TASK_SIZE_OF(mm))
 		return -VMLAB_ENOMEM;
 	if (flags & VMLAB_MAP_FIXED)
 		return (s64)addr;
@@ -133,7 +133,7 @@ static s64 get_area_topdown(struct vmlab_user_mm *mm, u64 addr, u64 len,
 		return get_area_bottomup(mm, addr, len, flags);
 	if (addr) {
 		addr &= VMLAB_PAGE_MASK;
-		if (hint_valid(addr, len) && hint_free(mm, addr, len))
+		if (hint_valid(mm, addr, len) && hint_free(mm, addr, len))
 			return (s64)addr;
 	}
 	/* info.low_limit is PAGE_SIZE: mmap_min_addr is checked after. */
@@ -179,7 +179,7 @@ static u64 thp_get_area(struct vmlab_user_mm *mm, u64 addr, u64 len, u64 off,
 s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		      u64 addr, u64 len, u64 pgoff, int flags)
 {
-	if (len > TASK_SIZE)
+	if (len > TASK_SIZE_OF(mm))
 		return -VMLAB_ENOMEM;
 	s64 r = 0;
 	if (file && file->thp_area) {
@@ -197,10 +197,10 @@ s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		r = get_area_topdown(mm, addr, len, flags);
 	/* An errno range, not r < 0: MAP_FIXED hands back the caller's
 	 * address, and a kernel one is negative as s64 without being an
-	 * error; the TASK_SIZE test below refuses it with -ENOMEM. */
+	 * error; the TASK_SIZE_OF(mm) test below refuses it with -ENOMEM. */
 	if (vmlab_is_err_value(r))
 		return r;
-	if ((u64)r > TASK_SIZE - len)
+	if ((u64)r > TASK_SIZE_OF(mm) - len)
 		return -VMLAB_ENOMEM;
 	if (r & (VMLAB_PAGE_SIZE - 1))
 		return -VMLAB_EINVAL;
@@ -276,8 +276,8 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 
 int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len)
 {
-	if ((start & (VMLAB_PAGE_SIZE - 1)) || start > TASK_SIZE ||
-	    len > TASK_SIZE - start)
+	if ((start & (VMLAB_PAGE_SIZE - 1)) || start > TASK_SIZE_OF(mm) ||
+	    len > TASK_SIZE_OF(mm) - start)
 		return -VMLAB_EINVAL;
 	len = PAGE_ALIGN_UP(len);
 	if (!len)
@@ -311,7 +311,7 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 {
 	u64 end = addr + len;
 	struct vmlab_vma *first, *last;
-	assert(len && !((addr | len) & (VMLAB_PAGE_SIZE - 1)) && end <= TASK_SIZE);
+	assert(len && !((addr | len) & (VMLAB_PAGE_SIZE - 1)) && end <= TASK_SIZE_OF(mm));
 	vma_start_write_range(mm, addr, end);
 	int err = munmap_split(mm, addr, end, &first, &last);
 	if (err)
@@ -456,7 +456,7 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		pgoff = type != VMLAB_MAP_SHARED ? PAGES(addr) : 0;
 	if (flags & VMLAB_MAP_NORESERVE)
 		vm_flags |= VMLAB_VM_NORESERVE; /* overcommit heuristic */
-	assert(addr + len <= TASK_SIZE);
+	assert(addr + len <= TASK_SIZE_OF(mm));
 	r = mmap_region(mm, file, addr, len, vm_flags & ~vma_flags_clear, pgoff);
 	if (r < 0)
 		return r;
@@ -788,9 +788,9 @@ int vmlab_mlockall(struct vmlab_user_mm *mm, int flags)
 	vma_start_write_all(mm);
 	apply_mlockall_flags(mm, flags);
 	mmap_write_unlock(mm);
-	/* mm_populate(0, TASK_SIZE): errors ignored, ONFAULT VMAs skipped */
+	/* mm_populate(0, TASK_SIZE_OF(mm)): errors ignored, ONFAULT VMAs skipped */
 	if (flags & VMLAB_MCL_CURRENT)
-		mm_populate(mm, 0, TASK_SIZE, true);
+		mm_populate(mm, 0, TASK_SIZE_OF(mm), true);
 	return 0;
 }
 
@@ -812,7 +812,7 @@ int vmlab_munlockall(struct vmlab_user_mm *mm)
 
 static s64 map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 {
-	if (!pages || pages > PAGES(TASK_SIZE) || pfn + pages < pfn ||
+	if (!pages || pages > PAGES(TASK_SIZE_OF(mm)) || pfn + pages < pfn ||
 	    pfn + pages > vmlab_nr_frames(mm->m))
 		return -VMLAB_EINVAL;
 	u64 len = pages << VMLAB_PAGE_SHIFT;
@@ -873,7 +873,7 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 static s64 do_brk(struct vmlab_user_mm *mm, u64 brk, u64 *populate)
 {
 	u64 origbrk = mm->brk;
-	if (brk < mm->start_brk || brk > TASK_SIZE)
+	if (brk < mm->start_brk || brk > TASK_SIZE_OF(mm))
 		return (s64)origbrk;
 	u64 newbrk = PAGE_ALIGN_UP(brk), oldbrk = PAGE_ALIGN_UP(mm->brk);
 	if (oldbrk == newbrk) {
@@ -891,7 +891,7 @@ static s64 do_brk(struct vmlab_user_mm *mm, u64 brk, u64 *populate)
 		return (s64)brk;
 	}
 	/* check_brk_limits(): get_unmapped_area(MAP_FIXED) */
-	if (oldbrk > TASK_SIZE - (newbrk - oldbrk))
+	if (oldbrk > TASK_SIZE_OF(mm) - (newbrk - oldbrk))
 		return (s64)origbrk;
 	struct vmlab_vma *next = find_vma(mm, oldbrk);
 	if (next && newbrk + VMLAB_PAGE_SIZE > vm_start_gap(mm, next))
@@ -939,7 +939,7 @@ s64 vmlab_brk(struct vmlab_user_mm *mm, u64 brk)
 	u64 populate = 0, oldbrk = PAGE_ALIGN_UP(mm->brk);
 	if (mmap_write_lock_killable(mm))
 		return -VMLAB_EINTR;
-	if (brk >= mm->start_brk && brk <= TASK_SIZE)
+	if (brk >= mm->start_brk && brk <= TASK_SIZE_OF(mm))
 		vma_start_write_range(mm, mm->start_brk,
 				      brk > mm->brk ? PAGE_ALIGN_UP(brk) : oldbrk);
 	s64 r = do_brk(mm, brk, &populate);
@@ -963,7 +963,7 @@ int vmlab_user_map_exec(struct vmlab_user_mm *mm, u64 start, u64 end,
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
 	if (start >= end || ((start | end | off) & (VMLAB_PAGE_SIZE - 1)) ||
-	    end > TASK_SIZE || kind < VMLAB_EXEC_VMA || kind > VMLAB_EXEC_SPECIAL ||
+	    end > TASK_SIZE_OF(mm) || kind < VMLAB_EXEC_VMA || kind > VMLAB_EXEC_SPECIAL ||
 	    (file && file->magic != FILE_MAGIC))
 		return -VMLAB_EINVAL;
 	if (find_vma_intersection(mm, start, end))
@@ -1029,10 +1029,10 @@ int vmlab_user_set_layout(struct vmlab_user_mm *mm,
 		return -VMLAB_EINVAL;
 	u64 aligned = l->mmap_base | l->mmap_legacy_base | l->stack_guard_gap |
 		      l->start_brk;
-	if ((aligned & (VMLAB_PAGE_SIZE - 1)) || l->mmap_base > TASK_SIZE ||
-	    l->mmap_legacy_base >= TASK_SIZE || l->start_brk > TASK_SIZE ||
-	    l->brk < l->start_brk || l->brk > TASK_SIZE ||
-	    l->stack_guard_gap > TASK_SIZE || l->mmap_min_addr > TASK_SIZE ||
+	if ((aligned & (VMLAB_PAGE_SIZE - 1)) || l->mmap_base > TASK_SIZE_OF(mm) ||
+	    l->mmap_legacy_base >= TASK_SIZE_OF(mm) || l->start_brk > TASK_SIZE_OF(mm) ||
+	    l->brk < l->start_brk || l->brk > TASK_SIZE_OF(mm) ||
+	    l->stack_guard_gap > TASK_SIZE_OF(mm) || l->mmap_min_addr > TASK_SIZE_OF(mm) ||
 	    l->mmap_base < VMLAB_PAGE_SIZE)
 		return -VMLAB_EINVAL;
 	mm->mmap_base = l->mmap_base;

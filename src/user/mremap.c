@@ -38,11 +38,11 @@ static int check_params(const struct vrm *r)
 		return -VMLAB_EINVAL;
 	if (r->addr & (VMLAB_PAGE_SIZE - 1))
 		return -VMLAB_EINVAL;
-	if (!r->new_len || r->new_len > TASK_SIZE)
+	if (!r->new_len || r->new_len > TASK_SIZE_OF(r->mm))
 		return -VMLAB_EINVAL;
 	if (!implies_new_addr(r))
 		return 0;
-	if (r->new_addr > TASK_SIZE - r->new_len ||
+	if (r->new_addr > TASK_SIZE_OF(r->mm) - r->new_len ||
 	    (r->new_addr & (VMLAB_PAGE_SIZE - 1)) ||
 	    !(f & VMLAB_MREMAP_MAYMOVE))
 		return -VMLAB_EINVAL;
@@ -94,7 +94,7 @@ static int check_prep(struct vrm *r)
 
 static void flush_old(struct vmlab_user_mm *mm, u64 start, u64 end)
 {
-	assert(start < end && end <= TASK_SIZE + VMLAB_PAGE_SIZE);
+	assert(start < end && end <= USER_VA_END(mm));
 	if (!vmlab_mutant(mm->m, VMLAB_MUT_MREMAP_NO_FLUSH))
 		user_flush_tlb_mm_range(mm, start, end);
 }

@@ -11,9 +11,9 @@
 
 #define UIO_MAXIOV 1024
 #define MAX_RW_COUNT (0x7fffffffULL & VMLAB_PAGE_MASK) /* INT_MAX & PAGE_MASK */
-/* x86-64 access_ok(): base + len may reach TASK_SIZE_MAX, not beyond
- * (checked against a 6.18 host: TASK_SIZE here is TASK_SIZE_MAX). */
-#define USER_PTR_MAX TASK_SIZE
+/* access_ok(): base + len may reach TASK_SIZE_MAX, not beyond (x86-64
+ * checked against a 6.18 host; arm64's generic __access_ok() agrees); the
+ * calling mm's TASK_SIZE is TASK_SIZE_MAX here. */
 #define NR_OPEN_DEFAULT 1024 /* RLIMIT_NOFILE soft limit */
 #define FIRST_FREE_FD 3      /* 0-2: stdio */
 #define PID_MAX_LIMIT 0x7fffffffLL
@@ -134,15 +134,16 @@ static struct vmlab_user_mm *pidfd_get_mm(struct vmlab_user_mm *mm,
 /* ------------------------------------------------------ import_iovec */
 
 /* access_ok() with a length not known at build time. */
-static bool access_ok(u64 base, u64 len)
+static bool access_ok(const struct vmlab_user_mm *mm, u64 base, u64 len)
 {
 	u64 sum = base + len;
-	return sum >= base && sum <= USER_PTR_MAX;
+	return sum >= base && sum <= TASK_SIZE_OF(mm);
 }
 
 /* __import_iovec(): a checked copy of the segments, each length capped so
  * the total stays within MAX_RW_COUNT; the total or -errno. */
-static s64 import_iovec(const struct vmlab_iovec *uvec, unsigned int nr,
+static s64 import_iovec(const struct vmlab_user_mm *mm,
+			const struct vmlab_iovec *uvec, unsigned int nr,
 			struct vmlab_iovec **out)
 {
 	*out = NULL;
@@ -166,12 +167,12 @@ static s64 import_iovec(const struct vmlab_iovec *uvec, unsigned int nr,
 		/* import_ubuf(): capped first, then checked. */
 		if (iov[0].iov_len > MAX_RW_COUNT)
 			iov[0].iov_len = MAX_RW_COUNT;
-		if (!access_ok(iov[0].iov_base, iov[0].iov_len))
+		if (!access_ok(mm, iov[0].iov_base, iov[0].iov_len))
 			err = -VMLAB_EFAULT;
 		total = iov[0].iov_len;
 	}
 	for (unsigned int i = 0; !err && nr > 1 && i < nr; i++) {
-		if (!access_ok(iov[i].iov_base, iov[i].iov_len)) {
+		if (!access_ok(mm, iov[i].iov_base, iov[i].iov_len)) {
 			err = -VMLAB_EFAULT;
 			break;
 		}
@@ -216,7 +217,7 @@ s64 vmlab_process_madvise_pidfd(struct vmlab_user_mm *mm, int pidfd,
 	struct vmlab_iovec *iov;
 	/* import_iovec() takes an unsigned int count. */
 	unsigned int nr = (unsigned int)vlen;
-	s64 total = import_iovec(uvec, nr, &iov);
+	s64 total = import_iovec(mm, uvec, nr, &iov);
 	if (total < 0)
 		return total;
 	int err = 0;

@@ -15,7 +15,7 @@ int vmlab_user_handle_device_fault(struct vmlab_user_mm *mm, int cpu, u64 va,
 {
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
-	if (va >= TASK_SIZE || !vmlab_cpu_valid(mm->m, cpu))
+	if (va >= TASK_SIZE_OF(mm) || !vmlab_cpu_valid(mm->m, cpu))
 		return VMLAB_SIGSEGV;
 	int code;
 	vmlab_checker_set_op(mm->m, cpu, "iopf handle_mm_fault");

@@ -13,12 +13,16 @@
 #include "vmlab/mmu_notifier.h"
 #include "vmlab/user.h"
 
-/* x86-64, 4-level paging. */
-#define TASK_SIZE ((1ULL << 47) - VMLAB_PAGE_SIZE)
+/* The top of an mm's user space: its machine's (vmlab_layout()
+ * task_size; x86-64 4-level (1 << 47) - PAGE_SIZE, arm64 48-bit 1 << 48). */
+#define TASK_SIZE_OF(mm) ((mm)->task_size)
+/* The end of the user half of the address space, what exit_mmap() tears
+ * down to (USER_PGTABLES_CEILING): x86 TASK_SIZE + PAGE_SIZE, arm64
+ * TASK_SIZE. */
+#define USER_VA_END(mm) vmlab_user_va_end((mm)->m)
 #define MMAP_MIN_ADDR 65536ULL         /* vm.mmap_min_addr default */
 #define MAX_MAP_COUNT 65530ULL         /* vm.max_map_count default */
 #define MMAP_GAP_MIN (128ULL << 20)    /* mmap_base(): SIZE_128M */
-#define TASK_UNMAPPED_BASE PAGE_ALIGN_UP(TASK_SIZE / 3)
 #define STACK_GUARD_GAP (256ULL << 12) /* stack_guard_gap: 256 pages */
 #define USER_MM_MAGIC 0x75736572206d6d00ULL
 
@@ -109,6 +113,7 @@ struct vmlab_user_mm {
 	struct vmlab_vma *root;
 	struct vmlab_vma *first, *last;
 	u64 map_count;
+	u64 task_size; /* TASK_SIZE */
 	u64 mmap_base;
 	/* layout (vmlab_user_set_layout()): the bottom-up search start, the
 	 * gap kept below stacks, the heap and the lowest mappable address */

@@ -7,8 +7,6 @@
  */
 #include "user/uinternal.h"
 
-#define USER_TOP (1ULL << 47)
-
 /* ------------------------------------------------------------ pages */
 
 void page_get(struct vmlab_machine *m, u64 pfn)
@@ -100,7 +98,7 @@ void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu)
 
 void ug_add_range(struct ugather *g, u64 start, u64 end)
 {
-	assert(start < end && end <= (1ULL << 47));
+	assert(start < end && end <= USER_VA_END(g->mm));
 	vmlab_tlb_add_range(&g->tlb, start, end, VMLAB_PAGE_SHIFT);
 	assert(g->tlb.start <= start && g->tlb.end >= end);
 }
@@ -179,7 +177,7 @@ void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)
 
 int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep)
 {
-	assert(addr < USER_TOP && ptep);
+	assert(addr < USER_VA_END(mm) && ptep);
 	return vmlab_lookup_entry(mm->m, mm->hw, addr, VMLAB_LVL_PTE, ptep);
 }
 
@@ -187,7 +185,7 @@ int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 		    vmlab_ptep_t *ptep)
 {
 	struct vmlab_machine *m = mm->m;
-	assert(addr < USER_TOP);
+	assert(addr < USER_VA_END(mm));
 	assert(level >= VMLAB_LVL_PTE && level < VMLAB_LVL_PGD);
 	u64 table = mm->hw->pgd_pfn;
 	for (int l = VMLAB_LVL_PGD; l > level; l--) {
@@ -229,7 +227,7 @@ static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
 {
 	struct vmlab_machine *m = mm->m;
 	assert(level >= VMLAB_LVL_PMD);
-	assert(va < end && end <= USER_TOP);
+	assert(va < end && end <= USER_VA_END(mm));
 	while (va < end) {
 		u64 next = lvl_next(va, level, end);
 		vmlab_ptep_t p = entry_addr(table, va, level);
@@ -251,7 +249,7 @@ static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
 int for_each_pte_table(struct vmlab_user_mm *mm, u64 start, u64 end,
 		       pt_fn fn, void *arg)
 {
-	assert(start <= end && end <= USER_TOP);
+	assert(start <= end && end <= USER_VA_END(mm));
 	if (start >= end)
 		return 0;
 	return ptt_rec(mm, mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, fn, arg);
@@ -304,8 +302,8 @@ static void free_rec(struct ugather *g, u64 table, int level, u64 va,
 void free_pgtables(struct ugather *g, u64 start, u64 end, u64 floor,
 		   u64 ceiling)
 {
-	u64 ceil = ceiling ? ceiling : USER_TOP;
-	assert(start <= end && end <= USER_TOP);
+	u64 ceil = ceiling ? ceiling : USER_VA_END(g->mm);
+	assert(start <= end && end <= USER_VA_END(g->mm));
 	if (start >= end || floor >= ceil)
 		return;
 	free_rec(g, g->mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, floor,
@@ -334,7 +332,10 @@ u64 count_pgtables(struct vmlab_user_mm *mm)
 	struct vmlab_machine *m = mm->m;
 	u64 n = 1; /* the PGD */
 	assert(mm->hw && !mm->hw->is_init);
-	for (u64 i = 0; i < VMLAB_PTRS_PER_TABLE / 2; i++) {
+	/* The user entries: x86's lower half, arm64's whole TTBR0 table. */
+	u64 nr = USER_VA_END(mm) >> VMLAB_PGDIR_SHIFT;
+	assert(nr && nr <= VMLAB_PTRS_PER_TABLE);
+	for (u64 i = 0; i < nr; i++) {
 		u64 e = vmlab_get_entry(m, (mm->hw->pgd_pfn << VMLAB_PAGE_SHIFT) +
 					   i * 8);
 		struct vmlab_pte_info in;

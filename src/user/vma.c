@@ -65,7 +65,7 @@ static void vma_drop_anon(struct vmlab_vma *v)
 void vma_link(struct vmlab_user_mm *mm, struct vmlab_vma *v)
 {
 	assert(v->mm == mm);
-	assert(!(v->vm_start & (VMLAB_PAGE_SIZE - 1)) && v->vm_end <= TASK_SIZE);
+	assert(!(v->vm_start & (VMLAB_PAGE_SIZE - 1)) && v->vm_end <= TASK_SIZE_OF(mm));
 	vt_insert(mm, v);
 	if (v->file)
 		file_link_vma(v->file, v);

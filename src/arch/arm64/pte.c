@@ -247,25 +247,32 @@ const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.tlb = &arm64_tlb_ops,
 	/*
 	 * 48-bit VA, 4K pages, generic KASAN, after arch/arm64/include/asm/
-	 * memory.h: PAGE_OFFSET = -(1 << VA_BITS); the linear map ends at
-	 * PAGE_END = KASAN_SHADOW_START when KASAN reserves its shadow;
-	 * KASAN_SHADOW_END = (1 << (64 - 3)) + KASAN_SHADOW_OFFSET with the
-	 * Kconfig offset 0xdfff800000000000; the BPF JIT region (128 MiB) and
-	 * the modules (MODULES_VSIZE 128 MiB) follow _PAGE_END(48); vmalloc
-	 * runs from MODULES_END to VMALLOC_END = -PUD_SIZE - VMEMMAP_SIZE -
-	 * SZ_64K (asm/pgtable.h), VMEMMAP_SIZE = 2^47 >> 6.
+	 * memory.h (6.x): PAGE_OFFSET = -(1 << VA_BITS); with KASAN the linear
+	 * map ends at PAGE_END = KASAN_SHADOW_START = KASAN_SHADOW_END -
+	 * (1 << (VA_BITS - 3)), KASAN_SHADOW_END = (1 << (64 - 3)) +
+	 * KASAN_SHADOW_OFFSET, the Kconfig offset 0xdfff800000000000 (arch/
+	 * arm64/Kconfig, 48-bit, generic); MODULES_VADDR = _PAGE_END(48) =
+	 * -(1 << 47), MODULES_VSIZE = SZ_2G; asm/pgtable.h: VMALLOC_START =
+	 * MODULES_END, VMALLOC_END = VMEMMAP_START - SZ_256M with VMEMMAP_START
+	 * = -SZ_1G - VMEMMAP_SIZE, VMEMMAP_SIZE = (2^47 >> PAGE_SHIFT) * 64
+	 * (struct page) = 2 TiB.  arm64's VMALLOC_END is an exclusive bound;
+	 * vmalloc_end here is inclusive, as x86 defines it.  asm/processor.h:
+	 * TASK_SIZE_64 = 1 << vabits_actual, TASK_UNMAPPED_BASE =
+	 * PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4).
 	 */
 	.layout = {
 		.page_offset = 0xffff000000000000ULL,
 		.linear_end = 0xffff600000000000ULL,
-		.vmalloc_start = 0xffff800010000000ULL,
-		.vmalloc_end = 0xfffffdffbfff0000ULL,
-		.modules_vaddr = 0xffff800008000000ULL,
-		.modules_end = 0xffff800010000000ULL,
+		.vmalloc_start = 0xffff800080000000ULL,
+		.vmalloc_end = 0xfffffdffb0000000ULL - 1,
+		.modules_vaddr = 0xffff800000000000ULL,
+		.modules_end = 0xffff800080000000ULL,
 		.kasan_shadow_start = 0xffff600000000000ULL,
 		.kasan_shadow_end = 0xffff800000000000ULL,
 		.kasan_shadow_offset = 0xdfff800000000000ULL,
 		.task_size = 1ULL << 48,
+		/* PAGE_ALIGN(DEFAULT_MAP_WINDOW_64 / 4), the window 1 << 48 */
+		.task_unmapped_base = 1ULL << 46,
 		.va_bits = 48,
 	},
 };

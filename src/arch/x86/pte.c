@@ -188,7 +188,13 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 		.kasan_shadow_start = 0xffffec0000000000ULL,
 		.kasan_shadow_end = 0xfffffc0000000000ULL,
 		.kasan_shadow_offset = 0xdffffc0000000000ULL,
+		/* asm/page_64_types.h: TASK_SIZE_MAX = (1 << 47) - PAGE_SIZE;
+		 * asm/processor.h: TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE
+		 * / 3). */
 		.task_size = (1ULL << 47) - VMLAB_PAGE_SIZE,
+		.task_unmapped_base = ((((1ULL << 47) - VMLAB_PAGE_SIZE) / 3) +
+				       VMLAB_PAGE_SIZE - 1) &
+				      VMLAB_PAGE_MASK,
 		.va_bits = 48,
 	},
 };

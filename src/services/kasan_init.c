@@ -244,9 +244,10 @@ static int early_ranges(struct kasan_state *ks)
 	}
 
 	if (ks->m->arch->id == VMLAB_ARCH_ARM64) {
-		/* PAGE_END .. MODULES_VADDR, VMALLOC_END .. the top. */
+		/* PAGE_END .. MODULES_VADDR, VMALLOC_END .. the top (arm64's
+		 * VMALLOC_END is exclusive, the layout's inclusive). */
 		r[n++] = (struct mem_range){l->linear_end, l->modules_vaddr};
-		r[n++] = (struct mem_range){l->vmalloc_end, 0};
+		r[n++] = (struct mem_range){l->vmalloc_end + 1, 0};
 	} else {
 		r[n++] = (struct mem_range){kasan_shadow_to_mem(ks, ks->shadow_start),
 					l->page_offset};

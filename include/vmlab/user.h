@@ -454,6 +454,43 @@ void vmlab_user_print_smaps(struct vmlab_user_mm *mm, void *file);
  * Returns n or -errno. */
 int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,
 		       size_t n);
+/* The PAGEMAP_SCAN ioctl on /proc/PID/pagemap (fs/proc/task_mmu.c, Linux
+ * 6.18): pages of [start, end) whose categories match (after XOR with
+ * category_inverted: all of category_mask, any of category_anyof_mask when
+ * it is set) are reported as runs of equal categories & return_mask into
+ * vec (vec_len runs at most), max_pages pages at most (0: no limit).  The
+ * number of runs, or -errno (EINVAL, EFAULT; EPERM for CHECK_WPASYNC on a
+ * VMA without async write protection); walk_end: where the scan stopped.
+ * No VMA of the model has userfaultfd write protection, so WP_MATCHING
+ * matches nothing and PAGE_IS_WPALLOWED is never set; no THP either, so
+ * PAGE_IS_HUGE neither. */
+#define VMLAB_PAGE_IS_WPALLOWED (1ULL << 0)
+#define VMLAB_PAGE_IS_WRITTEN (1ULL << 1)
+#define VMLAB_PAGE_IS_FILE (1ULL << 2)
+#define VMLAB_PAGE_IS_PRESENT (1ULL << 3)
+#define VMLAB_PAGE_IS_SWAPPED (1ULL << 4)
+#define VMLAB_PAGE_IS_PFNZERO (1ULL << 5)
+#define VMLAB_PAGE_IS_HUGE (1ULL << 6)
+#define VMLAB_PAGE_IS_SOFT_DIRTY (1ULL << 7)
+#define VMLAB_PAGE_IS_GUARD (1ULL << 8)
+#define VMLAB_PM_SCAN_WP_MATCHING (1ULL << 0)
+#define VMLAB_PM_SCAN_CHECK_WPASYNC (1ULL << 1)
+struct vmlab_page_region {
+	u64 start, end, categories;
+};
+struct vmlab_pm_scan_arg {
+	u64 size; /* sizeof(struct vmlab_pm_scan_arg): 96, as Linux's */
+	u64 flags;
+	u64 start, end;
+	u64 walk_end; /* out */
+	struct vmlab_page_region *vec;
+	u64 vec_len;
+	u64 max_pages;
+	u64 category_inverted, category_mask, category_anyof_mask;
+	u64 return_mask;
+};
+s64 vmlab_pagemap_scan(struct vmlab_user_mm *mm, struct vmlab_pm_scan_arg *arg);
+
 /* Runs of guard markers in [start, end): fills up to max, returns how many
  * runs there are. */
 size_t vmlab_guard_scan(struct vmlab_user_mm *mm, u64 start, u64 end,

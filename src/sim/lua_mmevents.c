@@ -150,6 +150,81 @@ static int l_test_young(lua_State *L)
 	return 1;
 }
 
+static const char *const cat_names[] = {
+	"wpallowed", "written", "file", "present", "swapped",
+	"pfnzero", "huge", "soft_dirty", "guard", "all", NULL};
+static const u64 cat_values[] = {
+	VMLAB_PAGE_IS_WPALLOWED, VMLAB_PAGE_IS_WRITTEN, VMLAB_PAGE_IS_FILE,
+	VMLAB_PAGE_IS_PRESENT, VMLAB_PAGE_IS_SWAPPED, VMLAB_PAGE_IS_PFNZERO,
+	VMLAB_PAGE_IS_HUGE, VMLAB_PAGE_IS_SOFT_DIRTY, VMLAB_PAGE_IS_GUARD,
+	(VMLAB_PAGE_IS_GUARD << 1) - 1};
+static const char *const scan_flag_names[] = {"wp_matching",
+					      "check_wpasync", NULL};
+static const u64 scan_flag_values[] = {VMLAB_PM_SCAN_WP_MATCHING,
+				       VMLAB_PM_SCAN_CHECK_WPASYNC};
+static const char *const scan_keys[] = {"start", "end", "vec_len",
+					"max_pages", "inverted", "mask",
+					"anyof", "ret", "flags", NULL};
+#define SCAN_MAX_VEC 4096
+
+static u64 scan_field(lua_State *L, const char *k, const char *const *names,
+		      const u64 *values, u64 def)
+{
+	lua_getfield(L, 2, k);
+	u64 v = def;
+	if (!lua_isnil(L, -1))
+		v = names ? lsim_flags(L, -1, names, values, k)
+			  : (u64)luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/* mm:pagemap_scan{start, end, vec_len, max_pages, inverted, mask, anyof,
+ * ret, flags} -> {{start, end, categories}, ...}, walk_end | nil, err */
+static int l_pagemap_scan(lua_State *L)
+{
+	struct sim_machine *sm;
+	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lsim_check_keys(L, 2, scan_keys, "pagemap_scan option");
+	struct vmlab_pm_scan_arg a = {.size = sizeof(a)};
+	a.start = scan_field(L, "start", NULL, NULL, 0);
+	a.end = scan_field(L, "end", NULL, NULL, 0);
+	a.vec_len = scan_field(L, "vec_len", NULL, NULL, 64);
+	luaL_argcheck(L, a.vec_len <= SCAN_MAX_VEC, 2, "vec_len: 0..4096");
+	a.max_pages = scan_field(L, "max_pages", NULL, NULL, 0);
+	a.category_inverted = scan_field(L, "inverted", cat_names, cat_values, 0);
+	a.category_mask = scan_field(L, "mask", cat_names, cat_values, 0);
+	a.category_anyof_mask = scan_field(L, "anyof", cat_names, cat_values, 0);
+	a.return_mask = scan_field(L, "ret", cat_names, cat_values,
+				   cat_values[9]);
+	a.flags = scan_field(L, "flags", scan_flag_names, scan_flag_values, 0);
+	struct vmlab_page_region *vec =
+		a.vec_len ? lua_newuserdatauv(L, a.vec_len * sizeof(*vec), 0)
+			  : NULL;
+	a.vec = vec;
+	struct lop o;
+	struct vmlab_user_mm *m2 = lsim_user_mm_begin(L, &o, 1, "pagemap_scan");
+	s64 n = vmlab_pagemap_scan(m2, &a);
+	lop_end(&o);
+	(void)mm;
+	if (n < 0)
+		return push_result(L, (int)n);
+	lua_createtable(L, (int)n, 0);
+	for (s64 i = 0; i < n; i++) {
+		lua_createtable(L, 0, 3);
+		lua_pushinteger(L, (lua_Integer)vec[i].start);
+		lua_setfield(L, -2, "start");
+		lua_pushinteger(L, (lua_Integer)vec[i].end);
+		lua_setfield(L, -2, "end");
+		lua_pushinteger(L, (lua_Integer)vec[i].categories);
+		lua_setfield(L, -2, "categories");
+		lua_seti(L, -2, i + 1);
+	}
+	lua_pushinteger(L, (lua_Integer)a.walk_end);
+	return 2;
+}
+
 void lsim_register_mm_events(lua_State *L)
 {
 	static const luaL_Reg mm_methods[] = {
@@ -161,6 +236,7 @@ void lsim_register_mm_events(lua_State *L)
 		{"device_exclusive", l_device_exclusive},
 		{"page_referenced", l_page_referenced},
 		{"test_young", l_test_young},
+		{"pagemap_scan", l_pagemap_scan},
 		{NULL, NULL},
 	};
 	luaL_checktype(L, -1, LUA_TTABLE);

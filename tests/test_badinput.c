@@ -401,15 +401,15 @@ static void test_unmap_protect_walk_bad_arguments(void **state)
 					 INT_MAX};
 	for (size_t i = 0; i < sizeof(bad_levels) / sizeof(bad_levels[0]);
 	     i++)
-		assert_int_equal(vmlab_split_leaf(m, k, KVA, bad_levels[i]),
+		assert_int_equal(vmlab_split_leaf(m, 0, k, KVA, bad_levels[i]),
 				 -VMLAB_EINVAL);
-	assert_int_equal(vmlab_split_leaf(m, k, hole_lo(), VMLAB_LVL_PMD),
+	assert_int_equal(vmlab_split_leaf(m, 0, k, hole_lo(), VMLAB_LVL_PMD),
 			 -VMLAB_EINVAL);
-	assert_int_equal(vmlab_split_leaf(m, NULL, KVA, VMLAB_LVL_PMD),
+	assert_int_equal(vmlab_split_leaf(m, 0, NULL, KVA, VMLAB_LVL_PMD),
 			 -VMLAB_EINVAL);
-	assert_int_equal(vmlab_split_leaf(m, k, KVA, VMLAB_LVL_PMD),
+	assert_int_equal(vmlab_split_leaf(m, 0, k, KVA, VMLAB_LVL_PMD),
 			 -VMLAB_ENOENT);
-	assert_int_equal(vmlab_split_leaf(m, k, KVA + VMLAB_GiB,
+	assert_int_equal(vmlab_split_leaf(m, 0, k, KVA + VMLAB_GiB,
 					  VMLAB_LVL_PMD), -VMLAB_ENOENT);
 	/* Entry lookups. */
 	vmlab_ptep_t p;
@@ -799,7 +799,7 @@ static void test_out_of_memory(void **state)
 	/* Splitting the 2 MiB leaf needs a table too: the split, a partial
 	 * unmap and a partial protect fail and leave the leaf alone. */
 	vmlab_tlb_gather_mmu(&tlb, k, 0);
-	assert_int_equal(vmlab_split_leaf(m, k, KVA, VMLAB_LVL_PMD),
+	assert_int_equal(vmlab_split_leaf(m, 0, k, KVA, VMLAB_LVL_PMD),
 			 -VMLAB_ENOMEM);
 	assert_int_equal(vmlab_unmap_range(m, &tlb, KVA + 4096, 4096, true),
 			 -VMLAB_ENOMEM);

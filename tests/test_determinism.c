@@ -211,7 +211,7 @@ static void step_huge(struct wl *w, int cpu, u64 r)
 		}
 		break;
 	case 2:
-		vmlab_split_leaf(m, vmlab_init_mm(m),
+		vmlab_split_leaf(m, 0, vmlab_init_mm(m),
 				 HUGE_VA + vmlab_rand_below(m, 512) * 4096,
 				 VMLAB_LVL_PMD);
 		break;

@@ -689,7 +689,7 @@ static void do_split(struct ref *R)
 	int r = pg / REG_PAGES;
 	int want = R->pmd[r] == PMD_LEAF ? 0 : -VMLAB_ENOENT;
 	logop(R, "split at page %d (pmd %d)", pg, R->pmd[r]);
-	int got = vmlab_split_leaf(R->m, vmlab_init_mm(R->m), page_va(pg),
+	int got = vmlab_split_leaf(R->m, 0, vmlab_init_mm(R->m), page_va(pg),
 				   VMLAB_LVL_PMD);
 	CHECK(R, got == want, "split returned %d, want %d", got, want);
 	if (!got) {

@@ -53,10 +53,10 @@ static void test_split_preserves_translation(void **state)
 					 VMLAB_MAP_HUGE_PUD), 0);
 	assert_int_equal(leaf_level(m, va), VMLAB_LVL_PUD);
 	t_read64(m, 1, va + 3 * VMLAB_PMD_SIZE + 40);
-	assert_int_equal(vmlab_split_leaf(m, k, va + 3 * VMLAB_PMD_SIZE,
+	assert_int_equal(vmlab_split_leaf(m, 0, k, va + 3 * VMLAB_PMD_SIZE,
 					  VMLAB_LVL_PUD), 0);
 	assert_int_equal(leaf_level(m, va), VMLAB_LVL_PMD);
-	assert_int_equal(vmlab_split_leaf(m, k, va + 3 * VMLAB_PMD_SIZE,
+	assert_int_equal(vmlab_split_leaf(m, 0, k, va + 3 * VMLAB_PMD_SIZE,
 					  VMLAB_LVL_PMD), 0);
 	assert_int_equal(leaf_level(m, va + 3 * VMLAB_PMD_SIZE), VMLAB_LVL_PTE);
 	for (u64 off = 0; off < VMLAB_GiB; off += 7 * VMLAB_MiB + 4096) {
@@ -68,7 +68,7 @@ static void test_split_preserves_translation(void **state)
 		assert_false(prot & VMLAB_PAGE_RW);
 	}
 	/* Not a large leaf any more. */
-	assert_int_equal(vmlab_split_leaf(m, k, va + 3 * VMLAB_PMD_SIZE,
+	assert_int_equal(vmlab_split_leaf(m, 0, k, va + 3 * VMLAB_PMD_SIZE,
 					  VMLAB_LVL_PMD), -VMLAB_ENOENT);
 	vmlab_machine_destroy(m);
 }
@@ -150,11 +150,58 @@ static void test_protect_range(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * A split that needs break-before-make (arm64: a live block replaced by a
+ * table) flushes from the CPU doing it, not CPU 0; x86 splits without a
+ * flush.  A bad CPU is refused.
+ */
+static void test_split_leaf_flush_cpu(void **state)
+{
+	(void)state;
+	const char *archs[] = {"x86_64", "arm64"};
+	for (int a = 0; a < 2; a++) {
+		struct vmlab_config cfg;
+		vmlab_config_default(&cfg);
+		cfg.arch = archs[a];
+		cfg.nr_cpus = 3;
+		cfg.mem_bytes = 64 * VMLAB_MiB;
+		struct vmlab_machine *m = NULL;
+		assert_int_equal(vmlab_boot(&cfg, &m), 0);
+		vmlab_set_quiet(m, true);
+		struct vmlab_mm *k = vmlab_init_mm(m);
+		assert_int_equal(vmlab_map_range(m, k, KVA, 0, VMLAB_PMD_SIZE,
+						 VMLAB_PAGE_KERNEL,
+						 VMLAB_MAP_HUGE_PMD), 0);
+		t_read64(m, 2, KVA + 64);
+		assert_int_equal(vmlab_split_leaf(m, 3, k, KVA, VMLAB_LVL_PMD),
+				 -VMLAB_EINVAL);
+		assert_int_equal(vmlab_split_leaf(m, -1, k, KVA, VMLAB_LVL_PMD),
+				 -VMLAB_EINVAL);
+		u64 c0 = vmlab_counter(m, 0, VMLAB_C_tlbi_is);
+		u64 c1 = vmlab_counter(m, 1, VMLAB_C_tlbi_is);
+		u64 i0 = vmlab_counter(m, 0, VMLAB_C_ipi_sent);
+		u64 i1 = vmlab_counter(m, 1, VMLAB_C_ipi_sent);
+		assert_int_equal(vmlab_split_leaf(m, 1, k, KVA, VMLAB_LVL_PMD), 0);
+		assert_int_equal(leaf_level(m, KVA), VMLAB_LVL_PTE);
+		assert_int_equal(vmlab_counter(m, 0, VMLAB_C_tlbi_is), c0);
+		assert_int_equal(vmlab_counter(m, 0, VMLAB_C_ipi_sent), i0);
+		if (a == 1) /* arm64: invalid, TLBI VAE1IS by CPU 1, table */
+			assert_true(vmlab_counter(m, 1, VMLAB_C_tlbi_is) > c1);
+		else /* x86: no break, no flush */
+			assert_int_equal(vmlab_counter(m, 1, VMLAB_C_ipi_sent) +
+						 vmlab_counter(m, 1, VMLAB_C_tlbi_is),
+					 i1 + c1);
+		assert_int_equal(t_read64(m, 2, KVA + 64), 0);
+		vmlab_machine_destroy(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_uses_large_leaves_when_aligned),
 		cmocka_unit_test(test_split_preserves_translation),
+		cmocka_unit_test(test_split_leaf_flush_cpu),
 		cmocka_unit_test(test_unmap_splits_partial_and_gathers),
 		cmocka_unit_test(test_pages_freed_only_after_flush),
 		cmocka_unit_test(test_protect_range),

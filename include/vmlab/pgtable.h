@@ -261,11 +261,13 @@ s64 vmlab_protect_range(struct vmlab_machine *m,
  * Split the large leaf at `level` (PMD or PUD) that covers va into a table
  * of next-level leaves with the same protection.  No flush is done: the
  * translation is unchanged, only its granularity (the caller flushes if
- * the architecture or its later changes need it).  0, -ENOENT (no large
- * leaf there), -ENOMEM.
+ * the architecture or its later changes need it), except where the
+ * architecture requires break-before-make (arm64): the block is invalidated
+ * and flushed first, by cpu, the CPU doing the operation.  0, -ENOENT (no
+ * large leaf there), -EINVAL (bad cpu, level or address), -ENOMEM.
  */
-int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		     int level);
+int vmlab_split_leaf(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm,
+		     u64 va, int level);
 
 /* Allocate / free a zeroed page-table page (counted). */
 int vmlab_pgtable_alloc(struct vmlab_machine *m, int level, u64 *pfn);

@@ -134,7 +134,8 @@ static int walk_one(struct vmlab_walk *w, u64 table, int level, u64 va,
 			return walk_level(w, info.pfn, level - 1, va, next);
 		if (info.kind == VMLAB_PTE_LEAF && m->arch->is_large(e, level) &&
 		    wants_split(ops, level)) {
-			int err = vmlab_split_leaf(m, w->mm, va, level);
+			/* The walk API has no CPU: the boot CPU splits. */
+			int err = vmlab_split_leaf(m, 0, w->mm, va, level);
 			if (err)
 				return err;
 			continue;

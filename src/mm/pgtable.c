@@ -264,10 +264,10 @@ static int split_entry(struct vmlab_machine *m, struct vmlab_mm *mm, int cpu,
 	return 0;
 }
 
-int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		     int level)
+int vmlab_split_leaf(struct vmlab_machine *m, int cpu, struct vmlab_mm *mm,
+		     u64 va, int level)
 {
-	if (!mm || (level != VMLAB_LVL_PMD && level != VMLAB_LVL_PUD) ||
+	if (!mm || !vmlab_cpu_valid(m, cpu) || (level != VMLAB_LVL_PMD && level != VMLAB_LVL_PUD) ||
 	    !vmlab_va_canonical(m, va))
 		return -VMLAB_EINVAL;
 	vmlab_ptep_t ptep;
@@ -281,8 +281,8 @@ int vmlab_split_leaf(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		if (info.kind != VMLAB_PTE_PROTNONE)
 			return -VMLAB_ENOENT;
 	}
-	/* No CPU context here: a break-before-make flush is CPU 0's. */
-	return split_entry(m, mm, 0, va, level, ptep);
+	/* A break-before-make flush is issued by the CPU splitting. */
+	return split_entry(m, mm, cpu, va, level, ptep);
 }
 
 /* ---------------------------------------------------- unmap / protect */

@@ -265,7 +265,7 @@ static int split_large_page(struct cpa_data *cpa, int level, u64 address)
 {
 	struct vmlab_machine *m = cpa->m;
 	assert(vmlab_cpu_valid(m, cpa->cpu));
-	int err = vmlab_split_leaf(m, &m->init_mm, address, level);
+	int err = vmlab_split_leaf(m, cpa->cpu, &m->init_mm, address, level);
 	assert(err != -VMLAB_ENOENT && err != -VMLAB_EINVAL);
 	if (err)
 		return err;

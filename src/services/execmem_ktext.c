@@ -85,7 +85,8 @@ static int free_gap(struct vmlab_machine *m, int cpu, struct xm_ktext *kt)
 {
 	u64 last = kt->map_end - VMLAB_PMD_SIZE;
 	u64 head = ktext_pfn(m, last);
-	int err = vmlab_split_leaf(m, vmlab_init_mm(m), last, VMLAB_LVL_PMD);
+	int err = vmlab_split_leaf(m, cpu, vmlab_init_mm(m), last,
+				   VMLAB_LVL_PMD);
 	if (err)
 		return err;
 	struct vmlab_mmu_gather tlb;

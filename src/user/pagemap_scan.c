@@ -108,7 +108,7 @@ static u64 page_category(struct vmlab_user_mm *mm, u64 va)
 }
 
 /* pagemap_scan_get_args() */
-static int get_args(struct vmlab_pm_scan_arg *a)
+static int get_args(const struct vmlab_user_mm *mm, struct vmlab_pm_scan_arg *a)
 {
 	if (a->size != sizeof(*a))
 		return -VMLAB_EINVAL;
@@ -121,7 +121,7 @@ static int get_args(struct vmlab_pm_scan_arg *a)
 		return -VMLAB_EINVAL;
 	/* access_ok(start, end - start) */
 	u64 len = a->end - a->start;
-	if (a->start + len < a->start || a->start + len > TASK_SIZE)
+	if (a->start + len < a->start || a->start + len > TASK_SIZE_OF(mm))
 		return -VMLAB_EFAULT;
 	if (!a->vec && a->vec_len)
 		return -VMLAB_EINVAL;
@@ -164,7 +164,7 @@ s64 vmlab_pagemap_scan(struct vmlab_user_mm *mm, struct vmlab_pm_scan_arg *arg)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC || !arg)
 		return -VMLAB_EINVAL;
-	int err = get_args(arg);
+	int err = get_args(mm, arg);
 	if (err)
 		return err;
 	struct scan s = {.arg = arg};

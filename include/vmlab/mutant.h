@@ -94,6 +94,10 @@
 	  "ab04b530e7e8 (guard regions lost on fork for file-backed VMAs)",\
 	  "MADV_GUARD_INSTALL on a shared or file mapping sets no VM_MAYBE_GUARD (and, as since 6.18.37, no anon_vma), so fork's vma_needs_copy skips the tables and the child loses the markers",\
 	  "outcome", "guard-fork-file", 1)\
+	X(COLLAPSE_DROPS_GUARD, "collapse-drops-guard",\
+	  "(mm/khugepaged: a collapse must not drop guard markers; hpage_collapse_scan_pmd aborts on a non-swap entry, 2025)",\
+	  "MADV_COLLAPSE / khugepaged count a guard marker PTE as pte_none and collapse over it: the huge page maps the guard page and an access there succeeds instead of SIGSEGV",\
+	  "outcome", "collapse-drops-guard", 1)\
 	X(LAZY_SKIP_FREED_TABLES, "lazy-skip-freed-tables",\
 	  "(x86/mm/tlb: Leave lazy TLB mode at page table free time, 2018)",\
 	  "flush_tlb_mm_range skips lazy CPUs even when page tables were freed: a lazy CPU's paging-structure cache keeps the freed table",\

@@ -18,10 +18,10 @@
  *
  * Compared with the real kernel (a differential test runs the same random
  * call sequences on the host and compares results, VMA layouts and
- * pagemap bits), the model leaves out: transparent huge pages and hugetlb
- * (MAP_HUGETLB fails with ENOMEM as with no huge pages reserved, COLLAPSE
- * is EINVAL, HUGEPAGE/NOHUGEPAGE only set flags; anonymous mappings are
- * still 2 MiB-aligned as Linux aligns them); stack growth (MAP_GROWSDOWN
+ * pagemap bits), the model leaves out: hugetlb (MAP_HUGETLB fails with
+ * ENOMEM as with no huge pages reserved), THP for shmem and files and
+ * mTHP orders (only PMD-sized anonymous THP, see vmlab_user_set_thp());
+ * stack growth (MAP_GROWSDOWN
  * sets the flag only); the swap cache (each swap-in copies the slot);
  * LRU lists (COLD clears accessed bits, FREE'd pages are dropped by
  * PAGEOUT, not by background reclaim); KSM (MERGEABLE sets the flag);
@@ -417,6 +417,81 @@ int vmlab_user_kill(struct vmlab_user_mm *mm);
 bool vmlab_user_fatal_signal_pending(const struct vmlab_user_mm *mm);
 int vmlab_user_set_guard_lock(struct vmlab_machine *m, bool write);
 
+/* ------------------------------------------- transparent huge pages */
+
+/*
+ * PMD-sized anonymous THP (mm/huge_memory.c, mm/khugepaged.c): a write
+ * fault (a read one maps the huge zero page, use_zero_page) in a private
+ * anonymous VMA whose PMD-aligned 2 MiB around the address lies wholly
+ * inside it, with an empty PMD, maps an order-9 folio by one PMD leaf
+ * (x86-64 PS, arm64 block: one 2 MiB TLB entry), if the mode allows:
+ * always, or madvise with VM_HUGEPAGE (MADV_HUGEPAGE); never VM_NOHUGEPAGE
+ * or an mm with PR_SET_THP_DISABLE.  Partial munmap, mprotect, DONTNEED,
+ * FREE, COLD, a VMA split inside it and guard install split the PMD
+ * (split_huge_pmd: pmdp_invalidate and a flush of the 2 MiB first);
+ * whole ones are zapped / changed as one entry; guard remove leaves it.
+ * fork shares it read-only (copy_huge_pmd), a write to a shared one
+ * splits and copies 4 KiB pages as Linux does.  MADV_COLLAPSE and the
+ * khugepaged pass collapse PTE-mapped ranges, refusing ranges with guard
+ * markers (or any non-swap non-present entry, as 6.17+).
+ * Simplifications: split_huge_pmd splits the folio too (no deferred
+ * split queue), a split allocates its PTE table then (no deposit: the
+ * split can fail with -ENOMEM), collapse does not swap in (a swap entry
+ * fails it as SCAN_EXCEED_SWAP_PTE), PAGEOUT/mremap/migrate split
+ * first.  The machine starts with enabled = never, so models that
+ * never set it see no change.
+ */
+#define VMLAB_THP_ALWAYS 0
+#define VMLAB_THP_MADVISE 1
+#define VMLAB_THP_NEVER 2
+/* /sys/kernel/mm/transparent_hugepage/enabled: 0 or -EINVAL. */
+int vmlab_user_set_thp(struct vmlab_machine *m, int mode);
+int vmlab_user_get_thp(struct vmlab_machine *m); /* mode or -EINVAL */
+/* .../use_zero_page (default 1). */
+int vmlab_user_set_thp_zero_page(struct vmlab_machine *m, bool on);
+/* prctl(PR_SET_THP_DISABLE / PR_GET_THP_DISABLE): per process, kept
+ * over fork. */
+int vmlab_prctl_set_thp_disable(struct vmlab_user_mm *mm, bool disable);
+int vmlab_prctl_get_thp_disable(const struct vmlab_user_mm *mm);
+
+/* .../khugepaged/ knobs (the Linux defaults: 511, 64, 256, 4096). */
+struct vmlab_khugepaged_params {
+	u64 max_ptes_none, max_ptes_swap, max_ptes_shared;
+	u64 pages_to_scan; /* PTEs looked at per vmlab_khugepaged_scan() */
+};
+int vmlab_user_set_khugepaged(struct vmlab_machine *m,
+			      const struct vmlab_khugepaged_params *p);
+void vmlab_user_get_khugepaged(struct vmlab_machine *m,
+			       struct vmlab_khugepaged_params *out);
+/* One wake-up of khugepaged: scan pages_to_scan PTE-sized pages of the
+ * mms on its list (those with a VMA it may collapse), from where the last
+ * pass stopped, collapsing each PMD range that qualifies.  Returns the
+ * huge pages made, or -EINVAL. */
+int vmlab_khugepaged_scan(struct vmlab_machine *m);
+
+/* /proc/vmstat's THP counters of the machine, with their names. */
+#define VMLAB_THP_VMSTAT(X)                                                  \
+	X(thp_fault_alloc)                                                   \
+	X(thp_fault_fallback)                                                \
+	X(thp_collapse_alloc)                                                \
+	X(thp_collapse_alloc_failed)                                         \
+	X(thp_split_page)                                                    \
+	X(thp_split_pmd)                                                     \
+	X(thp_scan_exceed_none_pte)                                          \
+	X(thp_scan_exceed_swap_pte)                                          \
+	X(thp_scan_exceed_share_pte)                                         \
+	X(thp_zero_page_alloc)                                               \
+	X(thp_zero_page_alloc_failed)
+struct vmlab_thp_vmstat {
+#define VMLAB_X_FIELD(name) u64 name;
+	VMLAB_THP_VMSTAT(VMLAB_X_FIELD)
+#undef VMLAB_X_FIELD
+};
+void vmlab_user_thp_vmstat(struct vmlab_machine *m,
+			   struct vmlab_thp_vmstat *out);
+/* Is addr mapped by a huge PMD (1), not (0), or -EINVAL. */
+int vmlab_user_thp_mapped(struct vmlab_user_mm *mm, u64 addr);
+
 /* The swap area (one per machine, created on first use with a quarter of
  * RAM unless sized here first).  -VMLAB_EBUSY once in use. */
 int vmlab_swap_setup(struct vmlab_machine *m, u64 pages);
@@ -437,6 +512,7 @@ struct vmlab_vma_info {
 	u64 anon_pages;   /* ... of them anonymous (COW'd or private) */
 	u64 swap_pages;   /* swap entries */
 	u64 guard_pages;  /* guard markers */
+	u64 thp_pages;    /* AnonHugePages: pages mapped by huge PMDs */
 };
 
 u64 vmlab_user_nr_vmas(const struct vmlab_user_mm *mm); /* map_count */

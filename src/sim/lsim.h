@@ -158,6 +158,8 @@ void lsim_register_walk(lua_State *L);    /* m:walk_page_range{...} */
 void lsim_register_execmem(lua_State *L); /* execmem and text_poke */
 /* Destroy the machine's user mms, in creation order (lua_user.c). */
 void lsim_user_finish(struct sim_machine *sm);
+/* The metatable of user mm handles (lua_user.c). */
+#define MT_USER_MM "vmlab.user_mm"
 /* The user mm handle at idx (raises on anything else) and its machine. */
 struct vmlab_user_mm *lsim_check_user_mm(lua_State *L, int idx,
 					 struct sim_machine **sm);
@@ -171,6 +173,9 @@ const char *lsim_user_errname(int err);
 /* mm:pidfd_open, mm:process_madvise, ... (lua_pidfd.c), after
  * lsim_register_user(). */
 void lsim_register_pidfd(lua_State *L);
+/* m:thp_enabled, m:vmstat, mm:thp_disable, ... (lua_thp.c), from
+ * lsim_register_user() with the handles' method table on top. */
+void lsim_register_thp(lua_State *L);
 /* Secondary MMUs and scenario notifiers (lua_notifier.c): m:smmu{...},
  * m:kvm{...}, mm:notifier{...}; finish destroys them before the mms. */
 void lsim_register_notifier(lua_State *L);

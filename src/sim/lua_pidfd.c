@@ -11,7 +11,6 @@
 #include "sim/lsim.h"
 #include "vmlab/user.h"
 
-#define MT_USER_MM "vmlab.user_mm"
 
 static int push_result(lua_State *L, s64 v)
 {

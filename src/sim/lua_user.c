@@ -37,7 +37,6 @@
 #include "sim/lsim.h"
 #include "vmlab/user.h"
 
-#define MT_USER_MM "vmlab.user_mm"
 #define MAX_ACCESS (1u << 20) /* bytes per user_read/user_write */
 
 struct sim_user {
@@ -825,4 +824,5 @@ void lsim_register_user(lua_State *L)
 	lua_pushliteral(L, "vmlab user mm");
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
+	lsim_register_thp(L);
 }

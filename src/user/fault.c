@@ -418,6 +418,18 @@ static bool access_error(const struct vmlab_vma *v, bool write, bool prot)
 		       (prot || !(v->vm_flags & VM_ACCESS_FLAGS));
 }
 
+/* __handle_mm_fault(): the PMD level first (create_huge_pmd(), a
+ * fault on a huge PMD), then the PTE. */
+static int __handle_mm_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			     int cpu, u64 addr, bool write, int *code)
+{
+	int r;
+	assert(v->vm_start <= addr && addr < v->vm_end);
+	if (vma_is_anonymous(v) && huge_pmd_fault(mm, v, cpu, addr, write, &r))
+		return r;
+	return handle_pte_fault(mm, v, cpu, addr, write, code);
+}
+
 int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		    bool fetch, bool prot, int *code)
 {
@@ -432,7 +444,7 @@ int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 	if (access_error(v, write, prot))
 		return sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_ACCERR);
 	mm->ev.faults++;
-	return handle_pte_fault(mm, v, cpu, addr, write, code);
+	return __handle_mm_fault(mm, v, cpu, addr, write, code);
 }
 
 int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
@@ -449,8 +461,9 @@ int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 			s = sig(code, VMLAB_SIGSEGV, VMLAB_SEGV_ACCERR);
 		} else {
 			mm->ev.faults++;
-			s = handle_pte_fault(mm, v, cpu, addr & VMLAB_PAGE_MASK,
-					     write, code);
+			s = __handle_mm_fault(mm, v, cpu,
+					      addr & VMLAB_PAGE_MASK, write,
+					      code);
 		}
 		vma_end_read(v);
 		mm->ev.vma_lock_success++;
@@ -476,9 +489,15 @@ int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 		    (!write || (in.prot & VMLAB_PAGE_RW)))
 			return 0; /* follow_page() finds it */
 	}
+	vmlab_ptep_t pmdp;
+	struct vmlab_pte_info hin;
+	if (!vmlab_lookup_entry(mm->m, mm->hw, addr, VMLAB_LVL_PMD, &pmdp) &&
+	    pmd_trans_huge(mm->m, vmlab_get_entry(mm->m, pmdp), &hin) &&
+	    hin.kind == VMLAB_PTE_LEAF && (!write || (hin.prot & VMLAB_PAGE_RW)))
+		return 0; /* follow_huge_pmd() */
 	int code;
 	mm->ev.faults++;
-	int s = handle_pte_fault(mm, v, user_cpu(mm), addr, write, &code);
+	int s = __handle_mm_fault(mm, v, user_cpu(mm), addr, write, &code);
 	if (s == OOM)
 		return -VMLAB_ENOMEM;
 	return s ? -VMLAB_EFAULT : 0;

@@ -106,6 +106,18 @@ static int copy_table(struct vmlab_user_mm *src, u64 table, vmlab_ptep_t pmdp,
 	return 0;
 }
 
+static int copy_pmd(struct vmlab_user_mm *src, vmlab_ptep_t pmdp, u64 e,
+		    u64 lo, u64 hi, void *arg)
+{
+	struct copy_ctx *c = arg;
+	assert(!c->err && lo < hi);
+	/* A huge PMD lies wholly inside its VMA: copied as one. */
+	if (hi - lo != VMLAB_PMD_SIZE)
+		return PT_SPLIT;
+	c->err = copy_huge_pmd(c->dst, src, c->sv, pmdp, e, lo, NULL);
+	return c->err ? 1 : 0;
+}
+
 int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 		    struct vmlab_user_mm *src, struct vmlab_vma *sv,
 		    struct ugather *src_g)
@@ -127,7 +139,7 @@ int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 	if (is_cow)
 		user_mn_start(src, &r, VMLAB_MMU_NOTIFY_PROTECTION_PAGE,
 			      sv->vm_start, sv->vm_end);
-	for_each_pte_table(src, sv->vm_start, sv->vm_end, copy_table, &c);
+	for_each_pmd(src, sv->vm_start, sv->vm_end, copy_table, copy_pmd, &c);
 	if (is_cow)
 		user_mn_end(&r);
 	return c.err;
@@ -156,6 +168,7 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	assert(lerr == 0);
 	(void)lerr;
 	c->cpu = mm->cpu;
+	c->thp_disable = mm->thp_disable; /* MMF_DISABLE_THP is inherited */
 	assert(c != mm && !c->map_count && c->svc == mm->svc);
 	/* copy_files() and the credentials: descriptors and capabilities. */
 	err = pidfd_dup_table(c, mm);

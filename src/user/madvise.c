@@ -87,6 +87,10 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 		return -VMLAB_EINVAL;
 	struct vmlab_user_mm *mm = a->mm;
 	struct vmlab_machine *m = mm->m;
+	/* madvise_free_huge_pmd() splits a THP the range covers in part; a
+	 * whole one is left as it is here (Linux marks it lazyfree). */
+	if (thp_split_range(mm, start, end, false))
+		return -VMLAB_ENOMEM;
 	/* madvise_free_single_vma(): CLEAR around the walk. */
 	struct vmlab_mmu_notifier_range r;
 	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, start, end);
@@ -142,6 +146,10 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 	assert(v->vm_start <= start && start < end && end <= v->vm_end);
 	if (v->vm_flags & (VMLAB_VM_LOCKED | VMLAB_VM_PFNMAP | VMLAB_VM_HUGETLB))
 		return -VMLAB_EINVAL;
+	/* madvise_cold_or_pageout_pte_range(): a partial THP is split;
+	 * reclaim splits a whole one too (PAGEOUT), COLD leaves it. */
+	if (thp_split_range(mm, start, end, pageout))
+		return -VMLAB_ENOMEM;
 	struct ugather g;
 	/* try_to_unmap_one(): CLEAR for the pages reclaim unmaps (COLD only
 	 * ages the CPU PTEs: no notifier). */
@@ -295,7 +303,7 @@ static int madvise_vma_behavior(struct madv *a, struct vmlab_vma **pv,
 	case VMLAB_MADV_GUARD_REMOVE:
 		return madvise_guard_remove(a->mm, v, start, end);
 	case VMLAB_MADV_COLLAPSE:
-		return -VMLAB_EINVAL; /* no THP in the model */
+		return madvise_collapse(a->mm, v, start, end);
 	case VMLAB_MADV_NORMAL:
 		nf &= ~(VMLAB_VM_RAND_READ | VMLAB_VM_SEQ_READ);
 		break;

@@ -20,6 +20,7 @@ static void user_svc_destroy(struct vmlab_machine *m)
 	swap_destroy(s);
 	/* Every user mapping of the zero page went with its mm. */
 	assert(upage(m, s->zero_pfn)->mapcount == 0);
+	thp_destroy(s);
 	vmlab_free_pages(m, -1, s->zero_pfn, 0);
 	if (m->fault_fn == user_fault_handler && m->fault_ctx == s)
 		vmlab_set_fault_handler(m, s->prev_fn, s->prev_ctx);
@@ -60,6 +61,11 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 		memset(c, 0, VMLAB_PAGE_SIZE);
 	s->cost = (struct vmlab_user_cost){.syscall = 100.0, .vma_op = 60.0};
 	s->fault_around_pages = 16; /* fault_around_bytes: 64 KiB */
+	s->thp_enabled = VMLAB_THP_NEVER; /* see vmlab_user_set_thp() */
+	s->thp_use_zero_page = true;
+	s->khp = (struct vmlab_khugepaged_params){
+		.max_ptes_none = HPAGE_PMD_NR - 1, .max_ptes_swap = 64,
+		.max_ptes_shared = HPAGE_PMD_NR / 2, .pages_to_scan = 4096};
 	/* Faults on user addresses come here; anything else goes on to the
 	 * handler that was installed before. */
 	s->prev_fn = m->fault_fn;

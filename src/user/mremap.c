@@ -109,8 +109,9 @@ static int move_pmd(struct vmlab_user_mm *mm, u64 oa, u64 na)
 		return 0;
 	u64 oe = vmlab_get_entry(m, op);
 	struct vmlab_pte_info in;
-	m->arch->decode(oe, VMLAB_LVL_PMD, &in);
-	if (in.kind != VMLAB_PTE_TABLE)
+	/* move_huge_pmd(): a THP moves as its one entry. */
+	bool huge = pmd_trans_huge(m, oe, &in);
+	if (in.kind != VMLAB_PTE_TABLE && !huge)
 		return in.kind == VMLAB_PTE_NONE; /* nothing to move */
 	if (upt_alloc_level(mm, na, VMLAB_LVL_PMD, &np) ||
 	    vmlab_get_entry(m, np))
@@ -127,6 +128,9 @@ static int move_ptes(struct vmlab_user_mm *mm, u64 oa, u64 na, u64 len)
 	bool flush = false;
 	assert(len && len <= VMLAB_PMD_SIZE);
 	assert(PAGES(oa) % VMLAB_PTRS_PER_TABLE + PAGES(len) <= VMLAB_PTRS_PER_TABLE);
+	/* Part of a THP moves as PTEs: split_huge_pmd() first. */
+	if (split_huge_pmd(mm, oa))
+		return -VMLAB_ENOMEM;
 	for (u64 off = 0; off < len; off += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t op, np;
 		if (upte_lookup(mm, oa + off, &op))

@@ -44,6 +44,10 @@
 #define PG_OWNER_ZERO 'Z'
 #define PGP_ANON_EXCLUSIVE (1ULL << 0) /* PageAnonExclusive */
 #define PGP_LAZYFREE (1ULL << 1)       /* MADV_FREE'd, clean: droppable */
+#define PGP_THP (1ULL << 2) /* head of a PMD-sized anonymous folio (order 9) */
+#define HPAGE_PMD_ORDER 9
+#define HPAGE_PMD_NR 512ULL
+#define HPAGE_PMD_MASK (~(VMLAB_PMD_SIZE - 1))
 
 /* ------------------------------------------------------------ objects */
 
@@ -132,6 +136,7 @@ struct vmlab_user_mm {
 	u64 *fds;
 	int nr_fds;
 	u64 caps; /* capabilities, 1 << VMLAB_CAP_* */
+	bool thp_disable; /* MMF_DISABLE_THP: prctl(PR_SET_THP_DISABLE) */
 	struct vmlab_user_stats ev; /* event counters only */
 	/* mmap_lock, and mm_lock_seq: bumped as the write lock is released
 	 * (vma_end_write_all), so every VMA write lock of the cycle ends */
@@ -167,6 +172,16 @@ struct user_svc {
 	int *mlock_depth;
 	bool *op_dropped;
 	bool guard_write_lock; /* vmlab_user_set_guard_lock() */
+	/* /sys/kernel/mm/transparent_hugepage/: enabled, use_zero_page, the
+	 * huge zero folio (allocated on first use), khugepaged's knobs and
+	 * its scan cursor (an mm's pid and an address), /proc/vmstat thp_* */
+	int thp_enabled; /* VMLAB_THP_* */
+	bool thp_use_zero_page;
+	u64 huge_zero_pfn; /* 0: not allocated */
+	u64 huge_zero_maps;
+	struct vmlab_khugepaged_params khp;
+	u64 khp_pid, khp_addr;
+	struct vmlab_thp_vmstat thp;
 	struct vmlab_user_cost cost;
 };
 
@@ -303,6 +318,8 @@ struct ugather {
 };
 void ug_init(struct ugather *g, struct vmlab_user_mm *mm, int cpu);
 void ug_add_range(struct ugather *g, u64 start, u64 end);
+/* tlb_remove_pmd_tlb_entry(): a huge PMD's range at PMD stride. */
+void ug_add_range_pmd(struct ugather *g, u64 haddr);
 void ug_put_page(struct ugather *g, u64 pfn);
 void ug_finish(struct ugather *g);
 /* A mutant's missing flush: forget what the gather would flush. */
@@ -358,6 +375,16 @@ static inline void upte_set(struct vmlab_user_mm *mm, u64 addr,
  * subrange it covers.  Non-zero from fn stops the walk. */
 typedef int (*pt_fn)(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 		     u64 lo, u64 hi, void *arg);
+/* A huge PMD leaf e at pmdp met over [lo, hi): 0 handled, PT_SPLIT to
+ * have it split (split_huge_pmd) and fn called on the new table, other
+ * non-zero values stop the walk. */
+#define PT_SPLIT 0x5350
+typedef int (*pmd_fn)(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
+		      u64 lo, u64 hi, void *arg);
+int for_each_pmd(struct vmlab_user_mm *mm, u64 start, u64 end, pt_fn fn,
+		 pmd_fn hfn, void *arg);
+/* for_each_pmd() without a huge callback: huge PMDs in the range are
+ * split first. */
 int for_each_pte_table(struct vmlab_user_mm *mm, u64 start, u64 end,
 		       pt_fn fn, void *arg);
 /* free_pgtables(): free page-table pages covering [start, end) that lie
@@ -375,6 +402,7 @@ static inline struct vmlab_page *upage(struct vmlab_machine *m, u64 pfn)
 	return vmlab_pfn_to_page(m, pfn);
 }
 int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn);
+void clear_user_frame(struct vmlab_machine *m, u64 pfn); /* clear_page() */
 void copy_page_content(struct vmlab_machine *m, u64 dst, u64 src);
 /* PTE helpers */
 u64 mk_upte(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot);
@@ -464,6 +492,55 @@ static inline bool is_guard_marker(const struct vmlab_pte_info *in)
 	return in->kind == VMLAB_PTE_MARKER &&
 	       (in->marker & VMLAB_PTE_MARKER_GUARD);
 }
+
+/* ---------------------------------------------------- huge_memory.c */
+
+/* thp_vma_allowable_order()'s callers (TVA_*). */
+enum tva_type { TVA_PAGEFAULT, TVA_KHUGEPAGED, TVA_FORCED_COLLAPSE };
+bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type);
+/* The aligned PMD range at haddr lies wholly inside v. */
+static inline bool thp_vma_suitable(const struct vmlab_vma *v, u64 haddr)
+{
+	return haddr >= v->vm_start && haddr + VMLAB_PMD_SIZE <= v->vm_end;
+}
+bool is_huge_zero_pfn(const struct vmlab_user_mm *mm, u64 pfn);
+/* The fault on addr at the PMD level: true when it was handled there
+ * (*ret the fault result), false to go on with the PTE fault. */
+bool huge_pmd_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		    u64 addr, bool write, int *ret);
+/* split_huge_pmd(): the huge PMD covering addr (if any) becomes a PTE
+ * table of the same pages; 0 or -ENOMEM. */
+int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr);
+/* Split every huge PMD that [start, end) covers only in part (all of
+ * them with whole). */
+int thp_split_range(struct vmlab_user_mm *mm, u64 start, u64 end, bool whole);
+/* vma_adjust_trans_huge(): a VMA boundary moves to addr. */
+void vma_adjust_trans_huge(struct vmlab_user_mm *mm, u64 addr);
+/* zap_huge_pmd(), change_huge_pmd(), copy_huge_pmd(). */
+void zap_huge_pmd(struct ugather *g, vmlab_ptep_t pmdp, u64 e, u64 haddr);
+void change_huge_pmd(struct ugather *g, struct vmlab_vma *v,
+		     vmlab_ptep_t pmdp, u64 e, u64 haddr,
+		     vmlab_pgprot_t newprot, bool try_writable);
+int copy_huge_pmd(struct vmlab_user_mm *dst, struct vmlab_user_mm *src,
+		  struct vmlab_vma *sv, vmlab_ptep_t spmdp, u64 e, u64 haddr,
+		  struct ugather *src_g);
+/* The huge PMD leaf decoded (kind LEAF/PROTNONE, large) or false. */
+bool pmd_trans_huge(struct vmlab_machine *m, u64 e,
+		    struct vmlab_pte_info *in);
+void thp_destroy(struct user_svc *s);
+/* A zeroed exclusive order-9 anonymous folio (head: PGP_THP, mapped
+ * once); 0 or -ENOMEM. */
+int thp_alloc_anon(struct vmlab_user_mm *mm, int cpu, u64 *pfn);
+/* Map the new folio pfn by the empty PMD at pmdp: writable and dirty as
+ * the VMA allows, rss counted. */
+void thp_map_pmd(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 haddr,
+		 vmlab_ptep_t pmdp, u64 pfn);
+
+/* ------------------------------------------------------ khugepaged.c */
+
+/* madvise_collapse() over [start, end) of v: 0 or -errno. */
+int madvise_collapse(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+		     u64 start, u64 end);
 
 /* ------------------------------------------------------------ fork.c */
 

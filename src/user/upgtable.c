@@ -26,11 +26,14 @@ void page_put(struct vmlab_machine *m, int cpu, u64 pfn)
 		return;
 	}
 	assert(pg->mapcount == 0);
+	/* A PMD-mapped THP goes back as the order-9 block it is. */
+	int order = (pg->private_ & PGP_THP) ? HPAGE_PMD_ORDER : 0;
+	assert(!order || pg->order == HPAGE_PMD_ORDER);
 	pg->private_ = 0;
-	vmlab_free_pages(m, cpu, pfn, 0);
+	vmlab_free_pages(m, cpu, pfn, order);
 }
 
-static void clear_frame(struct vmlab_machine *m, u64 pfn)
+void clear_user_frame(struct vmlab_machine *m, u64 pfn)
 {
 	assert(pfn < m->phys.nr_frames);
 	struct frame_section *sec = m->phys.sections[pfn >> SECTION_SHIFT];
@@ -44,7 +47,7 @@ int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn)
 	int err = vmlab_alloc_pages(mm->m, cpu, 0, pfn);
 	if (err)
 		return err;
-	clear_frame(mm->m, *pfn);
+	clear_user_frame(mm->m, *pfn);
 	struct vmlab_page *pg = upage(mm->m, *pfn);
 	pg->owner = PG_OWNER_ANON;
 	pg->mapcount = 0;
@@ -58,7 +61,7 @@ void copy_page_content(struct vmlab_machine *m, u64 dst, u64 src)
 	assert(dst < m->phys.nr_frames && src < m->phys.nr_frames);
 	const u8 *s = frame_content(m, src, false);
 	if (s == m->phys.zero_page) {
-		clear_frame(m, dst);
+		clear_user_frame(m, dst);
 		return;
 	}
 	memcpy(frame_content(m, dst, true), s, VMLAB_PAGE_SIZE);
@@ -101,6 +104,17 @@ void ug_add_range(struct ugather *g, u64 start, u64 end)
 	assert(start < end && end <= USER_VA_END(g->mm));
 	vmlab_tlb_add_range(&g->tlb, start, end, VMLAB_PAGE_SHIFT);
 	assert(g->tlb.start <= start && g->tlb.end >= end);
+}
+
+void ug_add_range_pmd(struct ugather *g, u64 haddr)
+{
+	assert(!(haddr & ~HPAGE_PMD_MASK) && haddr < (1ULL << 47));
+	vmlab_tlb_add_range(&g->tlb, haddr, haddr + VMLAB_PMD_SIZE,
+			    VMLAB_PMD_SHIFT);
+	if (haddr < g->sec_start)
+		g->sec_start = haddr;
+	if (haddr + VMLAB_PMD_SIZE > g->sec_end)
+		g->sec_end = haddr + VMLAB_PMD_SIZE;
 }
 
 void ug_put_page(struct ugather *g, u64 pfn)
@@ -196,8 +210,18 @@ int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 			table = in.pfn;
 			continue;
 		}
+		if (l == VMLAB_LVL_PMD && level == VMLAB_LVL_PTE &&
+		    pmd_trans_huge(m, vmlab_get_entry(m, p), &in)) {
+			/* A PTE wanted under a huge PMD: split it first (the
+			 * kernel's callers split_huge_pmd() before). */
+			int err = split_huge_pmd(mm, addr);
+			if (err)
+				return err;
+			l++;
+			continue;
+		}
 		if (in.kind != VMLAB_PTE_NONE)
-			return -VMLAB_EEXIST; /* no huge user leaves here */
+			return -VMLAB_EEXIST; /* no PUD-sized user leaves */
 		u64 child;
 		int err = vmlab_pgtable_alloc(m, l - 1, &child);
 		if (err)
@@ -222,8 +246,14 @@ static inline u64 lvl_next(u64 va, int level, u64 end)
 	return (next == 0 || next > end) ? end : next;
 }
 
+struct ptt {
+	pt_fn fn;
+	pmd_fn hfn;
+	void *arg;
+};
+
 static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
-		   u64 end, pt_fn fn, void *arg)
+		   u64 end, const struct ptt *t)
 {
 	struct vmlab_machine *m = mm->m;
 	assert(level >= VMLAB_LVL_PMD);
@@ -232,12 +262,26 @@ static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
 		u64 next = lvl_next(va, level, end);
 		vmlab_ptep_t p = entry_addr(table, va, level);
 		struct vmlab_pte_info in;
-		m->arch->decode(vmlab_get_entry(m, p), level, &in);
+		u64 e = vmlab_get_entry(m, p);
+		m->arch->decode(e, level, &in);
+		if (level == VMLAB_LVL_PMD && pmd_trans_huge(m, e, &in)) {
+			int r = t->hfn ? t->hfn(mm, p, e, va, next, t->arg) :
+					 PT_SPLIT;
+			if (r != PT_SPLIT && r)
+				return r;
+			if (r == PT_SPLIT) {
+				r = split_huge_pmd(mm, va);
+				if (r)
+					return r;
+				m->arch->decode(vmlab_get_entry(m, p), level, &in);
+				assert(in.kind == VMLAB_PTE_TABLE);
+			}
+		}
 		if (in.kind == VMLAB_PTE_TABLE) {
 			int err = level == VMLAB_LVL_PMD ?
-					  fn(mm, in.pfn, p, va, next, arg) :
+					  t->fn(mm, in.pfn, p, va, next, t->arg) :
 					  ptt_rec(mm, in.pfn, level - 1, va,
-						  next, fn, arg);
+						  next, t);
 			if (err)
 				return err;
 		}
@@ -246,13 +290,21 @@ static int ptt_rec(struct vmlab_user_mm *mm, u64 table, int level, u64 va,
 	return 0;
 }
 
+int for_each_pmd(struct vmlab_user_mm *mm, u64 start, u64 end, pt_fn fn,
+		 pmd_fn hfn, void *arg)
+{
+	const struct ptt t = {.fn = fn, .hfn = hfn, .arg = arg};
+	assert(start <= end && end <= USER_VA_END(mm));
+	assert(fn);
+	if (start >= end)
+		return 0;
+	return ptt_rec(mm, mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, &t);
+}
+
 int for_each_pte_table(struct vmlab_user_mm *mm, u64 start, u64 end,
 		       pt_fn fn, void *arg)
 {
-	assert(start <= end && end <= USER_VA_END(mm));
-	if (start >= end)
-		return 0;
-	return ptt_rec(mm, mm->hw->pgd_pfn, VMLAB_LVL_PGD, start, end, fn, arg);
+	return for_each_pmd(mm, start, end, fn, NULL, arg);
 }
 
 /* -------------------------------------------------- free_pgtables */

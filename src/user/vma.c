@@ -160,6 +160,7 @@ int split_vma(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 	struct vmlab_vma *n = vma_alloc(mm);
 	if (!n)
 		return -VMLAB_ENOMEM;
+	vma_adjust_trans_huge(mm, addr);
 	n->vm_start = v->vm_start;
 	n->vm_end = v->vm_end;
 	n->vm_pgoff = v->vm_pgoff;

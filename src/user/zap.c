@@ -120,12 +120,29 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	return 0;
 }
 
+/* zap_pmd_range(): a huge PMD the zap covers whole goes as one
+ * (zap_huge_pmd), one it covers in part is split first.  Only file
+ * unmapping leaves anonymous THPs alone (they are never file pages). */
+static int zap_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
+		   u64 lo, u64 hi, void *arg)
+{
+	struct zap_ctx *z = arg;
+	(void)mm; /* read by the assertion only */
+	assert(z->g->mm == mm && lo < hi);
+	if (z->d->only_file && !should_zap_cows(z->d))
+		return 0;
+	if (hi - lo != VMLAB_PMD_SIZE)
+		return PT_SPLIT;
+	zap_huge_pmd(z->g, pmdp, e, lo);
+	return 0;
+}
+
 void zap_vma_range(struct ugather *g, struct vmlab_vma *v, u64 start,
 		   u64 end, const struct zap_details *d)
 {
 	assert(v->vm_start <= start && end <= v->vm_end);
 	struct zap_ctx z = {.g = g, .v = v, .d = d};
-	for_each_pte_table(g->mm, start, end, zap_table, &z);
+	for_each_pmd(g->mm, start, end, zap_table, zap_pmd, &z);
 }
 
 void zap_page_range_single(struct vmlab_user_mm *mm, struct vmlab_vma *v,
@@ -221,6 +238,18 @@ static int prot_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	return 0;
 }
 
+static int prot_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
+		    u64 lo, u64 hi, void *arg)
+{
+	struct prot_ctx *c = arg;
+	(void)mm; /* read by the assertion only */
+	assert(c->g->mm == mm && lo < hi);
+	if (hi - lo != VMLAB_PMD_SIZE)
+		return PT_SPLIT; /* change_pmd_range(): split a partial one */
+	change_huge_pmd(c->g, c->v, pmdp, e, lo, c->newprot, c->try_writable);
+	return 0;
+}
+
 void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
 		       u64 end, bool try_writable)
 {
@@ -231,7 +260,7 @@ void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
 	/* change_pmd_range(): PROTECTION_VMA around the PTE updates. */
 	struct vmlab_mmu_notifier_range r;
 	user_mn_start(g->mm, &r, VMLAB_MMU_NOTIFY_PROTECTION_VMA, start, end);
-	for_each_pte_table(g->mm, start, end, prot_table, &c);
+	for_each_pmd(g->mm, start, end, prot_table, prot_pmd, &c);
 	user_mn_end(&r);
 }
 

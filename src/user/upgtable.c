@@ -111,10 +111,7 @@ void ug_add_range_pmd(struct ugather *g, u64 haddr)
 	assert(!(haddr & ~HPAGE_PMD_MASK) && haddr < (1ULL << 47));
 	vmlab_tlb_add_range(&g->tlb, haddr, haddr + VMLAB_PMD_SIZE,
 			    VMLAB_PMD_SHIFT);
-	if (haddr < g->sec_start)
-		g->sec_start = haddr;
-	if (haddr + VMLAB_PMD_SIZE > g->sec_end)
-		g->sec_end = haddr + VMLAB_PMD_SIZE;
+	assert(g->tlb.start <= haddr && g->tlb.end >= haddr + VMLAB_PMD_SIZE);
 }
 
 void ug_put_page(struct ugather *g, u64 pfn)

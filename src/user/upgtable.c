@@ -108,7 +108,7 @@ void ug_add_range(struct ugather *g, u64 start, u64 end)
 
 void ug_add_range_pmd(struct ugather *g, u64 haddr)
 {
-	assert(!(haddr & ~HPAGE_PMD_MASK) && haddr < (1ULL << 47));
+	assert(!(haddr & ~HPAGE_PMD_MASK) && haddr < USER_VA_END(g->mm));
 	vmlab_tlb_add_range(&g->tlb, haddr, haddr + VMLAB_PMD_SIZE,
 			    VMLAB_PMD_SHIFT);
 	assert(g->tlb.start <= haddr && g->tlb.end >= haddr + VMLAB_PMD_SIZE);

@@ -91,6 +91,10 @@ struct vmlab_va_layout {
 	u64 kasan_shadow_start; /* KASAN shadow region (generic, 1:8) */
 	u64 kasan_shadow_end;
 	u64 kasan_shadow_offset; /* shadow(addr) = (addr >> 3) + offset */
+	/* x86-64 only (0 on arm64): the CPU entry area [cpu_entry_area,
+	 * cpu_entry_area_end) and __START_KERNEL_map, the kernel image. */
+	u64 cpu_entry_area, cpu_entry_area_end;
+	u64 kernel_image;
 	u64 task_size;     /* top of user space (TASK_SIZE) */
 	u64 task_unmapped_base; /* TASK_UNMAPPED_BASE: bottom-up mmap start */
 	int va_bits;       /* canonical: bits [63, va_bits - 1] (x86) or

@@ -28,13 +28,11 @@
 #include "services/kasan_internal.h"
 #include "vmlab/mutant.h"
 
-/* x86-64 (Documentation/arch/x86/x86_64/mm.rst, 4-level): the CPU entry
- * area, whose shadow Linux populates on demand (not modelled: left
- * unmapped), and __START_KERNEL_map, the kernel image (not modelled
- * either: its real shadow is left out). */
-#define X86_CPU_ENTRY_AREA_BASE 0xfffffe0000000000ULL
-#define X86_CPU_ENTRY_AREA_MAP_SIZE (512 * VMLAB_GiB)
-#define X86_START_KERNEL_MAP 0xffffffff80000000ULL
+/* x86-64 (Documentation/arch/x86/x86_64/mm.rst, 4-level; the layout's
+ * cpu_entry_area and kernel_image): the CPU entry area, whose shadow
+ * Linux populates on demand (not modelled: left unmapped), and
+ * __START_KERNEL_map, the kernel image (not modelled either: its real
+ * shadow is left out). */
 
 static inline u64 align_up(u64 x, u64 a)
 {
@@ -254,10 +252,9 @@ static int early_ranges(struct kasan_state *ks)
 		/* PAGE_OFFSET + MAXMEM .. VMALLOC_START */
 		r[n++] = (struct mem_range){l->linear_end, l->vmalloc_start};
 		r[n++] = (struct mem_range){l->vmalloc_end + 1,
-					X86_CPU_ENTRY_AREA_BASE};
-		r[n++] = (struct mem_range){X86_CPU_ENTRY_AREA_BASE +
-					    X86_CPU_ENTRY_AREA_MAP_SIZE,
-					X86_START_KERNEL_MAP};
+					l->cpu_entry_area};
+		r[n++] = (struct mem_range){l->cpu_entry_area_end,
+					l->kernel_image};
 		r[n++] = (struct mem_range){l->modules_end, 0};
 	}
 	for (int i = 0; i < n; i++) {

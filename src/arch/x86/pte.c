@@ -188,6 +188,11 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 		.kasan_shadow_start = 0xffffec0000000000ULL,
 		.kasan_shadow_end = 0xfffffc0000000000ULL,
 		.kasan_shadow_offset = 0xdffffc0000000000ULL,
+		/* CPU_ENTRY_AREA_BASE, CPU_ENTRY_AREA_MAP_SIZE (one P4D entry,
+		 * 512 GiB), __START_KERNEL_map */
+		.cpu_entry_area = 0xfffffe0000000000ULL,
+		.cpu_entry_area_end = 0xfffffe0000000000ULL + (512ULL << 30),
+		.kernel_image = 0xffffffff80000000ULL,
 		/* asm/page_64_types.h: TASK_SIZE_MAX = (1 << 47) - PAGE_SIZE;
 		 * asm/processor.h: TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE
 		 * / 3). */

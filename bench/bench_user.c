@@ -2,7 +2,7 @@
 /*
  * Benchmarks of the user layer: the guard-stacks claim (marker vs
  * PROT_NONE stacks), anonymous write faults, and fork + copy-on-write of a
- * populated 64 MiB mm.  Host rates come from the wall clock; counts and
+ * populated 64 MiB mm, THP fault / split / collapse.  Host rates come from the wall clock; counts and
  * simulated time from the model.
  */
 #include <stdio.h>
@@ -142,7 +142,69 @@ static void fork_cow(struct bench_out *o, u64 rounds)
 	vmlab_machine_destroy(m);
 }
 
+/* One timed phase over n PMD ranges: host ns and simulated ns per range. */
+static void thp_phase(struct bench_out *o, struct vmlab_machine *m,
+		      const char *phase, double busy, const struct vmlab_counters *c0,
+		      u64 n)
+{
+	struct vmlab_counters c1, d;
+	char name[64];
+	vmlab_counters_snapshot(m, &c1);
+	vmlab_counters_diff(&c1, c0, &d);
+	snprintf(name, sizeof(name), "%s_ns", phase);
+	bench_figure(o, "thp", name, busy * 1e9 / (double)n, "ns");
+	snprintf(name, sizeof(name), "%s_sim_ns", phase);
+	bench_figure(o, "thp", name, d.time_ns / (double)n, "ns");
+}
+
+/* THP cost: a PMD fault (2 MiB zeroed), split_huge_pmd (a one-page
+ * mprotect), MADV_COLLAPSE back, per 2 MiB range. */
+static void thp(struct bench_out *o, u64 n)
+{
+	if (n > 256)
+		n = 256; /* 512 MiB of THPs in a 1 GiB machine */
+	struct vmlab_machine *m = bench_boot(VMLAB_GiB, 4, false);
+	struct vmlab_user_mm *mm;
+	if (vmlab_user_mm_create(m, &mm) || vmlab_user_set_thp(m, VMLAB_THP_ALWAYS))
+		die("mm create", 0);
+	vmlab_user_switch(mm, 0);
+	const u64 M = VMLAB_PMD_SIZE;
+	s64 a = vmlab_mmap(mm, 0, (n + 1) * M, RW, ANON, NULL, 0);
+	if (a < 0)
+		die("mmap", a);
+	u64 h = ((u64)a + M - 1) & ~(M - 1);
+	struct vmlab_counters c0;
+	vmlab_counters_snapshot(m, &c0);
+	double t0 = bench_now();
+	for (u64 i = 0; i < n; i++)
+		if (vmlab_user_write8(mm, 0, h + i * M, 1))
+			die("thp fault", (long long)i);
+	thp_phase(o, m, "fault", bench_now() - t0, &c0, n);
+	vmlab_counters_snapshot(m, &c0);
+	t0 = bench_now();
+	for (u64 i = 0; i < n; i++)
+		if (vmlab_mprotect(mm, h + i * M, P, VMLAB_PROT_READ) ||
+		    vmlab_mprotect(mm, h + i * M, P, RW))
+			die("split", (long long)i);
+	thp_phase(o, m, "split", bench_now() - t0, &c0, n);
+	vmlab_counters_snapshot(m, &c0);
+	t0 = bench_now();
+	if (vmlab_madvise(mm, h, n * M, VMLAB_MADV_COLLAPSE))
+		die("collapse", 0);
+	thp_phase(o, m, "collapse", bench_now() - t0, &c0, n);
+	struct vmlab_thp_vmstat st;
+	vmlab_user_thp_vmstat(m, &st);
+	if (st.thp_fault_alloc != n || st.thp_split_pmd != n ||
+	    st.thp_collapse_alloc != n)
+		die("thp counters", (long long)st.thp_collapse_alloc);
+	bench_figure(o, "thp", "ranges", (double)n, "");
+	vmlab_user_mm_destroy(mm);
+	vmlab_machine_destroy(m);
+}
+
 const struct bench bench_user[] = {
+	{"thp", "THP fault, split_huge_pmd and MADV_COLLAPSE per 2 MiB", thp,
+	 128},
 	{"guard-stacks",
 	 "20,000 16-page stacks with a guard page: markers vs PROT_NONE",
 	 guard_stacks, 20000},

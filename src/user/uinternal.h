@@ -438,6 +438,9 @@ void unmap_mapping_range(struct vmlab_file *f, u64 first, u64 last,
 /* ----------------------------------------------------------- mmap.c */
 
 int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len);
+/* vm_start_gap(): where v's guard gap below starts (its vm_start unless
+ * it grows down). */
+u64 vm_start_gap(const struct vmlab_user_mm *mm, const struct vmlab_vma *v);
 /* __mm_populate(): fault in [start, start+len). */
 int mm_populate(struct vmlab_user_mm *mm, u64 start, u64 len,
 		bool ignore_errors);

@@ -9,6 +9,10 @@
  * khugepaged with their limits and the guard-marker abort, the counters,
  * and that every frame comes back.  The checker runs throughout.
  */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "user_helpers.h"
 
 #define M VMLAB_PMD_SIZE
@@ -468,6 +472,102 @@ static void test_host_defaults(void **state)
 	t_done(&e);
 }
 
+/* AnonHugePages (kB) of the host VMA containing addr, or -1. */
+static long host_anon_huge_kb(u64 addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	bool in = false;
+	long kb = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = lo <= addr && addr < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* The same steps on the host (enabled = madvise, as this host has it) and
+ * in the model: AnonHugePages after a write fault, a partial DONTNEED
+ * (split), MADV_COLLAPSE, and MADV_COLLAPSE over a guard marker.  Skipped
+ * when the host kernel is older than 6.18, its mode is not madvise, or it
+ * could not get a huge page for the first fault (fragmentation). */
+static void test_host_differential(void **state)
+{
+	(void)state;
+	char mode[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f || !t_host_is_6_18())
+		skip();
+	if (!fgets(mode, sizeof(mode), f))
+		mode[0] = 0;
+	fclose(f);
+	if (!strstr(mode, "[madvise]"))
+		skip();
+	long *r = t_host_results(8 * sizeof(long));
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *p = mmap(NULL, 4 * M, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		u64 h = ((u64)(uintptr_t)p + M - 1) & ~(M - 1);
+		char *c = (char *)(uintptr_t)h;
+		r[0] = madvise(c, M, MADV_HUGEPAGE);
+		c[0] = 1;
+		r[1] = host_anon_huge_kb(h);
+		r[2] = madvise(c + 8 * P, P, MADV_DONTNEED);
+		r[3] = host_anon_huge_kb(h);
+		r[4] = madvise(c, M, 25 /* MADV_COLLAPSE */) ? -errno : 0;
+		r[5] = host_anon_huge_kb(h);
+		madvise(c, M, MADV_DONTNEED);
+		c[0] = 1;
+		madvise(c + 3 * P, P, 102 /* MADV_GUARD_INSTALL */);
+		r[6] = madvise(c, M, 25) ? -errno : 0;
+		r[7] = host_anon_huge_kb(h);
+		_exit(0);
+	}
+	t_host_wait(pid);
+	if (r[0] || r[1] != 2048)
+		skip(); /* no huge page for the host's first fault */
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_MADVISE), 0);
+	u64 h = region(&e, 3);
+	struct vmlab_vma_info in;
+	long m[8];
+	m[0] = vmlab_madvise(e.mm, h, M, VMLAB_MADV_HUGEPAGE);
+	wr(&e, 0, h, 1);
+	assert_int_equal(vmlab_user_vma_at(e.mm, h, &in), 0);
+	m[1] = (long)in.thp_pages * 4;
+	m[2] = vmlab_madvise(e.mm, h + 8 * P, P, VMLAB_MADV_DONTNEED);
+	assert_int_equal(vmlab_user_vma_at(e.mm, h, &in), 0);
+	m[3] = (long)in.thp_pages * 4;
+	m[4] = vmlab_madvise(e.mm, h, M, VMLAB_MADV_COLLAPSE);
+	assert_int_equal(vmlab_user_vma_at(e.mm, h, &in), 0);
+	m[5] = (long)in.thp_pages * 4;
+	assert_int_equal(vmlab_madvise(e.mm, h, M, VMLAB_MADV_DONTNEED), 0);
+	wr(&e, 0, h, 1);
+	assert_int_equal(vmlab_madvise(e.mm, h + 3 * P, P,
+				       VMLAB_MADV_GUARD_INSTALL), 0);
+	m[6] = vmlab_madvise(e.mm, h, M, VMLAB_MADV_COLLAPSE);
+	assert_int_equal(vmlab_user_vma_at(e.mm, h, &in), 0);
+	m[7] = (long)in.thp_pages * 4;
+	for (int i = 0; i < 8; i++) {
+		/* the host's errno values are the model's (x86-64/arm64) */
+		if (m[i] != r[i])
+			print_error("step %d: model %ld host %ld\n", i, m[i], r[i]);
+		assert_int_equal(m[i], r[i]);
+	}
+	munmap(r, 8 * sizeof(long));
+	t_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_khugepaged),
 		cmocka_unit_test(test_khugepaged_shared_young),
 		cmocka_unit_test(test_host_defaults),
+		cmocka_unit_test(test_host_differential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

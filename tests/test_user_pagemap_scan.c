@@ -241,9 +241,42 @@ static void test_lua(void **state)
 	sim_result_free(&r);
 }
 
+/* A PMD-mapped THP: PRESENT|WRITTEN|HUGE over its 512 pages, the rest of
+ * the mapping (not faulted) WRITTEN alone. */
+static void test_thp(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_ALWAYS), 0);
+	u64 len = 8ULL << 20;
+	s64 a = vmlab_mmap(e.mm, 0, len, RW, ANON, NULL, 0);
+	assert_true(a > 0);
+	u64 h = ((u64)a + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, h, 1), VMLAB_OK);
+	assert_int_equal(vmlab_user_thp_mapped(e.mm, h), 1);
+	struct vmlab_page_region reg[NREG];
+	struct vmlab_pm_scan_arg s = {.size = sizeof(s), .start = h,
+				      .end = h + (4ULL << 20), .vec = reg,
+				      .vec_len = NREG, .return_mask = ALL_BUT_SD};
+	assert_int_equal(vmlab_pagemap_scan(e.mm, &s), 2);
+	assert_int_equal(reg[0].start, h);
+	assert_int_equal(reg[0].end, h + (2ULL << 20));
+	assert_int_equal(reg[0].categories, VMLAB_PAGE_IS_PRESENT |
+						    VMLAB_PAGE_IS_WRITTEN |
+						    VMLAB_PAGE_IS_HUGE);
+	assert_int_equal(reg[1].categories, VMLAB_PAGE_IS_WRITTEN);
+	/* max_pages cuts inside the huge page */
+	s.max_pages = 3;
+	assert_int_equal(vmlab_pagemap_scan(e.mm, &s), 1);
+	assert_int_equal(reg[0].end, h + 3 * P);
+	assert_int_equal(s.walk_end, h + 3 * P);
+	vmlab_machine_destroy(e.m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_scan_against_host),
 		cmocka_unit_test(test_lua),
 	};

@@ -538,8 +538,8 @@ int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,
  * number of runs, or -errno (EINVAL, EFAULT; EPERM for CHECK_WPASYNC on a
  * VMA without async write protection); walk_end: where the scan stopped.
  * No VMA of the model has userfaultfd write protection, so WP_MATCHING
- * matches nothing and PAGE_IS_WPALLOWED is never set; no THP either, so
- * PAGE_IS_HUGE neither. */
+ * matches nothing and PAGE_IS_WPALLOWED is never set.  A PMD-mapped THP's
+ * pages are PAGE_IS_HUGE. */
 #define VMLAB_PAGE_IS_WPALLOWED (1ULL << 0)
 #define VMLAB_PAGE_IS_WRITTEN (1ULL << 1)
 #define VMLAB_PAGE_IS_FILE (1ULL << 2)

@@ -73,9 +73,22 @@ static u64 page_category(struct vmlab_user_mm *mm, u64 va)
 {
 	struct vmlab_machine *m = mm->m;
 	vmlab_ptep_t p;
+	struct vmlab_pte_info in;
+	/* pagemap_thp_category(): a PMD-mapped THP */
+	if (!vmlab_lookup_entry(m, mm->hw, va, VMLAB_LVL_PMD, &p) &&
+	    pmd_trans_huge(m, vmlab_get_entry(m, p), &in)) {
+		u64 cat = VMLAB_PAGE_IS_PRESENT | VMLAB_PAGE_IS_WRITTEN |
+			  VMLAB_PAGE_IS_HUGE;
+		if (in.prot & PAGE_SOFT_DIRTY)
+			cat |= VMLAB_PAGE_IS_SOFT_DIRTY;
+		if (is_huge_zero_pfn(mm, in.pfn))
+			cat |= VMLAB_PAGE_IS_PFNZERO;
+		else if (upage(m, in.pfn)->owner == PG_OWNER_FILE)
+			cat |= VMLAB_PAGE_IS_FILE;
+		return cat;
+	}
 	if (upte_lookup(mm, va, &p))
 		return VMLAB_PAGE_IS_WRITTEN; /* pte_none: not write-protected */
-	struct vmlab_pte_info in;
 	m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, &in);
 	u64 cat = VMLAB_PAGE_IS_WRITTEN; /* no uffd-wp in the model */
 	/* pte_soft_dirty() / pte_swp_soft_dirty(): the entry's bit alone,

@@ -116,42 +116,36 @@ struct row {
 	bool differs;    /* arm64_secondary applies */
 };
 
+#define ROW(n, ev, sec) {.name = (n), .event = (ev), .secondary = (sec)}
+#define ROW_ARM64(n, ev, sec, a64)                                             \
+	{.name = (n), .event = (ev), .secondary = (sec),                     \
+	 .arm64_secondary = (a64), .differs = true}
+
 /* Where Linux calls them (mm/memory.c, mm/mprotect.c, mm/mremap.c,
  * mm/madvise.c, kernel/fork.c, mm/rmap.c, mm/mmap.c). */
 static const struct row table[NR_OPS] = {
-	[OP_MUNMAP] = {"munmap: unmap_vmas", VMLAB_MMU_NOTIFY_UNMAP, true},
-	[OP_MPROTECT] = {"mprotect: change_pmd_range",
-			 VMLAB_MMU_NOTIFY_PROTECTION_VMA, true},
-	[OP_MREMAP] = {"mremap: move_page_tables", VMLAB_MMU_NOTIFY_UNMAP,
-		       true},
-	[OP_DONTNEED] = {"DONTNEED: zap_page_range_single",
-			 VMLAB_MMU_NOTIFY_CLEAR, true},
-	[OP_FREE] = {"FREE: madvise_free_single_vma", VMLAB_MMU_NOTIFY_CLEAR,
-		     true},
-	[OP_GUARD_INSTALL] = {"GUARD_INSTALL: zap before the markers",
-			      VMLAB_MMU_NOTIFY_CLEAR, true},
-	[OP_GUARD_REMOVE] = {"GUARD_REMOVE: markers only, no translation", -1,
-			     false},
-	[OP_FORK] = {"fork: copy_page_range of a COW mapping",
-		     VMLAB_MMU_NOTIFY_PROTECTION_PAGE, true},
-	[OP_COW] = {"COW break: wp_page_copy", VMLAB_MMU_NOTIFY_CLEAR, true},
-	[OP_PAGEOUT] = {"PAGEOUT: try_to_unmap_one", VMLAB_MMU_NOTIFY_CLEAR,
-			true},
-	[OP_UPGRADE_NONE] = {"upgrade, none: wp_page_reuse", -1, false},
-	[OP_UPGRADE_RANGE_END] = {"upgrade, range_end (posted patch)",
-				  VMLAB_MMU_NOTIFY_PROTECTION_UPGRADE, false},
+	[OP_MUNMAP] = ROW("munmap: unmap_vmas", VMLAB_MMU_NOTIFY_UNMAP, true),
+	[OP_MPROTECT] = ROW("mprotect: change_pmd_range", VMLAB_MMU_NOTIFY_PROTECTION_VMA, true),
+	[OP_MREMAP] = ROW("mremap: move_page_tables", VMLAB_MMU_NOTIFY_UNMAP, true),
+	[OP_DONTNEED] = ROW("DONTNEED: zap_page_range_single", VMLAB_MMU_NOTIFY_CLEAR, true),
+	[OP_FREE] = ROW("FREE: madvise_free_single_vma", VMLAB_MMU_NOTIFY_CLEAR, true),
+	[OP_GUARD_INSTALL] = ROW("GUARD_INSTALL: zap before the markers", VMLAB_MMU_NOTIFY_CLEAR, true),
+	[OP_GUARD_REMOVE] = ROW("GUARD_REMOVE: markers only, no translation", -1, false),
+	[OP_FORK] = ROW("fork: copy_page_range of a COW mapping", VMLAB_MMU_NOTIFY_PROTECTION_PAGE, true),
+	[OP_COW] = ROW("COW break: wp_page_copy", VMLAB_MMU_NOTIFY_CLEAR, true),
+	[OP_PAGEOUT] = ROW("PAGEOUT: try_to_unmap_one", VMLAB_MMU_NOTIFY_CLEAR, true),
+	[OP_UPGRADE_NONE] = ROW("upgrade, none: wp_page_reuse", -1, false),
+	[OP_UPGRADE_RANGE_END] = ROW("upgrade, range_end (posted patch)", VMLAB_MMU_NOTIFY_PROTECTION_UPGRADE, false),
 	/* x86: the CPU needs no invalidation, so neither do secondaries;
 	 * arm64's flush_tlb_page() tells them (6.6+). */
-	[OP_UPGRADE_AFN] = {"upgrade, access_flags_notify", -1, false, true,
-			    true},
+	[OP_UPGRADE_AFN] = ROW_ARM64("upgrade, access_flags_notify", -1, false, true),
 	/* COLD: no range, but its TLB flush (flush_tlb_mm_range) tells
 	 * secondary TLBs, as every x86 flush does since 6.6. */
-	[OP_COLD] = {"COLD: ages CPU PTEs only", -1, true},
+	[OP_COLD] = ROW("COLD: ages CPU PTEs only", -1, true),
 	/* ptep_clear_flush_young(): x86 does not flush, arm64 does
 	 * (flush_tlb_page_nosync, whose hook reaches secondary TLBs). */
-	[OP_REFERENCED] = {"page_referenced: folio_referenced_one", -1, false,
-			   true, true},
-	[OP_EXIT] = {"exit: exit_mmap", VMLAB_MMU_NOTIFY_UNMAP, true},
+	[OP_REFERENCED] = ROW_ARM64("page_referenced: folio_referenced_one", -1, false, true),
+	[OP_EXIT] = ROW("exit: exit_mmap", VMLAB_MMU_NOTIFY_UNMAP, true),
 };
 
 /* The architecture's flushes of user mms so far (flush_tlb_mm_range and

@@ -1,5 +1,6 @@
--- thp: transparent huge pages in a user mapping, with asserted outcomes:
--- the fault per transparent_hugepage mode, the huge zero page, split on a
+-- thp: transparent huge pages in a user mapping: faults, splits, guards, collapse
+--
+-- Asserted outcomes: the fault per transparent_hugepage mode, the huge zero page, split on a
 -- partial munmap / mprotect / DONTNEED, guard install splitting the PMD
 -- first and guard remove leaving a THP unsplit (the seed's claim), fork
 -- sharing a THP until a write, MADV_COLLAPSE and a khugepaged pass.

@@ -109,6 +109,72 @@ static void faulter(struct vmlab_machine *m, int cpu, void *arg)
 /* The install always ends with every page guarded; where the faulting
  * thread won three times in a row it restarted (madvise never shows the
  * -ERESTARTNOINTR), and the restart is seen in some seed. */
+static int count_pte(vmlab_ptep_t e, u64 addr, u64 next,
+		     struct vmlab_walk *w)
+{
+	(void)e;
+	(void)addr;
+	(void)next;
+	++*(int *)w->private;
+	return 0;
+}
+
+/* One walk of the first 4 pages in mode under what the caller holds
+ * (0 none, 1 read, 2 write); returns the warnings it caused. */
+static u64 walk_in(struct env *e, s64 a, enum vmlab_pgwalk_lock mode,
+		   int held)
+{
+	struct vmlab_walk_ops ops = {.pte_entry = count_pte, .walk_lock = mode};
+	int n = 0;
+	u64 w0 = vmlab_nr_warnings(e->m);
+	if (held)
+		vmlab_user_mmap_lock(e->mm, held == 2);
+	assert_int_equal(vmlab_walk_page_range(e->m, vmlab_user_hw_mm(e->mm),
+					       (u64)a, (u64)a + 4 * P, &ops, &n),
+			 0);
+	if (mode == VMLAB_PGWALK_WRLOCK && held == 2) {
+		/* The walk write-locked the VMA: the verify mode is happy
+		 * within the same write hold. */
+		ops.walk_lock = VMLAB_PGWALK_WRLOCK_VERIFY;
+		assert_int_equal(vmlab_walk_page_range(
+				     e->m, vmlab_user_hw_mm(e->mm), (u64)a,
+				     (u64)a + 4 * P, &ops, &n),
+				 0);
+	}
+	if (held)
+		vmlab_user_mmap_unlock(e->mm, held == 2);
+	assert_true(n >= 4);
+	return vmlab_nr_warnings(e->m) - w0;
+}
+
+/* enum page_walk_lock: each mode's requirement, met and not met. */
+static void test_walk_lock_modes(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	s64 a = t_map_rw(&e, 4);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_RDLOCK, 1), 0);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_RDLOCK, 2), 0);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_RDLOCK, 0), 1);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_WRLOCK, 1), 1);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_WRLOCK, 2), 0);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_WRLOCK_VERIFY, 2), 1);
+	assert_int_equal(walk_in(&e, a, VMLAB_PGWALK_VMA_RDLOCK_VERIFY, 0), 1);
+	/* A bad mode is the caller's error. */
+	struct vmlab_walk_ops ops = {.walk_lock = (enum vmlab_pgwalk_lock)9};
+	assert_int_equal(vmlab_walk_page_range(e.m, vmlab_user_hw_mm(e.mm),
+					       (u64)a, (u64)a + P, &ops, NULL),
+			 -VMLAB_EINVAL);
+	/* Kernel walks have no mmap_lock to check. */
+	u64 w0 = vmlab_nr_warnings(e.m);
+	ops.walk_lock = VMLAB_PGWALK_WRLOCK_VERIFY;
+	assert_int_equal(vmlab_walk_page_range(e.m, vmlab_init_mm(e.m), KVA,
+					       KVA + P, &ops, NULL),
+			 0);
+	assert_int_equal(vmlab_nr_warnings(e.m), w0);
+	t_done(&e);
+}
+
 static void test_guard_install_race(void **state)
 {
 	(void)state;
@@ -151,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_vma_lock_fault),
 		cmocka_unit_test(test_kill),
 		cmocka_unit_test(test_guard_install_race),
+		cmocka_unit_test(test_walk_lock_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,6 +201,9 @@ struct vmlab_mm {
 	u64 context_id; /* arm64 mm->context.id: generation | ASID, 0: none */
 	u64 cpumask[VMLAB_MAX_CPUS / 64]; /* CPUs that may cache this mm */
 	void *owner;   /* the upper layer's object embedding this mm */
+	/* Set by that layer: check (and for WRLOCK take) the locks a page
+	 * walk's mode (enum vmlab_pgwalk_lock) requires over [start, end). */
+	void (*walk_lock)(struct vmlab_mm *mm, u64 start, u64 end, int mode);
 	/* [flush_lo, flush_hi): a user mm's mmu_gather is flushing it now
 	 * (tlb_flush_mmu); another thread may still use its TLB entries
 	 * there until the flush reaches it, as on real hardware */

@@ -288,6 +288,22 @@ enum vmlab_walk_action {
 	VMLAB_WALK_AGAIN = 2,    /* call again for this entry */
 };
 
+/*
+ * enum page_walk_lock (include/linux/pagewalk.h): the locks a walk of a
+ * user mm requires (process_mm_walk_lock / process_vma_walk_lock of
+ * mm/pagewalk.c).  A requirement not met is a kernel-style warning (the
+ * kernel's mmap_assert_locked / vma_assert_write_locked) and the walk
+ * goes on.  Kernel walks (init_mm) have no such locks to check.
+ */
+enum vmlab_pgwalk_lock {
+	VMLAB_PGWALK_RDLOCK = 0,	/* mmap_lock held, read or write */
+	VMLAB_PGWALK_WRLOCK,		/* mmap_lock held for writing; the walk
+					 * write-locks each VMA (vma_start_write) */
+	VMLAB_PGWALK_WRLOCK_VERIFY,	/* ... each VMA already write-locked */
+	VMLAB_PGWALK_VMA_RDLOCK_VERIFY, /* each VMA locked (its per-VMA lock),
+					 * no mmap_lock needed */
+};
+
 /* Callbacks, as the kernel's struct mm_walk_ops.  Non-zero return stops
  * the walk and is returned by vmlab_walk_page_range(). */
 struct vmlab_walk_ops {
@@ -306,6 +322,7 @@ struct vmlab_walk_ops {
 	/* Set: missing tables are allocated and this supplies the new PTE
 	 * value in *val (leave 0 to skip). */
 	int (*install_pte)(u64 addr, u64 next, u64 *val, struct vmlab_walk *w);
+	enum vmlab_pgwalk_lock walk_lock;
 };
 
 struct vmlab_walk {

@@ -211,6 +211,11 @@ void vmlab_user_mm_destroy(struct vmlab_user_mm *mm);
 struct vmlab_machine *vmlab_user_machine(const struct vmlab_user_mm *mm);
 /* The machine-level mm (page-table root, ASID state, cpumask). */
 struct vmlab_mm *vmlab_user_hw_mm(struct vmlab_user_mm *mm);
+/* mmap_read_lock / mmap_write_lock (and the unlocks) as a caller takes
+ * them around its own vmlab_walk_page_range() of vmlab_user_hw_mm(mm):
+ * the walk's lock mode (enum vmlab_pgwalk_lock) is checked against them. */
+void vmlab_user_mmap_lock(struct vmlab_user_mm *mm, bool write);
+void vmlab_user_mmap_unlock(struct vmlab_user_mm *mm, bool write);
 u64 vmlab_user_pid(const struct vmlab_user_mm *mm);
 
 /* Schedule a thread of mm on cpu: loads the mm there (switch_mm) and makes

@@ -176,6 +176,11 @@ int walk_page_range_mm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 start,
 	if (!vmlab_va_canonical(m, start) || !vmlab_va_canonical(m, end - 1) ||
 	    (start >> 63) != ((end - 1) >> 63))
 		return -VMLAB_EINVAL;
+	if ((unsigned)ops->walk_lock > VMLAB_PGWALK_VMA_RDLOCK_VERIFY)
+		return -VMLAB_EINVAL;
+	/* process_mm_walk_lock() and process_vma_walk_lock(). */
+	if (mm->walk_lock)
+		mm->walk_lock(mm, start, end, (int)ops->walk_lock);
 	struct vmlab_walk w = {
 		.ops = ops, .m = m, .mm = mm, .private = private,
 	};

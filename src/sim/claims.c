@@ -226,7 +226,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"4.22", "guard-pages-pagewalk",
 	 "Walk lock modes (PGWALK_RDLOCK / WRLOCK / WRLOCK_VERIFY)",
-	 "vmlab takes mmap_lock and the VMA locks (src/user/mmap_lock.c), but its page walker has no walk_lock argument: the modes' lock assertions are not modelled"},
+	 NULL},
 	{"5.1", "mmu-notifier-upgrade",
 	 "ARM (maybe Sparc, IA64) needs a TLB invalidate on RO→RW upgrade",
 	 NULL},

@@ -118,28 +118,77 @@ static void setint(lua_State *L, const char *k, u64 v)
 	lua_setfield(L, -2, k);
 }
 
-static struct vmlab_mm *walk_mm(lua_State *L, struct sim_machine *sm)
+static struct vmlab_mm *walk_mm(lua_State *L, struct sim_machine *sm,
+				 struct vmlab_user_mm **um)
 {
 	lua_getfield(L, 2, "mm");
 	struct vmlab_mm *mm = vmlab_init_mm(sm->m);
+	*um = NULL;
 	if (!lua_isnil(L, -1)) {
 		struct sim_machine *owner;
-		struct vmlab_user_mm *um = lsim_check_user_mm(L, -1, &owner);
+		*um = lsim_check_user_mm(L, -1, &owner);
 		if (owner != sm)
 			luaL_error(L, "walk_page_range: the mm belongs to "
 				      "another machine");
-		mm = vmlab_user_hw_mm(um);
+		mm = vmlab_user_hw_mm(*um);
 	}
 	lua_pop(L, 1);
 	assert(mm);
 	return mm;
 }
 
+#define MAX_WALK_MODES 4
+
+static const char *const walk_modes[] = {"rdlock", "wrlock", "wrlock_verify",
+					 "vma_rdlock_verify", NULL};
+
+/* walk_lock = "rdlock" | {"wrlock", "wrlock_verify", ...}: the walks to
+ * run, in order, under one hold of the lock.  Returns their number. */
+static int walk_lock_modes(lua_State *L, enum vmlab_pgwalk_lock *out)
+{
+	lua_getfield(L, 2, "walk_lock");
+	int n = 0;
+	if (lua_isnil(L, -1)) {
+		out[n++] = VMLAB_PGWALK_RDLOCK;
+	} else if (lua_istable(L, -1)) {
+		int len = (int)lua_rawlen(L, -1);
+		if (len < 1 || len > MAX_WALK_MODES)
+			luaL_error(L, "walk_page_range: walk_lock: 1 to %d "
+				      "modes", MAX_WALK_MODES);
+		for (int i = 1; i <= len; i++) {
+			lua_rawgeti(L, -1, i);
+			out[n++] = (enum vmlab_pgwalk_lock)luaL_checkoption(
+			    L, -1, NULL, walk_modes);
+			lua_pop(L, 1);
+		}
+	} else {
+		out[n++] = (enum vmlab_pgwalk_lock)luaL_checkoption(
+		    L, -1, NULL, walk_modes);
+	}
+	lua_pop(L, 1);
+	assert(n >= 1 && n <= MAX_WALK_MODES);
+	return n;
+}
+
+/* lock = "read" | "write" | "none": what the caller holds on a user mm
+ * around the walks; by default what the first mode needs. */
+static int walk_lock_held(lua_State *L, enum vmlab_pgwalk_lock first)
+{
+	static const char *const held[] = {"none", "read", "write", NULL};
+	lua_getfield(L, 2, "lock");
+	int def = first == VMLAB_PGWALK_RDLOCK		 ? 1
+		  : first == VMLAB_PGWALK_VMA_RDLOCK_VERIFY ? 0
+							   : 2;
+	int h = lua_isnil(L, -1) ? def : luaL_checkoption(L, -1, NULL, held);
+	lua_pop(L, 1);
+	return h;
+}
+
 static int walk(lua_State *L, bool mm_internal)
 {
 	static const char *const known[] = {
 		"start", "end", "mm", "install", "pte_entry", "pmd_entry",
-		"pud_entry", "pte_hole", "fail_after", NULL};
+		"pud_entry", "pte_hole", "fail_after", "walk_lock", "lock", NULL};
 	int cpu;
 	struct sim_machine *sm = lsim_handle(L, 1, &cpu);
 	luaL_checktype(L, 2, LUA_TTABLE);
@@ -159,11 +208,23 @@ static int walk(lua_State *L, bool mm_internal)
 		ops.pte_hole = count_hole;
 	struct walk_count c = {.fail_after = opt_u64(L, 2, "fail_after", false),
 			       .marker = VMLAB_PTE_MARKER_GUARD};
-	struct vmlab_mm *mm = walk_mm(L, sm);
-	int err = mm_internal
-			  ? walk_page_range_mm(sm->m, mm, start, end, &ops, &c)
-			  : vmlab_walk_page_range(sm->m, mm, start, end, &ops,
-						  &c);
+	struct vmlab_user_mm *um;
+	struct vmlab_mm *mm = walk_mm(L, sm, &um);
+	enum vmlab_pgwalk_lock modes[MAX_WALK_MODES];
+	int n = walk_lock_modes(L, modes);
+	int held = um ? walk_lock_held(L, modes[0]) : 0;
+	if (held)
+		vmlab_user_mmap_lock(um, held == 2);
+	int err = 0;
+	for (int i = 0; i < n && !err; i++) {
+		ops.walk_lock = modes[i];
+		err = mm_internal
+			      ? walk_page_range_mm(sm->m, mm, start, end, &ops, &c)
+			      : vmlab_walk_page_range(sm->m, mm, start, end,
+						      &ops, &c);
+	}
+	if (held)
+		vmlab_user_mmap_unlock(um, held == 2);
 	lua_createtable(L, 0, 6);
 	if (err) {
 		lua_pushstring(L, vmlab_strerror(err));

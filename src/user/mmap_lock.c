@@ -225,3 +225,66 @@ int vmlab_user_set_guard_lock(struct vmlab_machine *m, bool write)
 	s->guard_write_lock = write;
 	return 0;
 }
+
+/* ------------------------------------------------- page-walk modes */
+
+static const char *const walk_mode_name[] = {
+	"PGWALK_RDLOCK", "PGWALK_WRLOCK", "PGWALK_WRLOCK_VERIFY",
+	"PGWALK_VMA_RDLOCK_VERIFY"};
+
+/*
+ * process_mm_walk_lock() then process_vma_walk_lock() for every VMA the
+ * walk meets: RDLOCK needs mmap_lock held, WRLOCK and WRLOCK_VERIFY held
+ * for writing by this context; WRLOCK write-locks each VMA, the VERIFY
+ * modes require its lock already held.  One warning per walk.
+ */
+void user_walk_lock(struct vmlab_mm *hw, u64 start, u64 end, int mode)
+{
+	struct vmlab_user_mm *mm = hw->owner;
+	assert(mm && mm->magic == USER_MM_MAGIC && start < end);
+	assert(mode >= VMLAB_PGWALK_RDLOCK &&
+	       mode <= VMLAB_PGWALK_VMA_RDLOCK_VERIFY);
+	const char *bad = NULL;
+	bool wr = vmlab_rwsem_write_owned(mm->m, &mm->mmap_lock);
+	if (mode == VMLAB_PGWALK_RDLOCK) {
+		if (!wr && !vmlab_rwsem_readers(&mm->mmap_lock))
+			bad = "mmap_lock not held (mmap_assert_locked)";
+	} else if (mode != VMLAB_PGWALK_VMA_RDLOCK_VERIFY && !wr) {
+		bad = "mmap_lock not held for writing "
+		      "(mmap_assert_write_locked)";
+	}
+	/* Bounded by the VMAs of the range. */
+	for (struct vmlab_vma *v = find_vma(mm, start);
+	     v && v->vm_start < end; v = v->next) {
+		if (mode == VMLAB_PGWALK_WRLOCK && wr)
+			vma_start_write(v);
+		else if (mode == VMLAB_PGWALK_WRLOCK_VERIFY && !bad &&
+			 !vma_is_write_locked(v))
+			bad = "a VMA not write-locked (vma_assert_write_locked)";
+		else if (mode == VMLAB_PGWALK_VMA_RDLOCK_VERIFY && !bad &&
+			 !v->vm_lock.owner && !vma_is_write_locked(v))
+			bad = "a VMA not locked (vma_assert_locked)";
+	}
+	if (bad)
+		vmlab_warn(mm->m, "walk_page_range %s: %s", walk_mode_name[mode],
+			   bad);
+}
+
+void vmlab_user_mmap_lock(struct vmlab_user_mm *mm, bool write)
+{
+	assert(mm && mm->magic == USER_MM_MAGIC);
+	if (write)
+		mmap_write_lock(mm);
+	else
+		mmap_read_lock(mm);
+	assert(!write || mmap_write_locked(mm));
+}
+
+void vmlab_user_mmap_unlock(struct vmlab_user_mm *mm, bool write)
+{
+	assert(mm && mm->magic == USER_MM_MAGIC);
+	if (write)
+		mmap_write_unlock(mm);
+	else
+		mmap_read_unlock(mm);
+}

@@ -238,6 +238,8 @@ void vma_start_write_all(struct vmlab_user_mm *mm);
  * to mmap_lock). */
 struct vmlab_vma *lock_vma_under_rcu(struct vmlab_user_mm *mm, u64 addr);
 void user_lock_svc_init(struct user_svc *s); /* the per-CPU arrays */
+/* struct vmlab_mm.walk_lock of a user mm: a page walk's lock mode. */
+void user_walk_lock(struct vmlab_mm *hw, u64 start, u64 end, int mode);
 
 /* ------------------------------------------------------- vma_tree.c */
 

@@ -2,7 +2,7 @@
 -- seed: guard-pages-pagewalk
 -- arch: x86-64
 -- verdict: reproduced
--- why: shown on a 2 MiB kernel leaf (vmalloc_huge): vmlab has no user THP yet; the walker's rule is the same at both levels
+-- why: shown on a 2 MiB kernel leaf (vmalloc_huge): the generic walker splits a leaf itself, and on a user THP that bypasses split_huge_pmd and the user layer's THP accounting (user THPs split through the mm code: scenario thp)
 --
 -- A 2 MiB leaf walked with install_pte alone stays a 2 MiB leaf (there
 -- is nothing missing to install); walked with pte_entry it is split so

@@ -112,6 +112,12 @@ struct vmlab_arch_ops {
 	const char *name;
 	enum vmlab_arch_id id;
 	int levels; /* 4 */
+	/* Physical address bits a leaf or table entry can name. */
+	int pa_bits;
+	/* Swap offsets a swap entry can hold: [0, swp_offsets). */
+	u64 swp_offsets;
+	/* The raw encoders below assert their arguments are in range; the
+	 * vmlab_mk_* helpers check them first (a warning, 0 returned). */
 	u64 (*mk_leaf)(u64 pfn, vmlab_pgprot_t prot, int level);
 	u64 (*mk_table)(u64 pfn, bool user);
 	u64 (*mk_swap)(u32 type, u64 offset);
@@ -146,11 +152,20 @@ struct vmlab_arch_ops {
 
 const struct vmlab_arch_ops *vmlab_arch(const struct vmlab_machine *m);
 
-/* Entry helpers dispatching through the machine's architecture. */
-u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
+/*
+ * Entry helpers dispatching through the machine's architecture.  An
+ * argument the format cannot hold (a level without leaves, a frame beyond
+ * the physical address bits or not aligned to the leaf, a non-present
+ * protection that is not PROT_NONE, a swap type >= 32 or an offset too
+ * large, marker bits 0) is a kernel-style warning and gives 0 (pte_none).
+ * So does a swap entry that encodes as pte_none: arm64's type 0, offset 0
+ * (its swap entries are stored as they are, and slot 0 of a swap area is
+ * its header, never handed out).
+ */
+u64 vmlab_mk_leaf(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
 		  int level);
-u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset);
-u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits);
+u64 vmlab_mk_swap(struct vmlab_machine *m, u32 type, u64 offset);
+u64 vmlab_mk_marker(struct vmlab_machine *m, u32 bits);
 void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
 		      struct vmlab_pte_info *out);
 

@@ -6,20 +6,54 @@
  */
 #include "arch/arch.h"
 
-u64 vmlab_mk_leaf(const struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
+/* Swap types a swap entry holds (MAX_SWAPFILES_SHIFT, both formats). */
+#define SWP_TYPES 32u
+
+u64 vmlab_mk_leaf(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot,
 		  int level)
 {
-	return m->arch->mk_leaf(pfn, prot, level);
+	const struct vmlab_arch_ops *a = m->arch;
+	if (unlikely(level < VMLAB_LVL_PTE || level > VMLAB_LVL_PUD ||
+		     pfn >> (a->pa_bits - VMLAB_PAGE_SHIFT) ||
+		     (pfn & ((1ULL << (9 * level)) - 1)) ||
+		     !(prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)))) {
+		vmlab_warn(m, "mk_leaf: no %s leaf for pfn %#llx prot %#llx at "
+			      "level %d",
+			   a->name, (unsigned long long)pfn,
+			   (unsigned long long)prot, level);
+		return 0;
+	}
+	u64 e = a->mk_leaf(pfn, prot, level);
+	assert(e != 0);
+	return e;
 }
 
-u64 vmlab_mk_swap(const struct vmlab_machine *m, u32 type, u64 offset)
+u64 vmlab_mk_swap(struct vmlab_machine *m, u32 type, u64 offset)
 {
-	return m->arch->mk_swap(type, offset);
+	const struct vmlab_arch_ops *a = m->arch;
+	if (unlikely(type >= SWP_TYPES || offset >= a->swp_offsets)) {
+		vmlab_warn(m, "mk_swap: swap type %u offset %#llx does not fit "
+			      "a %s swap entry",
+			   type, (unsigned long long)offset, a->name);
+		return 0;
+	}
+	u64 e = a->mk_swap(type, offset);
+	if (unlikely(e == 0))
+		vmlab_warn(m, "mk_swap: swap type %u offset %#llx encodes as "
+			      "pte_none on %s (slot 0 is the swap header)",
+			   type, (unsigned long long)offset, a->name);
+	return e;
 }
 
-u64 vmlab_mk_marker(const struct vmlab_machine *m, u32 bits)
+u64 vmlab_mk_marker(struct vmlab_machine *m, u32 bits)
 {
-	return m->arch->mk_marker(bits);
+	if (unlikely(bits == 0)) {
+		vmlab_warn(m, "mk_marker: a PTE marker with no bits");
+		return 0;
+	}
+	u64 e = m->arch->mk_marker(bits);
+	assert(e != 0);
+	return e;
 }
 
 void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,

@@ -82,18 +82,20 @@ static u64 a64_mk_swap(u32 type, u64 offset)
 {
 	assert(type < (1u << SWP_TYPE_BITS));
 	assert(offset < (1ULL << SWP_OFFSET_BITS));
-	/* Slot 0 of a swap area holds its header: (0, 0) is never an entry
-	 * (it would read as pte_none()). */
-	assert(type || offset);
+	/* The entry is type and offset as they are (no inversion, unlike
+	 * x86): (0, 0) encodes as 0, pte_none().  The kernel never stores it
+	 * (slot 0 of a swap area is the header); vmlab_mk_swap() warns. */
 	u64 e = ((u64)type << SWP_TYPE_SHIFT) | (offset << SWP_OFFSET_SHIFT);
-	assert(e && !(e & (A64_VALID | A64_PROT_NONE)));
+	assert(!(e & (A64_VALID | A64_PROT_NONE)));
 	return e;
 }
 
 static u64 a64_mk_marker(u32 bits)
 {
 	assert(bits != 0);
-	return a64_mk_swap(SWP_PTE_MARKER, bits);
+	u64 e = a64_mk_swap(SWP_PTE_MARKER, bits);
+	assert(e != 0);
+	return e;
 }
 
 static vmlab_pgprot_t a64_prot(u64 e, bool present)
@@ -231,6 +233,8 @@ const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.name = "arm64",
 	.id = VMLAB_ARCH_ARM64,
 	.levels = 4,
+	.pa_bits = 48,
+	.swp_offsets = 1ULL << SWP_OFFSET_BITS,
 	.mk_leaf = a64_mk_leaf,
 	.mk_table = a64_mk_table,
 	.mk_swap = a64_mk_swap,

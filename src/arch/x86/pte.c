@@ -163,6 +163,9 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.name = "x86_64",
 	.id = VMLAB_ARCH_X86_64,
 	.levels = 4,
+	.pa_bits = 52,
+	/* The all-ones offset would encode as pte_none(). */
+	.swp_offsets = (1ULL << SWP_OFFSET_BITS) - 1,
 	.mk_leaf = x86_mk_leaf,
 	.mk_table = x86_mk_table,
 	.mk_swap = x86_mk_swap,

@@ -168,8 +168,9 @@ static void test_walk_lock_modes(void **state)
 	/* Kernel walks have no mmap_lock to check. */
 	u64 w0 = vmlab_nr_warnings(e.m);
 	ops.walk_lock = VMLAB_PGWALK_WRLOCK_VERIFY;
-	assert_int_equal(vmlab_walk_page_range(e.m, vmlab_init_mm(e.m), KVA,
-					       KVA + P, &ops, NULL),
+	assert_int_equal(vmlab_walk_page_range(e.m, vmlab_init_mm(e.m),
+					       T_VMALLOC_START,
+					       T_VMALLOC_START + P, &ops, NULL),
 			 0);
 	assert_int_equal(vmlab_nr_warnings(e.m), w0);
 	t_done(&e);

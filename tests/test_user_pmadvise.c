@@ -69,7 +69,7 @@ static void test_checks_order(void **state)
 	assert_int_equal(pmadv(e.mm, SELF, neg, 2, GI), -VMLAB_EINVAL);
 	/* access_ok(): base + len up to TASK_SIZE_MAX; a single segment is
 	 * capped to MAX_RW_COUNT before the check, several after it */
-	u64 top = (1ULL << 47) - P;
+	u64 top = T_TASK_SIZE; /* x86 (1 << 47) - P, arm64 1 << 48 */
 	struct vmlab_iovec hi[2] = {{0x10000, 0}, {top - P, P}};
 	assert_int_equal(pmadv(e.mm, SELF, hi + 1, 1, COLD), -VMLAB_ENOMEM);
 	hi[1].iov_len = 2 * P;
@@ -78,7 +78,10 @@ static void test_checks_order(void **state)
 	assert_int_equal(pmadv(e.mm, SELF, hi + 1, 1, COLD), 0);
 	hi[1].iov_base++;
 	assert_int_equal(pmadv(e.mm, SELF, hi + 1, 1, COLD), -VMLAB_EFAULT);
-	hi[1] = (struct vmlab_iovec){1ULL << 46, (1ULL << 46) + P};
+	/* Half the user space and as much again: mapped nowhere, and past
+	 * TASK_SIZE_MAX only once the length is not capped. */
+	u64 half = ((top + P) / 2) & ~(P - 1);
+	hi[1] = (struct vmlab_iovec){half, half + P};
 	assert_int_equal(pmadv(e.mm, SELF, hi + 1, 1, COLD), -VMLAB_ENOMEM);
 	assert_int_equal(pmadv(e.mm, SELF, hi, 2, COLD), -VMLAB_EFAULT);
 	/* both sentinels name the caller */

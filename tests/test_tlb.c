@@ -284,21 +284,8 @@ static void test_pcid_keeps_entries_across_switch(void **state)
 
 /* x86: a lazy-TLB CPU gets no IPI for a range flush and flushes when
  * it switches back; freed page tables reach it anyway. */
-static void lazy_cpu_x86(void)
+static void lazy_cpu_x86(struct vmlab_machine *m, struct vmlab_mm *mm)
 {
-	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
-	struct vmlab_mm *mm;
-	assert_int_equal(vmlab_mm_create(m, &mm), 0);
-	u64 pa = t_page(m) << 12;
-	assert_int_equal(vmlab_map_range(m, mm, 0x400000, pa, 4096,
-					 VMLAB_PAGE_USER_RW, 0), 0);
-	vmlab_switch_mm(m, 0, mm);
-	vmlab_switch_mm(m, 1, mm);
-	u64 v;
-	assert_int_equal(vmlab_access(m, 1, VMLAB_READ, 0x400000, &v, 8,
-				      VMLAB_ACC_USER, NULL), 0);
-	vmlab_enter_lazy_tlb(m, 1);
-	vmlab_counters_reset(m);
 	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
 	assert_int_equal(C(m, ipi_sent), 0);
 	assert_int_equal(C(m, ipi_skipped_lazy), 1);
@@ -310,33 +297,12 @@ static void lazy_cpu_x86(void)
 	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, true);
 	assert_int_equal(C(m, ipi_sent), 1);
 	assert_ptr_equal(vmlab_cpu_mm(m, 1), vmlab_init_mm(m));
-	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
-	struct vmlab_mmu_gather tlb;
-	vmlab_tlb_gather_mmu(&tlb, mm, 0);
-	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
-	vmlab_tlb_finish_mmu(m, &tlb);
-	vmlab_mm_destroy(m, mm);
-	vmlab_machine_destroy(m);
 }
 
 /* arm64: the broadcast TLBI by ASID reaches the lazy CPU's TLB at once;
  * nothing is skipped, nothing is deferred to its switch, no IPI. */
-static void lazy_cpu_arm64(void)
+static void lazy_cpu_arm64(struct vmlab_machine *m, struct vmlab_mm *mm)
 {
-	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
-	struct vmlab_mm *mm;
-	assert_int_equal(vmlab_mm_create(m, &mm), 0);
-	u64 pa = t_page(m) << 12;
-	assert_int_equal(vmlab_map_range(m, mm, 0x400000, pa, 4096,
-					 VMLAB_PAGE_USER_RW, 0), 0);
-	vmlab_switch_mm(m, 0, mm);
-	vmlab_switch_mm(m, 1, mm);
-	u64 v;
-	assert_int_equal(vmlab_access(m, 1, VMLAB_READ, 0x400000, &v, 8,
-				      VMLAB_ACC_USER, NULL), 0);
-	vmlab_enter_lazy_tlb(m, 1);
-	assert_true(vmlab_tlb_probe(m, 1, 0x400000, NULL, NULL) >= 0);
-	vmlab_counters_reset(m);
 	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
 	assert_int_equal(C(m, ipi_sent), 0);
 	assert_int_equal(C(m, ipi_skipped_lazy), 0);
@@ -352,23 +318,39 @@ static void lazy_cpu_arm64(void)
 	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, true);
 	assert_int_equal(C(m, ipi_sent), 0);
 	assert_int_equal(C(m, tlbi_is), 2);
-	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
 	vmlab_switch_mm(m, 1, vmlab_init_mm(m));
+}
+
+/* CPU 1 caches a user page of mm, then runs a kernel thread (lazy TLB)
+ * while CPU 0 flushes the page. */
+static void test_lazy_cpu_skipped_then_catches_up(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	struct vmlab_mm *mm;
+	assert_int_equal(vmlab_mm_create(m, &mm), 0);
+	u64 pa = t_page(m) << 12;
+	assert_int_equal(vmlab_map_range(m, mm, 0x400000, pa, 4096,
+					 VMLAB_PAGE_USER_RW, 0), 0);
+	vmlab_switch_mm(m, 0, mm);
+	vmlab_switch_mm(m, 1, mm);
+	u64 v;
+	assert_int_equal(vmlab_access(m, 1, VMLAB_READ, 0x400000, &v, 8,
+				      VMLAB_ACC_USER, NULL), 0);
+	vmlab_enter_lazy_tlb(m, 1);
+	assert_true(vmlab_tlb_probe(m, 1, 0x400000, NULL, NULL) >= 0);
+	vmlab_counters_reset(m);
+	if (t_arm64())
+		lazy_cpu_arm64(m, mm);
+	else
+		lazy_cpu_x86(m, mm);
+	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
 	struct vmlab_mmu_gather tlb;
 	vmlab_tlb_gather_mmu(&tlb, mm, 0);
 	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
 	vmlab_tlb_finish_mmu(m, &tlb);
 	vmlab_mm_destroy(m, mm);
 	vmlab_machine_destroy(m);
-}
-
-static void test_lazy_cpu_skipped_then_catches_up(void **state)
-{
-	(void)state;
-	if (t_arm64())
-		lazy_cpu_arm64();
-	else
-		lazy_cpu_x86();
 }
 
 static enum vmlab_fault_ret map_on_fault(struct vmlab_machine *m,

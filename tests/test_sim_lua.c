@@ -400,6 +400,34 @@ static void test_user_mlockall_binding(void **state)
 	sim_result_free(&r);
 }
 
+static void test_mthp_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 1, memory = '64M'}\n"
+		"assert(m:mthp_enabled(65536) == 'never')\n"
+		"assert(m:mthp_enabled(2 * 1024 * 1024) == 'inherit')\n"
+		"assert(m:mthp_enabled(65536, 'always') == 'always')\n"
+		"assert(not pcall(m.mthp_enabled, m, 8192))\n"
+		"assert(not pcall(m.mthp_enabled, m, 65536, 'bogus'))\n"
+		"local mm = m:user_mm()\n"
+		"local a = assert(mm:mmap{len = 1 << 20, prot = 'rw',\n"
+		"                         flags = {'private', 'anonymous'}})\n"
+		"local b = (a + 0xffff) & ~0xffff\n"
+		"assert(m:user_write(mm, b + 0x3000, 'x'))\n"
+		"assert(mm:pagemap(b).present and mm:pagemap(b + 0xf000).present)\n"
+		"assert(not mm:pagemap(b + 0x10000).present)\n"
+		"assert(m:mthp_stats(65536).anon_fault_alloc == 1)\n"
+		"assert(mm:smaps():find('Rss: +64 kB'))\n"
+		"vmlab.result{ok = 1}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("mthp", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	assert_int_equal(r.nr_rows, 1);
+	sim_result_free(&r);
+}
+
 static void test_user_pmadvise_binding(void **state)
 {
 	(void)state;
@@ -527,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_kworker_outside_run),
 		cmocka_unit_test(test_user_binding),
 		cmocka_unit_test(test_user_mlockall_binding),
+		cmocka_unit_test(test_mthp_binding),
 		cmocka_unit_test(test_user_pmadvise_binding),
 		cmocka_unit_test(test_user_bad_inputs),
 		cmocka_unit_test(test_trace_deterministic),

@@ -19,8 +19,9 @@
  * Compared with the real kernel (a differential test runs the same random
  * call sequences on the host and compares results, VMA layouts and
  * pagemap bits), the model leaves out: hugetlb (MAP_HUGETLB fails with
- * ENOMEM as with no huge pages reserved), THP for shmem and files and
- * mTHP orders (only PMD-sized anonymous THP, see vmlab_user_set_thp());
+ * ENOMEM as with no huge pages reserved), THP for shmem and files
+ * (anonymous THP is PMD-sized, vmlab_user_set_thp(), and multi-size,
+ * vmlab_user_set_mthp());
  * stack growth (MAP_GROWSDOWN
  * sets the flag only); the swap cache (each swap-in copies the slot);
  * LRU lists (COLD clears accessed bits, FREE'd pages are dropped by
@@ -496,6 +497,39 @@ void vmlab_user_thp_vmstat(struct vmlab_machine *m,
 			   struct vmlab_thp_vmstat *out);
 /* Is addr mapped by a huge PMD (1), not (0), or -EINVAL. */
 int vmlab_user_thp_mapped(struct vmlab_user_mm *mm, u64 addr);
+
+/*
+ * Multi-size THP for anonymous memory (mTHP, Linux 6.8+):
+ * /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/enabled for the
+ * orders 2 .. HPAGE_PMD_ORDER (16 KiB .. 2 MiB with 4 KiB pages; order 1
+ * has no anonymous control, as in Linux).  A mode is ALWAYS, MADVISE,
+ * NEVER or INHERIT (follow the global `enabled`).  Defaults as Linux:
+ * INHERIT for the PMD order, NEVER for the others.  A write fault on an
+ * empty PTE takes the highest enabled order whose naturally aligned range
+ * lies inside the VMA and whose PTEs are all none (a guard marker, a swap
+ * entry or a zero-page PTE in the range rules that order out), trying
+ * lower orders when the allocation fails (anon_fault_fallback), and maps
+ * the whole folio writable.  Simplification: the folio is split into
+ * order-0 pages once mapped, so a partial unmap frees its pages at once
+ * (Linux keeps the folio on the deferred split queue until the shrinker
+ * splits it) and nr_anon is not kept.
+ */
+#define VMLAB_THP_INHERIT 3
+/* 0, or -EINVAL for an order without an anonymous control or a bad
+ * mode. */
+int vmlab_user_set_mthp(struct vmlab_machine *m, int order, int mode);
+int vmlab_user_get_mthp(struct vmlab_machine *m, int order); /* or -EINVAL */
+/* hugepages-<size>kB/stats/ of one order. */
+#define VMLAB_MTHP_STATS(X)                                                  \
+	X(anon_fault_alloc)                                                  \
+	X(anon_fault_fallback)
+struct vmlab_mthp_stats {
+#define VMLAB_X_FIELD(name) u64 name;
+	VMLAB_MTHP_STATS(VMLAB_X_FIELD)
+#undef VMLAB_X_FIELD
+};
+int vmlab_user_mthp_stats(struct vmlab_machine *m, int order,
+			  struct vmlab_mthp_stats *out); /* 0 or -EINVAL */
 
 /* The swap area (one per machine, created on first use with a quarter of
  * RAM unless sized here first).  -VMLAB_EBUSY once in use. */

@@ -7,12 +7,18 @@
  *                                    max_ptes_shared, pages_to_scan}
  *   m:khugepaged_scan()          -> huge pages collapsed
  *   m:vmstat()                   -> {thp_fault_alloc = n, ...}
+ *   m:mthp_enabled(size, [mode]) -> "always" | "madvise" | "never" |
+ *                                   "inherit" (hugepages-<size>kB/enabled)
+ *   m:mthp_stats(size)           -> {anon_fault_alloc = n, ...}
  *   mm:thp_disable([bool])       -> bool (prctl PR_SET/GET_THP_DISABLE)
  *   mm:thp_mapped(addr)          -> bool (a huge PMD maps addr)
  */
 #include "sim/lsim.h"
 
 static const char *const thp_modes[] = {"always", "madvise", "never", NULL};
+
+static const char *const mthp_modes[] = {"always", "madvise", "never",
+					 "inherit", NULL};
 
 static struct vmlab_machine *check_m(lua_State *L)
 {
@@ -145,6 +151,52 @@ static int l_thp_mapped(lua_State *L)
 	return 1;
 }
 
+/* The order of an mTHP size in bytes (argument i), as the sysfs
+ * directory hugepages-<size>kB names it. */
+static int check_mthp_order(lua_State *L, int i)
+{
+	lua_Integer size = luaL_checkinteger(L, i);
+	for (int o = 2; o <= 9; o++)
+		if (size == (lua_Integer)(VMLAB_PAGE_SIZE << o))
+			return o;
+	return luaL_argerror(L, i, "no anonymous mTHP size (16 KiB .. 2 MiB, "
+				   "a power of two)");
+}
+
+static int l_mthp_enabled(lua_State *L)
+{
+	struct vmlab_machine *m = check_m(L);
+	int order = check_mthp_order(L, 2);
+	if (!lua_isnoneornil(L, 3)) {
+		int mode = luaL_checkoption(L, 3, NULL, mthp_modes);
+		int err = vmlab_user_set_mthp(m, order, mode);
+		if (err)
+			return luaL_error(L, "mthp_enabled: %s",
+					  vmlab_strerror(err));
+	}
+	int mode = vmlab_user_get_mthp(m, order);
+	luaL_argcheck(L, mode >= 0 && mode <= VMLAB_THP_INHERIT, 1,
+		      "no user layer");
+	lua_pushstring(L, mthp_modes[mode]);
+	return 1;
+}
+
+static int l_mthp_stats(lua_State *L)
+{
+	struct vmlab_machine *m = check_m(L);
+	int order = check_mthp_order(L, 2);
+	struct vmlab_mthp_stats st;
+	if (vmlab_user_mthp_stats(m, order, &st))
+		return luaL_error(L, "mthp_stats: no user layer");
+	lua_newtable(L);
+#define PUSH(name)                                                             \
+	lua_pushinteger(L, (lua_Integer)st.name);                              \
+	lua_setfield(L, -2, #name);
+	VMLAB_MTHP_STATS(PUSH)
+#undef PUSH
+	return 1;
+}
+
 /* With the handles' method table on top (lsim_register_user()). */
 void lsim_register_thp(lua_State *L)
 {
@@ -154,6 +206,8 @@ void lsim_register_thp(lua_State *L)
 		{"khugepaged", l_khugepaged},
 		{"khugepaged_scan", l_khugepaged_scan},
 		{"vmstat", l_vmstat},
+		{"mthp_enabled", l_mthp_enabled},
+		{"mthp_stats", l_mthp_stats},
 		{NULL, NULL},
 	};
 	static const luaL_Reg thp_mm_methods[] = {

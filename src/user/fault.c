@@ -48,10 +48,21 @@ static int do_anonymous_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	}
 	if (anon_vma_prepare(v))
 		return OOM;
-	u64 pfn;
+	u64 pfn, first;
+	int order;
+	prot = prot_mkdirty(prot | VMLAB_PAGE_RW);
+	if (!mthp_alloc_anon(mm, v, cpu, addr, p, &pfn, &first, &order)) {
+		/* A multi-size THP: set_ptes() over the whole folio. */
+		vmlab_ptep_t f = p - ((addr - first) / VMLAB_PAGE_SIZE) * 8;
+		for (u64 i = 0; i < (1ULL << order); i++)
+			map_new_anon(mm, f + i * 8, first + i * VMLAB_PAGE_SIZE,
+				     pfn + i, prot);
+		mm->ev.fault_anon++;
+		return 0;
+	}
 	if (alloc_user_page(mm, cpu, &pfn))
 		return OOM;
-	map_new_anon(mm, p, addr, pfn, prot_mkdirty(prot | VMLAB_PAGE_RW));
+	map_new_anon(mm, p, addr, pfn, prot);
 	mm->ev.fault_anon++;
 	return 0;
 }

@@ -102,10 +102,9 @@ bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type)
 		return true;
 	assert(s->thp_enabled >= VMLAB_THP_ALWAYS &&
 	       s->thp_enabled <= VMLAB_THP_NEVER);
-	if (s->thp_enabled == VMLAB_THP_ALWAYS)
-		return true;
-	return s->thp_enabled == VMLAB_THP_MADVISE &&
-	       (v->vm_flags & VMLAB_VM_HUGEPAGE);
+	/* hugepages-2048kB/enabled, which inherits the global mode unless
+	 * set (mthp.c). */
+	return thp_order_enabled(v, HPAGE_PMD_ORDER);
 }
 
 bool pmd_trans_huge(struct vmlab_machine *m, u64 e, struct vmlab_pte_info *in)

@@ -47,6 +47,9 @@
 #define PGP_THP (1ULL << 2) /* head of a PMD-sized anonymous folio (order 9) */
 #define HPAGE_PMD_ORDER 9
 #define HPAGE_PMD_NR 512ULL
+/* mTHP orders with an anonymous control: 2 .. HPAGE_PMD_ORDER. */
+#define MTHP_MIN_ORDER 2
+#define MTHP_NR_ORDERS (HPAGE_PMD_ORDER + 1)
 #define HPAGE_PMD_MASK (~(VMLAB_PMD_SIZE - 1))
 
 /* ------------------------------------------------------------ objects */
@@ -182,6 +185,9 @@ struct user_svc {
 	struct vmlab_khugepaged_params khp;
 	u64 khp_pid, khp_addr;
 	struct vmlab_thp_vmstat thp;
+	/* hugepages-<size>kB/: enabled (VMLAB_THP_*) and stats, by order */
+	int mthp_enabled[MTHP_NR_ORDERS];
+	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
 	struct vmlab_user_cost cost;
 };
 
@@ -503,6 +509,18 @@ static inline bool is_guard_marker(const struct vmlab_pte_info *in)
 /* thp_vma_allowable_order()'s callers (TVA_*). */
 enum tva_type { TVA_PAGEFAULT, TVA_KHUGEPAGED, TVA_FORCED_COLLAPSE };
 bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type);
+/* ------------------------------------------------------------ mthp.c */
+void mthp_init(struct user_svc *s);
+/* Is THP of this order enabled for v by the sysfs modes (the VMA's own
+ * exclusions are thp_vma_allowable()'s)? */
+bool thp_order_enabled(const struct vmlab_vma *v, int order);
+/* alloc_anon_folio() below the PMD order for a write fault at addr whose
+ * PTE p is none: 0 and *pfn, *first (the aligned address) and *order
+ * (>= MTHP_MIN_ORDER) set, the block split into order-0 pages to map;
+ * -ENOENT when no order applies or every allocation failed (the caller
+ * maps one page). */
+int mthp_alloc_anon(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		    u64 addr, vmlab_ptep_t p, u64 *pfn, u64 *first, int *order);
 /* The aligned PMD range at haddr lies wholly inside v. */
 static inline bool thp_vma_suitable(const struct vmlab_vma *v, u64 haddr)
 {

@@ -28,8 +28,10 @@
  * PAGEOUT, not by background reclaim); KSM (MERGEABLE sets the flag);
  * read-ahead (WILLNEED does nothing); soft-dirty of swap entries
  * (include/vmlab/migrate.h has clear_refs and pagemap bit 55);
- * regular files (files are memfd/shmem); mseal, userfaultfd, resource
- * limits and commit accounting (VM_ACCOUNT is kept for merging).  Tasks
+ * regular files (files are memfd/shmem); mseal, resource limits and
+ * commit accounting (VM_ACCOUNT is kept for merging); userfaultfd beyond
+ * the missing mode (include/vmlab/userfaultfd.h: no write-protect or
+ * minor faults, no events, no MOVE/CONTINUE/POISON).  Tasks
  * are unprivileged for mmap_min_addr (65536: EPERM below it) and
  * HWPOISON (EPERM).
  */
@@ -261,6 +263,7 @@ s64 vmlab_process_madvise(struct vmlab_user_mm *mm,
 #define VMLAB_PIDFD_SELF_THREAD_GROUP (-10001)
 #define VMLAB_PIDFD_SELF VMLAB_PIDFD_SELF_THREAD
 /* Capabilities a task may hold (uapi/linux/capability.h numbers). */
+#define VMLAB_CAP_SYS_PTRACE 19 /* userfaultfd: kernel faults, EVENT_FORK */
 #define VMLAB_CAP_SYS_NICE 23
 /* Every task has the same uid and is dumpable, so ptrace_may_access()
  * always allows; tasks start with no capabilities. */

@@ -5,7 +5,9 @@
  * anonymous memory (the shared zero page on a read, a private page on a
  * write: do_anonymous_page), copy-on-write (do_wp_page), shmem/file pages
  * (do_fault, do_cow_fault), swap-in (do_swap_page) and PTE markers: a
- * guard marker is SIGSEGV, a poison marker SIGBUS.
+ * guard marker is SIGSEGV, a poison marker SIGBUS.  A missing page of a
+ * userfaultfd-registered VMA goes to handle_userfault() (userfaultfd.c),
+ * and the task sleeps once the fault's locks are dropped.
  */
 #include "user/swapops.h"
 #include "vmlab/mutant.h"
@@ -20,8 +22,8 @@ static int sig(int *code, int signo, int c)
 	return signo;
 }
 
-static void map_new_anon(struct vmlab_user_mm *mm, vmlab_ptep_t p, u64 addr,
-			 u64 pfn, vmlab_pgprot_t prot)
+void map_new_anon(struct vmlab_user_mm *mm, vmlab_ptep_t p, u64 addr,
+		  u64 pfn, vmlab_pgprot_t prot)
 {
 	struct vmlab_page *pg = upage(mm->m, pfn);
 	assert(pg->owner == PG_OWNER_ANON && pg->refcount == 1);
@@ -335,6 +337,9 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	}
 	if (index >= PAGES(PAGE_ALIGN_UP(f->size)))
 		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR);
+	/* shmem_get_folio_gfp(): no page in the cache is a missing fault. */
+	if (userfaultfd_missing(v) && !file_slot(f, index))
+		return handle_userfault(mm, v, cpu, addr, write);
 	u64 cpfn;
 	int err = shmem_get_page(f, cpu, index, &cpfn);
 	if (err == -VMLAB_ENOMEM)
@@ -418,8 +423,11 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	}
 	if (v->vm_flags & VMLAB_VM_PFNMAP)
 		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR); /* no ->fault */
-	if (vma_is_anonymous(v))
+	if (vma_is_anonymous(v)) {
+		if (userfaultfd_missing(v)) /* do_anonymous_page() */
+			return handle_userfault(mm, v, cpu, addr, write);
 		return do_anonymous_page(mm, v, cpu, addr, write, p);
+	}
 	return do_fault(mm, v, cpu, addr, write, p, code);
 }
 
@@ -436,15 +444,15 @@ static int __handle_mm_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 {
 	int r;
 	assert(v->vm_start <= addr && addr < v->vm_end);
-	if (vma_is_anonymous(v) && huge_pmd_fault(mm, v, cpu, addr, write, &r))
+	if (vma_is_anonymous(v) && !uffd_skip_huge_fault(mm, v, addr) &&
+	    huge_pmd_fault(mm, v, cpu, addr, write, &r))
 		return r;
 	return handle_pte_fault(mm, v, cpu, addr, write, code);
 }
 
-int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
-		    bool fetch, bool prot, int *code)
+static int handle_mm_fault_locked(struct vmlab_user_mm *mm, int cpu,
+				  u64 addr, bool write, bool prot, int *code)
 {
-	(void)fetch;
 	assert(mm && mm->magic == USER_MM_MAGIC && code);
 	assert(addr < TASK_SIZE_OF(mm));
 	*code = 0;
@@ -458,11 +466,41 @@ int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 	return __handle_mm_fault(mm, v, cpu, addr, write, code);
 }
 
+/* A caller that keeps its locks (a device's fault): a userfault sleeps
+ * with them held. */
+int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
+		    bool fetch, bool prot, int *code)
+{
+	(void)fetch;
+	int s = handle_mm_fault_locked(mm, cpu, addr, write, prot, code);
+	if (s == UFFD_FAULT_WAIT)
+		s = uffd_wait_fault(mm, cpu, code);
+	return s;
+}
+
+/* The fault's locks are dropped: a userfault sleeps now, then the access
+ * is retried (VM_FAULT_RETRY). */
+static int user_fault_done(struct vmlab_user_mm *mm, int cpu, int s,
+			   int *code)
+{
+	if (mm->svc->uffd_real)
+		mm->svc->uffd_real[cpu] = 0;
+	if (s == UFFD_FAULT_WAIT)
+		s = uffd_wait_fault(mm, cpu, code);
+	assert(s != UFFD_FAULT_WAIT);
+	return s;
+}
+
 int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		    bool fetch, bool prot, int *code)
 {
 	assert(mm && mm->magic == USER_MM_MAGIC && code);
 	assert(addr < TASK_SIZE_OF(mm));
+	(void)fetch;
+	/* A user-mode fault, at this address (handle_userfault()'s
+	 * FAULT_FLAG_USER and real_address). */
+	if (mm->svc->uffd_real)
+		mm->svc->uffd_real[cpu] = addr;
 	/* do_user_addr_fault(): the VMA's read lock if it can be had ... */
 	struct vmlab_vma *v = lock_vma_under_rcu(mm, addr & VMLAB_PAGE_MASK);
 	if (v) {
@@ -478,13 +516,13 @@ int user_addr_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
 		}
 		vma_end_read(v);
 		mm->ev.vma_lock_success++;
-		return s;
+		return user_fault_done(mm, cpu, s, code);
 	}
 	/* ... else lock_mm_and_find_vma(): mmap_lock for reading. */
 	mmap_read_lock(mm);
-	int s = handle_mm_fault(mm, cpu, addr, write, fetch, prot, code);
+	int s = handle_mm_fault_locked(mm, cpu, addr, write, prot, code);
 	mmap_read_unlock(mm);
-	return s;
+	return user_fault_done(mm, cpu, s, code);
 }
 
 int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
@@ -509,6 +547,8 @@ int faultin_page(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 	int code;
 	mm->ev.faults++;
 	int s = __handle_mm_fault(mm, v, user_cpu(mm), addr, write, &code);
+	if (s == UFFD_FAULT_WAIT) /* GUP sleeps holding mmap_lock */
+		s = uffd_wait_fault(mm, user_cpu(mm), &code);
 	if (s == OOM)
 		return -VMLAB_ENOMEM;
 	return s ? -VMLAB_EFAULT : 0;

@@ -183,7 +183,9 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 		n->vm_start = v->vm_start;
 		n->vm_end = v->vm_end;
 		n->vm_pgoff = v->vm_pgoff;
-		n->vm_flags = v->vm_flags & ~VM_LOCKED_MASK;
+		/* dup_userfaultfd() without UFFD_FEATURE_EVENT_FORK (the
+		 * model has no events): the child's VMAs are unregistered. */
+		n->vm_flags = v->vm_flags & ~(VM_LOCKED_MASK | VM_UFFD_FLAGS);
 		if (v->file) {
 			n->file = v->file;
 			file_get(n->file);

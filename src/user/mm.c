@@ -15,6 +15,7 @@ static void user_svc_destroy(struct vmlab_machine *m)
 		return;
 	while (s->mms)
 		vmlab_user_mm_destroy(s->mms);
+	uffd_svc_destroy(s);
 	files_destroy(s);
 	assert(!s->files && (!s->swap.ready || !s->swap.used));
 	swap_destroy(s);
@@ -166,6 +167,7 @@ void vmlab_user_mm_destroy(struct vmlab_user_mm *mm)
 	if (vmlab_cpu_mm(m, mm->cpu) == mm->hw)
 		vmlab_enter_lazy_tlb(m, mm->cpu);
 	exit_mmap(mm);
+	uffd_mm_exit(mm);
 	assert(count_pgtables(mm) == 1); /* the PGD alone */
 	vmlab_mmu_notifier_subscriptions_destroy(m, mm->hw);
 	vmlab_mm_destroy(m, mm->hw);

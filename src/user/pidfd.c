@@ -57,7 +57,7 @@ int vmlab_user_set_caps(struct vmlab_user_mm *mm, u64 caps)
 {
 	if (!mm || mm->magic != USER_MM_MAGIC)
 		return -VMLAB_EINVAL;
-	if (caps & ~(1ULL << VMLAB_CAP_SYS_NICE))
+	if (caps & ~(1ULL << VMLAB_CAP_SYS_NICE | 1ULL << VMLAB_CAP_SYS_PTRACE))
 		return -VMLAB_EINVAL; /* no other capability is modelled */
 	mm->caps = caps;
 	return 0;

@@ -12,6 +12,7 @@
 #include "machine/internal.h"
 #include "vmlab/mmu_notifier.h"
 #include "vmlab/user.h"
+#include "vmlab/userfaultfd.h"
 
 /* The top of an mm's user space: its machine's (vmlab_layout()
  * task_size; x86-64 4-level (1 << 47) - PAGE_SIZE, arm64 48-bit 1 << 48). */
@@ -81,6 +82,8 @@ struct vmlab_vma {
 	 * vm_lock_seq equals the mm's mm_lock_seq */
 	struct vmlab_lock vm_lock;
 	u64 vm_lock_seq;
+	/* vm_userfaultfd_ctx: set exactly when VM_UFFD_FLAGS are */
+	struct vmlab_uffd *uffd_ctx;
 };
 
 /* Page-cache slot of a file: 0 hole, pfn << 1 a page, off << 1 | 1 swap. */
@@ -189,6 +192,13 @@ struct user_svc {
 	int mthp_enabled[MTHP_NR_ORDERS];
 	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
 	struct vmlab_user_cost cost;
+	/* userfaultfd.c: live contexts, vm.unprivileged_userfaultfd, and per
+	 * CPU the fault that is to sleep once its locks are dropped (and the
+	 * unaligned address of the fault being handled) */
+	struct vmlab_uffd *uffds;
+	bool unpriv_uffd;
+	struct uffd_waiter **uffd_wait;
+	u64 *uffd_real;
 };
 
 /* ------------------------------------------------------------- mm.c */
@@ -310,6 +320,11 @@ struct vmlab_vma *vma_merge_copied_range(struct vmlab_user_mm *mm,
 struct vmlab_vma *vma_modify_flags(struct vmlab_user_mm *mm,
 				   struct vmlab_vma *prev, struct vmlab_vma *v,
 				   u64 start, u64 end, u64 newflags, int *err);
+/* ... and its vm_userfaultfd_ctx (UFFDIO_REGISTER / UNREGISTER). */
+struct vmlab_vma *vma_modify_flags_uffd(struct vmlab_user_mm *mm,
+					struct vmlab_vma *v, u64 start,
+					u64 end, u64 newflags,
+					struct vmlab_uffd *uffd, int *err);
 vmlab_pgprot_t vm_get_page_prot(u64 vm_flags);
 
 /* -------------------------------------------------------- upgtable.c */
@@ -462,6 +477,9 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 enum vmlab_fault_ret user_fault_handler(struct vmlab_machine *m,
 					const struct vmlab_fault *f,
 					void *ctx);
+/* Map a freshly allocated exclusive anonymous page at the none PTE p. */
+void map_new_anon(struct vmlab_user_mm *mm, vmlab_ptep_t p, u64 addr,
+		  u64 pfn, vmlab_pgprot_t prot);
 /* handle_mm_fault(): 0 or a signal (VMLAB_SIGSEGV / VMLAB_SIGBUS), si_code
  * in *code. */
 int handle_mm_fault(struct vmlab_user_mm *mm, int cpu, u64 addr, bool write,
@@ -564,6 +582,34 @@ void thp_map_pmd(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 haddr,
 /* madvise_collapse() over [start, end) of v: 0 or -errno. */
 int madvise_collapse(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		     u64 start, u64 end);
+
+/* ----------------------------------------------------- userfaultfd.c */
+
+#define VM_UFFD_FLAGS (VMLAB_VM_UFFD_MISSING | VMLAB_VM_UFFD_WP)
+static inline bool userfaultfd_missing(const struct vmlab_vma *v)
+{
+	return v->uffd_ctx && (v->vm_flags & VMLAB_VM_UFFD_MISSING);
+}
+/* A fault's result meaning "queued on a userfaultfd: sleep in
+ * uffd_wait_fault() once the fault's locks are dropped, then retry". */
+#define UFFD_FAULT_WAIT 0x7566
+/* handle_userfault() for a missing page at addr (page aligned) of v:
+ * UFFD_FAULT_WAIT, or VMLAB_SIGBUS (UFFD_FEATURE_SIGBUS, a kernel fault
+ * on a user-mode-only context). */
+int handle_userfault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		     u64 addr, bool write);
+/* Sleep until the fault queued on cpu is resolved: 0 (retry it) or a
+ * signal with *code. */
+int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code);
+/* A fault at addr of v must not take the huge-PMD path (an empty PMD
+ * of a missing-registered VMA goes to the PTE level's handle_userfault,
+ * as do_huge_pmd_anonymous_page() hands it over). */
+bool uffd_skip_huge_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
+			  u64 addr);
+/* mremap_userfaultfd_prep() without UFFD_FEATURE_EVENT_REMAP. */
+void uffd_mremap_prep(struct vmlab_vma *v);
+void uffd_mm_exit(struct vmlab_user_mm *mm); /* the contexts lose the mm */
+void uffd_svc_destroy(struct user_svc *s);
 
 /* ------------------------------------------------------------ fork.c */
 

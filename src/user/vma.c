@@ -165,6 +165,7 @@ int split_vma(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 	n->vm_end = v->vm_end;
 	n->vm_pgoff = v->vm_pgoff;
 	n->vm_flags = v->vm_flags;
+	n->uffd_ctx = v->uffd_ctx;
 	vma_set_anon(n, v->anon_vma, v->anon_chain);
 	if (v->file) {
 		n->file = v->file;
@@ -193,12 +194,14 @@ struct vmg {
 	struct vmlab_file *file;
 	struct uanon_vma *anon;     /* the anon_vma the range brings */
 	struct vmlab_vma *copied_from; /* mremap's source VMA */
+	struct vmlab_uffd *uffd; /* the vm_userfaultfd_ctx it must have */
 };
 
 static bool is_mergeable_vma(const struct vmlab_vma *t, const struct vmg *g)
 {
 	assert(t && g);
-	return !((t->vm_flags ^ g->flags) & ~VM_STICKY) && t->file == g->file;
+	return !((t->vm_flags ^ g->flags) & ~VM_STICKY) && t->file == g->file &&
+	       t->uffd_ctx == g->uffd;
 }
 
 static bool is_mergeable_anon_vma(const struct vmlab_vma *tgt,
@@ -293,7 +296,7 @@ struct vmlab_vma *vma_merge_copied_range(struct vmlab_user_mm *mm,
 	struct vmg g = {.prev = prev, .next = next, .start = start,
 			.end = end, .pgoff = pgoff, .flags = src->vm_flags,
 			.file = src->file, .anon = src->anon_vma,
-			.copied_from = src};
+			.copied_from = src, .uffd = src->uffd_ctx};
 	if ((g.flags & VMLAB_VM_SPECIAL) || (!prev && !next))
 		return NULL;
 	bool left = can_merge_left(&g);
@@ -395,17 +398,28 @@ struct vmlab_vma *vma_modify_flags(struct vmlab_user_mm *mm,
 				   struct vmlab_vma *prev, struct vmlab_vma *v,
 				   u64 start, u64 end, u64 newflags, int *err)
 {
-	assert(v->vm_start <= start && end <= v->vm_end && start < end);
 	assert(!prev || prev == v->prev || prev == v);
+	(void)prev;
+	return vma_modify_flags_uffd(mm, v, start, end, newflags, v->uffd_ctx,
+				     err);
+}
+
+struct vmlab_vma *vma_modify_flags_uffd(struct vmlab_user_mm *mm,
+					struct vmlab_vma *v, u64 start,
+					u64 end, u64 newflags,
+					struct vmlab_uffd *uffd, int *err)
+{
+	assert(v->vm_start <= start && end <= v->vm_end && start < end);
+	assert(!uffd == !(newflags & VM_UFFD_FLAGS));
 	*err = 0;
 	struct vmg g = {.prev = start == v->vm_start ? v->prev : v,
 			.middle = v, .start = start, .end = end,
 			.pgoff = linear_page_index(v, start), .flags = newflags,
-			.file = v->file, .anon = v->anon_vma};
-	(void)prev;
+			.file = v->file, .anon = v->anon_vma, .uffd = uffd};
 	struct vmlab_vma *merged = merge_existing(mm, &g);
 	if (merged) {
 		merged->vm_flags = g.flags; /* newflags and the sticky ones */
+		merged->uffd_ctx = uffd;
 		return merged;
 	}
 	if (v->vm_start < start) {
@@ -419,6 +433,7 @@ struct vmlab_vma *vma_modify_flags(struct vmlab_user_mm *mm,
 			return NULL;
 	}
 	v->vm_flags = newflags;
+	v->uffd_ctx = uffd;
 	assert(v->vm_start == start && v->vm_end == end);
 	return v;
 }

@@ -92,28 +92,16 @@ static const struct dstep script[] = {
 
 static long host_flags(u64 va)
 {
-	FILE *f = fopen("/proc/self/smaps", "r");
 	char line[512];
-	bool in = false;
-	long r = -1;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long s, e;
-		if (sscanf(line, "%llx-%llx ", &s, &e) == 2 &&
-		    strchr(line, ' ') - line < 40 && strncmp(line, "VmFlags", 7))
-			in = s <= va && va < e;
-		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			r = 0;
-			for (int i = 0; i < NFL; i++) {
-				char pat[8];
-				snprintf(pat, sizeof(pat), " %s", fl_names[i]);
-				if (strstr(line, pat))
-					r |= 1L << i;
-			}
-			break;
-		}
+	if (!t_host_smaps_line(va, "VmFlags:", line, sizeof(line)))
+		return -1;
+	long r = 0;
+	for (int i = 0; i < NFL; i++) {
+		char pat[8];
+		snprintf(pat, sizeof(pat), " %s", fl_names[i]);
+		if (strstr(line, pat))
+			r |= 1L << i;
 	}
-	if (f)
-		fclose(f);
 	return r;
 }
 

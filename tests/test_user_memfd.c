@@ -291,14 +291,8 @@ static void test_seal_scripts(void **state)
 			const struct step *s = &scripts[k][i];
 			long r = model_step(&e, s, &f, slot);
 			/* errno values are the kernel's on both sides */
-			if (r != s->want || (host && host[k * MAXSTEP + i] != r))
-				fprintf(stderr, "script %d step %d (op %d): want "
-						"%ld, vmlab %ld, host %ld\n",
-					k, i, s->op, s->want, r,
-					host ? host[k * MAXSTEP + i] : 0L);
-			assert_int_equal(r, s->want);
-			if (host)
-				assert_int_equal(host[k * MAXSTEP + i], r);
+			t_step_agrees(k, i, s->op, s->want, r,
+				      host ? &host[k * MAXSTEP + i] : NULL);
 		}
 		vmlab_file_put(f);
 		t_done(&e);

@@ -69,6 +69,41 @@ static inline void t_host_wait(pid_t pid)
 	assert_true(WIFEXITED(st) && !WEXITSTATUS(st));
 }
 
+/* Step i of script k: the model's result r must be the expected one and
+ * the host's (when host is not NULL) the same. */
+static inline void t_step_agrees(int k, int i, int op, long want, long r,
+				 const long *host)
+{
+	if (r != want || (host && *host != r))
+		fprintf(stderr, "script %d step %d (op %d): want %ld, vmlab %ld, "
+				"host %ld\n", k, i, op, want, r, host ? *host : 0L);
+	assert_int_equal(r, want);
+	if (host)
+		assert_int_equal(*host, r);
+}
+
+/* The smaps line starting with key of the host VMA holding va, into
+ * line; false when there is none. */
+static inline bool t_host_smaps_line(u64 va, const char *key, char *line,
+				     size_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	bool in = false, found = false;
+	while (f && fgets(line, (int)n, f)) {
+		unsigned long long s, e;
+		if (sscanf(line, "%llx-%llx ", &s, &e) == 2 &&
+		    strchr(line, ' ') - line < 40 && strncmp(line, "VmFlags", 7))
+			in = s <= va && va < e;
+		else if (in && !strncmp(line, key, strlen(key))) {
+			found = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Correct code leaves the checker silent. */
 static inline void t_done(struct env *e)
 {

@@ -3,7 +3,7 @@
  * User address spaces: processes (mms) with VMAs in a balanced tree, a
  * POSIX-shaped memory API (mmap, munmap, mprotect, mremap, mlock, madvise,
  * process_madvise with pidfds, fork, exit), demand paging, copy-on-write,
- * memfd-like files, a swap area, and madvise guard regions (PTE markers
+ * memfd-like and regular files, a swap area, and madvise guard regions (PTE markers
  * installed by the page walker's install_pte callback; VM_MAYBE_GUARD as
  * in 6.18.37+), with the semantics of Linux 6.18.
  *
@@ -28,7 +28,10 @@
  * PAGEOUT, not by background reclaim); KSM (MERGEABLE sets the flag);
  * read-ahead (WILLNEED does nothing); soft-dirty of swap entries
  * (include/vmlab/migrate.h has clear_refs and pagemap bit 55);
- * regular files (files are memfd/shmem); mseal, resource limits and
+ * regular files' read-ahead, writeback and write-notify (a shared
+ * writable mapping of one maps pages writable at once, as a memfd's
+ * does; reclaim sends them to the swap area), large folios, permissions
+ * and directories ("files and swap" below); mseal, resource limits and
  * commit accounting (VM_ACCOUNT is kept for merging); userfaultfd beyond
  * the missing mode (include/vmlab/userfaultfd.h: no write-protect or
  * minor faults, no events, no MOVE/CONTINUE/POISON).  Tasks
@@ -47,6 +50,7 @@
 #define VMLAB_EMFILE 24
 #define VMLAB_EFBIG 27
 #define VMLAB_EOVERFLOW 75
+#define VMLAB_ENAMETOOLONG 36
 #define VMLAB_EOPNOTSUPP 95
 
 /* mmap/mprotect protections (asm-generic/mman-common.h). */
@@ -192,7 +196,7 @@ struct vmlab_siginfo {
 
 struct vmlab_user_mm; /* a process's address space (mm_struct) */
 struct vmlab_vma;     /* vm_area_struct */
-struct vmlab_file;    /* a memfd / shmem object */
+struct vmlab_file;    /* a memfd, or an open regular file */
 
 struct vmlab_iovec {
 	u64 iov_base;
@@ -393,6 +397,42 @@ int vmlab_file_get_seals(const struct vmlab_file *f);
  * mappings of it are placed by thp_get_unmapped_area(), 2 MiB aligned
  * with their file offset when 2 MiB of them can be. */
 void vmlab_file_set_thp_area(struct vmlab_file *f, bool on);
+/*
+ * Regular files of a disk filesystem (ext4-like; src/user/regfile.c): a
+ * flat namespace of paths (at most 63 bytes: -ENAMETOOLONG) per machine.
+ * vmlab_file_open() is open(2): O_CREAT makes an empty file (O_EXCL:
+ * -EEXIST if it exists), without it a missing path is -ENOENT, O_TRUNC
+ * empties an existing one; the access mode (O_RDONLY, O_WRONLY, O_RDWR;
+ * 3 reads and writes nothing) is the handle's.  Every vmlab_file call
+ * takes the handle: pwrite -EBADF unless open for writing, pread unless
+ * for reading, ftruncate -EINVAL unless for writing, punch_hole -EBADF
+ * (after a zero length's -EINVAL); F_ADD_SEALS -EPERM unless for writing,
+ * else -EINVAL (no seals), F_GET_SEALS -EINVAL.  vmlab_mmap() of a handle,
+ * after the address checks (-EEXIST for MAP_FIXED_NOREPLACE first):
+ * -EACCES for MAP_SHARED with PROT_WRITE unless open for writing, -EACCES
+ * for any mapping unless open for reading; a MAP_SHARED mapping of a
+ * handle not open for writing loses VM_MAYWRITE and VM_SHARED (maps still
+ * shows 's'; mprotect(PROT_WRITE) -EACCES, MADV_REMOVE -EACCES);
+ * MAP_PRIVATE may write (copy-on-write); MAP_SHARED_VALIDATE | MAP_SYNC
+ * -EOPNOTSUPP (no DAX).  The page cache, SIGBUS past EOF, hole punching,
+ * truncation and fault-around are the memfd's; mappings are placed by
+ * thp_get_unmapped_area().  vmlab_file_put() is close(); the file lives
+ * while linked, open or mapped.
+ */
+#define VMLAB_O_RDONLY 00
+#define VMLAB_O_WRONLY 01
+#define VMLAB_O_RDWR 02
+#define VMLAB_O_ACCMODE 03
+#define VMLAB_O_CREAT 0100
+#define VMLAB_O_EXCL 0200
+#define VMLAB_O_TRUNC 01000
+int vmlab_file_open(struct vmlab_machine *m, const char *path, int flags,
+		    struct vmlab_file **out);
+/* unlink(2): 0, -ENOENT, -ENAMETOOLONG. */
+int vmlab_file_unlink(struct vmlab_machine *m, const char *path);
+/* The handle's FMODE_READ (1) | FMODE_WRITE (2); a memfd is 3.  -EBADF
+ * for anything else. */
+int vmlab_file_mode(const struct vmlab_file *f);
 /* The inode-like number vmlab_vma_info.file_id shows (0 for NULL). */
 u64 vmlab_file_id(const struct vmlab_file *f);
 int vmlab_ftruncate(struct vmlab_file *f, u64 size);

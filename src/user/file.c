@@ -5,7 +5,8 @@
  * mapping the file (i_mmap), faults that allocate zeroed pages in holes,
  * ftruncate() and hole punching, which unmap the range from every mapping
  * (truncation also takes private COW copies; a hole punch leaves them)
- * and leave guard markers in place.
+ * and leave guard markers in place.  The inodes of regular files
+ * (regfile.c) keep their pages in the same cache.
  */
 #include "user/uinternal.h"
 
@@ -45,8 +46,8 @@ u64 file_slot(const struct vmlab_file *f, u64 index)
 	return s ? *s : 0;
 }
 
-static struct vmlab_file *file_new(struct user_svc *s, const char *name,
-				   bool anon_shared)
+struct vmlab_file *file_new(struct user_svc *s, const char *name,
+			    bool anon_shared)
 {
 	assert(s && name);
 	struct vmlab_file *f = calloc(1, sizeof(*f));
@@ -58,6 +59,7 @@ static struct vmlab_file *file_new(struct user_svc *s, const char *name,
 	f->anon_shared = anon_shared;
 	f->seals = VMLAB_F_SEAL_SEAL; /* shmem_get_inode() */
 	f->exec_mode = true;           /* S_IRWXUGO */
+	f->f_mode = FMODE_READ | FMODE_WRITE; /* memfds are O_RDWR */
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->refs = 1;
 	f->next = s->files;
@@ -86,14 +88,27 @@ int vmlab_memfd_create(struct vmlab_machine *m, const char *name,
 
 void vmlab_file_set_thp_area(struct vmlab_file *f, bool on)
 {
-	if (!f || f->magic != FILE_MAGIC || f->anon_shared)
+	if (!f || f->magic != FILE_MAGIC)
 		return;
+	f = file_inode(f);
+	if (f->anon_shared || f->regular)
+		return; /* an opened regular file is one for good */
 	f->thp_area = on;
+}
+
+/* The inode behind a caller's handle, or NULL for anything else. */
+static const struct vmlab_file *inode_of(const struct vmlab_file *f)
+{
+	if (!f || f->magic != FILE_MAGIC)
+		return NULL;
+	assert(!f->inode || f->inode->magic == FILE_MAGIC);
+	return f->inode ? f->inode : f;
 }
 
 u64 vmlab_file_id(const struct vmlab_file *f)
 {
-	return f && f->magic == FILE_MAGIC ? f->id : 0;
+	f = inode_of(f);
+	return f ? f->id : 0;
 }
 
 struct vmlab_file *shmem_zero_setup(struct user_svc *s, u64 size, int *err)
@@ -168,8 +183,13 @@ void vmlab_file_put(struct vmlab_file *f)
 	if (!f || f->magic != FILE_MAGIC)
 		return;
 	assert(f->refs > 0);
-	if (--f->refs == 0)
-		file_free(f);
+	if (--f->refs)
+		return;
+	/* An open file description holds its inode: close() drops it. */
+	struct vmlab_file *inode = f->inode;
+	file_free(f);
+	if (inode)
+		vmlab_file_put(inode);
 }
 
 void files_destroy(struct user_svc *s)
@@ -282,6 +302,15 @@ int vmlab_ftruncate(struct vmlab_file *f, u64 size)
 {
 	if (!f || f->magic != FILE_MAGIC)
 		return -VMLAB_EINVAL;
+	/* do_ftruncate(): only a description open for writing. */
+	if (!(f->f_mode & FMODE_WRITE))
+		return -VMLAB_EINVAL;
+	return file_setsize(file_inode(f), size);
+}
+
+int file_setsize(struct vmlab_file *f, u64 size)
+{
+	assert(f && f->magic == FILE_MAGIC && !f->inode);
 	if (size > MAX_FILE_BYTES)
 		return -VMLAB_EFBIG;
 	int err = seals_check_resize(f, size);
@@ -307,6 +336,10 @@ int vmlab_file_punch_hole(struct vmlab_file *f, u64 off, u64 len)
 {
 	if (!f || f->magic != FILE_MAGIC || !len || off + len < off)
 		return -VMLAB_EINVAL;
+	/* vfs_fallocate(): the length first, then the open mode. */
+	if (!(f->f_mode & FMODE_WRITE))
+		return -VMLAB_EBADF;
+	f = file_inode(f);
 	int err = seals_check_punch(f);
 	if (err)
 		return err;
@@ -338,6 +371,9 @@ s64 vmlab_file_pwrite(struct vmlab_file *f, const void *buf, u64 len, u64 off)
 {
 	if (!f || f->magic != FILE_MAGIC || (!buf && len))
 		return -VMLAB_EINVAL;
+	if (!(f->f_mode & FMODE_WRITE)) /* vfs_write() */
+		return -VMLAB_EBADF;
+	f = file_inode(f);
 	if (off + len < off || off + len > MAX_FILE_BYTES)
 		return -VMLAB_EFBIG;
 	int err = seals_check_write(f, off, len);
@@ -364,6 +400,9 @@ s64 vmlab_file_pread(struct vmlab_file *f, void *buf, u64 len, u64 off)
 {
 	if (!f || f->magic != FILE_MAGIC || (!buf && len))
 		return -VMLAB_EINVAL;
+	if (!(f->f_mode & FMODE_READ)) /* vfs_read() */
+		return -VMLAB_EBADF;
+	f = file_inode(f);
 	if (off >= f->size)
 		return 0;
 	if (len > f->size - off)
@@ -393,15 +432,18 @@ s64 vmlab_file_pread(struct vmlab_file *f, void *buf, u64 len, u64 off)
 
 u64 vmlab_file_size(const struct vmlab_file *f)
 {
-	return f && f->magic == FILE_MAGIC ? f->size : 0;
+	f = inode_of(f);
+	return f ? f->size : 0;
 }
 
 u64 vmlab_file_cached_pages(const struct vmlab_file *f)
 {
-	return f && f->magic == FILE_MAGIC ? f->nr_cached : 0;
+	f = inode_of(f);
+	return f ? f->nr_cached : 0;
 }
 
 u64 vmlab_file_swapped_pages(const struct vmlab_file *f)
 {
-	return f && f->magic == FILE_MAGIC ? f->nr_swapped : 0;
+	f = inode_of(f);
+	return f ? f->nr_swapped : 0;
 }

@@ -3,7 +3,7 @@
  * memfd seals (mm/memfd.c, mm/shmem.c, Linux 6.18): memfd_create() flags,
  * F_ADD_SEALS / F_GET_SEALS, and the checks the seals put on writes,
  * size changes, hole punching and new mappings.  Regular files (the
- * thp_area ones) have no seals.
+ * thp_area ones: opened ones, regfile.c) have no seals.
  */
 #include "user/uinternal.h"
 
@@ -56,6 +56,10 @@ int vmlab_file_add_seals(struct vmlab_file *f, unsigned int seals)
 {
 	if (!f || f->magic != FILE_MAGIC)
 		return -VMLAB_EINVAL;
+	/* memfd_add_seals(): the open mode comes before everything. */
+	if (!(f->f_mode & FMODE_WRITE))
+		return -VMLAB_EPERM;
+	f = file_inode(f);
 	if (seals & ~(unsigned int)F_ALL_SEALS)
 		return -VMLAB_EINVAL;
 	if (!file_has_seals(f))
@@ -77,7 +81,10 @@ int vmlab_file_add_seals(struct vmlab_file *f, unsigned int seals)
 
 int vmlab_file_get_seals(const struct vmlab_file *f)
 {
-	if (!f || f->magic != FILE_MAGIC || !file_has_seals(f))
+	if (!f || f->magic != FILE_MAGIC)
+		return -VMLAB_EINVAL;
+	f = f->inode ? f->inode : f;
+	if (!file_has_seals(f))
 		return -VMLAB_EINVAL;
 	assert(!(f->seals & ~(unsigned int)F_ALL_SEALS));
 	return (int)f->seals;

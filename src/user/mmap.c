@@ -15,13 +15,14 @@
 #include "user/swapops.h"
 
 #define DEFAULT_MAP_WINDOW TASK_SIZE_OF(mm)
+/* The flags MAP_SHARED_VALIDATE knows without the file's help (not
+ * MAP_FIXED_NOREPLACE, newer: EOPNOTSUPP with it, as Linux 6.18). */
 #define LEGACY_MAP_MASK                                                      \
 	(VMLAB_MAP_SHARED | VMLAB_MAP_PRIVATE | VMLAB_MAP_FIXED |            \
 	 VMLAB_MAP_ANONYMOUS | VMLAB_MAP_DENYWRITE | VMLAB_MAP_EXECUTABLE |  \
 	 VMLAB_MAP_UNINITIALIZED | VMLAB_MAP_GROWSDOWN | VMLAB_MAP_LOCKED |  \
 	 VMLAB_MAP_NORESERVE | VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK |     \
-	 VMLAB_MAP_STACK | VMLAB_MAP_HUGETLB | VMLAB_MAP_32BIT |             \
-	 VMLAB_MAP_FIXED_NOREPLACE)
+	 VMLAB_MAP_STACK | VMLAB_MAP_HUGETLB | VMLAB_MAP_32BIT)
 
 static u64 calc_vm_prot_bits(int prot)
 {
@@ -373,6 +374,10 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		return -VMLAB_EBADF;
 	else if (file->magic != FILE_MAGIC)
 		return -VMLAB_EBADF;
+	/* The open file description (its mode) and the inode it maps. */
+	const struct vmlab_file *fd = file;
+	if (file)
+		file = file_inode(file);
 	/* MAP_HUGETLB makes a hugetlbfs file, which MAP_DROPPABLE cannot map
 	 * (EINVAL, checked early here); otherwise no huge pages are
 	 * reserved. */
@@ -400,8 +405,10 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		return -VMLAB_ENOMEM;
 	int type = flags & VMLAB_MAP_TYPE;
 	if (file) {
-		if (type == VMLAB_MAP_SHARED_VALIDATE &&
-		    (flags & ~LEGACY_MAP_MASK))
+		/* ext4 sets FOP_MMAP_SYNC: MAP_SYNC gets past the mask */
+		u64 mask = LEGACY_MAP_MASK |
+			   (file->regular ? VMLAB_MAP_SYNC : 0);
+		if (type == VMLAB_MAP_SHARED_VALIDATE && (flags & ~mask))
 			return -VMLAB_EOPNOTSUPP;
 		if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE &&
 		    type != VMLAB_MAP_SHARED_VALIDATE)
@@ -446,8 +453,15 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		vma_flags_clear = VM_LOCKED_MASK;
 	}
 	if (file) {
-		/* Seals: no new writable shared mapping of a sealed memfd. */
-		int err = memfd_check_seals_mmap(file, &vm_flags);
+		/* The open mode, then the seals: no new writable shared
+		 * mapping of a sealed memfd. */
+		int err = file_mmap_access(fd, type, prot, &vm_flags);
+		if (!err)
+			err = memfd_check_seals_mmap(file, &vm_flags);
+		/* ext4_file_mmap(): MAP_SYNC needs DAX, which it is not. */
+		if (!err && type == VMLAB_MAP_SHARED_VALIDATE &&
+		    (flags & VMLAB_MAP_SYNC))
+			err = -VMLAB_EOPNOTSUPP;
 		if (err)
 			return err;
 	}
@@ -879,6 +893,8 @@ int vmlab_user_map_exec(struct vmlab_user_mm *mm, u64 start, u64 end,
 		return -VMLAB_EINVAL;
 	if (find_vma_intersection(mm, start, end))
 		return -VMLAB_EEXIST;
+	if (file)
+		file = file_inode(file);
 	u64 vf = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD;
 	bool shared = (flags & VMLAB_MAP_TYPE) == VMLAB_MAP_SHARED;
 	if (kind == VMLAB_EXEC_SPECIAL) {

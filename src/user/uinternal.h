@@ -95,7 +95,7 @@ struct vmlab_file {
 	u64 magic;
 	struct user_svc *svc;
 	u64 id;
-	char name[48];
+	char name[64];
 	bool anon_shared; /* MAP_SHARED|MAP_ANONYMOUS object ("/dev/zero") */
 	/* a regular file whose f_op->get_unmapped_area is
 	 * thp_get_unmapped_area() (ext4, xfs, btrfs): 2 MiB alignment */
@@ -111,7 +111,24 @@ struct vmlab_file {
 	bool exec_mode;
 	struct vmlab_vma *mappings; /* i_mmap */
 	struct vmlab_file *next, *prev;
+	/* regfile.c: an open file description of a regular file names the
+	 * inode it opened (NULL: the object is its own inode, as a memfd
+	 * or an inode is) and its FMODE_READ / FMODE_WRITE; an inode of
+	 * the model's disk filesystem keeps its path while linked (the
+	 * name holds one reference) */
+	struct vmlab_file *inode;
+	unsigned int f_mode;
+	bool regular, linked;
 };
+
+#define FMODE_READ 0x1U
+#define FMODE_WRITE 0x2U
+
+/* file_inode(): where the page cache and the mappings of f live. */
+static inline struct vmlab_file *file_inode(struct vmlab_file *f)
+{
+	return f->inode ? f->inode : f;
+}
 
 struct vmlab_user_mm {
 	u64 magic;
@@ -628,6 +645,16 @@ int shmem_get_page(struct vmlab_file *f, int cpu, u64 index, u64 *pfn);
 void file_link_vma(struct vmlab_file *f, struct vmlab_vma *v);
 void file_unlink_vma(struct vmlab_file *f, struct vmlab_vma *v);
 void files_destroy(struct user_svc *s);
+/* ftruncate() of an inode: 0, -EFBIG, -EPERM (seals). */
+int file_setsize(struct vmlab_file *f, u64 size);
+/* regfile.c, do_mmap()'s checks of the open mode: 0 or -EACCES; a
+ * shared mapping of a description not open for writing loses
+ * VM_MAYWRITE and VM_SHARED. */
+int file_mmap_access(const struct vmlab_file *fd, int type, int prot,
+		     u64 *vm_flags);
+/* A new file object linked into the service's list (refs 1). */
+struct vmlab_file *file_new(struct user_svc *s, const char *name,
+			    bool anon_shared);
 /* Move an exclusively mapped shmem page at index to swap (pageout). */
 int shmem_writeout(struct vmlab_file *f, int cpu, u64 index);
 

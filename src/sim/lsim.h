@@ -173,6 +173,9 @@ const char *lsim_user_errname(int err);
 /* mm:pidfd_open, mm:process_madvise, ... (lua_pidfd.c), after
  * lsim_register_user(). */
 void lsim_register_pidfd(lua_State *L);
+/* mm:userfaultfd, u:register, u:copy, ... (lua_uffd.c), after
+ * lsim_register_user(), with the machine's method table on top. */
+void lsim_register_uffd(lua_State *L);
 /* m:thp_enabled, m:vmstat, mm:thp_disable, ... (lua_thp.c), from
  * lsim_register_user() with the handles' method table on top. */
 void lsim_register_thp(lua_State *L);

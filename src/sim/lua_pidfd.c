@@ -56,13 +56,14 @@ static int l_close_fd(lua_State *L)
 	return 1;
 }
 
-/* mm:set_caps("sys_nice") (nil: none) -> true | nil, err */
+/* mm:set_caps("sys_nice|sys_ptrace") (nil: none) -> true | nil, err */
 static int l_set_caps(lua_State *L)
 {
 	struct sim_machine *sm;
 	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
-	static const char *const names[] = {"sys_nice", NULL};
-	static const u64 values[] = {1ULL << VMLAB_CAP_SYS_NICE};
+	static const char *const names[] = {"sys_nice", "sys_ptrace", NULL};
+	static const u64 values[] = {1ULL << VMLAB_CAP_SYS_NICE,
+				     1ULL << VMLAB_CAP_SYS_PTRACE};
 	u64 caps = lsim_flags(L, 2, names, values, "capability");
 	int err = vmlab_user_set_caps(mm, caps);
 	if (err)

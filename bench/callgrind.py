@@ -69,7 +69,7 @@ FIGURES = {
 # What the guard test holds the build to: the goal where it is met, else
 # the figure as last measured (release build, this commit's parent tree):
 # lower these as the code gets faster, never raise them.
-GUARD = {'hit': 13, 'hit-arm64': 13, 'smmu-hit': 15, 'walk': 1273, 'vmalloc': 3001,
+GUARD = {'hit': 13, 'hit-arm64': 13, 'smmu-hit': 15, 'walk': 1273, 'vmalloc': 2773,
          'kasan-hit': 34}
 GUARD_SLACK = 1.10
 

@@ -879,6 +879,76 @@ static void test_busy_hash(void **state)
 	free(va);
 }
 
+/* Busy areas in address order, by the list, and each found by address. */
+static void expect_busy_order(const struct vmlab_vmap_tree *t, u64 n)
+{
+	const struct vmlab_vmap_area *va = vmlab_vmap_busy_first(t), *prev = NULL;
+	u64 seen = 0;
+
+	for (; va; prev = va, va = vmlab_vmap_busy_next(t, va), seen++) {
+		assert_true(!prev || prev->va_end <= va->va_start);
+		assert_ptr_equal(vmlab_vmap_busy_find(t, va->va_start), va);
+	}
+	assert_int_equal(seen, n);
+	assert_int_equal(vmlab_vmap_nr_busy(t), n);
+	assert_true(vmlab_vmap_tree_check(t));
+}
+
+/*
+ * Busy inserts beside the last one skip the descent: after it and before
+ * it, where the neighbour has a child on that side or not, overlapping it
+ * (still -EEXIST) and far from it (the descent), interleaved with removals
+ * that move the hint to a neighbour.
+ */
+static void test_busy_hint(void **state)
+{
+	enum { N = 64 };
+	struct vmlab_vmap_tree *t = mk(B, B + N * P);
+	struct vmlab_vmap_area *va = calloc(N, sizeof(*va)), extra = {0};
+	/* Page indices: ascending runs, descending runs, jumps both ways. */
+	static const int order[] = {20, 21, 22, 23, 19, 18, 17, 40, 39, 38,
+				    41, 42, 5, 6, 4, 30, 29, 31, 60, 0,
+				    63, 1, 62, 24, 16, 25, 15, 26, 14};
+	const size_t n = sizeof(order) / sizeof(order[0]);
+	u64 nr = 0;
+
+	(void)state;
+	assert_non_null(va);
+	assert_int_equal(must_alloc(t, N * P, P, B, B + N * P, false), B);
+	for (size_t i = 0; i < n; i++) {
+		struct vmlab_vmap_area *a = &va[order[i]];
+
+		a->va_start = B + (u64)order[i] * P;
+		a->va_end = a->va_start + P;
+		assert_int_equal(vmlab_vmap_busy_insert(t, a), 0);
+		expect_busy_order(t, ++nr);
+		/* The same page again, beside itself: refused. */
+		extra.va_start = a->va_start;
+		extra.va_end = a->va_end + (i % 2 ? P : 0);
+		assert_int_equal(vmlab_vmap_busy_insert(t, &extra),
+				 -VMLAB_EEXIST);
+		if (i % 5 == 4) { /* drop the hint itself, then re-add it */
+			vmlab_vmap_busy_remove(t, a);
+			expect_busy_order(t, --nr);
+			assert_int_equal(vmlab_vmap_busy_insert(t, a), 0);
+			expect_busy_order(t, ++nr);
+		}
+	}
+	/* Empty the tree from the middle out, then fill it back in order. */
+	for (size_t i = 0; i < n; i++) {
+		vmlab_vmap_busy_remove(t, &va[order[(i * 7) % n]]);
+		expect_busy_order(t, --nr);
+	}
+	for (int i = 0; i < N; i++) {
+		va[i] = (struct vmlab_vmap_area){.va_start = B + (u64)i * P,
+						 .va_end = B + (u64)(i + 1) * P};
+		assert_int_equal(vmlab_vmap_busy_insert(t, &va[i]), 0);
+		expect_busy_order(t, ++nr);
+	}
+	vmlab_vmap_tree_destroy(t);
+	free(va);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -903,6 +973,7 @@ int main(void)
 	    cmocka_unit_test(test_random_stress_kernel_mode),
 	    cmocka_unit_test(test_long_busy_list),
 	    cmocka_unit_test(test_busy_hash),
+	    cmocka_unit_test(test_busy_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

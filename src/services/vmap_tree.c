@@ -38,6 +38,7 @@ enum { L = 0, R = 1 };
 
 struct vmap_rb_root {
 	struct vmlab_vmap_area *node;
+	struct vmlab_vmap_area *head, *tail; /* the same nodes by address */
 	bool augment; /* maintain subtree_max_size (the free tree) */
 };
 
@@ -45,8 +46,11 @@ struct vmlab_vmap_tree {
 	u64 start, end;
 	struct vmap_rb_root busy_root;
 	struct vmap_rb_root free_root;
-	struct vmlab_vmap_area *free_head, *free_tail; /* by address */
 	struct vmlab_vmap_area *preload; /* the kernel's ne_fit_preload_node */
+	/* The busy area inserted last, or its neighbour once it is gone:
+	 * vmalloc hands out addresses in order, so the next insert usually
+	 * hangs right beside it (busy_link_hint). */
+	struct vmlab_vmap_area *busy_hint;
 	u64 nr_busy, nr_free, free_bytes;
 	/* Busy areas by va_start: 2^hbits chains (grown to keep them short;
 	 * only exact-start lookups use it, so its order is never seen). */
@@ -159,20 +163,6 @@ static struct vmlab_vmap_area *rb_extreme(struct vmlab_vmap_area *va, int dir)
 		va = CHILD(va, dir);
 	}
 	return va;
-}
-
-static struct vmlab_vmap_area *rb_next(const struct vmlab_vmap_area *va)
-{
-	struct vmlab_vmap_area *p;
-	unsigned int depth = 0;
-
-	if (va->rb.right)
-		return rb_extreme(va->rb.right, L);
-	for (p = va->rb.parent; p && va == p->rb.right; p = p->rb.parent) {
-		VMAP_BOUND(depth, VMAP_RB_MAX_HEIGHT);
-		va = p;
-	}
-	return p;
 }
 
 /*
@@ -473,40 +463,57 @@ static struct vmlab_vmap_area *va_take_preload(struct vmlab_vmap_tree *t,
 	return va;
 }
 
-/* Hang va at link and put it into the list right after prev. */
-static void free_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+/*
+ * Put va into root's address-ordered list where its tree link says: a
+ * right child follows its parent, a left one comes just before it.
+ */
+static void list_link(struct vmap_rb_root *root, struct vmlab_vmap_area *va,
 		      struct vmlab_vmap_area *parent,
 		      struct vmlab_vmap_area **link)
 {
 	struct vmlab_vmap_area *prev = NULL, *next;
 
-	/* A right child follows its parent in address order, a left one
-	 * comes just before it. */
 	if (parent)
 		prev = link == &parent->rb.right ? parent : parent->list.prev;
-	next = prev ? prev->list.next : t->free_head;
-	/* Callers merge touching blocks first: a gap must remain. */
-	assert(!prev || prev->va_end < va->va_start);
-	assert(!next || va->va_end < next->va_start);
+	next = prev ? prev->list.next : root->head;
+	assert(!prev || prev->va_end <= va->va_start);
+	assert(!next || va->va_end <= next->va_start);
 	va->list.prev = prev;
 	va->list.next = next;
-	*(prev ? &prev->list.next : &t->free_head) = va;
-	*(next ? &next->list.prev : &t->free_tail) = va;
+	*(prev ? &prev->list.next : &root->head) = va;
+	*(next ? &next->list.prev : &root->tail) = va;
+}
+
+static void list_unlink(struct vmap_rb_root *root, struct vmlab_vmap_area *va)
+{
+	assert(root->head && root->tail);
+	*(va->list.prev ? &va->list.prev->list.next : &root->head) =
+	    va->list.next;
+	*(va->list.next ? &va->list.next->list.prev : &root->tail) =
+	    va->list.prev;
+	va->list.prev = va->list.next = NULL;
+}
+
+/* Hang va at link and put it into the list right after prev. */
+static void free_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+		      struct vmlab_vmap_area *parent,
+		      struct vmlab_vmap_area **link)
+{
+	list_link(&t->free_root, va, parent, link);
+	/* Callers merge touching blocks first: a gap must remain. */
+	assert(!va->list.prev || va->list.prev->va_end < va->va_start);
+	assert(!va->list.next || va->va_end < va->list.next->va_start);
 	va->state = VMLAB_VA_FREE;
 	rb_link_node(&t->free_root, va, parent, link);
 	t->nr_free++;
-	assert(t->free_head && t->free_tail);
+	assert(t->free_root.head && t->free_root.tail);
 }
 
 static void free_unlink(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
 {
 	assert(va->state == VMLAB_VA_FREE && t->nr_free > 0);
 	rb_erase(&t->free_root, va);
-	*(va->list.prev ? &va->list.prev->list.next : &t->free_head) =
-	    va->list.next;
-	*(va->list.next ? &va->list.next->list.prev : &t->free_tail) =
-	    va->list.prev;
-	va->list.prev = va->list.next = NULL;
+	list_unlink(&t->free_root, va);
 	va->state = VMLAB_VA_DETACHED;
 	t->nr_free--;
 }
@@ -527,7 +534,7 @@ merge_or_add_vmap_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
 	next = NULL; /* the block that will follow va */
 	if (parent)
 		next = link == &parent->rb.right ? parent->list.next : parent;
-	prev = next ? next->list.prev : t->free_tail;
+	prev = next ? next->list.prev : t->free_root.tail;
 	assert(!prev || prev->va_end <= va->va_start);
 	assert(!next || next->va_start >= va->va_end);
 	if (next && next->va_start == va->va_end) {
@@ -775,7 +782,7 @@ void vmlab_vmap_tree_destroy(struct vmlab_vmap_tree *t)
 
 	if (!t)
 		return;
-	for (va = t->free_head; va; va = next) {
+	for (va = t->free_root.head; va; va = next) {
 		VMAP_BOUND(n, t->nr_free);
 		next = va->list.next;
 		free(va);
@@ -851,16 +858,66 @@ int vmlab_vmap_free_range(struct vmlab_vmap_tree *t, u64 addr, u64 size)
 }
 
 /*
- * Link va into the busy tree and hash.  check_free: also refuse space the
- * free tree still holds (a second descent, which alloc_vmap_area() does
- * not need: it inserts exactly what it just took from the free tree).
+ * Where [start, end) hangs in the busy tree if it goes right beside h
+ * (the list says whether it does): the in-order slot between two
+ * neighbours is unique, a right child of the lower one when that has
+ * none, else a left child of the upper one, so this is the link a
+ * descent from the root would find, in O(1).  NULL: not beside h.
+ */
+static struct vmlab_vmap_area **
+busy_link_hint(struct vmlab_vmap_area *h, u64 start, u64 end,
+	       struct vmlab_vmap_area **parent)
+{
+	struct vmlab_vmap_area *lo, *hi;
+
+	assert(start < end && h->state == VMLAB_VA_BUSY);
+	if (h->va_end <= start) {
+		lo = h;
+		hi = h->list.next;
+		if (hi && hi->va_start < end)
+			return NULL;
+	} else if (end <= h->va_start) {
+		hi = h;
+		lo = h->list.prev;
+		if (lo && lo->va_end > start)
+			return NULL;
+	} else {
+		return NULL; /* overlaps h: the descent reports it */
+	}
+	if (lo && !lo->rb.right) {
+		*parent = lo;
+		return &lo->rb.right;
+	}
+	assert(hi && !hi->rb.left);
+	*parent = hi;
+	return &hi->rb.left;
+}
+
+/*
+ * Link va into the busy tree, list and hash.  check_free: also refuse
+ * space the free tree still holds (a second descent, which
+ * alloc_vmap_area() does not need: it inserts exactly what it just took
+ * from the free tree).
  */
 static int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
 		     bool check_free)
 {
-	struct vmlab_vmap_area *parent, **link;
+	struct vmlab_vmap_area *parent = NULL, **link = NULL;
 
-	link = find_va_links(&t->busy_root, va->va_start, va->va_end, &parent);
+	if (t->busy_hint)
+		link = busy_link_hint(t->busy_hint, va->va_start, va->va_end,
+				      &parent);
+	/* The hint's slot is the descent's (debug builds recheck). */
+	if (VMAP_DEBUG && link) {
+		struct vmlab_vmap_area *p2;
+
+		assert(find_va_links(&t->busy_root, va->va_start, va->va_end,
+				     &p2) == link && p2 == parent);
+		(void)p2;
+	}
+	if (!link)
+		link = find_va_links(&t->busy_root, va->va_start, va->va_end,
+				     &parent);
 	if (!link)
 		return -VMLAB_EEXIST;
 	if (check_free &&
@@ -869,9 +926,11 @@ static int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
 	if (t->nr_busy >= 1ULL << t->hbits && hash_grow(t))
 		return -VMLAB_ENOMEM;
 	va->state = VMLAB_VA_BUSY;
+	list_link(&t->busy_root, va, parent, link);
 	rb_link_node(&t->busy_root, va, parent, link);
 	hash_add(t, va);
 	t->nr_busy++;
+	t->busy_hint = va;
 	assert(hash_find(t, va->va_start) == va);
 	vmap_debug_check(t);
 	return 0;
@@ -933,6 +992,9 @@ void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 	assert(t && va && va->state == VMLAB_VA_BUSY);
 	assert(t->nr_busy > 0);
 	hash_del(t, va);
+	if (t->busy_hint == va)
+		t->busy_hint = va->list.prev ? va->list.prev : va->list.next;
+	list_unlink(&t->busy_root, va);
 	rb_erase(&t->busy_root, va);
 	va->state = VMLAB_VA_DETACHED;
 	t->nr_busy--;
@@ -976,7 +1038,7 @@ int vmlab_vmap_free_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
 struct vmlab_vmap_area *vmlab_vmap_busy_first(const struct vmlab_vmap_tree *t)
 {
 	assert(t);
-	return rb_extreme(t->busy_root.node, L);
+	return t->busy_root.head;
 }
 
 struct vmlab_vmap_area *vmlab_vmap_busy_next(const struct vmlab_vmap_tree *t,
@@ -984,14 +1046,14 @@ struct vmlab_vmap_area *vmlab_vmap_busy_next(const struct vmlab_vmap_tree *t,
 {
 	(void)t;
 	assert(va && va->state == VMLAB_VA_BUSY);
-	return rb_next(va);
+	return va->list.next;
 }
 
 const struct vmlab_vmap_area *
 vmlab_vmap_free_first(const struct vmlab_vmap_tree *t)
 {
 	assert(t);
-	return t->free_head;
+	return t->free_root.head;
 }
 
 const struct vmlab_vmap_area *
@@ -1029,6 +1091,7 @@ u64 vmlab_vmap_fit_count(const struct vmlab_vmap_tree *t,
 
 struct vmap_check {
 	const struct vmlab_vmap_tree *t;
+	const struct vmap_rb_root *root;
 	const struct vmlab_vmap_area *prev; /* in-order predecessor */
 	const struct vmlab_vmap_area *lst;  /* free list cursor, both passes */
 	u8 state;
@@ -1064,7 +1127,9 @@ static bool check_visit(struct vmap_check *c, const struct vmlab_vmap_area *va)
 	if (is_free && prev && prev->va_end == va->va_start)
 		return check_fail("free blocks not coalesced", prev->va_start,
 				  va->va_start);
-	if (is_free && (c->lst != va || va->list.prev != prev))
+	if (va->list.prev != prev || (!prev && c->root->head != va))
+		return check_fail("list != tree", va->va_start, c->state);
+	if (is_free && c->lst != va)
 		return check_fail("free list != free tree", va->va_start, 0);
 	if (is_free)
 		c->lst = c->lst->list.next;
@@ -1113,7 +1178,8 @@ static int check_rb(struct vmap_check *c, const struct vmlab_vmap_area *n,
 static bool check_tree(const struct vmlab_vmap_tree *t,
 		       const struct vmap_rb_root *root, u8 state, u64 nr)
 {
-	struct vmap_check c = {.t = t, .lst = t->free_head, .state = state};
+	struct vmap_check c = {
+	    .t = t, .root = root, .lst = t->free_root.head, .state = state};
 	bool is_free = state == VMLAB_VA_FREE;
 
 	if (root->augment != is_free)
@@ -1124,7 +1190,9 @@ static bool check_tree(const struct vmlab_vmap_tree *t,
 		return false;
 	if (c.n != nr)
 		return check_fail("node count", c.n, nr);
-	if (is_free && (c.lst || t->free_tail != c.prev))
+	if (root->tail != c.prev || (!nr && root->head))
+		return check_fail("list ends", state, nr);
+	if (is_free && (c.lst || t->free_root.tail != c.prev))
 		return check_fail("free list longer than tree", 0, 0);
 	if (is_free && c.bytes != t->free_bytes)
 		return check_fail("free bytes", c.bytes, t->free_bytes);
@@ -1139,6 +1207,11 @@ bool vmlab_vmap_tree_check(const struct vmlab_vmap_tree *t)
 	if (!check_tree(t, &t->free_root, VMLAB_VA_FREE, t->nr_free) ||
 	    !check_tree(t, &t->busy_root, VMLAB_VA_BUSY, t->nr_busy))
 		return false;
+	if (t->busy_hint && (t->busy_hint->state != VMLAB_VA_BUSY ||
+			     hash_find(t, t->busy_hint->va_start) != t->busy_hint))
+		return check_fail("busy hint not busy", t->busy_hint->va_start, 0);
+	if (!t->busy_hint && t->nr_busy)
+		return check_fail("busy areas but no hint", t->nr_busy, 0);
 	/* Every busy area is found in the hash, so equal counts mean the
 	 * hash holds nothing else. */
 	u64 hashed = 0;

@@ -7,9 +7,10 @@
  *    keyed by va_start and augmented with subtree_max_size, plus a list of
  *    the same blocks in address order (free_vmap_area_root/_list);
  *  - busy areas are caller-owned vmap_area nodes in a second red-black tree
- *    keyed by va_start (vmap_area_root), for lookup by address, and in a
- *    hash by va_start beside it, so that the common lookup (vfree() of
- *    the address vmalloc() returned) is O(1);
+ *    keyed by va_start (vmap_area_root), for lookup by address, threaded
+ *    by a list in address order, and in a hash by va_start beside it, so
+ *    that the common lookup (vfree() of the address vmalloc() returned)
+ *    is O(1), and so is the common insert (right beside the last one);
  *  - reserved space was handed out by vmlab_vmap_alloc_range() but has no
  *    busy node (yet).
  *
@@ -31,7 +32,7 @@ struct vmlab_vmap_area {
 	} rb;
 	struct {
 		struct vmlab_vmap_area *prev, *next;
-	} list;	   /* free list only */
+	} list;	   /* the free or the busy list, by address */
 	struct vmlab_vmap_area *hnext; /* busy only: the by-start hash chain */
 	u8 state;  /* enum vmlab_vmap_state, maintained by the tree */
 	void *vm;  /* owner's vm_struct, opaque here */

@@ -223,10 +223,10 @@ static s64 move_vma(struct vrm *r)
 	assert(v && v->vm_start <= r->addr && r->addr + r->old_len <= v->vm_end);
 	u64 pgoff = linear_page_index(v, r->addr);
 	bool whole = r->addr == v->vm_start && r->old_len == v->vm_end - v->vm_start;
-	uffd_mremap_prep(v); /* no UFFD_FEATURE_EVENT_REMAP: unregistered */
 	struct vmlab_vma *nv = copy_vma(mm, v, r->new_addr, r->new_len, pgoff);
 	if (!nv)
 		return -VMLAB_ENOMEM;
+	uffd_mremap_prep(nv); /* no UFFD_FEATURE_EVENT_REMAP: unregistered */
 	int err = move_page_tables(mm, r->addr, r->new_addr, r->old_len);
 	if (err) {
 		/* Move what went back, then drop the destination. */

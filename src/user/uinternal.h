@@ -623,7 +623,8 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code);
  * as do_huge_pmd_anonymous_page() hands it over). */
 bool uffd_skip_huge_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			  u64 addr);
-/* mremap_userfaultfd_prep() without UFFD_FEATURE_EVENT_REMAP. */
+/* mremap_userfaultfd_prep() without UFFD_FEATURE_EVENT_REMAP: the moved
+ * VMA v loses its registration. */
 void uffd_mremap_prep(struct vmlab_vma *v);
 void uffd_mm_exit(struct vmlab_user_mm *mm); /* the contexts lose the mm */
 void uffd_svc_destroy(struct user_svc *s);

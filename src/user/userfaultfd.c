@@ -524,8 +524,9 @@ static int uffd_change(struct vmlab_uffd *u, u64 start, u64 len, u64 mode,
 			err = -VMLAB_EINVAL;
 		else if (reg && !(c->vm_flags & VMLAB_VM_MAYWRITE))
 			err = -VMLAB_EPERM;
-		else if (reg && c->uffd_ctx && c->uffd_ctx != u)
-			err = -VMLAB_EBUSY;
+		else if (c->uffd_ctx && c->uffd_ctx != u)
+			/* one context per VMA; only its own may unregister */
+			err = reg ? -VMLAB_EBUSY : -VMLAB_EINVAL;
 	}
 	if (!err)
 		err = set_range(mm, first, start, end,
@@ -558,6 +559,8 @@ int vmlab_uffdio_wake(struct vmlab_uffd *u, u64 start, u64 len)
 	return err;
 }
 
+/* 6.18 calls it on the new VMA once it is in place: the part left at
+ * the old address stays registered. */
 void uffd_mremap_prep(struct vmlab_vma *v)
 {
 	assert(v);

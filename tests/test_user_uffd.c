@@ -563,11 +563,28 @@ static void test_sched_monitor_and_handler(void **state)
 
 /* ------------------------------------------------------ against the host */
 
+
+/* Run fn(results) in a forked child: false when the host cannot (no
+ * userfaultfd, exit 2), else its exit status must be 0. */
+static bool host_fork_run(void (*fn)(long *), long *results)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		fn(results);
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+		return false;
+	assert_int_equal(WEXITSTATUS(st), 0);
+	return true;
+}
+
 #define NR_HOST 12
 
 /* The same calls on the model (r) and the host (h): errno-style codes. */
-static void host_run(long *h, u64 *hio)
+static void host_run(long *h)
 {
+	u64 *hio = (u64 *)(void *)(h + NR_HOST);
 	long ps = sysconf(_SC_PAGESIZE);
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK |
 						      UFFD_USER_MODE_ONLY);
@@ -617,14 +634,8 @@ static void test_host_differential(void **state)
 		skip();
 	long *h = t_host_results(NR_HOST * sizeof(long) + 2 * sizeof(u64));
 	u64 *hio = (u64 *)(void *)(h + NR_HOST);
-	pid_t pid = fork();
-	if (pid == 0)
-		host_run(h, hio);
-	int st;
-	waitpid(pid, &st, 0);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+	if (!host_fork_run(host_run, h))
 		skip(); /* no userfaultfd on this host */
-	assert_int_equal(WEXITSTATUS(st), 0);
 	struct env e = t_env(2);
 	long r[NR_HOST];
 	u64 rio[2];
@@ -790,14 +801,8 @@ static void test_host_registration_life(void **state)
 	if (!t_host_is_6_18() || sysconf(_SC_PAGESIZE) != (long)P)
 		skip();
 	long *h = t_host_results(NR_LIFE * sizeof(long));
-	pid_t pid = fork();
-	if (pid == 0)
-		host_life(h);
-	int st;
-	waitpid(pid, &st, 0);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+	if (!host_fork_run(host_life, h))
 		skip(); /* no userfaultfd on this host */
-	assert_int_equal(WEXITSTATUS(st), 0);
 	struct env e = t_env(2);
 	long r[NR_LIFE];
 	const u64 M = VMLAB_UFFDIO_REGISTER_MODE_MISSING;
@@ -848,6 +853,90 @@ static void test_host_registration_life(void **state)
 	t_done(&e);
 }
 
+/* THP and a registered range, on the host (enabled = madvise or always)
+ * and the model: the fault goes to userfaultfd, not to a huge page, and
+ * MADV_COLLAPSE refuses a uffd-armed range with none PTEs (EBUSY, the
+ * thp_scan_exceed_none_pte path) instead of zero-filling missing pages. */
+#define NR_THP 5
+
+static void host_thp(long *h)
+{
+	const long M = 2L << 20, ps = 4096;
+#define E(x) ((x) ? -errno : 0)
+	signal(SIGBUS, life_sig);
+	char *r = mmap(NULL, 2 * M, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = (char *)(((unsigned long)r + M - 1) & ~(M - 1));
+	if (madvise(p, M, MADV_HUGEPAGE))
+		_exit(2);
+	int fd = host_uffd(UFFD_FEATURE_SIGBUS);
+	struct uffdio_register reg = {.range = {(unsigned long)p, (unsigned long)M},
+				      .mode = UFFDIO_REGISTER_MODE_MISSING};
+	h[0] = E(ioctl(fd, UFFDIO_REGISTER, &reg));
+	h[1] = host_touch(p);
+	char src[4096];
+	memset(src, 1, sizeof(src));
+	struct uffdio_copy c = {.dst = (unsigned long)p, .src = (unsigned long)src,
+				.len = (unsigned long)ps};
+	h[2] = E(ioctl(fd, UFFDIO_COPY, &c));
+	h[3] = E(madvise(p, M, VMLAB_MADV_COLLAPSE));
+	h[4] = host_touch(p + ps);
+#undef E
+	_exit(0);
+}
+
+static bool host_thp_mode(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && !strstr(buf, "[never]");
+	fclose(f);
+	return ok;
+}
+
+static void test_host_thp_armed(void **state)
+{
+	(void)state;
+	if (!t_host_is_6_18() || sysconf(_SC_PAGESIZE) != (long)P ||
+	    !host_thp_mode())
+		skip();
+	long *h = t_host_results(NR_THP * sizeof(long));
+	if (!host_fork_run(host_thp, h))
+		skip();
+	struct env e = t_env(2);
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_MADVISE), 0);
+	const u64 M = VMLAB_PMD_SIZE;
+	u64 r0 = (u64)vmlab_mmap(e.mm, 0, 2 * M, RW, ANON, NULL, 0);
+	u64 p = (r0 + M - 1) & ~(M - 1);
+	assert_int_equal(vmlab_madvise(e.mm, p, M, VMLAB_MADV_HUGEPAGE), 0);
+	struct vmlab_uffd *u = t_uffd(&e, VMLAB_UFFD_FEATURE_SIGBUS);
+	long r[NR_THP];
+	r[0] = vmlab_uffdio_register(u, p, M, VMLAB_UFFDIO_REGISTER_MODE_MISSING,
+				     NULL);
+	r[1] = model_touch(e.mm, p);
+	u8 src[P];
+	memset(src, 1, sizeof(src));
+	r[2] = vmlab_uffdio_copy(u, p, src, P, 0, NULL);
+	struct vmlab_thp_vmstat st0, st1;
+	vmlab_user_thp_vmstat(e.m, &st0);
+	r[3] = vmlab_madvise(e.mm, p, M, VMLAB_MADV_COLLAPSE);
+	vmlab_user_thp_vmstat(e.m, &st1);
+	r[4] = model_touch(e.mm, p + P);
+	for (int i = 0; i < NR_THP; i++) {
+		if (r[i] != h[i])
+			fprintf(stderr, "step %d: model %ld, host %ld\n", i, r[i], h[i]);
+		assert_int_equal(r[i], h[i]);
+	}
+	assert_int_equal(vmlab_user_thp_mapped(e.mm, p), 0);
+	assert_int_equal(st1.thp_fault_alloc, 0);
+	assert_int_equal(st1.thp_scan_exceed_none_pte,
+			 st0.thp_scan_exceed_none_pte + 1);
+	vmlab_uffd_close(u);
+	t_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_sched_monitor_and_handler),
 		cmocka_unit_test(test_host_differential),
 		cmocka_unit_test(test_host_registration_life),
+		cmocka_unit_test(test_host_thp_armed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

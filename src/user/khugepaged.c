@@ -70,6 +70,9 @@ static int scan_pmd(struct vmlab_user_mm *mm, u64 haddr, u64 table,
 	u64 none = 0, swap = 0, shared = 0, referenced = 0;
 	bool writable = false;
 	assert(!(haddr & ~HPAGE_PMD_MASK));
+	/* userfaultfd_armed(): a missing page stays the handler's. */
+	const struct vmlab_vma *v = vma_lookup(mm, haddr);
+	bool armed = v && (v->vm_flags & VM_UFFD_FLAGS);
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
 		u64 va = haddr + (i << VMLAB_PAGE_SHIFT);
 		struct vmlab_pte_info in;
@@ -79,7 +82,8 @@ static int scan_pmd(struct vmlab_user_mm *mm, u64 haddr, u64 table,
 			       in.kind == VMLAB_PTE_PROTNONE;
 		if (in.kind == VMLAB_PTE_NONE || is_guard_or_none(m, &in) ||
 		    (present && is_zero_pfn(mm, in.pfn))) {
-			if (cc->is_khugepaged && ++none > k->max_ptes_none) {
+			if (armed || (cc->is_khugepaged &&
+				      ++none > k->max_ptes_none)) {
 				st->thp_scan_exceed_none_pte++;
 				return SCAN_EXCEED_NONE_PTE;
 			}
@@ -197,6 +201,8 @@ static int collapse_errno(int r)
 		return -VMLAB_ENOMEM;
 	case SCAN_PAGE_COUNT:
 		return -VMLAB_EAGAIN;
+	case SCAN_EXCEED_NONE_PTE: /* MADV_COLLAPSE: a userfaultfd-armed VMA */
+		return -VMLAB_EBUSY;
 	default:
 		return -VMLAB_EINVAL;
 	}

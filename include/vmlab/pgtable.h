@@ -169,8 +169,17 @@ u64 vmlab_mk_marker(struct vmlab_machine *m, u32 bits);
 void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
 		      struct vmlab_pte_info *out);
 
+/*
+ * Has mm a table translating va?  Not where the kernel half has its own
+ * root (arm64) and mm is init_mm with a TTBR0 (user) address: a kernel
+ * thread's TTBR0 is reserved_pg_dir, all invalid, and init_mm's root is
+ * the TTBR1 table, whose index for a user address names the linear map.
+ */
+bool vmlab_mm_has_root(const struct vmlab_machine *m,
+		       const struct vmlab_mm *mm, u64 va);
 /* The top-level table translating va for mm (init_mm's for kernel
- * addresses where the kernel half has its own root). */
+ * addresses where the kernel half has its own root); vmlab_mm_has_root()
+ * must hold. */
 u64 vmlab_mm_root(const struct vmlab_machine *m, const struct vmlab_mm *mm,
 		  u64 va);
 /* First address translated by entry index idx of a top-level table of mm. */

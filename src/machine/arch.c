@@ -62,10 +62,18 @@ void vmlab_pte_decode(const struct vmlab_machine *m, u64 entry, int level,
 	m->arch->decode(entry, level, out);
 }
 
+bool vmlab_mm_has_root(const struct vmlab_machine *m,
+		       const struct vmlab_mm *mm, u64 va)
+{
+	assert(mm);
+	return !(m->arch->split_root && mm->is_init && !(va >> 63));
+}
+
 u64 vmlab_mm_root(const struct vmlab_machine *m, const struct vmlab_mm *mm,
 		  u64 va)
 {
 	assert(mm);
+	assert(vmlab_mm_has_root(m, mm, va));
 	/* arm64: TTBR1 (init_mm's tables) translates the upper half. */
 	if (m->arch->split_root && (va >> 63))
 		return m->init_mm.pgd_pfn;

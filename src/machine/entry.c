@@ -137,6 +137,8 @@ int vmlab_lookup_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 {
 	if (!mm || level < VMLAB_LVL_PTE || level > VMLAB_LVL_PGD || !ptep)
 		return -VMLAB_EINVAL;
+	if (!vmlab_mm_has_root(m, mm, va))
+		return -VMLAB_ENOENT;
 	u64 table = vmlab_mm_root(m, mm, va);
 	for (int l = VMLAB_LVL_PGD; l > level; l--) {
 		u64 e = vmlab_get_entry(m, entry_addr(table, va, l));
@@ -156,6 +158,8 @@ int vmlab_translate(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 {
 	if (!mm)
 		return -VMLAB_EINVAL;
+	if (!vmlab_mm_has_root(m, mm, va))
+		return -VMLAB_ENOENT;
 	u64 table = vmlab_mm_root(m, mm, va);
 	vmlab_pgprot_t eff = VMLAB_PAGE_RW | VMLAB_PAGE_USER;
 	for (int l = VMLAB_LVL_PGD; l >= VMLAB_LVL_PTE; l--) {

@@ -174,7 +174,8 @@ int walk_page_range_mm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 start,
 	    ((start | end) & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
 	if (!vmlab_va_canonical(m, start) || !vmlab_va_canonical(m, end - 1) ||
-	    (start >> 63) != ((end - 1) >> 63))
+	    (start >> 63) != ((end - 1) >> 63) ||
+	    !vmlab_mm_has_root(m, mm, start))
 		return -VMLAB_EINVAL;
 	if ((unsigned)ops->walk_lock > VMLAB_PGWALK_VMA_RDLOCK_VERIFY)
 		return -VMLAB_EINVAL;

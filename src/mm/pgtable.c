@@ -24,8 +24,10 @@ static inline u64 level_end(u64 va, int level, u64 end)
 	return next;
 }
 
-static int range_check(const struct vmlab_machine *m, u64 va, u64 size)
+static int range_check(const struct vmlab_machine *m,
+		       const struct vmlab_mm *mm, u64 va, u64 size)
 {
+	assert(mm);
 	if (!size || (va | size) & (VMLAB_PAGE_SIZE - 1))
 		return -VMLAB_EINVAL;
 	if (va + size - 1 < va || !vmlab_va_canonical(m, va) ||
@@ -37,6 +39,10 @@ static int range_check(const struct vmlab_machine *m, u64 va, u64 size)
 		return -VMLAB_EINVAL;
 	/* A range may not straddle the non-canonical hole. */
 	if ((va >> 63) != ((va + size - 1) >> 63))
+		return -VMLAB_EINVAL;
+	/* arm64: init_mm translates no user address (its TTBR0 is
+	 * reserved_pg_dir). */
+	if (!vmlab_mm_has_root(m, mm, va))
 		return -VMLAB_EINVAL;
 	return 0;
 }
@@ -190,7 +196,7 @@ static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags)
 {
-	if (!mm || range_check(m, va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
+	if (!mm || range_check(m, mm, va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
 	if (pa + size < pa || (pa + size) >> VMLAB_PAGE_SHIFT > m->phys.nr_frames)
 		return -VMLAB_EINVAL;
@@ -419,7 +425,7 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 {
 	if (!z->tlb || !z->tlb->mm)
 		return -VMLAB_EINVAL;
-	int err = range_check(m, va, size);
+	int err = range_check(m, z->tlb->mm, va, size);
 	if (err)
 		return err;
 	/* Entries only (tables stay) in a region whose PTE table is

@@ -103,9 +103,9 @@ static bool lookup_address(struct vmlab_machine *m, u64 va, vmlab_ptep_t *ptep,
 			   int *level)
 {
 	assert(ptep && level);
-	if (!canonical(m, va))
+	if (!canonical(m, va) || !vmlab_mm_has_root(m, &m->init_mm, va))
 		return false;
-	u64 table = m->init_mm.pgd_pfn;
+	u64 table = vmlab_mm_root(m, &m->init_mm, va);
 	for (int l = VMLAB_LVL_PGD; l > VMLAB_LVL_PTE; l--) {
 		vmlab_ptep_t p = entry_addr(table, va, l);
 		struct vmlab_pte_info info;

@@ -48,6 +48,14 @@ assert(mm:madvise(a, PAGE, "dontneed"))
 local again
 m:run{[0] = function(c) again = c:user_read(mm, a, 1) end}
 assert(#served == P.pages and again == string.char(string.byte("a") + P.pages - 1))
+-- errno-style failures: a mapped page, a guard marker for ZEROPAGE,
+-- nothing to read on a non-blocking descriptor
+local ok, err, n = u:copy(a, string.rep("z", PAGE))
+assert(not ok and err == "EEXIST" and n == -17)
+ok, err = u:zeropage(a + P.guard * PAGE, PAGE)
+assert(not ok and err == "EEXIST", "ZEROPAGE wants a none PTE")
+ok, err = u:read()
+assert(not ok and err == "EAGAIN")
 local st = u:stats()
 assert(st.faults == P.pages and st.copies == P.pages and st.waiting == 0)
 print(string.format("handler: %d faults served by UFFDIO_COPY, guard page %d " ..

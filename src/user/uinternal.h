@@ -209,12 +209,13 @@ struct user_svc {
 	int mthp_enabled[MTHP_NR_ORDERS];
 	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
 	struct vmlab_user_cost cost;
-	/* userfaultfd.c: live contexts, vm.unprivileged_userfaultfd, and per
-	 * CPU the fault that is to sleep once its locks are dropped (and the
-	 * unaligned address of the fault being handled) */
+	/* userfaultfd.c: live contexts, vm.unprivileged_userfaultfd, the
+	 * faults queued that are to sleep once their locks are dropped (by
+	 * CPU and task), and per CPU the unaligned address of the user
+	 * fault being handled */
 	struct vmlab_uffd *uffds;
 	bool unpriv_uffd;
-	struct uffd_waiter **uffd_wait;
+	struct uffd_waiter *uffd_unslept;
 	u64 *uffd_real;
 };
 

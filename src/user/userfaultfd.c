@@ -30,6 +30,12 @@ struct uffd_waiter {
 	bool read, woken;
 	struct vmlab_lock wait;
 	struct uffd_waiter *next, *prev;
+	/* queued, not yet asleep: the fault of task on cpu */
+	int cpu;
+	u32 task;
+	struct uffd_waiter *unslept_next;
+	/* every waiter of the context until its task frees it */
+	struct uffd_waiter *anext, *aprev;
 };
 
 struct vmlab_uffd {
@@ -42,7 +48,8 @@ struct vmlab_uffd {
 	bool released;
 	bool in_handler;
 	int refs; /* the descriptor, sleeping faults, a running handler */
-	struct uffd_waiter *head, *tail;
+	struct uffd_waiter *head, *tail; /* queued: not woken yet */
+	struct uffd_waiter *all;
 	struct vmlab_lock readq; /* held by UFFD_WAIT_OWNER: nothing to read */
 	vmlab_uffd_handler_fn handler;
 	void *handler_arg;
@@ -72,9 +79,9 @@ static void uffd_free(struct vmlab_uffd *u)
 {
 	struct user_svc *s = u->svc;
 	assert(u->magic == UFFD_MAGIC);
-	while (u->head) { /* sleepers of a run that ended in a deadlock */
-		struct uffd_waiter *w = u->head;
-		u->head = w->next;
+	while (u->all) { /* sleepers of a run that ended in a deadlock */
+		struct uffd_waiter *w = u->all;
+		u->all = w->anext;
 		free(w);
 	}
 	vmlab_cancel_work(s->m, &u->work);
@@ -100,9 +107,8 @@ void uffd_svc_destroy(struct user_svc *s)
 	assert(s);
 	while (s->uffds)
 		uffd_free(s->uffds);
-	free(s->uffd_wait);
 	free(s->uffd_real);
-	s->uffd_wait = NULL;
+	s->uffd_unslept = NULL; /* freed with their contexts */
 	s->uffd_real = NULL;
 }
 
@@ -138,16 +144,10 @@ int vmlab_userfaultfd(struct vmlab_user_mm *mm, int flags,
 		return -VMLAB_EPERM;
 	if (flags & ~(UFFD_SHARED_FCNTL_FLAGS | VMLAB_UFFD_USER_MODE_ONLY))
 		return -VMLAB_EINVAL;
-	if (!s->uffd_wait) {
-		s->uffd_wait = calloc((size_t)s->m->nr_cpus, sizeof(*s->uffd_wait));
+	if (!s->uffd_real) {
 		s->uffd_real = calloc((size_t)s->m->nr_cpus, sizeof(*s->uffd_real));
-		if (!s->uffd_wait || !s->uffd_real) {
-			free(s->uffd_wait);
-			free(s->uffd_real);
-			s->uffd_wait = NULL;
-			s->uffd_real = NULL;
+		if (!s->uffd_real)
 			return -VMLAB_ENOMEM;
-		}
 	}
 	struct vmlab_uffd *u = calloc(1, sizeof(*u));
 	if (!u)
@@ -342,11 +342,17 @@ int handle_userfault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	else
 		u->head = w;
 	u->tail = w;
+	w->anext = u->all;
+	if (u->all)
+		u->all->aprev = w;
+	u->all = w;
 	u->refs++;
 	u->st.faults++;
 	readq_update(u);
-	assert(!s->uffd_wait[cpu]);
-	s->uffd_wait[cpu] = w;
+	w->cpu = cpu;
+	w->task = mm->m->sched_task;
+	w->unslept_next = s->uffd_unslept;
+	s->uffd_unslept = w;
 	return UFFD_FAULT_WAIT;
 }
 
@@ -370,9 +376,12 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code)
 {
 	struct user_svc *s = mm->svc;
 	struct vmlab_machine *m = mm->m;
-	struct uffd_waiter *w = s->uffd_wait[cpu];
+	struct uffd_waiter **pw = &s->uffd_unslept;
+	while (*pw && ((*pw)->cpu != cpu || (*pw)->task != m->sched_task))
+		pw = &(*pw)->unslept_next;
+	struct uffd_waiter *w = *pw;
 	assert(w && uffd_ok(w->ctx) && code);
-	s->uffd_wait[cpu] = NULL;
+	*pw = w->unslept_next;
 	struct vmlab_uffd *u = w->ctx;
 	bool must = must_wait(mm, w->addr), run = in_sched_run(m);
 	/* wake_up_poll(fd_wqh): the monitor learns of it. */
@@ -399,6 +408,12 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code)
 		ret = VMLAB_SIGBUS;
 	}
 	waiter_unlink(u, w);
+	if (w->aprev)
+		w->aprev->anext = w->anext;
+	else
+		u->all = w->anext;
+	if (w->anext)
+		w->anext->aprev = w->aprev;
 	free(w);
 	uffd_put(u);
 	return ret;

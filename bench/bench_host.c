@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * User-mm operations measured against the host: mmap + write + munmap of
- * one page, a guarded thread stack, mprotect of one page, fork of a
- * process with 1,000 touched pages.  Each benchmark times the operation on
+ * one page, mmap + munmap, a first-write anonymous fault (and the same
+ * fault under mmap_lock, model only), a guarded thread stack, mprotect of
+ * one page, fork of a process with 1,000 touched pages.  Each benchmark times the operation on
  * vmlab's model; with `vmlab bench --compare-host` it also runs the same
  * operation, the same number of times, on the kernel of the machine
  * running vmlab, and prints both times and their ratio.  The host figures
@@ -103,6 +104,134 @@ static void bench_mmap_write(struct bench_out *o, u64 n)
 	double ns = time_ops(model_mmap_write, &s, n);
 	model_free(&s);
 	report(o, "user-mmap-write-4k", ns, host_mmap_write, NULL, n);
+}
+
+/* ------------------------------------------------- mmap + munmap */
+
+static void model_mmap_munmap(void *ctx, u64 i)
+{
+	struct model *s = ctx;
+	(void)i;
+	s64 a = vmlab_mmap(s->mm, 0, P, RW, ANON, NULL, 0);
+	if (a < 0 || vmlab_munmap(s->mm, (u64)a, P))
+		die("model mmap+munmap", a);
+}
+
+static void host_mmap_munmap(void *ctx, u64 i)
+{
+	(void)ctx;
+	(void)i;
+	void *p = mmap(NULL, P, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die("host mmap", 0);
+	munmap(p, P);
+}
+
+static void bench_mmap_munmap(struct bench_out *o, u64 n)
+{
+	struct model s = model_new();
+	double ns = time_ops(model_mmap_munmap, &s, n);
+	model_free(&s);
+	report(o, "user-mmap-munmap", ns, host_mmap_munmap, NULL, n);
+}
+
+/* ------------------------------------------ anonymous write fault */
+
+#define FAULT_CHUNK 16384ULL /* pages: 64 MiB mapped at a time */
+
+/* The timed part alone, out of line: bench/callgrind.py counts only
+ * inside it (--toggle-collect), so mmap and munmap stay out of the
+ * per-fault figure.  One write fault per page of [a, a + pages * P). */
+__attribute__((noinline)) static void
+bench_fault_touch(struct vmlab_user_mm *mm, u64 a, u64 pages)
+{
+	for (u64 i = 0; i < pages; i++)
+		if (vmlab_user_write8(mm, 0, a + i * P, 1))
+			die("model write fault", (long long)i);
+}
+
+/* n first-write faults on private anonymous pages (no THP: the model's
+ * default and MADV_NOHUGEPAGE on the host); per_vma_lock false is
+ * CONFIG_PER_VMA_LOCK=n, every fault under mmap_lock. */
+static double model_faults(u64 n, bool per_vma_lock)
+{
+	struct model s = model_new();
+	if (vmlab_user_set_per_vma_lock(s.m, per_vma_lock))
+		die("set_per_vma_lock", 0);
+	/* Steady state: the frames the faults get were used and freed
+	 * before, as a running system's are (the model's first store to a
+	 * frame never written also allocates its host page). */
+	u64 warm = n < FAULT_CHUNK ? n : FAULT_CHUNK;
+	s64 w = vmlab_mmap(s.mm, 0, warm * P, RW, ANON, NULL, 0);
+	for (u64 i = 0; w >= 0 && i < warm; i++)
+		if (vmlab_user_write8(s.mm, 0, (u64)w + i * P, 1))
+			die("model warm-up write", (long long)i);
+	if (w < 0 || vmlab_munmap(s.mm, (u64)w, warm * P))
+		die("model warm-up", w);
+	struct vmlab_user_stats st0;
+	vmlab_user_stats(s.mm, &st0);
+	double busy = 0;
+	for (u64 done = 0; done < n;) {
+		u64 pages = n - done < FAULT_CHUNK ? n - done : FAULT_CHUNK;
+		s64 a = vmlab_mmap(s.mm, 0, pages * P, RW, ANON, NULL, 0);
+		if (a < 0)
+			die("model mmap", a);
+		double t0 = bench_now();
+		bench_fault_touch(s.mm, (u64)a, pages);
+		busy += bench_now() - t0;
+		if (vmlab_munmap(s.mm, (u64)a, pages * P))
+			die("model munmap", 0);
+		done += pages;
+	}
+	struct vmlab_user_stats st;
+	vmlab_user_stats(s.mm, &st);
+	/* The path asked for, every time. */
+	if (st.fault_anon - st0.fault_anon != n ||
+	    st.vma_lock_success - st0.vma_lock_success !=
+		    (per_vma_lock ? n : 0))
+		die("fault path", (long long)st.vma_lock_success);
+	model_free(&s);
+	return busy * 1e9 / (double)n;
+}
+
+static double host_faults(u64 n)
+{
+	double busy = 0;
+	for (u64 done = 0; done < n;) {
+		u64 pages = n - done < FAULT_CHUNK ? n - done : FAULT_CHUNK;
+		volatile char *p = mmap(NULL, pages * P, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("host mmap", 0);
+		madvise((void *)(uintptr_t)p, pages * P, MADV_NOHUGEPAGE);
+		double t0 = bench_now();
+		for (u64 i = 0; i < pages; i++)
+			p[i * P] = 1;
+		busy += bench_now() - t0;
+		munmap((void *)(uintptr_t)p, pages * P);
+		done += pages;
+	}
+	return busy * 1e9 / (double)n;
+}
+
+static void bench_fault(struct bench_out *o, u64 n)
+{
+	const char *b = "user-fault-anon";
+	double ns = model_faults(n, true);
+	bench_figure(o, b, "ns_per_op", ns, "ns");
+	if (!o->compare_host)
+		return;
+	double host_ns = host_faults(n);
+	bench_figure(o, b, "host_ns_per_op", host_ns, "ns");
+	bench_figure(o, b, "host_over_vmlab", host_ns / ns, "x");
+}
+
+/* The same faults with CONFIG_PER_VMA_LOCK off: lock_mm_and_find_vma(). */
+static void bench_fault_mmap_lock(struct bench_out *o, u64 n)
+{
+	bench_figure(o, "user-fault-mmap-lock", "ns_per_op",
+		     model_faults(n, false), "ns");
 }
 
 /* ------------------------------------------ guarded thread stack */
@@ -250,6 +379,15 @@ static void bench_fork(struct bench_out *o, u64 n)
 const struct bench bench_host[] = {
 	{"user-mmap-write-4k", "mmap + write + munmap of 4 KiB (--compare-host)",
 	 bench_mmap_write, 200000},
+	{"user-mmap-munmap", "mmap + munmap of 4 KiB, never touched "
+			     "(--compare-host)",
+	 bench_mmap_munmap, 200000},
+	{"user-fault-anon", "first-write fault of an anonymous page, per-VMA "
+			    "lock path (--compare-host)",
+	 bench_fault, 1u << 18},
+	{"user-fault-mmap-lock", "the same faults under mmap_lock "
+				 "(CONFIG_PER_VMA_LOCK off)",
+	 bench_fault_mmap_lock, 1u << 18},
 	{"user-guard-stack",
 	 "mmap 16+1 pages + MADV_GUARD_INSTALL + munmap (--compare-host)",
 	 bench_guard_stack, 100000},

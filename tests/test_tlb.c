@@ -353,6 +353,61 @@ static void test_lazy_cpu_skipped_then_catches_up(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* should_trim_cpumask() runs only on the flush_tlb_multi() path (another
+ * CPU in mm_cpumask): a local-only flush after the deadline leaves it
+ * where it was, so the next flush that reaches another CPU still trims
+ * that CPU's stale bit.  (The model used to consume the deadline on every
+ * flush: the trim then waited another simulated second.) */
+static void test_trim_deadline_not_consumed_by_local_flush(void **state)
+{
+	(void)state;
+	if (t_arm64())
+		return; /* x86's IPI shootdown; arm64 broadcasts, trims nothing */
+	struct vmlab_machine *m = t_machine(2, 64 * VMLAB_MiB, false);
+	struct vmlab_mm *mm, *other;
+	assert_int_equal(vmlab_mm_create(m, &mm), 0);
+	assert_int_equal(vmlab_mm_create(m, &other), 0);
+	vmlab_switch_mm(m, 0, mm);
+	assert_false(vmlab_mm_cpumask_test(mm, 1));
+	/* Past the deadline: two simulated seconds per PTE store (the
+	 * clock weighs the counters with the current cost table). */
+	struct vmlab_config cfg;
+	vmlab_config_default(&cfg);
+	struct vmlab_cost cost = cfg.cost;
+	cost.pte_write = 2e9;
+	vmlab_set_cost(m, &cost);
+	u64 pa = t_page(m) << 12;
+	assert_int_equal(vmlab_map_range(m, mm, 0x400000, pa, 4096,
+					 VMLAB_PAGE_USER_RW, 0), 0);
+	/* Only CPU 0 in the mask: flush_tlb_func() locally, no trim. */
+	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
+	/* CPU 1 runs mm, then leaves its bit behind (lazy mm_cpumask). */
+	vmlab_switch_mm(m, 1, mm);
+	vmlab_switch_mm(m, 1, other);
+	assert_true(vmlab_mm_cpumask_test(mm, 1));
+	/* No counter reset here: it would take the clock back to 0. */
+	u64 ipis = C(m, ipi_sent);
+	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
+	assert_int_equal(C(m, ipi_sent), ipis + 1); /* the trim's IPI */
+	assert_false(vmlab_mm_cpumask_test(mm, 1));
+	/* The deadline moved now: the next flush trims nothing. */
+	vmlab_switch_mm(m, 1, mm);
+	vmlab_switch_mm(m, 1, other);
+	ipis = C(m, ipi_sent);
+	vmlab_flush_tlb_mm_range(m, 0, mm, 0x400000, 0x401000, 12, false);
+	assert_int_equal(C(m, ipi_sent), ipis);
+	assert_true(vmlab_mm_cpumask_test(mm, 1));
+	vmlab_switch_mm(m, 0, vmlab_init_mm(m));
+	vmlab_switch_mm(m, 1, vmlab_init_mm(m));
+	struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, mm, 0);
+	vmlab_unmap_range(m, &tlb, 0x400000, 4096, true);
+	vmlab_tlb_finish_mmu(m, &tlb);
+	vmlab_mm_destroy(m, mm);
+	vmlab_mm_destroy(m, other);
+	vmlab_machine_destroy(m);
+}
+
 static enum vmlab_fault_ret map_on_fault(struct vmlab_machine *m,
 					 const struct vmlab_fault *f, void *ctx)
 {
@@ -563,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_large_pages_fracture_in_itlb),
 		cmocka_unit_test(test_pcid_keeps_entries_across_switch),
 		cmocka_unit_test(test_lazy_cpu_skipped_then_catches_up),
+		cmocka_unit_test(test_trim_deadline_not_consumed_by_local_flush),
 		cmocka_unit_test(test_fault_handler_retry),
 		cmocka_unit_test(test_inline_accessors),
 		cmocka_unit_test(test_generation_flush_equals_eager),

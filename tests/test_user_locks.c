@@ -43,6 +43,33 @@ static void test_vma_lock_fault(void **state)
 	vmlab_machine_destroy(e.m);
 }
 
+/* CONFIG_PER_VMA_LOCK off (vmlab_user_set_per_vma_lock(m, false)): the
+ * same faults and DONTNEED succeed under mmap_lock and no vma_lock_*
+ * statistic moves; on again, the VMA lock is back. */
+static void test_per_vma_lock_off(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_per_vma_lock(NULL, false), -VMLAB_EINVAL);
+	assert_int_equal(vmlab_user_set_per_vma_lock(e.m, false), 0);
+	s64 a = vmlab_mmap(e.mm, 0, 2 * P, RW, ANON, NULL, 0);
+	assert_true(a > 0);
+	struct vmlab_user_stats s0 = st(e.mm);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a, 1), VMLAB_OK);
+	assert_int_equal(vmlab_madvise(e.mm, (u64)a, P, VMLAB_MADV_DONTNEED), 0);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a + P, 1), VMLAB_OK);
+	struct vmlab_user_stats s1 = st(e.mm);
+	assert_int_equal(s1.fault_anon, s0.fault_anon + 2);
+	assert_int_equal(s1.vma_lock_success, s0.vma_lock_success);
+	assert_int_equal(s1.vma_lock_abort, s0.vma_lock_abort);
+	assert_int_equal(s1.vma_lock_miss, s0.vma_lock_miss);
+	assert_int_equal(vmlab_user_set_per_vma_lock(e.m, true), 0);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a, 1), VMLAB_OK);
+	assert_int_equal(st(e.mm).vma_lock_success, s1.vma_lock_success + 1);
+	assert_int_equal(vmlab_nr_warnings(e.m), 0);
+	vmlab_machine_destroy(e.m);
+}
+
 /* SIGKILL: every mmap_write_lock_killable() caller gives up with EINTR;
  * what needs only a read lock (faults, DONTNEED's VMA lock) goes on. */
 static void test_kill(void **state)
@@ -216,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vma_lock_fault),
+		cmocka_unit_test(test_per_vma_lock_off),
 		cmocka_unit_test(test_kill),
 		cmocka_unit_test(test_guard_install_race),
 		cmocka_unit_test(test_walk_lock_modes),

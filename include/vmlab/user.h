@@ -465,6 +465,12 @@ int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes);
 int vmlab_user_kill(struct vmlab_user_mm *mm);
 bool vmlab_user_fatal_signal_pending(const struct vmlab_user_mm *mm);
 int vmlab_user_set_guard_lock(struct vmlab_machine *m, bool write);
+/* CONFIG_PER_VMA_LOCK (on by default: x86-64 and arm64 select it).  Off,
+ * lock_vma_under_rcu() finds nothing: every fault takes mmap_lock for
+ * reading (lock_mm_and_find_vma) and DONTNEED/FREE take mmap_lock, with
+ * no vma_lock_* statistics (the fault-mmap-lock benchmark compares the
+ * two fault paths).  -EINVAL without the user layer. */
+int vmlab_user_set_per_vma_lock(struct vmlab_machine *m, bool on);
 
 /* ------------------------------------------- transparent huge pages */
 

@@ -181,6 +181,9 @@ void vma_start_write_all(struct vmlab_user_mm *mm)
 struct vmlab_vma *lock_vma_under_rcu(struct vmlab_user_mm *mm, u64 addr)
 {
 	assert(mm && mm->magic == USER_MM_MAGIC);
+	/* CONFIG_PER_VMA_LOCK=n: the stub returns NULL and nothing counts. */
+	if (mm->svc->no_per_vma_lock)
+		return NULL;
 	struct vmlab_vma *v = vma_lookup(mm, addr);
 	if (!v) {
 		mm->ev.vma_lock_abort++; /* no VMA: mmap_lock decides */
@@ -215,6 +218,16 @@ int vmlab_user_kill(struct vmlab_user_mm *mm)
 bool vmlab_user_fatal_signal_pending(const struct vmlab_user_mm *mm)
 {
 	return mm && mm->magic == USER_MM_MAGIC && mm->fatal_signal;
+}
+
+int vmlab_user_set_per_vma_lock(struct vmlab_machine *m, bool on)
+{
+	struct user_svc *s = m ? user_svc(m) : NULL;
+	if (!s)
+		return -VMLAB_EINVAL;
+	s->no_per_vma_lock = !on;
+	assert(s->no_per_vma_lock != on);
+	return 0;
 }
 
 int vmlab_user_set_guard_lock(struct vmlab_machine *m, bool write)

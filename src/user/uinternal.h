@@ -195,6 +195,7 @@ struct user_svc {
 	int *mlock_depth;
 	bool *op_dropped;
 	bool guard_write_lock; /* vmlab_user_set_guard_lock() */
+	bool no_per_vma_lock; /* vmlab_user_set_per_vma_lock(m, false) */
 	/* /sys/kernel/mm/transparent_hugepage/: enabled, use_zero_page, the
 	 * huge zero folio (allocated on first use), khugepaged's knobs and
 	 * its scan cursor (an mm's pid and an address), /proc/vmstat thp_* */

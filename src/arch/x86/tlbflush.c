@@ -204,10 +204,32 @@ static void trace_tlb_flush(struct vmlab_machine *m, int cpu, int reason,
 	vmlab_emit(m, &e);
 }
 
-/* should_trim_cpumask(): at most once a second (simulated), a flush also
- * goes to the CPUs that left the mm, to clear their bits. */
-static bool should_trim_cpumask(struct vmlab_machine *m, struct vmlab_mm *mm)
+/* cpumask_any_but(mm_cpumask(mm), cpu) < nr_cpu_ids: a CPU other than
+ * the initiator's may cache the mm. */
+static bool mm_cpumask_any_but(const struct vmlab_machine *m,
+			       const struct vmlab_mm *mm, int cpu)
 {
+	assert(vmlab_cpu_valid(m, cpu));
+	for (int w = 0; w < (m->nr_cpus + 63) / 64; w++) {
+		u64 bits = mm->cpumask[w];
+		if (w == cpu / 64)
+			bits &= ~(1ULL << (cpu % 64));
+		if (bits)
+			return true;
+	}
+	return false;
+}
+
+/* should_trim_cpumask(): at most once a second (simulated), a flush also
+ * goes to the CPUs that left the mm, to clear their bits.  Linux asks it
+ * only on the flush_tlb_multi() path, when a CPU other than the initiator
+ * is in the mask: a local-only flush neither trims nor moves the
+ * deadline (and costs no reading of the clock). */
+static bool should_trim_cpumask(struct vmlab_machine *m, struct vmlab_mm *mm,
+				int cpu)
+{
+	if (!mm_cpumask_any_but(m, mm, cpu))
+		return false;
 	double now = vmlab_sim_time_ns(m, -1);
 	if (now < mm->next_trim_ns)
 		return false;
@@ -268,7 +290,7 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 	u64 gen = ++mm->tlb_gen;
 	(void)gen;
 	s64 pages = full ? -1 : (s64)range_pages(start, end, stride_shift);
-	bool sent = false, trim = should_trim_cpumask(m, mm);
+	bool sent = false, trim = should_trim_cpumask(m, mm, cpu);
 	for (int i = 0; i < m->nr_cpus; i++) {
 		struct cpu *c = &m->cpu[i];
 		if (!vmlab_mm_cpumask_test(mm, i))

@@ -244,6 +244,13 @@ static void test_split_and_zap(void **state)
 	assert_int_equal(vmlab_mprotect(e.mm, b, M, RW), 0);
 	wr(&e, 1, b, 8); /* exclusive: writable again, or reused on fault */
 	assert_true(huge(e.mm, b));
+	/* PROT_NONE and back: still the huge leaf (not present to the
+	 * hardware, but a PMD-level PROT_NONE entry is one), nothing split */
+	assert_int_equal(vmlab_mprotect(e.mm, b, M, VMLAB_PROT_NONE), 0);
+	assert_true(huge(e.mm, b));
+	assert_int_equal(vmlab_mprotect(e.mm, b, M, RW), 0);
+	assert_true(huge(e.mm, b));
+	assert_int_equal(rd(e.mm, 1, b), 8);
 	assert_int_equal(vs(&e).thp_split_pmd, 2);
 	/* every frame back: folios, split pages, tables */
 	vmlab_user_mm_destroy(e.mm);

@@ -18,8 +18,9 @@
  *
  * Compared with the real kernel (a differential test runs the same random
  * call sequences on the host and compares results, VMA layouts and
- * pagemap bits), the model leaves out: hugetlb (MAP_HUGETLB fails with
- * ENOMEM as with no huge pages reserved), THP for shmem and files
+ * pagemap bits), the model leaves out: hugetlb sizes other than 2 MiB,
+ * hugetlbfs files (MAP_HUGETLB anonymous memory only) and moving or
+ * growing a hugetlb mapping with mremap, THP for shmem and files
  * (anonymous THP is PMD-sized, vmlab_user_set_thp(), and multi-size,
  * vmlab_user_set_mthp());
  * stack growth (MAP_GROWSDOWN
@@ -86,6 +87,11 @@
 #define VMLAB_MAP_SYNC 0x80000
 #define VMLAB_MAP_FIXED_NOREPLACE 0x100000
 #define VMLAB_MAP_UNINITIALIZED 0x4000000
+/* MAP_HUGETLB page sizes: log2 of the size in bits 26-31 (0: default). */
+#define VMLAB_MAP_HUGE_SHIFT 26
+#define VMLAB_MAP_HUGE_MASK 0x3f
+#define VMLAB_MAP_HUGE_2MB (21 << VMLAB_MAP_HUGE_SHIFT)
+#define VMLAB_MAP_HUGE_1GB (30 << VMLAB_MAP_HUGE_SHIFT)
 
 /* mremap flags. */
 #define VMLAB_MREMAP_MAYMOVE 1
@@ -580,6 +586,43 @@ struct vmlab_mthp_stats {
 int vmlab_user_mthp_stats(struct vmlab_machine *m, int order,
 			  struct vmlab_mthp_stats *out); /* 0 or -EINVAL */
 
+/* ------------------------------------------------------------ hugetlb */
+
+/*
+ * hugetlb (mm/hugetlb.c), the 2 MiB hstate only: a per-machine pool of
+ * huge pages, empty at boot.  mmap(MAP_HUGETLB | MAP_ANONYMOUS), with
+ * MAP_HUGE_2MB or no size (MAP_HUGE_1GB and others: EINVAL, as a
+ * kernel without a 1 GiB hstate answers; one with it, x86 with GBPAGES,
+ * says ENOMEM for its empty 1 GiB pool), makes a VM_HUGETLB | VM_DONTEXPAND VMA whose length is rounded
+ * up to 2 MiB and placed 2 MiB aligned (hugetlb_get_unmapped_area; an
+ * unaligned MAP_FIXED address or offset is EINVAL).  The pages are
+ * reserved at mmap time unless MAP_NORESERVE (ENOMEM when the pool
+ * cannot back the mapping); a fault maps a whole zeroed 2 MiB page by one
+ * PMD leaf (SIGBUS when no page is left for it).  munmap, mprotect and
+ * madvise split hugetlb VMAs only at 2 MiB boundaries (EINVAL otherwise);
+ * MADV_DONTNEED needs an aligned start, rounds the end down and gives
+ * private pages back to the pool; guard-region advice, FREE, COLD and
+ * PAGEOUT are EINVAL.  fork shares shared pages and makes private ones
+ * copy-on-write (a COW that finds no page is SIGBUS: the kernel's
+ * stealing the page back from the children for the owner is not
+ * modelled); the child has no reservation.  Hugetlb pages count in no
+ * RSS (vmlab_vma_info.hugetlb_pages).
+ */
+/* /proc/sys/vm/nr_hugepages: as many pages as memory allows (pages in use
+ * or reserved stay; those above count become surplus).  0 or -EINVAL. */
+int vmlab_user_set_nr_hugepages(struct vmlab_machine *m, u64 count);
+/* /proc/sys/vm/nr_overcommit_hugepages (default 0). */
+int vmlab_user_set_nr_overcommit_hugepages(struct vmlab_machine *m,
+					   u64 count);
+/* /proc/meminfo's HugePages_Total, _Free, _Rsvd, _Surp, Hugepagesize. */
+struct vmlab_hugetlb_meminfo {
+	u64 total, free, rsvd, surp;
+	u64 overcommit; /* nr_overcommit_hugepages */
+	u64 page_size;  /* bytes */
+};
+int vmlab_user_hugetlb_meminfo(struct vmlab_machine *m,
+			       struct vmlab_hugetlb_meminfo *out);
+
 /* The swap area (one per machine, created on first use with a quarter of
  * RAM unless sized here first).  -VMLAB_EBUSY once in use. */
 int vmlab_swap_setup(struct vmlab_machine *m, u64 pages);
@@ -601,6 +644,7 @@ struct vmlab_vma_info {
 	u64 swap_pages;   /* swap entries */
 	u64 guard_pages;  /* guard markers */
 	u64 thp_pages;    /* AnonHugePages: pages mapped by huge PMDs */
+	u64 hugetlb_pages; /* Private_Hugetlb + Shared_Hugetlb, 4 KiB units */
 };
 
 u64 vmlab_user_nr_vmas(const struct vmlab_user_mm *mm); /* map_count */

@@ -444,6 +444,8 @@ static int __handle_mm_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 {
 	int r;
 	assert(v->vm_start <= addr && addr < v->vm_end);
+	if (v->vm_flags & VMLAB_VM_HUGETLB)
+		return hugetlb_fault(mm, v, cpu, addr, write);
 	if (vma_is_anonymous(v) && !uffd_skip_huge_fault(mm, v, addr) &&
 	    huge_pmd_fault(mm, v, cpu, addr, write, &r))
 		return r;

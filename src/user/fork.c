@@ -125,6 +125,9 @@ int copy_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 	(void)src_g;
 	assert(dv->vm_start == sv->vm_start && dv->vm_end == sv->vm_end);
 	assert(!(sv->vm_flags & VMLAB_VM_WIPEONFORK) && dv->mm == dst);
+	/* hugetlb page tables are always copied. */
+	if (sv->vm_flags & VMLAB_VM_HUGETLB)
+		return copy_hugetlb_page_range(dst, dv, src, sv);
 	/* vma_needs_copy(): the child's VM_COPY_ON_FORK flags (guard markers
 	 * may be there: VM_MAYBE_GUARD) or the parent's anon_vma; faults
 	 * rebuild everything else. */
@@ -190,6 +193,8 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 			n->file = v->file;
 			file_get(n->file);
 		}
+		if (v->vm_flags & VMLAB_VM_HUGETLB)
+			hugetlb_vma_dup(n, v, true);
 		if (v->anon_vma && !(v->vm_flags & VMLAB_VM_WIPEONFORK)) {
 			/* anon_vma_fork(): the parent's chain plus our own. */
 			struct uanon_vma *av = calloc(1, sizeof(*av));

@@ -111,8 +111,11 @@ bool pmd_trans_huge(struct vmlab_machine *m, u64 e, struct vmlab_pte_info *in)
 {
 	assert(in);
 	m->arch->decode(e, VMLAB_LVL_PMD, in);
-	return (in->kind == VMLAB_PTE_LEAF || in->kind == VMLAB_PTE_PROTNONE) &&
-	       m->arch->is_large(e, VMLAB_LVL_PMD);
+	/* A PROT_NONE entry is not present to the hardware (no large bit
+	 * to it), but at the PMD level it can only be a huge leaf. */
+	if (in->kind == VMLAB_PTE_PROTNONE)
+		return true;
+	return in->kind == VMLAB_PTE_LEAF && m->arch->is_large(e, VMLAB_LVL_PMD);
 }
 
 bool is_huge_zero_pfn(const struct vmlab_user_mm *mm, u64 pfn)
@@ -131,7 +134,7 @@ int vmlab_user_thp_mapped(struct vmlab_user_mm *mm, u64 addr)
 	return pmd_trans_huge(mm->m, vmlab_get_entry(mm->m, pmdp), &in);
 }
 
-static u64 mk_huge_pmd(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot)
+u64 mk_huge_pmd(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot)
 {
 	assert(!(pfn & (HPAGE_PMD_NR - 1)));
 	assert(prot & (VMLAB_PAGE_USER | VMLAB_PAGE_PROTNONE));
@@ -145,7 +148,7 @@ static void set_pmd(struct vmlab_user_mm *mm, u64 haddr, vmlab_ptep_t pmdp,
 }
 
 /* flush_pmd_tlb_range() plus the secondary TLBs. */
-static void flush_pmd_range(struct vmlab_user_mm *mm, int cpu, u64 haddr)
+void flush_pmd_range(struct vmlab_user_mm *mm, int cpu, u64 haddr)
 {
 	vmlab_flush_tlb_mm_range(mm->m, cpu, mm->hw, haddr,
 				 haddr + VMLAB_PMD_SIZE, VMLAB_PMD_SHIFT, false);
@@ -387,6 +390,9 @@ int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr)
 	u64 e = vmlab_get_entry(m, pmdp);
 	if (!pmd_trans_huge(m, e, &in))
 		return 0;
+	/* A hugetlb page is never split (the hugetlb paths never ask). */
+	if (upage(m, in.pfn)->private_ & PGP_HUGETLB)
+		return -VMLAB_EINVAL;
 	u64 table;
 	if (vmlab_pgtable_alloc(m, VMLAB_LVL_PTE, &table))
 		return -VMLAB_ENOMEM;

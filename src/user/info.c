@@ -8,7 +8,7 @@
 #include "user/swapops.h"
 
 struct count_ctx {
-	u64 rss, anon, swap, guard, thp;
+	u64 rss, anon, swap, guard, thp, hugetlb;
 	bool pfnmap;
 };
 
@@ -24,6 +24,11 @@ static int count_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
 	(void)huge;
 	if (is_huge_zero_pfn(mm, in.pfn))
 		return 0;
+	/* smaps_hugetlb_range(): hugetlb pages are not in Rss. */
+	if (upage(mm->m, in.pfn)->private_ & PGP_HUGETLB) {
+		c->hugetlb += PAGES(hi - lo);
+		return 0;
+	}
 	c->rss += PAGES(hi - lo);
 	c->anon += PAGES(hi - lo);
 	c->thp += PAGES(hi - lo);
@@ -82,6 +87,7 @@ static void fill_info(struct vmlab_user_mm *mm, const struct vmlab_vma *v,
 		.anon_vma_id = v->anon_vma ? v->anon_vma->id : 0,
 		.rss_pages = c.rss, .anon_pages = c.anon, .swap_pages = c.swap,
 		.guard_pages = c.guard, .thp_pages = c.thp,
+		.hugetlb_pages = c.hugetlb,
 	};
 }
 
@@ -217,7 +223,7 @@ static u64 pmd_pagemap(struct vmlab_user_mm *mm, u64 va)
 		return r;
 	const struct vmlab_page *pg = upage(mm->m, in.pfn);
 	/* PM_MMAP_EXCLUSIVE: the folio mapped once (6.18: whole-folio). */
-	if (pg->private_ & PGP_THP ? pg->mapcount == 1 :
+	if (pg->private_ & (PGP_THP | PGP_HUGETLB) ? pg->mapcount == 1 :
 				     upage(mm->m, pfn)->mapcount == 1)
 		r |= VMLAB_PM_MMAP_EXCLUSIVE;
 	return r;

@@ -69,6 +69,17 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 	u64 forbidden = VMLAB_VM_PFNMAP;
 	assert(a->tlb && a->tlb->mm == a->mm);
 	assert(v->vm_start <= start && start < end && end <= v->vm_end);
+	if (v->vm_flags & VMLAB_VM_HUGETLB) {
+		/* madvise_dontneed_free_valid_vma(): DONTNEED only, from a
+		 * huge-page boundary, the end rounded down (no data loss
+		 * beyond what was asked). */
+		if (a->behavior == VMLAB_MADV_FREE || (start & ~HPAGE_PMD_MASK))
+			return -VMLAB_EINVAL;
+		end &= HPAGE_PMD_MASK;
+		if (end <= start)
+			return 0;
+		forbidden = 0;
+	}
 	if (a->behavior != VMLAB_MADV_DONTNEED_LOCKED)
 		forbidden |= VMLAB_VM_LOCKED;
 	if (v->vm_flags & forbidden)
@@ -322,7 +333,7 @@ static int madvise_vma_behavior(struct madv *a, struct vmlab_vma **pv,
 		nf &= ~VMLAB_VM_DONTCOPY;
 		break;
 	case VMLAB_MADV_WIPEONFORK:
-		if (v->file || (nf & VMLAB_VM_SHARED))
+		if (!vma_is_anonymous(v) || (nf & VMLAB_VM_SHARED))
 			return -VMLAB_EINVAL; /* anonymous private only */
 		nf |= VMLAB_VM_WIPEONFORK;
 		break;

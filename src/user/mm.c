@@ -22,6 +22,7 @@ static void user_svc_destroy(struct vmlab_machine *m)
 	/* Every user mapping of the zero page went with its mm. */
 	assert(upage(m, s->zero_pfn)->mapcount == 0);
 	thp_destroy(s);
+	hugetlb_destroy(s);
 	vmlab_free_pages(m, -1, s->zero_pfn, 0);
 	if (m->fault_fn == user_fault_handler && m->fault_ctx == s)
 		vmlab_set_fault_handler(m, s->prev_fn, s->prev_ctx);

@@ -175,6 +175,42 @@ static u64 thp_get_area(struct vmlab_user_mm *mm, u64 addr, u64 len, u64 off,
 	return (u64)ret + off_sub;
 }
 
+/*
+ * hugetlb_get_unmapped_area(): MAP_FIXED must be 2 MiB aligned; a hint is
+ * aligned up; the search asks for a 2 MiB-aligned start (align_mask): the
+ * highest aligned fit below mmap_base, gap by gap.  len is a multiple of
+ * 2 MiB already (ksys_mmap_pgoff()).
+ */
+static s64 hugetlb_get_area(struct vmlab_user_mm *mm, u64 addr, u64 len,
+			    int flags)
+{
+	const u64 size = VMLAB_PMD_SIZE;
+	assert(len && !(len & (size - 1)));
+	if (flags & VMLAB_MAP_FIXED)
+		return (addr & (size - 1)) ? -VMLAB_EINVAL : (s64)addr;
+	if (len > TASK_SIZE_OF(mm))
+		return -VMLAB_ENOMEM;
+	u64 a = (addr + size - 1) & ~(size - 1);
+	if (addr && a >= addr && hint_valid(mm, a, len) && hint_free(mm, a, len))
+		return (s64)a;
+	if (!mm->mmap_topdown || (flags & VMLAB_MAP_32BIT)) {
+		u64 r = thp_get_area(mm, 0, len, 0, flags);
+		return r ? (s64)r : -VMLAB_ENOMEM;
+	}
+	for (u64 high = mm->mmap_base;;) {
+		s64 r = unmapped_area_topdown(mm, len, VMLAB_PAGE_SIZE, high);
+		if (r < 0)
+			return r;
+		a = (u64)r & ~(size - 1);
+		if (a >= VMLAB_PAGE_SIZE && hint_free(mm, a, len))
+			return (s64)a;
+		/* The VMA below the highest fit is in the way: look lower. */
+		struct vmlab_vma *v = find_vma(mm, a);
+		assert(v && v->vm_start < high);
+		high = v->vm_start;
+	}
+}
+
 /* __get_unmapped_area(). */
 s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		      u64 addr, u64 len, u64 pgoff, int flags)
@@ -182,7 +218,11 @@ s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 	if (len > TASK_SIZE_OF(mm))
 		return -VMLAB_ENOMEM;
 	s64 r = 0;
-	if (file && file->thp_area) {
+	if (!file && (flags & VMLAB_MAP_HUGETLB)) {
+		r = hugetlb_get_area(mm, addr, len, flags);
+		if (r == 0)
+			return -VMLAB_ENOMEM; /* (mmap_min_addr is above) */
+	} else if (file && file->thp_area) {
 		/* thp_get_unmapped_area(), the f_op of ext4, xfs, btrfs... */
 		r = (s64)thp_get_area(mm, addr, len, pgoff << VMLAB_PAGE_SHIFT,
 				      flags);
@@ -261,10 +301,6 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 	assert((!prev || prev->vm_end <= start) && (!next || next->vm_start >= end));
 	ug_init(&g, mm, user_cpu(mm));
 	unmap_vmas(&g, first, start, end);
-	for (struct vmlab_vma *v = first, *n; v; v = n) {
-		n = v == last ? NULL : v->next;
-		vma_remove(mm, v);
-	}
 	free_pgtables(&g, start, end, prev ? prev->vm_end : 0,
 		      next ? next->vm_start : 0);
 	if (vmlab_mutant(mm->m, VMLAB_MUT_FREE_PGTABLES_NO_FLUSH))
@@ -272,6 +308,13 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 	if (vmlab_mutant(mm->m, VMLAB_MUT_MUNMAP_NO_FLUSH))
 		ug_drop_flush(&g);
 	ug_finish(&g);
+	/* remove_vma() after unmap_region(), as vms_complete_munmap_vmas()
+	 * does: a hugetlb VMA's close sees its pages freed (and their
+	 * reservations restored) first. */
+	for (struct vmlab_vma *v = first, *n; v; v = n) {
+		n = v == last ? NULL : v->next;
+		vma_remove(mm, v);
+	}
 }
 
 int do_munmap(struct vmlab_user_mm *mm, u64 start, u64 len)
@@ -316,9 +359,10 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 	int err = munmap_split(mm, addr, end, &first, &last);
 	if (err)
 		return err;
-	/* Private writable memory is committed (VM_ACCOUNT). */
+	/* Private writable memory is committed (VM_ACCOUNT); hugetlb has
+	 * its own reservations. */
 	if ((vm_flags & (VMLAB_VM_NORESERVE | VMLAB_VM_SHARED |
-			 VMLAB_VM_WRITE)) == VMLAB_VM_WRITE)
+			 VMLAB_VM_WRITE | VMLAB_VM_HUGETLB)) == VMLAB_VM_WRITE)
 		vm_flags |= VMLAB_VM_ACCOUNT;
 	if (first)
 		munmap_vmas(mm, first, last);
@@ -333,7 +377,8 @@ s64 mmap_region(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 addr,
 		return (s64)addr;
 	}
 	bool own_file = false;
-	if (!file && (vm_flags & VMLAB_VM_SHARED)) {
+	if (!file && (vm_flags & VMLAB_VM_SHARED) &&
+	    !(vm_flags & VMLAB_VM_HUGETLB)) {
 		/* shmem_zero_setup(): anonymous shared memory is a file. */
 		file = shmem_zero_setup(mm->svc, len, &err);
 		if (!file)
@@ -378,14 +423,18 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 	const struct vmlab_file *fd = file;
 	if (file)
 		file = file_inode(file);
-	/* MAP_HUGETLB makes a hugetlbfs file, which MAP_DROPPABLE cannot map
-	 * (EINVAL, checked early here); otherwise no huge pages are
-	 * reserved. */
-	if ((flags & VMLAB_MAP_HUGETLB) && !file &&
-	    (flags & VMLAB_MAP_TYPE) == VMLAB_MAP_DROPPABLE)
+	/* ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs is
+	 * EINVAL; anonymous, it makes a hugetlbfs file of the length rounded
+	 * to the huge page size (an unknown MAP_HUGE_* size is EINVAL). */
+	bool huge = flags & VMLAB_MAP_HUGETLB;
+	if (huge && file)
 		return -VMLAB_EINVAL;
-	if ((flags & VMLAB_MAP_HUGETLB) && !file)
-		return -VMLAB_ENOMEM;
+	if (huge) {
+		int err;
+		len = hugetlb_mmap_len(flags, len, &err);
+		if (err)
+			return err;
+	}
 	if (!len)
 		return -VMLAB_EINVAL;
 	u64 pgoff = off >> VMLAB_PAGE_SHIFT;
@@ -404,10 +453,10 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 	if (mm->map_count > MAX_MAP_COUNT)
 		return -VMLAB_ENOMEM;
 	int type = flags & VMLAB_MAP_TYPE;
-	if (file) {
+	if (file || huge) {
 		/* ext4 sets FOP_MMAP_SYNC: MAP_SYNC gets past the mask */
 		u64 mask = LEGACY_MAP_MASK |
-			   (file->regular ? VMLAB_MAP_SYNC : 0);
+			   (file && file->regular ? VMLAB_MAP_SYNC : 0);
 		if (type == VMLAB_MAP_SHARED_VALIDATE && (flags & ~mask))
 			return -VMLAB_EOPNOTSUPP;
 		if (type != VMLAB_MAP_SHARED && type != VMLAB_MAP_PRIVATE &&
@@ -438,7 +487,9 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		vm_flags |= VMLAB_VM_NOHUGEPAGE; /* 6.7+, with THP built in */
 	if (type == VMLAB_MAP_SHARED || type == VMLAB_MAP_SHARED_VALIDATE)
 		vm_flags |= VMLAB_VM_SHARED | VMLAB_VM_MAYSHARE;
-	u64 vma_flags_clear = 0;
+	/* __mmap_complete(): a hugetlb VMA is never VM_LOCKED (it is still
+	 * populated, as the flag asked). */
+	u64 vma_flags_clear = huge ? VM_LOCKED_MASK : 0;
 	if (type == VMLAB_MAP_DROPPABLE) {
 		assert(!file);
 		/* Neither locked nor a stack; no reservation, not copied on
@@ -465,15 +516,33 @@ static s64 do_mmap(struct vmlab_user_mm *mm, bool *populate, u64 addr,
 		if (err)
 			return err;
 	}
-	if (!file)
+	if (!file && !huge)
 		pgoff = type != VMLAB_MAP_SHARED ? PAGES(addr) : 0;
 	if (flags & VMLAB_MAP_NORESERVE)
 		vm_flags |= VMLAB_VM_NORESERVE; /* overcommit heuristic */
 	assert(addr + len <= TASK_SIZE_OF(mm));
+	/* hugetlbfs_file_mmap(): VM_HUGETLB | VM_DONTEXPAND and the
+	 * reservation, made before anything is unmapped here. */
+	struct hugetlb_obj *ho = NULL;
+	if (huge) {
+		int err;
+		vm_flags |= VMLAB_VM_HUGETLB | VMLAB_VM_DONTEXPAND;
+		ho = hugetlb_reserve(mm, pgoff, len, vm_flags, &err);
+		if (!ho)
+			return err;
+	}
 	r = mmap_region(mm, file, addr, len, vm_flags & ~vma_flags_clear, pgoff);
-	if (r < 0)
+	if (r < 0) {
+		if (ho)
+			hugetlb_obj_put(mm->svc, ho);
 		return r;
+	}
 	assert((u64)r == addr);
+	if (ho) {
+		struct vmlab_vma *v = vma_lookup(mm, addr);
+		assert(v && v->vm_end == addr + len && !v->hugetlb);
+		v->hugetlb = ho;
+	}
 	/* __mm_populate() runs after mmap_lock is released */
 	*populate = (vm_flags & VMLAB_VM_LOCKED) ||
 		    (flags & (VMLAB_MAP_POPULATE | VMLAB_MAP_NONBLOCK)) ==

@@ -406,6 +406,20 @@ s64 vmlab_mremap(struct vmlab_user_mm *mm, u64 old_addr, u64 old_len,
 	if (flags & VMLAB_MREMAP_FIXED)
 		vma_start_write_range(mm, new_addr, new_addr + r.new_len);
 	s64 res;
+	struct vmlab_vma *hv = vma_lookup(mm, r.addr);
+	if (hv && (hv->vm_flags & VMLAB_VM_HUGETLB)) {
+		/* align_hugetlb(): lengths rounded to 2 MiB, both addresses
+		 * aligned, no growth (the reservation cannot follow).  What is
+		 * left is shrinking in place; moving a hugetlb mapping
+		 * (MREMAP_FIXED, DONTUNMAP) is not modelled: EINVAL. */
+		r.old_len = (r.old_len + VMLAB_PMD_SIZE - 1) & HPAGE_PMD_MASK;
+		r.new_len = (r.new_len + VMLAB_PMD_SIZE - 1) & HPAGE_PMD_MASK;
+		if (((r.addr | new_addr) & ~HPAGE_PMD_MASK) ||
+		    r.new_len > r.old_len || implies_new_addr(&r)) {
+			mmap_write_unlock(mm);
+			return -VMLAB_EINVAL;
+		}
+	}
 	if ((flags & VMLAB_MREMAP_FIXED) && r.old_len == r.new_len) {
 		res = remap_move(&r);
 	} else {

@@ -46,6 +46,8 @@
 #define PGP_ANON_EXCLUSIVE (1ULL << 0) /* PageAnonExclusive */
 #define PGP_LAZYFREE (1ULL << 1)       /* MADV_FREE'd, clean: droppable */
 #define PGP_THP (1ULL << 2) /* head of a PMD-sized anonymous folio (order 9) */
+#define PGP_HUGETLB (1ULL << 3) /* head of a 2 MiB hugetlb folio (pool page) */
+#define PG_OWNER_HUGETLB 'H'
 #define HPAGE_PMD_ORDER 9
 #define HPAGE_PMD_NR 512ULL
 /* mTHP orders with an anonymous control: 2 .. HPAGE_PMD_ORDER. */
@@ -84,6 +86,9 @@ struct vmlab_vma {
 	u64 vm_lock_seq;
 	/* vm_userfaultfd_ctx: set exactly when VM_UFFD_FLAGS are */
 	struct vmlab_uffd *uffd_ctx;
+	/* VM_HUGETLB: the reservation map and (shared) page cache of the
+	 * hugetlbfs inode behind it (hugetlb.c); NULL when none */
+	struct hugetlb_obj *hugetlb;
 };
 
 /* Page-cache slot of a file: 0 hole, pfn << 1 a page, off << 1 | 1 swap. */
@@ -209,6 +214,12 @@ struct user_svc {
 	/* hugepages-<size>kB/: enabled (VMLAB_THP_*) and stats, by order */
 	int mthp_enabled[MTHP_NR_ORDERS];
 	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
+	/* the 2 MiB hstate's pool (hugetlb.c): /proc/meminfo HugePages_* */
+	struct hugetlb_pool {
+		u64 nr, free, resv, surplus, overcommit;
+		u64 *free_list; /* head pfns of the free pages, LIFO */
+		u64 cap;
+	} hp;
 	struct vmlab_user_cost cost;
 	/* userfaultfd.c: live contexts, vm.unprivileged_userfaultfd, the
 	 * faults queued that are to sleep once their locks are dropped (by
@@ -307,7 +318,8 @@ static inline bool vma_is_fork_child(const struct vmlab_vma *v)
 }
 static inline bool vma_is_anonymous(const struct vmlab_vma *v)
 {
-	return !v->file;
+	/* A hugetlb VMA has a (hugetlbfs) file and vm_ops in Linux. */
+	return !v->file && !(v->vm_flags & VMLAB_VM_HUGETLB);
 }
 static inline u64 vma_pages(const struct vmlab_vma *v)
 {
@@ -595,6 +607,43 @@ int thp_alloc_anon(struct vmlab_user_mm *mm, int cpu, u64 *pfn);
  * the VMA allows, rss counted. */
 void thp_map_pmd(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 haddr,
 		 vmlab_ptep_t pmdp, u64 pfn);
+
+/* The PMD leaf of pfn with prot; flush_pmd_tlb_range() plus the
+ * secondary TLBs. */
+u64 mk_huge_pmd(struct vmlab_machine *m, u64 pfn, vmlab_pgprot_t prot);
+void flush_pmd_range(struct vmlab_user_mm *mm, int cpu, u64 haddr);
+
+/* --------------------------------------------------------- hugetlb.c */
+
+struct hugetlb_obj;
+/* ksys_mmap_pgoff()'s MAP_HUGETLB part and hugetlbfs_file_mmap():
+ * the huge-page length of the mapping (0 with *err set: EINVAL for an
+ * unknown MAP_HUGE_* size). */
+u64 hugetlb_mmap_len(int flags, u64 len, int *err);
+/* hugetlb_get_unmapped_area() is in mmap.c; this is the reservation
+ * (hugetlb_reserve_pages): a new object for the mapping of [pgoff,
+ * pgoff + len) or NULL with *err (-ENOMEM: the pool cannot back it,
+ * -EINVAL: pgoff not huge-page aligned). */
+struct hugetlb_obj *hugetlb_reserve(struct vmlab_user_mm *mm, u64 pgoff,
+				    u64 len, u64 vm_flags, int *err);
+/* Give back an object mmap_region() did not attach. */
+void hugetlb_obj_put(struct user_svc *s, struct hugetlb_obj *o);
+/* split_vma() / fork / vma_remove() of a hugetlb VMA. */
+void hugetlb_vma_dup(struct vmlab_vma *n, const struct vmlab_vma *v,
+		     bool fork);
+void hugetlb_vma_close(struct vmlab_vma *v);
+/* hugetlb_fault(): 0 or the signal. */
+int hugetlb_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		  u64 addr, bool write);
+void hugetlb_zap_range(struct ugather *g, struct vmlab_vma *v, u64 start,
+		       u64 end);
+void hugetlb_change_protection(struct ugather *g, struct vmlab_vma *v,
+			       u64 start, u64 end);
+int copy_hugetlb_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
+			    struct vmlab_user_mm *src, struct vmlab_vma *sv);
+/* free_huge_folio(): a folio's last reference went (page_put). */
+void free_huge_folio(struct vmlab_machine *m, int cpu, u64 pfn);
+void hugetlb_destroy(struct user_svc *s);
 
 /* ------------------------------------------------------ khugepaged.c */
 

@@ -26,6 +26,11 @@ void page_put(struct vmlab_machine *m, int cpu, u64 pfn)
 		return;
 	}
 	assert(pg->mapcount == 0);
+	/* A hugetlb folio goes back into its pool. */
+	if (pg->private_ & PGP_HUGETLB) {
+		free_huge_folio(m, cpu, pfn);
+		return;
+	}
 	/* A PMD-mapped THP goes back as the order-9 block it is. */
 	int order = (pg->private_ & PGP_THP) ? HPAGE_PMD_ORDER : 0;
 	assert(!order || pg->order == HPAGE_PMD_ORDER);

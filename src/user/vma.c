@@ -32,7 +32,7 @@ struct vmlab_vma *vma_alloc(struct vmlab_user_mm *mm)
 
 void vma_free(struct vmlab_vma *v)
 {
-	assert(!v->anon_vma && !v->file);
+	assert(!v->anon_vma && !v->file && !v->hugetlb);
 	/* vma_mark_detached() waited for the readers: none may be left. */
 	assert(!v->vm_lock.owner);
 	v->mm->ev.vma_free++;
@@ -82,6 +82,7 @@ void vma_remove(struct vmlab_user_mm *mm, struct vmlab_vma *v)
 		v->file = NULL;
 		vmlab_file_put(f);
 	}
+	hugetlb_vma_close(v);
 	vma_drop_anon(v);
 	vma_free(v);
 	vma_debug_check(mm);
@@ -157,6 +158,9 @@ int split_vma(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 	assert(!(addr & (VMLAB_PAGE_SIZE - 1)));
 	if (check_count && mm->map_count >= MAX_MAP_COUNT)
 		return -VMLAB_ENOMEM;
+	/* hugetlb_vm_op_split(): hugetlb VMAs split at huge pages only. */
+	if ((v->vm_flags & VMLAB_VM_HUGETLB) && (addr & ~HPAGE_PMD_MASK))
+		return -VMLAB_EINVAL;
 	struct vmlab_vma *n = vma_alloc(mm);
 	if (!n)
 		return -VMLAB_ENOMEM;
@@ -171,6 +175,8 @@ int split_vma(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 		n->file = v->file;
 		file_get(n->file);
 	}
+	if (v->vm_flags & VMLAB_VM_HUGETLB)
+		hugetlb_vma_dup(n, v, false);
 	if (new_below) {
 		n->vm_end = addr;
 		v->vm_start = addr;

@@ -141,6 +141,11 @@ void zap_vma_range(struct ugather *g, struct vmlab_vma *v, u64 start,
 		   u64 end, const struct zap_details *d)
 {
 	assert(v->vm_start <= start && end <= v->vm_end);
+	if (v->vm_flags & VMLAB_VM_HUGETLB) {
+		/* __unmap_hugepage_range(): no markers, no swap */
+		hugetlb_zap_range(g, v, start, end);
+		return;
+	}
 	struct zap_ctx z = {.g = g, .v = v, .d = d};
 	for_each_pmd(g->mm, start, end, zap_table, zap_pmd, &z);
 }
@@ -254,6 +259,10 @@ void change_protection(struct ugather *g, struct vmlab_vma *v, u64 start,
 		       u64 end, bool try_writable)
 {
 	assert(v->vm_start <= start && end <= v->vm_end);
+	if (v->vm_flags & VMLAB_VM_HUGETLB) {
+		hugetlb_change_protection(g, v, start, end);
+		return;
+	}
 	struct prot_ctx c = {.g = g, .v = v,
 			     .newprot = vm_get_page_prot(v->vm_flags),
 			     .try_writable = try_writable};

@@ -194,11 +194,13 @@ static void test_fault_pmd_leaf(void **state)
 	assert_int_equal(rd(e.mm, 0, va + M + 8), 0);
 	assert_true(pmd_leaf(e.mm, va + M));
 	assert_pool(&e, 2, 0, 0, 0);
-	/* MAP_POPULATE faults it all in at mmap. */
+	/* MAP_LOCKED populates at mmap, and a hugetlb VMA is never
+	 * VM_LOCKED (__mmap_complete()). */
 	assert_int_equal(vmlab_munmap(e.mm, va, 2 * M), 0);
 	assert_pool(&e, 2, 2, 0, 0);
-	s64 a = vmlab_mmap(e.mm, 0, M, RW, HUGE | VMLAB_MAP_POPULATE, NULL, 0);
+	s64 a = vmlab_mmap(e.mm, 0, M, RW, HUGE | VMLAB_MAP_LOCKED, NULL, 0);
 	assert_true(a > 0 && pmd_leaf(e.mm, (u64)a));
+	assert_false(vma(e.mm, (u64)a).flags & VMLAB_VM_LOCKED);
 	assert_pool(&e, 2, 1, 0, 0);
 	/* PROT_NONE: SIGSEGV, and the page comes back with access. */
 	wr(e.mm, 0, (u64)a, 7);

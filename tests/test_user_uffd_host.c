@@ -391,12 +391,141 @@ static void test_host_thp_armed(void **state)
 	t_done(&e);
 }
 
+/* Where UFFDIO_COPY / ZEROPAGE may fill: through another context (no
+ * check that it owns the range), a read-only VMA (then a write is
+ * SIGSEGV until mprotect), private and shared shmem (only the shared one
+ * writes the file), past EOF (EFAULT).  Reads give the byte or -1. */
+#define NR_FILL 14
+
+static long host_rd(char *p)
+{
+	if (sigsetjmp(life_jb, 1))
+		return -1;
+	return *(volatile char *)p;
+}
+
+static long host_wr(char *p)
+{
+	if (sigsetjmp(life_jb, 1))
+		return -1;
+	*(volatile char *)p = 1;
+	return 0;
+}
+
+static void host_fill(long *h)
+{
+	const long ps = 4096;
+#define E(x) ((x) ? -errno : 0)
+	signal(SIGBUS, life_sig);
+	signal(SIGSEGV, life_sig);
+	int fd = host_uffd(UFFD_FEATURE_SIGBUS), fd2 = host_uffd(UFFD_FEATURE_SIGBUS);
+	char src[4096];
+	memset(src, 's', sizeof(src));
+	char *p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = {.range = {(unsigned long)p, 4 * ps},
+				      .mode = UFFDIO_REGISTER_MODE_MISSING};
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		_exit(3);
+	struct uffdio_copy c = {.dst = (unsigned long)p, .src = (unsigned long)src,
+				.len = (unsigned long)ps};
+	h[0] = E(ioctl(fd2, UFFDIO_COPY, &c));
+	char *q = mmap(NULL, 2 * ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range = (struct uffdio_range){(unsigned long)q, 2 * ps};
+	h[1] = E(ioctl(fd, UFFDIO_REGISTER, &reg));
+	c.dst = (unsigned long)q;
+	h[2] = E(ioctl(fd, UFFDIO_COPY, &c));
+	h[3] = host_rd(q);
+	h[4] = host_wr(q);
+	h[5] = E(mprotect(q, 2 * ps, PROT_READ | PROT_WRITE));
+	h[6] = host_wr(q);
+	int mf = memfd_create("uffd", 0);
+	if (mf < 0 || ftruncate(mf, 2 * ps))
+		_exit(3);
+	char *sp = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, mf, 0);
+	char *ss = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, mf, 0);
+	reg.range = (struct uffdio_range){(unsigned long)sp, 2 * ps};
+	h[7] = E(ioctl(fd, UFFDIO_REGISTER, &reg));
+	reg.range = (struct uffdio_range){(unsigned long)ss, 2 * ps};
+	h[8] = E(ioctl(fd, UFFDIO_REGISTER, &reg));
+	c.dst = (unsigned long)sp;
+	h[9] = E(ioctl(fd, UFFDIO_COPY, &c));
+	char b = 0;
+	h[10] = pread(mf, &b, 1, 0) == 1 ? b : -1; /* the file is untouched */
+	c.dst = (unsigned long)ss + ps;
+	h[11] = E(ioctl(fd, UFFDIO_COPY, &c));
+	h[12] = pread(mf, &b, 1, ps) == 1 ? b : -1; /* written through */
+	if (ftruncate(mf, ps))
+		_exit(3);
+	c.dst = (unsigned long)ss + ps;
+	h[13] = E(ioctl(fd, UFFDIO_COPY, &c)); /* past EOF: EFAULT */
+#undef E
+	_exit(0);
+}
+
+static long model_rd(struct vmlab_user_mm *mm, u64 a)
+{
+	u8 v;
+	return vmlab_user_read8(mm, 0, a, &v) == VMLAB_OK ? v : -1;
+}
+
+static void test_host_fill_targets(void **state)
+{
+	(void)state;
+	if (!t_host_is_6_18() || sysconf(_SC_PAGESIZE) != (long)P)
+		skip();
+	long *h = t_host_results(NR_FILL * sizeof(long));
+	if (!host_fork_run(host_fill, h))
+		skip();
+	struct env e = t_env(2);
+	const u64 M = VMLAB_UFFDIO_REGISTER_MODE_MISSING;
+	struct vmlab_uffd *u = t_uffd(&e, VMLAB_UFFD_FEATURE_SIGBUS),
+			  *u2 = t_uffd(&e, VMLAB_UFFD_FEATURE_SIGBUS);
+	u8 src[P];
+	memset(src, 's', sizeof(src));
+	long r[NR_FILL];
+	u64 p = (u64)vmlab_mmap(e.mm, 0, 4 * P, RW, ANON, NULL, 0);
+	assert_int_equal(vmlab_uffdio_register(u, p, 4 * P, M, NULL), 0);
+	r[0] = vmlab_uffdio_copy(u2, p, src, P, 0, NULL);
+	u64 q = (u64)vmlab_mmap(e.mm, 0, 2 * P, VMLAB_PROT_READ, ANON, NULL, 0);
+	r[1] = vmlab_uffdio_register(u, q, 2 * P, M, NULL);
+	r[2] = vmlab_uffdio_copy(u, q, src, P, 0, NULL);
+	r[3] = model_rd(e.mm, q);
+	r[4] = vmlab_user_write8(e.mm, 0, q, 1) == VMLAB_OK ? 0 : -1;
+	r[5] = vmlab_mprotect(e.mm, q, 2 * P, RW);
+	r[6] = vmlab_user_write8(e.mm, 0, q, 1) == VMLAB_OK ? 0 : -1;
+	struct vmlab_file *f;
+	assert_int_equal(vmlab_memfd_create(e.m, "uffd", &f), 0);
+	assert_int_equal(vmlab_ftruncate(f, 2 * P), 0);
+	u64 sp = (u64)vmlab_mmap(e.mm, 0, 2 * P, RW, VMLAB_MAP_PRIVATE, f, 0);
+	u64 ss = (u64)vmlab_mmap(e.mm, 0, 2 * P, RW, VMLAB_MAP_SHARED, f, 0);
+	r[7] = vmlab_uffdio_register(u, sp, 2 * P, M, NULL);
+	r[8] = vmlab_uffdio_register(u, ss, 2 * P, M, NULL);
+	r[9] = vmlab_uffdio_copy(u, sp, src, P, 0, NULL);
+	u8 b = 0;
+	r[10] = vmlab_file_pread(f, &b, 1, 0) == 1 ? b : -1;
+	r[11] = vmlab_uffdio_copy(u, ss + P, src, P, 0, NULL);
+	r[12] = vmlab_file_pread(f, &b, 1, P) == 1 ? b : -1;
+	assert_int_equal(vmlab_ftruncate(f, P), 0);
+	r[13] = vmlab_uffdio_copy(u, ss + P, src, P, 0, NULL);
+	for (int i = 0; i < NR_FILL; i++) {
+		if (r[i] != h[i])
+			fprintf(stderr, "step %d: model %ld, host %ld\n", i, r[i], h[i]);
+		assert_int_equal(r[i], h[i]);
+	}
+	vmlab_file_put(f);
+	vmlab_uffd_close(u);
+	vmlab_uffd_close(u2);
+	t_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_differential),
 		cmocka_unit_test(test_host_registration_life),
 		cmocka_unit_test(test_host_thp_armed),
+		cmocka_unit_test(test_host_fill_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

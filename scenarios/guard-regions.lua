@@ -1,4 +1,4 @@
--- guard-regions: MADV_GUARD_INSTALL markers through the user-mm binding: SIGSEGV, DONTNEED, fork, munmap
+-- guard-regions: MADV_GUARD_INSTALL markers through the user-mm binding: SIGSEGV, DONTNEED, fork, munmap, a file mapping
 --
 -- Guard regions (Linux 6.13): madvise(MADV_GUARD_INSTALL) writes PTE
 -- markers over a range of a mapping without splitting its VMA.  An access
@@ -74,6 +74,40 @@ local _, sig2 = m:user_read(mm, a, 1)
 assert(sig2 == "SIGSEGV")
 signals = signals + 1
 
+-- The file variant (6.15+: guard regions on file mappings): a regular
+-- file opened read-only and mapped shared.  Its VMA may never write
+-- (mprotect rw: EACCES); markers at both ends fault with SIGSEGV, a read
+-- in between maps the cached neighbours by fault-around but not over the
+-- markers, and truncation leaves the markers: past the new EOF a marked
+-- page is still SIGSEGV, an unmarked one SIGBUS.
+local w = assert(m:open("/guarded.dat", "rdwr|creat|trunc"))
+assert(w:pwrite(string.rep("f", len), 0) == len)
+local r = assert(m:open("/guarded.dat", "rdonly"))
+local fa = assert(mm:mmap{len = len, prot = "r", flags = {"shared"}, file = r})
+r:close() -- the mapping keeps the file
+local _, ferr = mm:mprotect(fa, len, "rw")
+assert(ferr == "EACCES", "a read-only open cannot gain PROT_WRITE")
+assert(mm:madvise(fa, PAGE, "guard_install"))
+assert(mm:madvise(fa + len - PAGE, PAGE, "guard_install"))
+local fguards = guards(mm, fa)
+local _, fsig = m:user_read(mm, fa, 1)
+assert(fsig == "SIGSEGV", "file guard page faults")
+assert(m:user_read(mm, fa + PAGE, 1) == "f")
+local file_rss = mm:stats().rss_file
+-- fault_around_bytes (64 KiB): the aligned 16-page window of the fault,
+-- within the VMA, less the marked end pages
+local first, last = fa // PAGE + 1, fa // PAGE + P.pages - 2
+local win = (fa + PAGE) // PAGE // 16 * 16
+local want = math.min(last, win + 15) - math.max(first, win) + 1
+assert(file_rss == want, "fault-around maps the window, not the markers")
+assert(w:truncate(PAGE * (P.pages - 2)))
+local fguards_trunc = guards(mm, fa)
+local _, past_guard = m:user_read(mm, fa + len - PAGE, 1)
+local _, past_eof = m:user_read(mm, fa + len - 2 * PAGE, 1)
+assert(past_guard == "SIGSEGV" and past_eof == "SIGBUS")
+w:close()
+assert(m:unlink("/guarded.dat"))
+
 vmlab.result{
   {"VMAs with 2 guard markers", vmas_markers},
   {"VMAs with 1 PROT_NONE page", vmas_prot_none},
@@ -82,6 +116,10 @@ vmlab.result{
   {"... in the forked child", guards_child},
   {"... after munmap + mmap", guards_remapped},
   {"SIGSEGVs", signals},
+  {"file: guard pages (pagemap)", fguards},
+  {"file: Rss after one read (fault-around)", file_rss},
+  {"file: guard pages after truncate", fguards_trunc},
+  {"file: past EOF (guard, plain)", past_guard .. ", " .. past_eof},
   {"parent's SIGSEGVs (stats)", mm:stats().sigsegv},
   {"reports", m:nr_reports()},
 }

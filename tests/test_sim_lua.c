@@ -473,6 +473,71 @@ static void test_user_pmadvise_binding(void **state)
 	sim_result_free(&r);
 }
 
+/* m:open / m:memfd / m:unlink and the file handles, through
+ * mm:mmap{file =}: errno-style results as the C API's. */
+static void test_file_binding(void **state)
+{
+	(void)state;
+	const char *text =
+		"local m = vmlab.machine{cpus = 2, memory = '64M', checker = true}\n"
+		"local P = vmlab.PAGE_SIZE\n"
+		"local mm = assert(m:user_mm())\n"
+		"local v, err = m:open('/d')\n"
+		"assert(v == nil and err == 'ENOENT', err)\n"
+		"local w = assert(m:open('/d', 'rdwr|creat'))\n"
+		"assert(w:mode() == 'rw')\n"
+		"v, err = m:open('/d', 'creat|excl')\n"
+		"assert(v == nil and err == 'EEXIST', err)\n"
+		"assert(w:pwrite(string.rep('z', 3 * P), 0) == 3 * P)\n"
+		"local r <close> = assert(m:open('/d'))\n"
+		"assert(r:mode() == 'r' and r:size() == 3 * P)\n"
+		"v, err = r:pwrite('x', 0)\n"
+		"assert(v == nil and err == 'EBADF', err)\n"
+		"v, err = r:truncate(0)\n"
+		"assert(v == nil and err == 'EINVAL', err)\n"
+		"v, err = mm:mmap{len = 4 * P, prot = 'rw', file = r}\n"
+		"assert(v == nil and err == 'EACCES', err)\n"
+		"local a = assert(mm:mmap{len = 4 * P, prot = 'r', file = r})\n"
+		"v, err = mm:mprotect(a, 4 * P, 'rw')\n"
+		"assert(v == nil and err == 'EACCES', err)\n"
+		"assert(m:user_read(mm, a + P, 1) == 'z')\n"
+		"assert(mm:stats().rss_file == 3, 'fault-around up to EOF')\n"
+		"local _, sig = m:user_read(mm, a + 3 * P, 1)\n"
+		"assert(sig == 'SIGBUS', sig)\n"
+		"local pa = assert(mm:mmap{len = P, prot = 'rw', flags = {'private'},\n"
+		"                          file = r, offset = P})\n"
+		"assert(m:user_write(mm, pa, 'q'))\n"
+		"assert(r:pread(2, P) == 'zz')\n"
+		"assert(w:punch_hole(0, P))\n"
+		"assert(m:user_read(mm, a, 1) == '\\0')\n"
+		"v, err = w:seals()\n"
+		"assert(v == nil and err == 'EINVAL', err)\n"
+		"assert(m:unlink('/d'))\n"
+		"assert(mm:maps():find('/d %(deleted%)'))\n"
+		"local mf = assert(m:memfd('buf', 'allow_sealing'))\n"
+		"assert(mf:truncate(P))\n"
+		"assert(mf:add_seals('write|grow'))\n"
+		"assert(mf:seals() == 12)\n"
+		"v, err = mm:mmap{len = P, prot = 'rw', file = mf}\n"
+		"assert(v == nil and err == 'EPERM', err)\n"
+		"mf:close()\n"
+		"assert(not pcall(mf.size, mf), 'closed')\n"
+		"local m2 = vmlab.machine{}\n"
+		"local mm2 = assert(m2:user_mm())\n"
+		"assert(not pcall(mm2.mmap, mm2, {len = P, file = w}))\n"
+		"local kept = assert(m2:open('/k', 'rdwr|creat'))\n"
+		"m2:destroy()\n"
+		"assert(not pcall(kept.size, kept), 'machine gone')\n"
+		"kept = nil; collectgarbage()\n"
+		"vmlab.result{ok = 1}\n";
+	struct sim_result r;
+	enum sim_status st = run_text("file", text, &r, NULL, 0);
+	if (st != SIM_OK)
+		fail_msg("%s", r.error ? r.error : "reports");
+	assert_int_equal(r.nr_rows, 1);
+	sim_result_free(&r);
+}
+
 static const struct bad user_bad[] = {
 	{"local m = vmlab.machine{}\nlocal mm = m:user_mm()\n"
 	 "mm:munmap('x', 1)\n",
@@ -557,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_user_mlockall_binding),
 		cmocka_unit_test(test_mthp_binding),
 		cmocka_unit_test(test_user_pmadvise_binding),
+		cmocka_unit_test(test_file_binding),
 		cmocka_unit_test(test_user_bad_inputs),
 		cmocka_unit_test(test_trace_deterministic),
 	};

@@ -554,6 +554,11 @@ static void test_regfile_bad_input(void **state)
 	u8 v = 1;
 	assert_int_equal(vmlab_user_read8(e.mm, 0, (u64)a, &v), VMLAB_OK);
 	assert_int_equal(v, 0);
+	/* MM_FILEPAGES, not MM_SHMEMPAGES; the name shows "(deleted)" now */
+	struct vmlab_user_stats st;
+	vmlab_user_stats(e.mm, &st);
+	assert_int_equal(st.rss_file, 1);
+	assert_int_equal(st.rss_shmem, 0);
 	assert_int_equal(vmlab_munmap(e.mm, (u64)a, 2 * P), 0);
 	t_done(&e);
 }

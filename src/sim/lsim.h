@@ -176,6 +176,12 @@ void lsim_register_pidfd(lua_State *L);
 /* mm:userfaultfd, u:register, u:copy, ... (lua_uffd.c), after
  * lsim_register_user(), with the machine's method table on top. */
 void lsim_register_uffd(lua_State *L);
+/* m:open, m:memfd, m:unlink and the file handles (lua_file.c), added to
+ * the machine method table on top; the file handle at idx, of machine sm
+ * (raises on anything else), for mm:mmap{file =}. */
+void lsim_register_file(lua_State *L);
+struct vmlab_file *lsim_check_file(lua_State *L, int idx,
+				   struct sim_machine *sm);
 /* m:thp_enabled, m:vmstat, mm:thp_disable, ... (lua_thp.c), from
  * lsim_register_user() with the handles' method table on top. */
 void lsim_register_thp(lua_State *L);

@@ -901,6 +901,7 @@ void lsim_register_machine(lua_State *L)
 	lsim_register_user(L);
 	lsim_register_pidfd(L);
 	lsim_register_uffd(L);
+	lsim_register_file(L);
 	lsim_register_kasan(L);
 	lsim_register_walk(L);
 	lsim_register_notifier(L);

@@ -400,9 +400,10 @@ static int l_close(lua_State *L)
 /* ------------------------------------------------------ the syscalls */
 
 static const char *const mmap_keys[] = {"addr", "len", "prot", "flags",
-					NULL};
+					"file", "offset", NULL};
 
-/* mm:mmap{addr=, len=, prot=, flags=} -> addr | nil, err */
+/* mm:mmap{addr=, len=, prot=, flags=, file=, offset=} -> addr | nil, err
+ * (a file handle of lua_file.c: flags default to {"shared"}) */
 static int l_mmap(lua_State *L)
 {
 	check_mm(L, 1);
@@ -415,13 +416,20 @@ static int l_mmap(lua_State *L)
 	lua_getfield(L, 2, "prot");
 	int prot = lua_isnil(L, -1) ? VMLAB_PROT_READ | VMLAB_PROT_WRITE
 				    : user_prot(L, -1);
+	lua_getfield(L, 2, "file");
+	struct vmlab_file *file = NULL;
+	if (!lua_isnil(L, -1))
+		file = lsim_check_file(L, lua_gettop(L), check_ud(L, 1)->sm);
+	lua_getfield(L, 2, "offset");
+	u64 off = (u64)luaL_optinteger(L, -1, 0);
 	lua_getfield(L, 2, "flags");
 	int flags = user_flags(L, -1, map_names, map_values, "map flag",
-			       VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS);
-	lua_pop(L, 4);
+			       file ? VMLAB_MAP_SHARED :
+				      VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS);
+	lua_pop(L, 6);
 	struct lop o;
 	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mmap");
-	s64 r = vmlab_mmap(mm, addr, len, prot, flags, NULL, 0);
+	s64 r = vmlab_mmap(mm, addr, len, prot, flags, file, off);
 	lop_end(&o);
 	if (r < 0)
 		return push_err(L, (int)r);

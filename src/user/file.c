@@ -241,7 +241,7 @@ int shmem_get_page(struct vmlab_file *f, int cpu, u64 index, u64 *pfn)
 	struct vmlab_page *pg = upage(m, p);
 	pg->owner = PG_OWNER_FILE;
 	pg->mapcount = 0;
-	pg->private_ = 0;
+	pg->private_ = f->regular ? PGP_REGFILE : 0;
 	if (*s & 1) {
 		/* shmem_swapin_folio() */
 		swap_read(f->svc, *s >> 1, frame_content(m, p, true));

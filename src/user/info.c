@@ -131,9 +131,11 @@ static void maps_line(FILE *f, const struct vmlab_vma *v)
 						     : 0),
 			v->file ? "00:01" : "00:00",
 			(unsigned long long)(v->file ? v->file->id : 0));
+	/* memfds and /dev/zero have no name in a directory; a regular
+	 * file has one until unlinked */
 	if (v->file)
-		fprintf(f, "%*s%s (deleted)", n < 73 ? 73 - n : 1, "",
-			v->file->name);
+		fprintf(f, "%*s%s%s", n < 73 ? 73 - n : 1, "", v->file->name,
+			v->file->regular && v->file->linked ? "" : " (deleted)");
 	fputc('\n', f);
 }
 

@@ -147,13 +147,14 @@ void exit_mmap(struct vmlab_user_mm *mm)
 	mmap_write_unlock(mm);
 	/* check_mm(): counters left over mean pages were lost behind a bad
 	 * page-table entry (a malformed store through the public API). */
-	if (mm->rss_anon || mm->rss_shmem || mm->swap_ents) {
+	if (mm->rss_anon || mm->rss_file || mm->rss_shmem || mm->swap_ents) {
 		vmlab_warn(mm->m, "BUG: Bad rss-counter state anon:%llu "
-				  "shmem:%llu swap:%llu",
+				  "file:%llu shmem:%llu swap:%llu",
 			   (unsigned long long)mm->rss_anon,
+			   (unsigned long long)mm->rss_file,
 			   (unsigned long long)mm->rss_shmem,
 			   (unsigned long long)mm->swap_ents);
-		mm->rss_anon = mm->rss_shmem = mm->swap_ents = 0;
+		mm->rss_anon = mm->rss_file = mm->rss_shmem = mm->swap_ents = 0;
 	}
 }
 

@@ -48,6 +48,8 @@
 #define PGP_THP (1ULL << 2) /* head of a PMD-sized anonymous folio (order 9) */
 #define PGP_HUGETLB (1ULL << 3) /* head of a 2 MiB hugetlb folio (pool page) */
 #define PG_OWNER_HUGETLB 'H'
+/* a page-cache page of a regular file: MM_FILEPAGES, not MM_SHMEMPAGES */
+#define PGP_REGFILE (1ULL << 5)
 #define HPAGE_PMD_ORDER 9
 #define HPAGE_PMD_NR 512ULL
 /* mTHP orders with an anonymous control: 2 .. HPAGE_PMD_ORDER. */

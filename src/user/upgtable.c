@@ -87,7 +87,12 @@ bool is_zero_pfn(struct vmlab_user_mm *mm, u64 pfn)
 void rss_add(struct vmlab_user_mm *mm, u64 pfn, s64 d)
 {
 	const struct vmlab_page *pg = upage(mm->m, pfn);
-	u64 *c = pg->owner == PG_OWNER_ANON ? &mm->rss_anon : &mm->rss_shmem;
+	/* mm_counter_file(): shmem pages and regular files' apart */
+	bool regfile = pg->owner == PG_OWNER_FILE &&
+		       (pg->private_ & PGP_REGFILE);
+	u64 *c = pg->owner == PG_OWNER_ANON ? &mm->rss_anon :
+		 regfile		    ? &mm->rss_file :
+					      &mm->rss_shmem;
 	assert(d > 0 || *c >= (u64)-d);
 	*c += (u64)d;
 }

@@ -676,6 +676,10 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code);
  * as do_huge_pmd_anonymous_page() hands it over). */
 bool uffd_skip_huge_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			  u64 addr);
+/* mfill_atomic() (uffd_fill.c): fill [dst, dst + len) with src's pages
+ * (NULL: zero pages); the bytes filled, or -errno when none were. */
+s64 mfill_atomic(struct vmlab_user_mm *mm, u64 dst, const u8 *src, u64 len,
+		 bool wp);
 /* mremap_userfaultfd_prep() without UFFD_FEATURE_EVENT_REMAP: the moved
  * VMA v loses its registration. */
 void uffd_mremap_prep(struct vmlab_vma *v);
@@ -718,6 +722,12 @@ int shmem_writeout(struct vmlab_file *f, int cpu, u64 index);
 static inline bool file_has_seals(const struct vmlab_file *f)
 {
 	return !f->thp_area;
+}
+/* vma_is_shmem(): memfd and MAP_SHARED|MAP_ANONYMOUS objects, not
+ * regular files. */
+static inline bool vma_is_shmem(const struct vmlab_vma *v)
+{
+	return v->file && file_has_seals(v->file);
 }
 /* memfd_check_seals_mmap(): -EPERM for a new writable shared mapping of
  * a write-sealed file; a read-only shared one loses VM_MAYWRITE. */

@@ -9,6 +9,9 @@
 
 #include "sim/sim.h"
 
+/* Named kernel bugs in the catalogue today (a floor, not the goal). */
+#define MIN_NAMED 10
+
 static void test_every_mutant_caught_and_silent(void **state)
 {
 	(void)state;
@@ -51,6 +54,30 @@ static void test_registry(void **state)
 			assert_string_not_equal(vmlab_mutant_info(j)->name,
 						mi->name);
 	}
+	/* Every entry says what it is; the named kernel bugs do not shrink
+	 * (issue 18 asks for 25). */
+	int named = 0;
+	for (int id = 0; id < VMLAB_NR_MUTANTS; id++) {
+		enum vmlab_mutant_kind k = vmlab_mutant_kind(vmlab_mutant_info(id));
+		if (k == VMLAB_MUTANT_UNLABELLED)
+			fprintf(stderr, "mutant %s: fix '%s' is neither a commit, "
+					"a CVE, 'what-if: ' nor 'self-test: '\n",
+				vmlab_mutant_info(id)->name,
+				vmlab_mutant_info(id)->fix);
+		assert_int_not_equal(k, VMLAB_MUTANT_UNLABELLED);
+		named += k == VMLAB_MUTANT_KERNEL;
+	}
+	assert_true(named >= MIN_NAMED);
+	const struct vmlab_mutant_info fake[] = {
+		{.fix = "0123456789ab (x)"}, {.fix = "CVE-2018-18281"},
+		{.fix = "0123456789a (short)"}, {.fix = "(x86 CPA)"},
+		{.fix = "0123456789AB (upper)"}, {.fix = "what-if: x"}};
+	const enum vmlab_mutant_kind want[] = {
+		VMLAB_MUTANT_KERNEL, VMLAB_MUTANT_KERNEL,
+		VMLAB_MUTANT_UNLABELLED, VMLAB_MUTANT_UNLABELLED,
+		VMLAB_MUTANT_UNLABELLED, VMLAB_MUTANT_WHAT_IF};
+	for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
+		assert_int_equal(vmlab_mutant_kind(&fake[i]), want[i]);
 	assert_null(vmlab_mutant_info(-1));
 	assert_null(vmlab_mutant_info(VMLAB_NR_MUTANTS));
 	assert_int_equal(vmlab_mutant_lookup("no-such-bug"), -VMLAB_EINVAL);

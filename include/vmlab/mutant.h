@@ -8,8 +8,10 @@
  * shows it caught when on and silent when off.
  *
  * How to add one (commit message starting "mutants:"):
- *   1. add an X(...) line to VMLAB_MUTANTS below: ID, name, the fix commit
- *      or CVE, the mechanism, the check that catches it (a checker name:
+ *   1. add an X(...) line to VMLAB_MUTANTS below: ID, name, the fix (a
+ *      real kernel bug: its fix commit id, 12 hex digits, or its CVE
+ *      first; a variant the model made up: "what-if: ..." or, for a
+ *      check of the model's own boundaries, "self-test: ..."), the mechanism, the check that catches it (a checker name:
  *      stale-access, freed-frame-reachable, wx-alias, secondary-stale,
  *      kasan; or "outcome" when a scenario assertion catches it), the
  *      scenario (scenarios/mutants/NAME.lua) and the number of explored
@@ -27,15 +29,15 @@
 
 /* X(ID, name, fix, mechanism, check, scenario, seeds) */
 #define VMLAB_MUTANTS(X)                                                     \
-	X(PURGE_NO_FLUSH, "purge-no-flush", "db64fe02258f (lazy vunmap)",      \
+	X(PURGE_NO_FLUSH, "purge-no-flush", "what-if: on db64fe02258f (mm: rewrite vmap layer, lazy vunmap)",      \
 	  "__purge_vmap_area_lazy gives the lazy areas back without "           \
 	  "flush_tlb_kernel_range", "stale-access", "purge-no-flush", 1)   \
 	X(CEILING_TRUNCATED, "ceiling-truncated",\
-	  "(model self-test: x86 flush_tlb_mm_range tlb_single_page_flush_ceiling)",\
+	  "self-test: x86 flush_tlb_mm_range tlb_single_page_flush_ceiling",\
 	  "a user flush over the ceiling (34 pages) invalidates only the first 33 instead of flushing the whole PCID",\
 	  "stale-access", "ceiling-truncated", 1)\
 	X(CEILING_OFF_BY_ONE, "ceiling-off-by-one",\
-	  "(model self-test: x86 flush_tlb_mm_range, '>' tlb_single_page_flush_ceiling)",\
+	  "self-test: x86 flush_tlb_mm_range, '>' tlb_single_page_flush_ceiling",\
 	  "the single-page/full decision tests pages >= ceiling: exactly 33 pages flush the whole PCID (safe, but the 33-page side of the boundary is lost)",\
 	  "outcome", "ceiling-truncated", 1)\
 	X(PMD_FREE_PTE_NO_FLUSH, "pmd-free-pte-no-flush",\
@@ -43,51 +45,51 @@
 	  "vmalloc_huge takes a PMD slot: pmd_free_pte_page frees the old PTE table without flushing the paging-structure caches",\
 	  "freed-frame-reachable", "pmd-free-pte-no-flush", 1)\
 	X(RESET_PERMS_DEFAULT_EARLY, "reset-perms-default-early",\
-	  "868b104d7379 (mm/vmalloc: Add flag for freeing of special permsissions)",\
+	  "what-if: the order 868b104d7379 (VM_FLUSH_RESET_PERMS) chose in review (seeds/vm-flush-reset-perms.txt)",\
 	  "vm_reset_perms makes the direct map default (RW) before the flush, while another CPU still caches the executable vmalloc alias",\
 	  "wx-alias", "reset-perms-default-early", 1)\
 	X(CPA_NO_FLUSH, "cpa-no-flush",\
-	  "(x86 CPA: cpa_flush after __change_page_attr_set_clr)",\
+	  "what-if: x86 CPA cpa_flush after __change_page_attr_set_clr",\
 	  "set_memory_ro changes the PTEs and returns without flushing: a CPU keeps writing through its cached RW entry",\
 	  "stale-access", "cpa-no-flush", 1)\
 	X(CPA_ALIAS_PRIMARY_FLUSH, "cpa-alias-primary-flush",\
-	  "(x86 CPA: force_flush_all when cpa_process_alias changed an alias)",\
+	  "what-if: x86 CPA force_flush_all when cpa_process_alias changed an alias",\
 	  "set_memory_ro on a vmalloc address flushes only the vmalloc range: the direct-map alias stays writable in the TLB",\
 	  "stale-access", "cpa-alias-primary-flush", 1)\
 	X(CPA_ERROR_NO_FLUSH, "cpa-error-no-flush",\
-	  "(x86 CPA: on error, flush everything)",\
+	  "what-if: x86 CPA flushes everything on error",\
 	  "set_memory_ro fails half-way (a page not mapped) and skips the flush: the pages it changed stay writable in TLBs",\
 	  "stale-access", "cpa-error-no-flush", 1)\
 	X(UNMAP_ALIASES_NO_BLOCKS, "unmap-aliases-no-blocks",\
-	  "(mm/vmalloc: _vm_unmap_aliases flushes dirty vmap blocks)",\
+	  "what-if: _vm_unmap_aliases flushes the dirty vmap blocks",\
 	  "vm_unmap_aliases ignores the dirty ranges of vmap blocks: a vm_unmap_ram'd alias survives the call",\
 	  "stale-access", "unmap-aliases-no-blocks", 1)\
 	X(MUNMAP_NO_FLUSH, "munmap-no-flush",\
-	  "b67fbebd4cf9 (CVE-2022-39188: mmu_gather force flush)",\
+	  "what-if: the missed-flush class of b67fbebd4cf9 (CVE-2022-39188), as a munmap gather that never flushes",\
 	  "munmap frees the pages after a gather that never flushed: another CPU reads the freed frame",\
 	  "freed-frame-reachable", "munmap-no-flush", 1)\
 	X(FREE_PGTABLES_NO_FLUSH, "free-pgtables-no-flush",\
-	  "016c4d92cd16 (x86/mm/tlb: Add freed_tables argument to flush_tlb_mm_range)",\
+	  "what-if: on 016c4d92cd16 (freed_tables argument of flush_tlb_mm_range)",\
 	  "munmap frees page tables without telling the flush (freed_tables): the paging-structure caches keep the freed table",\
 	  "freed-frame-reachable", "free-pgtables-no-flush", 1)\
 	X(MPROTECT_NO_FLUSH, "mprotect-no-flush",\
-	  "(mm/mprotect: change_protection flush_tlb_range)",\
+	  "what-if: mm/mprotect change_protection flush_tlb_range",\
 	  "mprotect(PROT_READ) without a flush: another CPU writes through its cached RW entry",\
 	  "stale-access", "mprotect-no-flush", 1)\
 	X(ZAP_NO_FLUSH, "zap-no-flush",\
-	  "(MADV_DONTNEED: zap_page_range_single tlb_finish_mmu)",\
+	  "what-if: MADV_DONTNEED zap_page_range_single tlb_finish_mmu",\
 	  "MADV_DONTNEED zaps and frees the pages without a flush: another CPU reads the freed frames",\
 	  "freed-frame-reachable", "zap-no-flush", 1)\
 	X(FORK_NO_FLUSH, "fork-no-flush",\
-	  "(kernel/fork.c dup_mmap: flush_tlb_mm after copy_page_range)",\
+	  "what-if: kernel/fork.c dup_mmap flush_tlb_mm after copy_page_range",\
 	  "fork write-protects the parent's private pages but skips flush_tlb_mm: the parent writes the page the child shares",\
 	  "stale-access", "fork-no-flush", 1)\
 	X(COW_NO_FLUSH, "cow-no-flush",\
-	  "(mm/memory.c wp_page_copy: ptep_clear_flush)",\
+	  "what-if: mm/memory.c wp_page_copy ptep_clear_flush",\
 	  "the COW fault replaces the PTE without flushing: another CPU of the mm keeps reading the old, shared page",\
 	  "stale-access", "cow-no-flush", 1)\
 	X(MREMAP_NO_FLUSH, "mremap-no-flush",\
-	  "eb66ae030829 (CVE-2018-18281: mremap flush before PTL release)",\
+	  "eb66ae030829 CVE-2018-18281 (mremap: properly flush TLB before releasing the page)",\
 	  "mremap moves the PTEs and the old range is not flushed before the page can be freed (modelled as never flushed)",\
 	  "stale-access", "mremap-no-flush", 1)\
 	X(GUARD_FORK_FILE, "guard-fork-file",\
@@ -95,58 +97,58 @@
 	  "MADV_GUARD_INSTALL on a shared or file mapping sets no VM_MAYBE_GUARD (and, as since 6.18.37, no anon_vma), so fork's vma_needs_copy skips the tables and the child loses the markers",\
 	  "outcome", "guard-fork-file", 1)\
 	X(COLLAPSE_DROPS_GUARD, "collapse-drops-guard",\
-	  "(mm/khugepaged: a collapse must not drop guard markers; hpage_collapse_scan_pmd aborts on a non-swap entry, 2025)",\
+	  "what-if: khugepaged must not collapse over guard markers (hpage_collapse_scan_pmd stops at a non-swap entry)",\
 	  "MADV_COLLAPSE / khugepaged count a guard marker PTE as pte_none and collapse over it: the huge page maps the guard page and an access there succeeds instead of SIGSEGV",\
 	  "outcome", "collapse-drops-guard", 1)\
 	X(LAZY_SKIP_FREED_TABLES, "lazy-skip-freed-tables",\
-	  "(x86/mm/tlb: Leave lazy TLB mode at page table free time, 2018)",\
+	  "what-if: x86/mm/tlb lazy CPUs get the flush when page tables are freed (2018 lazy-TLB series)",\
 	  "flush_tlb_mm_range skips lazy CPUs even when page tables were freed: a lazy CPU's paging-structure cache keeps the freed table",\
 	  "freed-frame-reachable", "lazy-skip-freed-tables", 1)\
 	X(LAZY_NO_CATCHUP, "lazy-no-catchup",\
-	  "b0579ade7cd8 (x86/mm: Track the TLB's tlb_gen and update the flushing algorithm)",\
+	  "what-if: on b0579ade7cd8 (x86/mm: track the TLB's tlb_gen)",\
 	  "a CPU leaving lazy TLB mode does not catch up on the flushes it skipped (tlb_gen)",\
 	  "stale-access", "lazy-no-catchup", 1)\
 	X(TEXT_POKE_NO_FLUSH, "text-poke-no-flush",                            \
-	  "what-if on 'x86/alternatives: Use temporary mm for text poking'",  \
+	  "what-if: on 'x86/alternatives: Use temporary mm for text poking'",  \
 	  "__text_poke switches back from poking_mm without "                 \
 	  "flush_tlb_mm_range of the poking address", "wx-alias",             \
 	  "text-poke-no-flush", 1)                                            \
 	X(TEXT_POKE_LEAVE_MM, "text-poke-leave-mm",                            \
-	  "what-if on 'x86/alternatives: Use temporary mm for text poking'",  \
+	  "what-if: on 'x86/alternatives: Use temporary mm for text poking'",  \
 	  "__text_poke never calls unuse_temporary_mm: poking_mm stays "      \
 	  "loaded", "wx-alias", "text-poke-leave-mm", 1)                      \
 	X(SET_MEMORY_X_BEFORE_RO, "set-memory-x-before-ro",                    \
-	  "'x86/modules: Avoid breaking W^X while loading modules' (5.2)",   \
+	  "f2c65fb3221a (x86/modules: Avoid breaking W^X while loading modules)",   \
 	  "module text made executable with set_memory_x while still "        \
 	  "writable, set_memory_ro after", "wx-alias",                        \
 	  "set-memory-x-before-ro", 1)                                        \
 	X(KASAN_RELEASE_NO_FLUSH, "kasan-release-no-flush",                  \
-	  "3c5c3cfb9ef4 (Rutland's review of v6)",                            \
+	  "what-if: review finding on 3c5c3cfb9ef4 (KASAN_VMALLOC, Rutland on v6)",                            \
 	  "kasan_release_vmalloc clears the shadow PTEs and frees the pages " \
 	  "with no TLB flush", "freed-frame-reachable",                       \
 	  "kasan-release-no-flush", 1)                                         \
 	X(KASAN_RELEASE_NO_ALIGN, "kasan-release-no-align",                  \
-	  "3c5c3cfb9ef4 (region alignment)",                                   \
+	  "what-if: review finding on 3c5c3cfb9ef4 (KASAN_VMALLOC region alignment)",                                   \
 	  "kasan_release_vmalloc frees every shadow page the freed area "     \
 	  "touched, also pages shared with live neighbours", "kasan",         \
 	  "kasan-release-no-align", 1)                                         \
 	X(KASAN_RELEASE_UNLOCKED, "kasan-release-unlocked",                  \
-	  "3c5c3cfb9ef4 (release under free_vmap_area_lock)",                  \
+	  "what-if: review finding on 3c5c3cfb9ef4 (release under free_vmap_area_lock)",                  \
 	  "kasan_release_vmalloc runs after the purge dropped "                \
 	  "free_vmap_area_lock, with the free region it found under the "      \
 	  "lock: a vmalloc in between reuses the space and keeps the shadow "  \
 	  "page it finds mapped, the release then frees it", "kasan",          \
 	  "kasan-release-unlocked", 200)                                       \
 	X(KASAN_VMALLOC_EARLY_SHADOW, "kasan-vmalloc-early-shadow",          \
-	  "the seed's requirement (x86/kasan, arm64/kasan: support "           \
-	  "KASAN_VMALLOC)",                                                    \
+	  "what-if: the seed's requirement (x86/kasan, arm64/kasan: "           \
+	  "support KASAN_VMALLOC)",                                                    \
 	  "kasan_init maps the vmalloc and module shadow onto the early "      \
 	  "shadow page as without KASAN_VMALLOC: kasan_populate_vmalloc "      \
 	  "finds a PTE there and allocates nothing, the unpoison then writes " \
 	  "the shared read-only page", "kasan",                                \
 	  "kasan-vmalloc-early-shadow", 1)                                     \
 	X(KASAN_POPULATE_UNLOCKED, "kasan-populate-unlocked",                \
-	  "3c5c3cfb9ef4 (init_mm.page_table_lock in populate)",                \
+	  "what-if: review finding on 3c5c3cfb9ef4 (init_mm.page_table_lock in populate)",                \
 	  "kasan_populate_vmalloc_pte sets the shadow PTE without "            \
 	  "init_mm.page_table_lock and without re-checking pte_none: two "     \
 	  "CPUs populating areas that share a shadow page both install one, "  \
@@ -171,14 +173,14 @@
 	  "end): the SMMU invalidates its whole ASID for every range flush",   \
 	  "outcome", "arm64-notifier-empty-range", 1)                         \
 	X(KVM_IGNORE_IN_PROGRESS, "kvm-ignore-invalidate-in-progress",       \
-	  "kvm: mmu_invalidate_retry_gfn() (mmu_notifier_retry) check",        \
+	  "what-if: KVM mmu_invalidate_retry_gfn() (mmu_notifier_retry) check",        \
 	  "the stage-2 fault installs the PTE it read without checking "       \
 	  "mmu_invalidate_in_progress/seq: a racing mprotect leaves a "        \
 	  "writable stage-2 entry over a read-only CPU PTE",                   \
 	  "stale-access", "kvm-ignore-invalidate-in-progress", 200)       \
 	X(SOFT_DIRTY_NO_NOTIFY, "soft-dirty-no-notify",                      \
-	  "(fs/proc/task_mmu.c clear_refs_write: MMU_NOTIFY_SOFT_DIRTY range " \
-	  "and flush_tlb_mm's secondary-TLB hook)",                            \
+	  "what-if: fs/proc/task_mmu.c clear_refs_write MMU_NOTIFY_SOFT_DIRTY " \
+	  "range and flush_tlb_mm's secondary-TLB hook",                            \
 	  "clear_refs 4 write-protects the PTEs without the SOFT_DIRTY range " \
 	  "and flushes only CPU TLBs: KVM's stage 2 and an SMMU without BTM "   \
 	  "keep writing through writable entries, the writes never fault "     \
@@ -192,7 +194,22 @@
 	  "the advice goes on without the lock and the final unlock "          \
 	  "releases a lock it does not hold (reachable with guard install "    \
 	  "under the write lock, vmlab_user_set_guard_lock)",                  \
-	  "outcome", "madvise-relock-unchecked", 100)
+	  "outcome", "madvise-relock-unchecked", 100)                         \
+	X(ASID_REPLACE_ZERO, "asid-replace-zero",                            \
+	  "a8ffaaa060b8 (arm64: asid: Do not replace active_asids if "         \
+	  "already 0; found with Catalin Marinas's kernel-tla model)",         \
+	  "check_and_switch_context's fast path takes a CPU whose "            \
+	  "active_asids a rollover on another CPU set to 0: the mm already "   \
+	  "has a new-generation ASID, so the CPU switches without the "        \
+	  "pending local TLB flush and uses the previous owner's entries of "  \
+	  "that ASID", "outcome", "asid-replace-zero", 1)                      \
+	X(VB_FULL_NO_FLUSH, "vb-full-no-flush",                              \
+	  "fc1e0d980037 (mm/vmalloc: prevent stale TLBs in fully utilized "    \
+	  "blocks)",                                                           \
+	  "_vm_unmap_aliases walks only the blocks on the per-CPU free "       \
+	  "lists: a fully used vmap block (off the list) keeps its dirty "     \
+	  "range, so a vm_unmap_ram'd alias survives vm_unmap_aliases",       \
+	  "stale-access", "vb-full-no-flush", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,
@@ -212,6 +229,19 @@ struct vmlab_mutant_info {
 	const char *scenario;  /* scenarios/mutants/<scenario>.lua */
 	int seeds;             /* caught within this many explored seeds */
 };
+
+/* What a mutant is, from its fix field: a real kernel bug (the fix
+ * commit id or the CVE first), a variant the model made up ("what-if: "),
+ * or a check of the model's own boundaries ("self-test: "). */
+enum vmlab_mutant_kind {
+	VMLAB_MUTANT_UNLABELLED = 0, /* none of these: test_mutants fails */
+	VMLAB_MUTANT_KERNEL,
+	VMLAB_MUTANT_WHAT_IF,
+	VMLAB_MUTANT_SELF_TEST,
+};
+enum vmlab_mutant_kind vmlab_mutant_kind(const struct vmlab_mutant_info *mi);
+/* "kernel", "what-if", "self-test", "unlabelled". */
+const char *vmlab_mutant_kind_name(enum vmlab_mutant_kind k);
 
 /* NULL for an id out of range. */
 const struct vmlab_mutant_info *vmlab_mutant_info(int id);

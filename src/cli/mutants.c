@@ -64,17 +64,21 @@ int cmd_mutants(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	printf("%-34s %-30s %-22s %9s %9s %9s\n", "bug", "fix", "caught by",
+	printf("%-34s %-9s %-30s %-22s %9s %9s %9s\n", "bug", "kind", "fix",
+	       "caught by",
 	       list ? "seeds" : "1st catch", list ? "" : "off ok",
 	       list ? "" : "host ms");
-	int failed = 0, ran = 0;
+	int failed = 0, ran = 0, kinds[VMLAB_MUTANT_SELF_TEST + 1] = {0};
 	for (int id = 0; id < VMLAB_NR_MUTANTS; id++) {
 		const struct vmlab_mutant_info *mi = vmlab_mutant_info(id);
 		if (!selected(id, argc, argv, is_name))
 			continue;
+		const char *kind = vmlab_mutant_kind_name(vmlab_mutant_kind(mi));
+		kinds[vmlab_mutant_kind(mi)]++;
 		if (list) {
-			printf("%-34s %-30s %-22s %9d\n    %s\n", mi->name, mi->fix,
-			       mi->check, mi->seeds, mi->mechanism);
+			printf("%-34s %-9s %-30s %-22s %9d\n    %s\n", mi->name,
+			       kind, mi->fix, mi->check, mi->seeds,
+			       mi->mechanism);
 			continue;
 		}
 		struct sim_mutant_outcome o;
@@ -92,8 +96,9 @@ int cmd_mutants(int argc, char **argv)
 		snprintf(off, sizeof(off), "%llu/%llu",
 			 (unsigned long long)(o.seeds - o.false_pos),
 			 (unsigned long long)o.seeds);
-		printf("%-34s %-30s %-22s %9s %9s %9.0f%s\n", mi->name, mi->fix,
-		       mi->check, catch_, off, ms, ok ? "" : "  FAIL");
+		printf("%-34s %-9s %-30s %-22s %9s %9s %9.0f%s\n", mi->name,
+		       kind, mi->fix, mi->check, catch_, off, ms,
+		       ok ? "" : "  FAIL");
 		printf("    %s\n", mi->mechanism);
 		if (err)
 			printf("    no scenario '%s'\n", mi->scenario);
@@ -107,6 +112,10 @@ int cmd_mutants(int argc, char **argv)
 		sim_mutant_outcome_free(&o);
 	}
 	free(is_name);
+	printf("\n%d named kernel bugs (fix commit or CVE), %d model what-ifs, "
+	       "%d self-tests%s\n", kinds[VMLAB_MUTANT_KERNEL],
+	       kinds[VMLAB_MUTANT_WHAT_IF], kinds[VMLAB_MUTANT_SELF_TEST],
+	       kinds[VMLAB_MUTANT_UNLABELLED] ? ", some unlabelled" : "");
 	if (!list)
 		printf("\nmutants: %d of %d caught when on and silent when off\n",
 		       ran - failed, ran);

@@ -3,6 +3,8 @@
  * The mutant registry (include/vmlab/mutant.h): the table behind
  * `vmlab mutants`, name lookup and the per-configuration switches.
  */
+#include <ctype.h>
+
 #include "internal.h"
 
 static const struct vmlab_mutant_info mutants[] = {
@@ -21,6 +23,36 @@ const struct vmlab_mutant_info *vmlab_mutant_info(int id)
 		return NULL;
 	assert(mutants[id].name && mutants[id].seeds >= 1);
 	return &mutants[id];
+}
+
+enum vmlab_mutant_kind vmlab_mutant_kind(const struct vmlab_mutant_info *mi)
+{
+	if (!mi || !mi->fix)
+		return VMLAB_MUTANT_UNLABELLED;
+	const char *f = mi->fix;
+	if (!strncmp(f, "CVE-", 4))
+		return VMLAB_MUTANT_KERNEL;
+	if (!strncmp(f, "what-if: ", 9))
+		return VMLAB_MUTANT_WHAT_IF;
+	if (!strncmp(f, "self-test: ", 11))
+		return VMLAB_MUTANT_SELF_TEST;
+	/* A fix commit: at least 12 hex digits, then a space or the end. */
+	int n = 0;
+	while (isxdigit((unsigned char)f[n]) && !isupper((unsigned char)f[n]))
+		n++;
+	if (n >= 12 && n <= 40 && (f[n] == ' ' || f[n] == '\0'))
+		return VMLAB_MUTANT_KERNEL;
+	return VMLAB_MUTANT_UNLABELLED;
+}
+
+const char *vmlab_mutant_kind_name(enum vmlab_mutant_kind k)
+{
+	switch (k) {
+	case VMLAB_MUTANT_KERNEL: return "kernel";
+	case VMLAB_MUTANT_WHAT_IF: return "what-if";
+	case VMLAB_MUTANT_SELF_TEST: return "self-test";
+	default: return "unlabelled";
+	}
 }
 
 int vmlab_mutant_lookup(const char *name)

@@ -295,6 +295,10 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 	for (u64 i = 0; i < n; i++) {
 		struct vmap_block *vb = v[i];
 
+		/* The mutant walks the free lists, as before fc1e0d980037. */
+		if (!vb->on_free_list &&
+		    vmlab_mutant(st->m, VMLAB_MUT_VB_FULL_NO_FLUSH))
+			continue;
 		if (purge_fragmented_block(st, vb, false))
 			purge[np++] = vb;
 		else if (vb->dirty_max && vb->dirty != BITS) {

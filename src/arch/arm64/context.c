@@ -137,7 +137,11 @@ void arm64_switch_context(struct vmlab_machine *m, struct cpu *c,
 	u64 asid = mm->context_id;
 	/* Fast path: still of this generation and this CPU is not about to
 	 * lose its active ASID to a rollover. */
-	if (!(c->active_asid && gen_match(m, asid))) {
+	/* The mutant drops the active_asid test (a8ffaaa060b8): a CPU a
+	 * rollover zeroed takes the fast path and skips its pending flush. */
+	if (!((c->active_asid ||
+	       vmlab_mutant(m, VMLAB_MUT_ASID_REPLACE_ZERO)) &&
+	      gen_match(m, asid))) {
 		if (!gen_match(m, asid)) {
 			asid = new_context(m, mm);
 			mm->context_id = asid;

@@ -19,8 +19,19 @@ static bool is_cow_mapping(u64 flags)
 struct copy_ctx {
 	struct vmlab_user_mm *dst;
 	struct vmlab_vma *dv, *sv;
+	/* The child's PTE table for the 2 MiB range being copied, once
+	 * allocated (copy_pte_range() allocates it once per PMD, not per
+	 * entry): 0 until the range's first entry to copy. */
+	u64 dst_table;
 	int err;
 };
+
+/* The remembered table is the one a walk of the child finds. */
+static inline bool walks_to(struct vmlab_user_mm *mm, u64 va, vmlab_ptep_t dp)
+{
+	vmlab_ptep_t p;
+	return upte_lookup(mm, va, &p) == 0 && p == dp;
+}
 
 static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
 		    vmlab_ptep_t sp, u64 e)
@@ -80,8 +91,14 @@ static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
 		return 0;
 	}
 	vmlab_ptep_t dp;
-	if (upte_alloc(dst, va, &dp))
-		return -VMLAB_ENOMEM;
+	if (c->dst_table) {
+		dp = entry_addr(c->dst_table, va, VMLAB_LVL_PTE);
+	} else {
+		if (upte_alloc(dst, va, &dp))
+			return -VMLAB_ENOMEM;
+		c->dst_table = dp >> VMLAB_PAGE_SHIFT;
+	}
+	assert(!VMLAB_DEBUG_CHECKS || walks_to(dst, va, dp));
 	assert(!upte_get(dst, dp));
 	upte_set(dst, va, dp, ne);
 	return 0;
@@ -94,12 +111,14 @@ static int copy_table(struct vmlab_user_mm *src, u64 table, vmlab_ptep_t pmdp,
 	(void)pmdp;
 	assert(lo < hi && hi - lo <= VMLAB_PMD_SIZE);
 	assert(!c->err);
+	c->dst_table = 0; /* another PMD: another child table */
+	const u64 *ents = upt_entries(src, table);
 	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
-		vmlab_ptep_t sp = entry_addr(table, va, VMLAB_LVL_PTE);
-		u64 e = vmlab_get_entry(src->m, sp);
+		u64 e = upt_entry(src, ents, table, va);
 		if (!e)
 			continue;
-		c->err = copy_one(c, src, va, sp, e);
+		c->err = copy_one(c, src, va,
+				  entry_addr(table, va, VMLAB_LVL_PTE), e);
 		if (c->err)
 			return 1;
 	}

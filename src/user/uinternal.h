@@ -427,6 +427,30 @@ static inline void upte_set(struct vmlab_user_mm *mm, u64 addr,
 {
 	vmlab_set_entry(mm->m, mm->hw, addr, VMLAB_LVL_PTE, p, val);
 }
+/* A PTE table's entries read in place: one frame lookup for the table,
+ * not one per entry as vmlab_get_entry() makes (reads only: stores still
+ * go through upte_set()).  NULL for a "table" past RAM (garbage in its
+ * PMD): upt_entry() then reads entry by entry, with get_entry's warning. */
+static inline const u64 *upt_entries(struct vmlab_user_mm *mm, u64 table)
+{
+	struct vmlab_machine *m = mm->m;
+	if (unlikely(table >= m->phys.nr_frames))
+		return NULL;
+	return (const u64 *)(const void *)frame_content(m, table, false);
+}
+/* Entry va of table, through ents = upt_entries(mm, table). */
+static inline u64 upt_entry(struct vmlab_user_mm *mm, const u64 *ents,
+			    u64 table, u64 va)
+{
+	u64 e = ents ? ents[(va >> VMLAB_PAGE_SHIFT) &
+			   (VMLAB_PTRS_PER_TABLE - 1)] :
+		       vmlab_get_entry(mm->m,
+				       entry_addr(table, va, VMLAB_LVL_PTE));
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       e == vmlab_get_entry(mm->m,
+				    entry_addr(table, va, VMLAB_LVL_PTE)));
+	return e;
+}
 /* Call fn for each PTE table under [start, end): table pfn and the
  * subrange it covers.  Non-zero from fn stops the walk. */
 typedef int (*pt_fn)(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,

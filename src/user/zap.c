@@ -103,11 +103,13 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	bool skipped = false;
 	assert(lo < hi && hi - lo <= VMLAB_PMD_SIZE);
 	assert(z->v->vm_start <= lo && hi <= z->v->vm_end);
+	const u64 *ents = upt_entries(mm, table);
 	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
-		vmlab_ptep_t p = entry_addr(table, va, VMLAB_LVL_PTE);
-		u64 e = vmlab_get_entry(m, p);
+		u64 e = upt_entry(mm, ents, table, va);
 		if (e)
-			skipped |= zap_one(z, va, p, e);
+			skipped |= zap_one(z, va,
+					   entry_addr(table, va, VMLAB_LVL_PTE),
+					   e);
 	}
 	/* MADV_DONTNEED (6.14+, PT_RECLAIM): a PTE table the zap covered
 	 * whole and left empty is freed at once. */

@@ -210,6 +210,14 @@ int vmlab_execmem_setup(struct vmlab_machine *m,
 {
 	if (!m || !config_ok(cfg))
 		return -VMLAB_EINVAL;
+	/* The 2 MiB poking leaf is the temporary poking mm's (x86); arm64
+	 * patches a page at a time through its fixmap slot. */
+	if ((cfg->flags & VMLAB_TEXT_POKE_2M) &&
+	    vmlab_arch(m)->id == VMLAB_ARCH_ARM64) {
+		vmlab_warn(m, "execmem: VMLAB_TEXT_POKE_2M (poke-2m) is an "
+			      "x86_64-only option (this machine is arm64)");
+		return -VMLAB_EINVAL;
+	}
 	struct execmem *xm = xm_state(m);
 	if (xm && xm->live.nr) {
 		vmlab_warn(m, "execmem: allocator change with %llu live "

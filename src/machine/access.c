@@ -48,10 +48,50 @@ static inline u32 err_bits(enum vmlab_access kind, bool user)
 	       (user ? VMLAB_PF_USER : 0);
 }
 
-/* Start level and table for a walk from root, using the paging-structure
- * cache (tagged like the TLB). */
+static inline bool table_bad(const struct vmlab_machine *m, u64 table)
+{
+	return unlikely(table >= m->phys.nr_frames);
+}
+
+/* A frame's host entries, NULL when it has none (never written). */
+static inline u64 *table_host(const struct vmlab_machine *m, u64 table)
+{
+	assert(table < m->phys.nr_frames); /* callers check table_bad() */
+	const struct frame_section *s = m->phys.sections[table >> SECTION_SHIFT];
+	return s ? (u64 *)(void *)s->content[table & (SECTION_FRAMES - 1)]
+		 : NULL;
+}
+
+/* The entries a walk reads in table (host: its bytes when known): an
+ * unwritten frame reads as zeros (all invalid), NULL past RAM (the
+ * caller's reserved-bit fault). */
+static inline u64 *walk_table(const struct vmlab_machine *m, u64 table,
+			      u64 *host)
+{
+	if (likely(host != NULL))
+		return host;
+	if (table_bad(m, table))
+		return NULL;
+	host = table_host(m, table);
+	return host ? host : (u64 *)(void *)m->phys.zero_page;
+}
+
+/* The slot of va's entry in a level's table entries. */
+static inline u64 *walk_slot(u64 *entries, u64 va, int level)
+{
+	assert(entries && level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	return entries +
+	       ((va >> vmlab_level_shift(level)) & (VMLAB_PTRS_PER_TABLE - 1));
+}
+
+/*
+ * Start of a walk from root, resumed from the paging-structure cache
+ * (tagged like the TLB) when it holds va's PTE or PMD table: the level
+ * and *entries of its table (NULL: the table is past RAM, *table names
+ * it).  The cache hands over the table's host bytes with its pfn.
+ */
 static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
-			     u16 tag, u64 root, u64 *table)
+			     u16 tag, u64 root, u64 *table, u64 **entries)
 {
 	assert(c->loaded_mm);
 	assert(!VMLAB_DEBUG_CHECKS || tag == cpu_pcid(c));
@@ -61,6 +101,7 @@ static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 		p = pwc_lookup(c, va, VMLAB_LVL_PMD, tag);
 	if (!p) {
 		*table = root;
+		*entries = walk_table(m, root, NULL);
 		return VMLAB_LVL_PGD;
 	}
 	c->cnt[VMLAB_C_pwc_hit]++;
@@ -68,27 +109,28 @@ static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
 		OBS_CALL(m, pwc_use, c->id, va, p->level, p->pfn);
 	/* Only PTE and PMD tables are cached: the walk starts below PUD. */
 	assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
+	/* A cached host pointer is the frame's (debug builds check). */
+	assert(!VMLAB_DEBUG_CHECKS || !p->host ||
+	       p->host == table_host(m, p->pfn));
 	*table = p->pfn;
+	*entries = walk_table(m, p->pfn, p->host);
 	return p->level;
 }
 
-/* The walker reads tables through their host bytes: one pointer per
- * level, no per-entry lookup. */
-static inline u64 *table_slot(struct vmlab_machine *m, u64 table, u64 va,
-			      int level)
+/*
+ * A table entry at level names table: the walk goes down into it.  The
+ * paging-structure cache learns it (PMD and PTE tables) with its host
+ * bytes; returns the entries to read next, NULL past RAM.
+ */
+static inline u64 *walk_next(struct vmlab_machine *m, struct cpu *c, u64 va,
+			     int level, u16 tag, u64 table)
 {
-	assert(table < m->phys.nr_frames); /* callers check table_bad() */
-	struct frame_section *s = m->phys.sections[table >> SECTION_SHIFT];
-	u8 *host = s ? s->content[table & (SECTION_FRAMES - 1)] : NULL;
-	if (unlikely(!host))
-		host = m->phys.zero_page; /* never written: all invalid */
-	return (u64 *)(void *)host +
-	       ((va >> vmlab_level_shift(level)) & (VMLAB_PTRS_PER_TABLE - 1));
-}
-
-static inline bool table_bad(const struct vmlab_machine *m, u64 table)
-{
-	return unlikely(table >= m->phys.nr_frames);
+	assert(level > VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
+	u64 *host = likely(table < m->phys.nr_frames) ? table_host(m, table)
+						       : NULL;
+	if (level <= VMLAB_LVL_PUD)
+		pwc_insert(c, va, level - 1, tag, table, host);
+	return walk_table(m, table, host);
 }
 
 /* Hardware A/D (AF/DBM) update: same translation, only `bits` change. */
@@ -179,11 +221,37 @@ static void hw_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 	walk_fail(r, 0, -1, VMLAB_PF_RSVD, kind, user);
 }
 
+/* The fast-path kinds an L1 array of kind feeds (fast_scrub_kinds). */
+static inline int feed_lo(enum vmlab_access kind)
+{
+	return kind == VMLAB_FETCH ? VMLAB_FETCH : VMLAB_READ;
+}
+
+static inline int feed_hi(enum vmlab_access kind)
+{
+	return kind == VMLAB_FETCH ? VMLAB_FETCH : VMLAB_WRITE;
+}
+
+/* Insert e into a (of e's size), its tag, slot and fingerprint computed
+ * here. */
+static inline struct tlb_entry *insert_entry(struct vmlab_machine *m,
+					     struct cpu *c, struct tlb_array *a,
+					     const struct tlb_entry *e,
+					     enum vmlab_access kind)
+{
+	bool g = e->flags & TLBF_G;
+	u32 gs = gen_slot(e->pcid, g);
+	return tlb_insert(m, c, a, e, tag_make(e->vpn, e->pcid, g, c->tgen[gs]),
+			  gs, fp_of_vpn(e->vpn), a->l2 ? -1 : feed_lo(kind),
+			  feed_hi(kind));
+}
+
 /* Insert e at the largest level an array of the kind supports
  * (a 1 GiB page is fractured into 2 MiB or 4 KiB entries). */
 static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 				    struct tlb_array *arr, u64 va,
-				    const struct tlb_entry *src)
+				    const struct tlb_entry *src,
+				    enum vmlab_access kind)
 {
 	int l = src->level;
 	assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
@@ -192,7 +260,7 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 		l--;
 	assert(arr[l].e);
 	if (likely(l == src->level))
-		return tlb_insert(m, c, &arr[l], src);
+		return insert_entry(m, c, &arr[l], src, kind);
 	struct tlb_entry ne = *src;
 	u64 sub = (va >> vmlab_level_shift(l)) &
 		  ((1ULL << (9 * (src->level - l))) - 1);
@@ -204,9 +272,14 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 	       ne.pfn + ((va >> VMLAB_PAGE_SHIFT) & ((1ULL << (9 * l)) - 1)) ==
 		       src->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 				   ((1ULL << (9 * src->level)) - 1)));
-	return tlb_insert(m, c, &arr[l], &ne);
+	return insert_entry(m, c, &arr[l], &ne, kind);
 }
 
+/*
+ * The fill after a walk: L2, then the kind's L1.  When both have arrays
+ * of the walked page's size (every 4 KiB and 2 MiB page with the default
+ * geometry) the tag and the fingerprint are computed once for both.
+ */
 static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 				  enum vmlab_access kind, u64 va,
 				  const struct tlb_entry *te)
@@ -214,9 +287,21 @@ static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 	assert(te->flags & TLBF_VALID);
 	cpu_count(c, VMLAB_C_tlb_fill);
 	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
-	fill_array(m, c, c->stlb, va, te);
-	struct tlb_entry *e =
-		fill_array(m, c, kind == VMLAB_FETCH ? c->itlb : c->dtlb, va, te);
+	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
+	int l = te->level;
+	struct tlb_entry *e;
+	if (likely(c->stlb[l].e && l1[l].e)) {
+		bool g = te->flags & TLBF_G;
+		u32 gs = gen_slot(te->pcid, g);
+		u64 tag = tag_make(te->vpn, te->pcid, g, c->tgen[gs]);
+		u64 fb = fp_of_vpn(te->vpn);
+		tlb_insert(m, c, &c->stlb[l], te, tag, gs, fb, -1, -1);
+		e = tlb_insert(m, c, &l1[l], te, tag, gs, fb, feed_lo(kind),
+			       feed_hi(kind));
+	} else {
+		fill_array(m, c, c->stlb, va, te, kind);
+		e = fill_array(m, c, l1, va, te, kind);
+	}
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       (e->level <= te->level && (e->flags & TLBF_VALID)));
 	return e;
@@ -329,20 +414,24 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
 	u16 pcid = cpu_pcid(c);
+	assert(tlb_tag_ok(pcid));
+	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
-		struct tlb_entry *e = tlb_lookup_l1(c, kind, va, pcid);
+		/* Once per try: a fault handler's flush moves generations. */
+		struct tag_ctx tk = tag_ctx_of(c, pcid);
+		struct tlb_entry *e =
+			kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, tk)
+					    : lookup_kind(c, 1, c->dtlb, va, tk);
 		if (e) {
 			cpu_count(c, VMLAB_C_tlb_l1_hit);
 		} else {
 			cpu_count(c, kind == VMLAB_FETCH ? VMLAB_C_itlb_miss :
 							       VMLAB_C_dtlb_miss);
-			struct tlb_entry *e2 = tlb_lookup_l2(c, va, pcid);
+			struct tlb_entry *e2 = lookup_kind(c, 2, c->stlb, va, tk);
 			if (e2) {
 				cpu_count(c, VMLAB_C_tlb_l2_hit);
 				struct tlb_entry copy = *e2;
-				e = fill_array(m, c, kind == VMLAB_FETCH ?
-							     c->itlb : c->dtlb,
-					       va, &copy);
+				e = fill_array(m, c, l1, va, &copy, kind);
 			}
 		}
 		/* A cached entry that denies the access, or a write through
@@ -470,19 +559,35 @@ access_miss(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
 	/* Access observers on: a hit carries the watched tag, which vouches
 	 * for va as a plain hit's does (no further checks), and the
 	 * observers see the access before it is made. */
-	if (p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)) &&
+	/* Bytes inside one page: its last byte is canonical when va is. */
+	bool one_page = p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1));
+	if (one_page &&
 	    c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)].tag ==
 		    (fast_tag(va, flags & VMLAB_ACC_USER) | FAST_TAG_WATCH)) {
 		assert(m->fast_watch == FAST_TAG_WATCH);
 		/* translate() matches the watched tag again (an observer may
 		 * have changed the mapping meanwhile). */
-	} else if (len == 0 || len > MAX_ACCESS_LEN || !canonical(m, va) ||
-		   va + len < va || !canonical(m, va + len - 1) ||
-		   (kind == VMLAB_WRITE && !p)) {
+	} else if (one_page ? !canonical(m, va) || va + len < va
+			    : len == 0 || len > MAX_ACCESS_LEN ||
+				      !canonical(m, va) || va + len < va ||
+				      !canonical(m, va + len - 1) ||
+				      (kind == VMLAB_WRITE && !p)) {
 		return -VMLAB_EINVAL;
 	}
 	if (obs_on(m, OBS_ACCESS))
 		OBS_CALL(m, access, cpu, kind, va, len, flags);
+	if (likely(one_page && !m->fast_watch)) {
+		/* The fast path has just missed this very tag (nothing ran
+		 * since): straight to the TLB. */
+		u8 *host = translate_slow(m, c, kind, va, flags & VMLAB_ACC_USER, f);
+		if (!host)
+			return -VMLAB_EFAULT;
+		if (kind == VMLAB_WRITE)
+			copy_small(host, p, len);
+		else
+			copy_small(p, host, len);
+		return 0;
+	}
 	return access_pages(m, c, kind, va, p, len, flags, f);
 }
 

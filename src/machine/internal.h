@@ -167,6 +167,7 @@ struct tlb_array {
 struct pwc_entry {
 	u64 tag;  /* va >> level shift of the region the table covers */
 	u64 pfn;  /* the table */
+	u64 *host; /* its entries' host bytes, NULL: look the frame up */
 	u16 pcid;
 	u8 level; /* level of the cached table (PTE table: 0, PMD table: 1) */
 	u8 valid;

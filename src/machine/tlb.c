@@ -606,7 +606,7 @@ static void array_check(const struct cpu *c, const struct tlb_array *a,
 			const struct tlb_entry *e = &set[w];
 			u64 fb = (a->fp[s * a->fp_words + w / 8] >> (w % 8 * 8)) &
 				 0xff;
-			assert(fb == (t[w] ? fp_of(t[w]) : 0));
+			assert(fb == (t[w] ? fp_of_vpn(e->vpn) : 0));
 			if (!t[w])
 				continue;
 			n++;

@@ -17,18 +17,27 @@ void tlb_set_reap(struct cpu *c, struct tlb_array *a, u32 set);
 
 /* The host fast path forgets an L1 entry going away.  A 4 KiB page is
  * one slot per kind, probed in place (no shadow pages: a shadow page's
- * links need fast_drop_range's rules). */
-static inline void fast_scrub(struct cpu *c, const struct tlb_entry *e)
+ * links need fast_drop_range's rules).  Only kinds k0..k1 can mirror it:
+ * the fast path of a kind is filled from that kind's L1 array (fetches
+ * from the iTLB, reads and writes from the dTLB). */
+static inline void fast_scrub_kinds(struct cpu *c, const struct tlb_entry *e,
+				    int k0, int k1)
 {
+	assert(k0 >= 0 && k0 <= k1 && k1 < VMLAB_NR_ACCESS);
 	u64 start = tlb_entry_va(e);
 	if (likely(e->level == VMLAB_LVL_PTE && !c->shadow_off)) {
 		u32 idx = (u32)(start >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
-		for (int k = 0; k < VMLAB_NR_ACCESS; k++)
+		for (int k = k0; k <= k1; k++)
 			if ((c->fast[k][idx].tag & VMLAB_PAGE_MASK) == start)
 				c->fast[k][idx].tag = 0;
 		return;
 	}
 	fast_drop_range(c, start, start + vmlab_level_size(e->level));
+}
+
+static inline void fast_scrub(struct cpu *c, const struct tlb_entry *e)
+{
+	fast_scrub_kinds(c, e, 0, VMLAB_NR_ACCESS - 1);
 }
 
 /* The generation slot of a context (slot 0: global entries). */
@@ -72,31 +81,42 @@ static inline u16 array_bit(const struct cpu *c, const struct tlb_array *a)
 	return (u16)(1u << (k * 3 + a->level));
 }
 
-/* The fingerprint of a nonzero tag: its top byte after a multiply,
- * never 0 (0 marks an unused way). */
-static inline u64 fp_of(u64 tag)
+/* The fingerprint of a way: a byte of the page number's tag bits after a
+ * multiply, never 0 (0 marks an unused way).  It leaves the context out,
+ * so a lookup tests one byte per way for its own and the global tag alike
+ * and the same byte serves every array of the page's size. */
+static inline u64 fp_of_vpn(u64 vpn)
 {
-	u64 h = (tag * 0x9e3779b97f4a7c15ULL) >> 56;
+	u64 h = ((vpn & TLB_TAG_VPN_MASK) * 0x9e3779b97f4a7c15ULL) >> 56;
 	return h ? h : 1;
 }
 
 #define FP_ONES 0x0101010101010101ULL
 #define FP_HIGHS 0x8080808080808080ULL
 
-/* High bit of each byte of word that equals the byte b (exact for the
- * lowest such byte; a higher flag may be false, so callers verify). */
+#define FP_LOWS 0x7f7f7f7f7f7f7f7fULL
+
+/* High bit of each byte of word that equals the byte b, exactly (no
+ * borrow crosses bytes): a lookup needs no bound on the way, since
+ * padding bytes (0) never equal a fingerprint. */
 static inline u64 fp_match(u64 word, u64 b)
 {
 	u64 x = word ^ (b * FP_ONES);
-	return (x - FP_ONES) & ~x & FP_HIGHS;
+	return ~(((x & FP_LOWS) + FP_LOWS) | x | FP_LOWS);
 }
 
 /* Way w of a's set gets fingerprint b (0: unused). */
 static inline void fp_set(struct tlb_array *a, u32 set, u32 w, u64 b)
 {
+	assert(w < a->ways && b <= 0xff);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Byte w of the set's words is way w's lane (fp_match). */
+	((u8 *)&a->fp[set * a->fp_words])[w] = (u8)b;
+#else
 	u64 *word = &a->fp[set * a->fp_words + w / 8];
 	u32 sh = (w % 8) * 8;
 	*word = (*word & ~(0xffULL << sh)) | b << sh;
+#endif
 }
 
 /* The context part of the tags a lookup for pcid matches (everything but
@@ -112,10 +132,15 @@ static inline struct tag_ctx tag_ctx_of(const struct cpu *c, u16 pcid)
 				tag_make(0, 0, true, c->tgen[0])};
 }
 
-static inline struct tlb_entry *array_find(struct tlb_array *a, u64 va,
-					   struct tag_ctx k)
+/*
+ * The way of a's set holding va's page under k, or NULL.  Fingerprints
+ * first (one word test per eight ways), full tags only where one matches.
+ */
+static inline __attribute__((always_inline)) struct tlb_entry *
+array_find(struct tlb_array *a, u64 va, struct tag_ctx k, u32 shift)
 {
-	u64 vpn = va >> a->shift;
+	assert(shift == a->shift);
+	u64 vpn = va >> shift;
 	u32 set = (u32)(vpn & (a->sets - 1));
 	u32 base = set * a->ways;
 	const u64 *t = &a->tag[base];
@@ -123,135 +148,155 @@ static inline struct tlb_entry *array_find(struct tlb_array *a, u64 va,
 	u64 vbits = (vpn & TLB_TAG_VPN_MASK) << TLB_TAG_VPN_SHIFT;
 	u64 own = vbits | k.own;
 	/* Without global entries only the own tag can match (glob == own). */
-	bool any_g = unlikely(a->nr_global != 0);
-	u64 glob = any_g ? vbits | k.glob : own;
-	u64 fo = fp_of(own), fg = fp_of(glob);
-	u32 w = a->ways;
+	u64 glob = a->nr_global ? vbits | k.glob : own;
+	u64 fb = fp_of_vpn(vpn);
 	for (u32 i = 0; i < a->fp_words; i++) {
-		u64 z = fp_match(f[i], fo);
-		if (any_g)
-			z |= fp_match(f[i], fg);
-		for (; z; z &= z - 1) {
-			u32 cw = i * 8 + (u32)__builtin_ctzll(z) / 8;
-			if (cw < a->ways && (t[cw] == own || t[cw] == glob)) {
-				w = cw;
-				goto found;
+		for (u64 z = fp_match(f[i], fb); z; z &= z - 1) {
+			u32 w = i * 8 + (u32)__builtin_ctzll(z) / 8;
+			assert(w < a->ways);
+			if (t[w] == own || t[w] == glob) {
+				struct tlb_entry *e = &a->e[base + w];
+				/* Per-entry consistency: debug builds only
+				 * (the miss path runs it for every array). */
+				assert(!VMLAB_DEBUG_CHECKS ||
+				       ((e->flags & TLBF_VALID) && e->vpn == vpn &&
+					e->level == a->level));
+				return e;
 			}
 		}
 	}
 	return NULL;
-found:;
-	struct tlb_entry *e = &a->e[base + w];
-	/* Per-entry consistency: debug builds only (the miss path runs it
-	 * for every array). */
-	assert(!VMLAB_DEBUG_CHECKS ||
-	       ((e->flags & TLBF_VALID) && e->vpn == vpn && e->level == a->level));
-	return e;
 }
 
 static inline struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
 				      u64 va, u16 pcid)
 {
 	assert(a->e);
-	return array_find(a, va, tag_ctx_of(c, pcid));
+	return array_find(a, va, tag_ctx_of(c, pcid), a->shift);
 }
 
 /* The used page-size arrays of one kind (0 itlb, 1 dtlb, 2 stlb), smallest
- * page first. */
-static inline struct tlb_entry *lookup_kind(struct cpu *c, int k,
-					    struct tlb_array *arr, u64 va,
-					    u16 pcid)
+ * page first: the CPU's used_mask skips the empty ones.  Unrolled, so
+ * each size's page shift is a constant. */
+static inline __attribute__((always_inline)) struct tlb_entry *
+lookup_kind(struct cpu *c, int k, struct tlb_array *arr, u64 va,
+	    struct tag_ctx tk)
 {
+	assert(k >= 0 && k < 3);
 	u32 bits = (c->used_mask >> (3 * k)) & 7;
-	if (!bits)
-		return NULL;
-	struct tag_ctx tk = tag_ctx_of(c, pcid);
-	for (; bits; bits &= bits - 1) {
-		int l = __builtin_ctz(bits);
-		struct tlb_entry *e = array_find(&arr[l], va, tk);
-		if (e)
-			return e;
+	struct tlb_entry *e = NULL;
+	if ((bits & 1) &&
+	    (e = array_find(&arr[VMLAB_LVL_PTE], va, tk,
+			    (u32)vmlab_level_shift(VMLAB_LVL_PTE))))
+		return e;
+	if (unlikely(bits & 2) &&
+	    (e = array_find(&arr[VMLAB_LVL_PMD], va, tk,
+			    (u32)vmlab_level_shift(VMLAB_LVL_PMD))))
+		return e;
+	if (unlikely(bits & 4))
+		e = array_find(&arr[VMLAB_LVL_PUD], va, tk,
+			       (u32)vmlab_level_shift(VMLAB_LVL_PUD));
+	return e;
+}
+
+/* The first unused way of a set that has one (the lowest zero
+ * fingerprint: exact, padding bytes past the ways come after every way),
+ * now counted as used.  Out of line: a warm TLB replaces in place. */
+static __attribute__((noinline, unused)) u32
+tlb_take_hole(struct cpu *c, struct tlb_array *a, u32 set, bool g, u32 gs)
+{
+	assert(a->set_used[set] < a->ways && gs < TLB_GEN_SLOTS);
+	u32 slot = a->ways;
+	for (u32 i = 0; i < a->fp_words; i++) {
+		u64 z = fp_match(a->fp[set * a->fp_words + i], 0);
+		if (z) {
+			slot = i * 8 + (u32)__builtin_ctzll(z) / 8;
+			break;
+		}
 	}
-	return NULL;
+	assert(slot < a->ways && !a->tag[set * a->ways + slot]);
+	a->set_used[set]++;
+	if (a->nr_used++ == 0)
+		c->used_mask |= array_bit(c, a);
+	a->nr_global += g;
+	c->ctx_live[gs]++;
+	if (gs >= c->gen_hi)
+		c->gen_hi = gs + 1;
+	return slot;
 }
 
-static inline struct tlb_entry *tlb_lookup_l1(struct cpu *c, enum vmlab_access kind,
-				u64 va, u16 pcid)
+/* A victim of another context than the entry replacing it: the live
+ * counts per generation slot and the global count move. */
+static __attribute__((noinline, unused)) void
+tlb_victim_recount(struct cpu *c, struct tlb_array *a, u64 vt, bool g, u32 gs)
 {
-	assert(tlb_tag_ok(pcid));
-	return kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, pcid)
-				   : lookup_kind(c, 1, c->dtlb, va, pcid);
-}
-
-static inline struct tlb_entry *tlb_lookup_l2(struct cpu *c, u64 va, u16 pcid)
-{
-	assert(tlb_tag_ok(pcid));
-	return lookup_kind(c, 2, c->stlb, va, pcid);
+	assert(gs < TLB_GEN_SLOTS && c->ctx_live[tag_slot(vt)] > 0);
+	c->ctx_live[tag_slot(vt)]--;
+	c->ctx_live[gs]++;
+	a->nr_global += (u32)g - ((vt & TLB_TAG_G) != 0);
+	if (gs >= c->gen_hi)
+		c->gen_hi = gs + 1;
 }
 
 /*
- * Insert into array a, which must have the entry's page-size level.
- * Callers insert only after a lookup in this array missed, so the page is
- * not cached here.  A hole is the first unused way; in a full set the
- * round-robin victim is overwritten in place.
+ * Put ne into array a (of ne's page size) under tag, whose generation slot
+ * is gs and fingerprint fb.  Callers insert only after a lookup in this
+ * array missed, so the page is not cached here.  A hole is the first
+ * unused way; in a full set the round-robin victim is overwritten in
+ * place: its tag and entry are replaced, only the counts that differ move
+ * (no drop-then-insert), and the host fast path is scrubbed only for an
+ * L1 victim, only in the kinds k0..k1 its array feeds (k0 < 0: L2).
  */
-static inline struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *c,
-			     struct tlb_array *a, const struct tlb_entry *ne)
+static inline __attribute__((always_inline)) struct tlb_entry *
+tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
+	   const struct tlb_entry *ne, u64 tag, u32 gs, u64 fb, int k0, int k1)
 {
 	assert(a->e && a->level == ne->level);
 	/* Per-entry checks (debug builds): valid, a context tag, and a page
-	 * of this size names a frame aligned to it. */
+	 * of this size names a frame aligned to it; tag and fingerprint are
+	 * the entry's. */
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       ((ne->flags & TLBF_VALID) && tlb_tag_ok(ne->pcid) &&
-		(ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0));
+		(ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0 &&
+		tag == tag_entry(c, ne) && gs == tag_slot(tag) &&
+		fb == fp_of_vpn(ne->vpn)));
 	u32 set = (u32)(ne->vpn & (a->sets - 1));
 	u32 base = set * a->ways;
 	if (unlikely(a->set_epoch[set] != c->flush_epoch))
 		tlb_set_reap(c, a, set);
-	u32 slot = a->ways;
-	if (a->set_used[set] < a->ways) {
-		/* The first unused way: the lowest zero fingerprint (exact;
-		 * padding bytes past the ways come after every way). */
-		for (u32 i = 0; i < a->fp_words; i++) {
-			u64 z = fp_match(a->fp[set * a->fp_words + i], 0);
-			if (z) {
-				slot = i * 8 + (u32)__builtin_ctzll(z) / 8;
-				break;
-			}
-		}
-		assert(slot < a->ways && !a->tag[base + slot]);
-		a->set_used[set]++;
-		if (a->nr_used++ == 0)
-			c->used_mask |= array_bit(c, a);
-	} else {
+	u32 slot;
+	bool g = tag & TLB_TAG_G;
+	if (likely(a->set_used[set] == a->ways)) {
 		/* next[set] < ways (array_check): no division. */
 		u16 *next = &a->next[set];
 		slot = *next;
 		*next = (u16)(slot + 1 == a->ways ? 0 : slot + 1);
-		/* In place: the victim's bookkeeping is undone, its way kept. */
 		struct tlb_entry *v = &a->e[base + slot];
 		u64 vt = a->tag[base + slot];
 		assert(!VMLAB_DEBUG_CHECKS || tag_live(c, vt));
 		if (obs_on(m, OBS_TLB_DROP))
 			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
-		if (!a->l2)
-			fast_scrub(c, v);
-		c->ctx_live[tag_slot(vt)]--;
-		a->nr_global -= (vt & TLB_TAG_G) != 0;
+		/* k0 < 0: an L2 array, which the fast path does not mirror
+		 * (a constant where the fill inlines this). */
+		assert((k0 < 0) == a->l2);
+		if (k0 >= 0)
+			fast_scrub_kinds(c, v, k0, k1);
+		/* The victim's context counts move to the new entry's only
+		 * when the two differ (most misses replace their own). */
+		if (unlikely((vt ^ tag) &
+			     (TLB_TAG_G | TLB_TAG_CTX_MASK << TLB_TAG_CTX_SHIFT)))
+			tlb_victim_recount(c, a, vt, g, gs);
 		c->cnt[VMLAB_C_tlb_entries_dropped]++;
+	} else {
+		slot = tlb_take_hole(c, a, set, g, gs);
 	}
 	struct tlb_entry *e = &a->e[base + slot];
 	*e = *ne;
-	bool g = ne->flags & TLBF_G;
-	u32 gs = gen_slot(ne->pcid, g);
-	a->tag[base + slot] = tag_make(ne->vpn, ne->pcid, g, c->tgen[gs]);
-	fp_set(a, set, slot, fp_of(a->tag[base + slot]));
-	a->nr_global += g;
-	c->ctx_live[gs]++;
-	if (gs >= c->gen_hi)
-		c->gen_hi = gs + 1;
+	a->tag[base + slot] = tag;
+	fp_set(a, set, slot, fb);
 	assert(!VMLAB_DEBUG_CHECKS ||
-	       (a->set_used[set] <= a->ways && a->nr_global <= a->nr_used));
+	       (a->set_used[set] <= a->ways && a->nr_global <= a->nr_used &&
+		c->ctx_live[gs] > 0));
 	/* Findable, and not shadowed by another entry for the page (a set
 	 * scan: debug builds only, it costs the miss path ~5%). */
 	if (VMLAB_EXPENSIVE_CHECKS)
@@ -266,7 +311,9 @@ static inline struct tlb_entry *tlb_insert(struct vmlab_machine *m, struct cpu *
 /*
  * The paging-structure caches are direct mapped: half the entries cache
  * PTE tables (PDE cache), half PMD tables (PDPTE cache), indexed by the
- * region number.  One compare per lookup keeps the walk cheap.
+ * region number.  One compare per lookup keeps the walk cheap.  An entry
+ * carries the table's host bytes when the frame has them (they never move
+ * once allocated), so a walk resumed from it looks up no frame.
  */
 static inline struct pwc_entry *pwc_slot(struct cpu *c, u64 tag, int level)
 {
@@ -289,7 +336,10 @@ static inline struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16
 	return NULL;
 }
 
-static inline void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pfn)
+/* Cache the table pfn (host: its bytes, NULL when the frame has none or
+ * is past RAM) that covers va's region at level. */
+static inline void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid,
+			      u64 pfn, u64 *host)
 {
 	if (!c->pwc_n)
 		return;
@@ -299,6 +349,7 @@ static inline void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid, u64 pf
 	struct pwc_entry *p = pwc_slot(c, tag, level);
 	p->tag = tag;
 	p->pfn = pfn;
+	p->host = host;
 	p->pcid = pcid;
 	p->level = (u8)level;
 	p->valid = 1;

@@ -17,11 +17,102 @@
 
 #include "arch/arm64/arm64.h"
 
+/* What a walk carries from level to level. */
+struct arm64_walk_state {
+	u64 *entries;  /* host bytes of the table read next */
+	u64 xn_table;  /* PXNTable/UXNTable accumulated so far */
+	u16 asid;
+};
+
+/* A page (level 3) or block (levels 1, 2) descriptor: rights, AF/DBM,
+ * the TLB entry. */
+static inline void arm64_leaf(struct vmlab_machine *m, struct cpu *c, u64 va,
+			      enum vmlab_access kind, bool user,
+			      struct walk_res *r, int level, u64 *slot, u64 e,
+			      u64 xn_table, u16 asid)
+{
+	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PUD);
+	assert(!VMLAB_DEBUG_CHECKS || (e & A64_VALID));
+	u64 lpfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+	if (unlikely(leaf_bad(m, lpfn, level))) {
+		walk_rsvd(m, r, kind, user, level, lpfn, e);
+		return;
+	}
+	bool el0 = e & A64_USER;
+	bool rdonly = e & A64_RDONLY, dbm = e & A64_DBM;
+	bool x = el0 ? !(e & A64_UXN) && !(xn_table & A64_UXN_TABLE)
+		     : !(e & A64_PXN) && !(xn_table & A64_PXN_TABLE);
+	u8 f = TLBF_VALID | (!rdonly || (dbm && m->hw_afdbm) ? TLBF_W : 0) |
+	       (x ? TLBF_X : 0) | (el0 ? TLBF_U : 0) |
+	       ((e & A64_NG) ? 0 : TLBF_G);
+	u32 pf = perm_fault(f, kind, user);
+	if (pf) {
+		walk_fail(r, e, level, pf, kind, user);
+		return;
+	}
+	u64 ne = e;
+	if (!(e & A64_AF)) {
+		if (!m->hw_afdbm) {
+			/* An access-flag fault: its own fault class, not a
+			 * permission fault (the generic handler sets AF,
+			 * handle_pte_fault's mkyoung). */
+			c->cnt[VMLAB_C_af_fault]++;
+			walk_fail(r, e, level, 0, kind, user);
+			return;
+		}
+		ne |= A64_AF;
+	}
+	if (kind == VMLAB_WRITE && rdonly) {
+		assert(dbm && m->hw_afdbm); /* else perm_fault above */
+		ne &= ~A64_RDONLY;
+	}
+	if (ne != e) {
+		entry_set_ad(m, slot, ne, A64_AF | A64_RDONLY);
+		c->cnt[VMLAB_C_ad_update]++;
+	}
+	if (!(ne & A64_RDONLY))
+		f |= TLBF_D;
+	walk_ok(m, r, va, ne, level, lpfn, asid, f);
+}
+
+/* One level of the walk, level a constant where it is inlined: true when
+ * the descriptor is a table and the walk goes down into it, false when r
+ * holds the outcome. */
+static inline __attribute__((always_inline)) bool
+arm64_level(struct vmlab_machine *m, struct cpu *c, u64 va,
+	    enum vmlab_access kind, bool user, struct walk_res *r, int level,
+	    struct arm64_walk_state *w)
+{
+	u64 *slot = walk_slot(w->entries, va, level);
+	u64 e = *slot;
+	c->cnt[VMLAB_C_walk_level]++;
+	if (!(e & A64_VALID) ||
+	    unlikely((level == VMLAB_LVL_PTE || level == VMLAB_LVL_PGD) &&
+		     !(e & A64_TABLE_PAGE))) {
+		/* Translation fault (a reserved encoding is one too). */
+		walk_fail(r, e, level, 0, kind, user);
+		return false;
+	}
+	if (level == VMLAB_LVL_PTE || !(e & A64_TABLE_PAGE)) {
+		arm64_leaf(m, c, va, kind, user, r, level, slot, e, w->xn_table,
+			   w->asid);
+		return false;
+	}
+	w->xn_table |= e & (A64_PXN_TABLE | A64_UXN_TABLE);
+	u64 table = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+	w->entries = walk_next(m, c, va, level, w->asid, table);
+	if (unlikely(!w->entries)) {
+		walk_rsvd(m, r, kind, user, level - 1, table, 0);
+		return false;
+	}
+	return true;
+}
+
 static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 			      enum vmlab_access kind, bool user,
 			      struct walk_res *r)
 {
-	u16 asid = cpu_pcid(c);
+	struct arm64_walk_state w = {.asid = cpu_pcid(c)};
 	bool upper = va >> 63;
 	if (!upper && c->loaded_mm->is_init) {
 		/* TTBR0 of a kernel thread: reserved_pg_dir, all invalid. */
@@ -32,73 +123,31 @@ static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 	}
 	u64 root = upper ? m->init_mm.pgd_pfn : c->loaded_mm->pgd_pfn;
 	u64 table;
-	int level = walk_start(m, c, va, asid, root, &table);
-	u64 xn_table = 0;
-	for (; level >= VMLAB_LVL_PTE; level--) {
-		if (table_bad(m, table)) {
-			walk_rsvd(m, r, kind, user, level, table, 0);
-			return;
-		}
-		u64 *slot = table_slot(m, table, va, level);
-		u64 e = *slot;
-		c->cnt[VMLAB_C_walk_level]++;
-		if (!(e & A64_VALID) ||
-		    unlikely((level == VMLAB_LVL_PTE || level == VMLAB_LVL_PGD) &&
-			     !(e & A64_TABLE_PAGE))) {
-			/* Translation fault (a reserved encoding is one too). */
-			walk_fail(r, e, level, 0, kind, user);
-			return;
-		}
-		if (level != VMLAB_LVL_PTE && (e & A64_TABLE_PAGE)) {
-			xn_table |= e & (A64_PXN_TABLE | A64_UXN_TABLE);
-			table = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
-			if (level <= VMLAB_LVL_PUD)
-				pwc_insert(c, va, level - 1, asid, table);
-			continue;
-		}
-		u64 lpfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
-		if (unlikely(leaf_bad(m, lpfn, level))) {
-			walk_rsvd(m, r, kind, user, level, lpfn, e);
-			return;
-		}
-		bool el0 = e & A64_USER;
-		bool rdonly = e & A64_RDONLY, dbm = e & A64_DBM;
-		bool x = el0 ? !(e & A64_UXN) && !(xn_table & A64_UXN_TABLE)
-			     : !(e & A64_PXN) && !(xn_table & A64_PXN_TABLE);
-		u8 f = TLBF_VALID | (!rdonly || (dbm && m->hw_afdbm) ? TLBF_W : 0) |
-		       (x ? TLBF_X : 0) | (el0 ? TLBF_U : 0) |
-		       ((e & A64_NG) ? 0 : TLBF_G);
-		u32 pf = perm_fault(f, kind, user);
-		if (pf) {
-			walk_fail(r, e, level, pf, kind, user);
-			return;
-		}
-		u64 ne = e;
-		if (!(e & A64_AF)) {
-			if (!m->hw_afdbm) {
-				/* An access-flag fault: its own fault class,
-				 * not a permission fault (the generic handler
-				 * sets AF, handle_pte_fault's mkyoung). */
-				c->cnt[VMLAB_C_af_fault]++;
-				walk_fail(r, e, level, 0, kind, user);
-				return;
-			}
-			ne |= A64_AF;
-		}
-		if (kind == VMLAB_WRITE && rdonly) {
-			assert(dbm && m->hw_afdbm); /* else perm_fault above */
-			ne &= ~A64_RDONLY;
-		}
-		if (ne != e) {
-			entry_set_ad(m, slot, ne, A64_AF | A64_RDONLY);
-			c->cnt[VMLAB_C_ad_update]++;
-		}
-		if (!(ne & A64_RDONLY))
-			f |= TLBF_D;
-		walk_ok(m, r, va, ne, level, lpfn, asid, f);
+	int level = walk_start(m, c, va, w.asid, root, &table, &w.entries);
+	if (unlikely(!w.entries)) {
+		walk_rsvd(m, r, kind, user, level, table, 0);
 		return;
 	}
-	assert(!"walk fell off the bottom");
+	/* The table's host bytes travel down the walk, each level's code
+	 * its own (see x86). */
+	switch (level) {
+	case VMLAB_LVL_PGD:
+		if (!arm64_level(m, c, va, kind, user, r, VMLAB_LVL_PGD, &w))
+			return;
+		__attribute__((fallthrough));
+	case VMLAB_LVL_PUD:
+		if (!arm64_level(m, c, va, kind, user, r, VMLAB_LVL_PUD, &w))
+			return;
+		__attribute__((fallthrough));
+	case VMLAB_LVL_PMD:
+		if (!arm64_level(m, c, va, kind, user, r, VMLAB_LVL_PMD, &w))
+			return;
+		__attribute__((fallthrough));
+	default:
+		assert(level >= VMLAB_LVL_PTE);
+		if (arm64_level(m, c, va, kind, user, r, VMLAB_LVL_PTE, &w))
+			assert(!"walk fell off the bottom");
+	}
 }
 
 #endif

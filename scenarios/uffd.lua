@@ -10,7 +10,9 @@
 -- never hears of it.  MADV_DONTNEED empties a page again and the next
 -- access faults to the handler again.  A second run has a monitor program
 -- of its own on CPU 1 that read()s each message (blocking) and answers with
--- UFFDIO_ZEROPAGE, as uffd-unit-tests' poll thread does.
+-- UFFDIO_ZEROPAGE, as uffd-unit-tests' poll thread does.  Last, with
+-- UFFD_FEATURE_EVENT_FORK the child of a fork gets a context of its own,
+-- handed to the parent's handler in a fork event before fork returns.
 
 local P = vmlab.params{pages = 8, guard = 5}
 assert(P.pages >= 2 and P.guard >= 0 and P.guard < P.pages,
@@ -86,3 +88,33 @@ assert(zeroed == 3 and v:stats().zeropages == 3)
 print(string.format("monitor: %d faults read() and served by UFFDIO_ZEROPAGE " ..
   "under the scheduler (%d wakes)", zeroed, v:stats().wakes))
 v:close()
+
+-- UFFD_FEATURE_EVENT_FORK (needs CAP_SYS_PTRACE)
+assert(mm:set_caps("sys_ptrace"))
+local w = assert(mm:userfaultfd("user_mode_only|nonblock"))
+assert(w:api("event_fork"))
+assert(w:register(a, P.pages * PAGE))
+local childctx
+assert(w:handler(function(msg)
+  assert(msg.event == "fork", "the parent's pages are all there")
+  childctx = msg.uffd
+end))
+local child = assert(mm:fork())
+assert(childctx, "fork handed the child's context over")
+local cserved = 0
+assert(childctx:handler(function(msg)
+  cserved = cserved + 1
+  assert(childctx:copy(msg.page, string.rep("c", PAGE)))
+end))
+local idx = 3
+while idx == P.guard do idx = idx + 1 end
+if idx < P.pages then
+  assert(m:user_read(child, a + idx * PAGE, 1) == "c")
+  assert(cserved == 1)
+end
+assert(m:user_read(child, a, 1) == "\0", "copied by fork, no fault")
+print(string.format("fork event: the child's context served %d fault(s) " ..
+  "of the child", cserved))
+childctx:close()
+child:close()
+w:close()

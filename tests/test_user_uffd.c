@@ -441,6 +441,90 @@ static void test_shmem_copy(void **state)
 	t_done(&e);
 }
 
+/* UFFD_FEATURE_EVENT_FORK: the child gets a context of its own, announced
+ * to the parent's monitor before fork returns; COPY on the parent's is
+ * EAGAIN until then; unread (no monitor, outside a run) the child's
+ * registration is dropped. */
+struct forkmon {
+	struct vmlab_uffd *child;
+	int forks, faults, copy_during_fork;
+	struct served serve_child;
+};
+
+static void fork_monitor(struct vmlab_uffd *u, const struct vmlab_uffd_msg *msg,
+			 void *arg)
+{
+	struct forkmon *f = arg;
+	u8 buf[P];
+	memset(buf, 0x61, P);
+	if (msg->event == VMLAB_UFFD_EVENT_FORK) {
+		f->forks++;
+		f->child = msg->ufd;
+		assert_non_null(f->child);
+		assert_int_equal(vmlab_uffd_set_handler(f->child, serve,
+							&f->serve_child), 0);
+		/* mmap_changing: the fork is not over yet */
+		f->copy_during_fork = vmlab_uffdio_copy(u, (u64)0x10000000, buf,
+							P, 0, NULL);
+		return;
+	}
+	f->faults++;
+	assert_int_equal(vmlab_uffdio_copy(u, msg->address & ~(P - 1), buf, P,
+					   0, NULL), 0);
+}
+
+static void test_event_fork(void **state)
+{
+	(void)state;
+	struct env e = t_env(2);
+	vmlab_set_quiet(e.m, true);
+	struct vmlab_uffd *u = NULL;
+	assert_int_equal(vmlab_userfaultfd(e.mm, UMO | VMLAB_O_NONBLOCK, &u), 0);
+	u64 f = VMLAB_UFFD_FEATURE_EVENT_FORK;
+	assert_int_equal(vmlab_uffdio_api(u, VMLAB_UFFD_API, &f, NULL), -VMLAB_EPERM);
+	vmlab_uffd_close(u);
+	assert_int_equal(vmlab_user_set_caps(e.mm, 1ULL << VMLAB_CAP_SYS_PTRACE), 0);
+	u = t_uffd(&e, VMLAB_UFFD_FEATURE_EVENT_FORK);
+	s64 a = vmlab_mmap(e.mm, 0, 4 * P, RW, ANON, NULL, 0);
+	assert_int_equal(vmlab_uffdio_register(u, (u64)a, 4 * P,
+			 VMLAB_UFFDIO_REGISTER_MODE_MISSING, NULL), 0);
+	struct forkmon fm = {.serve_child = {.fill = 0x63}};
+	assert_int_equal(vmlab_uffd_set_handler(u, fork_monitor, &fm), 0);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, (u64)a, 1), VMLAB_OK);
+	struct vmlab_user_mm *c;
+	assert_int_equal(vmlab_fork(e.mm, &c), 0);
+	assert_int_equal(fm.forks, 1);
+	assert_int_equal(fm.copy_during_fork, -VMLAB_EAGAIN);
+	assert_int_equal(vmlab_uffd_mm(fm.child), c);
+	/* The child's copy is registered on the child's context. */
+	assert_true(vma_flags(&(struct env){.m = e.m, .mm = c}, (u64)a + P) &
+		    VMLAB_VM_UFFD_MISSING);
+	u8 v;
+	assert_int_equal(vmlab_user_read8(c, 0, (u64)a + P, &v), VMLAB_OK);
+	assert_int_equal(v, 0x63);
+	assert_int_equal(fm.serve_child.calls, 1);
+	assert_int_equal(vmlab_user_read8(c, 0, (u64)a, &v), VMLAB_OK);
+	assert_int_equal(v, 1); /* copied by fork, no fault */
+	assert_int_equal(vmlab_user_read8(e.mm, 0, (u64)a + 2 * P, &v), VMLAB_OK);
+	assert_int_equal(v, 0x61);
+	assert_int_equal(fm.faults, 2); /* a before the fork, a + 2P */
+	/* Nobody to read the event: the grandchild is left unregistered. */
+	assert_int_equal(vmlab_uffd_set_handler(fm.child, NULL, NULL), 0);
+	struct vmlab_user_mm *g;
+	u64 w0 = vmlab_nr_warnings(e.m);
+	assert_int_equal(vmlab_fork(c, &g), 0);
+	assert_int_equal(vmlab_nr_warnings(e.m), w0 + 1);
+	assert_false(vma_flags(&(struct env){.m = e.m, .mm = g}, (u64)a + P) &
+		     VMLAB_VM_UFFD_MISSING);
+	assert_int_equal(vmlab_user_read8(g, 0, (u64)a + 3 * P, &v), VMLAB_OK);
+	assert_int_equal(v, 0);
+	vmlab_user_mm_destroy(g);
+	vmlab_uffd_close(fm.child);
+	vmlab_user_mm_destroy(c);
+	vmlab_uffd_close(u);
+	t_done(&e);
+}
+
 /* ------------------------------------------------ under the scheduler */
 
 struct prog {
@@ -541,6 +625,75 @@ static void test_sched_monitor_and_handler(void **state)
 	}
 }
 
+/* fork under the scheduler sleeps until the monitor read()s its event. */
+struct forkprog {
+	struct env *e;
+	struct vmlab_uffd *u, *child_ctx;
+	struct vmlab_user_mm *child;
+	int forked;
+};
+
+static void forker(struct vmlab_machine *m, int cpu, void *arg)
+{
+	struct forkprog *p = arg;
+	(void)m;
+	assert_int_equal(vmlab_user_switch(p->e->mm, cpu), 0);
+	assert_int_equal(vmlab_fork(p->e->mm, &p->child), 0);
+	p->forked = 1;
+}
+
+static void fork_reader(struct vmlab_machine *m, int cpu, void *arg)
+{
+	struct forkprog *p = arg;
+	(void)m;
+	(void)cpu;
+	struct vmlab_uffd_msg msg;
+	assert_int_equal(vmlab_uffd_read(p->u, &msg), 0);
+	assert_int_equal(msg.event, VMLAB_UFFD_EVENT_FORK);
+	assert_false(p->forked); /* fork waits for us */
+	p->child_ctx = msg.ufd;
+}
+
+static void test_sched_fork_event(void **state)
+{
+	(void)state;
+	for (int reader = 1; reader >= 0; reader--) {
+		struct env e = t_env(2);
+		vmlab_set_quiet(e.m, true);
+		assert_int_equal(vmlab_user_set_caps(e.mm,
+				 1ULL << VMLAB_CAP_SYS_PTRACE), 0);
+		struct vmlab_uffd *u;
+		assert_int_equal(vmlab_userfaultfd(e.mm, UMO, &u), 0);
+		u64 f = VMLAB_UFFD_FEATURE_EVENT_FORK;
+		assert_int_equal(vmlab_uffdio_api(u, VMLAB_UFFD_API, &f, NULL), 0);
+		s64 a = vmlab_mmap(e.mm, 0, 2 * P, RW, ANON, NULL, 0);
+		assert_int_equal(vmlab_uffdio_register(u, (u64)a, 2 * P,
+				 VMLAB_UFFDIO_REGISTER_MODE_MISSING, NULL), 0);
+		struct forkprog p = {.e = &e, .u = u};
+		struct vmlab_sched_config cfg;
+		vmlab_sched_config_default(&cfg);
+		struct vmlab_sched *s;
+		assert_int_equal(vmlab_sched_create(e.m, &cfg, &s), 0);
+		assert_int_equal(vmlab_sched_spawn(s, 0, forker, &p, "forker"), 0);
+		if (reader)
+			assert_int_equal(vmlab_sched_spawn(s, 1, fork_reader, &p,
+							   "monitor"), 0);
+		int err = vmlab_sched_run(s);
+		vmlab_sched_destroy(s);
+		if (reader) {
+			assert_int_equal(err, 0);
+			assert_true(p.forked && p.child && p.child_ctx);
+			assert_ptr_equal(vmlab_uffd_mm(p.child_ctx), p.child);
+			vmlab_uffd_close(p.child_ctx);
+			vmlab_user_mm_destroy(p.child);
+		} else {
+			assert_int_equal(err, -VMLAB_EDEADLK); /* fork hangs */
+		}
+		vmlab_uffd_close(u);
+		t_done(&e);
+	}
+}
+
 /* A context that may take kernel faults (CAP_SYS_PTRACE): populate's
  * fault (GUP) goes to the handler too, and sleeps until served. */
 static void test_kernel_fault_populate(void **state)
@@ -582,7 +735,9 @@ int main(void)
 		cmocka_unit_test(test_fork_drops_registration),
 		cmocka_unit_test(test_unresolved_and_sigbus),
 		cmocka_unit_test(test_shmem_copy),
+		cmocka_unit_test(test_event_fork),
 		cmocka_unit_test(test_sched_monitor_and_handler),
+		cmocka_unit_test(test_sched_fork_event),
 		cmocka_unit_test(test_kernel_fault_populate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,8 +26,12 @@
  * and ioctls the model lacks are masked out of what UFFDIO_API and
  * UFFDIO_REGISTER report (as a kernel built without them would), so
  * requesting them is EINVAL: no write-protect or minor mode, no events
- * (fork, remap, remove, unmap), no hugetlbfs, no UFFDIO_MOVE, CONTINUE or
- * POISON ioctls.  UFFDIO_COPY's source is the caller's buffer, not an
+ * but the fork one (no remap, remove, unmap), no hugetlbfs, no
+ * UFFDIO_MOVE, CONTINUE or POISON ioctls.  UFFD_FEATURE_EVENT_FORK (with
+ * CAP_SYS_PTRACE): fork gives the child a context of its own, announced by
+ * a UFFD_EVENT_FORK message the forking task waits for (read after the
+ * pending faults; COPY/ZEROPAGE are EAGAIN meanwhile); unread outside a
+ * run, the child's registration is dropped with a warning.  UFFDIO_COPY's source is the caller's buffer, not an
  * address of the mm.  A fault taken by populate (MADV_POPULATE_*,
  * MAP_POPULATE, mlock) sleeps holding mmap_lock for reading; Linux drops
  * it and retries.
@@ -69,8 +73,9 @@
 #define VMLAB_UFFD_LINUX_FEATURES ((1ULL << 17) - 1)
 /* What the model implements and reports. */
 #define VMLAB_UFFD_API_FEATURES                                              \
-	(VMLAB_UFFD_FEATURE_MISSING_SHMEM | VMLAB_UFFD_FEATURE_SIGBUS |      \
-	 VMLAB_UFFD_FEATURE_THREAD_ID | VMLAB_UFFD_FEATURE_EXACT_ADDRESS)
+	(VMLAB_UFFD_FEATURE_EVENT_FORK | VMLAB_UFFD_FEATURE_MISSING_SHMEM |  \
+	 VMLAB_UFFD_FEATURE_SIGBUS | VMLAB_UFFD_FEATURE_THREAD_ID |          \
+	 VMLAB_UFFD_FEATURE_EXACT_ADDRESS)
 
 /* ioctl numbers' bits (_UFFDIO_*), as the ioctls masks carry them. */
 #define VMLAB_UFFDIO_REGISTER_BIT 0x00
@@ -102,19 +107,23 @@
 #define VMLAB_UFFDIO_COPY_MODE_WP (1ULL << 1)
 #define VMLAB_UFFDIO_ZEROPAGE_MODE_DONTWAKE (1ULL << 0)
 
-/* struct uffd_msg, the page-fault event. */
+/* struct uffd_msg: a page fault, or the fork event. */
 #define VMLAB_UFFD_EVENT_PAGEFAULT 0x12
+#define VMLAB_UFFD_EVENT_FORK 0x13
 #define VMLAB_UFFD_PAGEFAULT_FLAG_WRITE (1ULL << 0)
 #define VMLAB_UFFD_PAGEFAULT_FLAG_WP (1ULL << 1)
 #define VMLAB_UFFD_PAGEFAULT_FLAG_MINOR (1ULL << 2)
+struct vmlab_uffd; /* a userfaultfd context (the fd's file) */
+
 struct vmlab_uffd_msg {
-	u8 event;    /* VMLAB_UFFD_EVENT_PAGEFAULT */
+	u8 event;    /* VMLAB_UFFD_EVENT_PAGEFAULT or _FORK */
 	u64 flags;   /* VMLAB_UFFD_PAGEFAULT_FLAG_* */
 	u64 address; /* page-aligned unless UFFD_FEATURE_EXACT_ADDRESS */
 	u32 ptid;    /* the faulting task's pid with UFFD_FEATURE_THREAD_ID */
+	/* UFFD_EVENT_FORK: the child's context (arg.fork.ufd), the reader's
+	 * to close; its VMAs are the child's copies of ours */
+	struct vmlab_uffd *ufd;
 };
-
-struct vmlab_uffd; /* a userfaultfd context (the fd's file) */
 
 /* vm.unprivileged_userfaultfd (default 0): without it (and without
  * CAP_SYS_PTRACE) only UFFD_USER_MODE_ONLY contexts may be created. */

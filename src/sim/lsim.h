@@ -169,6 +169,10 @@ struct vmlab_user_mm *lsim_check_user_mm(lua_State *L, int idx,
 struct vmlab_user_mm *lsim_user_mm_begin(lua_State *L, struct lop *o,
 					 int idx, const char *name);
 int lsim_user_advice(lua_State *L, int idx);
+/* Push a (new) handle of the machine's user mm mm: false if the Lua side
+ * has none (yet: a fork still in progress). */
+bool lsim_push_user_mm(lua_State *L, struct sim_machine *sm,
+		       struct vmlab_user_mm *mm);
 const char *lsim_user_errname(int err);
 /* mm:pidfd_open, mm:process_madvise, ... (lua_pidfd.c), after
  * lsim_register_user(). */

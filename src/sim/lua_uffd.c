@@ -63,6 +63,13 @@ static void uop_begin(lua_State *L, struct uffd_ud *ud, struct uop *op,
 	op->locked = !ud->in_handler;
 	if (!op->locked)
 		return;
+	if (ud->mm_ref == LUA_NOREF) {
+		/* A fork event's context: its mm got a handle since. */
+		if (!lsim_push_user_mm(L, ud->sm, vmlab_uffd_mm(ud->u)))
+			luaL_error(L, "userfaultfd: the context's mm has no "
+				      "handle (before its fork returned)");
+		ud->mm_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, ud->mm_ref);
 	lsim_user_mm_begin(L, &op->o, lua_gettop(L), name);
 	lua_pop(L, 1);
@@ -72,6 +79,16 @@ static void uop_end(struct uop *op)
 {
 	if (op->locked)
 		lop_end(&op->o);
+}
+
+static struct uffd_ud *new_uffd_ud(lua_State *L, struct sim_machine *sm)
+{
+	struct uffd_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 0);
+	*ud = (struct uffd_ud){.sm = sm, .mm_ref = LUA_NOREF,
+			       .fn_ref = LUA_NOREF, .thread_ref = LUA_NOREF,
+			       .self_ref = LUA_NOREF};
+	luaL_setmetatable(L, MT_UFFD);
+	return ud;
 }
 
 /* mm:userfaultfd([flags]) -> u | nil, errno */
@@ -85,11 +102,7 @@ static int l_userfaultfd(lua_State *L)
 				     VMLAB_O_NONBLOCK, VMLAB_O_CLOEXEC};
 	int flags = lua_isnoneornil(L, 2) ? 0 :
 		(int)lsim_flags(L, 2, names, values, "userfaultfd flag");
-	struct uffd_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 0);
-	*ud = (struct uffd_ud){.sm = sm, .mm_ref = LUA_NOREF,
-			       .fn_ref = LUA_NOREF, .thread_ref = LUA_NOREF,
-			       .self_ref = LUA_NOREF};
-	luaL_setmetatable(L, MT_UFFD);
+	struct uffd_ud *ud = new_uffd_ud(L, sm);
 	lua_pushvalue(L, 1);
 	ud->mm_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	struct lop o;
@@ -108,6 +121,7 @@ static int l_api(lua_State *L)
 	static const char *const names[] = {"sigbus", "thread_id",
 					    "exact_address", "missing_shmem",
 					    "event_fork", "move", NULL};
+	/* (move: Linux has it, the model does not: EINVAL) */
 	static const u64 values[] = {VMLAB_UFFD_FEATURE_SIGBUS,
 				     VMLAB_UFFD_FEATURE_THREAD_ID,
 				     VMLAB_UFFD_FEATURE_EXACT_ADDRESS,
@@ -222,9 +236,22 @@ static int l_zeropage(lua_State *L)
 	return fill_op(L, false);
 }
 
-static void push_msg(lua_State *L, const struct vmlab_uffd_msg *msg)
+/* A message: {event = "pagefault", address, page, write, flags, ptid}
+ * or {event = "fork", uffd = the child's context}. */
+static void push_msg(lua_State *L, struct sim_machine *sm,
+		     const struct vmlab_uffd_msg *msg)
 {
-	lua_createtable(L, 0, 5);
+	if (msg->event == VMLAB_UFFD_EVENT_FORK) {
+		lua_createtable(L, 0, 2);
+		lua_pushliteral(L, "fork");
+		lua_setfield(L, -2, "event");
+		new_uffd_ud(L, sm)->u = msg->ufd;
+		lua_setfield(L, -2, "uffd");
+		return;
+	}
+	lua_createtable(L, 0, 6);
+	lua_pushliteral(L, "pagefault");
+	lua_setfield(L, -2, "event");
 	lua_pushinteger(L, (lua_Integer)msg->address);
 	lua_setfield(L, -2, "address");
 	lua_pushinteger(L, (lua_Integer)(msg->address & VMLAB_PAGE_MASK));
@@ -237,7 +264,7 @@ static void push_msg(lua_State *L, const struct vmlab_uffd_msg *msg)
 	lua_setfield(L, -2, "ptid");
 }
 
-/* u:read() -> {address, page, write, flags, ptid} | nil, errno */
+/* u:read() -> message | nil, errno */
 static int l_read(lua_State *L)
 {
 	struct uffd_ud *ud = check_uffd(L, 1);
@@ -248,7 +275,7 @@ static int l_read(lua_State *L)
 	uop_end(&op);
 	if (err)
 		return push_errno(L, err);
-	push_msg(L, &msg);
+	push_msg(L, ud->sm, &msg);
 	return 1;
 }
 
@@ -258,7 +285,7 @@ static int handler_body(lua_State *T)
 	const struct vmlab_uffd_msg *msg = lua_touserdata(T, 1);
 	struct uffd_ud *ud = lua_touserdata(T, 2);
 	lua_rawgeti(T, LUA_REGISTRYINDEX, ud->fn_ref);
-	push_msg(T, msg);
+	push_msg(T, ud->sm, msg);
 	lua_call(T, 1, 0);
 	return 0;
 }

@@ -272,6 +272,20 @@ static int record_mm(lua_State *L, struct mm_ud *ud, struct sim_machine *sm,
 	return 1;
 }
 
+bool lsim_push_user_mm(lua_State *L, struct sim_machine *sm,
+		       struct vmlab_user_mm *mm)
+{
+	for (int i = 0; sm->user && mm && i < sm->user->nr; i++)
+		if (sm->user->mms[i] == mm) {
+			struct mm_ud *ud = new_ud(L);
+			ud->sm = sm;
+			ud->idx = i;
+			luaL_setmetatable(L, MT_USER_MM);
+			return true;
+		}
+	return false;
+}
+
 static struct mm_ud *check_ud(lua_State *L, int idx)
 {
 	struct mm_ud *ud = luaL_checkudata(L, idx, MT_USER_MM);

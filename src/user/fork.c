@@ -194,6 +194,7 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 	assert(c != mm && !c->map_count && c->svc == mm->svc);
 	/* copy_files() and the credentials: descriptors and capabilities. */
 	err = pidfd_dup_table(c, mm);
+	struct vmlab_uffd *uf = NULL;
 	for (struct vmlab_vma *v = mm->first; v && !err; v = v->next) {
 		if (v->vm_flags & VMLAB_VM_DONTCOPY)
 			continue;
@@ -205,9 +206,13 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 		n->vm_start = v->vm_start;
 		n->vm_end = v->vm_end;
 		n->vm_pgoff = v->vm_pgoff;
-		/* dup_userfaultfd() without UFFD_FEATURE_EVENT_FORK (the
-		 * model has no events): the child's VMAs are unregistered. */
-		n->vm_flags = v->vm_flags & ~(VM_LOCKED_MASK | VM_UFFD_FLAGS);
+		n->vm_flags = v->vm_flags & ~VM_LOCKED_MASK;
+		/* dup_userfaultfd(): a context of the child's, or none. */
+		err = dup_userfaultfd(n, v, &uf);
+		if (err) {
+			vma_link(c, n);
+			break;
+		}
 		if (v->file) {
 			n->file = v->file;
 			file_get(n->file);
@@ -234,6 +239,8 @@ int vmlab_fork(struct vmlab_user_mm *mm, struct vmlab_user_mm **child)
 		user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
 	mmap_write_unlock(c);
 	mmap_write_unlock(mm);
+	/* dup_userfaultfd_complete(): the fork events, locks dropped. */
+	dup_userfaultfd_complete(mm, uf, err != 0);
 	if (err) {
 		vmlab_user_mm_destroy(c);
 		return err;

@@ -708,6 +708,18 @@ s64 mfill_atomic(struct vmlab_user_mm *mm, u64 dst, const u8 *src, u64 len,
  * VMA v loses its registration. */
 void uffd_mremap_prep(struct vmlab_vma *v);
 void uffd_mm_exit(struct vmlab_user_mm *mm); /* the contexts lose the mm */
+/* dup_userfaultfd(): the child's VMA n of parent VMA v is registered on a
+ * new context of the child when v's has UFFD_FEATURE_EVENT_FORK (one per
+ * parent context, kept on *list), else it is unregistered.  0 or
+ * -ENOMEM.  dup_userfaultfd_complete(), once fork dropped its locks:
+ * each new context is announced to its parent's reader (UFFD_EVENT_FORK)
+ * and the forking task waits until it is read; one nobody reads (or
+ * every one, when the fork failed) is released.  *list chains the new
+ * contexts. */
+int dup_userfaultfd(struct vmlab_vma *n, const struct vmlab_vma *v,
+		    struct vmlab_uffd **list);
+void dup_userfaultfd_complete(struct vmlab_user_mm *mm,
+			      struct vmlab_uffd *list, bool failed);
 void uffd_svc_destroy(struct user_svc *s);
 
 /* ------------------------------------------------------------ fork.c */

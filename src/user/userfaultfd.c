@@ -16,63 +16,7 @@
  * on the context's list, read or not, until woken: that list is both
  * fault_pending_wqh and fault_wqh of the kernel.
  */
-#include "user/swapops.h"
-
-#define UFFD_MAGIC 0x7566666463747800ULL
-#define UFFD_SHARED_FCNTL_FLAGS (VMLAB_O_CLOEXEC | VMLAB_O_NONBLOCK)
-#define UFFD_FEATURE_INITIALIZED (1ULL << 31)
-/* The owner of a wait nobody holds: a sleeping fault, an empty queue. */
-#define UFFD_WAIT_OWNER 0xfffffffeu
-
-struct uffd_waiter {
-	struct vmlab_uffd *ctx;
-	struct vmlab_uffd_msg msg;
-	u64 addr; /* page aligned */
-	bool read, woken;
-	struct vmlab_lock wait;
-	struct uffd_waiter *next, *prev;
-	/* queued, not yet asleep: the fault of task on cpu */
-	int cpu;
-	u32 task;
-	struct uffd_waiter *unslept_next;
-	/* every waiter of the context until its task frees it */
-	struct uffd_waiter *anext, *aprev;
-};
-
-struct vmlab_uffd {
-	u64 magic;
-	struct user_svc *svc;
-	struct vmlab_user_mm *mm; /* NULL once it exited */
-	u64 task_size, mmap_min_addr, caps, pid;
-	int flags;
-	u64 features; /* ctx->features: UFFD_FEATURE_INITIALIZED once set */
-	bool released;
-	bool in_handler;
-	int refs; /* the descriptor, sleeping faults, a running handler */
-	struct uffd_waiter *head, *tail; /* queued: not woken yet */
-	struct uffd_waiter *all;
-	struct vmlab_lock readq; /* held by UFFD_WAIT_OWNER: nothing to read */
-	vmlab_uffd_handler_fn handler;
-	void *handler_arg;
-	struct vmlab_work work;
-	struct vmlab_uffd_stats st;
-	struct vmlab_uffd *next, *prev;
-};
-
-static bool uffd_ok(const struct vmlab_uffd *u)
-{
-	return u && u->magic == UFFD_MAGIC;
-}
-
-static bool initialized(const struct vmlab_uffd *u)
-{
-	return u->features & UFFD_FEATURE_INITIALIZED;
-}
-
-static bool in_sched_run(const struct vmlab_machine *m)
-{
-	return m->sched_hook && m->sched_task;
-}
+#include "user/uffd.h"
 
 /* ------------------------------------------------------------- lifetime */
 
@@ -96,7 +40,7 @@ static void uffd_free(struct vmlab_uffd *u)
 	free(u);
 }
 
-static void uffd_put(struct vmlab_uffd *u)
+void uffd_put(struct vmlab_uffd *u)
 {
 	assert(u->refs > 0);
 	if (--u->refs == 0)
@@ -132,6 +76,29 @@ int vmlab_user_set_unprivileged_userfaultfd(struct vmlab_machine *m, bool on)
 
 static void uffd_work_fn(struct vmlab_machine *m, int cpu, void *arg);
 
+/* A context of mm's (one reference: its descriptor), or NULL. */
+struct vmlab_uffd *uffd_new(struct vmlab_user_mm *mm, int flags,
+				   u64 caps)
+{
+	struct user_svc *s = mm->svc;
+	struct vmlab_uffd *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	*u = (struct vmlab_uffd){
+		.magic = UFFD_MAGIC, .svc = s, .mm = mm,
+		.task_size = TASK_SIZE_OF(mm), .mmap_min_addr = mm->mmap_min_addr,
+		.caps = caps, .pid = mm->pid, .flags = flags, .refs = 1,
+		.readq = {.owner = UFFD_WAIT_OWNER, .name = "userfaultfd read"},
+		.work = {.fn = uffd_work_fn, .name = "userfaultfd handler"},
+		.next = s->uffds};
+	u->work.arg = u;
+	if (s->uffds)
+		s->uffds->prev = u;
+	s->uffds = u;
+	assert(uffd_ok(u) && u->refs == 1);
+	return u;
+}
+
 int vmlab_userfaultfd(struct vmlab_user_mm *mm, int flags,
 		      struct vmlab_uffd **out)
 {
@@ -150,23 +117,9 @@ int vmlab_userfaultfd(struct vmlab_user_mm *mm, int flags,
 		if (!s->uffd_real)
 			return -VMLAB_ENOMEM;
 	}
-	struct vmlab_uffd *u = calloc(1, sizeof(*u));
-	if (!u)
-		return -VMLAB_ENOMEM;
 	user_enter(mm, "userfaultfd");
-	*u = (struct vmlab_uffd){
-		.magic = UFFD_MAGIC, .svc = s, .mm = mm,
-		.task_size = TASK_SIZE_OF(mm), .mmap_min_addr = mm->mmap_min_addr,
-		.caps = mm->caps, .pid = mm->pid, .flags = flags, .refs = 1,
-		.readq = {.owner = UFFD_WAIT_OWNER, .name = "userfaultfd read"},
-		.work = {.fn = uffd_work_fn, .name = "userfaultfd handler"},
-		.next = s->uffds};
-	u->work.arg = u;
-	if (s->uffds)
-		s->uffds->prev = u;
-	s->uffds = u;
-	*out = u;
-	return 0;
+	*out = uffd_new(mm, flags, mm->caps);
+	return *out ? 0 : -VMLAB_ENOMEM;
 }
 
 struct vmlab_user_mm *vmlab_uffd_mm(const struct vmlab_uffd *u)
@@ -190,9 +143,9 @@ void vmlab_uffd_stats(const struct vmlab_uffd *u, struct vmlab_uffd_stats *out)
 
 /* ---------------------------------------------------------- the queue */
 
-static void readq_update(struct vmlab_uffd *u)
+void readq_update(struct vmlab_uffd *u)
 {
-	bool any = false;
+	bool any = u->ev_head;
 	for (const struct uffd_waiter *w = u->head; w && !any; w = w->next)
 		any = !w->read;
 	u->readq.owner = any ? 0 : UFFD_WAIT_OWNER;
@@ -213,6 +166,43 @@ static void waiter_unlink(struct vmlab_uffd *u, struct uffd_waiter *w)
 		u->tail = w->prev;
 	w->next = w->prev = NULL;
 	readq_update(u);
+}
+
+/* A waiter joins its context (and holds a reference) until its task
+ * frees it. */
+void all_link(struct vmlab_uffd *u, struct uffd_waiter *w)
+{
+	assert(w->ctx == u && !w->anext && !w->aprev);
+	w->anext = u->all;
+	if (u->all)
+		u->all->aprev = w;
+	u->all = w;
+	u->refs++;
+}
+
+void all_unlink_free(struct vmlab_uffd *u, struct uffd_waiter *w)
+{
+	assert(w->ctx == u);
+	if (w->aprev)
+		w->aprev->anext = w->anext;
+	else
+		u->all = w->anext;
+	if (w->anext)
+		w->anext->aprev = w->aprev;
+	free(w);
+	uffd_put(u);
+}
+
+/* schedule() until a wake-up (or the release of the context). */
+void uffd_sleep(struct vmlab_machine *m, int cpu, struct uffd_waiter *w,
+		       const char *why)
+{
+	assert(in_sched_run(m));
+	bool dropped = vmlab_op_unlock(m, cpu, "userfaultfd: sleep");
+	while (!w->woken && !w->ctx->released)
+		m->sched_hook(m->sched_ctx, cpu, why, &w->wait);
+	if (dropped)
+		vmlab_op_relock(m, cpu, "userfaultfd: woken");
 }
 
 /* __wake_userfault(): every fault whose address lies in [start,
@@ -243,11 +233,24 @@ static bool dequeue_msg(struct vmlab_uffd *u, struct vmlab_uffd_msg *msg)
 			readq_update(u);
 			return true;
 		}
-	return false;
+	/* then the events: reading one completes it (the forker wakes),
+	 * and a fork event's new context is the reader's from now on */
+	struct uffd_waiter *e = u->ev_head;
+	if (!e)
+		return false;
+	u->ev_head = e->next;
+	if (!u->ev_head)
+		u->ev_tail = NULL;
+	e->next = NULL;
+	*msg = e->msg;
+	e->read = e->woken = true;
+	e->wait.owner = 0;
+	readq_update(u);
+	return true;
 }
 
 /* The monitor reads and serves every queued message. */
-static void run_handler(struct vmlab_uffd *u)
+void run_handler(struct vmlab_uffd *u)
 {
 	if (u->in_handler || !u->handler)
 		return; /* a fault of the handler itself: it is already here */
@@ -343,11 +346,7 @@ int handle_userfault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	else
 		u->head = w;
 	u->tail = w;
-	w->anext = u->all;
-	if (u->all)
-		u->all->aprev = w;
-	u->all = w;
-	u->refs++;
+	all_link(u, w);
 	u->st.faults++;
 	readq_update(u);
 	w->cpu = cpu;
@@ -394,12 +393,7 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code)
 	}
 	int ret = 0;
 	if (must && run) {
-		bool dropped = vmlab_op_unlock(m, cpu, "handle_userfault: sleep");
-		while (!w->woken && !u->released)
-			m->sched_hook(m->sched_ctx, cpu, "handle_userfault",
-				      &w->wait);
-		if (dropped)
-			vmlab_op_relock(m, cpu, "handle_userfault: woken");
+		uffd_sleep(m, cpu, w, "handle_userfault");
 	} else if (must && !w->woken && !u->released) {
 		vmlab_warn(m, "userfaultfd: nothing woke the fault at %#llx "
 			      "(pid %llu would sleep forever): SIGBUS",
@@ -409,14 +403,7 @@ int uffd_wait_fault(struct vmlab_user_mm *mm, int cpu, int *code)
 		ret = VMLAB_SIGBUS;
 	}
 	waiter_unlink(u, w);
-	if (w->aprev)
-		w->aprev->anext = w->anext;
-	else
-		u->all = w->anext;
-	if (w->anext)
-		w->anext->aprev = w->aprev;
-	free(w);
-	uffd_put(u);
+	all_unlink_free(u, w);
 	return ret;
 }
 
@@ -603,6 +590,8 @@ void vmlab_uffd_close(struct vmlab_uffd *u)
 		mmap_write_unlock(mm);
 	}
 	wake_userfault(u, 0, 0);
+	for (struct uffd_waiter *e = u->ev_head; e; e = e->next)
+		e->wait.owner = 0; /* the forker gives up (released) */
 	vmlab_cancel_work(u->svc->m, &u->work);
 	u->handler = NULL;
 	uffd_put(u);
@@ -618,6 +607,8 @@ static int uffd_fill(struct vmlab_uffd *u, u64 dst, const void *src,
 		out = &dummy;
 	if (!uffd_ok(u) || !initialized(u))
 		return -VMLAB_EINVAL;
+	if (u->mmap_changing)
+		return -VMLAB_EAGAIN; /* a fork event not read yet */
 	int err = validate_range(u, dst, len);
 	if (err)
 		return err;
@@ -656,3 +647,4 @@ int vmlab_uffdio_zeropage(struct vmlab_uffd *u, u64 start, u64 len,
 {
 	return uffd_fill(u, start, NULL, len, mode, zeroed);
 }
+

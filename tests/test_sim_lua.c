@@ -419,6 +419,7 @@ static void test_mthp_binding(void **state)
 		"assert(not mm:pagemap(b + 0x10000).present)\n"
 		"assert(m:mthp_stats(65536).anon_fault_alloc == 1)\n"
 		"assert(mm:smaps():find('Rss: +64 kB'))\n"
+		"assert(m:deferred_split_scan() == 0)\n"
 		"vmlab.result{ok = 1}\n";
 	struct sim_result r;
 	enum sim_status st = run_text("mthp", text, &r, NULL, 0);

@@ -507,6 +507,86 @@ static long host_anon_huge_kb(u64 addr)
  * (split), MADV_COLLAPSE, and MADV_COLLAPSE over a guard marker.  Skipped
  * when the host kernel is older than 6.18, its mode is not madvise, or it
  * could not get a huge page for the first fault (fragmentation). */
+/* Linux 6.18 on the host: a THP, one page DONTNEED'd: thp_split_pmd +1,
+ * thp_deferred_split_page +1, thp_split_page +0, and the memory stays
+ * with the folio until the shrinker splits it. */
+static void test_deferred_split(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_ALWAYS), 0);
+	u64 h = region(&e, 2);
+	u64 free0 = vmlab_nr_free_pages(e.m);
+	wr(&e, 0, h, 1);
+	assert_true(huge(e.mm, h));
+	u64 free1 = vmlab_nr_free_pages(e.m);
+	assert_int_equal(vmlab_madvise(e.mm, h + 8 * P, P, VMLAB_MADV_DONTNEED),
+			 0);
+	assert_false(huge(e.mm, h));
+	assert_int_equal(vs(&e).thp_split_pmd, 1);
+	assert_int_equal(vs(&e).thp_deferred_split_page, 1);
+	assert_int_equal(vs(&e).thp_split_page, 0);
+	/* The page is unmapped but not freed (a PTE table was taken). */
+	assert_int_equal(rss_anon(e.mm), 511);
+	assert_int_equal(vmlab_nr_free_pages(e.m), free1 - 1);
+	/* Unmapping half: queued once, still nothing freed. */
+	assert_int_equal(vmlab_munmap(e.mm, h + M / 2, M / 2), 0);
+	assert_int_equal(vs(&e).thp_deferred_split_page, 1);
+	assert_int_equal(rss_anon(e.mm), 255);
+	u64 free2 = vmlab_nr_free_pages(e.m);
+	assert_true(free2 <= free1);
+	/* The shrinker splits it and frees the 257 unused pages. */
+	assert_int_equal(vmlab_user_deferred_split_scan(e.m), 1);
+	assert_int_equal(vs(&e).thp_split_page, 1);
+	assert_int_equal(vmlab_nr_free_pages(e.m), free2 + 257);
+	assert_int_equal(vmlab_user_deferred_split_scan(e.m), 0);
+	assert_int_equal(rd(e.mm, 0, h), 1);
+	/* A folio whose last page goes is freed whole, without a split. */
+	u64 g = h + M;
+	wr(&e, 0, g, 2);
+	assert_true(huge(e.mm, g));
+	assert_int_equal(vmlab_madvise(e.mm, g + P, P, VMLAB_MADV_DONTNEED), 0);
+	assert_int_equal(vs(&e).thp_deferred_split_page, 2);
+	assert_int_equal(vmlab_munmap(e.mm, g, M), 0);
+	assert_int_equal(vmlab_user_deferred_split_scan(e.m), 0);
+	assert_int_equal(vs(&e).thp_split_page, 1);
+	assert_int_equal(vmlab_munmap(e.mm, h, M / 2), 0);
+	/* Everything but page tables came back. */
+	assert_true(vmlab_nr_free_pages(e.m) + 4 >= free0);
+	assert_int_equal(vmlab_user_deferred_split_scan(NULL), -VMLAB_EINVAL);
+	t_done(&e);
+}
+
+/* Memory pressure runs the shrinker: an order-0 allocation that fails
+ * gets the pages of queued folios. */
+static void test_deferred_split_reclaim(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_ALWAYS), 0);
+	u64 h = region(&e, 1);
+	wr(&e, 0, h, 1);
+	assert_true(huge(e.mm, h));
+	assert_int_equal(vmlab_madvise(e.mm, h + P, M - P, VMLAB_MADV_DONTNEED),
+			 0);
+	assert_int_equal(vs(&e).thp_split_page, 0);
+	/* Fill every free page with 4 KiB anonymous memory (no THP). */
+	assert_int_equal(vmlab_user_set_thp(e.m, VMLAB_THP_NEVER), 0);
+	u64 n = vmlab_nr_free_pages(e.m) + 1024;
+	s64 a = vmlab_mmap(e.mm, 0, n * P, RW, ANON, NULL, 0);
+	assert_true(a > 0);
+	u64 i = 0;
+	while (i < n && vmlab_user_write8(e.mm, 0, (u64)a + i * P, 1) ==
+				VMLAB_OK)
+		i++;
+	/* The 511 held pages were reclaimed on the way. */
+	assert_int_equal(vs(&e).thp_split_page, 1);
+	assert_true(i < n);
+	assert_int_equal(vmlab_munmap(e.mm, (u64)a, n * P), 0);
+	vmlab_user_mm_destroy(e.mm);
+	vmlab_machine_destroy(e.m);
+}
+
 static void test_host_differential(void **state)
 {
 	(void)state;
@@ -590,6 +670,8 @@ int main(void)
 		cmocka_unit_test(test_khugepaged_shared_young),
 		cmocka_unit_test(test_host_defaults),
 		cmocka_unit_test(test_host_differential),
+		cmocka_unit_test(test_deferred_split),
+		cmocka_unit_test(test_deferred_split_reclaim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -495,8 +495,12 @@ int vmlab_user_set_per_vma_lock(struct vmlab_machine *m, bool on);
  * splits and copies 4 KiB pages as Linux does.  MADV_COLLAPSE and the
  * khugepaged pass collapse PTE-mapped ranges, refusing ranges with guard
  * markers (or any non-swap non-present entry, as 6.17+).
- * Simplifications: split_huge_pmd splits the folio too (no deferred
- * split queue), a split allocates its PTE table then (no deposit: the
+ * split_huge_pmd leaves the folio whole as Linux does: a partial unmap
+ * queues it for the deferred split (thp_deferred_split_page) and its
+ * unused pages stay allocated until vmlab_user_deferred_split_scan() (or
+ * an order-0 allocation that fails, as direct reclaim's shrinker) splits
+ * it (thp_split_page); a folio whose last page goes is freed whole.
+ * Simplifications: a split allocates its PTE table then (no deposit: the
  * split can fail with -ENOMEM), collapse does not swap in (a swap entry
  * fails it as SCAN_EXCEED_SWAP_PTE), PAGEOUT/mremap/migrate split
  * first.  The machine starts with enabled = never, so models that
@@ -538,6 +542,7 @@ int vmlab_khugepaged_scan(struct vmlab_machine *m);
 	X(thp_collapse_alloc_failed)                                         \
 	X(thp_split_page)                                                    \
 	X(thp_split_pmd)                                                     \
+	X(thp_deferred_split_page)                                           \
 	X(thp_scan_exceed_none_pte)                                          \
 	X(thp_scan_exceed_swap_pte)                                          \
 	X(thp_scan_exceed_share_pte)                                         \
@@ -550,6 +555,10 @@ struct vmlab_thp_vmstat {
 };
 void vmlab_user_thp_vmstat(struct vmlab_machine *m,
 			   struct vmlab_thp_vmstat *out);
+/* The THP shrinker (deferred_split_scan()): split every folio on the
+ * deferred split queue, freeing the pages nobody uses; the number split,
+ * or -EINVAL. */
+int vmlab_user_deferred_split_scan(struct vmlab_machine *m);
 /* Is addr mapped by a huge PMD (1), not (0), or -EINVAL. */
 int vmlab_user_thp_mapped(struct vmlab_user_mm *mm, u64 addr);
 

@@ -10,6 +10,7 @@
  *   m:mthp_enabled(size, [mode]) -> "always" | "madvise" | "never" |
  *                                   "inherit" (hugepages-<size>kB/enabled)
  *   m:mthp_stats(size)           -> {anon_fault_alloc = n, ...}
+ *   m:deferred_split_scan()      -> folios split (the THP shrinker)
  *   mm:thp_disable([bool])       -> bool (prctl PR_SET/GET_THP_DISABLE)
  *   mm:thp_mapped(addr)          -> bool (a huge PMD maps addr)
  */
@@ -181,6 +182,15 @@ static int l_mthp_enabled(lua_State *L)
 	return 1;
 }
 
+static int l_deferred_split_scan(lua_State *L)
+{
+	struct vmlab_machine *m = check_m(L);
+	int n = vmlab_user_deferred_split_scan(m);
+	luaL_argcheck(L, n >= 0, 1, "no machine");
+	lua_pushinteger(L, n);
+	return 1;
+}
+
 static int l_mthp_stats(lua_State *L)
 {
 	struct vmlab_machine *m = check_m(L);
@@ -208,6 +218,7 @@ void lsim_register_thp(lua_State *L)
 		{"vmstat", l_vmstat},
 		{"mthp_enabled", l_mthp_enabled},
 		{"mthp_stats", l_mthp_stats},
+		{"deferred_split_scan", l_deferred_split_scan},
 		{NULL, NULL},
 	};
 	static const luaL_Reg thp_mm_methods[] = {

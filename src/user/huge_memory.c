@@ -376,7 +376,9 @@ static void split_folio(struct vmlab_user_mm *mm, struct vmlab_page *head,
 		pg->private_ = excl;
 		pg->owner = PG_OWNER_ANON;
 	}
-	mm->svc->thp.thp_split_page++;
+	/* Linux splits the folio later, if at all (deferred_split.c). */
+	if (!deferred_folio_add(mm->svc, pfn))
+		mm->svc->thp.thp_split_page++;
 }
 
 int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr)

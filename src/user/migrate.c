@@ -66,7 +66,8 @@ static void remap(struct vmlab_user_mm *mm, struct ugather *g,
 	copy_page_content(m, mp->new_pfn, mp->old_pfn);
 	struct vmlab_page *o = upage(m, mp->old_pfn), *n = upage(m, mp->new_pfn);
 	n->owner = o->owner;
-	n->private_ = o->private_;
+	/* The new page belongs to no former THP. */
+	n->private_ = o->private_ & ~(PGP_FOLIO_PART | PGP_FOLIO_HELD);
 	n->mapcount = o->mapcount;
 	o->mapcount = 0;
 	rss_add(mm, mp->new_pfn, 1);

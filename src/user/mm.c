@@ -17,6 +17,7 @@ static void user_svc_destroy(struct vmlab_machine *m)
 		vmlab_user_mm_destroy(s->mms);
 	uffd_svc_destroy(s);
 	files_destroy(s);
+	deferred_split_destroy(s);
 	assert(!s->files && (!s->swap.ready || !s->swap.used));
 	swap_destroy(s);
 	/* Every user mapping of the zero page went with its mm. */

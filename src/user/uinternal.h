@@ -50,6 +50,10 @@
 #define PG_OWNER_HUGETLB 'H'
 /* a page-cache page of a regular file: MM_FILEPAGES, not MM_SHMEMPAGES */
 #define PGP_REGFILE (1ULL << 5)
+/* A page of a THP whose PMD was split, the folio not yet split
+ * (deferred_split.c); HELD: no longer used, kept until then. */
+#define PGP_FOLIO_PART (1ULL << 6)
+#define PGP_FOLIO_HELD (1ULL << 7)
 #define HPAGE_PMD_ORDER 9
 #define HPAGE_PMD_NR 512ULL
 /* mTHP orders with an anonymous control: 2 .. HPAGE_PMD_ORDER. */
@@ -213,6 +217,9 @@ struct user_svc {
 	struct vmlab_khugepaged_params khp;
 	u64 khp_pid, khp_addr;
 	struct vmlab_thp_vmstat thp;
+	/* former THPs on the deferred split queue, by head pfn */
+	struct deferred_folio *dfolio;
+	u64 nr_dfolio, cap_dfolio;
 	/* hugepages-<size>kB/: enabled (VMLAB_THP_*) and stats, by order */
 	int mthp_enabled[MTHP_NR_ORDERS];
 	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
@@ -584,6 +591,23 @@ static inline bool is_guard_marker(const struct vmlab_pte_info *in)
 /* thp_vma_allowable_order()'s callers (TVA_*). */
 enum tva_type { TVA_PAGEFAULT, TVA_KHUGEPAGED, TVA_FORCED_COLLAPSE };
 bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type);
+/* --------------------------------------------------- deferred_split.c */
+struct deferred_folio {
+	u64 head;    /* pfn of the folio's first page */
+	u64 held;    /* pages no longer used, kept allocated */
+	bool queued; /* partly mapped: on the deferred split queue */
+};
+/* The PMD of the THP at head was split: record the folio (false when the
+ * host is out of memory: the folio is then split at once). */
+bool deferred_folio_add(struct user_svc *s, u64 head);
+/* The last reference to a PGP_FOLIO_PART page goes: hold it (the folio
+ * is queued), or free the whole folio when it was its last page. */
+bool deferred_folio_put(struct user_svc *s, int cpu, u64 pfn);
+/* deferred_split_scan(): split every queued folio, freeing its held
+ * pages; the number split. */
+u64 deferred_split_scan(struct user_svc *s, int cpu);
+void deferred_split_destroy(struct user_svc *s);
+
 /* ------------------------------------------------------------ mthp.c */
 void mthp_init(struct user_svc *s);
 /* Is THP of this order enabled for v by the sysfs modes (the VMA's own

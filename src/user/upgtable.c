@@ -31,6 +31,10 @@ void page_put(struct vmlab_machine *m, int cpu, u64 pfn)
 		free_huge_folio(m, cpu, pfn);
 		return;
 	}
+	/* A page of a THP split only at its PMD stays with its folio. */
+	if ((pg->private_ & PGP_FOLIO_PART) &&
+	    deferred_folio_put(user_svc_peek(m), cpu, pfn))
+		return;
 	/* A PMD-mapped THP goes back as the order-9 block it is. */
 	int order = (pg->private_ & PGP_THP) ? HPAGE_PMD_ORDER : 0;
 	assert(!order || pg->order == HPAGE_PMD_ORDER);
@@ -50,6 +54,9 @@ void clear_user_frame(struct vmlab_machine *m, u64 pfn)
 int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn)
 {
 	int err = vmlab_alloc_pages(mm->m, cpu, 0, pfn);
+	/* Direct reclaim runs the THP shrinker: split queued folios. */
+	if (err && deferred_split_scan(mm->svc, cpu))
+		err = vmlab_alloc_pages(mm->m, cpu, 0, pfn);
 	if (err)
 		return err;
 	clear_user_frame(mm->m, *pfn);

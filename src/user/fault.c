@@ -372,13 +372,14 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 }
 
 static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
-			    int cpu, u64 addr, bool write, int *code)
+			    int cpu, u64 addr, bool write, int *code,
+			    vmlab_ptep_t pmdp)
 {
 	struct vmlab_machine *m = mm->m;
 	assert(v->vm_start <= addr && addr < v->vm_end);
 	assert(!(addr & (VMLAB_PAGE_SIZE - 1)));
 	vmlab_ptep_t p;
-	if (upte_alloc(mm, addr, &p))
+	if (upte_alloc_pmd(mm, pmdp, addr, &p))
 		return OOM;
 	u64 e = upte_get(mm, p);
 	struct vmlab_pte_info in;
@@ -443,13 +444,14 @@ static int __handle_mm_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			     int cpu, u64 addr, bool write, int *code)
 {
 	int r;
+	vmlab_ptep_t pmdp = 0; /* the PMD entry, once walked to */
 	assert(v->vm_start <= addr && addr < v->vm_end);
 	if (v->vm_flags & VMLAB_VM_HUGETLB)
 		return hugetlb_fault(mm, v, cpu, addr, write);
 	if (vma_is_anonymous(v) && !uffd_skip_huge_fault(mm, v, addr) &&
-	    huge_pmd_fault(mm, v, cpu, addr, write, &r))
+	    huge_pmd_fault(mm, v, cpu, addr, write, &r, &pmdp))
 		return r;
-	return handle_pte_fault(mm, v, cpu, addr, write, code);
+	return handle_pte_fault(mm, v, cpu, addr, write, code, pmdp);
 }
 
 static int handle_mm_fault_locked(struct vmlab_user_mm *mm, int cpu,

@@ -307,16 +307,17 @@ static int do_huge_pmd_wp_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 }
 
 bool huge_pmd_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
-		    u64 addr, bool write, int *ret)
+		    u64 addr, bool write, int *ret, vmlab_ptep_t *pmdpp)
 {
 	struct vmlab_machine *m = mm->m;
 	u64 haddr = addr & HPAGE_PMD_MASK;
-	assert(v->vm_start <= addr && addr < v->vm_end && ret);
+	assert(v->vm_start <= addr && addr < v->vm_end && ret && pmdpp);
 	vmlab_ptep_t pmdp;
 	if (upt_alloc_level(mm, addr, VMLAB_LVL_PMD, &pmdp)) {
 		*ret = VMLAB_SIGKILL;
 		return true;
 	}
+	*pmdpp = pmdp;
 	u64 e = vmlab_get_entry(m, pmdp);
 	struct vmlab_pte_info in;
 	int r = FALLBACK;

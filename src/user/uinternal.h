@@ -422,6 +422,10 @@ static inline void user_ptl(struct vmlab_user_mm *mm, bool lock)
 int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep);
 /* The PTE for addr, allocating tables; 0 or -ENOMEM. */
 int upte_alloc(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep);
+/* upte_alloc() when the caller walked to addr's PMD entry already (pmdp,
+ * 0 if not): a table there gives the PTE without a walk from the top. */
+int upte_alloc_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 addr,
+		   vmlab_ptep_t *ptep);
 /* The entry at `level` for addr, allocating the tables above it. */
 int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 		    vmlab_ptep_t *ptep);
@@ -627,9 +631,10 @@ static inline bool thp_vma_suitable(const struct vmlab_vma *v, u64 haddr)
 }
 bool is_huge_zero_pfn(const struct vmlab_user_mm *mm, u64 pfn);
 /* The fault on addr at the PMD level: true when it was handled there
- * (*ret the fault result), false to go on with the PTE fault. */
+ * (*ret the fault result), false to go on with the PTE fault (*pmdp
+ * then the PMD entry it walked to, for the PTE level). */
 bool huge_pmd_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
-		    u64 addr, bool write, int *ret);
+		    u64 addr, bool write, int *ret, vmlab_ptep_t *pmdp);
 /* split_huge_pmd(): the huge PMD covering addr (if any) becomes a PTE
  * table of the same pages; 0 or -ENOMEM. */
 int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr);

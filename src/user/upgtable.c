@@ -209,6 +209,23 @@ int upte_lookup(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep)
 	return vmlab_lookup_entry(mm->m, mm->hw, addr, VMLAB_LVL_PTE, ptep);
 }
 
+/* __pte_alloc() and the upper levels' kin: a new, empty table of level
+ * l - 1 linked from the empty level-l entry p that covers addr. */
+static int table_populate(struct vmlab_user_mm *mm, u64 addr, int l,
+			  vmlab_ptep_t p, u64 *table)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(l > VMLAB_LVL_PTE && !vmlab_get_entry(m, p));
+	u64 child;
+	int err = vmlab_pgtable_alloc(m, l - 1, &child);
+	if (err)
+		return err;
+	u64 base = addr & ~(vmlab_level_size(l) - 1);
+	vmlab_set_entry(m, mm->hw, base, l, p, m->arch->mk_table(child, true));
+	*table = child;
+	return 0;
+}
+
 int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 		    vmlab_ptep_t *ptep)
 {
@@ -236,14 +253,9 @@ int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 		}
 		if (in.kind != VMLAB_PTE_NONE)
 			return -VMLAB_EEXIST; /* no PUD-sized user leaves */
-		u64 child;
-		int err = vmlab_pgtable_alloc(m, l - 1, &child);
+		int err = table_populate(mm, addr, l, p, &table);
 		if (err)
 			return err;
-		u64 base = addr & ~(vmlab_level_size(l) - 1);
-		vmlab_set_entry(m, mm->hw, base, l, p,
-				m->arch->mk_table(child, true));
-		table = child;
 	}
 	*ptep = entry_addr(table, addr, level);
 	return 0;
@@ -252,6 +264,39 @@ int upt_alloc_level(struct vmlab_user_mm *mm, u64 addr, int level,
 int upte_alloc(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *ptep)
 {
 	return upt_alloc_level(mm, addr, VMLAB_LVL_PTE, ptep);
+}
+
+/* The walk from the top finds the same PTE (debug_checks). */
+static inline bool pte_walks_to(struct vmlab_user_mm *mm, u64 addr,
+				vmlab_ptep_t p)
+{
+	vmlab_ptep_t w;
+	return upte_lookup(mm, addr, &w) == 0 && w == p;
+}
+
+int upte_alloc_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 addr,
+		   vmlab_ptep_t *ptep)
+{
+	assert(addr < USER_VA_END(mm) && ptep);
+	if (pmdp) {
+		struct vmlab_pte_info in;
+		mm->m->arch->decode(vmlab_get_entry(mm->m, pmdp), VMLAB_LVL_PMD,
+				    &in);
+		u64 table = in.pfn;
+		int err = in.kind == VMLAB_PTE_NONE ?
+				  table_populate(mm, addr, VMLAB_LVL_PMD, pmdp,
+						 &table) :
+				  0;
+		if (err)
+			return err;
+		if (in.kind == VMLAB_PTE_NONE || in.kind == VMLAB_PTE_TABLE) {
+			*ptep = entry_addr(table, addr, VMLAB_LVL_PTE);
+			assert(!VMLAB_DEBUG_CHECKS || pte_walks_to(mm, addr, *ptep));
+			return 0;
+		}
+	}
+	/* A huge PMD, or none walked to: the whole walk (and split). */
+	return upte_alloc(mm, addr, ptep);
 }
 
 static inline u64 lvl_next(u64 va, int level, u64 end)

@@ -204,6 +204,11 @@ struct vmlab_mm {
 	/* Set by that layer: check (and for WRLOCK take) the locks a page
 	 * walk's mode (enum vmlab_pgwalk_lock) requires over [start, end). */
 	void (*walk_lock)(struct vmlab_mm *mm, u64 start, u64 end, int mode);
+	/* Set by that layer (walk_page_test() and __walk_page_range()): the
+	 * end of the run of [va, end) a walk treats alike, and whether it
+	 * skips it (a hugetlb VMA: the walker has no hugetlb_entry and
+	 * never installs there).  NULL: every address is walked. */
+	u64 (*walk_skip)(struct vmlab_mm *mm, u64 va, u64 end, bool *skip);
 	/* [flush_lo, flush_hi): a user mm's mmu_gather is flushing it now
 	 * (tlb_flush_mmu); another thread may still use its TLB entries
 	 * there until the flush reaches it, as on real hardware */

@@ -185,8 +185,21 @@ int walk_page_range_mm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 start,
 	struct vmlab_walk w = {
 		.ops = ops, .m = m, .mm = mm, .private = private,
 	};
-	return walk_level(&w, vmlab_mm_root(m, mm, start), VMLAB_LVL_PGD, start,
-			  end);
+	if (!mm->walk_skip)
+		return walk_level(&w, vmlab_mm_root(m, mm, start), VMLAB_LVL_PGD,
+				  start, end);
+	for (u64 va = start; va < end;) {
+		bool skip = false;
+		u64 next = mm->walk_skip(mm, va, end, &skip);
+		assert(next > va && next <= end);
+		int err = skip ? 0 :
+				 walk_level(&w, vmlab_mm_root(m, mm, va),
+					    VMLAB_LVL_PGD, va, next);
+		if (err)
+			return err;
+		va = next;
+	}
+	return 0;
 }
 
 /* check_ops_valid(): PTE installation is mm-internal. */

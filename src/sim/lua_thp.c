@@ -13,6 +13,11 @@
  *   m:deferred_split_scan()      -> folios split (the THP shrinker)
  *   mm:thp_disable([bool])       -> bool (prctl PR_SET/GET_THP_DISABLE)
  *   mm:thp_mapped(addr)          -> bool (a huge PMD maps addr)
+ * and of the hugetlb pool:
+ *   m:nr_hugepages([n])          -> HugePages_Total
+ *   m:nr_overcommit_hugepages([n]) -> nr_overcommit_hugepages
+ *   m:hugetlb_meminfo()          -> {total, free, rsvd, surp, overcommit,
+ *                                    page_size}
  */
 #include "sim/lsim.h"
 
@@ -207,6 +212,60 @@ static int l_mthp_stats(lua_State *L)
 	return 1;
 }
 
+/* m:nr_hugepages([n]) / m:nr_overcommit_hugepages([n]): write the knob
+ * when n is given, then read it back (the pool may hold fewer pages than
+ * asked, as the sysctl does). */
+static int hugetlb_knob(lua_State *L, bool overcommit)
+{
+	struct vmlab_machine *m = check_m(L);
+	if (!lua_isnoneornil(L, 2)) {
+		lua_Integer n = luaL_checkinteger(L, 2);
+		luaL_argcheck(L, n >= 0, 2, "a page count");
+		int err = overcommit ?
+				  vmlab_user_set_nr_overcommit_hugepages(m, (u64)n) :
+				  vmlab_user_set_nr_hugepages(m, (u64)n);
+		if (err)
+			return luaL_error(L, "nr_hugepages: %s",
+					  vmlab_strerror(err));
+	}
+	struct vmlab_hugetlb_meminfo h;
+	int err = vmlab_user_hugetlb_meminfo(m, &h);
+	luaL_argcheck(L, !err, 1, "no user layer");
+	/* nr_hugepages reads back the persistent pages */
+	lua_pushinteger(L, (lua_Integer)(overcommit ? h.overcommit :
+						       h.total - h.surp));
+	return 1;
+}
+
+static int l_nr_hugepages(lua_State *L)
+{
+	return hugetlb_knob(L, false);
+}
+
+static int l_nr_overcommit_hugepages(lua_State *L)
+{
+	return hugetlb_knob(L, true);
+}
+
+static int l_hugetlb_meminfo(lua_State *L)
+{
+	struct vmlab_hugetlb_meminfo h;
+	int err = vmlab_user_hugetlb_meminfo(check_m(L), &h);
+	luaL_argcheck(L, !err, 1, "no user layer");
+	lua_createtable(L, 0, 6);
+	const struct {
+		const char *k;
+		u64 v;
+	} f[] = {{"total", h.total}, {"free", h.free}, {"rsvd", h.rsvd},
+		 {"surp", h.surp},   {"overcommit", h.overcommit},
+		 {"page_size", h.page_size}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		lua_pushinteger(L, (lua_Integer)f[i].v);
+		lua_setfield(L, -2, f[i].k);
+	}
+	return 1;
+}
+
 /* With the handles' method table on top (lsim_register_user()). */
 void lsim_register_thp(lua_State *L)
 {
@@ -219,6 +278,9 @@ void lsim_register_thp(lua_State *L)
 		{"mthp_enabled", l_mthp_enabled},
 		{"mthp_stats", l_mthp_stats},
 		{"deferred_split_scan", l_deferred_split_scan},
+		{"nr_hugepages", l_nr_hugepages},
+		{"nr_overcommit_hugepages", l_nr_overcommit_hugepages},
+		{"hugetlb_meminfo", l_hugetlb_meminfo},
 		{NULL, NULL},
 	};
 	static const luaL_Reg thp_mm_methods[] = {

@@ -178,14 +178,15 @@ static const char *const map_names[] = {
 	"shared", "private", "shared_validate", "fixed", "anonymous", "32bit",
 	"growsdown", "denywrite", "executable", "locked", "noreserve",
 	"populate", "nonblock", "stack", "hugetlb", "sync", "fixed_noreplace",
-	"uninitialized", "droppable", NULL};
+	"uninitialized", "droppable", "huge_2mb", "huge_1gb", NULL};
 static const int map_values[] = {
 	VMLAB_MAP_SHARED, VMLAB_MAP_PRIVATE, VMLAB_MAP_SHARED_VALIDATE,
 	VMLAB_MAP_FIXED, VMLAB_MAP_ANONYMOUS, VMLAB_MAP_32BIT,
 	VMLAB_MAP_GROWSDOWN, VMLAB_MAP_DENYWRITE, VMLAB_MAP_EXECUTABLE,
 	VMLAB_MAP_LOCKED, VMLAB_MAP_NORESERVE, VMLAB_MAP_POPULATE,
 	VMLAB_MAP_NONBLOCK, VMLAB_MAP_STACK, VMLAB_MAP_HUGETLB, VMLAB_MAP_SYNC,
-	VMLAB_MAP_FIXED_NOREPLACE, VMLAB_MAP_UNINITIALIZED, VMLAB_MAP_DROPPABLE};
+	VMLAB_MAP_FIXED_NOREPLACE, VMLAB_MAP_UNINITIALIZED, VMLAB_MAP_DROPPABLE,
+	VMLAB_MAP_HUGE_2MB, VMLAB_MAP_HUGE_1GB};
 
 static const char *const mremap_names[] = {"maymove", "fixed", "dontunmap",
 					   NULL};

@@ -384,6 +384,23 @@ void hugetlb_vma_close(struct vmlab_vma *v)
 	hugetlb_obj_put(v->mm->svc, o);
 }
 
+/* __walk_page_range(): a hugetlb VMA is walked only by a hugetlb_entry,
+ * which the model's walks do not have; the install_pte walk leaves it
+ * alone ("We do not support hugetlb at this stage"). */
+u64 hugetlb_walk_skip(struct vmlab_mm *hw, u64 va, u64 end, bool *skip)
+{
+	struct vmlab_user_mm *mm = hw->owner;
+	assert(mm && mm->magic == USER_MM_MAGIC && va < end);
+	struct vmlab_vma *v = find_vma(mm, va);
+	*skip = v && v->vm_start <= va && (v->vm_flags & VMLAB_VM_HUGETLB);
+	if (*skip)
+		return v->vm_end < end ? v->vm_end : end;
+	for (; v && v->vm_start < end; v = v->next)
+		if (v->vm_flags & VMLAB_VM_HUGETLB)
+			return v->vm_start;
+	return end;
+}
+
 /* ------------------------------------------------------------ faults */
 
 static void set_pmd(struct vmlab_user_mm *mm, u64 haddr, vmlab_ptep_t pmdp,

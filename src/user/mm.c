@@ -100,6 +100,7 @@ struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err)
 	mm->m = s->m;
 	mm->hw->owner = mm;
 	mm->hw->walk_lock = user_walk_lock;
+	mm->hw->walk_skip = hugetlb_walk_skip;
 	mm->pid = ++s->next_pid;
 	/* mmap_base() without randomization: the 8 MiB stack rlimit plus
 	 * the guard gap is below the 128 MiB minimum gap. */

@@ -699,6 +699,8 @@ int copy_hugetlb_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 /* free_huge_folio(): a folio's last reference went (page_put). */
 void free_huge_folio(struct vmlab_machine *m, int cpu, u64 pfn);
 void hugetlb_destroy(struct user_svc *s);
+/* struct vmlab_mm.walk_skip of a user mm: hugetlb VMAs are skipped. */
+u64 hugetlb_walk_skip(struct vmlab_mm *hw, u64 va, u64 end, bool *skip);
 
 /* ------------------------------------------------------ khugepaged.c */
 

@@ -104,6 +104,14 @@ static void test_api_handshake(void **state)
 	assert_true(f == 0 && io == 0);
 	assert_int_equal(vmlab_uffd_read(u, &msg), -VMLAB_EAGAIN);
 	vmlab_uffd_close(u);
+	/* A closed descriptor: EBADF, not freed memory. */
+	assert_int_equal(vmlab_uffdio_register(u, (u64)a, P,
+			 VMLAB_UFFDIO_REGISTER_MODE_MISSING, NULL), -VMLAB_EBADF);
+	assert_int_equal(vmlab_uffd_read(u, &msg), -VMLAB_EBADF);
+	assert_int_equal(vmlab_uffdio_zeropage(u, (u64)a, P, 0, NULL), -VMLAB_EBADF);
+	assert_int_equal(vmlab_uffdio_api(u, VMLAB_UFFD_API, &f, &io), -VMLAB_EBADF);
+	assert_int_equal(vmlab_uffd_set_handler(u, NULL, NULL), -VMLAB_EBADF);
+	vmlab_uffd_close(u);
 	t_done(&e);
 }
 

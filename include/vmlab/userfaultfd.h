@@ -135,7 +135,8 @@ int vmlab_userfaultfd(struct vmlab_user_mm *mm, int flags,
 		      struct vmlab_uffd **out);
 /* close(2) of the last descriptor (userfaultfd_release()): every VMA
  * registered on it is unregistered (merging), every sleeping fault woken
- * to retry.  NULL is ignored. */
+ * to retry.  NULL and a second close are ignored; every other call on a
+ * closed context is -EBADF (the machine frees contexts when it goes). */
 void vmlab_uffd_close(struct vmlab_uffd *uffd);
 
 /* UFFDIO_API: *features in (requested), out (available; 0 on error);

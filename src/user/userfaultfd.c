@@ -40,11 +40,14 @@ static void uffd_free(struct vmlab_uffd *u)
 	free(u);
 }
 
+/* The last reference gone, the context stays (released) until the
+ * machine goes: a caller that uses it after close() gets EBADF, as with
+ * a closed descriptor, instead of freed memory. */
 void uffd_put(struct vmlab_uffd *u)
 {
 	assert(u->refs > 0);
-	if (--u->refs == 0)
-		uffd_free(u);
+	u->refs--;
+	assert(u->refs > 0 || u->released);
 }
 
 void uffd_svc_destroy(struct user_svc *s)
@@ -275,8 +278,10 @@ static void uffd_work_fn(struct vmlab_machine *m, int cpu, void *arg)
 int vmlab_uffd_set_handler(struct vmlab_uffd *u, vmlab_uffd_handler_fn fn,
 			   void *arg)
 {
-	if (!uffd_ok(u) || u->released)
+	if (!uffd_ok(u))
 		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF;
 	u->handler = fn;
 	u->handler_arg = arg;
 	return 0;
@@ -284,7 +289,11 @@ int vmlab_uffd_set_handler(struct vmlab_uffd *u, vmlab_uffd_handler_fn fn,
 
 int vmlab_uffd_read(struct vmlab_uffd *u, struct vmlab_uffd_msg *msg)
 {
-	if (!uffd_ok(u) || !msg || !initialized(u))
+	if (!uffd_ok(u) || !msg)
+		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF;
+	if (!initialized(u))
 		return -VMLAB_EINVAL;
 	struct vmlab_machine *m = u->svc->m;
 	for (;;) {
@@ -433,6 +442,8 @@ int vmlab_uffdio_api(struct vmlab_uffd *u, u64 api, u64 *features,
 {
 	if (!uffd_ok(u) || !features)
 		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF;
 	u64 req = *features, out_f = 0, out_i = 0;
 	int err;
 	if (api != VMLAB_UFFD_API) {
@@ -491,7 +502,11 @@ static int set_range(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 static int uffd_change(struct vmlab_uffd *u, u64 start, u64 len, u64 mode,
 		       bool reg)
 {
-	if (!uffd_ok(u) || !initialized(u))
+	if (!uffd_ok(u))
+		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF; /* closed */
+	if (!initialized(u))
 		return -VMLAB_EINVAL;
 	if (reg) {
 		if (!mode || (mode & ~(VMLAB_UFFDIO_REGISTER_MODE_MISSING |
@@ -549,7 +564,11 @@ int vmlab_uffdio_unregister(struct vmlab_uffd *u, u64 start, u64 len)
 
 int vmlab_uffdio_wake(struct vmlab_uffd *u, u64 start, u64 len)
 {
-	if (!uffd_ok(u) || !initialized(u))
+	if (!uffd_ok(u))
+		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF; /* closed */
+	if (!initialized(u))
 		return -VMLAB_EINVAL;
 	int err = validate_range(u, start, len);
 	if (!err)
@@ -605,7 +624,11 @@ static int uffd_fill(struct vmlab_uffd *u, u64 dst, const void *src,
 	s64 dummy;
 	if (!out)
 		out = &dummy;
-	if (!uffd_ok(u) || !initialized(u))
+	if (!uffd_ok(u))
+		return -VMLAB_EINVAL;
+	if (u->released)
+		return -VMLAB_EBADF; /* closed */
+	if (!initialized(u))
 		return -VMLAB_EINVAL;
 	if (u->mmap_changing)
 		return -VMLAB_EAGAIN; /* a fork event not read yet */

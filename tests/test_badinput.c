@@ -925,6 +925,21 @@ static int bad_flip(const struct vmlab_arch_ops *a, u64 e, int level)
 	return -1;
 }
 
+/* The lowest level whose live entry for va in mm one bit flip makes
+ * reserved: its level, entry address and the bit. */
+static int bad_level(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		     vmlab_ptep_t *p, int *bit)
+{
+	for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PGD; l++) {
+		assert_int_equal(vmlab_lookup_entry(m, mm, va, l, p), 0);
+		*bit = bad_flip(vmlab_arch(m), vmlab_get_entry(m, *p), l);
+		if (*bit >= 0)
+			return l;
+	}
+	fail_msg("no reserved encoding one bit away");
+	return -1;
+}
+
 static void test_malformed_entry(void **state)
 {
 	(void)state;
@@ -943,15 +958,9 @@ static void test_malformed_entry(void **state)
 	assert_true(va > 0);
 	assert_int_equal(vmlab_user_write8(um, 0, (u64)va, 1), VMLAB_OK);
 	struct vmlab_mm *hw = vmlab_user_hw_mm(um);
-	/* The lowest level whose live entry one bit flip makes reserved. */
-	int level = -1, bit = -1;
-	vmlab_ptep_t p = 0;
-	for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PGD && bit < 0; l++) {
-		assert_int_equal(vmlab_lookup_entry(m, hw, (u64)va, l, &p), 0);
-		bit = bad_flip(a, vmlab_get_entry(m, p), l);
-		level = l;
-	}
-	assert_true(bit >= 0);
+	int bit;
+	vmlab_ptep_t p;
+	int level = bad_level(m, hw, (u64)va, &p, &bit);
 	u64 w0 = vmlab_nr_warnings(m);
 	u64 e = vmlab_get_entry(m, p);
 	u64 at = (u64)va & ~(vmlab_level_size(level) - 1);
@@ -980,6 +989,43 @@ static void test_malformed_entry(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * The same in a kernel mapping (init_mm, the suite's vmalloc range): the
+ * store warns, a kernel access through it faults (-EFAULT, no retry
+ * loop), on every CPU; restoring the entry makes the page usable again.
+ */
+static void test_malformed_kernel_entry(void **state)
+{
+	(void)state;
+	struct vmlab_config cfg = cfg_small();
+	cfg.checker = true;
+	struct vmlab_machine *m;
+	assert_int_equal(vmlab_boot(&cfg, &m), 0);
+	vmlab_set_quiet(m, true);
+	struct vmlab_mm *k = vmlab_init_mm(m);
+	u64 va = T_VMALLOC_START + 64 * VMLAB_PAGE_SIZE;
+	t_map(m, va, VMLAB_PAGE_KERNEL);
+	t_write64(m, 1, va, 0x5a);
+	int bit;
+	vmlab_ptep_t p;
+	int level = bad_level(m, k, va, &p, &bit);
+	u64 e = vmlab_get_entry(m, p), w0 = vmlab_nr_warnings(m);
+	u64 at = va & ~(vmlab_level_size(level) - 1);
+	vmlab_set_entry(m, k, at, level, p, e ^ (1ULL << bit));
+	assert_int_equal(vmlab_nr_warnings(m), w0 + 1);
+	vmlab_flush_tlb_all(m, 0);
+	u64 f0 = vmlab_counter(m, -1, VMLAB_C_page_fault), v;
+	for (int c = 0; c < cfg.nr_cpus; c++)
+		assert_int_equal(vmlab_read(m, c, va, &v, 8, NULL),
+				 -VMLAB_EFAULT);
+	assert_true(vmlab_counter(m, -1, VMLAB_C_page_fault) >= f0 + 2);
+	/* Put back: the page reads its data again. */
+	vmlab_set_entry(m, k, at, level, p, e);
+	assert_int_equal(t_read64(m, 0, va), 0x5a);
+	assert_true(t_unmap(m, 0, va, VMLAB_PAGE_SIZE, true) == 1);
+	vmlab_machine_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -996,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_free_bad_cpu),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_malformed_entry),
+		cmocka_unit_test(test_malformed_kernel_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,19 @@ static const struct bad bad_inputs[] = {
 	{"local m = vmlab.machine{}\nm:map(1, 1, 1)\n", {NULL}, SIM_FAIL,
 	 "map(1, 1, 1): EINVAL"},
 	{"error({})\n", {NULL}, SIM_FAIL, "bad.lua:1: (error object is a table"},
+	/* An option of the other architecture is refused by name. */
+	{"local m = vmlab.machine{arch = 'arm64', pcid = false}\n", {NULL},
+	 SIM_USAGE, "'pcid' is an x86_64-only option (this machine is arm64)"},
+	{"local m = vmlab.machine{arch = 'arm64', flush_ceiling = 64}\n",
+	 {NULL}, SIM_USAGE, "'flush_ceiling' is an x86_64-only option"},
+	{"local m = vmlab.machine{asid_bits = 8}\n", {NULL}, SIM_USAGE,
+	 "'asid_bits' is an arm64-only option (this machine is x86_64)"},
+	{"local m = vmlab.machine{arch = 'x86_64', hw_afdbm = false}\n",
+	 {NULL}, SIM_USAGE, "'hw_afdbm' is an arm64-only option"},
+	{"local m = vmlab.machine{rodata_full = false}\n", {NULL}, SIM_USAGE,
+	 "'rodata_full' is an arm64-only option"},
+	{"local m = vmlab.machine{arch = 'sparc'}\n", {NULL}, SIM_USAGE,
+	 "sparc"},
 };
 
 static void test_bad_inputs(void **state)

@@ -209,7 +209,15 @@
 	  "_vm_unmap_aliases walks only the blocks on the per-CPU free "       \
 	  "lists: a fully used vmap block (off the list) keeps its dirty "     \
 	  "range, so a vm_unmap_ram'd alias survives vm_unmap_aliases",       \
-	  "stale-access", "vb-full-no-flush", 1)
+	  "stale-access", "vb-full-no-flush", 1)                              \
+	X(BATCHED_PENDING_IGNORED, "batched-pending-ignored",                \
+	  "3ea277194daa (mm, mprotect: flush TLB if potentially racing with "  \
+	  "a parallel reclaim leaving stale TLB entries)",                     \
+	  "kswapd unmaps a page with its flush batched (TTU_BATCH_FLUSH); "   \
+	  "mprotect(PROT_READ) meanwhile finds a swap entry, changes nothing " \
+	  "and flushes nothing (no flush_tlb_batched_pending): a thread keeps " \
+	  "writing through its cached RW entry after mprotect returned",      \
+	  "outcome", "batched-pending-ignored", 200)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

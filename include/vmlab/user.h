@@ -258,6 +258,11 @@ int vmlab_munlock(struct vmlab_user_mm *mm, u64 addr, u64 len);
 int vmlab_mlockall(struct vmlab_user_mm *mm, int flags);
 int vmlab_munlockall(struct vmlab_user_mm *mm);
 int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice);
+/* kswapd reclaiming the pages mm maps at [addr, addr + len) (rmap-based
+ * shrink_folio_list: no mmap_lock, TTU_BATCH_FLUSH, other programs may run
+ * before the batched flush): pages of the VMAs it could reclaim, or
+ * -EINVAL.  Locked, PFN-map and hugetlb VMAs are skipped. */
+int vmlab_user_reclaim(struct vmlab_user_mm *mm, u64 addr, u64 len);
 /* process_madvise(2) on mm itself (pidfd PIDFD_SELF): bytes advised, or
  * -errno if none. */
 s64 vmlab_process_madvise(struct vmlab_user_mm *mm,

@@ -521,6 +521,29 @@ static int l_mprotect(lua_State *L)
 	return push_status(L, err);
 }
 
+/* mm:reclaim(addr, len) -> pages | nil, err: kswapd on the caller's CPU
+ * (the mm is not switched there, and no mmap_lock is taken). */
+static int l_reclaim(lua_State *L)
+{
+	struct vmlab_user_mm *mm = check_mm(L, 1);
+	u64 addr = check_u64(L, 2), len = check_u64(L, 3);
+	struct sim_machine *sm = check_ud(L, 1)->sm;
+	int cpu = sm->sched ? vmlab_sched_current_cpu(sm->m) : -1;
+	if (cpu < 0)
+		cpu = vmlab_user_cpu(mm);
+	lsim_push_cpu(L, sm, cpu);
+	struct lop o;
+	lop_begin_svc(L, &o, lua_gettop(L), "reclaim");
+	lop_allow_unlock(&o);
+	lua_pop(L, 1);
+	int r = vmlab_user_reclaim(mm, addr, len);
+	lop_end(&o);
+	if (r < 0)
+		return push_err(L, r);
+	lua_pushinteger(L, r);
+	return 1;
+}
+
 /* mm:madvise(addr, len, advice) -> true | nil, err */
 static int l_madvise(lua_State *L)
 {
@@ -813,6 +836,7 @@ static const luaL_Reg mm_methods[] = {
 	{"munmap", l_munmap},
 	{"mprotect", l_mprotect},
 	{"madvise", l_madvise},
+	{"reclaim", l_reclaim},
 	{"mremap", l_mremap},
 	{"mlock", l_mlock},
 	{"munlock", l_munlock},

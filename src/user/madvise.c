@@ -8,6 +8,7 @@
  * PAGEOUT to the swap area, REMOVE (hole punch), POPULATE_READ/WRITE and
  * the guard-region advice.
  */
+#include "vmlab/checker.h"
 #include "user/swapops.h"
 
 enum madvise_lock_mode {
@@ -23,6 +24,7 @@ struct madv {
 	struct ugather *tlb; /* DONTNEED / FREE: one flush for the call */
 	enum madvise_lock_mode lock_mode; /* what is held now */
 	bool remote; /* process_madvise() on another process's mm */
+	bool kswapd; /* reclaim through the rmap: no mmap_lock held */
 };
 
 static bool behavior_valid(int b)
@@ -233,6 +235,10 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 			wb[nwb++] = (struct wb){v->file, linear_page_index(v, va)};
 		}
 	}
+	/* kswapd holds no mmap_lock: others run between the unmaps and
+	 * try_to_unmap_flush() (flush_tlb_batched_pending() covers them). */
+	if (a->kswapd)
+		sched_point(m, user_cpu(mm), "try_to_unmap_flush");
 	vmlab_tlbbatch_flush(m, user_cpu(mm), &batch);
 	assert(!batch.pending);
 	ug_finish(&g);
@@ -571,6 +577,39 @@ static void madvise_finish_tlb(struct madv *a)
 		ug_drop_flush(a->tlb);
 	ug_finish(a->tlb);
 	a->tlb = NULL;
+}
+
+int vmlab_user_reclaim(struct vmlab_user_mm *mm, u64 addr, u64 len)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC || (addr & (VMLAB_PAGE_SIZE - 1)) ||
+	    !len || len > TASK_SIZE_OF(mm) - addr)
+		return -VMLAB_EINVAL;
+	u64 end = addr + len, done = 0;
+	/* shrink_folio_list() reaches the folios through the rmap (the PTE
+	 * locks, no mmap_lock) and unmaps them as MADV_PAGEOUT does. */
+	struct madv a = {.mm = mm, .behavior = VMLAB_MADV_PAGEOUT,
+			 .kswapd = true};
+	/* kswapd's own CPU (the program's): like a reader of mmap_lock it
+	 * lets the other programs' operations through meanwhile. */
+	int cpu = mm->m->sched_task && mm->m->sched_cpu >= 0 ? mm->m->sched_cpu
+							      : mm->cpu;
+	bool dropped = vmlab_op_unlock(mm->m, cpu, "kswapd: operation unlock");
+	vmlab_checker_set_op(mm->m, user_cpu(mm), "shrink_folio_list");
+	for (u64 va = addr; va < end;) {
+		struct vmlab_vma *v = find_vma(mm, va);
+		if (!v || v->vm_start >= end)
+			break;
+		u64 s = va > v->vm_start ? va : v->vm_start;
+		u64 e = end < v->vm_end ? end : v->vm_end;
+		/* Locked, PFN and hugetlb mappings are not reclaimed here. */
+		if (!madvise_cold_pageout(&a, v, s, e, true))
+			done += e - s;
+		va = e; /* v may be gone: the unmap let others run */
+	}
+	if (dropped)
+		vmlab_op_relock(mm->m, cpu, "kswapd: operation relock");
+	assert(done <= len);
+	return (int)(done >> VMLAB_PAGE_SHIFT);
 }
 
 int vmlab_madvise(struct vmlab_user_mm *mm, u64 addr, u64 len, int advice)

@@ -131,6 +131,7 @@ static int move_ptes(struct vmlab_user_mm *mm, u64 oa, u64 na, u64 len)
 	/* Part of a THP moves as PTEs: split_huge_pmd() first. */
 	if (split_huge_pmd(mm, oa))
 		return -VMLAB_ENOMEM;
+	flush_tlb_batched_pending(mm);
 	for (u64 off = 0; off < len; off += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t op, np;
 		if (upte_lookup(mm, oa + off, &op))

@@ -177,6 +177,10 @@ struct vmlab_user_mm {
 	struct vmlab_rwsem mmap_lock;
 	u64 mm_lock_seq;
 	bool fatal_signal; /* SIGKILL pending (vmlab_user_kill) */
+	/* tlb_flush_batched: reclaim unmapped PTEs of this mm with the flush
+	 * batched (set_tlb_ubc_flush_pending); the next PTE-lock holder that
+	 * changes PTEs flushes the mm (flush_tlb_batched_pending) */
+	bool tlb_flush_batched;
 	struct vmlab_user_mm *next, *prev;
 };
 
@@ -393,6 +397,10 @@ void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end);
 /* set_tlb_ubc_flush_pending(): one unmapped PTE of mm into reclaim's
  * batch (flushed by vmlab_tlbbatch_flush() before the pages are freed). */
 void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b);
+/* flush_tlb_batched_pending(): called with a PTE table's lock before its
+ * PTEs change (3ea277194daa): a PTE reclaim cleared may still be cached
+ * while its flush waits in reclaim's batch; flush the mm once. */
+void flush_tlb_batched_pending(struct vmlab_user_mm *mm);
 
 /* MMU notifier ranges of a user-mm operation (mm/mmu_notifier.c callers):
  * r is initialised and started; end it with user_mn_end(). */

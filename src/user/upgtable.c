@@ -191,7 +191,21 @@ void user_tlbbatch_add(struct vmlab_user_mm *mm, struct vmlab_tlbbatch *b)
 	/* x86 arch_tlbbatch_add_pending() tells the secondary TLBs of the
 	 * whole mm right away (they are not in the batch). */
 	vmlab_tlbbatch_add_pending(mm->m, b, mm->hw);
+	mm->tlb_flush_batched = true;
 	assert(b->pending);
+}
+
+void flush_tlb_batched_pending(struct vmlab_user_mm *mm)
+{
+	assert(mm->magic == USER_MM_MAGIC);
+	/* As the kernel, also when reclaim's own flush has already run:
+	 * only this flush clears the mark.  The mutant is the kernel before
+	 * 3ea277194daa: the PTE reclaim cleared looks like nothing to flush. */
+	if (!mm->tlb_flush_batched ||
+	    vmlab_mutant(mm->m, VMLAB_MUT_BATCHED_PENDING_IGNORED))
+		return;
+	mm->tlb_flush_batched = false;
+	user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
 }
 
 void user_flush_tlb_mm_range(struct vmlab_user_mm *mm, u64 start, u64 end)

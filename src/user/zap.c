@@ -103,6 +103,7 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	bool skipped = false;
 	assert(lo < hi && hi - lo <= VMLAB_PMD_SIZE);
 	assert(z->v->vm_start <= lo && hi <= z->v->vm_end);
+	flush_tlb_batched_pending(mm); /* zap_pte_range() */
 	const u64 *ents = upt_entries(mm, table);
 	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
 		u64 e = upt_entry(mm, ents, table, va);
@@ -222,6 +223,7 @@ static int prot_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	struct vmlab_machine *m = mm->m;
 	(void)pmdp;
 	assert(lo < hi && c->v->vm_start <= lo && hi <= c->v->vm_end);
+	flush_tlb_batched_pending(mm); /* change_pte_range() */
 	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t p = entry_addr(table, va, VMLAB_LVL_PTE);
 		u64 e = vmlab_get_entry(m, p);

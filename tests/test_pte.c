@@ -331,6 +331,36 @@ static void test_bad_entry(void **state)
 	}
 }
 
+/*
+ * pte_page_mask, the unmap loop's inline test, holds for exactly the
+ * entries decode calls a PTE-level leaf: every protection of a page, and
+ * none of none, swap, marker, PROT_NONE or a level-3 block (arm64).
+ */
+static void test_pte_page_mask(void **state)
+{
+	(void)state;
+	const struct vmlab_arch_ops *a = vmlab_arch(M);
+	const u64 mask = a->pte_page_mask;
+	const vmlab_pgprot_t prots[] = {
+	    VMLAB_PAGE_KERNEL, VMLAB_PAGE_KERNEL_RO, VMLAB_PAGE_KERNEL_EXEC,
+	    VMLAB_PAGE_PRESENT, VMLAB_PAGE_NONE};
+	u64 entries[16];
+	size_t n = 0;
+	assert_true(mask != 0);
+	for (size_t i = 0; i < sizeof(prots) / sizeof(prots[0]); i++)
+		entries[n++] = vmlab_mk_leaf(M, 0x1234 + i, prots[i], 0);
+	entries[n++] = vmlab_mk_swap(M, 3, 77);
+	entries[n++] = vmlab_mk_marker(M, VMLAB_PTE_MARKER_GUARD);
+	entries[n++] = vmlab_mk_leaf(M, 512, VMLAB_PAGE_KERNEL, VMLAB_LVL_PMD);
+	entries[n++] = a->mk_table(5, false);
+	for (size_t i = 0; i < n; i++) {
+		struct vmlab_pte_info in;
+		vmlab_pte_decode(M, entries[i], VMLAB_LVL_PTE, &in);
+		assert_int_equal((entries[i] & mask) == mask,
+				 in.kind == VMLAB_PTE_LEAF);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_mk_bad_arguments),
 		cmocka_unit_test(test_hw_view),
 		cmocka_unit_test(test_bad_entry),
+		cmocka_unit_test(test_pte_page_mask),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,6 +127,10 @@ struct vmlab_arch_ops {
 	u64 (*swp_set_soft_dirty)(u64 entry, bool on);
 	u64 (*mk_marker)(u32 marker_bits);
 	void (*decode)(u64 entry, int level, struct vmlab_pte_info *out);
+	/* A PTE-level entry holding every bit of pte_page_mask is a present
+	 * 4 KiB leaf (decode says VMLAB_PTE_LEAF): the unmap loop tests
+	 * that inline instead of decoding each entry. */
+	u64 pte_page_mask;
 	/* Hardware view: does a present, usable entry exist? */
 	bool (*hw_present)(u64 entry);
 	bool (*is_large)(u64 entry, int level);

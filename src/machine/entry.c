@@ -37,22 +37,9 @@ u64 vmlab_get_entry(struct vmlab_machine *m, vmlab_ptep_t ptep)
 	return *entry_slot(m, ptep, false);
 }
 
-void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		 int level, vmlab_ptep_t ptep, u64 *slot, u64 val)
+bool entry_slot_is(struct vmlab_machine *m, vmlab_ptep_t ptep, const u64 *slot)
 {
-	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
-	assert(!VMLAB_DEBUG_CHECKS || slot == entry_slot(m, ptep, true));
-	u64 old = *slot;
-	*slot = val;
-	/* No CPU context: charged to CPU 0, as count(m, -1, ...) does. */
-	m->cpu[0].cnt[VMLAB_C_pte_write]++;
-	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
-	/* A table entry changed: cached table pointers may be stale. */
-	if (level > VMLAB_LVL_PTE && old != val)
-		m->pt_seq++;
-	if (obs_on(m, OBS_ENTRY_STORE) && old != val)
-		OBS_CALL(m, entry_store, mm, va & ~(vmlab_level_size(level) - 1),
-			 level, ptep, old, val);
+	return slot == entry_slot(m, ptep, true);
 }
 
 void vmlab_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,

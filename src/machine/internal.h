@@ -550,9 +550,8 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write);
 
 /* entry.c */
 vmlab_ptep_t entry_addr(u64 table_pfn, u64 va, int level);
-/* vmlab_set_entry() with the entry's host slot already known. */
-void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		 int level, vmlab_ptep_t ptep, u64 *slot, u64 val);
+/* Is slot the host bytes of the entry at ptep?  (debug cross-check) */
+bool entry_slot_is(struct vmlab_machine *m, vmlab_ptep_t ptep, const u64 *slot);
 
 /* tlb.c */
 int tlb_init(struct vmlab_machine *m, struct cpu *c);
@@ -656,6 +655,29 @@ static inline bool obs_on(const struct vmlab_machine *m, enum obs_event e)
 
 /* A store is about to land in frame pfn outside vmlab_set_entry(): if
  * the frame is a page table, that is a wild write (observer.h). */
+/*
+ * vmlab_set_entry() with the entry's host slot already known: inline, as
+ * the map and unmap loops store one entry per page.
+ */
+static inline void entry_store(struct vmlab_machine *m, struct vmlab_mm *mm,
+			       u64 va, int level, vmlab_ptep_t ptep, u64 *slot,
+			       u64 val)
+{
+	assert(level >= VMLAB_LVL_PTE && level < VMLAB_NR_LEVELS);
+	assert(!VMLAB_DEBUG_CHECKS || entry_slot_is(m, ptep, slot));
+	u64 old = *slot;
+	*slot = val;
+	/* No CPU context: charged to CPU 0, as count(m, -1, ...) does. */
+	m->cpu[0].cnt[VMLAB_C_pte_write]++;
+	ev(m, VMLAB_EV_PTE_WRITE, -1, va, (u64)level, val);
+	/* A table entry changed: cached table pointers may be stale. */
+	if (level > VMLAB_LVL_PTE && old != val)
+		m->pt_seq++;
+	if (obs_on(m, OBS_ENTRY_STORE) && old != val)
+		OBS_CALL(m, entry_store, mm, va & ~(vmlab_level_size(level) - 1),
+			 level, ptep, old, val);
+}
+
 static inline void pgtable_wild_store(struct vmlab_machine *m, int cpu,
 				      u64 pfn)
 {

@@ -38,16 +38,25 @@ static bool section_create(struct vmlab_machine *m, u64 s, bool force)
  * admitted, so this creates one only for a frame no allocation reached
  * (a raw physical access or pfn lookup), charged unconditionally.
  */
-static struct frame_section *section(struct vmlab_machine *m, u64 pfn)
+static __attribute__((noinline)) struct frame_section *
+section_first_use(struct vmlab_machine *m, u64 s)
+{
+	if (!section_create(m, s, true)) {
+		fprintf(stderr, "vmlab: host out of memory\n");
+		abort(); /* host failure, not a simulated one */
+	}
+	return m->phys.sections[s];
+}
+
+/* Inline: every page lookup comes here, and a section exists but once. */
+static inline struct frame_section *section(struct vmlab_machine *m, u64 pfn)
 {
 	struct phys *p = &m->phys;
 	assert(pfn < p->nr_frames);
 	u64 s = pfn >> SECTION_SHIFT;
-	if (unlikely(!p->sections[s]) && !section_create(m, s, true)) {
-		fprintf(stderr, "vmlab: host out of memory\n");
-		abort(); /* host failure, not a simulated one */
-	}
 	assert(s < p->nr_sections);
+	if (unlikely(!p->sections[s]))
+		return section_first_use(m, s);
 	return p->sections[s];
 }
 
@@ -225,9 +234,11 @@ static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 
 /* ----------------------------------------------------- per-CPU lists */
 
-static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn)
+/* pg: pfn's descriptor (the caller has just looked it up). */
+static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
+		     struct vmlab_page *pg)
 {
-	struct vmlab_page *pg = page(m, pfn);
+	assert(!VMLAB_DEBUG_CHECKS || pg == page(m, pfn));
 	/* A free order-0 frame, on no list yet. */
 	assert(pg->flags == 0 && pfn >= RESERVED_LOW_FRAMES &&
 	       pfn < m->phys.frontier);
@@ -242,11 +253,14 @@ static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn)
 	assert(c->pcp_count <= PCP_HIGH + 1);
 }
 
-static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c)
+/* The head frame, off the list; *pgp its descriptor. */
+static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c,
+		   struct vmlab_page **pgp)
 {
 	assert(c->pcp_count > 0 && c->pcp_head != NIL);
 	u64 pfn = c->pcp_head;
 	struct vmlab_page *pg = page(m, pfn);
+	*pgp = pg;
 	assert(pg->flags & VMLAB_PG_PCP);
 	c->pcp_head = pg->lru_next;
 	c->pcp_count--;
@@ -262,8 +276,9 @@ static void pcp_drain(struct vmlab_machine *m, struct cpu *c, u32 n)
 {
 	u32 before = c->pcp_count;
 	(void)before;
+	struct vmlab_page *pg;
 	for (u32 i = 0; i < n && c->pcp_count; i++)
-		buddy_free(m, pcp_pop(m, c), 0);
+		buddy_free(m, pcp_pop(m, c, &pg), 0);
 	assert(c->pcp_count == (before > n ? before - n : 0));
 }
 
@@ -274,7 +289,7 @@ static void pcp_refill(struct vmlab_machine *m, struct cpu *c)
 		u64 pfn;
 		if (buddy_alloc(m, 0, &pfn))
 			break;
-		pcp_push(m, c, pfn);
+		pcp_push(m, c, pfn, page(m, pfn));
 	}
 	assert(c->pcp_count <= PCP_BATCH);
 }
@@ -295,6 +310,7 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 	if (!host_room(m, VMLAB_PAGE_SIZE << order))
 		return -VMLAB_ENOMEM;
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
+	struct vmlab_page *pg = NULL;
 	u64 got;
 	if (order == 0) {
 		if (!c->pcp_count)
@@ -308,7 +324,7 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 		}
 		if (!c->pcp_count)
 			return -VMLAB_ENOMEM;
-		got = pcp_pop(m, c);
+		got = pcp_pop(m, c, &pg);
 	} else {
 		int err = buddy_alloc(m, order, &got);
 		if (err) {
@@ -318,8 +334,9 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 		}
 		if (err)
 			return err;
+		pg = page(m, got);
 	}
-	struct vmlab_page *pg = page(m, got);
+	assert(!VMLAB_DEBUG_CHECKS || pg == page(m, got));
 	assert(pg->flags == 0 && m->phys.nr_free >= 1ULL << order);
 	pg->flags = VMLAB_PG_HEAD;
 	pg->order = (u8)order;
@@ -371,7 +388,7 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 	assert(m->phys.nr_free <= m->phys.nr_frames - RESERVED_LOW_FRAMES);
 	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	if (order == 0) {
-		pcp_push(m, c, pfn);
+		pcp_push(m, c, pfn, pg);
 		if (c->pcp_count > PCP_HIGH)
 			pcp_drain(m, c, PCP_BATCH);
 		assert(c->pcp_count <= PCP_HIGH);

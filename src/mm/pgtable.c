@@ -94,6 +94,18 @@ static inline bool one_region(u64 va, u64 size)
 	return va >> VMLAB_PMD_SHIFT == (va + size - 1) >> VMLAB_PMD_SHIFT;
 }
 
+/*
+ * The checks of range_check() a range inside one 2 MiB region needs when
+ * that region's PTE table is cached: a cached region was reached by a
+ * walk of a checked, canonical address, so the region is canonical and
+ * so is all of [va, va + size).  Not ending at 2^64 rules out the wrap.
+ */
+static inline bool cached_range_ok(u64 va, u64 size)
+{
+	return size && !((va | size) & (VMLAB_PAGE_SIZE - 1)) &&
+	       one_region(va, size) && va + size != 0;
+}
+
 /* The table below entry e at level, allocating it if e is none. */
 static int ensure_table(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			int level, vmlab_ptep_t ptep, u64 *table)
@@ -196,18 +208,23 @@ static int map_level(struct vmlab_machine *m, struct map_args *a, u64 table,
 int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags)
 {
-	if (!mm || range_check(m, mm, va, size) || (pa & (VMLAB_PAGE_SIZE - 1)))
+	if (!mm || (pa & (VMLAB_PAGE_SIZE - 1)))
 		return -VMLAB_EINVAL;
 	if (pa + size < pa || (pa + size) >> VMLAB_PAGE_SHIFT > m->phys.nr_frames)
 		return -VMLAB_EINVAL;
 	if (!(prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)))
 		return -VMLAB_EINVAL;
 	struct map_args a = {mm, va + size, pa - va, prot, flags};
-	/* 4 KiB pages in a region whose PTE table is cached: no walk. */
+	/* 4 KiB pages in a region whose PTE table is cached: no walk, and
+	 * the cache vouches for the address. */
 	u64 table, *host;
 	if (!(flags & (VMLAB_MAP_HUGE_PMD | VMLAB_MAP_HUGE_PUD)) &&
-	    one_region(va, size) && (host = ptc_get(m, mm, va, &table)))
+	    cached_range_ok(va, size) && (host = ptc_get(m, mm, va, &table))) {
+		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, mm, va, size));
 		return map_ptes(m, &a, table, host, va, va + size);
+	}
+	if (range_check(m, mm, va, size))
+		return -VMLAB_EINVAL;
 	return map_level(m, &a, vmlab_mm_root(m, mm, va), VMLAB_LVL_PGD, va,
 			 va + size);
 }
@@ -348,23 +365,47 @@ static void leaf_op(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	}
 }
 
-/* The 4 KiB entries of [va, end) in one PTE table whose entries are host[]. */
+/*
+ * The 4 KiB entries of [va, end) in one PTE table whose entries are host[].
+ * Unmapping a present page (the common entry) needs no decoding: it is
+ * cleared in place, and the pages cleared so join the gather as one range
+ * at the end (the range and stride leaf_op's per-page adds would give).
+ */
 static void zap_ptes(struct vmlab_machine *m, struct zap_args *z, u64 table,
 		     u64 *host, u64 va, u64 end)
 {
+	const u64 page = m->arch->pte_page_mask;
+	u64 lo = end, hi = 0; /* present pages cleared inline */
+
 	assert(va < end && end - va <= VMLAB_PMD_SIZE && one_region(va, end - va));
+	assert(page);
 	for (; va < end; va += VMLAB_PAGE_SIZE) {
 		u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
-		if (!host[idx])
+		u64 e = host[idx];
+		vmlab_ptep_t ptep = (table << VMLAB_PAGE_SHIFT) + idx * 8;
+		if (!e)
 			continue; /* none */
 		struct vmlab_pte_info info;
-		m->arch->decode(host[idx], VMLAB_LVL_PTE, &info);
+		if ((e & page) == page && !z->protect) {
+			if (VMLAB_DEBUG_CHECKS) {
+				m->arch->decode(e, VMLAB_LVL_PTE, &info);
+				assert(info.kind == VMLAB_PTE_LEAF);
+			}
+			entry_store(m, z->tlb->mm, va, VMLAB_LVL_PTE, ptep,
+				    &host[idx], 0);
+			lo = va < lo ? va : lo;
+			hi = va + VMLAB_PAGE_SIZE;
+			z->done++;
+			continue;
+		}
+		m->arch->decode(e, VMLAB_LVL_PTE, &info);
 		if (info.kind == VMLAB_PTE_NONE)
 			continue; /* an arch may encode "none" non-zero */
 		assert(info.kind != VMLAB_PTE_TABLE); /* no tables below PTE */
-		leaf_op(m, z, va, VMLAB_LVL_PTE,
-			(table << VMLAB_PAGE_SHIFT) + idx * 8, &host[idx], &info);
+		leaf_op(m, z, va, VMLAB_LVL_PTE, ptep, &host[idx], &info);
 	}
+	if (hi)
+		vmlab_tlb_add_range(z->tlb, lo, hi, VMLAB_PAGE_SHIFT);
 }
 
 static int zap_level(struct vmlab_machine *m, struct zap_args *z, u64 table,
@@ -425,17 +466,19 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 {
 	if (!z->tlb || !z->tlb->mm)
 		return -VMLAB_EINVAL;
-	int err = range_check(m, z->tlb->mm, va, size);
-	if (err)
-		return err;
 	/* Entries only (tables stay) in a region whose PTE table is
-	 * cached: no walk.  Freeing tables needs the upper levels. */
+	 * cached: no walk, and the cache vouches for the address.  Freeing
+	 * tables needs the upper levels. */
 	u64 table, *host;
-	if (!z->free_tables && one_region(va, size) &&
+	int err = 0;
+	if (!z->free_tables && cached_range_ok(va, size) &&
 	    (host = ptc_get(m, z->tlb->mm, va, &table))) {
+		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, z->tlb->mm, va, size));
 		zap_ptes(m, z, table, host, va, va + size);
-		err = 0;
 	} else {
+		err = range_check(m, z->tlb->mm, va, size);
+		if (err)
+			return err;
 		err = zap_level(m, z, vmlab_mm_root(m, z->tlb->mm, va),
 				VMLAB_LVL_PGD, va, va + size);
 	}

@@ -153,7 +153,7 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 	a->va_flags = va_flags;
 	st->nr_busy_areas++;
 	st->busy_bytes += size;
-	if (unlikely(vmlab_kasan_enabled(m)) &&
+	if (unlikely(vm_kasan_on(m)) &&
 	    kasan_populate_unlocked(st, cpu, a, size)) {
 		/* free_vmap_area(): the space goes straight back. */
 		st->nr_busy_areas--;
@@ -197,7 +197,7 @@ void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 {
 	struct vmlab_mmu_gather *tlb = &st->lazy_tlb;
 
-	assert(start < end && tlb->mm == vmlab_init_mm(st->m));
+	assert(start < end && tlb->mm == &st->m->init_mm);
 	tlb->cpu = cpu;
 	tlb->start = ~0ULL; /* an empty range: nothing to flush */
 	tlb->end = 0;
@@ -252,7 +252,7 @@ static int map_run(struct vmalloc_state *st, u64 va, const u64 *pfns, u64 n,
 		   vmlab_pgprot_t prot)
 {
 	assert(n > 0 && pfns[n - 1] == pfns[0] + n - 1);
-	return vmlab_map_range(st->m, vmlab_init_mm(st->m), va,
+	return vmlab_map_range(st->m, &st->m->init_mm, va,
 			       pfns[0] << VMLAB_PAGE_SHIFT, n * VMLAB_PAGE_SIZE,
 			       prot, 0);
 }
@@ -313,7 +313,7 @@ int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
 
 	assert(size && !(size & ~VMLAB_PAGE_MASK));
 	for (u64 i = 0; i < nr; i++) {
-		if (pfns[i] >= vmlab_nr_frames(st->m)) {
+		if (pfns[i] >= st->m->phys.nr_frames) {
 			vmlab_warn(st->m, "vmap: pfn %#llx is not valid",
 				   (unsigned long long)pfns[i]);
 			return -VMLAB_EINVAL;
@@ -512,7 +512,7 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 		vmlab_warn(m, "WARNING: __vmalloc_node_range(): size 0");
 		return 0;
 	}
-	if ((size >> VMLAB_PAGE_SHIFT) > vmlab_nr_frames(m)) {
+	if ((size >> VMLAB_PAGE_SHIFT) > m->phys.nr_frames) {
 		vmlab_warn(m, "vmalloc error: size %llu, exceeds total pages",
 			   (unsigned long long)size);
 		return 0;
@@ -539,8 +539,9 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 				   (unsigned long long)size);
 		else if (vmalloc_area_node(st, cpu, a, prot, shift, zero)) {
 			a->vm.flags &= ~VMLAB_VM_UNINITIALIZED;
-			kasan_unpoison_vmalloc(m, cpu, a->vm.addr, size,
-					       caller);
+			if (unlikely(vm_kasan_on(m)))
+				kasan_unpoison_vmalloc(m, cpu, a->vm.addr,
+						       size, caller);
 			assert(a->vm.addr >= start && a->vm.addr < end);
 			vmalloc_check(st);
 			return a->vm.addr;

@@ -69,7 +69,9 @@ static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
 	assert(a->vm.addr == a->va.va_start);
 	unlink_busy_area(st, a);
 	detach_vm(a, d);
-	kasan_poison_vmalloc(st->m, cpu, d->vm.addr, get_vm_area_size(&d->vm));
+	if (unlikely(vm_kasan_on(st->m)))
+		kasan_poison_vmalloc(st->m, cpu, d->vm.addr,
+				     get_vm_area_size(&d->vm));
 	free_unmap_vmap_area(st, cpu, a);
 	assert(!a->has_vm && d->vm.addr == a->va.va_start);
 	return true;

@@ -170,14 +170,4 @@ void vmalloc_check_full(struct vmalloc_state *st)
 	(void)pages;
 	(void)n;
 }
-#else
-void vmalloc_check(struct vmalloc_state *st)
-{
-	(void)st;
-}
-
-void vmalloc_check_full(struct vmalloc_state *st)
-{
-	(void)st;
-}
 #endif

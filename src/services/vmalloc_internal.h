@@ -138,6 +138,12 @@ static inline u64 get_vm_area_size(const struct vmlab_vm_struct *vm)
 					       : vm->size - VMLAB_PAGE_SIZE;
 }
 
+/* vmlab_kasan_enabled() without the call, for the per-area paths. */
+static inline bool vm_kasan_on(const struct vmlab_machine *m)
+{
+	return m->svc[VMLAB_SVC_KASAN] != NULL;
+}
+
 static inline bool st_in_interrupt(const struct vmalloc_state *st, int cpu)
 {
 	return st->in_interrupt[cpu];
@@ -201,8 +207,20 @@ void vmap_blocks_destroy(struct vmalloc_state *st);
 void vmap_blocks_check(const struct vmalloc_state *st);
 
 /* vmalloc_info.c: cheap cross-checks after every operation (debug). */
+#ifdef VMLAB_DEBUG
 void vmalloc_check(struct vmalloc_state *st);
 /* The whole-structure walk, at purge time and on demand (debug). */
 void vmalloc_check_full(struct vmalloc_state *st);
+#else
+static inline void vmalloc_check(struct vmalloc_state *st)
+{
+	(void)st;
+}
+
+static inline void vmalloc_check_full(struct vmalloc_state *st)
+{
+	(void)st;
+}
+#endif
 
 #endif

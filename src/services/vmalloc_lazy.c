@@ -31,10 +31,10 @@ u64 lazy_max_pages(const struct vmlab_machine *m)
 {
 	const struct vmalloc_state *st = m->svc[VMLAB_SVC_VMALLOC];
 
-	assert(vmlab_nr_cpus(m) >= 1 && vmlab_nr_cpus(m) <= VMLAB_MAX_CPUS);
+	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
 	if (st && st->lazy_max_override)
 		return st->lazy_max_override;
-	return fls_u32((u32)vmlab_nr_cpus(m)) *
+	return fls_u32((u32)m->nr_cpus) *
 	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
 }
 
@@ -100,7 +100,7 @@ static void free_run(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 	assert(err == 0);
 	(void)err;
 	/* KASAN frees the shadow only the merged free block now covers. */
-	if (unlikely(vmlab_kasan_enabled(st->m))) {
+	if (unlikely(vm_kasan_on(st->m))) {
 		const struct vmlab_vmap_area *fb =
 		    vmlab_vmap_free_find(st->tree, start);
 

@@ -240,6 +240,8 @@ const struct vmlab_arch_ops vmlab_arch_arm64 = {
 	.mk_swap = a64_mk_swap,
 	.mk_marker = a64_mk_marker,
 	.decode = a64_decode,
+	/* Valid with the page bit: a level-3 page descriptor. */
+	.pte_page_mask = A64_VALID | A64_TABLE_PAGE,
 	.hw_present = a64_hw_present,
 	.is_large = a64_is_large,
 	.set_ad = a64_set_ad,

@@ -172,6 +172,7 @@ const struct vmlab_arch_ops vmlab_arch_x86_64 = {
 	.swp_set_soft_dirty = x86_swp_set_soft_dirty,
 	.mk_marker = x86_mk_marker,
 	.decode = x86_decode,
+	.pte_page_mask = X86_P,
 	.hw_present = x86_hw_present,
 	.is_large = x86_is_large,
 	.set_ad = x86_set_ad,

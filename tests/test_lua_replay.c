@@ -96,6 +96,9 @@ static void test_options_take_effect(void **state)
 		"local kg = rp('vmalloc-drain-kaslr.txt', {vmalloc_start = 0xffffb3a5c0000000})\n"
 		"assert(k.agreement == 1.0 and kg.agreement == 1.0 and d5.agreement < 1.0)\n"
 		"assert(note(kg, '0xffffb3a5c0000000 (option, KASLR)'))\n"
+		/* arch: x86_64, the traces' own, is the default and the only */
+		"local xa = rp('vmalloc-drain.txt', {arch = 'x86_64'})\n"
+		"assert(xa.records == rp('vmalloc-drain.txt').records and xa.records > 0)\n"
 		/* kind and text */
 		"local t = assert(vmlab.replay_trace(nil, {text = '# mmtrace 1\\n', kind = 'mm'}) == nil)\n"
 		"local r, msg = vmlab.replay_trace(nil, {text = 'x\\n', kind = 'vmalloc'})\n"
@@ -122,6 +125,10 @@ static void test_bad_options(void **state)
 		{"{vmalloc_start = 0x1000}", "vmalloc_start 0x1000 is not"},
 		{"{vmalloc_start = 'x'}", "number expected, got string"},
 		{"{kind = 'tracefs'}", "kind 'vmalloc' or 'mm'"},
+		/* The traces are x86-64 kernels': no arm64 replay. */
+		{"{arch = 'arm64'}", "arch arm64: the traces replayed are x86-64"},
+		{"{arch = 'sparc'}", "unknown arch"},
+		{"{arch = 64}", "unknown arch"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char s[1024];

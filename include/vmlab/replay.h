@@ -46,7 +46,16 @@ struct vmlab_replay_opts {
 	 * vmalloc()/vmap() allocations show.  Its addresses are replayed
 	 * moved to the model's VMLAB_VMALLOC_START. */
 	u64 vmalloc_start;
+	/* The machine's architecture: NULL or "x86_64".  The traces are
+	 * x86-64 kernels' (their vmalloc/module addresses, the 33-page
+	 * ceiling, IPI shootdowns, an x86-64 process's VMA layout), so a
+	 * replay runs an x86_64 machine; any other is refused
+	 * (vmlab_replay_arch_error()). */
+	const char *arch;
 };
+
+/* NULL if a replay can run on arch (NULL or "x86_64"), else why not. */
+const char *vmlab_replay_arch_error(const char *arch);
 
 /* A value vmalloc_start may take: page aligned, in the kernel half,
  * below the kernel image map (x86-64, 4- or 5-level paging). */

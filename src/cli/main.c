@@ -110,7 +110,7 @@ static const struct command commands[] = {
 	 "vmlab replay-trace FILE [--json] [--kind vmalloc|mm] [--cpus N]\n"
 	 "                   [--lazy-max-pages N] [--flush-ceiling N]\n"
 	 "                   [--no-execmem-cpa] [--divergences N]\n"
-	 "                   [--vmalloc-start ADDR]\n"
+	 "                   [--vmalloc-start ADDR] [--arch x86_64]\n"
 	 "  Replays a trace recorded on a real Linux kernel and prints the table\n"
 	 "  'quantity | kernel | vmlab | agree', the first divergences with the\n"
 	 "  records around them, what had to be inferred, and for mmtraces a\n"

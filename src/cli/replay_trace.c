@@ -57,6 +57,13 @@ int cmd_replay_trace(int argc, char **argv)
 			   num_arg(argv[i + 1], &v) && v >= 1 && v <= 10000) {
 			o.max_divergences = (int)v;
 			i++;
+		} else if (!strcmp(a, "--arch") && has) {
+			o.arch = argv[++i];
+			const char *why = vmlab_replay_arch_error(o.arch);
+			if (why) {
+				fprintf(stderr, "vmlab replay-trace: --%s\n", why);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(a, "--kind") && has) {
 			const char *k = argv[++i];
 			if (!strcmp(k, "vmalloc"))

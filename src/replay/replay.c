@@ -339,6 +339,11 @@ static int dispatch(const char *text, size_t len, enum vmlab_trace_kind kind,
 	struct vmlab_replay_opts def = {0};
 	if (!opts)
 		opts = &def;
+	const char *why = vmlab_replay_arch_error(opts->arch);
+	if (why) {
+		set_err(err, errlen, "%s", why);
+		return -VMLAB_EINVAL;
+	}
 	if (!text && len) {
 		set_err(err, errlen, "%s: no text", source ? source : "-");
 		return -VMLAB_EINVAL;
@@ -369,6 +374,17 @@ static int dispatch(const char *text, size_t len, enum vmlab_trace_kind kind,
 			source ? source : "-");
 		return -VMLAB_EINVAL;
 	}
+}
+
+const char *vmlab_replay_arch_error(const char *arch)
+{
+	if (!arch || !strcmp(arch, "x86_64"))
+		return NULL;
+	if (!strcmp(arch, "arm64"))
+		return "arch arm64: the traces replayed are x86-64 kernels' "
+		       "(x86 addresses, the 33-page flush ceiling, IPIs); a "
+		       "replay runs an x86_64 machine only";
+	return "unknown arch (a replay runs an x86_64 machine)";
 }
 
 int vmlab_replay_text(const char *text, size_t len, enum vmlab_trace_kind kind,

@@ -65,7 +65,7 @@ static int l_replay_trace(lua_State *L)
 	static const char *const known[] = {"text", "kind", "lazy_max_pages",
 					    "cpus", "flush_ceiling",
 					    "execmem_cpa", "divergences",
-					    "vmalloc_start", NULL};
+					    "vmalloc_start", "arch", NULL};
 	const char *path = luaL_optstring(L, 1, NULL);
 	struct vmlab_replay_opts o = {0};
 	enum vmlab_trace_kind kind = VMLAB_TRACE_UNKNOWN;
@@ -103,6 +103,14 @@ static int l_replay_trace(lua_State *L)
 				luaL_error(L, "replay_trace: vmalloc_start %s is not a "
 					   "page-aligned kernel address below the image map", a);
 			}
+		}
+		lua_pop(L, 1);
+		lua_getfield(L, 2, "arch");
+		if (!lua_isnil(L, -1)) {
+			o.arch = luaL_checkstring(L, -1);
+			const char *why = vmlab_replay_arch_error(o.arch);
+			if (why)
+				luaL_error(L, "replay_trace: %s", why);
 		}
 		lua_pop(L, 1);
 		lua_getfield(L, 2, "execmem_cpa");

@@ -46,6 +46,7 @@ static int alloc_fresh(struct vmlab_machine *m, int cpu, u64 *pfn)
 {
 	if (vmlab_alloc_pages(m, cpu, HPAGE_PMD_ORDER, pfn))
 		return -VMLAB_ENOMEM;
+	assert(!(*pfn & (HPAGE_PMD_NR - 1)));
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
 		struct vmlab_page *pg = upage(m, *pfn + i);
 		pg->owner = PG_OWNER_HUGETLB;
@@ -63,6 +64,7 @@ static void release_folio(struct vmlab_machine *m, int cpu, u64 pfn)
 {
 	struct vmlab_page *head = upage(m, pfn);
 	assert((head->private_ & PGP_HUGETLB) && head->mapcount == 0);
+	assert(head->order == HPAGE_PMD_ORDER);
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
 		upage(m, pfn + i)->private_ = 0;
 		upage(m, pfn + i)->owner = 0;
@@ -72,6 +74,7 @@ static void release_folio(struct vmlab_machine *m, int cpu, u64 pfn)
 
 static int enqueue(struct hugetlb_pool *p, u64 pfn)
 {
+	assert(p->free <= p->cap && !(pfn & (HPAGE_PMD_NR - 1)));
 	if (p->free == p->cap) {
 		u64 cap = p->cap ? p->cap * 2 : 16;
 		u64 *n = realloc(p->free_list, cap * sizeof(*n));
@@ -96,6 +99,7 @@ void free_huge_folio(struct vmlab_machine *m, int cpu, u64 pfn)
 	struct hugetlb_pool *p = pool(m);
 	struct vmlab_page *head = upage(m, pfn);
 	assert((head->private_ & PGP_HUGETLB) && head->refcount == 1);
+	assert(p->free < p->nr);
 	if (head->private_ & PGP_RESTORE_RESERVE)
 		p->resv++;
 	head->mapcount = 0;
@@ -114,6 +118,7 @@ void free_huge_folio(struct vmlab_machine *m, int cpu, u64 pfn)
 static int alloc_surplus(struct vmlab_machine *m, int cpu, u64 *pfn)
 {
 	struct hugetlb_pool *p = pool(m);
+	assert(p->surplus <= p->nr);
 	if (p->surplus >= p->overcommit || alloc_fresh(m, cpu, pfn))
 		return -VMLAB_ENOMEM;
 	p->nr++;
@@ -135,6 +140,7 @@ static int alloc_hugetlb_folio(struct vmlab_machine *m, int cpu, bool resv,
 		return alloc_surplus(m, cpu, pfn) ? -VMLAB_ENOSPC : 0;
 	}
 	*pfn = dequeue(p);
+	assert(upage(m, *pfn)->private_ == PGP_HUGETLB);
 	return 0;
 }
 
@@ -142,6 +148,7 @@ static int alloc_hugetlb_folio(struct vmlab_machine *m, int cpu, bool resv,
 static int acct_reserve(struct vmlab_machine *m, u64 delta)
 {
 	struct hugetlb_pool *p = pool(m);
+	assert(p->resv <= p->free && delta);
 	u64 have = p->free - p->resv;
 	if (delta > have) {
 		u64 needed = delta - have, got = 0, pfn;
@@ -176,6 +183,7 @@ static void acct_unreserve(struct vmlab_machine *m, u64 n)
 	struct hugetlb_pool *p = pool(m);
 	assert(n <= p->resv);
 	p->resv -= n;
+	assert(p->resv <= p->free);
 	for (; n && p->surplus && p->free > p->resv; n--) {
 		p->nr--, p->surplus--;
 		release_folio(m, -1, dequeue(p));
@@ -187,6 +195,7 @@ int vmlab_user_set_nr_hugepages(struct vmlab_machine *m, u64 count)
 	if (!m)
 		return -VMLAB_EINVAL;
 	struct hugetlb_pool *p = pool(m);
+	assert(p->resv <= p->free && p->surplus <= p->nr);
 	/* set_max_huge_pages(): surplus pages in use become persistent
 	 * first, then fresh pages until count (as many as there is memory
 	 * for; the write still succeeds). */
@@ -277,6 +286,7 @@ u64 hugetlb_mmap_len(int flags, u64 len, int *err)
 static struct hugetlb_obj *obj_new(u64 nr, bool shared)
 {
 	struct hugetlb_obj *o = calloc(1, sizeof(*o));
+	assert(nr > 0);
 	if (!o)
 		return NULL;
 	o->resv = calloc(nr ? nr : 1, 1);
@@ -318,6 +328,7 @@ struct hugetlb_obj *hugetlb_reserve(struct vmlab_user_mm *mm, u64 pgoff,
 		memset(o->resv + from, 1, n);
 	}
 	*err = 0;
+	assert(o->refs == 1 && o->nr == from + n);
 	return o;
 }
 
@@ -361,6 +372,7 @@ void hugetlb_vma_dup(struct vmlab_vma *n, const struct vmlab_vma *v, bool fork)
 		return;
 	n->hugetlb = v->hugetlb;
 	n->hugetlb->refs++;
+	assert(n->hugetlb->refs > 1);
 }
 
 static u64 vma_hugecache_offset(const struct vmlab_vma *v, u64 addr)
@@ -375,6 +387,7 @@ void hugetlb_vma_close(struct vmlab_vma *v)
 	if (!o)
 		return;
 	assert(v->vm_flags & VMLAB_VM_HUGETLB);
+	assert(vma_hugecache_offset(v, v->vm_end) <= o->nr);
 	/* hugetlb_vm_op_close(): the owner's unused private reservations
 	 * of this range go back (shared ones stay with the inode). */
 	if (!o->shared)
@@ -443,6 +456,7 @@ static int hugetlb_no_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		}
 	}
 	struct vmlab_page *head = upage(m, pfn);
+	assert((head->private_ & PGP_HUGETLB) && head->refcount > head->mapcount);
 	head->mapcount++;
 	/* make_huge_pte(): writable if shared; a private write fault gets
 	 * its new exclusive page writable at once (hugetlb_wp reuse). */
@@ -488,6 +502,7 @@ static int hugetlb_wp(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++)
 		copy_page_content(m, pfn + i, in->pfn + i);
 	struct vmlab_page *n = upage(m, pfn);
+	assert(n->refcount == 1 && !n->mapcount);
 	n->private_ |= PGP_ANON_EXCLUSIVE;
 	n->mapcount = 1;
 	struct vmlab_mmu_notifier_range r;

@@ -6,7 +6,11 @@
  * process at a fixed address range, and in vmlab.  After every step the
  * return values, the signal an access got, the VMAs in the range
  * (/proc/self/maps) and the pagemap present/swap/guard bits must agree.
- * Skipped unless the host runs Linux 6.18 or later with guard regions.
+ * A second run maps a regular file too (on the host a file on a disk
+ * filesystem: shared read-write, private, shared through a read-only
+ * open; 40 pages, so mappings reach past EOF) and compares the file and
+ * exclusive bits as well.  Skipped unless the host runs Linux 6.18 or
+ * later with guard regions.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/statfs.h>
 
 #include "user_helpers.h"
 
@@ -25,6 +30,9 @@
 #define MAXV 32    /* VMAs per snapshot */
 #define HBASE 0x5a0000000000ULL
 #define PM_BITS ((1ULL << 63) | (1ULL << 62) | (1ULL << 58))
+/* with files: also PM_FILE and PM_MMAP_EXCLUSIVE */
+#define PM_FILE_BITS (PM_BITS | (1ULL << 61) | (1ULL << 56))
+#define FILE_PAGES 40
 
 enum op_kind { O_MMAP, O_MUNMAP, O_MPROTECT, O_MADVISE, O_MREMAP, O_MLOCK,
 	       O_MUNLOCK, O_READ, O_WRITE, O_NR };
@@ -96,7 +104,7 @@ static void on_sig(int s)
 
 /* VMAs of the arena from /proc/self/smaps: protections, and bit 3 for
  * VM_MAYBE_GUARD ("gu" in VmFlags). */
-static void host_snap(struct snap *sn, int pmfd)
+static void host_snap(struct snap *sn, int pmfd, u64 bits)
 {
 	FILE *f = fopen("/proc/self/smaps", "r");
 	char line[512];
@@ -129,19 +137,36 @@ static void host_snap(struct snap *sn, int pmfd)
 	    (ssize_t)sizeof(sn->pm))
 		memset(sn->pm, 0xff, sizeof(sn->pm));
 	for (int i = 0; i < NP; i++)
-		sn->pm[i] &= PM_BITS;
+		sn->pm[i] &= bits;
 }
 
-static long host_op(const struct op *o)
+/* With files, O_MMAP flags 2: shared through the read-only open, 3:
+ * private, 4: shared read-write; the file offset is the address's. */
+static int file_map(const struct op *o, bool files, bool *shared, int *fd)
+{
+	*shared = o->flags == 4 || (files && o->flags == 2);
+	*fd = files && o->flags >= 2 ? (o->flags == 2 ? 1 : 0) : -1;
+	return *fd;
+}
+
+static long host_op(const struct op *o, const int *fds)
 {
 	char *b = (char *)HBASE;
 	long r = 0;
 	switch (o->kind) {
-	case O_MMAP:
-		r = (long)mmap(b + o->a, o->len, o->prot,
-			       (o->flags == 4 ? MAP_SHARED : MAP_PRIVATE) |
-				       MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	case O_MMAP: {
+		bool sh;
+		int k;
+		if (file_map(o, fds, &sh, &k) >= 0)
+			r = (long)mmap(b + o->a, o->len, o->prot,
+				       (sh ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+				       fds[k], (off_t)o->a);
+		else
+			r = (long)mmap(b + o->a, o->len, o->prot,
+				       (sh ? MAP_SHARED : MAP_PRIVATE) |
+					       MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		return r == -1 ? -errno : (long)((u64)r - HBASE);
+	}
 	case O_MUNMAP:
 		r = munmap(b + o->a, o->len);
 		break;
@@ -192,8 +217,31 @@ static long host_op(const struct op *o)
 	return r == -1 ? -errno : r;
 }
 
-static bool host_run(const struct op *ops, struct snap *out)
+/* A regular file of FILE_PAGES written pages under dir, open read-write
+ * (fds[0]) and read-only (fds[1]); false if that cannot be had. */
+static bool host_file(const char *dir, int *fds)
 {
+	char path[300];
+	static char page[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/vmlab-host-XXXXXX", dir) >=
+	    sizeof(path))
+		return false;
+	fds[0] = mkstemp(path);
+	fds[1] = fds[0] >= 0 ? open(path, O_RDONLY) : -1;
+	if (fds[0] >= 0)
+		unlink(path);
+	memset(page, 7, sizeof(page));
+	for (u64 i = 0; fds[1] >= 0 && i < FILE_PAGES; i++)
+		if (pwrite(fds[0], page, P, (off_t)(i * P)) != (ssize_t)P)
+			return false;
+	return fds[1] >= 0;
+}
+
+static bool host_run(const struct op *ops, struct snap *out, const char *dir)
+{
+	int fds[2] = {-1, -1};
+	if (dir && !host_file(dir, fds))
+		return false;
 	struct sigaction sa = {.sa_handler = on_sig};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_NODEFER;
@@ -208,8 +256,8 @@ static bool host_run(const struct op *ops, struct snap *out)
 	if (pmfd < 0)
 		return false;
 	for (int i = 0; i < NOPS; i++) {
-		out[i].ret = host_op(&ops[i]);
-		host_snap(&out[i], pmfd);
+		out[i].ret = host_op(&ops[i], dir ? fds : NULL);
+		host_snap(&out[i], pmfd, dir ? PM_FILE_BITS : PM_BITS);
 	}
 	close(pmfd);
 	return true;
@@ -217,16 +265,20 @@ static bool host_run(const struct op *ops, struct snap *out)
 
 /* --------------------------------------------------------------- model */
 
-static long model_op(struct vmlab_user_mm *mm, const struct op *o)
+static long model_op(struct vmlab_user_mm *mm, const struct op *o,
+		     struct vmlab_file *const *files)
 {
 	u64 b = HBASE;
 	switch (o->kind) {
 	case O_MMAP: {
+		bool sh;
+		int k;
+		bool file = file_map(o, files, &sh, &k) >= 0;
 		s64 r = vmlab_mmap(mm, b + o->a, o->len, o->prot,
-				   (o->flags == 4 ? VMLAB_MAP_SHARED :
-						    VMLAB_MAP_PRIVATE) |
-					   VMLAB_MAP_ANONYMOUS | VMLAB_MAP_FIXED,
-				   NULL, 0);
+				   (sh ? VMLAB_MAP_SHARED : VMLAB_MAP_PRIVATE) |
+					   (file ? 0 : VMLAB_MAP_ANONYMOUS) |
+					   VMLAB_MAP_FIXED,
+				   file ? files[k] : NULL, file ? o->a : 0);
 		return r < 0 ? r : (long)((u64)r - b);
 	}
 	case O_MUNMAP:
@@ -272,7 +324,7 @@ static long model_op(struct vmlab_user_mm *mm, const struct op *o)
 	return -1;
 }
 
-static void model_snap(struct vmlab_user_mm *mm, struct snap *sn)
+static void model_snap(struct vmlab_user_mm *mm, struct snap *sn, u64 bits)
 {
 	struct vmlab_vma_info vi[256];
 	size_t n = vmlab_user_vmas(mm, vi, 256);
@@ -289,7 +341,7 @@ static void model_snap(struct vmlab_user_mm *mm, struct snap *sn)
 	}
 	assert_int_equal(vmlab_pagemap_read(mm, HBASE, sn->pm, NP), NP);
 	for (int i = 0; i < NP; i++)
-		sn->pm[i] &= PM_BITS;
+		sn->pm[i] &= bits;
 }
 
 static const char *kind_name(int k)
@@ -350,9 +402,37 @@ static bool host_has_guards(void)
 	return ok;
 }
 
-static void test_differential(void **state)
+/* A directory on a disk filesystem (not tmpfs) for the host's file. */
+static const char *host_disk_dir(void)
 {
-	(void)state;
+	static const char *const cands[] = {"/tmp", "/var/tmp", "."};
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		struct statfs sf;
+		if (!statfs(cands[i], &sf) && sf.f_type != 0x01021994 &&
+		    !access(cands[i], W_OK))
+			return cands[i];
+	}
+	return NULL;
+}
+
+/* The model's file: FILE_PAGES written pages, open read-write (files[0])
+ * and read-only (files[1]). */
+static void model_file(struct vmlab_machine *m, struct vmlab_file **files)
+{
+	static u8 page[4096];
+	memset(page, 7, sizeof(page));
+	assert_int_equal(vmlab_file_open(m, "/host", VMLAB_O_RDWR | VMLAB_O_CREAT,
+					 &files[0]), 0);
+	assert_int_equal(vmlab_file_open(m, "/host", VMLAB_O_RDONLY, &files[1]),
+			 0);
+	assert_int_equal(vmlab_file_unlink(m, "/host"), 0);
+	for (u64 i = 0; i < FILE_PAGES; i++)
+		assert_int_equal(vmlab_file_pwrite(files[0], page, P, i * P),
+				 (s64)P);
+}
+
+static void differential(const char *dir)
+{
 	if (!t_host_is_6_18() || !host_has_guards()) {
 		fprintf(stderr, "host kernel older than 6.18 or without "
 				"MADV_GUARD_INSTALL: skipped\n");
@@ -363,15 +443,18 @@ static void test_differential(void **state)
 	struct snap *hs = mmap(NULL, NOPS * sizeof(*hs), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(ops && ms && hs != MAP_FAILED);
-	/* VMLAB_HOST_SEEDS=N explores more sequences. */
+	/* VMLAB_HOST_SEEDS=N explores more sequences, from seed
+	 * VMLAB_HOST_SEED_FIRST (1). */
 	const char *env = getenv("VMLAB_HOST_SEEDS");
 	u64 seeds = env ? strtoull(env, NULL, 0) : 6;
-	for (u64 seed = 1; seed <= seeds; seed++) {
+	const char *first = getenv("VMLAB_HOST_SEED_FIRST");
+	for (u64 seed = first ? strtoull(first, NULL, 0) : 1; seed <= seeds;
+	     seed++) {
 		gen(ops, seed);
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (!pid)
-			_exit(host_run(ops, hs) ? 0 : 3);
+			_exit(host_run(ops, hs, dir) ? 0 : 3);
 		int st;
 		waitpid(pid, &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) == 3) {
@@ -380,25 +463,49 @@ static void test_differential(void **state)
 		}
 		struct vmlab_machine *m = t_machine(1, 64 * VMLAB_MiB, true);
 		struct vmlab_user_mm *mm;
+		struct vmlab_file *files[2] = {NULL, NULL};
 		assert_int_equal(vmlab_user_mm_create(m, &mm), 0);
+		if (dir)
+			model_file(m, files);
 		for (int i = 0; i < NOPS; i++) {
-			ms[i].ret = model_op(mm, &ops[i]);
-			model_snap(mm, &ms[i]);
+			ms[i].ret = model_op(mm, &ops[i], dir ? files : NULL);
+			model_snap(mm, &ms[i], dir ? PM_FILE_BITS : PM_BITS);
 		}
 		int bad = compare(ops, hs, ms);
 		if (bad >= 0)
-			fprintf(stderr, "seed %llu diverges at step %d\n",
-				(unsigned long long)seed, bad);
+			fprintf(stderr, "seed %llu%s diverges at step %d\n",
+				(unsigned long long)seed, dir ? " (files)" : "",
+				bad);
 		assert_int_equal(bad, -1);
 		/* Correct code: the checker stays silent (user-executable
 		 * pages do not count against the direct map). */
 		assert_int_equal(vmlab_nr_reports(m), 0);
+		vmlab_file_put(files[0]);
+		vmlab_file_put(files[1]);
 		vmlab_user_mm_destroy(mm);
 		vmlab_machine_destroy(m);
 	}
 	munmap(hs, NOPS * sizeof(*hs));
 	free(ms);
 	free(ops);
+}
+
+static void test_differential(void **state)
+{
+	(void)state;
+	differential(NULL);
+}
+
+/* The same sequences with a regular file mapped in three ways. */
+static void test_differential_files(void **state)
+{
+	(void)state;
+	const char *dir = host_disk_dir();
+	if (!dir) {
+		fprintf(stderr, "no disk filesystem for a host file: skipped\n");
+		skip();
+	}
+	differential(dir);
 }
 
 /* ------------------------------------------------- process_madvise */
@@ -542,7 +649,7 @@ static bool host_pmadv_run(struct snap *out)
 		  fds[W_DEAD] >= 0;
 	for (int i = 0; ok && i < NPC; i++) {
 		out[i].ret = host_pcase(&pcases[i], fds);
-		host_snap(&out[i], pmfd);
+		host_snap(&out[i], pmfd, PM_BITS);
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
@@ -634,7 +741,7 @@ static void test_process_madvise_host(void **state)
 	assert_true(fds[W_SELF_FD] >= 0 && fds[W_CHILD] >= 0 && fds[W_DEAD] >= 0);
 	for (int i = 0; i < NPC; i++) {
 		ms[i].ret = model_pcase(mm, &pcases[i], fds);
-		model_snap(mm, &ms[i]);
+		model_snap(mm, &ms[i], PM_BITS);
 	}
 	for (int i = 0; i < NPC; i++) {
 		bool same = hs[i].ret == ms[i].ret && hs[i].nv == ms[i].nv &&
@@ -661,6 +768,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_files),
 		cmocka_unit_test(test_process_madvise_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

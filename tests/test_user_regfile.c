@@ -202,8 +202,28 @@ static const struct rstep script_around[] = {
 	{R_END, 0, 0, 0, 0, 0, 0},
 };
 
+/* A fault past EOF whose window starts at the file's last page: without
+ * a PTE table there yet nothing is mapped (6.18 skips filemap_map_pmd()
+ * there for all but shmem), with one the last page is. */
+static const struct rstep script_last[] = {
+	{R_OPEN, 0, 0, 0, 0, O_RDWR | O_CREAT | O_TRUNC, 0},
+	{R_PWRITE, 0, 0, 0, 4 * P, 'g', 4 * P},
+	{R_MMAP, 0, 0, 3 * P, 3, RD | SH, OK},
+	{R_READ, 0, 0, 2 * P, 0, 0, BUS},
+	{R_PM, 0, 0, 0, 0, 0, 0},
+	{R_READ, 0, 0, 1 * P, 0, 0, BUS},
+	{R_PM, 0, 0, 0, 0, 0, 0},
+	{R_READ, 0, 0, 0, 0, 0, VAL('g')},
+	{R_MUNMAP, 0, 0, 0, 3, 0, 0},
+	{R_MMAP, 0, 0, 3 * P, 3, RD | SH, OK},
+	{R_MMAP, 0, 1, 2 * P, 2, RD | SH, OK}, /* the window: 2..3 */
+	{R_READ, 0, 1, P, 0, 0, VAL('g')},
+	{R_READ, 0, 1, 0, 0, 0, VAL('g')},
+	{R_END, 0, 0, 0, 0, 0, 0},
+};
+
 static const struct rstep *const scripts[] = {script_modes, script_eof,
-					     script_around};
+					     script_around, script_last};
 #define NSCRIPT (int)(sizeof(scripts) / sizeof(scripts[0]))
 
 static int pm_byte(u64 pm)

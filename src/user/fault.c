@@ -277,9 +277,15 @@ int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes)
  * clamped to the VMA, the PTE table
  * and EOF) that are already in the page cache, where the PTE is none.
  * True when the faulting page itself got mapped.
+ *
+ * had_table: the PMD held a PTE table before this fault.  Without one,
+ * the table comes from filemap_map_pmd(), which 6.18 skips (to keep
+ * SIGBUS past i_size) when the first cached page of the window is the
+ * file's last one, except on shmem: then a regular file maps nothing
+ * (checked against the host on ext4).
  */
 static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
-			 u64 addr)
+			 u64 addr, bool had_table)
 {
 	struct vmlab_file *f = v->file;
 	const u64 nr = mm->svc->fault_around_pages;
@@ -303,6 +309,18 @@ static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 		prot &= ~VMLAB_PAGE_RW; /* vma_wants_writenotify() */
 	bool got = false;
 	assert(from <= pte_off && pte_off < to && to - from <= nr);
+	if (!had_table && f->thp_area) {
+		/* next_uptodate_folio(): the first cached page below EOF */
+		u64 first = ~0ULL;
+		for (u64 i = from; i < to && first == ~0ULL; i++) {
+			u64 index = linear_page_index(v, addr) - pte_off + i;
+			u64 sl = file_slot(f, index);
+			if (index < eof && sl && !(sl & 1))
+				first = index;
+		}
+		if (first != ~0ULL && first + 1 >= eof)
+			return false;
+	}
 	for (u64 i = from; i < to; i++) {
 		u64 va = addr - ((pte_off - i) << VMLAB_PAGE_SHIFT);
 		u64 index = linear_page_index(v, va);
@@ -323,7 +341,8 @@ static bool fault_around(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 
 /* do_read_fault() / do_shared_fault() / do_cow_fault() on shmem. */
 static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
-		    u64 addr, bool write, vmlab_ptep_t p, int *code)
+		    u64 addr, bool write, vmlab_ptep_t p, bool had_table,
+		    int *code)
 {
 	struct vmlab_file *f = v->file;
 	u64 index = linear_page_index(v, addr);
@@ -331,7 +350,7 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	assert(!(v->vm_flags & VMLAB_VM_PFNMAP));
 	/* Fault-around comes first: it can map neighbours even when the
 	 * faulting page itself lies past EOF. */
-	if (!write && fault_around(mm, v, addr)) {
+	if (!write && fault_around(mm, v, addr, had_table)) {
 		mm->ev.fault_file++;
 		return 0;
 	}
@@ -346,6 +365,10 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 		return OOM;
 	if (err)
 		return sig(code, VMLAB_SIGBUS, VMLAB_BUS_ADRERR);
+	/* finish_fault(): the PTE table comes only now, so a fault that
+	 * ends in SIGBUS leaves none */
+	if (!had_table && upte_alloc(mm, addr, &p))
+		return OOM;
 	vmlab_pgprot_t prot = vm_get_page_prot(v->vm_flags);
 	if (write && !(v->vm_flags & VMLAB_VM_SHARED)) {
 		if (anon_vma_prepare(v))
@@ -371,6 +394,19 @@ static int do_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	return 0;
 }
 
+/* The PMD over addr holds a PTE table (pmdp: its walked entry, or 0). */
+static bool pte_table_present(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp,
+			      u64 addr)
+{
+	vmlab_ptep_t p;
+	if (!pmdp)
+		return !upte_lookup(mm, addr, &p);
+	struct vmlab_pte_info in;
+	mm->m->arch->decode(vmlab_get_entry(mm->m, pmdp), VMLAB_LVL_PMD, &in);
+	assert(addr < USER_VA_END(mm));
+	return in.kind == VMLAB_PTE_TABLE;
+}
+
 static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			    int cpu, u64 addr, bool write, int *code,
 			    vmlab_ptep_t pmdp)
@@ -378,7 +414,12 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	struct vmlab_machine *m = mm->m;
 	assert(v->vm_start <= addr && addr < v->vm_end);
 	assert(!(addr & (VMLAB_PAGE_SIZE - 1)));
-	vmlab_ptep_t p;
+	vmlab_ptep_t p = 0;
+	/* do_pte_missing() of a file VMA allocates the table late */
+	bool had_table = vma_is_anonymous(v) ||
+			 pte_table_present(mm, pmdp, addr);
+	if (!had_table && !(v->vm_flags & VMLAB_VM_PFNMAP))
+		return do_fault(mm, v, cpu, addr, write, p, false, code);
 	if (upte_alloc_pmd(mm, pmdp, addr, &p))
 		return OOM;
 	u64 e = upte_get(mm, p);
@@ -429,7 +470,7 @@ static int handle_pte_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 			return handle_userfault(mm, v, cpu, addr, write);
 		return do_anonymous_page(mm, v, cpu, addr, write, p);
 	}
-	return do_fault(mm, v, cpu, addr, write, p, code);
+	return do_fault(mm, v, cpu, addr, write, p, had_table, code);
 }
 
 static bool access_error(const struct vmlab_vma *v, bool write, bool prot)

@@ -378,6 +378,98 @@ static void test_vmalloc_1t_on_4t(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/*
+ * Host allocation failure, injected (vmlab_host_fail_nth, as fail-nth):
+ * for every n, the nth host allocation of a user-mm and vmalloc sequence
+ * fails.  Each operation returns success or -ENOMEM (reclaim keeps the
+ * pages it cannot write out, a gather that cannot grow flushes early), the
+ * process never aborts, and teardown frees everything (the ASan build
+ * checks the leaks).  A run past the last allocation fails nothing.
+ */
+static int oom_sequence(struct vmlab_machine *m)
+{
+	const u64 P = VMLAB_PAGE_SIZE, n = 64;
+	struct vmlab_user_mm *mm;
+	int err = vmlab_user_mm_create(m, &mm);
+	if (err) {
+		assert_int_equal(err, -VMLAB_ENOMEM);
+		return 1;
+	}
+	int enomem = 0;
+	s64 a = vmlab_mmap(mm, 0, n * P, VMLAB_PROT_READ | VMLAB_PROT_WRITE,
+			   VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS, NULL, 0);
+	if (a < 0) {
+		assert_int_equal(a, -VMLAB_ENOMEM);
+		enomem++;
+	} else {
+		for (u64 i = 0; i < n; i++) {
+			u8 b = (u8)(i + 1);
+			int r = vmlab_user_access(mm, 1, VMLAB_WRITE,
+						  (u64)a + i * P, &b, 1);
+			assert_true(r == 0 || r == -VMLAB_ENOMEM ||
+				    r == VMLAB_SIGBUS || r == VMLAB_SIGSEGV ||
+				    r == VMLAB_SIGKILL); /* VM_FAULT_OOM */
+		}
+		/* Pageout writes to swap (host pages) and gathers more than
+		 * the gather's inline array; mprotect and munmap split. */
+		err = vmlab_madvise(mm, (u64)a, n * P, VMLAB_MADV_PAGEOUT);
+		assert_true(err == 0 || err == -VMLAB_ENOMEM);
+		err = vmlab_mprotect(mm, (u64)a + P, P, VMLAB_PROT_READ);
+		assert_true(err == 0 || err == -VMLAB_ENOMEM);
+		enomem += err != 0;
+		err = vmlab_munmap(mm, (u64)a, n * P);
+		assert_true(err == 0 || err == -VMLAB_ENOMEM);
+		enomem += err != 0;
+	}
+	vmlab_user_mm_destroy(mm);
+	u64 va = vmlab_vmalloc(m, 0, 8 * P);
+	if (va)
+		vmlab_vfree(m, 0, va);
+	enomem += !va;
+	return enomem;
+}
+
+static void test_host_alloc_failure(void **state)
+{
+	(void)state;
+	/* What a clean run keeps: the user layer's zero page, the vmalloc
+	 * page tables (they stay, as the kernel's do). */
+	struct vmlab_machine *m = t_machine(2, 256 * MiB, false);
+	u64 free0 = vmlab_nr_free_pages(m);
+	assert_int_equal(oom_sequence(m), 0);
+	u64 kept = free0 - vmlab_nr_free_pages(m);
+	vmlab_machine_destroy(m);
+	u64 nth = 1, failures = 0;
+	for (;; nth++) {
+		m = t_machine(2, 256 * MiB, false);
+		vmlab_set_quiet(m, true);
+		free0 = vmlab_nr_free_pages(m);
+		vmlab_host_fail_nth(m, nth);
+		int enomem = oom_sequence(m);
+		u64 failed = vmlab_host_failed(m);
+		assert_true(failed <= 1);
+		failures += enomem > 0;
+		/* Everything the sequence took came back but what a clean
+		 * run keeps. */
+		if (vmlab_nr_free_pages(m) + kept < free0)
+			fprintf(stderr, "nth %llu: %llu frames not freed\n",
+				(unsigned long long)nth,
+				(unsigned long long)(free0 - kept -
+						     vmlab_nr_free_pages(m)));
+		assert_true(vmlab_nr_free_pages(m) + kept >= free0);
+		vmlab_machine_destroy(m);
+		if (!failed) {
+			assert_int_equal(enomem, 0);
+			break;
+		}
+		assert_true(nth < 100000);
+	}
+	/* Some injected failure surfaced as -ENOMEM, and the sequence
+	 * made a fair number of host allocations. */
+	assert_true(failures >= 1);
+	assert_true(nth > 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_vmalloc_page_array),
 		cmocka_unit_test(test_vzalloc_zeroes_cost_nothing),
 		cmocka_unit_test(test_vmalloc_1t_on_4t),
+		cmocka_unit_test(test_host_alloc_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,14 @@ u64 vmlab_host_limit(const struct vmlab_machine *m);
 /* Charge bytes to the budget for an upper layer's host allocation:
  * -VMLAB_ENOMEM (nothing charged) past the limit; uncharge on free. */
 int vmlab_host_charge(struct vmlab_machine *m, u64 bytes);
+/* Host allocation fault injection, deterministic (the kernel's fail-nth):
+ * the nth host allocation the model makes from now (1: the next) fails as
+ * if the host were out of memory, once; 0 cancels.  The operation that
+ * needed it returns -ENOMEM (or, where the kernel cannot fail, degrades:
+ * a gather flushes early, reclaim keeps the page).  vmlab_host_failed():
+ * allocations failed so far. */
+void vmlab_host_fail_nth(struct vmlab_machine *m, u64 nth);
+u64 vmlab_host_failed(const struct vmlab_machine *m);
 void vmlab_host_uncharge(struct vmlab_machine *m, u64 bytes);
 
 /* Deterministic PRNG owned by the machine (xoshiro256**). */

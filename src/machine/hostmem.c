@@ -9,6 +9,8 @@
  * cannot fail: they are charged unconditionally, and the allocator keeps
  * a page of headroom per frame it hands out so they stay near the limit.
  */
+#include <stdlib.h>
+
 #include "internal.h"
 
 bool host_charge(struct vmlab_machine *m, u64 bytes)
@@ -29,6 +31,47 @@ void host_uncharge(struct vmlab_machine *m, u64 bytes)
 {
 	assert(bytes <= m->host_bytes);
 	m->host_bytes -= bytes < m->host_bytes ? bytes : m->host_bytes;
+}
+
+/* One host allocation: does fault injection make it fail? */
+static bool host_alloc_fails(struct vmlab_machine *m)
+{
+	assert(m);
+	m->host_allocs++;
+	if (!m->host_fail_at || m->host_allocs != m->host_fail_at)
+		return false;
+	m->host_fail_at = 0; /* one-shot, as fail-nth */
+	m->host_failed++;
+	return true;
+}
+
+void *host_malloc(struct vmlab_machine *m, size_t size)
+{
+	return host_alloc_fails(m) ? NULL : malloc(size);
+}
+
+void *host_calloc(struct vmlab_machine *m, size_t n, size_t size)
+{
+	return host_alloc_fails(m) ? NULL : calloc(n, size);
+}
+
+void *host_realloc(struct vmlab_machine *m, void *p, size_t size)
+{
+	assert(size);
+	return host_alloc_fails(m) ? NULL : realloc(p, size);
+}
+
+void vmlab_host_fail_nth(struct vmlab_machine *m, u64 nth)
+{
+	if (!m)
+		return;
+	m->host_fail_at = nth ? m->host_allocs + nth : 0;
+	assert(!nth || m->host_fail_at > m->host_allocs);
+}
+
+u64 vmlab_host_failed(const struct vmlab_machine *m)
+{
+	return m ? m->host_failed : 0;
 }
 
 u64 vmlab_host_bytes(const struct vmlab_machine *m)

@@ -309,6 +309,10 @@ struct vmlab_machine {
 	struct vmlab_fast_view fast; /* first: the inline accessors read it */
 	struct vmlab_config cfg;
 	u64 host_bytes, host_limit; /* the host-memory budget (hostmem.c) */
+	/* host allocation fault injection (vmlab_host_fail_nth): allocations
+	 * made through host_malloc() and friends, the one that fails (0:
+	 * none), and how many failed */
+	u64 host_allocs, host_fail_at, host_failed;
 	const struct vmlab_arch_ops *arch;
 	/* arm64: ASID allocator (context.c) and hardware features */
 	u64 *asid_map;
@@ -535,6 +539,12 @@ int phys_init(struct vmlab_machine *m);
 bool host_charge(struct vmlab_machine *m, u64 bytes);
 void host_charge_force(struct vmlab_machine *m, u64 bytes);
 void host_uncharge(struct vmlab_machine *m, u64 bytes);
+/* The model's own host allocations (malloc/calloc/realloc, NULL on
+ * failure, injected by vmlab_host_fail_nth as the kernel's fail-nth).
+ * Callers turn NULL into -ENOMEM for the operation. */
+void *host_malloc(struct vmlab_machine *m, size_t size);
+void *host_calloc(struct vmlab_machine *m, size_t n, size_t size);
+void *host_realloc(struct vmlab_machine *m, void *p, size_t size);
 /* Room for bytes more under the budget (inline: every page allocation
  * asks). */
 static inline bool host_room(const struct vmlab_machine *m, u64 bytes)

@@ -71,7 +71,7 @@ struct vmalloc_area *area_new(struct vmalloc_state *st)
 		return a;
 	}
 	assert(st->nr_cache == 0);
-	return calloc(1, sizeof(*a));
+	return host_calloc(st->m, 1, sizeof(*a));
 }
 
 void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
@@ -414,7 +414,7 @@ static u64 *pages_array(struct vmlab_machine *m, struct vmalloc_area *a,
 	u64 bytes = ((u64)nr + 1) * sizeof(u64);
 	if (vmlab_host_charge(m, bytes))
 		return NULL;
-	u64 *p = calloc((size_t)nr + 1, sizeof(u64));
+	u64 *p = host_calloc(m, (size_t)nr + 1, sizeof(u64));
 	if (!p) {
 		vmlab_host_uncharge(m, bytes);
 		return NULL;

@@ -274,7 +274,10 @@ int shmem_writeout(struct vmlab_file *f, int cpu, u64 index)
 	u64 off;
 	if (swap_alloc_slot(f->svc, &off))
 		return -VMLAB_ENOSPC;
-	swap_write(f->svc, off, frame_content(m, pfn, false));
+	if (swap_write(f->svc, off, frame_content(m, pfn, false))) {
+		swap_free(f->svc, off);
+		return -VMLAB_ENOMEM;
+	}
 	*s = (off << 1) | 1;
 	f->nr_cached--;
 	f->nr_swapped++;

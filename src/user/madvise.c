@@ -200,6 +200,16 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		}
 		bool anon = pg->owner == PG_OWNER_ANON;
 		u64 repl = 0, off = 0;
+		/* Room to remember the shmem writeout first: without it the
+		 * page stays (reclaim may always fail to free one). */
+		if (!anon && nwb == cap) {
+			struct wb *n = host_realloc(m, wb, (cap ? cap * 2 : 16) *
+							       sizeof(*wb));
+			if (!n)
+				continue;
+			wb = n;
+			cap = cap ? cap * 2 : 16;
+		}
 		assert(anon || (v->file && pg->owner == PG_OWNER_FILE));
 		/* MAP_DROPPABLE pages go like clean lazyfree ones, dirty or
 		 * not (folio not swapbacked). */
@@ -208,7 +218,11 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		      !(in.prot & VMLAB_PAGE_DIRTY))) {
 			if (swap_alloc_slot(mm->svc, &off))
 				continue; /* swap full: keep the page */
-			swap_write(mm->svc, off, frame_content(m, in.pfn, false));
+			if (swap_write(mm->svc, off,
+				       frame_content(m, in.pfn, false))) {
+				swap_free(mm->svc, off);
+				continue; /* a failed write: keep the page */
+			}
 			/* try_to_unmap_one(): pte_swp_mksoft_dirty(). */
 			repl = swp_entry_keep_soft_dirty(m, swap_pte(m, off),
 							 in.prot);
@@ -225,13 +239,7 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		rss_add(mm, in.pfn, -1);
 		ug_put_page(&g, in.pfn);
 		if (!anon) {
-			if (nwb == cap) {
-				cap = cap ? cap * 2 : 16;
-				struct wb *n = realloc(wb, cap * sizeof(*wb));
-				if (!n)
-					abort();
-				wb = n;
-			}
+			assert(nwb < cap);
 			wb[nwb++] = (struct wb){v->file, linear_page_index(v, va)};
 		}
 	}

@@ -44,17 +44,22 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 	struct user_svc *s = svc_get(m, VMLAB_SVC_USER);
 	if (s)
 		return s;
-	s = calloc(1, sizeof(*s));
+	s = host_calloc(m, 1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->sig = calloc((size_t)m->nr_cpus, sizeof(*s->sig));
+	s->m = m;
+	s->sig = host_calloc(m, (size_t)m->nr_cpus, sizeof(*s->sig));
 	if (!s->sig || vmlab_alloc_pages(m, -1, 0, &s->zero_pfn)) {
 		free(s->sig);
 		free(s);
 		return NULL;
 	}
-	s->m = m;
-	user_lock_svc_init(s);
+	if (user_lock_svc_init(s)) {
+		vmlab_free_pages(m, -1, s->zero_pfn, 0);
+		free(s->sig);
+		free(s);
+		return NULL;
+	}
 	struct vmlab_page *zp = upage(m, s->zero_pfn);
 	assert(zp && zp->refcount == 1);
 	zp->owner = PG_OWNER_ZERO;
@@ -84,7 +89,7 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 struct vmlab_user_mm *user_mm_alloc(struct user_svc *s, int *err)
 {
 	assert(s && err);
-	struct vmlab_user_mm *mm = calloc(1, sizeof(*mm));
+	struct vmlab_user_mm *mm = host_calloc(s->m, 1, sizeof(*mm));
 	if (!mm) {
 		*err = -VMLAB_ENOMEM;
 		return NULL;

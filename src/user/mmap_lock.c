@@ -17,13 +17,19 @@
  */
 #include "user/uinternal.h"
 
-void user_lock_svc_init(struct user_svc *s)
+int user_lock_svc_init(struct user_svc *s)
 {
 	assert(s && s->m && !s->mlock_depth);
-	s->mlock_depth = calloc((size_t)s->m->nr_cpus, sizeof(int));
-	s->op_dropped = calloc((size_t)s->m->nr_cpus, sizeof(bool));
-	if (!s->mlock_depth || !s->op_dropped)
-		abort(); /* host out of memory */
+	s->mlock_depth = host_calloc(s->m, (size_t)s->m->nr_cpus, sizeof(int));
+	s->op_dropped = host_calloc(s->m, (size_t)s->m->nr_cpus, sizeof(bool));
+	if (!s->mlock_depth || !s->op_dropped) {
+		free(s->mlock_depth);
+		free(s->op_dropped);
+		s->mlock_depth = NULL;
+		s->op_dropped = NULL;
+		return -VMLAB_ENOMEM;
+	}
+	return 0;
 }
 
 /* The CPU whose code takes the lock: the running program's inside a

@@ -81,7 +81,7 @@ int swap_alloc_slot(struct user_svc *s, u64 *off)
 	return -VMLAB_ENOSPC;
 }
 
-void swap_write(struct user_svc *s, u64 off, const u8 *content)
+int swap_write(struct user_svc *s, u64 off, const u8 *content)
 {
 	struct swap_area *a = &s->swap;
 	assert(a->ready && off < a->nr_slots && a->count[off]);
@@ -91,16 +91,17 @@ void swap_write(struct user_svc *s, u64 off, const u8 *content)
 	if (zero) {
 		free(a->data[off]);
 		a->data[off] = NULL;
-		return;
+		return 0;
 	}
 	if (!a->data[off]) {
-		a->data[off] = malloc(VMLAB_PAGE_SIZE);
-		if (!a->data[off]) {
-			fprintf(stderr, "vmlab: host out of memory\n");
-			abort();
-		}
+		/* The write fails as a swap device's I/O error would: the
+		 * caller keeps the page. */
+		a->data[off] = host_malloc(s->m, VMLAB_PAGE_SIZE);
+		if (!a->data[off])
+			return -VMLAB_ENOMEM;
 	}
 	memcpy(a->data[off], content, VMLAB_PAGE_SIZE);
+	return 0;
 }
 
 void swap_read(struct user_svc *s, u64 off, u8 *content)

@@ -296,7 +296,7 @@ void vma_start_write_all(struct vmlab_user_mm *mm);
 /* lock_vma_under_rcu(): the VMA at addr read-locked, or NULL (fall back
  * to mmap_lock). */
 struct vmlab_vma *lock_vma_under_rcu(struct vmlab_user_mm *mm, u64 addr);
-void user_lock_svc_init(struct user_svc *s); /* the per-CPU arrays */
+int user_lock_svc_init(struct user_svc *s); /* the per-CPU arrays: 0, -ENOMEM */
 /* struct vmlab_mm.walk_lock of a user mm: a page walk's lock mode. */
 void user_walk_lock(struct vmlab_mm *hw, u64 start, u64 end, int mode);
 
@@ -815,7 +815,8 @@ int seals_check_punch(const struct vmlab_file *f);
 /* ------------------------------------------------------------ swap.c */
 
 int swap_alloc_slot(struct user_svc *s, u64 *off);
-void swap_write(struct user_svc *s, u64 off, const u8 *content);
+/* 0, or -ENOMEM (host): the slot keeps its old contents. */
+int swap_write(struct user_svc *s, u64 off, const u8 *content);
 void swap_read(struct user_svc *s, u64 off, u8 *content);
 void swap_dup(struct user_svc *s, u64 off);
 void swap_free(struct user_svc *s, u64 off);

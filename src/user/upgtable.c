@@ -141,18 +141,27 @@ void ug_put_page(struct ugather *g, u64 pfn)
 		return;
 	}
 	if (g->nput == g->cap) {
+		struct vmlab_machine *m = g->mm->m;
 		size_t cap = g->cap * 2;
-		u64 *p = g->put == g->inline_ ? malloc(cap * sizeof(*p)) :
-						realloc(g->put, cap * sizeof(*p));
+		u64 *p = g->put == g->inline_ ?
+				 host_malloc(m, cap * sizeof(*p)) :
+				 host_realloc(m, g->put, cap * sizeof(*p));
 		if (!p) {
-			fprintf(stderr, "vmlab: host out of memory\n");
-			abort();
+			/* No batch to grow into: as __tlb_remove_folio_pages()
+			 * when tlb_next_batch() fails, flush what is gathered
+			 * and free those pages now. */
+			vmlab_tlb_flush_mmu(m, &g->tlb);
+			for (size_t i = 0; i < g->nput; i++)
+				page_put(m, g->tlb.cpu, g->put[i]);
+			g->nput = 0;
+		} else {
+			if (g->put == g->inline_)
+				memcpy(p, g->inline_, sizeof(g->inline_));
+			g->put = p;
+			g->cap = cap;
 		}
-		if (g->put == g->inline_)
-			memcpy(p, g->inline_, sizeof(g->inline_));
-		g->put = p;
-		g->cap = cap;
 	}
+	assert(g->nput < g->cap);
 	g->put[g->nput++] = pfn;
 }
 

@@ -18,7 +18,7 @@ static void vma_debug_check(struct vmlab_user_mm *mm)
 
 struct vmlab_vma *vma_alloc(struct vmlab_user_mm *mm)
 {
-	struct vmlab_vma *v = calloc(1, sizeof(*v));
+	struct vmlab_vma *v = host_calloc(mm->m, 1, sizeof(*v));
 	if (!v)
 		return NULL;
 	v->mm = mm;
@@ -128,7 +128,7 @@ int anon_vma_prepare(struct vmlab_vma *v)
 		return 0;
 	struct uanon_vma *av = find_mergeable_anon_vma(v);
 	if (!av) {
-		av = calloc(1, sizeof(*av));
+		av = host_calloc(v->mm->m, 1, sizeof(*av));
 		if (!av)
 			return -VMLAB_ENOMEM;
 		av->id = ++v->mm->svc->next_anon_id;

@@ -282,9 +282,9 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
  */
 static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 				  enum vmlab_access kind, u64 va,
-				  const struct tlb_entry *te)
+				  const struct tlb_entry *te, u64 fp0)
 {
-	assert(te->flags & TLBF_VALID);
+	assert(!VMLAB_DEBUG_CHECKS || (te->flags & TLBF_VALID));
 	cpu_count(c, VMLAB_C_tlb_fill);
 	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
 	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
@@ -294,7 +294,8 @@ static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
 		bool g = te->flags & TLBF_G;
 		u32 gs = gen_slot(te->pcid, g);
 		u64 tag = tag_make(te->vpn, te->pcid, g, c->tgen[gs]);
-		u64 fb = fp_of_vpn(te->vpn);
+		/* fp0: va's 4 KiB page's, computed for the lookups. */
+		u64 fb = l == VMLAB_LVL_PTE ? fp0 : fp_of_vpn(te->vpn);
 		tlb_insert(m, c, &c->stlb[l], te, tag, gs, fb, -1, -1);
 		e = tlb_insert(m, c, &l1[l], te, tag, gs, fb, feed_lo(kind),
 			       feed_hi(kind));
@@ -419,15 +420,16 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
 		/* Once per try: a fault handler's flush moves generations. */
 		struct tag_ctx tk = tag_ctx_of(c, pcid);
+		u64 fp0 = fp_of_vpn(va >> VMLAB_PAGE_SHIFT);
 		struct tlb_entry *e =
-			kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, tk)
-					    : lookup_kind(c, 1, c->dtlb, va, tk);
+			kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, tk, fp0)
+					    : lookup_kind(c, 1, c->dtlb, va, tk, fp0);
 		if (e) {
 			cpu_count(c, VMLAB_C_tlb_l1_hit);
 		} else {
 			cpu_count(c, kind == VMLAB_FETCH ? VMLAB_C_itlb_miss :
 							       VMLAB_C_dtlb_miss);
-			struct tlb_entry *e2 = lookup_kind(c, 2, c->stlb, va, tk);
+			struct tlb_entry *e2 = lookup_kind(c, 2, c->stlb, va, tk, fp0);
 			if (e2) {
 				cpu_count(c, VMLAB_C_tlb_l2_hit);
 				struct tlb_entry copy = *e2;
@@ -455,12 +457,13 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 					continue;
 				return NULL;
 			}
-			e = tlb_fill(m, c, kind, va, &r.te);
+			e = tlb_fill(m, c, kind, va, &r.te, fp0);
 		} else if (unlikely(e->flags & TLBF_STALE) &&
 			   obs_on(m, OBS_WATCHED_HIT)) {
 			OBS_CALL(m, watched_hit, c->id, to_tlbe(e), kind, va);
 		}
-		assert((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD);
+		assert(!VMLAB_DEBUG_CHECKS ||
+		       ((e->flags & TLBF_VALID) && e->level <= VMLAB_LVL_PUD));
 		u64 pfn = e->pfn + ((va >> VMLAB_PAGE_SHIFT) &
 				    ((1ULL << (9 * e->level)) - 1));
 		u8 *host = fast_fill(m, c, kind, va, user, e, pfn);
@@ -561,7 +564,7 @@ access_miss(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
 	 * observers see the access before it is made. */
 	/* Bytes inside one page: its last byte is canonical when va is. */
 	bool one_page = p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1));
-	if (one_page &&
+	if (one_page && unlikely(m->fast_watch) &&
 	    c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)].tag ==
 		    (fast_tag(va, flags & VMLAB_ACC_USER) | FAST_TAG_WATCH)) {
 		assert(m->fast_watch == FAST_TAG_WATCH);

@@ -23,7 +23,7 @@ void tlb_set_reap(struct cpu *c, struct tlb_array *a, u32 set);
 static inline void fast_scrub_kinds(struct cpu *c, const struct tlb_entry *e,
 				    int k0, int k1)
 {
-	assert(k0 >= 0 && k0 <= k1 && k1 < VMLAB_NR_ACCESS);
+	assert(!VMLAB_DEBUG_CHECKS || (k0 >= 0 && k0 <= k1 && k1 < VMLAB_NR_ACCESS));
 	u64 start = tlb_entry_va(e);
 	if (likely(e->level == VMLAB_LVL_PTE && !c->shadow_off)) {
 		u32 idx = (u32)(start >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
@@ -108,7 +108,7 @@ static inline u64 fp_match(u64 word, u64 b)
 /* Way w of a's set gets fingerprint b (0: unused). */
 static inline void fp_set(struct tlb_array *a, u32 set, u32 w, u64 b)
 {
-	assert(w < a->ways && b <= 0xff);
+	assert(!VMLAB_DEBUG_CHECKS || (w < a->ways && b <= 0xff));
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* Byte w of the set's words is way w's lane (fp_match). */
 	((u8 *)&a->fp[set * a->fp_words])[w] = (u8)b;
@@ -137,9 +137,9 @@ static inline struct tag_ctx tag_ctx_of(const struct cpu *c, u16 pcid)
  * first (one word test per eight ways), full tags only where one matches.
  */
 static inline __attribute__((always_inline)) struct tlb_entry *
-array_find(struct tlb_array *a, u64 va, struct tag_ctx k, u32 shift)
+array_find(struct tlb_array *a, u64 va, struct tag_ctx k, u32 shift, u64 fb)
 {
-	assert(shift == a->shift);
+	assert(!VMLAB_DEBUG_CHECKS || shift == a->shift);
 	u64 vpn = va >> shift;
 	u32 set = (u32)(vpn & (a->sets - 1));
 	u32 base = set * a->ways;
@@ -149,7 +149,7 @@ array_find(struct tlb_array *a, u64 va, struct tag_ctx k, u32 shift)
 	u64 own = vbits | k.own;
 	/* Without global entries only the own tag can match (glob == own). */
 	u64 glob = a->nr_global ? vbits | k.glob : own;
-	u64 fb = fp_of_vpn(vpn);
+	assert(!VMLAB_DEBUG_CHECKS || fb == fp_of_vpn(vpn));
 	for (u32 i = 0; i < a->fp_words; i++) {
 		for (u64 z = fp_match(f[i], fb); z; z &= z - 1) {
 			u32 w = i * 8 + (u32)__builtin_ctzll(z) / 8;
@@ -172,30 +172,34 @@ static inline struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
 				      u64 va, u16 pcid)
 {
 	assert(a->e);
-	return array_find(a, va, tag_ctx_of(c, pcid), a->shift);
+	return array_find(a, va, tag_ctx_of(c, pcid), a->shift,
+			  fp_of_vpn(va >> a->shift));
 }
 
 /* The used page-size arrays of one kind (0 itlb, 1 dtlb, 2 stlb), smallest
  * page first: the CPU's used_mask skips the empty ones.  Unrolled, so
- * each size's page shift is a constant. */
+ * each size's page shift is a constant; fp0 is the 4 KiB page's
+ * fingerprint (the miss computes it once for L1, L2 and the fill). */
 static inline __attribute__((always_inline)) struct tlb_entry *
 lookup_kind(struct cpu *c, int k, struct tlb_array *arr, u64 va,
-	    struct tag_ctx tk)
+	    struct tag_ctx tk, u64 fp0)
 {
 	assert(k >= 0 && k < 3);
 	u32 bits = (c->used_mask >> (3 * k)) & 7;
 	struct tlb_entry *e = NULL;
 	if ((bits & 1) &&
 	    (e = array_find(&arr[VMLAB_LVL_PTE], va, tk,
-			    (u32)vmlab_level_shift(VMLAB_LVL_PTE))))
+			    (u32)vmlab_level_shift(VMLAB_LVL_PTE), fp0)))
 		return e;
 	if (unlikely(bits & 2) &&
 	    (e = array_find(&arr[VMLAB_LVL_PMD], va, tk,
-			    (u32)vmlab_level_shift(VMLAB_LVL_PMD))))
+			    (u32)vmlab_level_shift(VMLAB_LVL_PMD),
+			    fp_of_vpn(va >> vmlab_level_shift(VMLAB_LVL_PMD)))))
 		return e;
 	if (unlikely(bits & 4))
 		e = array_find(&arr[VMLAB_LVL_PUD], va, tk,
-			       (u32)vmlab_level_shift(VMLAB_LVL_PUD));
+			       (u32)vmlab_level_shift(VMLAB_LVL_PUD),
+			       fp_of_vpn(va >> vmlab_level_shift(VMLAB_LVL_PUD)));
 	return e;
 }
 
@@ -251,12 +255,13 @@ static inline __attribute__((always_inline)) struct tlb_entry *
 tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 	   const struct tlb_entry *ne, u64 tag, u32 gs, u64 fb, int k0, int k1)
 {
-	assert(a->e && a->level == ne->level);
-	/* Per-entry checks (debug builds): valid, a context tag, and a page
-	 * of this size names a frame aligned to it; tag and fingerprint are
-	 * the entry's. */
+	/* Per-entry checks (debug builds: the miss path runs two inserts):
+	 * the array has ne's size, ne is valid, a context tag, and a page of
+	 * this size names a frame aligned to it; tag and fingerprint are the
+	 * entry's. */
 	assert(!VMLAB_DEBUG_CHECKS ||
-	       ((ne->flags & TLBF_VALID) && tlb_tag_ok(ne->pcid) &&
+	       (a->e && a->level == ne->level && (ne->flags & TLBF_VALID) &&
+		tlb_tag_ok(ne->pcid) &&
 		(ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0 &&
 		tag == tag_entry(c, ne) && gs == tag_slot(tag) &&
 		fb == fp_of_vpn(ne->vpn)));
@@ -278,7 +283,7 @@ tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
 		/* k0 < 0: an L2 array, which the fast path does not mirror
 		 * (a constant where the fill inlines this). */
-		assert((k0 < 0) == a->l2);
+		assert(!VMLAB_DEBUG_CHECKS || (k0 < 0) == a->l2);
 		if (k0 >= 0)
 			fast_scrub_kinds(c, v, k0, k1);
 		/* The victim's context counts move to the new entry's only

@@ -247,6 +247,9 @@ static void test_dontneed(void **state)
 			 -VMLAB_EINVAL);
 	assert_int_equal(vmlab_madvise(e.mm, va, M, VMLAB_MADV_WIPEONFORK),
 			 -VMLAB_EINVAL);
+	/* REMOVE needs a shared mapping: a private one is EACCES. */
+	assert_int_equal(vmlab_madvise(e.mm, va, M, VMLAB_MADV_REMOVE),
+			 -VMLAB_EACCES);
 	/* Both back; the owner keeps their reservations (6.9+). */
 	assert_int_equal(vmlab_madvise(e.mm, va, 2 * M, VMLAB_MADV_DONTNEED), 0);
 	assert_pool(&e, 2, 2, 2, 0);
@@ -403,7 +406,7 @@ static void host_pool(long *free_, long *rsvd)
 	fclose(f);
 }
 
-#define NSTEP 12
+#define NSTEP 13
 
 /* The steps, on the host (host != 0) or on the model. */
 static void steps(long *r, struct env *e, bool host)
@@ -466,6 +469,8 @@ static void steps(long *r, struct env *e, bool host)
 	SYS(munmap((char *)hp + P, P), vmlab_munmap(e->mm, va + P, P));
 	SYS(mprotect(hp, P, PROT_READ),
 	    vmlab_mprotect(e->mm, va, P, VMLAB_PROT_READ));
+	SYS(madvise(hp, m, MADV_REMOVE),
+	    vmlab_madvise(e->mm, va, m, VMLAB_MADV_REMOVE));
 	SYS(madvise((char *)hp + P, m, MADV_DONTNEED),
 	    vmlab_madvise(e->mm, va + P, m, VMLAB_MADV_DONTNEED));
 	SYS(madvise(hp, m, MADV_DONTNEED),

@@ -19,8 +19,9 @@
  * Compared with the real kernel (a differential test runs the same random
  * call sequences on the host and compares results, VMA layouts and
  * pagemap bits), the model leaves out: hugetlb sizes other than 2 MiB,
- * hugetlbfs files (MAP_HUGETLB anonymous memory only) and moving or
- * growing a hugetlb mapping with mremap, THP for shmem and files
+ * hugetlbfs files (MAP_HUGETLB anonymous memory only), moving or
+ * growing a hugetlb mapping with mremap and MADV_REMOVE's hole punch in
+ * a shared one (EOPNOTSUPP; Linux frees the pages), THP for shmem and files
  * (anonymous THP is PMD-sized, vmlab_user_set_thp(), and multi-size,
  * vmlab_user_set_mthp());
  * stack growth (MAP_GROWSDOWN

@@ -460,7 +460,11 @@ u64 vmlab_file_swapped_pages(const struct vmlab_file *f);
 /* /sys/kernel/debug/fault_around_bytes for the machine: a read fault on
  * a file mapping also maps the page-cache pages of the aligned window of
  * that many bytes around it (rounded down to a power of two of pages; 64
- * KiB by default; under a page: off).  -EINVAL above 2 MiB. */
+ * KiB by default; under a page: off), within the VMA, the PTE table and
+ * EOF, where the PTE is none (present pages, COW copies and guard markers
+ * stay), even when the fault itself is past EOF (SIGBUS); on a regular
+ * file not when the window's first cached page is the file's last one
+ * and no PTE table is there yet (Linux 6.18).  -EINVAL above 2 MiB. */
 int vmlab_user_set_fault_around_bytes(struct vmlab_machine *m, u64 bytes);
 
 /* Locking (src/user/mmap_lock.c).  Every syscall takes mmap_lock as

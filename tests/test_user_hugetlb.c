@@ -330,6 +330,19 @@ static void test_fork(void **state)
 	wr(c, 1, (u64)s + 4, 5);
 	assert_int_equal(rd(e.mm, 0, (u64)s + 4), 5);
 	assert_pool(&e, 4, 1, 0, 0);
+	/* MADV_REMOVE (hugetlbfs_punch_hole): part of a huge page is zeroed
+	 * in place; a whole one leaves every mapping and the pool gets it. */
+	wr(c, 1, (u64)s + P + 1, 6);
+	assert_int_equal(vmlab_madvise(e.mm, (u64)s + P, P, VMLAB_MADV_REMOVE), 0);
+	assert_int_equal(rd(c, 1, (u64)s + P + 1), 0);
+	assert_int_equal(rd(c, 1, (u64)s + 4), 5);
+	assert_true(pmd_leaf(c, (u64)s));
+	assert_int_equal(vmlab_madvise(e.mm, (u64)s, M, VMLAB_MADV_REMOVE), 0);
+	assert_false(pmd_leaf(c, (u64)s) || pmd_leaf(e.mm, (u64)s));
+	assert_pool(&e, 4, 2, 0, 0);
+	assert_int_equal(rd(c, 1, (u64)s + 4), 0); /* a new page */
+	assert_int_equal(rd(e.mm, 0, (u64)s + 4), 0);
+	assert_pool(&e, 4, 1, 0, 0);
 	vmlab_user_mm_destroy(c);
 	assert_pool(&e, 4, 2, 0, 0);
 	assert_int_equal(rd(e.mm, 0, (u64)a + 9), 3);

@@ -19,9 +19,8 @@
  * Compared with the real kernel (a differential test runs the same random
  * call sequences on the host and compares results, VMA layouts and
  * pagemap bits), the model leaves out: hugetlb sizes other than 2 MiB,
- * hugetlbfs files (MAP_HUGETLB anonymous memory only), moving or
- * growing a hugetlb mapping with mremap and MADV_REMOVE's hole punch in
- * a shared one (EOPNOTSUPP; Linux frees the pages), THP for shmem and files
+ * hugetlbfs files (MAP_HUGETLB anonymous memory only) and moving or
+ * growing a hugetlb mapping with mremap, THP for shmem and files
  * (anonymous THP is PMD-sized, vmlab_user_set_thp(), and multi-size,
  * vmlab_user_set_mthp());
  * stack growth (MAP_GROWSDOWN
@@ -620,7 +619,9 @@ int vmlab_user_mthp_stats(struct vmlab_machine *m, int order,
  * PMD leaf (SIGBUS when no page is left for it).  munmap, mprotect and
  * madvise split hugetlb VMAs only at 2 MiB boundaries (EINVAL otherwise);
  * MADV_DONTNEED needs an aligned start, rounds the end down and gives
- * private pages back to the pool; guard-region advice, FREE, COLD and
+ * private pages back to the pool; MADV_REMOVE of a shared mapping frees
+ * its whole huge pages from every mapping and zeroes the rest of the
+ * range (a private one is EACCES); guard-region advice, FREE, COLD and
  * PAGEOUT are EINVAL.  fork shares shared pages and makes private ones
  * copy-on-write (a COW that finds no page is SIGBUS: the kernel's
  * stealing the page back from the children for the owner is not

@@ -559,6 +559,78 @@ int hugetlb_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	return 0;
 }
 
+/* ------------------------------------------------------ hole punch */
+
+/* Zero [from, to) (page aligned) of the cached page at idx, if any
+ * (hugetlbfs_zero_partial_page()). */
+static void zero_partial(struct vmlab_machine *m, struct hugetlb_obj *o,
+			 u64 from, u64 to)
+{
+	u64 idx = from >> VMLAB_PMD_SHIFT;
+	assert(from < to && ((to - 1) >> VMLAB_PMD_SHIFT) == idx);
+	if (idx >= o->nr || !o->page[idx])
+		return;
+	for (u64 a = from; a < to; a += VMLAB_PAGE_SIZE)
+		clear_user_frame(m, o->page[idx] + PAGES(a & ~HPAGE_PMD_MASK));
+}
+
+/* hugetlb_vmdelete_list(): huge page idx unmapped from every mapping of
+ * o, in whichever mm. */
+static void unmap_index(struct user_svc *s, struct hugetlb_obj *o, u64 idx)
+{
+	for (struct vmlab_user_mm *mm = s->mms; mm; mm = mm->next)
+		for (struct vmlab_vma *v = mm->first; v; v = v->next) {
+			if (v->hugetlb != o)
+				continue;
+			u64 first = v->vm_pgoff >> HPAGE_PMD_ORDER;
+			u64 n = (v->vm_end - v->vm_start) >> VMLAB_PMD_SHIFT;
+			if (idx < first || idx >= first + n)
+				continue;
+			u64 h = v->vm_start + ((idx - first) << VMLAB_PMD_SHIFT);
+			struct ugather g;
+			ug_init(&g, mm, user_cpu(mm));
+			hugetlb_zap_range(&g, v, h, h + HPAGE_SIZE);
+			ug_finish(&g);
+		}
+}
+
+int hugetlb_punch_hole(struct vmlab_vma *v, u64 start, u64 end)
+{
+	struct hugetlb_obj *o = v->hugetlb;
+	struct user_svc *s = v->mm->svc;
+	assert(o && o->shared && start < end);
+	assert(v->vm_start <= start && end <= v->vm_end);
+	/* hugetlbfs_punch_hole(): whole huge pages go, the rest of the
+	 * range is zeroed in place. */
+	u64 off = (start - v->vm_start) + (v->vm_pgoff << VMLAB_PAGE_SHIFT);
+	u64 oend = off + (end - start);
+	u64 hs = (off + HPAGE_SIZE - 1) & HPAGE_PMD_MASK;
+	u64 he = oend & HPAGE_PMD_MASK;
+	if (hs > he) { /* inside one huge page */
+		zero_partial(s->m, o, off, oend);
+		return 0;
+	}
+	if (off < hs)
+		zero_partial(s->m, o, off, hs);
+	if (he < oend)
+		zero_partial(s->m, o, he, oend);
+	u64 unreserved = 0, last = he >> VMLAB_PMD_SHIFT;
+	for (u64 idx = hs >> VMLAB_PMD_SHIFT; idx < last && idx < o->nr; idx++) {
+		unmap_index(s, o, idx);
+		if (o->page[idx]) {
+			u64 pfn = o->page[idx];
+			o->page[idx] = 0;
+			assert(upage(s->m, pfn)->mapcount == 0);
+			page_put(s->m, -1, pfn); /* the cache's reference */
+		}
+		unreserved += o->resv[idx];
+		o->resv[idx] = 0;
+	}
+	if (unreserved) /* hugetlb_unreserve_pages() */
+		acct_unreserve(s->m, unreserved);
+	return 0;
+}
+
 /* ------------------------------------------- zap, protect and fork */
 
 /* The huge PMD leaf at haddr, or false. */

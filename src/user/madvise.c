@@ -267,14 +267,15 @@ static int madvise_remove(struct vmlab_vma *v, u64 start, u64 end)
 	if (v->vm_flags & VMLAB_VM_LOCKED)
 		return -VMLAB_EINVAL;
 	/* A hugetlb VMA has its hugetlbfs file (a private one is EACCES
-	 * below; the hole punch of a shared one is not modelled). */
+	 * below, a shared one punches a hole in the object). */
 	if (!v->file && !(v->vm_flags & VMLAB_VM_HUGETLB))
 		return -VMLAB_EINVAL;
 	if ((v->vm_flags & (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE)) !=
 	    (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE))
 		return -VMLAB_EACCES;
-	if (!v->file) /* hugetlbfs_punch_hole(): answered as a filesystem */
-		return -VMLAB_EOPNOTSUPP; /* without PUNCH_HOLE would */
+	if (!v->file)
+		return v->hugetlb ? hugetlb_punch_hole(v, start, end) :
+				    -VMLAB_EOPNOTSUPP;
 	u64 off = (start - v->vm_start) + (v->vm_pgoff << VMLAB_PAGE_SHIFT);
 	assert(!(off & (VMLAB_PAGE_SIZE - 1)));
 	return vmlab_file_punch_hole(v->file, off, end - start);

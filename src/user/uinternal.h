@@ -707,6 +707,8 @@ int copy_hugetlb_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 /* free_huge_folio(): a folio's last reference went (page_put). */
 void free_huge_folio(struct vmlab_machine *m, int cpu, u64 pfn);
 void hugetlb_destroy(struct user_svc *s);
+/* MADV_REMOVE of [start, end) of a shared hugetlb VMA: 0. */
+int hugetlb_punch_hole(struct vmlab_vma *v, u64 start, u64 end);
 /* struct vmlab_mm.walk_skip of a user mm: hugetlb VMAs are skipped. */
 u64 hugetlb_walk_skip(struct vmlab_mm *hw, u64 va, u64 end, bool *skip);
 

@@ -217,7 +217,15 @@
 	  "mprotect(PROT_READ) meanwhile finds a swap entry, changes nothing " \
 	  "and flushes nothing (no flush_tlb_batched_pending): a thread keeps " \
 	  "writing through its cached RW entry after mprotect returned",      \
-	  "outcome", "batched-pending-ignored", 200)
+	  "outcome", "batched-pending-ignored", 200)                          \
+	X(MREMAP_PMD_NO_RMAP_LOCK, "mremap-pmd-no-rmap-lock",                \
+	  "97113eb39fa7 (mm/mremap: hold the rmap lock in write mode when "    \
+	  "moving page table entries)",                                        \
+	  "mremap moves a whole PTE table (move_normal_pmd) without the rmap " \
+	  "lock: kswapd's rmap walk finds the page at the new address, "      \
+	  "unmaps it, flushes only there and frees it while a CPU still "      \
+	  "caches the old address (arm64: no batched flush to hide it)",       \
+	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

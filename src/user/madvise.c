@@ -614,9 +614,12 @@ int vmlab_user_reclaim(struct vmlab_user_mm *mm, u64 addr, u64 len)
 			break;
 		u64 s = va > v->vm_start ? va : v->vm_start;
 		u64 e = end < v->vm_end ? end : v->vm_end;
-		/* Locked, PFN and hugetlb mappings are not reclaimed here. */
+		/* Locked, PFN and hugetlb mappings are not reclaimed here.
+		 * The rmap walk holds the rmap lock (read). */
+		vmlab_down_read(mm->m, cpu, &mm->rmap_lock, "anon_vma_lock_read");
 		if (!madvise_cold_pageout(&a, v, s, e, true))
 			done += e - s;
+		vmlab_up_read(mm->m, cpu, &mm->rmap_lock, "anon_vma_unlock_read");
 		va = e; /* v may be gone: the unmap let others run */
 	}
 	if (dropped)

@@ -116,9 +116,23 @@ static int move_pmd(struct vmlab_user_mm *mm, u64 oa, u64 na)
 	if (upt_alloc_level(mm, na, VMLAB_LVL_PMD, &np) ||
 	    vmlab_get_entry(m, np))
 		return 0;
+	/* take_rmap_locks() for every PMD move (97113eb39fa7): an rmap walk
+	 * must not find the table at its new place, unmap and free a page
+	 * before the old range is flushed.  The mutant takes none, as when
+	 * the new VMA lay after the old one before that fix. */
+	int cpu = user_cpu(mm);
+	bool rmap = !vmlab_mutant(m, VMLAB_MUT_MREMAP_PMD_NO_RMAP_LOCK);
+	if (rmap)
+		vmlab_down_write_killable(m, cpu, &mm->rmap_lock, NULL,
+					  "take_rmap_locks");
 	vmlab_set_entry(m, mm->hw, oa, VMLAB_LVL_PMD, op, 0);
 	vmlab_set_entry(m, mm->hw, na, VMLAB_LVL_PMD, np, oe);
+	/* Other CPUs run meanwhile (the rmap walk takes the PTE table's
+	 * lock, not the PMD locks held here). */
+	sched_point(m, cpu, "move_normal_pmd");
 	flush_old(mm, oa, oa + VMLAB_PMD_SIZE);
+	if (rmap)
+		vmlab_up_write(m, cpu, &mm->rmap_lock, "drop_rmap_locks");
 	return 1;
 }
 

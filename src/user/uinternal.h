@@ -181,6 +181,10 @@ struct vmlab_user_mm {
 	 * batched (set_tlb_ubc_flush_pending); the next PTE-lock holder that
 	 * changes PTEs flushes the mm (flush_tlb_batched_pending) */
 	bool tlb_flush_batched;
+	/* the rmap lock (anon_vma root lock / i_mmap_rwsem, one per mm
+	 * here): kswapd's rmap walk reads it, mremap's page-table moves
+	 * write it (take_rmap_locks) */
+	struct vmlab_rwsem rmap_lock;
 	struct vmlab_user_mm *next, *prev;
 };
 

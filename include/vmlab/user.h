@@ -552,6 +552,9 @@ int vmlab_khugepaged_scan(struct vmlab_machine *m);
 	X(thp_split_page)                                                    \
 	X(thp_split_pmd)                                                     \
 	X(thp_deferred_split_page)                                           \
+	X(thp_file_alloc)                                                    \
+	X(thp_file_fallback)                                                 \
+	X(thp_file_mapped)                                                   \
 	X(thp_scan_exceed_none_pte)                                          \
 	X(thp_scan_exceed_swap_pte)                                          \
 	X(thp_scan_exceed_share_pte)                                         \
@@ -564,6 +567,28 @@ struct vmlab_thp_vmstat {
 };
 void vmlab_user_thp_vmstat(struct vmlab_machine *m,
 			   struct vmlab_thp_vmstat *out);
+/*
+ * shmem THP: /sys/kernel/mm/transparent_hugepage/shmem_enabled, the huge=
+ * option of the internal mount memfds and shared anonymous memory live
+ * on (Linux's values; default never).  A shared mapping's fault whose
+ * 2 MiB range lies in the VMA at a 512-page-aligned file offset takes a
+ * PMD-sized folio when the cache has none of its pages yet (always;
+ * within_size: i_size covers the folio; advise: MADV_HUGEPAGE; force
+ * ignores NOHUGEPAGE and PR_SET_THP_DISABLE) or maps the huge folio the
+ * cache holds with one PMD (thp_file_alloc, thp_file_mapped; smaps
+ * ShmemPmdMapped).  A partial truncate, hole punch or swap-out splits the
+ * folio (thp_split_page); splitting a file PMD zaps it.
+ */
+#define VMLAB_SHMEM_HUGE_FORCE (-2)
+#define VMLAB_SHMEM_HUGE_DENY (-1)
+#define VMLAB_SHMEM_HUGE_NEVER 0
+#define VMLAB_SHMEM_HUGE_ALWAYS 1
+#define VMLAB_SHMEM_HUGE_WITHIN_SIZE 2
+#define VMLAB_SHMEM_HUGE_ADVISE 3
+/* 0 or -EINVAL. */
+int vmlab_user_set_shmem_thp(struct vmlab_machine *m, int mode);
+/* The mode; below VMLAB_SHMEM_HUGE_FORCE without a machine. */
+int vmlab_user_get_shmem_thp(struct vmlab_machine *m);
 /* The THP shrinker (deferred_split_scan()): split every folio on the
  * deferred split queue, freeing the pages nobody uses; the number split,
  * or -EINVAL. */
@@ -664,6 +689,7 @@ struct vmlab_vma_info {
 	u64 swap_pages;   /* swap entries */
 	u64 guard_pages;  /* guard markers */
 	u64 thp_pages;    /* AnonHugePages: pages mapped by huge PMDs */
+	u64 shmem_pmd_pages; /* ShmemPmdMapped: shmem THP mapped by PMDs */
 	u64 hugetlb_pages; /* Private_Hugetlb + Shared_Hugetlb, 4 KiB units */
 };
 

@@ -11,6 +11,8 @@
  *                                   "inherit" (hugepages-<size>kB/enabled)
  *   m:mthp_stats(size)           -> {anon_fault_alloc = n, ...}
  *   m:deferred_split_scan()      -> folios split (the THP shrinker)
+ *   m:shmem_enabled([mode])      -> "always" | "within_size" | "advise" |
+ *                                   "never" | "deny" | "force"
  *   mm:thp_disable([bool])       -> bool (prctl PR_SET/GET_THP_DISABLE)
  *   mm:thp_mapped(addr)          -> bool (a huge PMD maps addr)
  * and of the hugetlb pool:
@@ -187,6 +189,27 @@ static int l_mthp_enabled(lua_State *L)
 	return 1;
 }
 
+/* Indexed by mode - VMLAB_SHMEM_HUGE_FORCE. */
+static const char *const shmem_modes[] = {"force", "deny", "never", "always",
+					  "within_size", "advise", NULL};
+
+static int l_shmem_enabled(lua_State *L)
+{
+	struct vmlab_machine *m = check_m(L);
+	if (!lua_isnoneornil(L, 2)) {
+		int mode = luaL_checkoption(L, 2, NULL, shmem_modes) +
+			   VMLAB_SHMEM_HUGE_FORCE;
+		int err = vmlab_user_set_shmem_thp(m, mode);
+		if (err)
+			return luaL_error(L, "shmem_enabled: %s",
+					  vmlab_strerror(err));
+	}
+	int mode = vmlab_user_get_shmem_thp(m) - VMLAB_SHMEM_HUGE_FORCE;
+	luaL_argcheck(L, mode >= 0 && mode < 6, 1, "no user layer");
+	lua_pushstring(L, shmem_modes[mode]);
+	return 1;
+}
+
 static int l_deferred_split_scan(lua_State *L)
 {
 	struct vmlab_machine *m = check_m(L);
@@ -281,6 +304,7 @@ void lsim_register_thp(lua_State *L)
 		{"nr_hugepages", l_nr_hugepages},
 		{"nr_overcommit_hugepages", l_nr_overcommit_hugepages},
 		{"hugetlb_meminfo", l_hugetlb_meminfo},
+		{"shmem_enabled", l_shmem_enabled},
 		{NULL, NULL},
 	};
 	static const luaL_Reg thp_mm_methods[] = {

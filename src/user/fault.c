@@ -489,7 +489,8 @@ static int __handle_mm_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	assert(v->vm_start <= addr && addr < v->vm_end);
 	if (v->vm_flags & VMLAB_VM_HUGETLB)
 		return hugetlb_fault(mm, v, cpu, addr, write);
-	if (vma_is_anonymous(v) && !uffd_skip_huge_fault(mm, v, addr) &&
+	if ((vma_is_anonymous(v) || shmem_vma_maybe_huge(v)) &&
+	    !uffd_skip_huge_fault(mm, v, addr) &&
 	    huge_pmd_fault(mm, v, cpu, addr, write, &r, &pmdp))
 		return r;
 	return handle_pte_fault(mm, v, cpu, addr, write, code, pmdp);

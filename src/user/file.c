@@ -40,6 +40,11 @@ static u64 *slot_ptr(struct vmlab_file *f, u64 index, bool alloc)
 	return &f->chunk[c][index % FSLOT_CHUNK];
 }
 
+u64 *file_slot_ptr(struct vmlab_file *f, u64 index, bool alloc)
+{
+	return slot_ptr(f, index, alloc);
+}
+
 u64 file_slot(const struct vmlab_file *f, u64 index)
 {
 	u64 *s = slot_ptr((struct vmlab_file *)(uintptr_t)f, index, false);
@@ -134,6 +139,8 @@ static void cache_drop(struct vmlab_file *f, u64 first, u64 last)
 {
 	struct vmlab_machine *m = f->svc->m;
 	assert(first <= last);
+	/* A huge folio the range covers only in part is split first. */
+	shmem_split_partial(f, first, last);
 	u64 lastc = f->nr_chunks ? f->nr_chunks - 1 : 0;
 	for (u64 c = first / FSLOT_CHUNK; c <= lastc && c < f->nr_chunks; c++) {
 		if (!f->chunk[c])
@@ -271,6 +278,8 @@ int shmem_writeout(struct vmlab_file *f, int cpu, u64 index)
 	assert(pg->owner == PG_OWNER_FILE && pg->refcount > 0);
 	if (pg->mapcount || pg->refcount != 1)
 		return 0; /* mapped again meanwhile */
+	/* shmem_writeout() splits a large folio before swapping it. */
+	shmem_split_partial(f, index, index);
 	u64 off;
 	if (swap_alloc_slot(f->svc, &off))
 		return -VMLAB_ENOSPC;

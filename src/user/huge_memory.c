@@ -83,7 +83,7 @@ bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type)
 {
 	const struct user_svc *s = v->mm->svc;
 	assert(v && v->mm && s);
-	/* Anonymous private memory only (no shmem/file THP here). */
+	/* Anonymous private memory only (shmem: shmem_thp.c). */
 	if (!vma_is_anonymous(v) || (v->vm_flags & VMLAB_VM_SHARED))
 		return false;
 	/* vma_thp_disabled(): VM_NOHUGEPAGE, MMF_DISABLE_THP; special and
@@ -218,7 +218,15 @@ void thp_map_pmd(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 haddr,
 	set_pmd(mm, haddr, pmdp, mk_huge_pmd(mm->m, pfn, prot_mkdirty(prot)));
 }
 
-#define FALLBACK (-1)
+#define FALLBACK THP_FALLBACK
+
+void thp_map_file_pmd(struct vmlab_user_mm *mm, u64 haddr, vmlab_ptep_t pmdp,
+		      u64 pfn, vmlab_pgprot_t prot)
+{
+	assert(!vmlab_get_entry(mm->m, pmdp) && !(pfn & (HPAGE_PMD_NR - 1)));
+	rss_add(mm, pfn, (s64)HPAGE_PMD_NR);
+	set_pmd(mm, haddr, pmdp, mk_huge_pmd(mm->m, pfn, prot));
+}
 
 static int do_huge_pmd_anonymous_page(struct vmlab_user_mm *mm,
 				      struct vmlab_vma *v, int cpu, u64 haddr,
@@ -322,8 +330,10 @@ bool huge_pmd_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	struct vmlab_pte_info in;
 	int r = FALLBACK;
 	if (!e) {
-		if (thp_vma_suitable(v, haddr) &&
-		    thp_vma_allowable(v, TVA_PAGEFAULT))
+		if (!vma_is_anonymous(v))
+			r = shmem_do_huge_pmd(mm, v, cpu, haddr, write, pmdp);
+		else if (thp_vma_suitable(v, haddr) &&
+			 thp_vma_allowable(v, TVA_PAGEFAULT))
 			r = do_huge_pmd_anonymous_page(mm, v, cpu, haddr, write,
 						       pmdp);
 	} else if (pmd_trans_huge(m, e, &in)) {
@@ -335,6 +345,11 @@ bool huge_pmd_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 				np &= ~VMLAB_PAGE_RW;
 			set_pmd(mm, haddr, pmdp, mk_huge_pmd(m, in.pfn, np));
 			r = 0;
+		} else if (write && !(in.prot & VMLAB_PAGE_RW) &&
+			   !vma_is_anonymous(v)) {
+			/* do_huge_pmd_wp_page() on a file THP: split, and
+			 * the PTE fault does the rest. */
+			r = split_huge_pmd(mm, haddr) ? VMLAB_SIGKILL : FALLBACK;
 		} else if (write && !(in.prot & VMLAB_PAGE_RW)) {
 			r = do_huge_pmd_wp_page(mm, v, cpu, haddr, pmdp, &in);
 		} else {
@@ -382,6 +397,34 @@ static void split_folio(struct vmlab_user_mm *mm, struct vmlab_page *head,
 		mm->svc->thp.thp_split_page++;
 }
 
+/* __split_huge_pmd_locked() on a file THP: the PMD goes (flushed before
+ * the pages lose their mapping); the pages stay in the page cache and
+ * later faults map them by PTE. */
+static int split_file_pmd(struct vmlab_user_mm *mm, u64 haddr,
+			  vmlab_ptep_t pmdp, const struct vmlab_pte_info *in)
+{
+	struct vmlab_machine *m = mm->m;
+	assert(in->kind == VMLAB_PTE_LEAF || in->kind == VMLAB_PTE_PROTNONE);
+	mm->svc->thp.thp_split_pmd++;
+	struct vmlab_mmu_notifier_range r;
+	user_mn_start(mm, &r, VMLAB_MMU_NOTIFY_CLEAR, haddr,
+		      haddr + VMLAB_PMD_SIZE);
+	user_ptl(mm, true);
+	set_pmd(mm, haddr, pmdp, 0);
+	flush_pmd_range(mm, mm->cpu, haddr);
+	user_ptl(mm, false);
+	user_mn_end(&r);
+	rss_add(mm, in->pfn, -(s64)HPAGE_PMD_NR);
+	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
+		struct vmlab_page *pg = upage(m, in->pfn + i);
+		assert(pg->mapcount > 0 && pg->refcount > 1);
+		pg->mapcount--;
+		page_put(m, mm->cpu, in->pfn + i);
+	}
+	assert(!vmlab_get_entry(m, pmdp));
+	return 0;
+}
+
 int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr)
 {
 	struct vmlab_machine *m = mm->m;
@@ -396,6 +439,9 @@ int split_huge_pmd(struct vmlab_user_mm *mm, u64 addr)
 	/* A hugetlb page is never split (the hugetlb paths never ask). */
 	if (upage(m, in.pfn)->private_ & PGP_HUGETLB)
 		return -VMLAB_EINVAL;
+	if (!is_huge_zero_pfn(mm, in.pfn) &&
+	    upage(m, in.pfn)->owner == PG_OWNER_FILE)
+		return split_file_pmd(mm, haddr, pmdp, &in);
 	u64 table;
 	if (vmlab_pgtable_alloc(m, VMLAB_LVL_PTE, &table))
 		return -VMLAB_ENOMEM;

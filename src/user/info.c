@@ -8,7 +8,7 @@
 #include "user/swapops.h"
 
 struct count_ctx {
-	u64 rss, anon, swap, guard, thp, hugetlb;
+	u64 rss, anon, swap, guard, thp, hugetlb, shmem_pmd;
 	bool pfnmap;
 };
 
@@ -30,6 +30,11 @@ static int count_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
 		return 0;
 	}
 	c->rss += PAGES(hi - lo);
+	/* A shmem THP: ShmemPmdMapped, not AnonHugePages. */
+	if (upage(mm->m, in.pfn)->owner == PG_OWNER_FILE) {
+		c->shmem_pmd += PAGES(hi - lo);
+		return 0;
+	}
 	c->anon += PAGES(hi - lo);
 	c->thp += PAGES(hi - lo);
 	return 0;
@@ -87,6 +92,7 @@ static void fill_info(struct vmlab_user_mm *mm, const struct vmlab_vma *v,
 		.anon_vma_id = v->anon_vma ? v->anon_vma->id : 0,
 		.rss_pages = c.rss, .anon_pages = c.anon, .swap_pages = c.swap,
 		.guard_pages = c.guard, .thp_pages = c.thp,
+		.shmem_pmd_pages = c.shmem_pmd,
 		.hugetlb_pages = c.hugetlb,
 	};
 }
@@ -197,6 +203,8 @@ void vmlab_user_print_smaps(struct vmlab_user_mm *mm, void *file)
 			(unsigned long long)(in.anon_pages * 4));
 		fprintf(f, "AnonHugePages:  %8llu kB\n",
 			(unsigned long long)(in.thp_pages * 4));
+		fprintf(f, "ShmemPmdMapped: %8llu kB\n",
+			(unsigned long long)(in.shmem_pmd_pages * 4));
 		fprintf(f, "Swap:           %8llu kB\n",
 			(unsigned long long)(in.swap_pages * 4));
 		fprintf(f, "Guard:          %8llu kB\n",

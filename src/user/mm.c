@@ -72,6 +72,7 @@ struct user_svc *user_svc(struct vmlab_machine *m)
 	s->thp_enabled = VMLAB_THP_NEVER; /* see vmlab_user_set_thp() */
 	s->thp_use_zero_page = true;
 	mthp_init(s);
+	s->shmem_huge = VMLAB_SHMEM_HUGE_NEVER;
 	s->khp = (struct vmlab_khugepaged_params){
 		.max_ptes_none = HPAGE_PMD_NR - 1, .max_ptes_swap = 64,
 		.max_ptes_shared = HPAGE_PMD_NR / 2, .pages_to_scan = 4096};

@@ -226,9 +226,15 @@ s64 get_unmapped_area(struct vmlab_user_mm *mm, struct vmlab_file *file,
 		/* thp_get_unmapped_area(), the f_op of ext4, xfs, btrfs... */
 		r = (s64)thp_get_area(mm, addr, len, pgoff << VMLAB_PAGE_SHIFT,
 				      flags);
-	} else if (file || (flags & VMLAB_MAP_SHARED)) {
-		/* shmem_get_unmapped_area() with huge=never: no alignment */
-		r = 0;
+	} else if ((file && !file->regular) || (!file && (flags & VMLAB_MAP_SHARED))) {
+		/* shmem_get_unmapped_area(): 2 MiB-aligned (to the file
+		 * offset) once the shm mount may use huge pages. */
+		int h = mm->svc->shmem_huge;
+		if (h != VMLAB_SHMEM_HUGE_NEVER && h != VMLAB_SHMEM_HUGE_DENY &&
+		    !(flags & VMLAB_MAP_FIXED))
+			r = (s64)thp_get_area(mm, addr, len,
+					      (file ? pgoff : 0) << VMLAB_PAGE_SHIFT,
+					      flags);
 	} else if (!addr && !(len & (VMLAB_PMD_SIZE - 1))) {
 		/* larger anonymous mappings are THP aligned (pgoff 0) */
 		r = (s64)thp_get_area(mm, addr, len, 0, flags);

@@ -230,6 +230,7 @@ struct user_svc {
 	u64 nr_dfolio, cap_dfolio;
 	/* hugepages-<size>kB/: enabled (VMLAB_THP_*) and stats, by order */
 	int mthp_enabled[MTHP_NR_ORDERS];
+	int shmem_huge; /* shmem_enabled: VMLAB_SHMEM_HUGE_* */
 	struct vmlab_mthp_stats mthp[MTHP_NR_ORDERS];
 	/* the 2 MiB hstate's pool (hugetlb.c): /proc/meminfo HugePages_* */
 	struct hugetlb_pool {
@@ -779,6 +780,21 @@ struct vmlab_file *shmem_zero_setup(struct user_svc *s, u64 size, int *err);
 void file_get(struct vmlab_file *f);
 /* The page-cache slot of index (0 hole). */
 u64 file_slot(const struct vmlab_file *f, u64 index);
+u64 *file_slot_ptr(struct vmlab_file *f, u64 index, bool alloc);
+/* ------------------------------------------------------- shmem_thp.c */
+/* A page of a PMD-sized shmem folio in the page cache (split into
+ * order-0 pages at birth; the flag marks the folio until it is split). */
+#define PGP_SHMEM_THP (1ULL << 8)
+/* Split the huge folios that [first, last] covers in part. */
+void shmem_split_partial(struct vmlab_file *f, u64 first, u64 last);
+/* The PMD-level fault of a shared shmem mapping: true when handled. */
+bool shmem_vma_maybe_huge(const struct vmlab_vma *v);
+#define THP_FALLBACK (-1)
+/* The empty PMD of a shmem fault at haddr: 0 mapped, THP_FALLBACK. */
+int shmem_do_huge_pmd(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
+		      u64 haddr, bool write, vmlab_ptep_t pmdp);
+void thp_map_file_pmd(struct vmlab_user_mm *mm, u64 haddr, vmlab_ptep_t pmdp,
+		      u64 pfn, vmlab_pgprot_t prot);
 /* Find or allocate the page at index: 0 and *pfn, -ENOMEM, -EFBIG. */
 int shmem_get_page(struct vmlab_file *f, int cpu, u64 index, u64 *pfn);
 void file_link_vma(struct vmlab_file *f, struct vmlab_vma *v);

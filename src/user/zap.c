@@ -124,16 +124,19 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 }
 
 /* zap_pmd_range(): a huge PMD the zap covers whole goes as one
- * (zap_huge_pmd), one it covers in part is split first.  Only file
- * unmapping leaves anonymous THPs alone (they are never file pages). */
+ * (zap_huge_pmd), one it covers in part is split first.  File
+ * unmapping leaves anonymous THPs alone (COW copies), not shmem ones. */
 static int zap_pmd(struct vmlab_user_mm *mm, vmlab_ptep_t pmdp, u64 e,
 		   u64 lo, u64 hi, void *arg)
 {
 	struct zap_ctx *z = arg;
-	(void)mm; /* read by the assertion only */
 	assert(z->g->mm == mm && lo < hi);
-	if (z->d->only_file && !should_zap_cows(z->d))
-		return 0;
+	if (z->d->only_file && !should_zap_cows(z->d)) {
+		struct vmlab_pte_info in;
+		if (!pmd_trans_huge(mm->m, e, &in) || is_huge_zero_pfn(mm, in.pfn) ||
+		    upage(mm->m, in.pfn)->owner != PG_OWNER_FILE)
+			return 0;
+	}
 	if (hi - lo != VMLAB_PMD_SIZE)
 		return PT_SPLIT;
 	zap_huge_pmd(z->g, pmdp, e, lo);

@@ -566,7 +566,12 @@ bool entry_slot_is(struct vmlab_machine *m, vmlab_ptep_t ptep, const u64 *slot);
 /* tlb.c */
 int tlb_init(struct vmlab_machine *m, struct cpu *c);
 void tlb_destroy(struct cpu *c);
-u16 cpu_pcid(const struct cpu *c);
+/* The hardware tag of the running context: PCID (x86, slot + 1) or ASID
+ * (arm64), kept by the context switch.  Inline: the miss path asks twice. */
+static inline u16 cpu_pcid(const struct cpu *c)
+{
+	return c->hw_tag;
+}
 void tlb_invlpg(struct vmlab_machine *m, struct cpu *c, u64 va);
 /* Drop the entries for va without counting a flush (fault path). */
 void tlb_invlpg_quiet(struct vmlab_machine *m, struct cpu *c, u64 va);

@@ -106,13 +106,6 @@ void tlb_destroy(struct cpu *c)
 	c->pwc = NULL;
 }
 
-u16 cpu_pcid(const struct cpu *c)
-{
-	/* The hardware tag of the running context: PCID (x86, slot + 1) or
-	 * ASID (arm64), kept by the context switch. */
-	return c->hw_tag;
-}
-
 /* ---------------------------------------------------------- fast path */
 
 void fast_flush(struct cpu *c)

@@ -1,4 +1,4 @@
--- guard-regions: MADV_GUARD_INSTALL markers through the user-mm binding: SIGSEGV, DONTNEED, fork, munmap, a file mapping
+-- guard-regions: MADV_GUARD_INSTALL markers through the user-mm binding: SIGSEGV, DONTNEED, fork, munmap, a THP, a file mapping
 --
 -- Guard regions (Linux 6.13): madvise(MADV_GUARD_INSTALL) writes PTE
 -- markers over a range of a mapping without splitting its VMA.  An access
@@ -108,6 +108,33 @@ assert(past_guard == "SIGSEGV" and past_eof == "SIGBUS")
 w:close()
 assert(m:unlink("/guarded.dat"))
 
+-- The THP variant (seeds/guard-pages-pagewalk.txt): installing a marker
+-- inside a PMD-mapped THP splits the PMD first (split_huge_pmd: the
+-- install_pte walk needs a PTE table), while MADV_GUARD_REMOVE walks
+-- without a pte_entry callback and leaves a huge PMD as it is.
+local HP = 2 * 1024 * 1024
+m:thp_enabled("madvise")
+local t = assert(mm:mmap{len = 3 * HP, prot = "rw",
+                         flags = {"private", "anonymous"}})
+local h = (t + HP - 1) // HP * HP
+assert(mm:madvise(h, 2 * HP, "hugepage"))
+assert(m:user_write(mm, h, "t"))
+assert(m:user_write(mm, h + HP, "u"))
+assert(mm:thp_mapped(h) and mm:thp_mapped(h + HP), "two THPs")
+local splits0 = m:vmstat().thp_split_pmd
+assert(mm:madvise(h + 5 * PAGE, PAGE, "guard_install"))
+local thp_after_install = mm:thp_mapped(h)
+assert(not thp_after_install, "install splits the PMD")
+local _, tsig = m:user_read(mm, h + 5 * PAGE, 1)
+assert(tsig == "SIGSEGV")
+assert(m:user_read(mm, h, 1) == "t", "the rest of the THP stays")
+assert(mm:madvise(h + HP, HP, "guard_remove"))
+local thp_after_remove = mm:thp_mapped(h + HP)
+assert(thp_after_remove, "remove leaves the huge PMD")
+local thp_splits = m:vmstat().thp_split_pmd - splits0
+assert(thp_splits == 1)
+assert(mm:munmap(t, 3 * HP))
+
 vmlab.result{
   {"VMAs with 2 guard markers", vmas_markers},
   {"VMAs with 1 PROT_NONE page", vmas_prot_none},
@@ -116,6 +143,8 @@ vmlab.result{
   {"... in the forked child", guards_child},
   {"... after munmap + mmap", guards_remapped},
   {"SIGSEGVs", signals},
+  {"THP: huge after guard install / remove", tostring(thp_after_install) .. " / " .. tostring(thp_after_remove)},
+  {"THP: PMD splits", thp_splits},
   {"file: guard pages (pagemap)", fguards},
   {"file: Rss after one read (fault-around)", file_rss},
   {"file: guard pages after truncate", fguards_trunc},

@@ -436,17 +436,7 @@ void ev_listen(struct vmlab_machine *m, enum vmlab_event_type t, int cpu,
 
 void vmlab_emit(struct vmlab_machine *m, const struct vmlab_event *e)
 {
-	assert(e->type < VMLAB_NR_EVENTS);
-	u64 x = ev_mix(e->type, e->cpu, e->a, e->b, e->c);
-	x ^= (e->d * 0xff51afd7ed558ccdULL) ^ (e->e * 0xc4ceb9fe1a85ec53ULL) ^
-	     (e->f * 0x94d049bb133111ebULL);
-	hash_u64(&m->hash, x ^ (x >> 31));
-	if (e->name)
-		hash_u64(&m->hash, e->name_hash ? e->name_hash
-						: vmlab_name_hash(e->name));
-	m->nr_events++;
-	if (m->ev_fn)
-		m->ev_fn(m->ev_ctx, e);
+	emit_event(m, e);
 }
 
 u64 vmlab_trace_hash(const struct vmlab_machine *m)

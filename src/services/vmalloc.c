@@ -36,26 +36,6 @@ bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
 	return false;
 }
 
-void vm_trace_tp(struct vmlab_machine *m, int cpu,
-		 const struct vmlab_tracepoint *tp, u64 a, u64 b, u64 c, u64 d,
-		 u64 e, u64 f)
-{
-	struct vmlab_event ev = {.type = VMLAB_EV_USER,
-				 .cpu = cpu,
-				 .a = a,
-				 .b = b,
-				 .c = c,
-				 .d = d,
-				 .e = e,
-				 .f = f,
-				 .name = tp->name,
-				 .name_hash = tp->hash};
-	/* The folded hash is the run-time one (debug builds recheck). */
-	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
-	assert(tp->name && vmlab_cpu_valid(m, cpu));
-	vmlab_emit(m, &ev);
-}
-
 /* ------------------------------------------------------- descriptors */
 
 /* kmem_cache_alloc(vmap_area_cachep): recycled descriptors first. */

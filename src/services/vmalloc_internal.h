@@ -151,9 +151,25 @@ static inline bool st_in_interrupt(const struct vmalloc_state *st, int cpu)
 
 /* Emit a tracepoint with the kernel's name (a string literal, interned
  * once per site) and fields a..f in order. */
-void vm_trace_tp(struct vmlab_machine *m, int cpu,
-		 const struct vmlab_tracepoint *tp, u64 a, u64 b, u64 c, u64 d,
-		 u64 e, u64 f);
+static inline void vm_trace_tp(struct vmlab_machine *m, int cpu,
+			       const struct vmlab_tracepoint *tp, u64 a, u64 b,
+			       u64 c, u64 d, u64 e, u64 f)
+{
+	struct vmlab_event ev = {.type = VMLAB_EV_USER,
+				 .cpu = cpu,
+				 .a = a,
+				 .b = b,
+				 .c = c,
+				 .d = d,
+				 .e = e,
+				 .f = f,
+				 .name = tp->name,
+				 .name_hash = tp->hash};
+	/* The folded hash is the run-time one (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
+	assert(tp->name && vmlab_cpu_valid(m, cpu));
+	emit_event(m, &ev);
+}
 #define vm_trace(m, cpu, name, a, b, c, d, e, f)                             \
 	do {                                                                 \
 		static const struct vmlab_tracepoint tp__ =                  \

@@ -354,10 +354,38 @@ static void test_arm64_software_af_dirty(void **state)
 	assert_int_equal(tlbi, 0);
 }
 
+/* A user address and the kernel address with the same low 48 bits are
+ * different pages: on arm64 the TTBR0 page 0x400000 and the linear map's
+ * 0xffff000000400000 (PA 0x400000, a global entry) once shared a TLB tag,
+ * so the user access used the kernel's translation. */
+static void test_user_kernel_tag_alias(void **state)
+{
+	(void)state;
+	struct env e = t_env(1);
+	const u64 ua = 0x400000;
+	u64 ka = vmlab_page_address(e.m, ua / P);
+	assert_int_equal(ka & 0xffffffffffffULL,
+			 t_arm64() ? ua : (ka & 0xffffffffffffULL));
+	u32 kv = 0, uv = 0;
+	struct vmlab_fault f;
+	assert_int_equal(vmlab_read(e.m, 0, ka, &kv, sizeof(kv), &f), 0);
+	assert_int_equal(vmlab_mmap(e.mm, ua, P, RW, ANON | VMLAB_MAP_FIXED,
+				    NULL, 0), (s64)ua);
+	assert_int_equal(vmlab_user_write8(e.mm, 0, ua, 0x5a), VMLAB_OK);
+	u8 b = 0;
+	assert_int_equal(vmlab_user_read8(e.mm, 0, ua, &b), VMLAB_OK);
+	assert_int_equal(b, 0x5a);
+	/* The kernel page is untouched. */
+	assert_int_equal(vmlab_read(e.m, 0, ka, &uv, sizeof(uv), &f), 0);
+	assert_int_equal(uv, kv);
+	t_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zero_page_then_private),
+		cmocka_unit_test(test_user_kernel_tag_alias),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_prot_none_and_upgrade),

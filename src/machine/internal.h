@@ -131,9 +131,14 @@ struct tlb_entry {
 #define TLB_TAG_CTX_MASK 0xffffULL
 #define TLB_TAG_G (1ULL << 17)
 #define TLB_TAG_VPN_SHIFT 18
-#define TLB_TAG_VPN_MASK ((1ULL << 36) - 1)
-#define TLB_TAG_GEN_SHIFT 54
-#define TLB_GEN_MASK 0x3ffu
+/* 37 bits of the page number: VA bits 12..48 for 4 KiB pages.  Bit 48
+ * tells the two halves apart (arm64: TTBR0 user 0x0000... from TTBR1
+ * kernel 0xffff...; x86 canonical addresses too): with 36, a user address
+ * with bit 47 clear aliased the global kernel entry of 0xffff<same bits>,
+ * e.g. user 0x400000 hit the arm64 linear map's entry for PA 0x400000. */
+#define TLB_TAG_VPN_MASK ((1ULL << 37) - 1)
+#define TLB_TAG_GEN_SHIFT 55
+#define TLB_GEN_MASK 0x1ffu
 /* Generation slots per CPU: 0 for global entries, 1..64 for contexts
  * (context c uses slot 1 + ((c - 1) & 63): x86's 6 PCIDs never share one;
  * contexts that share a slot are over-flushed, which hardware may do). */

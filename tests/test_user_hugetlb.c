@@ -510,7 +510,7 @@ static void test_host_differential(void **state)
 {
 	(void)state;
 	static const char knob[] = "/proc/sys/vm/nr_hugepages";
-	unsigned long old, now;
+	unsigned long old = 0, now = 0;
 	long hf, hr;
 	if (!t_host_is_6_18() || geteuid() != 0 || host_read_ul(knob, &old))
 		skip();

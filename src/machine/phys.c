@@ -238,6 +238,7 @@ static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
 		     struct vmlab_page *pg)
 {
+	(void)m; /* read by the assertions only */
 	assert(!VMLAB_DEBUG_CHECKS || pg == page(m, pfn));
 	/* A free order-0 frame, on no list yet. */
 	assert(pg->flags == 0 && pfn >= RESERVED_LOW_FRAMES &&

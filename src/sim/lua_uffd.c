@@ -295,6 +295,7 @@ static void lua_handler(struct vmlab_uffd *u, const struct vmlab_uffd_msg *msg,
 {
 	struct uffd_ud *ud = arg;
 	lua_State *T = ud->T;
+	(void)u; /* read by the assertion only */
 	assert(ud->u == u && T);
 	lua_settop(T, 0);
 	lua_pushcfunction(T, lsim_msgh);

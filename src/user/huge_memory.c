@@ -82,6 +82,7 @@ void thp_destroy(struct user_svc *s)
 bool thp_vma_allowable(const struct vmlab_vma *v, enum tva_type type)
 {
 	const struct user_svc *s = v->mm->svc;
+	(void)s; /* read by the assertions only */
 	assert(v && v->mm && s);
 	/* Anonymous private memory only (shmem: shmem_thp.c). */
 	if (!vma_is_anonymous(v) || (v->vm_flags & VMLAB_VM_SHARED))

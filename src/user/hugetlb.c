@@ -63,6 +63,7 @@ static int alloc_fresh(struct vmlab_machine *m, int cpu, u64 *pfn)
 static void release_folio(struct vmlab_machine *m, int cpu, u64 pfn)
 {
 	struct vmlab_page *head = upage(m, pfn);
+	(void)head; /* read by the assertions only */
 	assert((head->private_ & PGP_HUGETLB) && head->mapcount == 0);
 	assert(head->order == HPAGE_PMD_ORDER);
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
@@ -713,6 +714,7 @@ int copy_hugetlb_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 	struct vmlab_machine *m = src->m;
 	bool cow = (sv->vm_flags & (VMLAB_VM_SHARED | VMLAB_VM_MAYWRITE)) ==
 		   VMLAB_VM_MAYWRITE;
+	(void)dv; /* read by the assertion only */
 	assert(dv->vm_start == sv->vm_start && dv->vm_end == sv->vm_end);
 	assert(dv->mm == dst && (sv->vm_flags & VMLAB_VM_HUGETLB));
 	struct vmlab_mmu_notifier_range r;

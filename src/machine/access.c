@@ -256,9 +256,9 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 	int l = src->level;
 	assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
 	assert(!VMLAB_DEBUG_CHECKS || src->vpn == va >> vmlab_level_shift(l));
-	while (l > 0 && !arr[l].e)
+	while (l > 0 && !arr[l].blk)
 		l--;
-	assert(arr[l].e);
+	assert(arr[l].blk);
 	if (likely(l == src->level))
 		return insert_entry(m, c, &arr[l], src, kind);
 	struct tlb_entry ne = *src;
@@ -275,33 +275,68 @@ static struct tlb_entry *fill_array(struct vmlab_machine *m, struct cpu *c,
 	return insert_entry(m, c, &arr[l], &ne, kind);
 }
 
+/* Where the miss's lookups found va's 4 KiB page would sit: its key and
+ * its set in the kind's L1 array and in L2 (s2 NULL: no 4 KiB L2). */
+struct miss_probe {
+	struct tlb_key k;
+	struct tlb_set *s1, *s2;
+	u32 set1, set2;
+};
+
+/* The fill after a walk, in general: observers told, any page size. */
+static __attribute__((noinline)) struct tlb_entry *
+tlb_fill_slow(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
+	      u64 va, const struct tlb_entry *te)
+{
+	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
+	int l = te->level;
+	assert(l >= VMLAB_LVL_PTE && l <= VMLAB_LVL_PUD);
+	if (likely(c->stlb[l].blk && l1[l].blk)) {
+		bool g = te->flags & TLBF_G;
+		u32 gs = gen_slot(te->pcid, g);
+		u64 tag = tag_make(te->vpn, te->pcid, g, c->tgen[gs]);
+		u64 fb = fp_of_vpn(te->vpn);
+		tlb_insert(m, c, &c->stlb[l], te, tag, gs, fb, -1, -1);
+		return tlb_insert(m, c, &l1[l], te, tag, gs, fb, feed_lo(kind),
+				  feed_hi(kind));
+	}
+	fill_array(m, c, c->stlb, va, te, kind);
+	return fill_array(m, c, l1, va, te, kind);
+}
+
 /*
- * The fill after a walk: L2, then the kind's L1.  When both have arrays
- * of the walked page's size (every 4 KiB and 2 MiB page with the default
- * geometry) the tag and the fingerprint are computed once for both.
+ * The fill after a walk: L2, then the kind's L1, the tag computed once
+ * for both.  A 4 KiB page (the common walk) goes into the sets the
+ * lookups found, in place, with no observer that wants fills or drops:
+ * no observer code on this path at all.
  */
-static struct tlb_entry *tlb_fill(struct vmlab_machine *m, struct cpu *c,
-				  enum vmlab_access kind, u64 va,
-				  const struct tlb_entry *te, u64 fp0)
+static inline struct tlb_entry *tlb_fill(struct vmlab_machine *m,
+					 struct cpu *c, enum vmlab_access kind,
+					 u64 va, const struct tlb_entry *te,
+					 const struct miss_probe *pr)
 {
 	assert(!VMLAB_DEBUG_CHECKS || (te->flags & TLBF_VALID));
 	cpu_count(c, VMLAB_C_tlb_fill);
 	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te->pfn, te->flags);
-	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
-	int l = te->level;
 	struct tlb_entry *e;
-	if (likely(c->stlb[l].e && l1[l].e)) {
+	if (likely(te->level == VMLAB_LVL_PTE && pr->s2 &&
+		   !(m->obs_mask &
+		     (1u << OBS_TLB_FILL | 1u << OBS_TLB_DROP)))) {
+		struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
 		bool g = te->flags & TLBF_G;
 		u32 gs = gen_slot(te->pcid, g);
-		u64 tag = tag_make(te->vpn, te->pcid, g, c->tgen[gs]);
-		/* fp0: va's 4 KiB page's, computed for the lookups. */
-		u64 fb = l == VMLAB_LVL_PTE ? fp0 : fp_of_vpn(te->vpn);
-		tlb_insert(m, c, &c->stlb[l], te, tag, gs, fb, -1, -1);
-		e = tlb_insert(m, c, &l1[l], te, tag, gs, fb, feed_lo(kind),
-			       feed_hi(kind));
+		u64 tag = pr->k.vbits | tag_make(0, te->pcid, g, c->tgen[gs]);
+		u64 fb = pr->k.fbx & 0xff;
+		assert(!VMLAB_DEBUG_CHECKS || pr->k.vpn == te->vpn);
+		set_insert(m, c, &c->stlb[0], pr->s2, pr->set2, te, tag, gs, fb,
+			   -1, -1, false);
+		e = kind == VMLAB_FETCH
+			    ? set_insert(m, c, &l1[0], pr->s1, pr->set1, te, tag,
+					 gs, fb, VMLAB_FETCH, VMLAB_FETCH, false)
+			    : set_insert(m, c, &l1[0], pr->s1, pr->set1, te, tag,
+					 gs, fb, VMLAB_READ, VMLAB_WRITE, false);
 	} else {
-		fill_array(m, c, c->stlb, va, te, kind);
-		e = fill_array(m, c, l1, va, te, kind);
+		e = tlb_fill_slow(m, c, kind, va, te);
 	}
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       (e->level <= te->level && (e->flags & TLBF_VALID)));
@@ -420,16 +455,27 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 	for (int tries = 0; tries < MAX_FAULT_RETRIES; tries++) {
 		/* Once per try: a fault handler's flush moves generations. */
 		struct tag_ctx tk = tag_ctx_of(c, pcid);
-		u64 fp0 = fp_of_vpn(va >> VMLAB_PAGE_SHIFT);
-		struct tlb_entry *e =
-			kind == VMLAB_FETCH ? lookup_kind(c, 0, c->itlb, va, tk, fp0)
-					    : lookup_kind(c, 1, c->dtlb, va, tk, fp0);
+		struct miss_probe pr = {.k = tlb_key_of(va, VMLAB_PAGE_SHIFT)};
+		pr.set1 = (u32)(pr.k.vpn & l1->set_mask);
+		pr.s1 = tlb_set_at(l1, pr.set1);
+		struct tlb_entry *e = set_find(l1, pr.s1, pr.k, tk);
+		if (!e)
+			e = kind == VMLAB_FETCH
+				    ? lookup_large(c, 0, c->itlb, va, tk)
+				    : lookup_large(c, 1, c->dtlb, va, tk);
 		if (e) {
 			cpu_count(c, VMLAB_C_tlb_l1_hit);
 		} else {
 			cpu_count(c, kind == VMLAB_FETCH ? VMLAB_C_itlb_miss :
 							       VMLAB_C_dtlb_miss);
-			struct tlb_entry *e2 = lookup_kind(c, 2, c->stlb, va, tk, fp0);
+			struct tlb_entry *e2 = NULL;
+			if (likely(c->stlb[0].blk)) {
+				pr.set2 = (u32)(pr.k.vpn & c->stlb[0].set_mask);
+				pr.s2 = tlb_set_at(&c->stlb[0], pr.set2);
+				e2 = set_find(&c->stlb[0], pr.s2, pr.k, tk);
+			}
+			if (!e2)
+				e2 = lookup_large(c, 2, c->stlb, va, tk);
 			if (e2) {
 				cpu_count(c, VMLAB_C_tlb_l2_hit);
 				struct tlb_entry copy = *e2;
@@ -457,7 +503,7 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 					continue;
 				return NULL;
 			}
-			e = tlb_fill(m, c, kind, va, &r.te, fp0);
+			e = tlb_fill(m, c, kind, va, &r.te, &pr);
 		} else if (unlikely(e->flags & TLBF_STALE) &&
 			   obs_on(m, OBS_WATCHED_HIT)) {
 			OBS_CALL(m, watched_hit, c->id, to_tlbe(e), kind, va);

@@ -150,33 +150,97 @@ struct tlb_entry {
  * word operations and compares full tags only where a fingerprint
  * matches, so a miss in a 16-way set costs two word tests, not 16
  * compares.
+ *
+ * A set is one contiguous block, stride bytes: this header, the
+ * fingerprint words, the tags, then the entries.  A lookup reads the
+ * header's line and the fingerprints; an insert after a miss has the
+ * block's address from the lookup and touches only it (no per-set side
+ * arrays, no index multiply for the entry).
  */
+struct tlb_set {
+	u64 epoch; /* cpu->flush_epoch when the set was last reaped */
+	u16 next;  /* round-robin victim (< ways; ways may exceed 255) */
+	u16 used;  /* ways with a nonzero tag (dead ones too) */
+	u32 pad;
+	u64 w[];   /* fp[fp_words], tag[ways], then struct tlb_entry[ways] */
+};
+
 struct tlb_array {
-	u64 *tag;
-	u64 *fp;   /* fingerprints: set s at fp[s * fp_words], way w byte w */
-	struct tlb_entry *e;
+	u8 *blk;   /* sets blocks of stride bytes; NULL: no such array */
+	u32 stride;
+	u32 set_mask;  /* sets - 1 */
 	u32 sets;
 	u16 ways;
+	u16 fp_words;  /* (ways + 7) / 8 */
+	u32 tag_off;   /* byte offset of the tags in a block */
+	u32 ent_off;   /* ... of the entries */
 	u8 level; /* page-size level */
 	u8 shift; /* its page shift */
-	u16 fp_words; /* (ways + 7) / 8 */
 	bool l2;  /* the unified second level (not mirrored by the fast path) */
-	u16 *next; /* round-robin victim per set (ways may exceed 255) */
-	u16 *set_used; /* ways with a nonzero tag per set (dead ones too) */
-	u64 *set_epoch; /* cpu->flush_epoch when the set was last reaped */
-	u32 nr_used;    /* sum of set_used */
+	u32 nr_used;    /* sum of the sets' used */
 	u32 nr_global;  /* used ways with a global tag: 0 skips the compare */
 };
 
-/* Paging-structure cache entry: va region -> table frame. */
+static inline struct tlb_set *tlb_set_at(const struct tlb_array *a, u32 set)
+{
+	assert(!VMLAB_DEBUG_CHECKS || set < a->sets);
+	return (struct tlb_set *)(void *)(a->blk + (size_t)set * a->stride);
+}
+
+static inline u64 *tlb_set_fp(struct tlb_set *s)
+{
+	return s->w;
+}
+
+static inline u64 *tlb_set_tags(const struct tlb_array *a, struct tlb_set *s)
+{
+	return (u64 *)(void *)((u8 *)s + a->tag_off);
+}
+
+static inline struct tlb_entry *tlb_set_ents(const struct tlb_array *a,
+					     struct tlb_set *s)
+{
+	return (struct tlb_entry *)(void *)((u8 *)s + a->ent_off);
+}
+
+/* Way w of set (the flat index i = set * ways + w of the visitors). */
+static inline struct tlb_entry *tlb_way(const struct tlb_array *a, u32 set,
+					u32 w)
+{
+	assert(!VMLAB_DEBUG_CHECKS || w < a->ways);
+	return tlb_set_ents(a, tlb_set_at(a, set)) + w;
+}
+
+static inline u64 *tlb_way_tag(const struct tlb_array *a, u32 set, u32 w)
+{
+	assert(!VMLAB_DEBUG_CHECKS || w < a->ways);
+	return tlb_set_tags(a, tlb_set_at(a, set)) + w;
+}
+
+/* Does e sit in a (ptdump names an entry's array)? */
+static inline bool tlb_array_holds(const struct tlb_array *a,
+				   const struct tlb_entry *e)
+{
+	const u8 *p = (const u8 *)e;
+	return a->blk && p >= a->blk && p < a->blk + (size_t)a->sets * a->stride;
+}
+
+/* Paging-structure cache entry: va region -> table frame.  key is the
+ * lookup's one compare: tag << 17 | pcid << 1 | 1 (0: invalid). */
 struct pwc_entry {
-	u64 tag;  /* va >> level shift of the region the table covers */
+	u64 key;
 	u64 pfn;  /* the table */
 	u64 *host; /* its entries' host bytes, NULL: look the frame up */
+	u64 tag;  /* va >> level shift of the region the table covers */
 	u16 pcid;
 	u8 level; /* level of the cached table (PTE table: 0, PMD table: 1) */
 	u8 valid;
 };
+
+static inline u64 pwc_key(u64 tag, u16 pcid)
+{
+	return tag << 17 | (u64)pcid << 1 | 1;
+}
 
 /* Host fast path mirroring L1 4K-granular hits of the current context. */
 #define FAST_SIZE VMLAB_FAST_SIZE
@@ -196,6 +260,8 @@ struct cpu {
 	struct pwc_entry *pwc;
 	u16 pwc_n;
 	u16 pwc_next;
+	u32 pwc_mask; /* pwc_n / 2 - 1: a half's index mask */
+	struct pwc_entry *pwc_half[2]; /* PTE-table half, PMD-table half */
 	/* Laid out as struct vmlab_fast_cpu (tlb.h, checked in machine.c):
 	 * the inline hit counts cnt[VMLAB_C_tlb_l1_hit] through it. */
 	struct {

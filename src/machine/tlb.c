@@ -27,40 +27,32 @@ static int array_init(struct vmlab_machine *m, struct tlb_array *a,
 	assert(g->entries % g->ways == 0);
 	a->ways = g->ways;
 	a->sets = g->entries / g->ways;
+	a->set_mask = a->sets - 1;
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
-	u64 bytes = (u64)g->entries * (sizeof(*a->e) + sizeof(*a->tag)) +
-		    (u64)a->sets * (sizeof(*a->next) + sizeof(*a->set_used) +
-				    sizeof(*a->set_epoch));
+	a->fp_words = (u16)((a->ways + 7) / 8);
+	/* A block: header, fingerprints, tags, entries (struct tlb_set). */
+	u32 tag_off = (u32)sizeof(struct tlb_set) + 8u * a->fp_words;
+	u32 ent_off = tag_off + 8u * a->ways;
+	u32 stride = ent_off + (u32)sizeof(struct tlb_entry) * a->ways;
+	a->tag_off = tag_off;
+	a->ent_off = ent_off;
+	a->stride = stride;
+	u64 bytes = (u64)a->sets * stride;
 	if (!host_charge(m, bytes))
 		return -VMLAB_ENOMEM;
-	a->e = calloc(g->entries, sizeof(*a->e));
-	a->tag = calloc(g->entries, sizeof(*a->tag));
-	a->fp_words = (u16)((a->ways + 7) / 8);
-	a->fp = calloc((size_t)a->sets * a->fp_words, sizeof(*a->fp));
-	a->next = calloc(a->sets, sizeof(*a->next));
-	a->set_used = calloc(a->sets, sizeof(*a->set_used));
-	a->set_epoch = calloc(a->sets, sizeof(*a->set_epoch));
-	if (!a->e || !a->tag || !a->fp || !a->next || !a->set_used ||
-	    !a->set_epoch)
+	a->blk = calloc(a->sets, stride);
+	if (!a->blk)
 		return -VMLAB_ENOMEM;
 	assert(a->nr_used == 0 && a->sets * a->ways == g->entries);
+	assert(tlb_way(a, a->sets - 1, a->ways - 1) + 1 ==
+	       (struct tlb_entry *)(void *)(a->blk + bytes));
 	return 0;
 }
 
 static void array_destroy(struct tlb_array *a)
 {
-	free(a->e);
-	free(a->tag);
-	free(a->fp);
-	a->fp = NULL;
-	free(a->next);
-	free(a->set_used);
-	free(a->set_epoch);
-	a->set_used = NULL;
-	a->set_epoch = NULL;
-	a->e = NULL;
-	a->tag = NULL;
-	a->next = NULL;
+	free(a->blk);
+	a->blk = NULL;
 }
 
 int tlb_init(struct vmlab_machine *m, struct cpu *c)
@@ -86,8 +78,11 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 		if (!c->pwc)
 			return -VMLAB_ENOMEM;
 		c->pwc_n = cfg->pwc_entries;
+		/* pwc_slot() splits the cache in two halves. */
+		c->pwc_mask = c->pwc_n / 2 - 1;
+		c->pwc_half[0] = c->pwc;
+		c->pwc_half[1] = c->pwc + c->pwc_n / 2;
 	}
-	/* pwc_slot() splits the cache in two halves. */
 	assert(c->pwc_n == 0 || c->pwc_n >= 2);
 	c->loaded_asid = 0;
 	c->used_mask = 0;
@@ -155,19 +150,20 @@ void fast_drop_range(struct cpu *c, u64 start, u64 end)
 
 /* ------------------------------------------------- tags, generations */
 
-/* Way i of a stops being used (its tag is cleared). */
-static void way_clear(struct cpu *c, struct tlb_array *a, u32 i)
+/* Way w of set stops being used (its tag is cleared). */
+static void way_clear(struct cpu *c, struct tlb_array *a, u32 set, u32 w)
 {
-	u32 set = i / a->ways;
-	assert(a->tag[i] && a->set_used[set] > 0 && a->nr_used > 0);
-	if (a->tag[i] & TLB_TAG_G) {
+	struct tlb_set *s = tlb_set_at(a, set);
+	u64 *t = &tlb_set_tags(a, s)[w];
+	assert(*t && s->used > 0 && a->nr_used > 0);
+	if (*t & TLB_TAG_G) {
 		assert(a->nr_global > 0);
 		a->nr_global--;
 	}
-	a->tag[i] = 0;
-	fp_set(a, set, i % a->ways, 0);
-	a->e[i].flags = 0;
-	a->set_used[set]--;
+	*t = 0;
+	fp_set(s, w, 0);
+	tlb_set_ents(a, s)[w].flags = 0;
+	s->used--;
 	if (--a->nr_used == 0)
 		c->used_mask &= (u16)~array_bit(c, a);
 }
@@ -175,29 +171,32 @@ static void way_clear(struct cpu *c, struct tlb_array *a, u32 i)
 /* Clear the dead ways of one set (they were counted when flushed). */
 void tlb_set_reap(struct cpu *c, struct tlb_array *a, u32 set)
 {
-	u32 base = set * a->ways;
+	struct tlb_set *s = tlb_set_at(a, set);
+	u64 *t = tlb_set_tags(a, s);
 	for (u32 w = 0; w < a->ways; w++)
-		if (a->tag[base + w] && !tag_live(c, a->tag[base + w]))
-			way_clear(c, a, base + w);
-	a->set_epoch[set] = c->flush_epoch;
+		if (t[w] && !tag_live(c, t[w]))
+			way_clear(c, a, set, w);
+	s->epoch = c->flush_epoch;
 }
 
-/* Drop a live entry: observers, the fast path, the counts. */
+/* Drop the live entry in way w of set: observers, the fast path, the
+ * counts. */
 static void entry_drop(struct vmlab_machine *m, struct cpu *c,
-		       struct tlb_array *a, struct tlb_entry *e)
+		       struct tlb_array *a, u32 set, u32 w)
 {
-	size_t idx = (size_t)(e - a->e);
-	assert(idx < (size_t)a->sets * a->ways); /* e belongs to a */
-	assert(tag_live(c, a->tag[idx]) && a->tag[idx] == tag_entry(c, e));
+	assert(set < a->sets && w < a->ways);
+	struct tlb_entry *e = tlb_way(a, set, w);
+	u64 t = *tlb_way_tag(a, set, w);
+	assert(tag_live(c, t) && t == tag_entry(c, e));
 	if (obs_on(m, OBS_TLB_DROP))
 		OBS_CALL(m, tlb_drop, c->id, to_tlbe(e));
 	/* The host fast path mirrors L1 entries only. */
 	if (!a->l2)
 		fast_scrub(c, e);
-	u32 slot = tag_slot(a->tag[idx]);
+	u32 slot = tag_slot(t);
 	assert(c->ctx_live[slot] > 0);
 	c->ctx_live[slot]--;
-	way_clear(c, a, (u32)idx);
+	way_clear(c, a, set, w);
 	c->cnt[VMLAB_C_tlb_entries_dropped]++;
 }
 
@@ -213,27 +212,29 @@ static void visit_array(struct vmlab_machine *m, struct cpu *c,
 			struct tlb_array *a, u64 start, u64 end,
 			tlb_visit_fn fn, void *ctx)
 {
-	assert(a->e && start < end && fn);
+	assert(a->blk && start < end && fn);
 	u64 shift = a->shift;
 	u64 first = start >> shift, last = (end - 1) >> shift;
 	if (last - first + 1 >= a->sets) {
-		u32 n = a->sets * a->ways;
-		for (u32 i = 0; i < n; i++) {
-			struct tlb_entry *e = &a->e[i];
-			if (tag_live(c, a->tag[i]) && e->vpn >= first &&
-			    e->vpn <= last)
-				fn(m, c, e, ctx);
+		for (u32 set = 0; set < a->sets; set++) {
+			struct tlb_set *s = tlb_set_at(a, set);
+			for (u32 w = 0; w < a->ways; w++) {
+				struct tlb_entry *e = &tlb_set_ents(a, s)[w];
+				if (tag_live(c, tlb_set_tags(a, s)[w]) &&
+				    e->vpn >= first && e->vpn <= last)
+					fn(m, c, e, ctx);
+			}
 		}
 		return;
 	}
 	/* Few pages: only their sets can hold them (fewer than a->sets). */
 	assert(last - first + 1 < a->sets);
 	for (u64 vpn = first; vpn <= last; vpn++) {
-		u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+		struct tlb_set *s = tlb_set_at(a, (u32)(vpn & a->set_mask));
 		for (u32 w = 0; w < a->ways; w++)
-			if (tag_live(c, a->tag[base + w]) &&
-			    a->e[base + w].vpn == vpn)
-				fn(m, c, &a->e[base + w], ctx);
+			if (tag_live(c, tlb_set_tags(a, s)[w]) &&
+			    tlb_set_ents(a, s)[w].vpn == vpn)
+				fn(m, c, &tlb_set_ents(a, s)[w], ctx);
 	}
 }
 
@@ -245,7 +246,7 @@ static int live_arrays(struct cpu *c, struct tlb_array *out[9])
 	for (u32 bits = c->used_mask; bits; bits &= bits - 1) {
 		int b = __builtin_ctz(bits);
 		out[n++] = &all[b / 3][b % 3];
-		assert(out[n - 1]->e && out[n - 1]->nr_used);
+		assert(out[n - 1]->blk && out[n - 1]->nr_used);
 	}
 	assert(n <= 9);
 	return n;
@@ -275,13 +276,17 @@ static u64 drop_where(struct vmlab_machine *m, struct cpu *c, drop_pred pred,
 	u64 dropped = 0;
 	for (int j = 0; j < nl; j++) {
 		struct tlb_array *a = live[j];
-		u32 n = a->sets * a->ways, before = a->nr_used;
+		u32 before = a->nr_used;
 		(void)before;
-		for (u32 i = 0; i < n; i++)
-			if (tag_live(c, a->tag[i]) && pred(&a->e[i], arg, pcid)) {
-				entry_drop(m, c, a, &a->e[i]);
-				dropped++;
-			}
+		for (u32 set = 0; set < a->sets; set++) {
+			struct tlb_set *s = tlb_set_at(a, set);
+			for (u32 w = 0; w < a->ways; w++)
+				if (tag_live(c, tlb_set_tags(a, s)[w]) &&
+				    pred(&tlb_set_ents(a, s)[w], arg, pcid)) {
+					entry_drop(m, c, a, set, w);
+					dropped++;
+				}
+		}
 		assert(a->nr_used <= before);
 	}
 	if (debug_every(&c->dbg_tick, 512))
@@ -307,9 +312,12 @@ static void gen_bump(struct cpu *c, u32 slot)
 		int nl = live_arrays(c, live);
 		for (int j = 0; j < nl; j++) {
 			struct tlb_array *a = live[j];
-			for (u32 i = 0; i < a->sets * a->ways; i++)
-				if (a->tag[i] && tag_slot(a->tag[i]) == slot)
-					way_clear(c, a, i);
+			for (u32 set = 0; set < a->sets; set++)
+				for (u32 w = 0; w < a->ways; w++) {
+					u64 t = *tlb_way_tag(a, set, w);
+					if (t && tag_slot(t) == slot)
+						way_clear(c, a, set, w);
+				}
 		}
 	}
 	assert(c->ctx_live[slot] == 0);
@@ -321,8 +329,10 @@ void pwc_flush(struct cpu *c, int pcid)
 {
 	assert(pcid >= -1 && pcid <= 0xffff);
 	for (u32 i = 0; i < c->pwc_n; i++)
-		if (pcid < 0 || c->pwc[i].pcid == pcid)
+		if (pcid < 0 || c->pwc[i].pcid == pcid) {
 			c->pwc[i].valid = 0;
+			c->pwc[i].key = 0;
+		}
 }
 
 /* ------------------------------------------------------- invalidation */
@@ -359,17 +369,19 @@ static void flushed_check(const struct cpu *c, drop_pred pred, u64 arg,
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++) {
 			const struct tlb_array *a = &all[k][l];
-			if (!a->e)
+			if (!a->blk)
 				continue;
 			u32 first = 0, n = a->sets * a->ways;
 			if (pred == pred_invlpg) {
 				u64 vpn = arg >> a->shift;
-				first = (u32)(vpn & (a->sets - 1)) * a->ways;
+				first = (u32)(vpn & a->set_mask) * a->ways;
 				n = a->ways;
 			}
 			for (u32 i = first; i < first + n; i++)
-				assert(!tag_live(c, a->tag[i]) ||
-				       !pred(&a->e[i], arg, pcid));
+				assert(!tag_live(c, *tlb_way_tag(a, i / a->ways,
+								 i % a->ways)) ||
+				       !pred(tlb_way(a, i / a->ways, i % a->ways),
+					     arg, pcid));
 		}
 }
 #else
@@ -397,12 +409,13 @@ static u64 drop_va(struct vmlab_machine *m, struct cpu *c, u64 va, u16 pcid,
 	for (int j = 0; j < nl; j++) {
 		struct tlb_array *a = live[j];
 		u64 vpn = va >> a->shift;
-		u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+		u32 set = (u32)(vpn & a->set_mask);
+		struct tlb_set *s = tlb_set_at(a, set);
 		for (u32 w = 0; w < a->ways; w++) {
-			struct tlb_entry *e = &a->e[base + w];
-			if (tag_live(c, a->tag[base + w]) && e->vpn == vpn &&
+			struct tlb_entry *e = &tlb_set_ents(a, s)[w];
+			if (tag_live(c, tlb_set_tags(a, s)[w]) && e->vpn == vpn &&
 			    pred(e, va, pcid)) {
-				entry_drop(m, c, a, e);
+				entry_drop(m, c, a, set, w);
 				dropped++;
 			}
 		}
@@ -552,13 +565,14 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
 	for (int k = 0; k < 3; k++)
 		for (int l = 0; l < 3; l++) {
 			struct tlb_array *a = &all[k][l];
-			if (!a->e || !a->nr_used)
+			if (!a->blk || !a->nr_used)
 				continue;
 			u64 vpn = va >> a->shift;
-			u32 base = (u32)(vpn & (a->sets - 1)) * a->ways;
+			struct tlb_set *s = tlb_set_at(a, (u32)(vpn & a->set_mask));
 			for (u32 w = 0; w < a->ways; w++) {
-				struct tlb_entry *e = &a->e[base + w];
-				if (!tag_live(c, a->tag[base + w]) || e->vpn != vpn)
+				struct tlb_entry *e = &tlb_set_ents(a, s)[w];
+				if (!tag_live(c, tlb_set_tags(a, s)[w]) ||
+				    e->vpn != vpn)
 					continue;
 				assert(e->level == l);
 				if (pfn)
@@ -580,25 +594,25 @@ int vmlab_tlb_probe(struct vmlab_machine *m, int cpu, u64 va, u64 *pfn,
  * generation; a valid entry has the array's level, sits in the set its vpn
  * indexes, names a frame aligned to its page size and a PCID in
  * 1..TLB_NR_DYN_ASIDS; no live tag occurs twice in a set (no page is
- * cached twice); set_used[], nr_used and nr_global equal recounts.  live[]
+ * cached twice); each set's used, nr_used and nr_global equal recounts.  live[]
  * gets the live entries per generation slot.
  */
 static void array_check(const struct cpu *c, const struct tlb_array *a,
 			u32 *live)
 {
-	if (!a->e) {
+	if (!a->blk) {
 		assert(a->nr_used == 0);
 		return;
 	}
 	u32 total = 0, glob = 0;
 	for (u32 s = 0; s < a->sets; s++) {
-		const u64 *t = &a->tag[s * a->ways];
-		const struct tlb_entry *set = &a->e[s * a->ways];
+		struct tlb_set *blk = tlb_set_at(a, s);
+		const u64 *t = tlb_set_tags(a, blk);
+		const struct tlb_entry *set = tlb_set_ents(a, blk);
 		u32 n = 0;
 		for (u32 w = 0; w < a->ways; w++) {
 			const struct tlb_entry *e = &set[w];
-			u64 fb = (a->fp[s * a->fp_words + w / 8] >> (w % 8 * 8)) &
-				 0xff;
+			u64 fb = fp_get(blk, w);
 			assert(fb == (t[w] ? fp_of_vpn(e->vpn) : 0));
 			if (!t[w])
 				continue;
@@ -609,13 +623,16 @@ static void array_check(const struct cpu *c, const struct tlb_array *a,
 			live[tag_slot(t[w])]++;
 			assert(e->flags & TLBF_VALID);
 			assert(t[w] == tag_entry(c, e) && e->level == a->level);
-			assert((e->vpn & (a->sets - 1)) == s);
+			assert((e->vpn & a->set_mask) == s);
 			assert((e->pfn & ((1ULL << (9 * e->level)) - 1)) == 0);
 			assert(tlb_tag_ok(e->pcid));
 			for (u32 v = w + 1; v < a->ways; v++)
 				assert(t[v] != t[w]);
 		}
-		assert(a->set_used[s] == n && a->next[s] < a->ways);
+		assert(blk->used == n && blk->next < a->ways);
+		/* Padding fingerprint bytes past the ways stay 0. */
+		for (u32 w = a->ways; w < 8u * a->fp_words; w++)
+			assert(fp_get(blk, w) == 0);
 		total += n;
 	}
 	assert(a->nr_used == total && a->nr_global == glob);
@@ -668,11 +685,13 @@ static void pwc_check(const struct cpu *c)
 	u32 half = c->pwc_n / 2;
 	for (u32 i = 0; i < c->pwc_n; i++) {
 		const struct pwc_entry *p = &c->pwc[i];
+		assert(!p->valid == !p->key);
 		if (!p->valid)
 			continue;
 		assert(p->level == VMLAB_LVL_PTE || p->level == VMLAB_LVL_PMD);
 		assert(tlb_tag_ok(p->pcid));
 		assert(i == p->level * half + (u32)(p->tag & (half - 1)));
+		assert(p->key == pwc_key(p->tag, p->pcid));
 	}
 }
 

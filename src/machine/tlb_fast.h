@@ -96,27 +96,32 @@ static inline u64 fp_of_vpn(u64 vpn)
 
 #define FP_LOWS 0x7f7f7f7f7f7f7f7fULL
 
-/* High bit of each byte of word that equals the byte b, exactly (no
- * borrow crosses bytes): a lookup needs no bound on the way, since
- * padding bytes (0) never equal a fingerprint. */
-static inline u64 fp_match(u64 word, u64 b)
+/* High bit of each byte of word that equals the byte broadcast in bx
+ * (b * FP_ONES), exactly (no borrow crosses bytes): a lookup needs no
+ * bound on the way, since padding bytes (0) never equal a fingerprint. */
+static inline u64 fp_match(u64 word, u64 bx)
 {
-	u64 x = word ^ (b * FP_ONES);
+	u64 x = word ^ bx;
 	return ~(((x & FP_LOWS) + FP_LOWS) | x | FP_LOWS);
 }
 
-/* Way w of a's set gets fingerprint b (0: unused). */
-static inline void fp_set(struct tlb_array *a, u32 set, u32 w, u64 b)
+/* Way w of set s gets fingerprint b (0: unused). */
+static inline void fp_set(struct tlb_set *s, u32 w, u64 b)
 {
-	assert(!VMLAB_DEBUG_CHECKS || (w < a->ways && b <= 0xff));
+	assert(!VMLAB_DEBUG_CHECKS || b <= 0xff);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/* Byte w of the set's words is way w's lane (fp_match). */
-	((u8 *)&a->fp[set * a->fp_words])[w] = (u8)b;
+	((u8 *)tlb_set_fp(s))[w] = (u8)b;
 #else
-	u64 *word = &a->fp[set * a->fp_words + w / 8];
+	u64 *word = &tlb_set_fp(s)[w / 8];
 	u32 sh = (w % 8) * 8;
 	*word = (*word & ~(0xffULL << sh)) | b << sh;
 #endif
+}
+
+static inline u64 fp_get(struct tlb_set *s, u32 w)
+{
+	return (tlb_set_fp(s)[w / 8] >> (w % 8 * 8)) & 0xff;
 }
 
 /* The context part of the tags a lookup for pcid matches (everything but
@@ -132,74 +137,84 @@ static inline struct tag_ctx tag_ctx_of(const struct cpu *c, u16 pcid)
 				tag_make(0, 0, true, c->tgen[0])};
 }
 
+/* What a lookup of one page size computes once for every array of that
+ * size: the page number, its tag bits and its broadcast fingerprint. */
+struct tlb_key {
+	u64 vpn, vbits, fbx;
+};
+
+static inline struct tlb_key tlb_key_of(u64 va, u32 shift)
+{
+	u64 vpn = va >> shift;
+	return (struct tlb_key){vpn, (vpn & TLB_TAG_VPN_MASK) << TLB_TAG_VPN_SHIFT,
+				fp_of_vpn(vpn) * FP_ONES};
+}
+
 /*
- * The way of a's set holding va's page under k, or NULL.  Fingerprints
- * first (one word test per eight ways), full tags only where one matches.
+ * The way of set s (of a) holding the page of key k under context tk, or
+ * NULL.  Fingerprints first (one word test per eight ways), full tags only
+ * where one matches; the global tag is compared only while the array
+ * holds global entries.
  */
 static inline __attribute__((always_inline)) struct tlb_entry *
-array_find(struct tlb_array *a, u64 va, struct tag_ctx k, u32 shift, u64 fb)
+set_find(const struct tlb_array *a, struct tlb_set *s, struct tlb_key k,
+	 struct tag_ctx tk)
 {
-	assert(!VMLAB_DEBUG_CHECKS || shift == a->shift);
-	u64 vpn = va >> shift;
-	u32 set = (u32)(vpn & (a->sets - 1));
-	u32 base = set * a->ways;
-	const u64 *t = &a->tag[base];
-	const u64 *f = &a->fp[set * a->fp_words];
-	u64 vbits = (vpn & TLB_TAG_VPN_MASK) << TLB_TAG_VPN_SHIFT;
-	u64 own = vbits | k.own;
-	/* Without global entries only the own tag can match (glob == own). */
-	u64 glob = a->nr_global ? vbits | k.glob : own;
-	assert(!VMLAB_DEBUG_CHECKS || fb == fp_of_vpn(vpn));
-	for (u32 i = 0; i < a->fp_words; i++) {
-		for (u64 z = fp_match(f[i], fb); z; z &= z - 1) {
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       s == tlb_set_at(a, (u32)(k.vpn & a->set_mask)));
+	const u64 *f = tlb_set_fp(s);
+	u32 i = 0;
+	do {
+		for (u64 z = fp_match(f[i], k.fbx); z; z &= z - 1) {
 			u32 w = i * 8 + (u32)__builtin_ctzll(z) / 8;
 			assert(w < a->ways);
-			if (t[w] == own || t[w] == glob) {
-				struct tlb_entry *e = &a->e[base + w];
+			u64 t = tlb_set_tags(a, s)[w];
+			if (t == (k.vbits | tk.own) ||
+			    (a->nr_global && t == (k.vbits | tk.glob))) {
+				struct tlb_entry *e = tlb_set_ents(a, s) + w;
 				/* Per-entry consistency: debug builds only
 				 * (the miss path runs it for every array). */
 				assert(!VMLAB_DEBUG_CHECKS ||
-				       ((e->flags & TLBF_VALID) && e->vpn == vpn &&
-					e->level == a->level));
+				       ((e->flags & TLBF_VALID) &&
+					e->vpn == k.vpn && e->level == a->level));
 				return e;
 			}
 		}
-	}
+	} while (++i < a->fp_words);
 	return NULL;
 }
 
-static inline struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
-				      u64 va, u16 pcid)
+static inline struct tlb_entry *array_find(struct tlb_array *a, u64 va,
+					   struct tag_ctx tk)
 {
-	assert(a->e);
-	return array_find(a, va, tag_ctx_of(c, pcid), a->shift,
-			  fp_of_vpn(va >> a->shift));
+	assert(a->blk);
+	struct tlb_key k = tlb_key_of(va, a->shift);
+	return set_find(a, tlb_set_at(a, (u32)(k.vpn & a->set_mask)), k, tk);
 }
 
-/* The used page-size arrays of one kind (0 itlb, 1 dtlb, 2 stlb), smallest
- * page first: the CPU's used_mask skips the empty ones.  Unrolled, so
- * each size's page shift is a constant; fp0 is the 4 KiB page's
- * fingerprint (the miss computes it once for L1, L2 and the fill). */
+static inline struct tlb_entry *array_lookup(struct cpu *c, struct tlb_array *a,
+					     u64 va, u16 pcid)
+{
+	return array_find(a, va, tag_ctx_of(c, pcid));
+}
+
+/* The large-page arrays (2 MiB, 1 GiB) of one kind (0 itlb, 1 dtlb,
+ * 2 stlb) that hold entries: the CPU's used_mask skips the empty ones
+ * (the 4 KiB arrays are probed without asking: an empty set's
+ * fingerprints are all 0 and match nothing). */
 static inline __attribute__((always_inline)) struct tlb_entry *
-lookup_kind(struct cpu *c, int k, struct tlb_array *arr, u64 va,
-	    struct tag_ctx tk, u64 fp0)
+lookup_large(struct cpu *c, int k, struct tlb_array *arr, u64 va,
+	     struct tag_ctx tk)
 {
 	assert(k >= 0 && k < 3);
-	u32 bits = (c->used_mask >> (3 * k)) & 7;
+	u32 bits = (c->used_mask >> (3 * k)) & 6;
+	if (likely(!bits))
+		return NULL;
 	struct tlb_entry *e = NULL;
-	if ((bits & 1) &&
-	    (e = array_find(&arr[VMLAB_LVL_PTE], va, tk,
-			    (u32)vmlab_level_shift(VMLAB_LVL_PTE), fp0)))
+	if ((bits & 2) && (e = array_find(&arr[VMLAB_LVL_PMD], va, tk)))
 		return e;
-	if (unlikely(bits & 2) &&
-	    (e = array_find(&arr[VMLAB_LVL_PMD], va, tk,
-			    (u32)vmlab_level_shift(VMLAB_LVL_PMD),
-			    fp_of_vpn(va >> vmlab_level_shift(VMLAB_LVL_PMD)))))
-		return e;
-	if (unlikely(bits & 4))
-		e = array_find(&arr[VMLAB_LVL_PUD], va, tk,
-			       (u32)vmlab_level_shift(VMLAB_LVL_PUD),
-			       fp_of_vpn(va >> vmlab_level_shift(VMLAB_LVL_PUD)));
+	if (bits & 4)
+		e = array_find(&arr[VMLAB_LVL_PUD], va, tk);
 	return e;
 }
 
@@ -207,19 +222,20 @@ lookup_kind(struct cpu *c, int k, struct tlb_array *arr, u64 va,
  * fingerprint: exact, padding bytes past the ways come after every way),
  * now counted as used.  Out of line: a warm TLB replaces in place. */
 static __attribute__((noinline, unused)) u32
-tlb_take_hole(struct cpu *c, struct tlb_array *a, u32 set, bool g, u32 gs)
+tlb_take_hole(struct cpu *c, struct tlb_array *a, struct tlb_set *s, bool g,
+	      u32 gs)
 {
-	assert(a->set_used[set] < a->ways && gs < TLB_GEN_SLOTS);
+	assert(s->used < a->ways && gs < TLB_GEN_SLOTS);
 	u32 slot = a->ways;
 	for (u32 i = 0; i < a->fp_words; i++) {
-		u64 z = fp_match(a->fp[set * a->fp_words + i], 0);
+		u64 z = fp_match(tlb_set_fp(s)[i], 0);
 		if (z) {
 			slot = i * 8 + (u32)__builtin_ctzll(z) / 8;
 			break;
 		}
 	}
-	assert(slot < a->ways && !a->tag[set * a->ways + slot]);
-	a->set_used[set]++;
+	assert(slot < a->ways && !tlb_set_tags(a, s)[slot]);
+	s->used++;
 	if (a->nr_used++ == 0)
 		c->used_mask |= array_bit(c, a);
 	a->nr_global += g;
@@ -242,75 +258,104 @@ tlb_victim_recount(struct cpu *c, struct tlb_array *a, u64 vt, bool g, u32 gs)
 		c->gen_hi = gs + 1;
 }
 
+/* The fast path forgets a 4 KiB L1 victim: its slot in each kind the
+ * array feeds (k0 == k1: the iTLB's fetches; else reads and writes). */
+static inline __attribute__((always_inline)) void
+scrub_4k(struct cpu *c, u64 start, int k0, int k1)
+{
+	u32 idx = (u32)(start >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
+	if ((c->fast[k0][idx].tag & VMLAB_PAGE_MASK) == start)
+		c->fast[k0][idx].tag = 0;
+	if (k1 != k0 && (c->fast[k1][idx].tag & VMLAB_PAGE_MASK) == start)
+		c->fast[k1][idx].tag = 0;
+}
+
 /*
- * Put ne into array a (of ne's page size) under tag, whose generation slot
- * is gs and fingerprint fb.  Callers insert only after a lookup in this
- * array missed, so the page is not cached here.  A hole is the first
- * unused way; in a full set the round-robin victim is overwritten in
- * place: its tag and entry are replaced, only the counts that differ move
- * (no drop-then-insert), and the host fast path is scrubbed only for an
- * L1 victim, only in the kinds k0..k1 its array feeds (k0 < 0: L2).
+ * Put ne into set s (index set) of array a (of ne's page size) under tag,
+ * whose generation slot is gs and fingerprint fb.  Callers insert only
+ * after a lookup in this array missed, so the page is not cached here.
+ * A hole is the first unused way; in a full set the round-robin victim is
+ * overwritten in place: its tag and entry are replaced, only the counts
+ * that differ move (no drop-then-insert), and the host fast path is
+ * scrubbed only for an L1 victim, only in the kinds k0..k1 its array
+ * feeds (k0 < 0: L2).  obs: observers may want the drop and the fill
+ * (false only where the caller has tested that none does).
  */
 static inline __attribute__((always_inline)) struct tlb_entry *
-tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
-	   const struct tlb_entry *ne, u64 tag, u32 gs, u64 fb, int k0, int k1)
+set_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
+	   struct tlb_set *s, u32 set, const struct tlb_entry *ne, u64 tag,
+	   u32 gs, u64 fb, int k0, int k1, bool obs)
 {
 	/* Per-entry checks (debug builds: the miss path runs two inserts):
 	 * the array has ne's size, ne is valid, a context tag, and a page of
 	 * this size names a frame aligned to it; tag and fingerprint are the
 	 * entry's. */
 	assert(!VMLAB_DEBUG_CHECKS ||
-	       (a->e && a->level == ne->level && (ne->flags & TLBF_VALID) &&
-		tlb_tag_ok(ne->pcid) &&
+	       (a->blk && a->level == ne->level && (ne->flags & TLBF_VALID) &&
+		tlb_tag_ok(ne->pcid) && s == tlb_set_at(a, set) &&
+		set == (u32)(ne->vpn & a->set_mask) &&
 		(ne->pfn & ((1ULL << (9 * ne->level)) - 1)) == 0 &&
 		tag == tag_entry(c, ne) && gs == tag_slot(tag) &&
 		fb == fp_of_vpn(ne->vpn)));
-	u32 set = (u32)(ne->vpn & (a->sets - 1));
-	u32 base = set * a->ways;
-	if (unlikely(a->set_epoch[set] != c->flush_epoch))
+	(void)m;
+	if (unlikely(s->epoch != c->flush_epoch))
 		tlb_set_reap(c, a, set);
 	u32 slot;
-	bool g = tag & TLB_TAG_G;
-	if (likely(a->set_used[set] == a->ways)) {
-		/* next[set] < ways (array_check): no division. */
-		u16 *next = &a->next[set];
-		slot = *next;
-		*next = (u16)(slot + 1 == a->ways ? 0 : slot + 1);
-		struct tlb_entry *v = &a->e[base + slot];
-		u64 vt = a->tag[base + slot];
+	u64 *tags = tlb_set_tags(a, s);
+	struct tlb_entry *ents = tlb_set_ents(a, s);
+	if (likely(s->used == a->ways)) {
+		/* next < ways (array_check): no division. */
+		slot = s->next;
+		s->next = (u16)(slot + 1 == a->ways ? 0 : slot + 1);
+		struct tlb_entry *v = &ents[slot];
+		u64 vt = tags[slot];
 		assert(!VMLAB_DEBUG_CHECKS || tag_live(c, vt));
-		if (obs_on(m, OBS_TLB_DROP))
+		if (obs && obs_on(m, OBS_TLB_DROP))
 			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
 		/* k0 < 0: an L2 array, which the fast path does not mirror
 		 * (a constant where the fill inlines this). */
 		assert(!VMLAB_DEBUG_CHECKS || (k0 < 0) == a->l2);
-		if (k0 >= 0)
-			fast_scrub_kinds(c, v, k0, k1);
+		if (k0 >= 0) {
+			if (likely(v->level == VMLAB_LVL_PTE && !c->shadow_off))
+				scrub_4k(c, v->vpn << VMLAB_PAGE_SHIFT, k0, k1);
+			else
+				fast_scrub_kinds(c, v, k0, k1);
+		}
 		/* The victim's context counts move to the new entry's only
 		 * when the two differ (most misses replace their own). */
 		if (unlikely((vt ^ tag) &
 			     (TLB_TAG_G | TLB_TAG_CTX_MASK << TLB_TAG_CTX_SHIFT)))
-			tlb_victim_recount(c, a, vt, g, gs);
+			tlb_victim_recount(c, a, vt, tag & TLB_TAG_G, gs);
 		c->cnt[VMLAB_C_tlb_entries_dropped]++;
 	} else {
-		slot = tlb_take_hole(c, a, set, g, gs);
+		slot = tlb_take_hole(c, a, s, tag & TLB_TAG_G, gs);
 	}
-	struct tlb_entry *e = &a->e[base + slot];
+	struct tlb_entry *e = &ents[slot];
 	*e = *ne;
-	a->tag[base + slot] = tag;
-	fp_set(a, set, slot, fb);
+	tags[slot] = tag;
+	fp_set(s, slot, fb);
 	assert(!VMLAB_DEBUG_CHECKS ||
-	       (a->set_used[set] <= a->ways && a->nr_global <= a->nr_used &&
+	       (s->used <= a->ways && a->nr_global <= a->nr_used &&
 		c->ctx_live[gs] > 0));
 	/* Findable, and not shadowed by another entry for the page (a set
 	 * scan: debug builds only, it costs the miss path ~5%). */
 	if (VMLAB_EXPENSIVE_CHECKS)
 		assert(array_lookup(c, a, tlb_entry_va(e), e->pcid) == e);
-	if (obs_on(m, OBS_TLB_FILL))
+	if (obs && obs_on(m, OBS_TLB_FILL))
 		OBS_CALL(m, tlb_fill, c->id, to_tlbe(e));
 	if (debug_every(&c->dbg_tick, 512))
 		tlb_check(m, c);
 	return e;
+}
+
+/* set_insert() of ne into its set of a, observers told. */
+static inline struct tlb_entry *
+tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
+	   const struct tlb_entry *ne, u64 tag, u32 gs, u64 fb, int k0, int k1)
+{
+	u32 set = (u32)(ne->vpn & a->set_mask);
+	return set_insert(m, c, a, tlb_set_at(a, set), set, ne, tag, gs, fb,
+			  k0, k1, true);
 }
 
 /*
@@ -323,9 +368,8 @@ tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 static inline struct pwc_entry *pwc_slot(struct cpu *c, u64 tag, int level)
 {
 	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
-	u32 half = c->pwc_n / 2;
-	assert(half > 0);
-	return &c->pwc[(u32)level * half + (u32)(tag & (half - 1))];
+	assert(c->pwc_n >= 2);
+	return c->pwc_half[level] + (tag & c->pwc_mask);
 }
 
 static inline struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16 pcid)
@@ -334,8 +378,8 @@ static inline struct pwc_entry *pwc_lookup(struct cpu *c, u64 va, int level, u16
 		return NULL;
 	u64 tag = va >> vmlab_level_shift(level + 1);
 	struct pwc_entry *p = pwc_slot(c, tag, level);
-	if (p->valid && p->tag == tag && p->pcid == pcid) {
-		assert(p->level == level);
+	if (p->key == pwc_key(tag, pcid)) {
+		assert(p->valid && p->level == level && p->pcid == pcid);
 		return p;
 	}
 	return NULL;
@@ -352,6 +396,7 @@ static inline void pwc_insert(struct cpu *c, u64 va, int level, u16 pcid,
 	assert(tlb_tag_ok(pcid));
 	u64 tag = va >> vmlab_level_shift(level + 1);
 	struct pwc_entry *p = pwc_slot(c, tag, level);
+	p->key = pwc_key(tag, pcid);
 	p->tag = tag;
 	p->pfn = pfn;
 	p->host = host;

@@ -211,7 +211,7 @@ static void collect(struct vmlab_machine *m, struct cpu *c,
 	(void)m;
 	for (int k = 0; k < 9 && array < 0; k++) {
 		struct tlb_array *a = &all[k / 3][k % 3];
-		if (a->e && e >= a->e && e < a->e + (size_t)a->sets * a->ways)
+		if (tlb_array_holds(a, e))
 			array = k;
 	}
 	assert(array >= 0);

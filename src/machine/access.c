@@ -85,23 +85,72 @@ static inline u64 *walk_slot(u64 *entries, u64 va, int level)
 }
 
 /*
+ * What every level of a walk needs, loaded once at its start: the frame
+ * sections and the end of RAM (the walk's stores into counters and the
+ * paging-structure cache could alias them, so the compiler would reload
+ * them per level), and the context's tag with its PWC key bits.
+ */
+struct walk_env {
+	struct frame_section *const *secs;
+	u64 nr_frames;
+	u64 pctx; /* pwc_key(0, tag) */
+	u16 tag;
+};
+
+static inline struct walk_env walk_env_of(const struct vmlab_machine *m,
+					  const struct cpu *c)
+{
+	return (struct walk_env){m->phys.sections, m->phys.nr_frames,
+				 pwc_key(0, cpu_pcid(c)), cpu_pcid(c)};
+}
+
+/* The host entries of table frame pfn < nr_frames, NULL when it has none
+ * (never written: it reads as zeros). */
+static inline u64 *env_host(const struct walk_env *w, u64 pfn)
+{
+	assert(pfn < w->nr_frames);
+	const struct frame_section *s = w->secs[pfn >> SECTION_SHIFT];
+	return s ? (u64 *)(void *)s->content[pfn & (SECTION_FRAMES - 1)] : NULL;
+}
+
+/* The paging-structure cache's entry for va's table at level (PTE or
+ * PMD table) under the walk's tag, NULL on a miss. */
+static inline struct pwc_entry *pwc_find(struct cpu *c, const struct walk_env *w,
+					 u64 va, int level)
+{
+	assert(c->pwc_n && (level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD));
+	u64 tag = va >> vmlab_level_shift(level + 1);
+	struct pwc_entry *p = c->pwc_half[level] + (tag & c->pwc_mask);
+	if (p->key != (tag << 17 | w->pctx))
+		return NULL;
+	assert(p->valid && p->level == level && p->pcid == w->tag);
+	return p;
+}
+
+/*
  * Start of a walk from root, resumed from the paging-structure cache
  * (tagged like the TLB) when it holds va's PTE or PMD table: the level
  * and *entries of its table (NULL: the table is past RAM, *table names
  * it).  The cache hands over the table's host bytes with its pfn.
  */
 static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
-			     u16 tag, u64 root, u64 *table, u64 **entries)
+			     const struct walk_env *w, u64 root, u64 *table,
+			     u64 **entries)
 {
 	assert(c->loaded_mm);
-	assert(!VMLAB_DEBUG_CHECKS || tag == cpu_pcid(c));
+	assert(!VMLAB_DEBUG_CHECKS || w->tag == cpu_pcid(c));
 	c->cnt[VMLAB_C_walk]++;
-	struct pwc_entry *p = pwc_lookup(c, va, VMLAB_LVL_PTE, tag);
-	if (!p)
-		p = pwc_lookup(c, va, VMLAB_LVL_PMD, tag);
+	struct pwc_entry *p = NULL;
+	if (likely(c->pwc_n) && !(p = pwc_find(c, w, va, VMLAB_LVL_PTE)))
+		p = pwc_find(c, w, va, VMLAB_LVL_PMD);
 	if (!p) {
 		*table = root;
-		*entries = walk_table(m, root, NULL);
+		if (unlikely(root >= w->nr_frames)) {
+			*entries = NULL;
+		} else {
+			u64 *h = env_host(w, root);
+			*entries = h ? h : (u64 *)(void *)m->phys.zero_page;
+		}
 		return VMLAB_LVL_PGD;
 	}
 	c->cnt[VMLAB_C_pwc_hit]++;
@@ -123,14 +172,27 @@ static inline int walk_start(struct vmlab_machine *m, struct cpu *c, u64 va,
  * bytes; returns the entries to read next, NULL past RAM.
  */
 static inline u64 *walk_next(struct vmlab_machine *m, struct cpu *c, u64 va,
-			     int level, u16 tag, u64 table)
+			     int level, const struct walk_env *w, u64 table)
 {
 	assert(level > VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
-	u64 *host = likely(table < m->phys.nr_frames) ? table_host(m, table)
-						       : NULL;
-	if (level <= VMLAB_LVL_PUD)
-		pwc_insert(c, va, level - 1, tag, table, host);
-	return walk_table(m, table, host);
+	u64 *host = likely(table < w->nr_frames) ? env_host(w, table) : NULL;
+	if (level <= VMLAB_LVL_PUD && likely(c->pwc_n)) {
+		/* pwc_insert(), the tag's key bits known. */
+		u64 t = va >> vmlab_level_shift(level);
+		struct pwc_entry *p = c->pwc_half[level - 1] + (t & c->pwc_mask);
+		p->key = t << 17 | w->pctx;
+		p->tag = t;
+		p->pfn = table;
+		p->host = host;
+		p->pcid = w->tag;
+		p->level = (u8)(level - 1);
+		p->valid = 1;
+		assert(!VMLAB_DEBUG_CHECKS ||
+		       pwc_lookup(c, va, level - 1, w->tag) == p);
+	}
+	if (likely(host != NULL))
+		return host;
+	return table < w->nr_frames ? (u64 *)(void *)m->phys.zero_page : NULL;
 }
 
 /* Hardware A/D (AF/DBM) update: same translation, only `bits` change. */
@@ -197,6 +259,67 @@ static inline void walk_ok(struct vmlab_machine *m, struct walk_res *r,
 	assert(!VMLAB_DEBUG_CHECKS ||
 	       (tlb_entry_va(&r->te) <= va &&
 		va - tlb_entry_va(&r->te) < vmlab_level_size(level)));
+}
+
+/*
+ * The common miss is walked first as a pure probe: it reads the tables
+ * and changes nothing, and either finds a walk the common path can commit
+ * in one go (every table present with A/AF needing no update, tables and
+ * the 4 KiB leaf inside RAM with host bytes, the access allowed with no
+ * A/D/AF/DBM update due) or gives up, and the general walk runs as if the
+ * probe had never been (no counter, cache or entry has moved).  What the
+ * commit needs of the walk is here.
+ */
+struct walk_probe {
+	u64 pfn;      /* the leaf's frame */
+	u8 *host;     /* its bytes */
+	u8 flags;     /* the TLB entry's TLBF_* (no TLBF_DM) */
+	int start;    /* the level the walk began at: PGD, or the PWC's */
+	u64 pmd_pfn;  /* PMD table read below a PUD entry (start PGD/PUD) */
+	u64 pte_pfn;  /* PTE table read below a PMD entry (start >= PMD) */
+	u64 *pmd_host, *pte_host;
+	/* The PWC slots and keys of va's PTE and PMD tables (the lookups
+	 * missed there; the commit fills them) */
+	struct pwc_entry *pwc[2];
+	u64 key[2];
+};
+
+/* The host bytes of frame pfn for the probe: NULL past RAM or when the
+ * frame has none (the general walk handles both). */
+static inline u64 *probe_host(const struct walk_env *w, u64 pfn)
+{
+	if (unlikely(pfn >= w->nr_frames))
+		return NULL;
+	return env_host(w, pfn);
+}
+
+/* The probe's start: the PWC's PTE or PMD table (its level in p->start)
+ * or the root's table; NULL: give up. */
+static inline u64 *probe_start(struct cpu *c, const struct walk_env *w,
+			       u64 va, u64 root, struct walk_probe *p)
+{
+	if (likely(c->pwc_n)) {
+		/* (The compiler cannot tell a PTE-table hit skips these.) */
+		p->pwc[1] = NULL;
+		p->key[1] = 0;
+		for (int l = VMLAB_LVL_PTE; l <= VMLAB_LVL_PMD; l++) {
+			u64 t = va >> vmlab_level_shift(l + 1);
+			struct pwc_entry *e = c->pwc_half[l] + (t & c->pwc_mask);
+			p->pwc[l] = e;
+			p->key[l] = t << 17 | w->pctx;
+			if (e->key == p->key[l]) {
+				assert(e->valid && e->level == l &&
+				       e->pcid == w->tag);
+				p->start = l;
+				return e->host;
+			}
+		}
+	} else {
+		p->pwc[0] = p->pwc[1] = NULL; /* no PWC: nothing to learn */
+		p->key[0] = p->key[1] = 0;
+	}
+	p->start = VMLAB_LVL_PGD;
+	return probe_host(w, root);
 }
 
 #include "arch/arm64/walk.h"
@@ -329,12 +452,14 @@ static inline struct tlb_entry *tlb_fill(struct vmlab_machine *m,
 		u64 fb = pr->k.fbx & 0xff;
 		assert(!VMLAB_DEBUG_CHECKS || pr->k.vpn == te->vpn);
 		set_insert(m, c, &c->stlb[0], pr->s2, pr->set2, te, tag, gs, fb,
-			   -1, -1, false);
+			   -1, -1, false, false);
 		e = kind == VMLAB_FETCH
 			    ? set_insert(m, c, &l1[0], pr->s1, pr->set1, te, tag,
-					 gs, fb, VMLAB_FETCH, VMLAB_FETCH, false)
+					 gs, fb, VMLAB_FETCH, VMLAB_FETCH, false,
+					 false)
 			    : set_insert(m, c, &l1[0], pr->s1, pr->set1, te, tag,
-					 gs, fb, VMLAB_READ, VMLAB_WRITE, false);
+					 gs, fb, VMLAB_READ, VMLAB_WRITE, false,
+					 false);
 	} else {
 		e = tlb_fill_slow(m, c, kind, va, te);
 	}
@@ -438,13 +563,122 @@ static void spurious_fault(struct vmlab_machine *m, struct cpu *c, u64 va)
 	m->arch->tlb->fix_spurious_fault(m, c, va);
 }
 
+/* The PWC learns a table the committed probe read (pwc_insert's fields,
+ * in the slot and under the key the probe's lookup computed). */
+static inline void pwc_learn(const struct walk_probe *p,
+			     const struct walk_env *w, int level, u64 pfn,
+			     u64 *host)
+{
+	assert(level == VMLAB_LVL_PTE || level == VMLAB_LVL_PMD);
+	struct pwc_entry *e = p->pwc[level];
+	e->key = p->key[level];
+	e->tag = p->key[level] >> 17;
+	e->pfn = pfn;
+	e->host = host;
+	e->pcid = w->tag;
+	e->level = (u8)level;
+	e->valid = 1;
+}
+
+/*
+ * The common TLB miss, done in one go: va's 4 KiB page in neither the
+ * kind's L1 nor L2 (no large-page entry for it either), a walk the probe
+ * can take (struct walk_probe), no observer that wants fills, drops or
+ * PWC uses, no KASAN shadow linking.  Everything the general path would
+ * do, in the order it would do it where order shows (fill_seq before the
+ * fill's event, L2 before L1, PMD table before PTE table): the counters,
+ * the PWC, the event, the two in-place inserts, the fast-path mirror.
+ * Returns va's host byte, or NULL with nothing changed.
+ */
+static inline __attribute__((always_inline)) u8 *
+miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
+	  u64 va, bool user)
+{
+	assert((unsigned)kind < VMLAB_NR_ACCESS);
+	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
+	if (unlikely((m->obs_mask & (1u << OBS_TLB_FILL | 1u << OBS_TLB_DROP |
+				     1u << OBS_PWC_USE)) ||
+		     c->shadow_off || !c->stlb[0].blk))
+		return NULL;
+	u16 pcid = cpu_pcid(c);
+	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
+	struct tlb_array *l2 = &c->stlb[0];
+	struct tag_ctx tk = tag_ctx_of(c, pcid);
+	struct tlb_key k = tlb_key_of(va, VMLAB_PAGE_SHIFT);
+	u32 set1 = (u32)(k.vpn & l1->set_mask), set2 = (u32)(k.vpn & l2->set_mask);
+	struct tlb_set *s1 = tlb_set_at(l1, set1), *s2 = tlb_set_at(l2, set2);
+	if (set_find(l1, s1, k, tk) || set_find(l2, s2, k, tk))
+		return NULL;
+	/* Large-page arrays in use (bits 1-2 of each kind's three). */
+	if (unlikely(c->used_mask & (kind == VMLAB_FETCH ? 0x6 << 0 | 0x6 << 6
+							 : 0x6 << 3 | 0x6 << 6)) &&
+	    ((kind == VMLAB_FETCH ? lookup_large(c, 0, c->itlb, va, tk)
+				  : lookup_large(c, 1, c->dtlb, va, tk)) ||
+	     lookup_large(c, 2, c->stlb, va, tk)))
+		return NULL;
+	struct walk_env w = walk_env_of(m, c);
+	struct walk_probe p;
+	/* Set on the probe's paths that read them (the compiler cannot
+	 * tell which start reads which). */
+	p.pmd_pfn = p.pte_pfn = 0;
+	p.pmd_host = p.pte_host = NULL;
+	if (m->arch->id == VMLAB_ARCH_X86_64 ? !x86_probe(c, &w, va, kind, user, &p)
+					     : !arm64_probe(m, c, &w, va, kind, user, &p))
+		return NULL;
+	/* Writes into a page table stay on the slow path, which says so. */
+	if (kind == VMLAB_WRITE &&
+	    (w.secs[p.pfn >> SECTION_SHIFT]->page[p.pfn & (SECTION_FRAMES - 1)]
+		     .flags & VMLAB_PG_TABLE))
+		return NULL;
+	/* Commit. */
+	c->cnt[kind == VMLAB_FETCH ? VMLAB_C_itlb_miss : VMLAB_C_dtlb_miss]++;
+	c->cnt[VMLAB_C_tlb_miss]++;
+	c->cnt[VMLAB_C_walk]++;
+	c->cnt[VMLAB_C_walk_level] += (u64)p.start + 1;
+	if (p.start != VMLAB_LVL_PGD)
+		c->cnt[VMLAB_C_pwc_hit]++;
+	if (p.start != VMLAB_LVL_PTE && p.pwc[0]) {
+		if (p.start == VMLAB_LVL_PGD)
+			pwc_learn(&p, &w, VMLAB_LVL_PMD, p.pmd_pfn, p.pmd_host);
+		pwc_learn(&p, &w, VMLAB_LVL_PTE, p.pte_pfn, p.pte_host);
+		assert(!VMLAB_DEBUG_CHECKS ||
+		       pwc_lookup(c, va, VMLAB_LVL_PTE, w.tag) == p.pwc[0]);
+	}
+	struct tlb_entry te = {
+		.vpn = k.vpn,
+		.pfn = p.pfn,
+		.pcid = pcid,
+		.level = VMLAB_LVL_PTE,
+		.flags = (u8)(p.flags | (in_direct_map(m, va) ? TLBF_DM : 0)),
+		.fill_seq = (u32)m->nr_events,
+	};
+	cpu_count(c, VMLAB_C_tlb_fill);
+	ev(m, VMLAB_EV_TLB_FILL, c->id, va, te.pfn, te.flags);
+	bool g = te.flags & TLBF_G;
+	u32 gs = gen_slot(pcid, g);
+	u64 tag = k.vbits | (g ? tag_glob(tk) : tk.own);
+	u64 fb = k.fbx & 0xff;
+	set_insert(m, c, l2, s2, set2, &te, tag, gs, fb, -1, -1, false, true);
+	if (kind == VMLAB_FETCH)
+		set_insert(m, c, l1, s1, set1, &te, tag, gs, fb, VMLAB_FETCH,
+			   VMLAB_FETCH, false, true);
+	else
+		set_insert(m, c, l1, s1, set1, &te, tag, gs, fb, VMLAB_READ,
+			   VMLAB_WRITE, false, true);
+	/* fast_fill(): host bytes, not a page table written, not stale, D
+	 * set for a write, no shadow. */
+	fast_store(c, kind, va, fast_tag(va, user) | m->fast_watch, p.host);
+	return p.host + (va & (VMLAB_PAGE_SIZE - 1));
+}
+
 /*
  * Translate one page's worth of access.  Returns the host bytes of the
  * frame (offset applied) or NULL with *f filled on an undelivered fault.
  */
-static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
-			  enum vmlab_access kind, u64 va, bool user,
-			  struct vmlab_fault *f)
+static __attribute__((noinline)) u8 *
+translate_general(struct vmlab_machine *m, struct cpu *c,
+		  enum vmlab_access kind, u64 va, bool user,
+		  struct vmlab_fault *f)
 {
 	/* The callers checked va (access_miss) or hit its tag (canonical). */
 	assert((unsigned)kind < VMLAB_NR_ACCESS);
@@ -529,6 +763,26 @@ static u8 *translate_slow(struct vmlab_machine *m, struct cpu *c,
 	return NULL;
 }
 
+/* A fast-path miss: the common TLB miss in one go, else everything. */
+static inline __attribute__((always_inline)) u8 *
+translate_slow(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
+	       u64 va, bool user, struct vmlab_fault *f)
+{
+	u8 *host = miss_fast(m, c, kind, va, user);
+	if (likely(host != NULL))
+		return host;
+	return translate_general(m, c, kind, va, user, f);
+}
+
+/* The same out of line, for the page loop of a multi-page access. */
+static __attribute__((noinline)) u8 *
+translate_slow_ool(struct vmlab_machine *m, struct cpu *c,
+		   enum vmlab_access kind, u64 va, bool user,
+		   struct vmlab_fault *f)
+{
+	return translate_slow(m, c, kind, va, user, f);
+}
+
 static inline u8 *translate(struct vmlab_machine *m, struct cpu *c,
 			    enum vmlab_access kind, u64 va, bool user,
 			    struct vmlab_fault *f)
@@ -539,7 +793,7 @@ static inline u8 *translate(struct vmlab_machine *m, struct cpu *c,
 		c->cnt[VMLAB_C_tlb_l1_hit]++;
 		return fe->host + (va & (VMLAB_PAGE_SIZE - 1));
 	}
-	return translate_slow(m, c, kind, va, user, f);
+	return translate_slow_ool(m, c, kind, va, user, f);
 }
 
 static inline void copy_small(u8 *dst, const u8 *src, size_t len)

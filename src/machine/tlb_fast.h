@@ -125,16 +125,24 @@ static inline u64 fp_get(struct tlb_set *s, u32 w)
 }
 
 /* The context part of the tags a lookup for pcid matches (everything but
- * the page number): its own and, in slot 0, the global one. */
+ * the page number): its own and, in slot 0, the global one, which a
+ * lookup needs only where a fingerprint matched in an array holding
+ * global entries (tag_glob). */
 struct tag_ctx {
-	u64 own, glob;
+	u64 own;
+	const u16 *tgen; /* the CPU's generations */
 };
 
 static inline struct tag_ctx tag_ctx_of(const struct cpu *c, u16 pcid)
 {
 	return (struct tag_ctx){tag_make(0, pcid, false,
 					 c->tgen[gen_slot(pcid, false)]),
-				tag_make(0, 0, true, c->tgen[0])};
+				c->tgen};
+}
+
+static inline u64 tag_glob(struct tag_ctx tk)
+{
+	return tag_make(0, 0, true, tk.tgen[0]);
 }
 
 /* What a lookup of one page size computes once for every array of that
@@ -170,7 +178,7 @@ set_find(const struct tlb_array *a, struct tlb_set *s, struct tlb_key k,
 			assert(w < a->ways);
 			u64 t = tlb_set_tags(a, s)[w];
 			if (t == (k.vbits | tk.own) ||
-			    (a->nr_global && t == (k.vbits | tk.glob))) {
+			    (a->nr_global && t == (k.vbits | tag_glob(tk)))) {
 				struct tlb_entry *e = tlb_set_ents(a, s) + w;
 				/* Per-entry consistency: debug builds only
 				 * (the miss path runs it for every array). */
@@ -279,12 +287,14 @@ scrub_4k(struct cpu *c, u64 start, int k0, int k1)
  * that differ move (no drop-then-insert), and the host fast path is
  * scrubbed only for an L1 victim, only in the kinds k0..k1 its array
  * feeds (k0 < 0: L2).  obs: observers may want the drop and the fill
- * (false only where the caller has tested that none does).
+ * (false only where the caller has tested that none does); plain: a
+ * victim's fast-path slots are two probes (a 4 KiB array, no KASAN shadow
+ * links; a constant where the caller knows).
  */
 static inline __attribute__((always_inline)) struct tlb_entry *
 set_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 	   struct tlb_set *s, u32 set, const struct tlb_entry *ne, u64 tag,
-	   u32 gs, u64 fb, int k0, int k1, bool obs)
+	   u32 gs, u64 fb, int k0, int k1, bool obs, bool plain)
 {
 	/* Per-entry checks (debug builds: the miss path runs two inserts):
 	 * the array has ne's size, ne is valid, a context tag, and a page of
@@ -316,7 +326,14 @@ set_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 		 * (a constant where the fill inlines this). */
 		assert(!VMLAB_DEBUG_CHECKS || (k0 < 0) == a->l2);
 		if (k0 >= 0) {
-			if (likely(v->level == VMLAB_LVL_PTE && !c->shadow_off))
+			/* plain: a 4 KiB array on a CPU without shadow links
+			 * (the caller knows; array_check: e->level is the
+			 * array's). */
+			assert(!plain || (a->level == VMLAB_LVL_PTE &&
+					  v->level == VMLAB_LVL_PTE &&
+					  !c->shadow_off));
+			if (plain || likely(v->level == VMLAB_LVL_PTE &&
+					    !c->shadow_off))
 				scrub_4k(c, v->vpn << VMLAB_PAGE_SHIFT, k0, k1);
 			else
 				fast_scrub_kinds(c, v, k0, k1);
@@ -355,7 +372,7 @@ tlb_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 {
 	u32 set = (u32)(ne->vpn & a->set_mask);
 	return set_insert(m, c, a, tlb_set_at(a, set), set, ne, tag, gs, fb,
-			  k0, k1, true);
+			  k0, k1, true, false);
 }
 
 /*

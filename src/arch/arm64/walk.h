@@ -21,7 +21,7 @@
 struct arm64_walk_state {
 	u64 *entries;  /* host bytes of the table read next */
 	u64 xn_table;  /* PXNTable/UXNTable accumulated so far */
-	u16 asid;
+	const struct walk_env *env;
 };
 
 /* A page (level 3) or block (levels 1, 2) descriptor: rights, AF/DBM,
@@ -95,12 +95,12 @@ arm64_level(struct vmlab_machine *m, struct cpu *c, u64 va,
 	}
 	if (level == VMLAB_LVL_PTE || !(e & A64_TABLE_PAGE)) {
 		arm64_leaf(m, c, va, kind, user, r, level, slot, e, w->xn_table,
-			   w->asid);
+			   w->env->tag);
 		return false;
 	}
 	w->xn_table |= e & (A64_PXN_TABLE | A64_UXN_TABLE);
 	u64 table = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
-	w->entries = walk_next(m, c, va, level, w->asid, table);
+	w->entries = walk_next(m, c, va, level, w->env, table);
 	if (unlikely(!w->entries)) {
 		walk_rsvd(m, r, kind, user, level - 1, table, 0);
 		return false;
@@ -112,7 +112,8 @@ static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 			      enum vmlab_access kind, bool user,
 			      struct walk_res *r)
 {
-	struct arm64_walk_state w = {.asid = cpu_pcid(c)};
+	struct walk_env env = walk_env_of(m, c);
+	struct arm64_walk_state w = {.env = &env};
 	bool upper = va >> 63;
 	if (!upper && c->loaded_mm->is_init) {
 		/* TTBR0 of a kernel thread: reserved_pg_dir, all invalid. */
@@ -123,7 +124,7 @@ static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 	}
 	u64 root = upper ? m->init_mm.pgd_pfn : c->loaded_mm->pgd_pfn;
 	u64 table;
-	int level = walk_start(m, c, va, w.asid, root, &table, &w.entries);
+	int level = walk_start(m, c, va, &env, root, &table, &w.entries);
 	if (unlikely(!w.entries)) {
 		walk_rsvd(m, r, kind, user, level, table, 0);
 		return;
@@ -148,6 +149,78 @@ static inline void arm64_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		if (arm64_level(m, c, va, kind, user, r, VMLAB_LVL_PTE, &w))
 			assert(!"walk fell off the bottom");
 	}
+}
+
+/*
+ * The common walk as a pure probe (access.c, struct walk_probe): table
+ * descriptors down to a page descriptor with AF set that allows the
+ * access with no DBM update (a write needs it writable).  Anything else:
+ * false, and arm64_walk does it all.
+ */
+static inline __attribute__((always_inline)) bool
+arm64_probe(struct vmlab_machine *m, struct cpu *c, const struct walk_env *w,
+	    u64 va, enum vmlab_access kind, bool user, struct walk_probe *p)
+{
+	bool upper = va >> 63;
+	if (unlikely(!upper && c->loaded_mm->is_init))
+		return false;
+	u64 *t = probe_start(c, w, va,
+			     upper ? m->init_mm.pgd_pfn : c->loaded_mm->pgd_pfn,
+			     p);
+	if (unlikely(!t))
+		return false;
+	u64 xn = 0, e;
+	const u64 tbl = A64_VALID | A64_TABLE_PAGE;
+	switch (p->start) {
+	case VMLAB_LVL_PGD:
+		e = *walk_slot(t, va, VMLAB_LVL_PGD);
+		if (unlikely((e & tbl) != tbl))
+			return false;
+		xn |= e;
+		t = probe_host(w, (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT);
+		if (unlikely(!t))
+			return false;
+		e = *walk_slot(t, va, VMLAB_LVL_PUD);
+		if (unlikely((e & tbl) != tbl))
+			return false;
+		xn |= e;
+		p->pmd_pfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+		t = p->pmd_host = probe_host(w, p->pmd_pfn);
+		if (unlikely(!t))
+			return false;
+		__attribute__((fallthrough));
+	case VMLAB_LVL_PMD:
+		e = *walk_slot(t, va, VMLAB_LVL_PMD);
+		if (unlikely((e & tbl) != tbl))
+			return false;
+		xn |= e;
+		p->pte_pfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+		t = p->pte_host = probe_host(w, p->pte_pfn);
+		if (unlikely(!t))
+			return false;
+		__attribute__((fallthrough));
+	default:
+		break;
+	}
+	e = *walk_slot(t, va, VMLAB_LVL_PTE);
+	if (unlikely((e & (tbl | A64_AF)) != (tbl | A64_AF) ||
+		     (kind == VMLAB_WRITE && (e & A64_RDONLY))))
+		return false;
+	/* arm64_leaf's flags (PXNTable/UXNTable from the tables only). */
+	xn &= A64_PXN_TABLE | A64_UXN_TABLE;
+	bool el0 = e & A64_USER, rdonly = e & A64_RDONLY;
+	bool x = el0 ? !(e & A64_UXN) && !(xn & A64_UXN_TABLE)
+		     : !(e & A64_PXN) && !(xn & A64_PXN_TABLE);
+	u8 f = TLBF_VALID |
+	       (!rdonly || ((e & A64_DBM) && m->hw_afdbm) ? TLBF_W : 0) |
+	       (x ? TLBF_X : 0) | (el0 ? TLBF_U : 0) |
+	       ((e & A64_NG) ? 0 : TLBF_G) | (rdonly ? 0 : TLBF_D);
+	if (unlikely(perm_fault(f, kind, user)))
+		return false;
+	p->pfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
+	p->host = (u8 *)probe_host(w, p->pfn);
+	p->flags = f;
+	return p->host != NULL;
 }
 
 #endif

@@ -15,7 +15,7 @@
 struct x86_walk_state {
 	u64 *entries; /* host bytes of the table read next */
 	u64 eff;      /* rights so far: RW and US ANDed, NX ORed */
-	u16 pcid;
+	const struct walk_env *env;
 };
 
 /* A leaf at level (a 4 KiB page, or a 2 MiB / 1 GiB one): rights, A/D,
@@ -73,13 +73,14 @@ x86_level(struct vmlab_machine *m, struct cpu *c, u64 va,
 	w->eff &= e | X86_NX;
 	w->eff |= e & X86_NX;
 	if (level == VMLAB_LVL_PTE || (e & X86_PS)) {
-		x86_leaf(m, c, va, kind, user, r, level, slot, e, w->eff, w->pcid);
+		x86_leaf(m, c, va, kind, user, r, level, slot, e, w->eff,
+			 w->env->tag);
 		return false;
 	}
 	if (!(e & X86_A))
 		entry_set_ad(m, slot, e | X86_A, X86_A);
 	u64 table = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
-	w->entries = walk_next(m, c, va, level, w->pcid, table);
+	w->entries = walk_next(m, c, va, level, w->env, table);
 	if (unlikely(!w->entries)) {
 		walk_rsvd(m, r, kind, user, level - 1, table, 0);
 		return false;
@@ -91,9 +92,10 @@ static inline void x86_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 			    enum vmlab_access kind, bool user,
 			    struct walk_res *r)
 {
-	struct x86_walk_state w = {.pcid = cpu_pcid(c)};
+	struct walk_env env = walk_env_of(m, c);
+	struct x86_walk_state w = {.env = &env};
 	u64 table;
-	int level = walk_start(m, c, va, w.pcid, c->loaded_mm->pgd_pfn, &table,
+	int level = walk_start(m, c, va, &env, c->loaded_mm->pgd_pfn, &table,
 			       &w.entries);
 	/* Rights from cached upper levels are not re-derived: table entries
 	 * are always P|RW(|US) in this model, as Linux builds them. */
@@ -123,6 +125,79 @@ static inline void x86_walk(struct vmlab_machine *m, struct cpu *c, u64 va,
 		if (x86_level(m, c, va, kind, user, r, VMLAB_LVL_PTE, &w))
 			assert(!"walk fell off the bottom");
 	}
+}
+
+/*
+ * The common walk as a pure probe (access.c, struct walk_probe): tables
+ * present with A set and no PS, a present 4 KiB leaf with A (and D for a
+ * write) that allows the access.  Anything else: false, and x86_walk
+ * does it all.
+ */
+static inline __attribute__((always_inline)) bool
+x86_probe(struct cpu *c, const struct walk_env *w, u64 va,
+	  enum vmlab_access kind, bool user, struct walk_probe *p)
+{
+	u64 *t = probe_start(c, w, va, c->loaded_mm->pgd_pfn, p);
+	if (unlikely(!t))
+		return false;
+	/* Rights as x86_walk: RW and US ANDed, NX ORed over the levels. */
+	u64 and_ = p->start == VMLAB_LVL_PGD ? X86_RW | X86_US
+					     : X86_RW | (user ? X86_US : 0);
+	u64 or_ = 0, e;
+	switch (p->start) {
+	case VMLAB_LVL_PGD:
+		e = *walk_slot(t, va, VMLAB_LVL_PGD);
+		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
+			return false;
+		and_ &= e;
+		or_ |= e;
+		t = probe_host(w, (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT);
+		if (unlikely(!t))
+			return false;
+		e = *walk_slot(t, va, VMLAB_LVL_PUD);
+		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
+			return false;
+		and_ &= e;
+		or_ |= e;
+		p->pmd_pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
+		t = p->pmd_host = probe_host(w, p->pmd_pfn);
+		if (unlikely(!t))
+			return false;
+		__attribute__((fallthrough));
+	case VMLAB_LVL_PMD:
+		e = *walk_slot(t, va, VMLAB_LVL_PMD);
+		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
+			return false;
+		and_ &= e;
+		or_ |= e;
+		p->pte_pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
+		t = p->pte_host = probe_host(w, p->pte_pfn);
+		if (unlikely(!t))
+			return false;
+		__attribute__((fallthrough));
+	default:
+		break;
+	}
+	e = *walk_slot(t, va, VMLAB_LVL_PTE);
+	u64 need = X86_P | X86_A | (kind == VMLAB_WRITE ? X86_D : 0);
+	if (unlikely((e & need) != need))
+		return false;
+	and_ &= e;
+	or_ |= e;
+	/* x86_leaf's flags, bit by bit: RW is TLBF_W's bit, US one below
+	 * TLBF_U, G four above TLBF_G, D one above TLBF_D. */
+	static_assert(X86_RW == TLBF_W && X86_US << 1 == TLBF_U &&
+			      X86_G >> 4 == TLBF_G && X86_D >> 1 == TLBF_D,
+		      "x86 bits vs TLBF_*");
+	u8 f = (u8)(TLBF_VALID | (and_ & X86_RW) | (and_ & X86_US) << 1 |
+		    ((or_ & X86_NX) ? 0 : TLBF_X) | (e & X86_G) >> 4 |
+		    (e & X86_D) >> 1);
+	if (unlikely(perm_fault(f, kind, user)))
+		return false;
+	p->pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
+	p->host = (u8 *)probe_host(w, p->pfn);
+	p->flags = f;
+	return p->host != NULL;
 }
 
 #endif

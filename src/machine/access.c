@@ -293,6 +293,20 @@ static inline u64 *probe_host(const struct walk_env *w, u64 pfn)
 	return env_host(w, pfn);
 }
 
+/* One table level of the probe: va's entry at level in table t, and the
+ * table below it when the entry's bits under mask are want (its frame
+ * in *pfn); NULL: give up. */
+static inline __attribute__((always_inline)) u64 *
+probe_down(const struct walk_env *w, const u64 *t, u64 va, int level,
+	   u64 mask, u64 want, u64 oa_mask, u64 *e, u64 *pfn)
+{
+	*e = *walk_slot((u64 *)(uintptr_t)t, va, level);
+	if (unlikely((*e & mask) != want))
+		return NULL;
+	*pfn = (*e & oa_mask) >> VMLAB_PAGE_SHIFT;
+	return probe_host(w, *pfn);
+}
+
 /* The probe's start: the PWC's PTE or PMD table (its level in p->start)
  * or the root's table; NULL: give up. */
 static inline u64 *probe_start(struct cpu *c, const struct walk_env *w,
@@ -631,7 +645,9 @@ miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 		     .flags & VMLAB_PG_TABLE))
 		return NULL;
 	/* Commit. */
-	c->cnt[kind == VMLAB_FETCH ? VMLAB_C_itlb_miss : VMLAB_C_dtlb_miss]++;
+	static_assert(VMLAB_C_itlb_miss + 1 == VMLAB_C_dtlb_miss,
+		      "the L1 miss counters are adjacent");
+	c->cnt[VMLAB_C_dtlb_miss - (kind == VMLAB_FETCH)]++;
 	c->cnt[VMLAB_C_tlb_miss]++;
 	c->cnt[VMLAB_C_walk]++;
 	c->cnt[VMLAB_C_walk_level] += (u64)p.start + 1;
@@ -849,49 +865,67 @@ static inline u64 acc_key(int cpu, enum vmlab_access kind, u32 flags)
 	return (u64)(u32)cpu | (u64)kind << 16 | (u64)flags << 32;
 }
 
-/* An access the fast path missed, CPU id and kind already checked. */
+/* An access of bytes inside one page the fast path missed, p set, CPU
+ * id and kind already checked. */
 static __attribute__((noinline)) int
-access_miss(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
-	    struct vmlab_fault *f)
+access_miss_page(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
+		 struct vmlab_fault *f)
 {
 	int cpu = (int)(key & 0xffff);
 	enum vmlab_access kind = (enum vmlab_access)((key >> 16) & 0xffff);
 	u32 flags = (u32)(key >> 32);
 	assert(cpu < m->nr_cpus && kind < VMLAB_NR_ACCESS);
+	/* The callers have just tested it (14 instructions of a walk). */
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1))));
 	struct cpu *c = &m->cpu[cpu];
 	/* Access observers on: a hit carries the watched tag, which vouches
 	 * for va as a plain hit's does (no further checks), and the
-	 * observers see the access before it is made. */
-	/* Bytes inside one page: its last byte is canonical when va is. */
-	bool one_page = p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1));
-	if (one_page && unlikely(m->fast_watch) &&
+	 * observers see the access before it is made.  Bytes inside one
+	 * page: its last byte is canonical when va is. */
+	if (unlikely(m->fast_watch) &&
 	    c->fast[kind][(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1)].tag ==
 		    (fast_tag(va, flags & VMLAB_ACC_USER) | FAST_TAG_WATCH)) {
 		assert(m->fast_watch == FAST_TAG_WATCH);
 		/* translate() matches the watched tag again (an observer may
 		 * have changed the mapping meanwhile). */
-	} else if (one_page ? !canonical(m, va) || va + len < va
-			    : len == 0 || len > MAX_ACCESS_LEN ||
-				      !canonical(m, va) || va + len < va ||
-				      !canonical(m, va + len - 1) ||
-				      (kind == VMLAB_WRITE && !p)) {
+	} else if (!canonical(m, va) || va + len < va) {
 		return -VMLAB_EINVAL;
 	}
 	if (obs_on(m, OBS_ACCESS))
 		OBS_CALL(m, access, cpu, kind, va, len, flags);
-	if (likely(one_page && !m->fast_watch)) {
-		/* The fast path has just missed this very tag (nothing ran
-		 * since): straight to the TLB. */
-		u8 *host = translate_slow(m, c, kind, va, flags & VMLAB_ACC_USER, f);
-		if (!host)
-			return -VMLAB_EFAULT;
-		if (kind == VMLAB_WRITE)
-			copy_small(host, p, len);
-		else
-			copy_small(p, host, len);
-		return 0;
-	}
-	return access_pages(m, c, kind, va, p, len, flags, f);
+	if (unlikely(m->fast_watch))
+		return access_pages(m, c, kind, va, p, len, flags, f);
+	/* The fast path has just missed this very tag (nothing ran since):
+	 * straight to the TLB. */
+	u8 *host = translate_slow(m, c, kind, va, flags & VMLAB_ACC_USER, f);
+	if (!host)
+		return -VMLAB_EFAULT;
+	if (kind == VMLAB_WRITE)
+		copy_small(host, p, len);
+	else
+		copy_small(p, host, len);
+	return 0;
+}
+
+/* An access the fast path missed, CPU id and kind already checked. */
+static __attribute__((noinline)) int
+access_miss(struct vmlab_machine *m, u64 key, u64 va, u8 *p, size_t len,
+	    struct vmlab_fault *f)
+{
+	if (p && len - 1 < VMLAB_PAGE_SIZE - (va & (VMLAB_PAGE_SIZE - 1)))
+		return access_miss_page(m, key, va, p, len, f);
+	int cpu = (int)(key & 0xffff);
+	enum vmlab_access kind = (enum vmlab_access)((key >> 16) & 0xffff);
+	u32 flags = (u32)(key >> 32);
+	assert(cpu < m->nr_cpus && kind < VMLAB_NR_ACCESS);
+	if (len == 0 || len > MAX_ACCESS_LEN || !canonical(m, va) ||
+	    va + len < va || !canonical(m, va + len - 1) ||
+	    (kind == VMLAB_WRITE && !p))
+		return -VMLAB_EINVAL;
+	if (obs_on(m, OBS_ACCESS))
+		OBS_CALL(m, access, cpu, kind, va, len, flags);
+	return access_pages(m, &m->cpu[cpu], kind, va, p, len, flags, f);
 }
 
 /*
@@ -920,6 +954,8 @@ static inline int access_fast(struct vmlab_machine *m, int cpu,
 				copy_small(p, host, len);
 			return 0;
 		}
+		return access_miss_page(m, acc_key(cpu, kind, flags), va, p,
+					len, f);
 	}
 	return access_miss(m, acc_key(cpu, kind, flags), va, p, len, f);
 }

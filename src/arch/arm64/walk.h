@@ -169,35 +169,27 @@ arm64_probe(struct vmlab_machine *m, struct cpu *c, const struct walk_env *w,
 			     p);
 	if (unlikely(!t))
 		return false;
-	u64 xn = 0, e;
+	u64 xn = 0, e, pfn;
 	const u64 tbl = A64_VALID | A64_TABLE_PAGE;
 	switch (p->start) {
 	case VMLAB_LVL_PGD:
-		e = *walk_slot(t, va, VMLAB_LVL_PGD);
-		if (unlikely((e & tbl) != tbl))
-			return false;
-		xn |= e;
-		t = probe_host(w, (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT);
+		t = probe_down(w, t, va, VMLAB_LVL_PGD, tbl, tbl, A64_OA_MASK,
+			       &e, &pfn);
 		if (unlikely(!t))
 			return false;
-		e = *walk_slot(t, va, VMLAB_LVL_PUD);
-		if (unlikely((e & tbl) != tbl))
-			return false;
 		xn |= e;
-		p->pmd_pfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
-		t = p->pmd_host = probe_host(w, p->pmd_pfn);
+		t = p->pmd_host = probe_down(w, t, va, VMLAB_LVL_PUD, tbl, tbl,
+					     A64_OA_MASK, &e, &p->pmd_pfn);
 		if (unlikely(!t))
 			return false;
+		xn |= e;
 		__attribute__((fallthrough));
 	case VMLAB_LVL_PMD:
-		e = *walk_slot(t, va, VMLAB_LVL_PMD);
-		if (unlikely((e & tbl) != tbl))
-			return false;
-		xn |= e;
-		p->pte_pfn = (e & A64_OA_MASK) >> VMLAB_PAGE_SHIFT;
-		t = p->pte_host = probe_host(w, p->pte_pfn);
+		t = p->pte_host = probe_down(w, t, va, VMLAB_LVL_PMD, tbl, tbl,
+					     A64_OA_MASK, &e, &p->pte_pfn);
 		if (unlikely(!t))
 			return false;
+		xn |= e;
 		__attribute__((fallthrough));
 	default:
 		break;

@@ -143,37 +143,32 @@ x86_probe(struct cpu *c, const struct walk_env *w, u64 va,
 	/* Rights as x86_walk: RW and US ANDed, NX ORed over the levels. */
 	u64 and_ = p->start == VMLAB_LVL_PGD ? X86_RW | X86_US
 					     : X86_RW | (user ? X86_US : 0);
-	u64 or_ = 0, e;
+	u64 or_ = 0, e, pfn;
+	/* Present tables with A set, no PS (a PML4 PS is reserved, a PDPT
+	 * or PD one a large page). */
+	const u64 mask = X86_P | X86_PS | X86_A, want = X86_P | X86_A;
 	switch (p->start) {
 	case VMLAB_LVL_PGD:
-		e = *walk_slot(t, va, VMLAB_LVL_PGD);
-		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
+		t = probe_down(w, t, va, VMLAB_LVL_PGD, mask, want,
+			       X86_PFN_MASK, &e, &pfn);
+		if (unlikely(!t))
 			return false;
 		and_ &= e;
 		or_ |= e;
-		t = probe_host(w, (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT);
+		t = p->pmd_host = probe_down(w, t, va, VMLAB_LVL_PUD, mask, want,
+					     X86_PFN_MASK, &e, &p->pmd_pfn);
 		if (unlikely(!t))
-			return false;
-		e = *walk_slot(t, va, VMLAB_LVL_PUD);
-		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
 			return false;
 		and_ &= e;
 		or_ |= e;
-		p->pmd_pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
-		t = p->pmd_host = probe_host(w, p->pmd_pfn);
-		if (unlikely(!t))
-			return false;
 		__attribute__((fallthrough));
 	case VMLAB_LVL_PMD:
-		e = *walk_slot(t, va, VMLAB_LVL_PMD);
-		if (unlikely((e & (X86_P | X86_PS | X86_A)) != (X86_P | X86_A)))
+		t = p->pte_host = probe_down(w, t, va, VMLAB_LVL_PMD, mask, want,
+					     X86_PFN_MASK, &e, &p->pte_pfn);
+		if (unlikely(!t))
 			return false;
 		and_ &= e;
 		or_ |= e;
-		p->pte_pfn = (e & X86_PFN_MASK) >> VMLAB_PAGE_SHIFT;
-		t = p->pte_host = probe_host(w, p->pte_pfn);
-		if (unlikely(!t))
-			return false;
 		__attribute__((fallthrough));
 	default:
 		break;

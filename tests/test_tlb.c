@@ -608,6 +608,158 @@ static void test_generation_flush_equals_eager(void **state)
 	free(r);
 }
 
+/* ---- the common miss's one-go path gives the general path's machine ---- */
+
+static void count_pwc_use(void *ctx, struct vmlab_machine *m, int cpu, u64 va,
+			  int level, u64 table_pfn)
+{
+	(void)m;
+	(void)cpu;
+	(void)va;
+	(void)level;
+	(void)table_pfn;
+	++*(u64 *)ctx;
+}
+
+struct probe_run {
+	u64 hash, uses;
+	u64 cnt[VMLAB_NR_COUNTERS];
+	u32 occ[2];
+	int probe[2][96];
+	u64 pfn[2][96];
+};
+
+#define PR_UVA 0x40000000ULL /* 1 GiB: regions below are apart in it */
+
+/* The pages of the workload: 32 in one PTE table (PWC PTE-table hits),
+ * 32 one per 2 MiB in one PMD table (PMD-table hits), 32 one per 1 GiB
+ * (full walks), half of them written once before (host bytes), half
+ * never (the general path's frame_content). */
+static u64 pr_va(int i)
+{
+	return i < 32 ? PR_UVA + (u64)i * VMLAB_PAGE_SIZE
+	       : i < 64 ? PR_UVA + (u64)(i - 32 + 1) * VMLAB_PMD_SIZE
+			: PR_UVA + (u64)(i - 64 + 1) * VMLAB_PUD_SIZE;
+}
+
+/*
+ * A seeded mix on two CPUs of reads, writes (clean pages get D on the
+ * general path), fetches (NX pages fault), user and kernel accesses, a 2
+ * MiB kernel mapping (large-page arrays in use), switches and flushes:
+ * with and without an observer of PWC uses, which sends every miss down
+ * the general path.  The machines must come out the same.
+ */
+static void probe_workload(bool general, struct probe_run *r)
+{
+	struct vmlab_machine *m = t_machine(2, 256 * VMLAB_MiB, false);
+	static const struct vmlab_observer obs = {.name = "pwc",
+						  .pwc_use = count_pwc_use};
+	if (general)
+		assert_int_equal(vmlab_observer_register(m, &obs, &r->uses), 0);
+	struct vmlab_mm *mm[2];
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(vmlab_mm_create(m, &mm[k]), 0);
+		for (int i = 0; i < 96; i++) {
+			u64 pfn = t_page(m);
+			assert_int_equal(vmlab_map_range(m, mm[k], pr_va(i),
+							 pfn << VMLAB_PAGE_SHIFT,
+							 VMLAB_PAGE_SIZE,
+							 VMLAB_PAGE_USER_RW, 0),
+					 0);
+			if (i % 2)
+				vmlab_phys_fill(m, pfn << VMLAB_PAGE_SHIFT,
+						(int)i, 64);
+		}
+	}
+	for (u64 p = 0; p < 64; p++)
+		t_map(m, KVA + p * VMLAB_PAGE_SIZE,
+		      p % 3 ? VMLAB_PAGE_KERNEL : VMLAB_PAGE_KERNEL_ROX);
+	u64 big = KVA + VMLAB_GiB;
+	assert_int_equal(vmlab_map_range(m, vmlab_init_mm(m), big,
+					 32 * VMLAB_MiB, VMLAB_PMD_SIZE,
+					 VMLAB_PAGE_KERNEL, VMLAB_MAP_HUGE_PMD),
+			 0);
+	vmlab_switch_mm(m, 0, mm[0]);
+	vmlab_switch_mm(m, 1, mm[1]);
+	u64 x = 777;
+	for (int i = 0; i < 30000; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		int cpu = (int)(x >> 63);
+		u64 r8 = (x >> 40) & 0xff, pg = (x >> 20) % 96, v = 0;
+		u64 uva = pr_va((int)pg) + ((x >> 8) & 0xff8);
+		u64 kva = KVA + (pg % 64) * VMLAB_PAGE_SIZE;
+		if (r8 < 3)
+			vmlab_switch_mm(m, cpu, mm[(x >> 10) & 1]);
+		else if (r8 < 5)
+			vmlab_flush_tlb_local(m, cpu);
+		else if (r8 < 6)
+			vmlab_flush_tlb_global(m, cpu);
+		else if (r8 < 8)
+			vmlab_flush_tlb_one(m, cpu, uva);
+		else if (r8 < 40)
+			vmlab_read(m, cpu, kva, &v, 8, NULL);
+		else if (r8 < 50)
+			vmlab_write(m, cpu, kva, &x, 8, NULL);
+		else if (r8 < 60)
+			vmlab_fetch(m, cpu, kva, &v, 4, NULL);
+		else if (r8 < 70)
+			vmlab_read(m, cpu, big + (pg << 16), &v, 8, NULL);
+		else if (r8 < 80)
+			vmlab_access(m, cpu, VMLAB_WRITE, uva, &x, 8,
+				     VMLAB_ACC_USER, NULL);
+		else if (r8 < 85)
+			vmlab_access(m, cpu, VMLAB_FETCH, uva, &v, 4,
+				     VMLAB_ACC_USER, NULL);
+		else
+			vmlab_access(m, cpu, VMLAB_READ, uva, &v, 8,
+				     VMLAB_ACC_USER, NULL);
+	}
+	for (int c = 0; c < 2; c++) {
+		r->occ[c] = vmlab_tlb_occupancy(m, c);
+		for (int p = 0; p < 96; p++)
+			r->probe[c][p] = vmlab_tlb_probe(
+				m, c, p < 64 ? pr_va(p) : KVA + (u64)(p - 64) * 4096,
+				&r->pfn[c][p], NULL);
+	}
+	r->hash = vmlab_trace_hash(m);
+	for (int c = 0; c < VMLAB_NR_COUNTERS; c++)
+		r->cnt[c] = vmlab_counter(m, -1, (enum vmlab_counter)c);
+	for (int k = 0; k < 2; k++)
+		vmlab_mm_destroy(m, mm[k]);
+	vmlab_machine_destroy(m);
+}
+
+static void test_miss_probe_equals_general(void **state)
+{
+	(void)state;
+	struct probe_run *r = calloc(2, sizeof(*r));
+	assert_non_null(r);
+	probe_workload(false, &r[0]);
+	probe_workload(true, &r[1]);
+	assert_int_equal(r[0].hash, r[1].hash);
+	for (int c = 0; c < VMLAB_NR_COUNTERS; c++) {
+		if (r[0].cnt[c] != r[1].cnt[c])
+			print_error("counter %s: %llu vs %llu\n",
+				    vmlab_counter_name((enum vmlab_counter)c),
+				    (unsigned long long)r[0].cnt[c],
+				    (unsigned long long)r[1].cnt[c]);
+		assert_int_equal(r[0].cnt[c], r[1].cnt[c]);
+	}
+	assert_memory_equal(r[0].occ, r[1].occ, sizeof(r[0].occ));
+	assert_memory_equal(r[0].probe, r[1].probe, sizeof(r[0].probe));
+	assert_memory_equal(r[0].pfn, r[1].pfn, sizeof(r[0].pfn));
+	/* The workload hit the PWC at both levels, walked in full, wrote
+	 * clean pages, faulted, and kept entries cached. */
+	assert_true(r[1].uses == r[0].cnt[VMLAB_C_pwc_hit] &&
+		    r[1].uses > 1000);
+	assert_true(r[0].cnt[VMLAB_C_walk_level] >
+		    2 * r[0].cnt[VMLAB_C_walk]);
+	assert_true(r[0].cnt[VMLAB_C_ad_update] > 0 &&
+		    r[0].cnt[VMLAB_C_page_fault] > 0);
+	assert_true(r[0].occ[0] + r[0].occ[1] > 0);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_fault_handler_retry),
 		cmocka_unit_test(test_inline_accessors),
 		cmocka_unit_test(test_generation_flush_equals_eager),
+		cmocka_unit_test(test_miss_probe_equals_general),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -693,7 +693,12 @@ static inline void fast_store(struct cpu *c, enum vmlab_access kind, u64 va,
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (FAST_SIZE - 1);
 	u32 bit = (u32)kind * FAST_SIZE + idx;
 	c->fast[kind][idx] = (struct fast_entry){tag, host};
-	c->fast_shadow[kind][idx].bias = fast_shadow_bias(fast_no_shadow, va);
+	/* Only a watched hit reads the shadow link (tlb.h vmlab__fast_hit),
+	 * and a change of the watch state flushes the fast path: an
+	 * unwatched entry's link is never read. */
+	if (tag & FAST_TAG_WATCH)
+		c->fast_shadow[kind][idx].bias =
+			fast_shadow_bias(fast_no_shadow, va);
 	c->fast_used[bit / 64] |= 1ULL << (bit % 64);
 }
 typedef void (*tlb_visit_fn)(struct vmlab_machine *m, struct cpu *c,

@@ -16,6 +16,7 @@
 #include "services/directmap_internal.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 #include "vmlab/directmap.h"
 
 /*
@@ -29,7 +30,7 @@ struct vm_detached {
 	u64 inline_pfn;
 };
 
-static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
+static vm_always_inline void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 {
 	assert(a->has_vm && a->va.state == VMLAB_VA_DETACHED);
 	assert(a->vm.nr_pages == 0 || a->pages == a->vm.pages);
@@ -40,7 +41,7 @@ static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 	a->pages = NULL; /* the caller owns the array now */
 }
 
-static void put_detached(struct vmlab_machine *m, struct vm_detached *d)
+static vm_always_inline void put_detached(struct vmlab_machine *m, struct vm_detached *d)
 {
 	assert(d);
 	if (d->pages && d->pages != &d->inline_pfn)
@@ -53,7 +54,7 @@ static void put_detached(struct vmlab_machine *m, struct vm_detached *d)
  * area finds it.  Unlike the kernel, a vm_map_ram() range is left alone
  * (the kernel unlinks and leaks it) so a misuse changes nothing.
  */
-static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
+static vm_always_inline bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
 			   struct vm_detached *d)
 {
 	struct vmalloc_area *a;
@@ -122,7 +123,7 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 }
 
 /* vm_area_free_pages(): blocks are freed in the order they came in. */
-static void free_detached_pages(struct vmalloc_state *st, int cpu,
+static vm_always_inline void free_detached_pages(struct vmalloc_state *st, int cpu,
 				const struct vm_detached *d)
 {
 	bool put = d->vm.flags & VMLAB_VM_MAP_PUT_PAGES;
@@ -145,7 +146,7 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
  * that takes the direct-map alias along, or the review's one call with
  * both masks.  Mainline has no such block.
  */
-static void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
+static vm_always_inline void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
 {
 	struct vmlab_machine *m = st->m;
 	enum vmlab_reset_perms rp = m->cfg.reset_perms;
@@ -169,7 +170,8 @@ static void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
 }
 
 /* vfree() in process context. */
-void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
+static vm_always_inline void vfree_process_inl(struct vmalloc_state *st,
+					       int cpu, u64 addr)
 {
 	struct vm_detached d;
 
@@ -192,6 +194,11 @@ void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 	put_detached(st->m, &d);
 	assert(st->nr_busy_areas == busy - 1);
 	vmalloc_check(st);
+}
+
+void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
+{
+	vfree_process_inl(st, cpu, addr);
 }
 
 /* --------------------------------------------------- atomic context */
@@ -325,7 +332,7 @@ void vmlab_vfree(struct vmlab_machine *m, int cpu, u64 addr)
 		vfree_atomic(st, cpu, addr);
 		return;
 	}
-	vfree_process(st, cpu, addr);
+	vfree_process_inl(st, cpu, addr);
 }
 
 void vmlab_vfree_atomic(struct vmlab_machine *m, int cpu, u64 addr)

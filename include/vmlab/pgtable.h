@@ -277,6 +277,7 @@ int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
  */
 struct vmlab_pte_run {
 	u64 seq;    /* the structure's version at the map (opaque) */
+	u64 ctx_id; /* the mm's */
 	u64 region; /* va >> PMD shift */
 	u64 table;  /* pfn of the PTE table */
 	u64 *host;  /* its entries; NULL: no run to remember */
@@ -287,7 +288,10 @@ struct vmlab_pte_run {
  * vmap_pages_range_noflush() does for 4 KiB pages): vmlab_map_range() of
  * each physically contiguous run, in order, with the same errors; a
  * range inside one 2 MiB region whose PTE table is already known is
- * stored straight into it.  run (may be NULL): where the leaves went.
+ * stored straight into it.  run (may be NULL): on entry a run the caller
+ * kept (zeroed: none), whose table is used if it is still valid and va
+ * lies in its region (consecutive vmallocs land in one table); on return
+ * where these leaves went.
  */
 int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,

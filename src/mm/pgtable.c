@@ -260,36 +260,75 @@ static void pte_run_note(struct vmlab_machine *m, const struct vmlab_mm *mm,
 	if (one_region(va, size))
 		host = ptc_get(m, mm, va, &table);
 	*run = (struct vmlab_pte_run){.seq = m->pt_seq,
+				      .ctx_id = mm->ctx_id,
 				      .region = va >> VMLAB_PMD_SHIFT,
 				      .table = host ? table : 0,
 				      .host = host};
+}
+
+/* Is run still the PTE table of va's region in mm? */
+static inline bool pte_run_valid(const struct vmlab_machine *m,
+				 const struct vmlab_mm *mm,
+				 const struct vmlab_pte_run *run, u64 va)
+{
+	return run && run->host && run->seq == m->pt_seq &&
+	       run->region == va >> VMLAB_PMD_SHIFT && run->ctx_id == mm->ctx_id;
+}
+
+/* Debug builds: a valid run is the table a walk of va reaches. */
+static void pte_run_debug_check(struct vmlab_machine *m, struct vmlab_mm *mm,
+				const struct vmlab_pte_run *run, u64 va)
+{
+	if (VMLAB_DEBUG_CHECKS) {
+		vmlab_ptep_t p;
+		int err = vmlab_lookup_entry(m, mm, va, VMLAB_LVL_PTE, &p);
+		assert(!err && p >> VMLAB_PAGE_SHIFT == run->table);
+		assert(frame_content(m, run->table, false) == (u8 *)run->host);
+		(void)err;
+	}
+	(void)m;
+	(void)mm;
+	(void)run;
+	(void)va;
 }
 
 int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
 		    struct vmlab_pte_run *run)
 {
-	u64 size = nr << VMLAB_PAGE_SHIFT, table, *host;
+	u64 size = nr << VMLAB_PAGE_SHIFT, table = 0, *host = NULL;
 
-	if (run)
-		run->host = NULL;
-	if (!mm || !pfns || !nr || nr > (~0ULL >> VMLAB_PAGE_SHIFT))
+	if (!mm || !pfns || !nr || nr > (~0ULL >> VMLAB_PAGE_SHIFT)) {
+		if (run)
+			run->host = NULL;
 		return -VMLAB_EINVAL;
-	/* Every frame exists and the range is one cached region: the checks
+	}
+	/* Every frame exists and the range lies in one region whose table
+	 * is known (the caller's run, or the cache): the checks
 	 * vmlab_map_range() makes of each run hold for all of them. */
-	bool frames_ok = true;
+	bool ok = (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
+		  cached_range_ok(va, size);
 	for (u64 i = 0; i < nr; i++)
-		frames_ok &= pfns[i] < m->phys.nr_frames;
-	if (frames_ok && (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
-	    cached_range_ok(va, size) && (host = ptc_get(m, mm, va, &table))) {
+		ok &= pfns[i] < m->phys.nr_frames;
+	if (ok && pte_run_valid(m, mm, run, va)) {
+		host = run->host;
+		table = run->table;
+		pte_run_debug_check(m, mm, run, va);
+	} else if (ok) {
+		host = ptc_get(m, mm, va, &table);
+	}
+	if (host) {
 		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, mm, va, size));
 		int err = map_pages_cached(m, mm, va, pfns, nr, prot, table,
 					   host);
-		if (!err && run)
-			*run = (struct vmlab_pte_run){
-			    m->pt_seq, va >> VMLAB_PMD_SHIFT, table, host};
+		if (run)
+			*run = (struct vmlab_pte_run){m->pt_seq, mm->ctx_id,
+						      va >> VMLAB_PMD_SHIFT,
+						      table, err ? NULL : host};
 		return err;
 	}
+	if (run)
+		run->host = NULL;
 	for (u64 i = 0; i < nr;) {
 		u64 j = i + 1;
 
@@ -630,13 +669,13 @@ s64 vmlab_unmap_range(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
 /* Is run still where [va, va + size) has its leaves, all none or
  * present?  (The range is then inside one region, page-aligned.) */
 static bool pte_run_clearable(const struct vmlab_machine *m,
+			      const struct vmlab_mm *mm,
 			      const struct vmlab_pte_run *run, u64 va,
 			      u64 size)
 {
 	const u64 page = m->arch->pte_page_mask;
 
-	if (!run || !run->host || run->seq != m->pt_seq ||
-	    va >> VMLAB_PMD_SHIFT != run->region || !size ||
+	if (!pte_run_valid(m, mm, run, va) || !size ||
 	    ((va | size) & ~VMLAB_PAGE_MASK) || !one_region(va, size))
 		return false;
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
@@ -652,15 +691,9 @@ s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,
 			      struct vmlab_mmu_gather *tlb, u64 va, u64 size,
 			      const struct vmlab_pte_run *run)
 {
-	if (!tlb || !tlb->mm || !pte_run_clearable(m, run, va, size))
+	if (!tlb || !tlb->mm || !pte_run_clearable(m, tlb->mm, run, va, size))
 		return vmlab_unmap_range(m, tlb, va, size, false);
-	/* Debug builds: the run is the table a walk reaches. */
-	if (VMLAB_DEBUG_CHECKS) {
-		vmlab_ptep_t p;
-		int err = vmlab_lookup_entry(m, tlb->mm, va, VMLAB_LVL_PTE, &p);
-		assert(!err && p >> VMLAB_PAGE_SHIFT == run->table);
-		(void)err;
-	}
+	pte_run_debug_check(m, tlb->mm, run, va);
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
 	vmlab_ptep_t ptep = (run->table << VMLAB_PAGE_SHIFT) + idx * 8;
 	s64 done = 0;

@@ -36,25 +36,40 @@ bool cpu_bad(struct vmlab_machine *m, int cpu, const char *fn)
 
 /* ------------------------------------------------------- descriptors */
 
-/* kmem_cache_alloc(vmap_area_cachep): recycled descriptors first. */
-static vm_always_inline struct vmalloc_area *area_get(struct vmalloc_state *st)
+/*
+ * kmem_cache_alloc(vmap_area_cachep): recycled descriptors first.  For
+ * a vm area (vm_init: get_vm_area_node() sets the vm_struct, the tree
+ * the node's links, alloc_vmap_area() va.vm and va_flags) only the
+ * fields nobody sets before reading them are cleared; any other caller
+ * gets the whole descriptor zeroed.
+ */
+static vm_always_inline struct vmalloc_area *area_get(struct vmalloc_state *st,
+						      bool vm_init)
 {
 	struct vmalloc_area *a = st->cache;
 
-	if (a) {
-		assert(st->nr_cache > 0);
-		st->cache = a->lazy_next;
-		st->nr_cache--;
+	if (!a) {
+		assert(st->nr_cache == 0);
+		return host_calloc(st->m, 1, sizeof(*a));
+	}
+	assert(st->nr_cache > 0 && a->va.state == VMLAB_VA_DETACHED);
+	st->cache = a->lazy_next;
+	st->nr_cache--;
+	if (!vm_init) {
 		memset(a, 0, sizeof(*a));
 		return a;
 	}
-	assert(st->nr_cache == 0);
-	return host_calloc(st->m, 1, sizeof(*a));
+	a->va.flags = 0;
+	a->pages = NULL;
+	a->run.host = NULL;
+	a->vb = NULL;
+	a->lazy_declared = false;
+	return a;
 }
 
 struct vmalloc_area *area_new(struct vmalloc_state *st)
 {
-	return area_get(st);
+	return area_get(st, false);
 }
 
 void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
@@ -146,8 +161,10 @@ alloc_vmap_area_inl(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		vmlab_vmap_free_area(st->tree, &a->va);
 		return -VMLAB_ENOMEM;
 	}
-	assert(!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart);
-	assert(a->va.va_end - a->va.va_start == size);
+	/* What the tree just handed out (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart &&
+		a->va.va_end - a->va.va_start == size));
 	return 0;
 }
 
@@ -200,13 +217,17 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 }
 
 /* 4 KiB leaves (vmap_pages_pte_range()), in runs of contiguous frames. */
-static int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
+static vm_always_inline int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
 			   vmlab_pgprot_t prot, const u64 *pfns,
 			   struct vmlab_pte_run *run)
 {
 	assert(nr > 0 && !(addr & ~VMLAB_PAGE_MASK));
-	return vmlab_map_pages(st->m, &st->m->init_mm, addr, pfns, nr, prot,
-			       run);
+	/* The last map's table first: consecutive areas share one. */
+	int err = vmlab_map_pages(st->m, &st->m->init_mm, addr, pfns, nr, prot,
+				  &st->map_run);
+	if (run)
+		*run = st->map_run;
+	return err;
 }
 
 static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
@@ -305,7 +326,7 @@ get_vm_area_node(struct vmalloc_state *st, int cpu, u64 size, u64 align,
 			return NULL;
 		size += VMLAB_PAGE_SIZE;
 	}
-	a = area_get(st);
+	a = area_get(st, true);
 	if (!a)
 		return NULL;
 	if (alloc_vmap_area_inl(st, cpu, a, size, align, start, end, 0,
@@ -427,7 +448,8 @@ static vm_always_inline bool vmalloc_area_node(struct vmalloc_state *st, int cpu
 			   (unsigned long long)size);
 		goto fail;
 	}
-	assert(a->vm.nr_pages == nr_small && a->vm.pages == a->pages);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (a->vm.nr_pages == nr_small && a->vm.pages == a->pages));
 	return true;
 fail:
 	vfree_process(st, cpu, a->vm.addr);
@@ -486,7 +508,8 @@ vmalloc_node_range_inl(struct vmalloc_state *st, int cpu, u64 size, u64 align,
 			if (unlikely(vm_kasan_on(m)))
 				kasan_unpoison_vmalloc(m, cpu, a->vm.addr,
 						       size, caller);
-			assert(a->vm.addr >= start && a->vm.addr < end);
+			assert(!VMLAB_DEBUG_CHECKS ||
+			       (a->vm.addr >= start && a->vm.addr < end));
 			vmalloc_check(st);
 			return a->vm.addr;
 		}

@@ -33,7 +33,8 @@ struct vm_detached {
 static vm_always_inline void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
 {
 	assert(a->has_vm && a->va.state == VMLAB_VA_DETACHED);
-	assert(a->vm.nr_pages == 0 || a->pages == a->vm.pages);
+	assert(!VMLAB_DEBUG_CHECKS || a->vm.nr_pages == 0 ||
+	       a->pages == a->vm.pages);
 	d->vm = a->vm;
 	d->inline_pfn = a->inline_pfn;
 	d->pages = a->pages == &a->inline_pfn ? &d->inline_pfn : a->pages;
@@ -74,7 +75,8 @@ static vm_always_inline bool remove_vm_area(struct vmalloc_state *st, int cpu, u
 		kasan_poison_vmalloc(st->m, cpu, d->vm.addr,
 				     get_vm_area_size(&d->vm));
 	free_unmap_vmap_area(st, cpu, a);
-	assert(!a->has_vm && d->vm.addr == a->va.va_start);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (!a->has_vm && d->vm.addr == a->va.va_start));
 	return true;
 }
 
@@ -130,7 +132,7 @@ static vm_always_inline void free_detached_pages(struct vmalloc_state *st, int c
 	u32 order = put ? 0 : d->vm.page_order;
 
 	assert(!d->vm.nr_pages || d->pages);
-	assert(!(d->vm.nr_pages & ((1u << order) - 1)));
+	assert(!VMLAB_DEBUG_CHECKS || !(d->vm.nr_pages & ((1u << order) - 1)));
 	for (u32 i = 0; i < d->vm.nr_pages; i += 1u << order)
 		vmlab_free_pages(st->m, cpu, d->pages[i], (int)order);
 	if (!put) {
@@ -192,7 +194,7 @@ static vm_always_inline void vfree_process_inl(struct vmalloc_state *st,
 		vm_reset_perms(st, cpu, &d);
 	free_detached_pages(st, cpu, &d);
 	put_detached(st->m, &d);
-	assert(st->nr_busy_areas == busy - 1);
+	assert(!VMLAB_DEBUG_CHECKS || st->nr_busy_areas == busy - 1);
 	vmalloc_check(st);
 }
 

@@ -102,6 +102,8 @@ struct vmalloc_state {
 	/* The gather lazy unmaps use: its range is never flushed (the purge
 	 * flushes), so one is kept rather than cleared per vfree. */
 	struct vmlab_mmu_gather lazy_tlb;
+	/* Where the last 4 KiB vmalloc mapping went (vmlab_map_pages()). */
+	struct vmlab_pte_run map_run;
 	/* atomic context */
 	bool *in_interrupt;
 	struct vfree_deferred *deferred;
@@ -199,7 +201,7 @@ static inline struct vmalloc_area *find_busy_area(struct vmalloc_state *st,
 	if (!va)
 		return NULL;
 	assert(va->vm == va_to_area(va) && va->state == VMLAB_VA_BUSY);
-	assert(addr >= va->va_start && addr < va->va_end);
+	assert(!VMLAB_DEBUG_CHECKS || (addr >= va->va_start && addr < va->va_end));
 	return va_to_area(va);
 }
 
@@ -230,7 +232,7 @@ static inline void vunmap_range_noflush(struct vmalloc_state *st, int cpu,
 	tlb->end = 0;
 	s64 n = vmlab_unmap_range_noflush(st->m, tlb, start, end - start, run);
 	/* Page tables stay, so nothing was queued for freeing. */
-	assert(n >= 0 && tlb->nr_pages == 0);
+	assert(!VMLAB_DEBUG_CHECKS || (n >= 0 && tlb->nr_pages == 0));
 	(void)n;
 }
 

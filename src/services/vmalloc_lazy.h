@@ -23,7 +23,8 @@ static inline u64 lazy_max_pages(const struct vmlab_machine *m)
 {
 	const struct vmalloc_state *st = m->svc[VMLAB_SVC_VMALLOC];
 
-	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS));
 	if (st && st->lazy_max_override)
 		return st->lazy_max_override;
 	return fls_u32((u32)m->nr_cpus) *
@@ -33,7 +34,7 @@ static inline u64 lazy_max_pages(const struct vmlab_machine *m)
 static inline void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)
 {
 	assert(a->va.va_start < a->va.va_end);
-	assert(!st->lazy_tail == !st->lazy_head);
+	assert(!VMLAB_DEBUG_CHECKS || !st->lazy_tail == !st->lazy_head);
 	a->lazy_next = NULL;
 	if (st->lazy_tail)
 		st->lazy_tail->lazy_next = a;
@@ -53,7 +54,7 @@ static inline void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)
  * checker is told about, except for VM_FLUSH_RESET_PERMS areas: their
  * design promises the flush before anything else happens to the frames.
  */
-static inline void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
+static vm_always_inline void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
 					  struct vmalloc_area *a)
 {
 	struct vmlab_machine *m = st->m;
@@ -73,10 +74,11 @@ static inline void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
 		 nr_lazy_max, 0, 0, 0);
 	if (st->lazy_nr > nr_lazy_max)
 		vmlab_queue_work(m, &st->drain_work);
-	assert(st->lazy_tail == a && st->lazy_end >= a->va.va_end);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (st->lazy_tail == a && st->lazy_end >= a->va.va_end));
 }
 
-static inline void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
+static vm_always_inline void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
 					struct vmalloc_area *a)
 {
 	assert(a->va.state == VMLAB_VA_DETACHED);

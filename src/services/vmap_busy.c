@@ -6,8 +6,8 @@
  * va_start (the kernel has none) so that the common lookup, vfree() of
  * the address vmalloc() returned, is O(1), and an insert hint so that the
  * common insert, right beside the last one, is too.  The nodes are the
- * caller's; alloc_vmap_area()/free_vmap_area() pair them with the free
- * space of vmap_free_tree.c.
+ * caller's; vmlab_vmap_alloc_area()/vmlab_vmap_free_area() in
+ * vmap_free_tree.c pair them with the free space.
  */
 #include "vmap_tree_internal.h"
 
@@ -71,6 +71,7 @@ static int hash_grow(struct vmlab_vmap_tree *t)
 		return -1;
 	t->htab = n;
 	t->hbits = bits;
+	t->hshift = 64 - bits;
 	for (u64 i = 0; i < 1ULL << (bits - 1); i++)
 		for (struct vmlab_vmap_area *va = old[i], *next; va; va = next) {
 			next = va->hnext;
@@ -124,8 +125,8 @@ busy_link_hint(struct vmlab_vmap_area *h, u64 start, u64 end,
  * alloc_vmap_area() does not need: it inserts exactly what it just took
  * from the free tree).
  */
-static int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
-		     bool check_free)
+int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+	      bool check_free)
 {
 	struct vmlab_vmap_area *parent = NULL, **link = NULL;
 
@@ -156,7 +157,7 @@ static int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
 	hash_add(t, va);
 	t->nr_busy++;
 	t->busy_hint = va;
-	assert(vmap_hash_find(t, va->va_start) == va);
+	assert(!VMAP_DEBUG || vmap_hash_find(t, va->va_start) == va);
 	vmap_debug_check(t);
 	return 0;
 }
@@ -216,40 +217,6 @@ void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 	vmap_debug_check(t);
 }
 
-int vmlab_vmap_alloc_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
-			  u64 size, u64 align, u64 vstart, u64 vend,
-			  bool topdown)
-{
-	u64 addr;
-	int ret;
-
-	if (!va)
-		return -VMLAB_EINVAL;
-	ret = vmlab_vmap_alloc_range(t, size, align, vstart, vend, topdown,
-				     &addr);
-	if (ret)
-		return ret;
-	va->va_start = addr;
-	va->va_end = addr + size;
-	va->subtree_max_size = 0;
-	/* Fresh space overlaps neither tree: the free-tree re-check only in
-	 * debug builds. */
-	ret = busy_link(t, va, VMAP_DEBUG);
-	assert(ret == 0 || ret == -VMLAB_ENOMEM);
-	if (ret)
-		vmlab_vmap_free_range(t, addr, size);
-	return ret;
-}
-
-int vmlab_vmap_free_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
-{
-	if (!t || !va || va->state != VMLAB_VA_BUSY)
-		return -VMLAB_EINVAL;
-	vmlab_vmap_busy_remove(t, va);
-	assert(va->state == VMLAB_VA_DETACHED);
-	return vmlab_vmap_free_range(t, va->va_start, va_size(va));
-}
-
 struct vmlab_vmap_area *vmlab_vmap_busy_first(const struct vmlab_vmap_tree *t)
 {
 	assert(t);
@@ -273,6 +240,7 @@ int vmap_busy_init(struct vmlab_vmap_tree *t)
 {
 	assert(t && !t->htab);
 	t->hbits = VMAP_HASH_MIN_BITS;
+	t->hshift = 64 - VMAP_HASH_MIN_BITS;
 	t->htab = calloc(1ULL << t->hbits, sizeof(*t->htab));
 	return t->htab ? 0 : -VMLAB_ENOMEM;
 }

@@ -6,7 +6,8 @@
  * order; the lowest-fit (and top-down highest-fit) search, va_clip()'s
  * cuts, merge_or_add_vmap_area()'s coalescing on free, the preloaded
  * node.  The tree's birth and death are here too (it starts as one free
- * block).  Busy areas are vmap_busy.c's.
+ * block), and alloc_vmap_area()'s pairing of a range with a busy node
+ * (vmap_busy.c has the busy tree).
  */
 #include "vmap_tree_internal.h"
 
@@ -116,7 +117,7 @@ static bool is_within_this_va(const struct vmlab_vmap_area *va,
 	a = (base + req->align - 1) & ~(req->align - 1);
 	if (a >= va->va_end || va->va_end - a < req->size)
 		return false;
-	assert(a >= req->vstart && !(a & (req->align - 1)));
+	assert(!VMAP_DEBUG || (a >= req->vstart && !(a & (req->align - 1))));
 	*nva = a;
 	return true;
 }
@@ -274,7 +275,8 @@ static int __alloc_vmap_area(struct vmlab_vmap_tree *t,
 	va_clip(t, va, nva, req->size);
 	t->free_bytes -= req->size;
 	assert(!(nva & (req->align - 1)));
-	assert(nva >= req->vstart && nva + req->size <= req->vend);
+	assert(!VMAP_DEBUG ||
+	       (nva >= req->vstart && nva + req->size <= req->vend));
 	*addr = nva;
 	return 0;
 }
@@ -337,8 +339,8 @@ void vmlab_vmap_set_adjust_search_size(struct vmlab_vmap_tree *t, bool on)
 	t->adjust_search_size = on;
 }
 
-int vmlab_vmap_alloc_range(struct vmlab_vmap_tree *t, u64 size, u64 align,
-			   u64 vstart, u64 vend, bool topdown, u64 *addr)
+static inline int alloc_range(struct vmlab_vmap_tree *t, u64 size, u64 align,
+			      u64 vstart, u64 vend, bool topdown, u64 *addr)
 {
 	struct vmap_req req;
 	bool adjust;
@@ -366,6 +368,49 @@ int vmlab_vmap_alloc_range(struct vmlab_vmap_tree *t, u64 size, u64 align,
 	assert(ret == 0 || ret == -VMLAB_ENOMEM);
 	vmap_debug_check(t);
 	return ret;
+}
+
+int vmlab_vmap_alloc_range(struct vmlab_vmap_tree *t, u64 size, u64 align,
+			   u64 vstart, u64 vend, bool topdown, u64 *addr)
+{
+	return alloc_range(t, size, align, vstart, vend, topdown, addr);
+}
+
+/*
+ * alloc_vmap_area()/free_vmap_area()'s tree halves: the range from the
+ * free tree, then the busy node for it; and back.
+ */
+int vmlab_vmap_alloc_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+			  u64 size, u64 align, u64 vstart, u64 vend,
+			  bool topdown)
+{
+	u64 addr;
+	int ret;
+
+	if (!va)
+		return -VMLAB_EINVAL;
+	ret = alloc_range(t, size, align, vstart, vend, topdown, &addr);
+	if (ret)
+		return ret;
+	va->va_start = addr;
+	va->va_end = addr + size;
+	va->subtree_max_size = 0;
+	/* Fresh space overlaps neither tree: the free-tree re-check only in
+	 * debug builds. */
+	ret = busy_link(t, va, VMAP_DEBUG);
+	assert(ret == 0 || ret == -VMLAB_ENOMEM);
+	if (ret)
+		vmlab_vmap_free_range(t, addr, size);
+	return ret;
+}
+
+int vmlab_vmap_free_area(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
+{
+	if (!t || !va || va->state != VMLAB_VA_BUSY)
+		return -VMLAB_EINVAL;
+	vmlab_vmap_busy_remove(t, va);
+	assert(va->state == VMLAB_VA_DETACHED);
+	return vmlab_vmap_free_range(t, va->va_start, va_size(va));
 }
 
 int vmlab_vmap_free_range(struct vmlab_vmap_tree *t, u64 addr, u64 size)

@@ -178,5 +178,5 @@ void rb_erase(struct vmap_rb_root *root, struct vmlab_vmap_area *z)
 	if (!removed_red)
 		rb_erase_fixup(root, x, xp);
 	z->rb.parent = z->rb.left = z->rb.right = NULL;
-	assert(!root->node || !root->node->rb.red);
+	assert(!VMAP_DEBUG || !root->node || !root->node->rb.red);
 }

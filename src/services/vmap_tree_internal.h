@@ -57,7 +57,7 @@ struct vmlab_vmap_tree {
 	/* Busy areas by va_start: 2^hbits chains (grown to keep them short;
 	 * only exact-start lookups use it, so its order is never seen). */
 	struct vmlab_vmap_area **htab;
-	unsigned int hbits;
+	unsigned int hbits, hshift; /* hshift: 64 - hbits */
 	u64 nr_fit[VMLAB_NR_FIT_TYPES];
 	bool adjust_search_size;
 };
@@ -248,6 +248,10 @@ static inline bool range_ok(const struct vmlab_vmap_tree *t, u64 addr,
 /* ---- the busy hash (vmap_busy.c) --------------------------------------- */
 
 int vmap_busy_init(struct vmlab_vmap_tree *t);
+/* Link va into the busy tree, list and hash (check_free: refuse space
+ * the free tree still holds); 0, -EEXIST, -EINVAL or -ENOMEM. */
+int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
+	      bool check_free);
 void vmap_busy_destroy(struct vmlab_vmap_tree *t);
 /* The busy area starting at start, by hash. */
 struct vmlab_vmap_area *vmap_hash_find(const struct vmlab_vmap_tree *t,
@@ -256,7 +260,7 @@ struct vmlab_vmap_area *vmap_hash_find(const struct vmlab_vmap_tree *t,
 /* The hash chain of a busy area starting at start. */
 static inline u64 vmap_hash_slot(const struct vmlab_vmap_tree *t, u64 start)
 {
-	return ((start >> 12) * 0x9e3779b97f4a7c15ULL) >> (64 - t->hbits);
+	return ((start >> 12) * 0x9e3779b97f4a7c15ULL) >> t->hshift;
 }
 
 #endif

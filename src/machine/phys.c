@@ -312,7 +312,8 @@ static inline int alloc_done(struct vmlab_machine *m, int cpu,
 	pg->private_ = 0;
 	pg->owner = 0;
 	m->phys.nr_free -= 1ULL << order;
-	count(m, cpu, VMLAB_C_page_alloc, 1);
+	/* No CPU context (-1): CPU 0's counter, as count() charges it. */
+	cpu_count(&m->cpu[cpu < 0 ? 0 : cpu], VMLAB_C_page_alloc);
 	if (obs_on(m, OBS_FRAME_ALLOC))
 		OBS_CALL(m, frame_alloc, got, order);
 	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
@@ -418,15 +419,16 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 			return;
 		pg = page(m, pfn);
 	}
+	/* No CPU context (-1): CPU 0's lists and counter. */
+	struct cpu *c = &m->cpu[cpu < 0 ? 0 : cpu];
 	if (obs_on(m, OBS_FRAME_FREE))
 		OBS_CALL(m, frame_free, cpu, pfn, order);
 	ev(m, VMLAB_EV_PAGE_FREE, cpu, pfn, (u64)order, 0);
-	count(m, cpu, VMLAB_C_page_free, 1);
+	cpu_count(c, VMLAB_C_page_free);
 	pg->flags = 0;
 	pg->refcount = 0;
 	m->phys.nr_free += 1ULL << order;
 	assert(m->phys.nr_free <= m->phys.nr_frames - RESERVED_LOW_FRAMES);
-	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	if (order == 0) {
 		pcp_push(m, c, pfn, pg);
 		if (c->pcp_count > PCP_HIGH)

@@ -292,43 +292,35 @@ static void pte_run_debug_check(struct vmlab_machine *m, struct vmlab_mm *mm,
 	(void)va;
 }
 
-int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
-		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
-		    struct vmlab_pte_run *run)
+/* vmlab_map_pages() without a valid run for va: the cache, or walks. */
+static __attribute__((noinline)) int
+map_pages_slow(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+	       const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
+	       struct vmlab_pte_run *run)
 {
 	u64 size = nr << VMLAB_PAGE_SHIFT, table = 0, *host = NULL;
 
-	if (!mm || !pfns || !nr || nr > (~0ULL >> VMLAB_PAGE_SHIFT)) {
-		if (run)
-			run->host = NULL;
+	if (run)
+		run->host = NULL;
+	if (!mm || !pfns || !nr || nr > (~0ULL >> VMLAB_PAGE_SHIFT))
 		return -VMLAB_EINVAL;
-	}
 	/* Every frame exists and the range lies in one region whose table
-	 * is known (the caller's run, or the cache): the checks
-	 * vmlab_map_range() makes of each run hold for all of them. */
+	 * is cached: the checks vmlab_map_range() makes of each run hold
+	 * for all of them. */
 	bool ok = (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
 		  cached_range_ok(va, size);
 	for (u64 i = 0; i < nr; i++)
 		ok &= pfns[i] < m->phys.nr_frames;
-	if (ok && pte_run_valid(m, mm, run, va)) {
-		host = run->host;
-		table = run->table;
-		pte_run_debug_check(m, mm, run, va);
-	} else if (ok) {
-		host = ptc_get(m, mm, va, &table);
-	}
-	if (host) {
+	if (ok && (host = ptc_get(m, mm, va, &table))) {
 		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, mm, va, size));
 		int err = map_pages_cached(m, mm, va, pfns, nr, prot, table,
 					   host);
-		if (run)
+		if (run && !err)
 			*run = (struct vmlab_pte_run){m->pt_seq, mm->ctx_id,
 						      va >> VMLAB_PMD_SHIFT,
-						      table, err ? NULL : host};
+						      table, host};
 		return err;
 	}
-	if (run)
-		run->host = NULL;
 	for (u64 i = 0; i < nr;) {
 		u64 j = i + 1;
 
@@ -344,6 +336,29 @@ int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	if (run)
 		pte_run_note(m, mm, va, size, run);
 	return 0;
+}
+
+int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
+		    struct vmlab_pte_run *run)
+{
+	/* The common case, pages landing in the table of the caller's run:
+	 * the range is checked as map_pages_slow() checks it, and the run
+	 * stays as it is. */
+	bool ok = mm && pfns && nr && nr <= VMLAB_PTRS_PER_TABLE &&
+		  pte_run_valid(m, mm, run, va) &&
+		  (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
+		  cached_range_ok(va, nr << VMLAB_PAGE_SHIFT);
+	for (u64 i = 0; ok && i < nr; i++)
+		ok = pfns[i] < m->phys.nr_frames;
+	if (!likely(ok))
+		return map_pages_slow(m, mm, va, pfns, nr, prot, run);
+	pte_run_debug_check(m, mm, run, va);
+	int err = map_pages_cached(m, mm, va, pfns, nr, prot, run->table,
+				   run->host);
+	if (err)
+		run->host = NULL;
+	return err;
 }
 
 /* ------------------------------------------------------------ split */
@@ -666,46 +681,34 @@ s64 vmlab_unmap_range(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
 	return zap_range(m, &z, va, size);
 }
 
-/* Is run still where [va, va + size) has its leaves, all none or
- * present?  (The range is then inside one region, page-aligned.) */
-static bool pte_run_clearable(const struct vmlab_machine *m,
-			      const struct vmlab_mm *mm,
-			      const struct vmlab_pte_run *run, u64 va,
-			      u64 size)
-{
-	const u64 page = m->arch->pte_page_mask;
-
-	if (!pte_run_valid(m, mm, run, va) || !size ||
-	    ((va | size) & ~VMLAB_PAGE_MASK) || !one_region(va, size))
-		return false;
-	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
-	for (u64 n = size >> VMLAB_PAGE_SHIFT; n; n--, idx++) {
-		u64 e = run->host[idx];
-		if (e && (e & page) != page)
-			return false;
-	}
-	return true;
-}
-
 s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,
 			      struct vmlab_mmu_gather *tlb, u64 va, u64 size,
 			      const struct vmlab_pte_run *run)
 {
-	if (!tlb || !tlb->mm || !pte_run_clearable(m, tlb->mm, run, va, size))
+	const u64 page = m->arch->pte_page_mask;
+	u64 nr = size >> VMLAB_PAGE_SHIFT;
+
+	/* The run is still where the range's leaves are (it lies in one
+	 * region), and they are all none or present. */
+	if (!likely(tlb && tlb->mm && pte_run_valid(m, tlb->mm, run, va) &&
+		    size && !((va | size) & ~VMLAB_PAGE_MASK) &&
+		    one_region(va, size)))
 		return vmlab_unmap_range(m, tlb, va, size, false);
-	pte_run_debug_check(m, tlb->mm, run, va);
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+	u64 *e = run->host + idx;
+	for (u64 i = 0; i < nr; i++)
+		if (e[i] && (e[i] & page) != page)
+			return vmlab_unmap_range(m, tlb, va, size, false);
+	pte_run_debug_check(m, tlb->mm, run, va);
 	vmlab_ptep_t ptep = (run->table << VMLAB_PAGE_SHIFT) + idx * 8;
 	s64 done = 0;
-	for (u64 end = va + size; va < end;
-	     va += VMLAB_PAGE_SIZE, idx++, ptep += 8) {
-		if (!run->host[idx])
+	for (u64 i = 0; i < nr; i++, va += VMLAB_PAGE_SIZE, ptep += 8) {
+		if (!e[i])
 			continue;
-		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep,
-			    &run->host[idx], 0);
+		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep, &e[i], 0);
 		done++;
 	}
-	assert(done <= (s64)(size >> VMLAB_PAGE_SHIFT));
+	assert(done <= (s64)nr);
 	return done;
 }
 

@@ -16,6 +16,7 @@
 #include "vmlab/checker.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 
 static inline bool is_pow2(u64 x)
 {
@@ -292,6 +293,10 @@ int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
 
 /* ------------------------------------------------------- vm areas */
 
+/* get_vm_area_node() sets each field: a new one must be added there. */
+static_assert(sizeof(struct vmlab_vm_struct) == 8 * sizeof(u64),
+	      "struct vmlab_vm_struct changed");
+
 /* The kernel BUG_ON()s there: the model warns and fails the call. */
 static vm_always_inline bool not_in_interrupt(struct vmalloc_state *st, int cpu)
 {
@@ -335,11 +340,16 @@ get_vm_area_node(struct vmalloc_state *st, int cpu, u64 size, u64 align,
 		return NULL;
 	}
 	a->has_vm = true;
-	a->vm = (struct vmlab_vm_struct){.addr = a->va.va_start,
-					 .size = size,
-					 .requested_size = requested,
-					 .flags = flags,
-					 .caller = caller};
+	/* Field by field: a compound literal is a zeroing loop first. */
+	a->vm.addr = a->va.va_start;
+	a->vm.size = size;
+	a->vm.requested_size = requested;
+	a->vm.flags = flags;
+	a->vm.pages = NULL;
+	a->vm.nr_pages = 0;
+	a->vm.page_order = 0;
+	a->vm.phys_addr = 0;
+	a->vm.caller = caller;
 	assert(area_size(a) == size && size >= requested);
 	assert(get_vm_area_size(&a->vm) >= requested);
 	return a;
@@ -782,6 +792,7 @@ static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 	st->m = m;
 	vmalloc_ranges_init(&st->r, vmlab_layout(m));
 	st->lazy_start = UINT64_MAX;
+	st->lazy_max = lazy_max_pages_formula(m);
 	vmlab_tlb_gather_mmu(&st->lazy_tlb, vmlab_init_mm(m), 0);
 	st->in_interrupt = calloc((size_t)n, sizeof(bool));
 	st->vbq = calloc((size_t)n, sizeof(*st->vbq));

@@ -119,6 +119,7 @@ struct vmalloc_state {
 	/* lazy_max_pages() set by hand (vmlab_set_lazy_max_pages); 0: the
 	 * kernel's formula */
 	u64 lazy_max_override;
+	u64 lazy_max; /* lazy_max_pages(): the override, or the formula's */
 	/* spare descriptors (kmem_cache-like) */
 	struct vmalloc_area *cache;
 	u32 nr_cache;

@@ -216,6 +216,7 @@ void vmlab_set_lazy_max_pages(struct vmlab_machine *m, u64 pages)
 	if (!st)
 		return;
 	st->lazy_max_override = pages;
+	st->lazy_max = pages ? pages : lazy_max_pages_formula(m);
 }
 
 u64 vmlab_vmap_lazy_nr(const struct vmlab_machine *m)

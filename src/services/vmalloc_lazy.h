@@ -16,19 +16,30 @@ static inline u64 fls_u32(u32 x)
 }
 
 /*
- * lazy_max_pages(): a log scale of the CPU count, so big machines batch
- * more flushes without waiting unboundedly.
+ * The kernel's lazy_max_pages(): a log scale of the CPU count, so big
+ * machines batch more flushes without waiting unboundedly.
  */
+static inline u64 lazy_max_pages_formula(const struct vmlab_machine *m)
+{
+	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
+	return fls_u32((u32)m->nr_cpus) *
+	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
+}
+
+/* lazy_max_pages(): the formula's, or the one set by hand, kept in the
+ * state (the CPU count never changes). */
 static inline u64 lazy_max_pages(const struct vmlab_machine *m)
 {
 	const struct vmalloc_state *st = m->svc[VMLAB_SVC_VMALLOC];
 
-	assert(!VMLAB_DEBUG_CHECKS ||
-	       (m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS));
-	if (st && st->lazy_max_override)
-		return st->lazy_max_override;
-	return fls_u32((u32)m->nr_cpus) *
-	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
+	if (likely(st != NULL)) {
+		assert(!VMLAB_DEBUG_CHECKS ||
+		       st->lazy_max == (st->lazy_max_override
+					    ? st->lazy_max_override
+					    : lazy_max_pages_formula(m)));
+		return st->lazy_max;
+	}
+	return lazy_max_pages_formula(m);
 }
 
 static inline void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)

@@ -72,6 +72,7 @@ static int hash_grow(struct vmlab_vmap_tree *t)
 	t->htab = n;
 	t->hbits = bits;
 	t->hshift = 64 - bits;
+	t->hcap = 1ULL << bits;
 	for (u64 i = 0; i < 1ULL << (bits - 1); i++)
 		for (struct vmlab_vmap_area *va = old[i], *next; va; va = next) {
 			next = va->hnext;
@@ -149,7 +150,7 @@ int busy_link(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va,
 	if (check_free &&
 	    range_overlaps(t->free_root.node, va->va_start, va->va_end))
 		return -VMLAB_EINVAL; /* never allocated */
-	if (t->nr_busy >= 1ULL << t->hbits && hash_grow(t))
+	if (t->nr_busy >= t->hcap && hash_grow(t))
 		return -VMLAB_ENOMEM;
 	va->state = VMLAB_VA_BUSY;
 	list_link(&t->busy_root, va, parent, link);
@@ -205,8 +206,7 @@ vmlab_vmap_busy_find_start(const struct vmlab_vmap_tree *t, u64 addr)
 void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 			    struct vmlab_vmap_area *va)
 {
-	assert(t && va && va->state == VMLAB_VA_BUSY);
-	assert(t->nr_busy > 0);
+	assert(t && va && va->state == VMLAB_VA_BUSY && t->nr_busy > 0);
 	hash_del(t, va);
 	if (t->busy_hint == va)
 		t->busy_hint = va->list.prev ? va->list.prev : va->list.next;
@@ -241,6 +241,7 @@ int vmap_busy_init(struct vmlab_vmap_tree *t)
 	assert(t && !t->htab);
 	t->hbits = VMAP_HASH_MIN_BITS;
 	t->hshift = 64 - VMAP_HASH_MIN_BITS;
+	t->hcap = 1ULL << VMAP_HASH_MIN_BITS;
 	t->htab = calloc(1ULL << t->hbits, sizeof(*t->htab));
 	return t->htab ? 0 : -VMLAB_ENOMEM;
 }

@@ -58,6 +58,7 @@ struct vmlab_vmap_tree {
 	 * only exact-start lookups use it, so its order is never seen). */
 	struct vmlab_vmap_area **htab;
 	unsigned int hbits, hshift; /* hshift: 64 - hbits */
+	u64 hcap;		    /* 1 << hbits: grown at that many */
 	u64 nr_fit[VMLAB_NR_FIT_TYPES];
 	bool adjust_search_size;
 };
@@ -229,7 +230,7 @@ static inline void list_link(struct vmap_rb_root *root,
 static inline void list_unlink(struct vmap_rb_root *root,
 			       struct vmlab_vmap_area *va)
 {
-	assert(root->head && root->tail);
+	assert(!VMAP_DEBUG || (root->head && root->tail));
 	*(va->list.prev ? &va->list.prev->list.next : &root->head) =
 	    va->list.next;
 	*(va->list.next ? &va->list.next->list.prev : &root->tail) =

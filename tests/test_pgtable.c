@@ -42,6 +42,85 @@ static void test_map_uses_large_leaves_when_aligned(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* A fresh gather of init_mm (big: the batch array), for one call. */
+static struct vmlab_mmu_gather *fresh_gather(struct vmlab_machine *m)
+{
+	static struct vmlab_mmu_gather tlb;
+	vmlab_tlb_gather_mmu(&tlb, vmlab_init_mm(m), 0);
+	return &tlb;
+}
+
+/*
+ * vmlab_map_pages() maps a page array as runs of leaves and says where
+ * they went; vmlab_unmap_range_noflush() clears them in that table while
+ * it is valid (the gather untouched) and takes the general path, which
+ * gathers, once it is stale or an entry is not a plain present leaf.
+ */
+static void test_map_pages_run(void **state)
+{
+	(void)state;
+	struct vmlab_machine *m = t_machine(1, 2 * VMLAB_GiB, false);
+	struct vmlab_mm *k = vmlab_init_mm(m);
+	const u64 va = KVA + 2 * VMLAB_GiB, pfns[] = {100, 101, 300}, one = 400;
+	struct vmlab_pte_run run = {0};
+	u64 pa;
+
+	/* No table there yet: walked and built, then remembered. */
+	assert_int_equal(vmlab_map_pages(m, k, va, pfns, 3, VMLAB_PAGE_KERNEL,
+					 &run), 0);
+	assert_non_null(run.host);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(vmlab_translate(m, k, va + i * 4096, &pa, NULL,
+						 NULL), 0);
+		assert_int_equal(pa, pfns[i] << VMLAB_PAGE_SHIFT);
+	}
+	/* The next page through the run; an occupied one is refused. */
+	assert_int_equal(vmlab_map_pages(m, k, va + 3 * 4096, &one, 1,
+					 VMLAB_PAGE_KERNEL, &run), 0);
+	assert_int_equal(leaf_level(m, va + 3 * 4096), VMLAB_LVL_PTE);
+	struct vmlab_pte_run bad = run;
+	assert_int_equal(vmlab_map_pages(m, k, va + 4096, &one, 1,
+					 VMLAB_PAGE_KERNEL, &bad), -VMLAB_EEXIST);
+	assert_null(bad.host);
+	u64 nf = vmlab_nr_frames(m);
+	assert_int_equal(vmlab_map_pages(m, k, va + 8 * 4096, &nf, 1,
+					 VMLAB_PAGE_KERNEL, &bad), -VMLAB_EINVAL);
+	/* Valid run: four leaves and a guard page cleared, nothing gathered. */
+	struct vmlab_mmu_gather *tlb = fresh_gather(m);
+	assert_int_equal(vmlab_unmap_range_noflush(m, tlb, va, 5 * 4096, &run),
+			 4);
+	assert_true(tlb->start > tlb->end);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(leaf_level(m, va + i * 4096), -1);
+	/* A table built elsewhere makes the run stale: the general path. */
+	assert_int_equal(vmlab_map_pages(m, k, va, pfns, 2, VMLAB_PAGE_KERNEL,
+					 &run), 0);
+	assert_int_equal(vmlab_map_range(m, k, KVA + 3 * VMLAB_GiB, 0, 4096,
+					 VMLAB_PAGE_KERNEL, 0), 0);
+	tlb = fresh_gather(m);
+	assert_int_equal(vmlab_unmap_range_noflush(m, tlb, va, 2 * 4096, &run),
+			 2);
+	assert_int_equal(tlb->start, va);
+	assert_int_equal(tlb->end, va + 2 * 4096);
+	assert_int_equal(leaf_level(m, va), -1);
+	/* A PROT_NONE entry is no present leaf: the general path clears it
+	 * (not counted: it was not present) and gathers the present one. */
+	assert_int_equal(vmlab_map_pages(m, k, va, pfns, 2, VMLAB_PAGE_KERNEL,
+					 &run), 0);
+	tlb = fresh_gather(m);
+	assert_int_equal(vmlab_protect_range(m, tlb, va, 4096, 0,
+					     VMLAB_PAGE_PRESENT), 1);
+	tlb = fresh_gather(m);
+	assert_int_equal(vmlab_unmap_range_noflush(m, tlb, va, 2 * 4096, &run),
+			 1);
+	assert_int_equal(tlb->start, va + 4096);
+	vmlab_ptep_t ptep;
+	assert_int_equal(vmlab_lookup_entry(m, k, va, VMLAB_LVL_PTE, &ptep), 0);
+	assert_int_equal(vmlab_get_entry(m, ptep), 0);
+	assert_int_equal(leaf_level(m, va + 4096), -1);
+	vmlab_machine_destroy(m);
+}
+
 static void test_split_preserves_translation(void **state)
 {
 	(void)state;
@@ -212,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_unmap_splits_partial_and_gathers),
 		cmocka_unit_test(test_pages_freed_only_after_flush),
 		cmocka_unit_test(test_protect_range),
+		cmocka_unit_test(test_map_pages_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for the vmalloc address allocator model (src/services/vmap_tree.c).
+ * Tests for the vmalloc address allocator model (src/services/vmap_*.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

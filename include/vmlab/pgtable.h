@@ -272,6 +272,44 @@ int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 		    u64 pa, u64 size, vmlab_pgprot_t prot, u32 flags);
 
 /*
+ * Where vmlab_map_pages() put a range inside one 2 MiB region: its PTE
+ * table, valid while the page-table structure stays as it was then.
+ */
+struct vmlab_pte_run {
+	u64 seq;    /* the structure's version at the map (opaque) */
+	u64 ctx_id; /* the mm's */
+	u64 region; /* va >> PMD shift */
+	u64 table;  /* pfn of the PTE table */
+	u64 *host;  /* its entries; NULL: no run to remember */
+};
+
+/*
+ * Map nr 4 KiB frames pfns[0..nr) at va, one leaf each, with prot (what
+ * vmap_pages_range_noflush() does for 4 KiB pages): vmlab_map_range() of
+ * each physically contiguous run, in order, with the same errors; a
+ * range inside one 2 MiB region whose PTE table is already known is
+ * stored straight into it.  run (may be NULL): on entry a run the caller
+ * kept (zeroed: none), whose table is used if it is still valid and va
+ * lies in its region (consecutive vmallocs land in one table); on return
+ * where these leaves went.
+ */
+int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
+		    struct vmlab_pte_run *run);
+
+/*
+ * vunmap_range_noflush(): vmlab_unmap_range(m, tlb, va, size, false),
+ * except that while run (from the map of this range; may be NULL) is
+ * still valid and [va, va + size) holds only none or present 4 KiB
+ * leaves in its table, they are cleared in place and the range does not
+ * join tlb: for callers whose flush comes from elsewhere (the lazy purge).
+ * The stores and the count returned are the same either way.
+ */
+s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,
+			      struct vmlab_mmu_gather *tlb, u64 va, u64 size,
+			      const struct vmlab_pte_run *run);
+
+/*
  * Clear every entry in [va, va+size): large leaves only partly covered are
  * split first.  The range is added to the gather (no flush here).
  * free_tables: page-table pages that become empty are unlinked and queued

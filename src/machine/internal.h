@@ -595,20 +595,31 @@ static inline void ev(struct vmlab_machine *m, enum vmlab_event_type t,
 		ev_listen(m, t, cpu, a, b, c);
 }
 
+/* An event's fold into the run's hash, from its fields (named: it has
+ * a name, whose hash is name_hash). */
+static inline void emit_hash(struct vmlab_machine *m, u32 type, int cpu,
+			     u64 a, u64 b, u64 c, u64 d, u64 e, u64 f,
+			     bool named, u64 name_hash)
+{
+	u64 x = ev_mix(type, cpu, a, b, c);
+	x ^= (d * 0xff51afd7ed558ccdULL) ^ (e * 0xc4ceb9fe1a85ec53ULL) ^
+	     (f * 0x94d049bb133111ebULL);
+	hash_u64(&m->hash, x ^ (x >> 31));
+	if (named)
+		hash_u64(&m->hash, name_hash);
+	m->nr_events++;
+}
+
 /* vmlab_emit(), inline for the services whose hot paths emit
  * tracepoints: with no listener the event is only hashed, never built. */
 static inline void emit_event(struct vmlab_machine *m,
 			      const struct vmlab_event *e)
 {
 	assert(e->type < VMLAB_NR_EVENTS);
-	u64 x = ev_mix(e->type, e->cpu, e->a, e->b, e->c);
-	x ^= (e->d * 0xff51afd7ed558ccdULL) ^ (e->e * 0xc4ceb9fe1a85ec53ULL) ^
-	     (e->f * 0x94d049bb133111ebULL);
-	hash_u64(&m->hash, x ^ (x >> 31));
-	if (e->name)
-		hash_u64(&m->hash, e->name_hash ? e->name_hash
-						: vmlab_name_hash(e->name));
-	m->nr_events++;
+	emit_hash(m, e->type, e->cpu, e->a, e->b, e->c, e->d, e->e, e->f,
+		  e->name != NULL,
+		  !e->name || e->name_hash ? e->name_hash
+					   : vmlab_name_hash(e->name));
 	if (unlikely(m->ev_fn != NULL))
 		m->ev_fn(m->ev_ctx, e);
 }

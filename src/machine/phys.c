@@ -235,7 +235,7 @@ static void buddy_free(struct vmlab_machine *m, u64 pfn, int order)
 /* ----------------------------------------------------- per-CPU lists */
 
 /* pg: pfn's descriptor (the caller has just looked it up). */
-static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
+static inline void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
 		     struct vmlab_page *pg)
 {
 	(void)m; /* read by the assertions only */
@@ -255,7 +255,7 @@ static void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
 }
 
 /* The head frame, off the list; *pgp its descriptor. */
-static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c,
+static inline u64 pcp_pop(struct vmlab_machine *m, struct cpu *c,
 		   struct vmlab_page **pgp)
 {
 	assert(c->pcp_count > 0 && c->pcp_head != NIL);
@@ -268,8 +268,9 @@ static u64 pcp_pop(struct vmlab_machine *m, struct cpu *c,
 	pg->flags = 0;
 	pg->lru_next = NIL;
 	/* Off the list: the head moved on, and count and head agree. */
-	assert(c->pcp_head != pfn);
-	assert((c->pcp_count == 0) == (c->pcp_head == NIL));
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (c->pcp_head != pfn &&
+		(c->pcp_count == 0) == (c->pcp_head == NIL)));
 	return pfn;
 }
 
@@ -297,8 +298,44 @@ static void pcp_refill(struct vmlab_machine *m, struct cpu *c)
 
 /* ------------------------------------------------------------- API */
 
+/* The block got, pg its head, leaves the allocator (cpu: -1 or valid). */
+static inline int alloc_done(struct vmlab_machine *m, int cpu,
+			     struct vmlab_page *pg, u64 got, int order,
+			     u64 *pfn)
+{
+	assert(!VMLAB_DEBUG_CHECKS || pg == page(m, got));
+	assert(pg->flags == 0 && m->phys.nr_free >= 1ULL << order);
+	pg->flags = VMLAB_PG_HEAD;
+	pg->order = (u8)order;
+	pg->refcount = 1;
+	pg->mapcount = 0;
+	pg->private_ = 0;
+	pg->owner = 0;
+	m->phys.nr_free -= 1ULL << order;
+	/* No CPU context (-1): CPU 0's counter, as count() charges it. */
+	cpu_count(&m->cpu[cpu < 0 ? 0 : cpu], VMLAB_C_page_alloc);
+	if (obs_on(m, OBS_FRAME_ALLOC))
+		OBS_CALL(m, frame_alloc, got, order);
+	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
+	*pfn = got;
+	assert((got & ((1ULL << order) - 1)) == 0);
+	if (debug_every(&m->phys.dbg_tick, 256))
+		phys_check(m);
+	return 0;
+}
+
 int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 {
+	struct cpu *c;
+	struct vmlab_page *pg = NULL;
+
+	/* The common request, one frame on a CPU whose list has one: the
+	 * checks below all pass, and the list is where it comes from. */
+	if (likely(order == 0 && pfn && vmlab_cpu_valid(m, cpu)) &&
+	    (c = &m->cpu[cpu])->pcp_count && host_room(m, VMLAB_PAGE_SIZE)) {
+		u64 got = pcp_pop(m, c, &pg);
+		return alloc_done(m, cpu, pg, got, 0, pfn);
+	}
 	if (!pfn || order < 0 || order > VMLAB_MAX_ORDER)
 		return -VMLAB_EINVAL;
 	if (cpu != -1 && !vmlab_cpu_valid(m, cpu))
@@ -310,8 +347,7 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 	/* Headroom for the block's contents, which CPU stores may write. */
 	if (!host_room(m, VMLAB_PAGE_SIZE << order))
 		return -VMLAB_ENOMEM;
-	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
-	struct vmlab_page *pg = NULL;
+	c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	u64 got;
 	if (order == 0) {
 		if (!c->pcp_count)
@@ -337,57 +373,62 @@ int vmlab_alloc_pages(struct vmlab_machine *m, int cpu, int order, u64 *pfn)
 			return err;
 		pg = page(m, got);
 	}
-	assert(!VMLAB_DEBUG_CHECKS || pg == page(m, got));
-	assert(pg->flags == 0 && m->phys.nr_free >= 1ULL << order);
-	pg->flags = VMLAB_PG_HEAD;
-	pg->order = (u8)order;
-	pg->refcount = 1;
-	pg->mapcount = 0;
-	pg->private_ = 0;
-	pg->owner = 0;
-	m->phys.nr_free -= 1ULL << order;
-	count(m, cpu, VMLAB_C_page_alloc, 1);
-	if (obs_on(m, OBS_FRAME_ALLOC))
-		OBS_CALL(m, frame_alloc, got, order);
-	ev(m, VMLAB_EV_PAGE_ALLOC, cpu, got, (u64)order, 0);
-	*pfn = got;
-	assert((got & ((1ULL << order) - 1)) == 0);
-	if (debug_every(&m->phys.dbg_tick, 256))
-		phys_check(m);
-	return 0;
+	return alloc_done(m, cpu, pg, got, order, pfn);
 }
 
-void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
+/* The checks of a free_pages() call the fast case skips: false (with the
+ * kernel's warning) when the block is not one to free; *cpu becomes -1
+ * when it names no CPU. */
+static bool free_pages_ok(struct vmlab_machine *m, int *cpu, u64 pfn,
+			  int order)
 {
 	if (order < 0 || order > VMLAB_MAX_ORDER || pfn >= m->phys.nr_frames ||
 	    (pfn & ((1ULL << order) - 1))) {
 		vmlab_warn(m, "free_pages: bad block pfn %#llx order %d",
 			   (unsigned long long)pfn, order);
-		return;
+		return false;
 	}
-	if (cpu != -1 && !vmlab_cpu_valid(m, cpu))
+	if (*cpu != -1 && !vmlab_cpu_valid(m, *cpu))
 		vmlab_warn(m, "free_pages: no CPU %d (machine has %d): freeing "
-			      "without a CPU context", cpu, m->nr_cpus);
-	if (!vmlab_cpu_valid(m, cpu))
-		cpu = -1;
-	struct vmlab_page *pg = page(m, pfn);
+			      "without a CPU context", *cpu, m->nr_cpus);
+	if (!vmlab_cpu_valid(m, *cpu))
+		*cpu = -1;
+	const struct vmlab_page *pg = page(m, pfn);
 	if (!(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
 	    pg->refcount <= 0) {
 		vmlab_warn(m,
 			   "free_pages: pfn %#llx order %d is not an allocated "
 			   "block (double free?)",
 			   (unsigned long long)pfn, order);
-		return;
+		return false;
 	}
+	return true;
+}
+
+void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
+{
+	struct vmlab_page *pg;
+
+	/* The common free, an allocated frame from a CPU, passes every
+	 * check free_pages_ok() makes: tested in one go. */
+	if (!likely(order == 0 && pfn < m->phys.nr_frames &&
+		    vmlab_cpu_valid(m, cpu) && (pg = page(m, pfn)) &&
+		    (pg->flags & VMLAB_PG_HEAD) && pg->order == 0 &&
+		    pg->refcount > 0)) {
+		if (!free_pages_ok(m, &cpu, pfn, order))
+			return;
+		pg = page(m, pfn);
+	}
+	/* No CPU context (-1): CPU 0's lists and counter. */
+	struct cpu *c = &m->cpu[cpu < 0 ? 0 : cpu];
 	if (obs_on(m, OBS_FRAME_FREE))
 		OBS_CALL(m, frame_free, cpu, pfn, order);
 	ev(m, VMLAB_EV_PAGE_FREE, cpu, pfn, (u64)order, 0);
-	count(m, cpu, VMLAB_C_page_free, 1);
+	cpu_count(c, VMLAB_C_page_free);
 	pg->flags = 0;
 	pg->refcount = 0;
 	m->phys.nr_free += 1ULL << order;
 	assert(m->phys.nr_free <= m->phys.nr_frames - RESERVED_LOW_FRAMES);
-	struct cpu *c = &m->cpu[vmlab_cpu_valid(m, cpu) ? cpu : 0];
 	if (order == 0) {
 		pcp_push(m, c, pfn, pg);
 		if (c->pcp_count > PCP_HIGH)

@@ -229,6 +229,138 @@ int vmlab_map_range(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			 va + size);
 }
 
+/*
+ * The cached-table case of vmlab_map_pages(): nr frames at va, inside
+ * one region, its table's entries host[].  The frames were checked; as
+ * map_ptes(), an entry already set stops it with -EEXIST.
+ */
+static int map_pages_cached(struct vmlab_machine *m, struct vmlab_mm *mm,
+			    u64 va, const u64 *pfns, u64 nr,
+			    vmlab_pgprot_t prot, u64 table, u64 *host)
+{
+	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+	vmlab_ptep_t ptep = (table << VMLAB_PAGE_SHIFT) + idx * 8;
+
+	assert(nr && idx + nr <= VMLAB_PTRS_PER_TABLE);
+	for (u64 i = 0; i < nr; i++, idx++, ptep += 8, va += VMLAB_PAGE_SIZE) {
+		if (host[idx])
+			return -VMLAB_EEXIST;
+		entry_store(m, mm, va, VMLAB_LVL_PTE, ptep, &host[idx],
+			    m->arch->mk_leaf(pfns[i], prot, VMLAB_LVL_PTE));
+	}
+	return 0;
+}
+
+/* The run of a range mapped in one region (its table cached by now). */
+static void pte_run_note(struct vmlab_machine *m, const struct vmlab_mm *mm,
+			 u64 va, u64 size, struct vmlab_pte_run *run)
+{
+	u64 table, *host = NULL;
+
+	if (one_region(va, size))
+		host = ptc_get(m, mm, va, &table);
+	*run = (struct vmlab_pte_run){.seq = m->pt_seq,
+				      .ctx_id = mm->ctx_id,
+				      .region = va >> VMLAB_PMD_SHIFT,
+				      .table = host ? table : 0,
+				      .host = host};
+}
+
+/* Is run still the PTE table of va's region in mm? */
+static inline bool pte_run_valid(const struct vmlab_machine *m,
+				 const struct vmlab_mm *mm,
+				 const struct vmlab_pte_run *run, u64 va)
+{
+	return run && run->host && run->seq == m->pt_seq &&
+	       run->region == va >> VMLAB_PMD_SHIFT && run->ctx_id == mm->ctx_id;
+}
+
+/* Debug builds: a valid run is the table a walk of va reaches. */
+static void pte_run_debug_check(struct vmlab_machine *m, struct vmlab_mm *mm,
+				const struct vmlab_pte_run *run, u64 va)
+{
+	if (VMLAB_DEBUG_CHECKS) {
+		vmlab_ptep_t p;
+		int err = vmlab_lookup_entry(m, mm, va, VMLAB_LVL_PTE, &p);
+		assert(!err && p >> VMLAB_PAGE_SHIFT == run->table);
+		assert(frame_content(m, run->table, false) == (u8 *)run->host);
+		(void)err;
+	}
+	(void)m;
+	(void)mm;
+	(void)run;
+	(void)va;
+}
+
+/* vmlab_map_pages() without a valid run for va: the cache, or walks. */
+static __attribute__((noinline)) int
+map_pages_slow(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+	       const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
+	       struct vmlab_pte_run *run)
+{
+	u64 size = nr << VMLAB_PAGE_SHIFT, table = 0, *host = NULL;
+
+	if (run)
+		run->host = NULL;
+	if (!mm || !pfns || !nr || nr > (~0ULL >> VMLAB_PAGE_SHIFT))
+		return -VMLAB_EINVAL;
+	/* Every frame exists and the range lies in one region whose table
+	 * is cached: the checks vmlab_map_range() makes of each run hold
+	 * for all of them. */
+	bool ok = (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
+		  cached_range_ok(va, size);
+	for (u64 i = 0; i < nr; i++)
+		ok &= pfns[i] < m->phys.nr_frames;
+	if (ok && (host = ptc_get(m, mm, va, &table))) {
+		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, mm, va, size));
+		int err = map_pages_cached(m, mm, va, pfns, nr, prot, table,
+					   host);
+		if (run && !err)
+			*run = (struct vmlab_pte_run){m->pt_seq, mm->ctx_id,
+						      va >> VMLAB_PMD_SHIFT,
+						      table, host};
+		return err;
+	}
+	for (u64 i = 0; i < nr;) {
+		u64 j = i + 1;
+
+		while (j < nr && pfns[j] == pfns[j - 1] + 1)
+			j++;
+		int err = vmlab_map_range(m, mm, va + (i << VMLAB_PAGE_SHIFT),
+					  pfns[i] << VMLAB_PAGE_SHIFT,
+					  (j - i) << VMLAB_PAGE_SHIFT, prot, 0);
+		if (err)
+			return err;
+		i = j;
+	}
+	if (run)
+		pte_run_note(m, mm, va, size, run);
+	return 0;
+}
+
+int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
+		    const u64 *pfns, u64 nr, vmlab_pgprot_t prot,
+		    struct vmlab_pte_run *run)
+{
+	/* The common case, pages landing in the table of the caller's run:
+	 * the range is checked as map_pages_slow() checks it, and the run
+	 * stays as it is. */
+	bool ok = mm && pfns && nr && nr <= VMLAB_PTRS_PER_TABLE &&
+		  pte_run_valid(m, mm, run, va) &&
+		  (prot & (VMLAB_PAGE_PRESENT | VMLAB_PAGE_PROTNONE)) &&
+		  cached_range_ok(va, nr << VMLAB_PAGE_SHIFT);
+	for (u64 i = 0; ok && i < nr; i++)
+		ok = pfns[i] < m->phys.nr_frames;
+	if (!likely(ok))
+		return map_pages_slow(m, mm, va, pfns, nr, prot, run);
+	pte_run_debug_check(m, mm, run, va);
+	int err = map_pages_cached(m, mm, va, pfns, nr, prot, run->table,
+				   run->host);
+	if (err)
+		run->host = NULL;
+	return err;
+}
+
 /* ------------------------------------------------------------ split */
 
 /*
@@ -486,11 +618,98 @@ static s64 zap_range(struct vmlab_machine *m, struct zap_args *z, u64 va,
 	return err ? err : z->done;
 }
 
+/*
+ * zap_ptes() for an unmap of a cached region whose entries are none or
+ * present leaves (vunmap of a vmalloc area): each is cleared in place and
+ * the range joins the gather once.  The first entry of another kind
+ * hands the rest to zap_ptes(), so the stores and the gathered range are
+ * the ones zap_ptes() alone gives.
+ */
+static s64 zap_ptes_cached(struct vmlab_machine *m,
+			   struct vmlab_mmu_gather *tlb, u64 table, u64 *host,
+			   u64 va, u64 end)
+{
+	const u64 page = m->arch->pte_page_mask;
+	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+	vmlab_ptep_t ptep = (table << VMLAB_PAGE_SHIFT) + idx * 8;
+	u64 lo = va, hi = 0;
+	s64 done = 0;
+
+	assert(va < end && one_region(va, end - va) && page);
+	for (; va < end; va += VMLAB_PAGE_SIZE, idx++, ptep += 8) {
+		u64 e = host[idx];
+		if (!e)
+			continue;
+		if ((e & page) != page) { /* not a present leaf */
+			struct zap_args z = {.tlb = tlb, .done = done};
+			if (hi)
+				vmlab_tlb_add_range(tlb, lo, hi,
+						    VMLAB_PAGE_SHIFT);
+			zap_ptes(m, &z, table, host, va, end);
+			return z.done;
+		}
+		if (VMLAB_DEBUG_CHECKS) {
+			struct vmlab_pte_info info;
+			m->arch->decode(e, VMLAB_LVL_PTE, &info);
+			assert(info.kind == VMLAB_PTE_LEAF);
+		}
+		if (!hi)
+			lo = va;
+		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep, &host[idx], 0);
+		hi = va + VMLAB_PAGE_SIZE;
+		done++;
+	}
+	if (hi)
+		vmlab_tlb_add_range(tlb, lo, hi, VMLAB_PAGE_SHIFT);
+	return done;
+}
+
 s64 vmlab_unmap_range(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
 		      u64 va, u64 size, bool free_tables)
 {
+	u64 table, *host;
+
+	/* Entries only, in a region whose PTE table is cached (as
+	 * zap_range()'s first case), without its set-up. */
+	if (likely(tlb && tlb->mm && !free_tables) &&
+	    cached_range_ok(va, size) &&
+	    (host = ptc_get(m, tlb->mm, va, &table))) {
+		assert(!VMLAB_DEBUG_CHECKS || !range_check(m, tlb->mm, va, size));
+		return zap_ptes_cached(m, tlb, table, host, va, va + size);
+	}
 	struct zap_args z = {.tlb = tlb, .free_tables = free_tables};
 	return zap_range(m, &z, va, size);
+}
+
+s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,
+			      struct vmlab_mmu_gather *tlb, u64 va, u64 size,
+			      const struct vmlab_pte_run *run)
+{
+	const u64 page = m->arch->pte_page_mask;
+	u64 nr = size >> VMLAB_PAGE_SHIFT;
+
+	/* The run is still where the range's leaves are (it lies in one
+	 * region), and they are all none or present. */
+	if (!likely(tlb && tlb->mm && pte_run_valid(m, tlb->mm, run, va) &&
+		    size && !((va | size) & ~VMLAB_PAGE_MASK) &&
+		    one_region(va, size)))
+		return vmlab_unmap_range(m, tlb, va, size, false);
+	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
+	u64 *e = run->host + idx;
+	for (u64 i = 0; i < nr; i++)
+		if (e[i] && (e[i] & page) != page)
+			return vmlab_unmap_range(m, tlb, va, size, false);
+	pte_run_debug_check(m, tlb->mm, run, va);
+	vmlab_ptep_t ptep = (run->table << VMLAB_PAGE_SHIFT) + idx * 8;
+	s64 done = 0;
+	for (u64 i = 0; i < nr; i++, va += VMLAB_PAGE_SIZE, ptep += 8) {
+		if (!e[i])
+			continue;
+		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep, &e[i], 0);
+		done++;
+	}
+	assert(done <= (s64)nr);
+	return done;
 }
 
 s64 vmlab_protect_range(struct vmlab_machine *m,

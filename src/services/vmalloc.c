@@ -16,6 +16,7 @@
 #include "vmlab/checker.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 
 static inline bool is_pow2(u64 x)
 {
@@ -27,31 +28,49 @@ static inline u64 align_up(u64 x, u64 a)
 	return (x + a - 1) & ~(a - 1);
 }
 
-bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
+bool cpu_bad(struct vmlab_machine *m, int cpu, const char *fn)
 {
-	assert(m && fn);
-	if (vmlab_cpu_valid(m, cpu))
-		return true;
+	assert(m && fn && !vmlab_cpu_valid(m, cpu));
 	vmlab_warn(m, "%s: no CPU %d", fn, cpu);
 	return false;
 }
 
 /* ------------------------------------------------------- descriptors */
 
-/* kmem_cache_alloc(vmap_area_cachep): recycled descriptors first. */
-struct vmalloc_area *area_new(struct vmalloc_state *st)
+/*
+ * kmem_cache_alloc(vmap_area_cachep): recycled descriptors first.  For
+ * a vm area (vm_init: get_vm_area_node() sets the vm_struct, the tree
+ * the node's links, alloc_vmap_area() va.vm and va_flags) only the
+ * fields nobody sets before reading them are cleared; any other caller
+ * gets the whole descriptor zeroed.
+ */
+static vm_always_inline struct vmalloc_area *area_get(struct vmalloc_state *st,
+						      bool vm_init)
 {
 	struct vmalloc_area *a = st->cache;
 
-	if (a) {
-		assert(st->nr_cache > 0);
-		st->cache = a->lazy_next;
-		st->nr_cache--;
+	if (!a) {
+		assert(st->nr_cache == 0);
+		return host_calloc(st->m, 1, sizeof(*a));
+	}
+	assert(st->nr_cache > 0 && a->va.state == VMLAB_VA_DETACHED);
+	st->cache = a->lazy_next;
+	st->nr_cache--;
+	if (!vm_init) {
 		memset(a, 0, sizeof(*a));
 		return a;
 	}
-	assert(st->nr_cache == 0);
-	return host_calloc(st->m, 1, sizeof(*a));
+	a->va.flags = 0;
+	a->pages = NULL;
+	a->run.host = NULL;
+	a->vb = NULL;
+	a->lazy_declared = false;
+	return a;
+}
+
+struct vmalloc_area *area_new(struct vmalloc_state *st)
+{
+	return area_get(st, false);
 }
 
 void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
@@ -97,7 +116,8 @@ static int kasan_populate_unlocked(struct vmalloc_state *st, int cpu,
  * tree.  As in the kernel, a failed search purges the lazy areas once
  * (their space is only unusable, not in use) and tries again.
  */
-int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
+static vm_always_inline int
+alloc_vmap_area_inl(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
 		    bool topdown)
 {
@@ -142,49 +162,19 @@ int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		vmlab_vmap_free_area(st->tree, &a->va);
 		return -VMLAB_ENOMEM;
 	}
-	assert(!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart);
-	assert(a->va.va_end - a->va.va_start == size);
+	/* What the tree just handed out (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (!(a->va.va_start & (align - 1)) && a->va.va_start >= vstart &&
+		a->va.va_end - a->va.va_start == size));
 	return 0;
 }
 
-/* __find_vmap_area(): the busy area containing addr. */
-struct vmalloc_area *find_busy_area(struct vmalloc_state *st, u64 addr)
+int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
+		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
+		    bool topdown)
 {
-	struct vmlab_vmap_area *va = vmlab_vmap_busy_find(st->tree, addr);
-
-	if (!va)
-		return NULL;
-	assert(va->vm == va_to_area(va) && va->state == VMLAB_VA_BUSY);
-	assert(addr >= va->va_start && addr < va->va_end);
-	return va_to_area(va);
-}
-
-void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a)
-{
-	assert(st->nr_busy_areas > 0 && st->busy_bytes >= area_size(a));
-	assert(a->va.state == VMLAB_VA_BUSY);
-	vmlab_vmap_busy_remove(st->tree, &a->va);
-	st->nr_busy_areas--;
-	st->busy_bytes -= area_size(a);
-}
-
-/*
- * vunmap_range_noflush(): clear the PTEs, keep the page tables (vmalloc
- * never frees them), flush nothing.  The gather only collects a range
- * that nobody flushes: the flush is the purge's.
- */
-void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start, u64 end)
-{
-	struct vmlab_mmu_gather *tlb = &st->lazy_tlb;
-
-	assert(start < end && tlb->mm == &st->m->init_mm);
-	tlb->cpu = cpu;
-	tlb->start = ~0ULL; /* an empty range: nothing to flush */
-	tlb->end = 0;
-	s64 n = vmlab_unmap_range(st->m, tlb, start, end - start, false);
-	/* Page tables stay, so nothing was queued for freeing. */
-	assert(n >= 0 && tlb->nr_pages == 0);
-	(void)n;
+	return alloc_vmap_area_inl(st, cpu, a, size, align, vstart, vend,
+				   va_flags, topdown);
 }
 
 /* ----------------------------------------------------------- mapping */
@@ -227,35 +217,18 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 	return true;
 }
 
-/* One run of physically contiguous frames, 4 KiB leaves. */
-static int map_run(struct vmalloc_state *st, u64 va, const u64 *pfns, u64 n,
-		   vmlab_pgprot_t prot)
+/* 4 KiB leaves (vmap_pages_pte_range()), in runs of contiguous frames. */
+static vm_always_inline int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
+			   vmlab_pgprot_t prot, const u64 *pfns,
+			   struct vmlab_pte_run *run)
 {
-	assert(n > 0 && pfns[n - 1] == pfns[0] + n - 1);
-	return vmlab_map_range(st->m, &st->m->init_mm, va,
-			       pfns[0] << VMLAB_PAGE_SHIFT, n * VMLAB_PAGE_SIZE,
-			       prot, 0);
-}
-
-static int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
-			   vmlab_pgprot_t prot, const u64 *pfns)
-{
-	u64 i = 0;
-
 	assert(nr > 0 && !(addr & ~VMLAB_PAGE_MASK));
-	while (i < nr) {
-		u64 j = i + 1;
-
-		while (j < nr && pfns[j] == pfns[j - 1] + 1)
-			j++;
-		int err = map_run(st, addr + i * VMLAB_PAGE_SIZE, pfns + i,
-				  j - i, prot);
-		if (err)
-			return err;
-		i = j;
-	}
-	assert(i == nr);
-	return 0;
+	/* The last map's table first: consecutive areas share one. */
+	int err = vmlab_map_pages(st->m, &st->m->init_mm, addr, pfns, nr, prot,
+				  &st->map_run);
+	if (run)
+		*run = st->map_run;
+	return err;
 }
 
 static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
@@ -274,7 +247,8 @@ static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
 					      VMLAB_PMD_SIZE, prot,
 					      VMLAB_MAP_HUGE_PMD);
 		else
-			err = map_small_pages(st, va, step, prot, pfns + i);
+			err = map_small_pages(st, va, step, prot, pfns + i,
+					      NULL);
 		if (err)
 			return err;
 	}
@@ -286,8 +260,10 @@ static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
  * 2 MiB leaves (the frames come in aligned order-9 blocks); a frame that
  * does not exist is refused as WARN_ON(!pfn_valid()) does.
  */
-int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
-		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift)
+static vm_always_inline int
+vmap_pages_range_inl(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
+		     struct vmlab_pte_run *run)
 {
 	u64 nr = size >> VMLAB_PAGE_SHIFT;
 
@@ -299,15 +275,30 @@ int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
 			return -VMLAB_EINVAL;
 		}
 	}
-	if (page_shift == VMLAB_PMD_SHIFT)
+	if (page_shift == VMLAB_PMD_SHIFT) {
+		if (run)
+			run->host = NULL;
 		return map_huge_pages(st, cpu, addr, nr, prot, pfns);
-	return map_small_pages(st, addr, nr, prot, pfns);
+	}
+	return map_small_pages(st, addr, nr, prot, pfns, run);
+}
+
+int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
+		     struct vmlab_pte_run *run)
+{
+	return vmap_pages_range_inl(st, cpu, addr, size, prot, pfns,
+				    page_shift, run);
 }
 
 /* ------------------------------------------------------- vm areas */
 
+/* get_vm_area_node() sets each field: a new one must be added there. */
+static_assert(sizeof(struct vmlab_vm_struct) == 8 * sizeof(u64),
+	      "struct vmlab_vm_struct changed");
+
 /* The kernel BUG_ON()s there: the model warns and fails the call. */
-static bool not_in_interrupt(struct vmalloc_state *st, int cpu)
+static vm_always_inline bool not_in_interrupt(struct vmalloc_state *st, int cpu)
 {
 	assert(vmlab_cpu_valid(st->m, cpu));
 	if (!st_in_interrupt(st, cpu))
@@ -323,10 +314,9 @@ static bool not_in_interrupt(struct vmalloc_state *st, int cpu)
  * __get_vm_area_node(): a vmap area of size rounded to the mapping
  * granule, plus the guard page, with its vm_struct.
  */
-static struct vmalloc_area *get_vm_area_node(struct vmalloc_state *st, int cpu,
-					     u64 size, u64 align, u32 shift,
-					     u64 flags, u64 start, u64 end,
-					     const char *caller)
+static vm_always_inline struct vmalloc_area *
+get_vm_area_node(struct vmalloc_state *st, int cpu, u64 size, u64 align,
+		 u32 shift, u64 flags, u64 start, u64 end, const char *caller)
 {
 	u64 requested = size;
 	struct vmalloc_area *a;
@@ -341,27 +331,32 @@ static struct vmalloc_area *get_vm_area_node(struct vmalloc_state *st, int cpu,
 			return NULL;
 		size += VMLAB_PAGE_SIZE;
 	}
-	a = area_new(st);
+	a = area_get(st, true);
 	if (!a)
 		return NULL;
-	if (alloc_vmap_area(st, cpu, a, size, align, start, end, 0,
-			    flags & VMLAB_VM_TOPDOWN_VMAP)) {
+	if (alloc_vmap_area_inl(st, cpu, a, size, align, start, end, 0,
+				flags & VMLAB_VM_TOPDOWN_VMAP)) {
 		area_put(st, a);
 		return NULL;
 	}
 	a->has_vm = true;
-	a->vm = (struct vmlab_vm_struct){.addr = a->va.va_start,
-					 .size = size,
-					 .requested_size = requested,
-					 .flags = flags,
-					 .caller = caller};
+	/* Field by field: a compound literal is a zeroing loop first. */
+	a->vm.addr = a->va.va_start;
+	a->vm.size = size;
+	a->vm.requested_size = requested;
+	a->vm.flags = flags;
+	a->vm.pages = NULL;
+	a->vm.nr_pages = 0;
+	a->vm.page_order = 0;
+	a->vm.phys_addr = 0;
+	a->vm.caller = caller;
 	assert(area_size(a) == size && size >= requested);
 	assert(get_vm_area_size(&a->vm) >= requested);
 	return a;
 }
 
 /* vm_area_alloc_pages(): blocks of 2^order frames until done or OOM. */
-static u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
+static vm_always_inline u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
 			       u32 nr_pages, u64 *pages)
 {
 	u32 nr = 0;
@@ -385,7 +380,7 @@ static u32 vm_area_alloc_pages(struct vmalloc_state *st, int cpu, u32 order,
  * budget: NULL past it, as kvmalloc would fail.  Element -1 holds the
  * length, so pages_array_free() can uncharge it.
  */
-static u64 *pages_array(struct vmlab_machine *m, struct vmalloc_area *a,
+static vm_always_inline u64 *pages_array(struct vmlab_machine *m, struct vmalloc_area *a,
 			u32 nr)
 {
 	assert(a && !a->pages);
@@ -422,7 +417,7 @@ static void zero_pages(struct vmlab_machine *m, const u64 *pages, u32 nr)
  * __vmalloc_area_node(): frames, then the mapping.  On failure the area
  * is vfree()d (what was mapped goes lazy, what was allocated is freed).
  */
-static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
+static vm_always_inline bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
 			      struct vmalloc_area *a, vmlab_pgprot_t prot,
 			      u32 page_shift, bool zero)
 {
@@ -457,13 +452,14 @@ static bool vmalloc_area_node(struct vmalloc_state *st, int cpu,
 	}
 	if (zero)
 		zero_pages(m, a->pages, nr_small);
-	if (vmap_pages_range(st, cpu, a->vm.addr, size, prot, a->pages,
-			     page_shift)) {
+	if (vmap_pages_range_inl(st, cpu, a->vm.addr, size, prot, a->pages,
+				 page_shift, &a->run)) {
 		vmlab_warn(m, "vmalloc error: size %llu, failed to map pages",
 			   (unsigned long long)size);
 		goto fail;
 	}
-	assert(a->vm.nr_pages == nr_small && a->vm.pages == a->pages);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (a->vm.nr_pages == nr_small && a->vm.pages == a->pages));
 	return true;
 fail:
 	vfree_process(st, cpu, a->vm.addr);
@@ -471,7 +467,7 @@ fail:
 }
 
 /* The huge-page decision of __vmalloc_node_range() (x86: PSE, 2 MiB). */
-static u32 vmalloc_shift(u64 size, u64 vm_flags)
+static vm_always_inline u32 vmalloc_shift(u64 size, u64 vm_flags)
 {
 	assert(size > 0);
 	if ((vm_flags & VMLAB_VM_ALLOW_HUGE_VMAP) && size >= VMLAB_PMD_SIZE)
@@ -479,10 +475,10 @@ static u32 vmalloc_shift(u64 size, u64 vm_flags)
 	return VMLAB_PAGE_SHIFT;
 }
 
-static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
-			      u64 align, u64 start, u64 end,
-			      vmlab_pgprot_t prot, u64 vm_flags,
-			      const char *caller, bool zero)
+static vm_always_inline u64
+vmalloc_node_range_inl(struct vmalloc_state *st, int cpu, u64 size, u64 align,
+		       u64 start, u64 end, vmlab_pgprot_t prot, u64 vm_flags,
+		       const char *caller, bool zero)
 {
 	struct vmlab_machine *m = st->m;
 	u32 shift;
@@ -522,7 +518,8 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 			if (unlikely(vm_kasan_on(m)))
 				kasan_unpoison_vmalloc(m, cpu, a->vm.addr,
 						       size, caller);
-			assert(a->vm.addr >= start && a->vm.addr < end);
+			assert(!VMLAB_DEBUG_CHECKS ||
+			       (a->vm.addr >= start && a->vm.addr < end));
 			vmalloc_check(st);
 			return a->vm.addr;
 		}
@@ -533,6 +530,16 @@ static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
 	}
 	vmalloc_check(st);
 	return 0;
+}
+
+/* __vmalloc_node_range(), any request. */
+static u64 vmalloc_node_range(struct vmalloc_state *st, int cpu, u64 size,
+			      u64 align, u64 start, u64 end,
+			      vmlab_pgprot_t prot, u64 vm_flags,
+			      const char *caller, bool zero)
+{
+	return vmalloc_node_range_inl(st, cpu, size, align, start, end, prot,
+				      vm_flags, caller, zero);
 }
 
 /* ------------------------------------------------------ public API */
@@ -550,14 +557,23 @@ u64 vmlab_vmalloc_node_range(struct vmlab_machine *m, int cpu, u64 size,
 				  vm_flags, caller, false);
 }
 
-static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size, u64 align,
-			  u64 vm_flags, const char *caller, bool zero)
+/* The vmalloc() family: the whole window, PAGE_KERNEL.  inl: this entry
+ * point gets its own copy of the path, its constants folded in. */
+static vm_always_inline u64 vmalloc_common(struct vmlab_machine *m, int cpu,
+					   u64 size, u64 align, u64 vm_flags,
+					   const char *caller, bool zero,
+					   bool inl)
 {
 	struct vmalloc_state *st = vm_state(m);
 
 	if (!st || !cpu_ok(m, cpu, caller))
 		return 0;
 	vmlab_checker_set_op(m, cpu, caller);
+	if (inl)
+		return vmalloc_node_range_inl(st, cpu, size, align,
+					      st->r.vstart, st->r.vend,
+					      VMLAB_PAGE_KERNEL, vm_flags,
+					      caller, zero);
 	return vmalloc_node_range(st, cpu, size, align, st->r.vstart,
 				  st->r.vend, VMLAB_PAGE_KERNEL,
 				  vm_flags, caller, zero);
@@ -565,25 +581,25 @@ static u64 vmalloc_common(struct vmlab_machine *m, int cpu, u64 size, u64 align,
 
 u64 vmlab_vmalloc(struct vmlab_machine *m, int cpu, u64 size)
 {
-	return vmalloc_common(m, cpu, size, 1, 0, "vmalloc", false);
+	return vmalloc_common(m, cpu, size, 1, 0, "vmalloc", false, true);
 }
 
 u64 vmlab_vzalloc(struct vmlab_machine *m, int cpu, u64 size)
 {
-	return vmalloc_common(m, cpu, size, 1, 0, "vzalloc", true);
+	return vmalloc_common(m, cpu, size, 1, 0, "vzalloc", true, true);
 }
 
 u64 vmlab_vmalloc_align(struct vmlab_machine *m, int cpu, u64 size, u64 align,
 			const char *caller)
 {
 	return vmalloc_common(m, cpu, size, align, 0,
-			      caller ? caller : "__vmalloc_node", false);
+			      caller ? caller : "__vmalloc_node", false, false);
 }
 
 u64 vmlab_vmalloc_huge(struct vmlab_machine *m, int cpu, u64 size)
 {
 	return vmalloc_common(m, cpu, size, 1, VMLAB_VM_ALLOW_HUGE_VMAP,
-			      "vmalloc_huge", false);
+			      "vmalloc_huge", false, false);
 }
 
 /* vmap()'s refusals, all WARN_ON_ONCE() in the kernel. */
@@ -641,7 +657,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 		return 0;
 	u64 addr = a->vm.addr;
 	if (vmap_pages_range(st, cpu, addr, size, prot | VMLAB_PAGE_NX, pfns,
-			     VMLAB_PAGE_SHIFT) ||
+			     VMLAB_PAGE_SHIFT, &a->run) ||
 	    ((vm_flags & VMLAB_VM_MAP_PUT_PAGES) &&
 	     !vmap_take_pages(m, a, pfns, count))) {
 		vmlab_vunmap(m, cpu, addr);
@@ -776,6 +792,7 @@ static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 	st->m = m;
 	vmalloc_ranges_init(&st->r, vmlab_layout(m));
 	st->lazy_start = UINT64_MAX;
+	st->lazy_max = lazy_max_pages_formula(m);
 	vmlab_tlb_gather_mmu(&st->lazy_tlb, vmlab_init_mm(m), 0);
 	st->in_interrupt = calloc((size_t)n, sizeof(bool));
 	st->vbq = calloc((size_t)n, sizeof(*st->vbq));

@@ -16,31 +16,41 @@
 #include "services/directmap_internal.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 #include "vmlab/directmap.h"
 
 /*
- * What remove_vm_area() hands back: the vm_struct outlives the vmap_area
- * (which now belongs to the lazy list and may be recycled by a purge
- * before the caller is done with the frames).
+ * What remove_vm_area() hands back: the vm_struct outlives the vmap_area,
+ * which now belongs to the lazy list.  When a purge may run before the
+ * caller is done with the frames (vm_reset_perms(), vunmap()'s
+ * vm_unmap_aliases()) and recycle the area, the vm_struct is copied;
+ * otherwise the area's own is read, nothing running in between.
  */
 struct vm_detached {
-	struct vmlab_vm_struct vm;
-	u64 *pages;
+	const struct vmlab_vm_struct *vm; /* the area's, or &copy */
+	u64 *pages;			  /* owned now */
 	u64 inline_pfn;
+	struct vmlab_vm_struct copy;
 };
 
-static void detach_vm(struct vmalloc_area *a, struct vm_detached *d)
+static vm_always_inline void detach_vm(struct vmalloc_area *a,
+				       struct vm_detached *d, bool purge_next)
 {
 	assert(a->has_vm && a->va.state == VMLAB_VA_DETACHED);
-	assert(a->vm.nr_pages == 0 || a->pages == a->vm.pages);
-	d->vm = a->vm;
+	assert(!VMLAB_DEBUG_CHECKS || a->vm.nr_pages == 0 ||
+	       a->pages == a->vm.pages);
 	d->inline_pfn = a->inline_pfn;
 	d->pages = a->pages == &a->inline_pfn ? &d->inline_pfn : a->pages;
-	d->vm.pages = d->pages;
+	d->vm = &a->vm;
+	if (purge_next || (a->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS)) {
+		d->copy = a->vm;
+		d->copy.pages = d->pages;
+		d->vm = &d->copy;
+	}
 	a->pages = NULL; /* the caller owns the array now */
 }
 
-static void put_detached(struct vmlab_machine *m, struct vm_detached *d)
+static vm_always_inline void put_detached(struct vmlab_machine *m, struct vm_detached *d)
 {
 	assert(d);
 	if (d->pages && d->pages != &d->inline_pfn)
@@ -53,8 +63,9 @@ static void put_detached(struct vmlab_machine *m, struct vm_detached *d)
  * area finds it.  Unlike the kernel, a vm_map_ram() range is left alone
  * (the kernel unlinks and leaks it) so a misuse changes nothing.
  */
-static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
-			   struct vm_detached *d)
+static vm_always_inline bool remove_vm_area(struct vmalloc_state *st, int cpu,
+					    u64 addr, struct vm_detached *d,
+					    bool purge_next)
 {
 	struct vmalloc_area *a;
 
@@ -68,12 +79,13 @@ static bool remove_vm_area(struct vmalloc_state *st, int cpu, u64 addr,
 		return false;
 	assert(a->vm.addr == a->va.va_start);
 	unlink_busy_area(st, a);
-	detach_vm(a, d);
+	detach_vm(a, d, purge_next);
 	if (unlikely(vm_kasan_on(st->m)))
-		kasan_poison_vmalloc(st->m, cpu, d->vm.addr,
-				     get_vm_area_size(&d->vm));
+		kasan_poison_vmalloc(st->m, cpu, d->vm->addr,
+				     get_vm_area_size(d->vm));
 	free_unmap_vmap_area(st, cpu, a);
-	assert(!a->has_vm && d->vm.addr == a->va.va_start);
+	assert(!VMLAB_DEBUG_CHECKS ||
+	       (!a->has_vm && d->vm->addr == a->va.va_start));
 	return true;
 }
 
@@ -90,24 +102,24 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 {
 	struct vmlab_machine *m = st->m;
 	u64 start = UINT64_MAX, end = 0;
-	u32 step = 1u << d->vm.page_order;
+	u32 step = 1u << d->vm->page_order;
 	bool flush_dmap = false;
 
-	assert(d->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS);
-	assert(!(d->vm.nr_pages & (step - 1)));
-	for (u32 i = 0; i < d->vm.nr_pages; i += step) {
+	assert(d->vm->flags & VMLAB_VM_FLUSH_RESET_PERMS);
+	assert(!(d->vm->nr_pages & (step - 1)));
+	for (u32 i = 0; i < d->vm->nr_pages; i += step) {
 		u64 addr = vmlab_page_address(m, d->pages[i]);
 
 		start = addr < start ? addr : start;
-		if (addr + (VMLAB_PAGE_SIZE << d->vm.page_order) > end)
-			end = addr + (VMLAB_PAGE_SIZE << d->vm.page_order);
+		if (addr + (VMLAB_PAGE_SIZE << d->vm->page_order) > end)
+			end = addr + (VMLAB_PAGE_SIZE << d->vm->page_order);
 		flush_dmap = true;
 	}
 	/* The mutant resets the direct map before the flush: the pages are
 	 * writable there while another CPU still caches the executable
 	 * vmalloc alias. */
 	bool early = vmlab_mutant(m, VMLAB_MUT_RESET_PERMS_DEFAULT_EARLY);
-	for (u32 i = 0; i < d->vm.nr_pages; i++)
+	for (u32 i = 0; i < d->vm->nr_pages; i++)
 		if (early)
 			vmlab_set_direct_map_default_noflush(m, d->pages[i]);
 		else
@@ -116,25 +128,25 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 	vmlab_checker_set_op(m, cpu, "vm_reset_perms");
 	_vm_unmap_aliases(st, cpu, start, end, flush_dmap);
 	assert(st->lazy_nr == 0); /* the flush took every lazy area */
-	for (u32 i = 0; i < d->vm.nr_pages && !early; i++)
+	for (u32 i = 0; i < d->vm->nr_pages && !early; i++)
 		vmlab_set_direct_map_default_noflush(m, d->pages[i]);
 	vmlab_checker_set_op(m, cpu, "vfree");
 }
 
 /* vm_area_free_pages(): blocks are freed in the order they came in. */
-static void free_detached_pages(struct vmalloc_state *st, int cpu,
+static vm_always_inline void free_detached_pages(struct vmalloc_state *st, int cpu,
 				const struct vm_detached *d)
 {
-	bool put = d->vm.flags & VMLAB_VM_MAP_PUT_PAGES;
-	u32 order = put ? 0 : d->vm.page_order;
+	bool put = d->vm->flags & VMLAB_VM_MAP_PUT_PAGES;
+	u32 order = put ? 0 : d->vm->page_order;
 
-	assert(!d->vm.nr_pages || d->pages);
-	assert(!(d->vm.nr_pages & ((1u << order) - 1)));
-	for (u32 i = 0; i < d->vm.nr_pages; i += 1u << order)
+	assert(!d->vm->nr_pages || d->pages);
+	assert(!VMLAB_DEBUG_CHECKS || !(d->vm->nr_pages & ((1u << order) - 1)));
+	for (u32 i = 0; i < d->vm->nr_pages; i += 1u << order)
 		vmlab_free_pages(st->m, cpu, d->pages[i], (int)order);
 	if (!put) {
-		assert(st->nr_vmalloc_pages >= d->vm.nr_pages);
-		st->nr_vmalloc_pages -= d->vm.nr_pages;
+		assert(st->nr_vmalloc_pages >= d->vm->nr_pages);
+		st->nr_vmalloc_pages -= d->vm->nr_pages;
 	}
 }
 
@@ -145,7 +157,7 @@ static void free_detached_pages(struct vmalloc_state *st, int cpu,
  * that takes the direct-map alias along, or the review's one call with
  * both masks.  Mainline has no such block.
  */
-static void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
+static vm_always_inline void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
 {
 	struct vmlab_machine *m = st->m;
 	enum vmlab_reset_perms rp = m->cfg.reset_perms;
@@ -169,7 +181,8 @@ static void reset_perms_fallback(struct vmalloc_state *st, int cpu, u64 addr)
 }
 
 /* vfree() in process context. */
-void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
+static vm_always_inline void vfree_process_inl(struct vmalloc_state *st,
+					       int cpu, u64 addr)
 {
 	struct vm_detached d;
 
@@ -180,18 +193,23 @@ void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
 	assert(vmlab_cpu_valid(st->m, cpu));
 	vmlab_checker_set_op(st->m, cpu, "vfree");
 	reset_perms_fallback(st, cpu, addr);
-	if (!remove_vm_area(st, cpu, addr, &d)) {
+	if (!remove_vm_area(st, cpu, addr, &d, false)) {
 		vmlab_warn(st->m,
 			   "Trying to vfree() nonexistent vm area (%#llx)",
 			   (unsigned long long)addr);
 		return;
 	}
-	if (d.vm.flags & VMLAB_VM_FLUSH_RESET_PERMS)
+	if (d.vm->flags & VMLAB_VM_FLUSH_RESET_PERMS)
 		vm_reset_perms(st, cpu, &d);
 	free_detached_pages(st, cpu, &d);
 	put_detached(st->m, &d);
-	assert(st->nr_busy_areas == busy - 1);
+	assert(!VMLAB_DEBUG_CHECKS || st->nr_busy_areas == busy - 1);
 	vmalloc_check(st);
+}
+
+void vfree_process(struct vmalloc_state *st, int cpu, u64 addr)
+{
+	vfree_process_inl(st, cpu, addr);
 }
 
 /* --------------------------------------------------- atomic context */
@@ -325,7 +343,7 @@ void vmlab_vfree(struct vmlab_machine *m, int cpu, u64 addr)
 		vfree_atomic(st, cpu, addr);
 		return;
 	}
-	vfree_process(st, cpu, addr);
+	vfree_process_inl(st, cpu, addr);
 }
 
 void vmlab_vfree_atomic(struct vmlab_machine *m, int cpu, u64 addr)
@@ -369,17 +387,17 @@ void vmlab_vunmap(struct vmlab_machine *m, int cpu, u64 addr)
 	    !vunmap_ok(st, cpu, addr))
 		return;
 	vmlab_checker_set_op(m, cpu, "vunmap");
-	if (!remove_vm_area(st, cpu, addr, &d)) {
+	if (!remove_vm_area(st, cpu, addr, &d, true)) {
 		vmlab_warn(m, "Trying to vunmap() nonexistent vm area (%#llx)",
 			   (unsigned long long)addr);
 		return;
 	}
 	/* The frames stay the caller's (VM_MAP_PUT_PAGES ones leak, as in
 	 * the kernel): only the descriptor goes. */
-	assert(!(d.vm.flags & VMLAB_VM_ALLOC));
+	assert(!(d.vm->flags & VMLAB_VM_ALLOC));
 	/* The seed's v2: a flagged area not freeing its pages only needs
 	 * its aliases gone - vm_unmap_aliases(), which purges this one. */
-	if ((d.vm.flags & VMLAB_VM_FLUSH_RESET_PERMS) &&
+	if ((d.vm->flags & VMLAB_VM_FLUSH_RESET_PERMS) &&
 	    m->cfg.reset_perms != VMLAB_RESET_PERMS_MAINLINE)
 		_vm_unmap_aliases(st, cpu, UINT64_MAX, 0, false);
 	put_detached(m, &d);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 
 /* ------------------------------------------------------ vmallocinfo */
 

@@ -16,6 +16,12 @@
 #include "services/vmap_tree.h"
 #include "vmlab/vmalloc.h"
 
+/* The vmalloc()/vfree() chain of mm/vmalloc.c is many small functions;
+ * they are inlined into one body per public entry point, so that the
+ * common request's constants fold through them and no layer repeats its
+ * caller's checks or spills its arguments. */
+#define vm_always_inline inline __attribute__((always_inline))
+
 /* va->flags bits of a vmap_area without a vm_struct (mm/vmalloc.c). */
 #define VMAP_RAM 0x1   /* a vm_map_ram() area */
 #define VMAP_BLOCK 0x2 /* ... that is a per-CPU vmap block */
@@ -49,6 +55,7 @@ struct vmalloc_area {
 	struct vmlab_vm_struct vm;	/* valid when has_vm */
 	u64 *pages;			/* vm.pages, owned (or &inline_pfn) */
 	u64 inline_pfn;			/* one-page areas need no array */
+	struct vmlab_pte_run run;	/* where its 4 KiB leaves went */
 	struct vmalloc_area *lazy_next; /* lazy list, or the spare cache */
 	struct vmap_block *vb;		/* VMAP_BLOCK areas */
 	u32 va_flags;			/* VMAP_RAM | VMAP_BLOCK */
@@ -95,6 +102,8 @@ struct vmalloc_state {
 	/* The gather lazy unmaps use: its range is never flushed (the purge
 	 * flushes), so one is kept rather than cleared per vfree. */
 	struct vmlab_mmu_gather lazy_tlb;
+	/* Where the last 4 KiB vmalloc mapping went (vmlab_map_pages()). */
+	struct vmlab_pte_run map_run;
 	/* atomic context */
 	bool *in_interrupt;
 	struct vfree_deferred *deferred;
@@ -110,6 +119,7 @@ struct vmalloc_state {
 	/* lazy_max_pages() set by hand (vmlab_set_lazy_max_pages); 0: the
 	 * kernel's formula */
 	u64 lazy_max_override;
+	u64 lazy_max; /* lazy_max_pages(): the override, or the formula's */
 	/* spare descriptors (kmem_cache-like) */
 	struct vmalloc_area *cache;
 	u32 nr_cache;
@@ -155,6 +165,14 @@ static inline void vm_trace_tp(struct vmlab_machine *m, int cpu,
 			       const struct vmlab_tracepoint *tp, u64 a, u64 b,
 			       u64 c, u64 d, u64 e, u64 f)
 {
+	/* The folded hash is the run-time one (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
+	assert(tp->name && vmlab_cpu_valid(m, cpu));
+	if (likely(m->ev_fn == NULL)) { /* emit_event()'s hash alone */
+		emit_hash(m, VMLAB_EV_USER, cpu, a, b, c, d, e, f, true,
+			  tp->hash);
+		return;
+	}
 	struct vmlab_event ev = {.type = VMLAB_EV_USER,
 				 .cpu = cpu,
 				 .a = a,
@@ -165,9 +183,6 @@ static inline void vm_trace_tp(struct vmlab_machine *m, int cpu,
 				 .f = f,
 				 .name = tp->name,
 				 .name_hash = tp->hash};
-	/* The folded hash is the run-time one (debug builds recheck). */
-	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
-	assert(tp->name && vmlab_cpu_valid(m, cpu));
 	emit_event(m, &ev);
 }
 #define vm_trace(m, cpu, name, a, b, c, d, e, f)                             \
@@ -177,6 +192,51 @@ static inline void vm_trace_tp(struct vmlab_machine *m, int cpu,
 		vm_trace_tp(m, cpu, &tp__, a, b, c, d, e, f);                \
 	} while (0)
 
+/* The busy tree as vmalloc uses it (vmap_busy.c has the tree). */
+/* __find_vmap_area(): the busy area containing addr. */
+static inline struct vmalloc_area *find_busy_area(struct vmalloc_state *st,
+						  u64 addr)
+{
+	struct vmlab_vmap_area *va = vmlab_vmap_busy_find(st->tree, addr);
+
+	if (!va)
+		return NULL;
+	assert(va->vm == va_to_area(va) && va->state == VMLAB_VA_BUSY);
+	assert(!VMLAB_DEBUG_CHECKS || (addr >= va->va_start && addr < va->va_end));
+	return va_to_area(va);
+}
+
+static inline void unlink_busy_area(struct vmalloc_state *st,
+				    struct vmalloc_area *a)
+{
+	assert(st->nr_busy_areas > 0 && st->busy_bytes >= area_size(a));
+	assert(a->va.state == VMLAB_VA_BUSY);
+	vmlab_vmap_busy_remove(st->tree, &a->va);
+	st->nr_busy_areas--;
+	st->busy_bytes -= area_size(a);
+}
+
+/*
+ * vunmap_range_noflush(): clear the PTEs, keep the page tables (vmalloc
+ * never frees them), flush nothing.  The gather only collects a range
+ * that nobody flushes: the flush is the purge's.
+ */
+static inline void vunmap_range_noflush(struct vmalloc_state *st, int cpu,
+					u64 start, u64 end,
+					const struct vmlab_pte_run *run)
+{
+	struct vmlab_mmu_gather *tlb = &st->lazy_tlb;
+
+	assert(start < end && tlb->mm == &st->m->init_mm);
+	tlb->cpu = cpu;
+	tlb->start = ~0ULL; /* an empty range: nothing to flush */
+	tlb->end = 0;
+	s64 n = vmlab_unmap_range_noflush(st->m, tlb, start, end - start, run);
+	/* Page tables stay, so nothing was queued for freeing. */
+	assert(!VMLAB_DEBUG_CHECKS || (n >= 0 && tlb->nr_pages == 0));
+	(void)n;
+}
+
 /* vmalloc.c */
 struct vmalloc_area *area_new(struct vmalloc_state *st);
 void area_put(struct vmalloc_state *st, struct vmalloc_area *a);
@@ -185,13 +245,15 @@ void pages_array_free(struct vmlab_machine *m, u64 *pages);
 int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
 		    bool topdown);
-struct vmalloc_area *find_busy_area(struct vmalloc_state *st, u64 addr);
-void unlink_busy_area(struct vmalloc_state *st, struct vmalloc_area *a);
-void vunmap_range_noflush(struct vmalloc_state *st, int cpu, u64 start,
-			  u64 end);
 int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
-		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift);
-bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn);
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
+		     struct vmlab_pte_run *run);
+/* The warning of a call naming no CPU of the machine (false). */
+bool cpu_bad(struct vmlab_machine *m, int cpu, const char *fn);
+static inline bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)
+{
+	return likely(vmlab_cpu_valid(m, cpu)) || cpu_bad(m, cpu, fn);
+}
 
 /* vmalloc_free.c */
 void vfree_process(struct vmalloc_state *st, int cpu, u64 addr);
@@ -199,11 +261,6 @@ int vfree_deferred_init(struct vmalloc_state *st);
 void vfree_deferred_destroy(struct vmalloc_state *st);
 
 /* vmalloc_lazy.c */
-u64 lazy_max_pages(const struct vmlab_machine *m);
-void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
-			    struct vmalloc_area *a);
-void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
-			  struct vmalloc_area *a);
 bool __purge_vmap_area_lazy(struct vmalloc_state *st, int cpu, u64 start,
 			    u64 end);
 void reclaim_and_purge_vmap_areas(struct vmalloc_state *st, int cpu);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Lazy freeing of vmap areas and vm_unmap_aliases(), after mm/vmalloc.c
- * of Linux 6.x: free_vmap_area_noflush(), __purge_vmap_area_lazy(),
- * drain_vmap_area_work(), reclaim_and_purge_vmap_areas(),
- * _vm_unmap_aliases().
+ * of Linux 6.x: __purge_vmap_area_lazy(), drain_vmap_area_work(),
+ * reclaim_and_purge_vmap_areas(), _vm_unmap_aliases(); the list's adding
+ * side, free_vmap_area_noflush(), is inline in vmalloc_lazy.h.
  *
  * A freed area is unmapped at once but its TLB entries may live on: the
  * range waits on the lazy list, unusable, until a purge flushes the
@@ -17,80 +17,7 @@
 #include "vmlab/checker.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
-
-static inline u64 fls_u32(u32 x)
-{
-	return x ? 32 - (u64)__builtin_clz(x) : 0;
-}
-
-/*
- * lazy_max_pages(): a log scale of the CPU count, so big machines batch
- * more flushes without waiting unboundedly.
- */
-u64 lazy_max_pages(const struct vmlab_machine *m)
-{
-	const struct vmalloc_state *st = m->svc[VMLAB_SVC_VMALLOC];
-
-	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS);
-	if (st && st->lazy_max_override)
-		return st->lazy_max_override;
-	return fls_u32((u32)m->nr_cpus) *
-	       (32 * VMLAB_MiB / VMLAB_PAGE_SIZE);
-}
-
-static void lazy_append(struct vmalloc_state *st, struct vmalloc_area *a)
-{
-	assert(a->va.va_start < a->va.va_end);
-	assert(!st->lazy_tail == !st->lazy_head);
-	a->lazy_next = NULL;
-	if (st->lazy_tail)
-		st->lazy_tail->lazy_next = a;
-	else
-		st->lazy_head = a;
-	st->lazy_tail = a;
-	st->nr_lazy++;
-	if (a->va.va_start < st->lazy_start)
-		st->lazy_start = a->va.va_start;
-	if (a->va.va_end > st->lazy_end)
-		st->lazy_end = a->va.va_end;
-}
-
-/*
- * free_vmap_area_noflush(): the area is unmapped and out of the busy
- * tree.  Its range is a real window of stale TLB entries, which the
- * checker is told about, except for VM_FLUSH_RESET_PERMS areas: their
- * design promises the flush before anything else happens to the frames.
- */
-void free_vmap_area_noflush(struct vmalloc_state *st, int cpu,
-			    struct vmalloc_area *a)
-{
-	struct vmlab_machine *m = st->m;
-	u64 nr_lazy_max = lazy_max_pages(m);
-	u64 va_start = a->va.va_start;
-	bool frp = a->has_vm && (a->vm.flags & VMLAB_VM_FLUSH_RESET_PERMS);
-
-	assert(a->va.state == VMLAB_VA_DETACHED);
-	st->lazy_nr += area_size(a) >> VMLAB_PAGE_SHIFT;
-	lazy_append(st, a);
-	if (!frp)
-		vmlab_checker_lazy_add(m, a->va.va_start, a->va.va_end);
-	a->lazy_declared = !frp;
-	a->has_vm = false; /* the vm_struct went to remove_vm_area()'s caller */
-	a->vb = NULL;
-	vm_trace(m, cpu, "free_vmap_area_noflush", va_start, st->lazy_nr,
-		 nr_lazy_max, 0, 0, 0);
-	if (st->lazy_nr > nr_lazy_max)
-		vmlab_queue_work(m, &st->drain_work);
-	assert(st->lazy_tail == a && st->lazy_end >= a->va.va_end);
-}
-
-void free_unmap_vmap_area(struct vmalloc_state *st, int cpu,
-			  struct vmalloc_area *a)
-{
-	assert(a->va.state == VMLAB_VA_DETACHED);
-	vunmap_range_noflush(st, cpu, a->va.va_start, a->va.va_end);
-	free_vmap_area_noflush(st, cpu, a);
-}
+#include "services/vmalloc_lazy.h"
 
 static void free_run(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 {
@@ -289,6 +216,7 @@ void vmlab_set_lazy_max_pages(struct vmlab_machine *m, u64 pages)
 	if (!st)
 		return;
 	st->lazy_max_override = pages;
+	st->lazy_max = pages ? pages : lazy_max_pages_formula(m);
 }
 
 u64 vmlab_vmap_lazy_nr(const struct vmlab_machine *m)

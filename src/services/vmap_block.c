@@ -17,6 +17,7 @@
 #include "vmlab/checker.h"
 #include "services/kasan_internal.h"
 #include "services/vmalloc_internal.h"
+#include "services/vmalloc_lazy.h"
 
 #define BITS VMLAB_VMAP_BBMAP_BITS
 
@@ -380,7 +381,7 @@ static void vb_free(struct vmalloc_state *st, int cpu, u64 addr, u64 size)
 	if (!vb)
 		return;
 	bitmap_assign(vb->used_map, off, n, false);
-	vunmap_range_noflush(st, cpu, addr, addr + size);
+	vunmap_range_noflush(st, cpu, addr, addr + size, NULL);
 	/* A real lazy window: the caller may now free its frames. */
 	vmlab_checker_lazy_add(st->m, addr, addr + size);
 	vb->dirty_min = off < vb->dirty_min ? off : vb->dirty_min;
@@ -430,7 +431,7 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 	if (!addr)
 		return 0;
 	if (vmap_pages_range(st, cpu, addr, size, VMLAB_PAGE_KERNEL, pfns,
-			     VMLAB_PAGE_SHIFT)) {
+			     VMLAB_PAGE_SHIFT, NULL)) {
 		vmlab_vm_unmap_ram(m, cpu, addr, count);
 		return 0;
 	}

@@ -19,6 +19,7 @@
  * kernel's, i.e. without _PAGE_GLOBAL.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vmlab/checker.h"
 #include "machine/internal.h"
@@ -53,6 +54,17 @@ struct directmap {
 	struct pgtable_ref *pgtables; /* collapse queue */
 	size_t nr_pgtables, cap_pgtables;
 	struct vmlab_lock cpa_lock; /* whole call: the collapse queue is shared */
+	/* Debug builds: dm_check()'s copy of each PTE table it counted, one
+	 * slot per 2 MiB of the direct map (allocated on first use). */
+	struct dm_memo **memo;
+	u64 nr_memo;
+};
+
+/* A counted PTE table: its frame, its leaf bytes and its 512 entries. */
+struct dm_memo {
+	u64 pfn;
+	u64 bytes;
+	u64 copy[VMLAB_PTRS_PER_TABLE];
 };
 
 /* The kernel's struct cpa_data, for one contiguous range. */
@@ -562,19 +574,76 @@ static void cpa_flush_all(struct cpa_data *cpa)
 /* ----------------------------------------------------- debug checks */
 
 #if VMLAB_DEBUG_CHECKS && !defined(NDEBUG)
+static inline u64 table_index(u64 va, int level)
+{
+	return (va >> vmlab_level_shift(level)) & (VMLAB_PTRS_PER_TABLE - 1);
+}
+
+static void dm_count_leaves(struct vmlab_machine *m, u64 table, int level,
+			    u64 va, u64 end, u64 bytes[3]);
+
+/*
+ * The PTE table mapping the 2 MiB at va.  The walk runs after every CPA
+ * call and most tables did not change since the last one: a table whose
+ * 512 entries equal the copy taken when it was last counted has the same
+ * count (decode is a function of the entry and the level), so only a
+ * table with a changed entry, wherever the change came from (CPA, a raw
+ * call, a store through an alias), is decoded again.
+ */
+static void dm_count_ptes(struct vmlab_machine *m, u64 table, u64 va,
+			  u64 bytes[3])
+{
+	struct directmap *st = dm_state(m);
+	u64 slot = (va - m->dm_start) >> VMLAB_PMD_SHIFT;
+	assert(table < m->phys.nr_frames && !(va & (VMLAB_PMD_SIZE - 1)));
+	assert(st->memo && slot < st->nr_memo);
+	const u64 *t = (const u64 *)(const void *)frame_content(m, table, false);
+	struct dm_memo *mo = st->memo[slot];
+	if (mo && mo->pfn == table && !memcmp(mo->copy, t, sizeof(mo->copy))) {
+		bytes[VMLAB_LVL_PTE] += mo->bytes;
+		return;
+	}
+	u64 before = bytes[VMLAB_LVL_PTE];
+	dm_count_leaves(m, table, VMLAB_LVL_PTE, va, va + VMLAB_PMD_SIZE, bytes);
+	if (!mo)
+		mo = st->memo[slot] = malloc(sizeof(*mo));
+	if (mo) { /* else counted without a memo next time too */
+		mo->pfn = table;
+		mo->bytes = bytes[VMLAB_LVL_PTE] - before;
+		memcpy(mo->copy, t, sizeof(mo->copy));
+	}
+}
+
 static void dm_count_leaves(struct vmlab_machine *m, u64 table, int level,
 			    u64 va, u64 end, u64 bytes[3])
 {
 	u64 size = vmlab_level_size(level);
+	/* The table frame is read in place (this walk follows every CPA
+	 * call): the same values vmlab_get_entry() returns, a frame never
+	 * written reading as zeroes.  A link past RAM (garbage written
+	 * through an alias) takes get_entry's path, which warns. */
+	const u64 *t = table < m->phys.nr_frames ?
+			       (const u64 *)(const void *)frame_content(
+				   m, table, false) :
+			       NULL;
+	assert(va >= end || entry_addr(table, va, level) ==
+				    (table << VMLAB_PAGE_SHIFT) +
+					    table_index(va, level) * 8);
 	for (; va < end; va += size) {
 		struct vmlab_pte_info info;
-		m->arch->decode(
-		    vmlab_get_entry(m, entry_addr(table, va, level)), level,
-		    &info);
+		u64 i = table_index(va, level);
+		m->arch->decode(t ? t[i] :
+				    vmlab_get_entry(m, entry_addr(table, va,
+								  level)),
+				level, &info);
 		if (info.kind == VMLAB_PTE_TABLE && level > VMLAB_LVL_PTE) {
 			u64 next = va + size < end ? va + size : end;
-			dm_count_leaves(m, info.pfn, level - 1, va, next,
-					bytes);
+			if (level == VMLAB_LVL_PMD && dm_state(m)->memo &&
+			    info.pfn < m->phys.nr_frames && next - va == size)
+				dm_count_ptes(m, info.pfn, va, bytes);
+			else
+				dm_count_leaves(m, info.pfn, level - 1, va,
+						next, bytes);
 		} else if (info.kind == VMLAB_PTE_LEAF ||
 			   info.kind == VMLAB_PTE_PROTNONE) {
 			assert(level <= VMLAB_LVL_PUD);
@@ -598,6 +667,11 @@ static void dm_check(struct vmlab_machine *m)
 	if (m->dm_end - m->dm_start > DM_CHECK_MAX_BYTES ||
 	    st->pages[VMLAB_LVL_PTE] > DM_CHECK_MAX_PTES)
 		return;
+	if (!st->memo) {
+		/* Without it (host out of memory) every table is decoded. */
+		st->nr_memo = (m->dm_end - m->dm_start) >> VMLAB_PMD_SHIFT;
+		st->memo = calloc(st->nr_memo, sizeof(*st->memo));
+	}
 	u64 bytes[3] = {0, 0, 0};
 	vmlab_ptep_t pudp;
 	int err = vmlab_lookup_entry(m, &m->init_mm, m->dm_start, VMLAB_LVL_PUD,
@@ -865,6 +939,9 @@ static void directmap_destroy(struct vmlab_machine *m)
 {
 	struct directmap *st = dm_state(m);
 	assert(st && st->nr_pgtables == 0);
+	for (u64 i = 0; st->memo && i < st->nr_memo; i++)
+		free(st->memo[i]);
+	free(st->memo);
 	free(st->pgtables);
 	free(st);
 	svc_set(m, VMLAB_SVC_DIRECTMAP, NULL, NULL);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The guard-marker VMA estimate over /proc/PID/maps (include/vmlab/maps.h):
- * a synthetic layout with every case, bad input, and the host kernel's own
- * maps of this process before and after a thread (glibc's stack guard).
+ * a synthetic layout with every case, Android's runs of two guards, bad
+ * input, and the host kernel's own maps of this process before and after
+ * a thread (glibc's stack guard).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -40,10 +41,48 @@ static void test_layout(void **state)
 	/* The second guard sits between two rw-p stacks. */
 	assert_int_equal(e.merges, 1);
 	assert_int_equal(e.file_gaps, 1);
+	assert_int_equal(e.segment_gaps, 0);
 	/* A larger max_guard takes the arena reservation too. */
 	struct vmlab_maps_estimate big = {0};
 	vmlab_maps_estimate_add(&big, layout, sizeof(layout) - 1, 1ULL << 30);
 	assert_int_equal(big.guards, 3);
+}
+
+/* Android 9 (from the AOSP libprocinfo fixture, app process): bionic's
+ * named stack guard, ART's protected page, the Java thread's stack; a TLS
+ * block whose upper guard touches the next signal stack's guard; and the
+ * linker's PROT_NONE gap between two segments of a library. */
+static const char android[] =
+    "704e400000-704e455000 r--s 00000000 fc:00 1 /system/fonts/x.ttf\n"
+    "704e455000-704e456000 ---p 00000000 00:00 0 [anon:thread stack guard]\n"
+    "704e456000-704e457000 ---p 00000000 00:00 0\n"
+    "704e457000-704e553000 rw-p 00000000 00:00 0\n"
+    "70629bf000-70629c0000 ---p 00000000 00:00 0 [anon:bionic TLS guard]\n"
+    "70629c0000-70629c3000 rw-p 00000000 00:00 0 [anon:bionic TLS]\n"
+    "70629c3000-70629c4000 ---p 00000000 00:00 0 [anon:bionic TLS guard]\n"
+    "70629c4000-70629c5000 ---p 00000000 00:00 0 [anon:thread signal stack guard]\n"
+    "70629c5000-70629c9000 rw-p 00000000 00:00 0 [anon:thread signal stack]\n"
+    "70629c9000-70629e3000 r-xp 00000000 fc:00 2940 /system/lib64/libandroid.so\n"
+    "70629e3000-70629f3000 ---p 00000000 00:00 0\n"
+    "70629f3000-70629f6000 r--p 0001d000 fc:00 2940 /system/lib64/libandroid.so\n";
+
+/* Every VMA of a run of guards is folded, not only the one that touches
+ * the stack: bionic's guard below ART's page was missed before (4 of the
+ * 5 guards here). */
+static void test_android_runs(void **state)
+{
+	(void)state;
+	struct vmlab_maps_estimate e = {0};
+	assert_int_equal(
+	    vmlab_maps_estimate_add(&e, android, sizeof(android) - 1, 0), 0);
+	assert_int_equal(e.vmas, 12);
+	assert_int_equal(e.guards, 5);
+	/* Only the run between TLS and signal stack has RW at both ends,
+	 * and their rights are the same. */
+	assert_int_equal(e.merges, 1);
+	assert_int_equal(e.file_gaps, 0);
+	/* The linker's anonymous gap between two segments of a library. */
+	assert_int_equal(e.segment_gaps, 1);
 }
 
 static void test_bad_input(void **state)
@@ -110,6 +149,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_android_runs),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_host_thread_guard),
 	};

@@ -6,6 +6,9 @@
  * whose scenario stops holding is FAILED and the exit status is 1; with
  * --expect FILE, a claim expected reproduced or contradicted that is
  * something else is a failure too, so the table is a regression suite.
+ * --host adds, beside a claim whose scenario names a host measurement
+ * ("-- host: maps-estimate"), the same figure taken on this machine:
+ * labelled, never part of the verdict (scenarios read no host state).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "sim/sim.h"
+#include "vmlab/maps.h"
 
 #define MAX_EXPECT 128
 
@@ -23,7 +27,7 @@ struct expect {
 };
 
 struct claims_args {
-	bool json, verbose;
+	bool json, verbose, host;
 	u64 seed;
 	const char *expect_file;
 	const char *sel[64];
@@ -67,6 +71,8 @@ static int parse(int argc, char **argv, struct claims_args *a)
 		const char *s = argv[i];
 		if (!strcmp(s, "--json")) {
 			a->json = true;
+		} else if (!strcmp(s, "--host")) {
+			a->host = true;
 		} else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
 			a->verbose = true;
 		} else if (!strcmp(s, "--seed") && i + 1 < argc) {
@@ -132,8 +138,37 @@ static const char *expected_of(const struct expect *e, int n, const char *id)
 	return NULL;
 }
 
+/* The host counterpart a claim's scenario names, measured on this
+ * machine into buf ("" if it names none).  Only maps-estimate exists. */
+static void host_figure(const struct sim_claim *c, char *buf, size_t n)
+{
+	assert(c && buf && n > 0);
+	buf[0] = 0;
+	const struct sim_builtin *b = sim_claim_scenario(c);
+	char what[64];
+	if (!b || !sim_header(b->text, b->len, "host", what, sizeof(what)))
+		return;
+	if (strcmp(what, "maps-estimate")) {
+		snprintf(buf, n, "unknown host measurement '%s'", what);
+		return;
+	}
+	struct vmlab_maps_estimate e = {0};
+	if (cli_maps_estimate_host(&e, 0)) {
+		snprintf(buf, n, "cannot read /proc");
+		return;
+	}
+	double pct = e.vmas ? 100.0 * (double)e.guards / (double)e.vmas : 0;
+	snprintf(buf, n,
+		 "%llu processes, %llu VMAs, %llu guard VMAs, %.2f %% fewer "
+		 "VMAs with markers (vmlab maps-estimate --host)",
+		 (unsigned long long)e.processes, (unsigned long long)e.vmas,
+		 (unsigned long long)e.guards, pct);
+	assert(strlen(buf) < n);
+}
+
 static void print_row(const struct sim_claim *c,
-		      const struct sim_claim_outcome *o, bool verbose)
+		      const struct sim_claim_outcome *o, bool verbose,
+		      const char *host)
 {
 	assert(c && o && o->verdict <= SIM_CLAIM_FAILED);
 	printf("%-5s %-22s %-13s %.70s%s\n", c->id, c->seed,
@@ -147,10 +182,14 @@ static void print_row(const struct sim_claim *c,
 		printf("      %s: %.*s\n",
 		       o->verdict == SIM_CLAIM_FAILED ? "error" : "why",
 		       verbose ? 100000 : 300, o->why);
+	if (host && host[0])
+		printf("      host (this machine, not part of the verdict): %s\n",
+		       host);
 }
 
 static void json_row(const struct sim_claim *c,
-		     const struct sim_claim_outcome *o, bool first)
+		     const struct sim_claim_outcome *o, bool first,
+		     const char *host)
 {
 	assert(c && o && o->verdict <= SIM_CLAIM_FAILED);
 	printf("%s\n    {\"id\": ", first ? "" : ",");
@@ -167,6 +206,10 @@ static void json_row(const struct sim_claim *c,
 	json_string(stdout, o->measured ? o->measured : "");
 	printf(", \"why\": ");
 	json_string(stdout, o->why ? o->why : "");
+	if (host && host[0]) {
+		printf(", \"host\": ");
+		json_string(stdout, host);
+	}
 	printf("}");
 }
 
@@ -251,10 +294,13 @@ int cmd_claims(int argc, char **argv)
 		bool bad = o.verdict == SIM_CLAIM_FAILED ||
 			   (want && strcmp(want, "not modelled") &&
 			    strcmp(want, sim_claim_verdict_name(o.verdict)));
+		char host[256] = "";
+		if (a.host)
+			host_figure(c, host, sizeof(host));
 		if (a.json) {
-			json_row(c, &o, rows == 0);
+			json_row(c, &o, rows == 0, host);
 		} else {
-			print_row(c, &o, a.verbose || bad);
+			print_row(c, &o, a.verbose || bad, host);
 			if (bad && want)
 				printf("      REGRESSION: expected %s\n", want);
 		}

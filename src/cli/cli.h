@@ -35,6 +35,10 @@ bool cli_parse_u64(const char *s, u64 *out);
 
 int cmd_demo(int argc, char **argv);
 int cmd_maps_estimate(int argc, char **argv);
+struct vmlab_maps_estimate;
+/* Every /proc/PID/maps of this host added to *est (maps_estimate.c);
+ * -1 if /proc cannot be read. */
+int cli_maps_estimate_host(struct vmlab_maps_estimate *est, u64 max_guard);
 int cmd_bench(int argc, char **argv);
 /* scenario_cmds.c */
 int cmd_run(int argc, char **argv);

@@ -129,16 +129,18 @@ static const struct command commands[] = {
 	 "vmlab maps-estimate [--host] [--max-guard BYTES] [--json] [FILE...]\n"
 	 "  Reads /proc/PID/maps text (FILEs, or every process of this host\n"
 	 "  with --host) and counts the anonymous PROT_NONE guard VMAs of at\n"
-	 "  most BYTES (default 65536) beside an anonymous read-write mapping\n"
-	 "  (thread stacks, allocator guards): MADV_GUARD_INSTALL markers\n"
-	 "  would fold each into its neighbour.  Prints the VMA saving\n"
-	 "  (claim 4.4), the upper bound if neighbours merge too, and the\n"
-	 "  file-backed PROT_NONE gaps apart.  Exit 2 when a FILE cannot be\n"
-	 "  read.\n"},
+	 "  most BYTES (default 65536), in runs beside an anonymous read-write\n"
+	 "  mapping (thread stacks, TLS, allocator guards): MADV_GUARD_INSTALL\n"
+	 "  markers would fold each into its neighbour.  Prints the VMA saving\n"
+	 "  (claim 4.4), the upper bound if neighbours merge too, and apart\n"
+	 "  the PROT_NONE gaps of ELF images (file-backed, or a linker's\n"
+	 "  anonymous gap between segments) that markers on file mappings\n"
+	 "  (Linux 6.15) could take.  Exit 2 when a FILE cannot be read.\n"},
 	{"list", cmd_list, "the built-in scenarios", "vmlab list\n"},
 	{"claims", cmd_claims, "every claim of the seed threads, re-run: "
 	 "reproduced or not",
 	 "vmlab claims [ID|SEED...] [--json] [-v] [--seed N] [--expect FILE]\n"
+	 "             [--host]\n"
 	 "  Runs the scenario of each claim of the five seed threads\n"
 	 "  (scenarios/claims/ID.lua) and prints id, seed, the claim, what\n"
 	 "  vmlab measured and the verdict: reproduced, contradicted (the\n"
@@ -147,6 +149,9 @@ static const struct command commands[] = {
 	 "  --expect FILE   'ID verdict' lines: a claim expected reproduced or\n"
 	 "                  contradicted that is not is a failure\n"
 	 "  -v              every figure and message in full\n"
+	 "  --host          beside a claim with a host counterpart (4.4), the\n"
+	 "                  same figure on this machine, labelled, not part\n"
+	 "                  of the verdict\n"
 	 "  Exit 1 when a claim's scenario fails (or differs from --expect).\n"},
 	{"mutants", cmd_mutants, "historical kernel bugs: caught when on, silent "
 	 "when off",

@@ -77,7 +77,7 @@ static bool all_digits(const char *s)
 }
 
 /* Every /proc/PID/maps; processes that go away meanwhile are skipped. */
-static int add_host(struct vmlab_maps_estimate *est, u64 max_guard)
+int cli_maps_estimate_host(struct vmlab_maps_estimate *est, u64 max_guard)
 {
 	DIR *d = opendir("/proc");
 	if (!d) {
@@ -105,8 +105,8 @@ static void print_text(const struct vmlab_maps_estimate *e, u64 max_guard)
 {
 	printf("maps-estimate: %llu processes, %llu VMAs\n",
 	       (unsigned long long)e->processes, (unsigned long long)e->vmas);
-	printf("  guard VMAs (anonymous PROT_NONE <= %llu bytes beside "
-	       "anonymous RW): %llu\n",
+	printf("  guard VMAs (runs of anonymous PROT_NONE <= %llu bytes "
+	       "beside anonymous RW): %llu\n",
 	       (unsigned long long)max_guard, (unsigned long long)e->guards);
 	printf("  VMAs with guard markers: %llu (%.1f %% fewer)\n",
 	       (unsigned long long)(e->vmas - e->guards),
@@ -118,6 +118,11 @@ static void print_text(const struct vmlab_maps_estimate *e, u64 max_guard)
 	printf("  file-backed PROT_NONE gaps (markers on file mappings, Linux "
 	       "6.15+): %llu (%.1f %%)\n",
 	       (unsigned long long)e->file_gaps, pct(e->file_gaps, e->vmas));
+	printf("  anonymous PROT_NONE gaps between segments of a file (a "
+	       "linker's reservation; file-backed markers, 6.15+): %llu "
+	       "(%.1f %%)\n",
+	       (unsigned long long)e->segment_gaps,
+	       pct(e->segment_gaps, e->vmas));
 	if (e->bad_lines)
 		printf("  lines skipped (not maps lines): %llu\n",
 		       (unsigned long long)e->bad_lines);
@@ -126,11 +131,13 @@ static void print_text(const struct vmlab_maps_estimate *e, u64 max_guard)
 static void print_json(const struct vmlab_maps_estimate *e, u64 max_guard)
 {
 	printf("{\"processes\": %llu, \"vmas\": %llu, \"guards\": %llu, "
-	       "\"merges\": %llu, \"file_gaps\": %llu, \"bad_lines\": %llu, "
+	       "\"merges\": %llu, \"file_gaps\": %llu, \"segment_gaps\": %llu, "
+	       "\"bad_lines\": %llu, "
 	       "\"max_guard\": %llu, \"saving_pct\": %.3f}\n",
 	       (unsigned long long)e->processes, (unsigned long long)e->vmas,
 	       (unsigned long long)e->guards, (unsigned long long)e->merges,
 	       (unsigned long long)e->file_gaps,
+	       (unsigned long long)e->segment_gaps,
 	       (unsigned long long)e->bad_lines, (unsigned long long)max_guard,
 	       pct(e->guards, e->vmas));
 }
@@ -173,7 +180,7 @@ int cmd_maps_estimate(int argc, char **argv)
 		if (add_file(&est, a, max_guard, false))
 			return EXIT_USAGE;
 	}
-	if (host && add_host(&est, max_guard))
+	if (host && cli_maps_estimate_host(&est, max_guard))
 		return EXIT_USAGE;
 	if (json)
 		print_json(&est, max_guard);

@@ -172,7 +172,7 @@ static const struct sim_claim claims[] = {
 	 NULL},
 	{"4.4", "guard-pages-pagewalk",
 	 "13 % fewer VMAs on an idle Android system",
-	 "the estimator exists (vmlab maps-estimate FILE... or --host, vmlab.maps_estimate(text): PROT_NONE guard VMAs beside anonymous RW ones folded into markers), but the figure is about an idle Android system and no recorded Android maps ship with vmlab; run it on an Android system's /proc/*/maps to compare"},
+	 NULL},
 	{"4.5", "guard-pages-pagewalk",
 	 "Only inside existing VMAs; markers go away with the mapping",
 	 NULL},

@@ -6,6 +6,8 @@
  *   vmlab-embed OUT.c scenarios/a.lua scenarios/b.lua ...
  *   vmlab-embed -t TABLE DIR OUT.c DIR/a.lua ...   (another table, e.g.
  *                                   the mutant scenarios)
+ *   vmlab-embed -t TABLE DIR OUT.c DIR/a.maps ...  (data a scenario reads:
+ *                                   named by the whole file name)
  *
  * The order of the arguments is the order of `vmlab list` and the tour.
  */
@@ -70,8 +72,12 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		char name[256];
 		name_of(argv[i], name, sizeof(name));
-		fprintf(out, "\t{\"%s\", \"%s/%s.lua\", scenario_text_%d, "
-			     "sizeof(scenario_text_%d) - 1},\n", name, dir, name, i - 2, i - 2);
+		size_t len = strlen(argv[i]);
+		const char *ext =
+		    len > 4 && !strcmp(argv[i] + len - 4, ".lua") ? ".lua" : "";
+		fprintf(out, "\t{\"%s\", \"%s/%s%s\", scenario_text_%d, "
+			     "sizeof(scenario_text_%d) - 1},\n", name, dir, name, ext,
+			i - 2, i - 2);
 	}
 	fprintf(out, "\t{NULL, NULL, NULL, 0},\n};\n\n"
 		     "const int sim_nr_%s = %d;\n",

@@ -313,7 +313,8 @@ static void set_int(lua_State *L, const char *k, u64 v)
 }
 
 /* vmlab.maps_estimate(text [, max_guard]) -> {vmas, guards, merges,
- * file_gaps, bad_lines}: include/vmlab/maps.h over one maps text. */
+ * file_gaps, segment_gaps, bad_lines}: include/vmlab/maps.h over one
+ * maps text. */
 static int l_maps_estimate(lua_State *L)
 {
 	size_t len;
@@ -324,12 +325,37 @@ static int l_maps_estimate(lua_State *L)
 	int err = vmlab_maps_estimate_add(&e, text, len, (u64)mg);
 	assert(!err && e.processes == 1);
 	(void)err;
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 6);
 	set_int(L, "vmas", e.vmas);
 	set_int(L, "guards", e.guards);
 	set_int(L, "merges", e.merges);
 	set_int(L, "file_gaps", e.file_gaps);
+	set_int(L, "segment_gaps", e.segment_gaps);
 	set_int(L, "bad_lines", e.bad_lines);
+	return 1;
+}
+
+/* vmlab.claim_data() -> the names of the recorded data files, in build
+ * order; vmlab.claim_data(name) -> one file's text (scenarios/claims/data,
+ * embedded: a scenario reads no file of the host). */
+static int l_claim_data(lua_State *L)
+{
+	if (lua_isnoneornil(L, 1)) {
+		lua_createtable(L, sim_nr_claim_data, 0);
+		for (int i = 0; i < sim_nr_claim_data; i++) {
+			lua_pushstring(L, sim_claim_data[i].name);
+			lua_rawseti(L, -2, i + 1);
+		}
+		assert(lua_rawlen(L, -1) == (size_t)sim_nr_claim_data);
+		return 1;
+	}
+	const char *name = luaL_checkstring(L, 1);
+	const struct sim_builtin *b =
+	    sim_find_scenario(sim_claim_data, sim_nr_claim_data, name);
+	if (!b)
+		return luaL_error(L, "no claim data called %s", name);
+	assert(b->text && b->len == strlen(b->text));
+	lua_pushlstring(L, b->text, b->len);
 	return 1;
 }
 
@@ -342,6 +368,7 @@ void lsim_open_vmlab(lua_State *L, struct sim *sim)
 		{"virt_to_pfn", l_virt_to_pfn},
 		{"hex", l_hex},
 		{"maps_estimate", l_maps_estimate},
+		{"claim_data", l_claim_data},
 		{NULL, NULL},
 	};
 	luaL_newlib(L, fns);

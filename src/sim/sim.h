@@ -171,6 +171,10 @@ extern const int sim_nr_mutant_scenarios;
 /* The claim scenarios (scenarios/claims/), run by `vmlab claims`. */
 extern const struct sim_builtin sim_claim_scenarios[];
 extern const int sim_nr_claim_scenarios;
+/* Recorded data the claim scenarios read (scenarios/claims/data/, e.g.
+ * real processes' maps), by file name: vmlab.claim_data(). */
+extern const struct sim_builtin sim_claim_data[];
+extern const int sim_nr_claim_data;
 /* The scenario called name in table t of n, or NULL. */
 const struct sim_builtin *sim_find_scenario(const struct sim_builtin *t,
 					    int n, const char *name);

@@ -2,7 +2,8 @@
 /*
  * The guard-marker VMA estimate over /proc/PID/maps text
  * (include/vmlab/maps.h): a line parser and one pass over the mappings in
- * address order, looking at each PROT_NONE mapping's neighbours.
+ * address order, following runs of small PROT_NONE mappings and looking
+ * at what lies at either end of each.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -88,28 +89,74 @@ static bool anon_rw(const struct maps_line *l)
 	       l->perms[3] == 'p';
 }
 
-static void judge(struct vmlab_maps_estimate *est, const struct maps_line *prev,
-		  const struct maps_line *g, const struct maps_line *next,
-		  u64 max_guard)
+/* A PROT_NONE mapping in an ELF image: file-backed beside its own file
+ * (glibc's ld.so), or anonymous between two segments of one file (the
+ * rest of the reservation bionic's linker maps the segments into). */
+static void judge_gap(struct vmlab_maps_estimate *est,
+		      const struct maps_line *prev, const struct maps_line *g,
+		      const struct maps_line *next)
 {
 	assert(prot_none_private(g));
 	bool below = prev && prev->end == g->start;
 	bool above = next && next->start == g->end;
 	if (g->inode != 0) {
-		/* An ELF alignment gap: PROT_NONE of the file beside it. */
 		if ((below && prev->inode == g->inode) ||
 		    (above && next->inode == g->inode))
 			est->file_gaps++;
+	} else if (below && above && prev->inode && prev->inode == next->inode) {
+		est->segment_gaps++;
+	}
+}
+
+/* An anonymous PROT_NONE mapping small enough to be a guard. */
+static bool guard_sized(const struct maps_line *l, u64 max_guard)
+{
+	return prot_none_private(l) && l->inode == 0 &&
+	       l->end - l->start <= max_guard;
+}
+
+/*
+ * A run of adjacent guard-sized PROT_NONE VMAs: bionic puts its guard and
+ * ART its protected page side by side below a Java thread's stack, and a
+ * TLS guard can touch the next signal stack's guard.  Markers fold every
+ * VMA of a run that touches an anonymous read-write mapping.
+ */
+struct guard_run {
+	u64 len;        /* VMAs in the run; 0: none open */
+	u64 end;        /* where its last VMA ends */
+	bool lo;        /* an anonymous RW mapping ends where it starts */
+	char lo_perms[5];
+};
+
+static void run_close(struct vmlab_maps_estimate *est, struct guard_run *r,
+		      const struct maps_line *next)
+{
+	if (!r->len)
+		return;
+	bool hi = next && next->start == r->end && anon_rw(next);
+	if (r->lo || hi)
+		est->guards += r->len;
+	if (r->lo && hi && !strcmp(r->lo_perms, next->perms))
+		est->merges++;
+	r->len = 0;
+	assert(!r->len);
+}
+
+static void run_add(struct vmlab_maps_estimate *est, struct guard_run *r,
+		    const struct maps_line *prev, const struct maps_line *g)
+{
+	assert(prot_none_private(g) && g->inode == 0);
+	if (r->len && g->start == r->end) {
+		r->len++;
+		r->end = g->end;
 		return;
 	}
-	if (g->end - g->start > max_guard)
-		return; /* a reservation, not a guard */
-	bool lo = below && anon_rw(prev), hi = above && anon_rw(next);
-	if (!lo && !hi)
-		return;
-	est->guards++;
-	if (lo && hi && !strcmp(prev->perms, next->perms))
-		est->merges++;
+	run_close(est, r, g);
+	r->len = 1;
+	r->end = g->end;
+	r->lo = prev && prev->end == g->start && anon_rw(prev);
+	memcpy(r->lo_perms, r->lo ? prev->perms : "", r->lo ? 5 : 1);
+	assert(r->len == 1);
 }
 
 int vmlab_maps_estimate_add(struct vmlab_maps_estimate *est, const char *text,
@@ -121,6 +168,7 @@ int vmlab_maps_estimate_add(struct vmlab_maps_estimate *est, const char *text,
 		max_guard = VMLAB_MAPS_MAX_GUARD_DEFAULT;
 	/* A window of three lines: the one judged and its neighbours. */
 	struct maps_line w[3];
+	struct guard_run run = {0};
 	int have = 0; /* lines in the window */
 	const char *p = text, *end = text + len;
 	u64 guards0 = est->guards;
@@ -138,20 +186,29 @@ int vmlab_maps_estimate_add(struct vmlab_maps_estimate *est, const char *text,
 				have = 2;
 			}
 			w[have++] = l;
+			const struct maps_line *prev =
+			    have >= 2 ? &w[have - 2] : NULL;
+			if (guard_sized(&l, max_guard))
+				run_add(est, &run, prev, &l);
+			else
+				run_close(est, &run, &l);
 			/* Judge the middle line once its successor is known. */
-			if (have == 3 && prot_none_private(&w[1]))
-				judge(est, &w[0], &w[1], &w[2], max_guard);
-			else if (have == 2 && prot_none_private(&w[0]))
-				judge(est, NULL, &w[0], &w[1], max_guard);
+			const struct maps_line *mid =
+			    have == 3 ? &w[1] : have == 2 ? &w[0] : NULL;
+			if (mid && prot_none_private(mid))
+				judge_gap(est, have == 3 ? &w[0] : NULL, mid,
+					  &l);
 		} else if (e > p) {
 			est->bad_lines++;
 		}
 		p = nl ? nl + 1 : end;
 	}
 	/* The last line has no successor. */
+	run_close(est, &run, NULL);
 	if (have >= 1 && prot_none_private(&w[have - 1]))
-		judge(est, have >= 2 ? &w[have - 2] : NULL, &w[have - 1], NULL,
-		      max_guard);
+		judge_gap(est, have >= 2 ? &w[have - 2] : NULL, &w[have - 1],
+			  NULL);
 	assert(est->guards - guards0 <= est->vmas);
+	assert(est->segment_gaps <= est->vmas && est->file_gaps <= est->vmas);
 	return 0;
 }

@@ -225,7 +225,16 @@
 	  "lock: kswapd's rmap walk finds the page at the new address, "      \
 	  "unmaps it, flushes only there and frees it while a CPU still "      \
 	  "caches the old address (arm64: no batched flush to hide it)",       \
-	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)
+	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)          \
+	X(RESET_PERMS_DMAP_RANGE, "reset-perms-dmap-range",                  \
+	  "8e41f8726dcf (mm/vmalloc: Fix calculation of direct map addr "      \
+	  "range)",                                                            \
+	  "vm_remove_mappings (868b104d7379) takes start = min(addr), end = "  \
+	  "max(addr) with addr the area's vmalloc address: _vm_unmap_aliases " \
+	  "flushes the lazy vmalloc range only, the direct-map aliases made "  \
+	  "invalid stay cached, and a CPU keeps using its read-only "          \
+	  "direct-map entry of the freed page",                                \
+	  "outcome", "reset-perms-dmap-range", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

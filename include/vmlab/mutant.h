@@ -234,7 +234,15 @@
 	  "flushes the lazy vmalloc range only, the direct-map aliases made "  \
 	  "invalid stay cached, and a CPU keeps using its read-only "          \
 	  "direct-map entry of the freed page",                                \
-	  "outcome", "reset-perms-dmap-range", 1)
+	  "outcome", "reset-perms-dmap-range", 1)                             \
+	X(COLLAPSE_FLUSH_LAST_LEVEL, "collapse-flush-last-level",            \
+	  "3ef938c35035 CVE-2025-22045 (x86/mm: Fix flush_tlb_range() when "   \
+	  "used for zapping normal PMDs)",                                     \
+	  "pmdp_collapse_flush's flush_tlb_range() passes freed_tables = "     \
+	  "false (a last-level flush, since 016c4d92cd16): the shootdown of "  \
+	  "the collapse skips lazy CPUs, whose paging-structure caches keep "  \
+	  "the PTE table the collapse unhooks (and the model frees)",          \
+	  "freed-frame-reachable", "collapse-flush-last-level", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -242,7 +242,17 @@
 	  "false (a last-level flush, since 016c4d92cd16): the shootdown of "  \
 	  "the collapse skips lazy CPUs, whose paging-structure caches keep "  \
 	  "the PTE table the collapse unhooks (and the model frees)",          \
-	  "freed-frame-reachable", "collapse-flush-last-level", 1)
+	  "freed-frame-reachable", "collapse-flush-last-level", 1)           \
+	X(SWITCH_WINDOW_SKIPPED, "switch-window-skipped",                    \
+	  "fea4e317f9e7 CVE-2025-37964 (x86/mm: Eliminate window where TLB "   \
+	  "flushes may be inadvertently skipped)",                             \
+	  "switch_mm_irqs_off sets the mm_cpumask bit and reads tlb_gen, "     \
+	  "then others run before CR3 and loaded_mm are written: "             \
+	  "should_flush_tlb() sees LOADED_MM_SWITCHING, not the mm, and "      \
+	  "sends no IPI (6db2526c1d69), the switch loads the PCID without a "  \
+	  "flush and the thread writes through its RW entry after "            \
+	  "mprotect(PROT_READ) returned",                                      \
+	  "stale-access", "switch-window-skipped", 200)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

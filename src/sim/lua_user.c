@@ -391,6 +391,7 @@ static int l_switch(lua_State *L)
 	luaL_argcheck(L, sm == check_ud(L, 1)->sm, 2, "a CPU of the mm's machine");
 	struct lop o;
 	lop_begin_svc(L, &o, 2, "switch_mm");
+	lop_allow_unlock(&o); /* switch_mm_irqs_off() takes no mm lock */
 	int err = vmlab_user_switch(mm, o.cpu);
 	lop_end(&o);
 	return push_status(L, err);

@@ -252,7 +252,16 @@
 	  "sends no IPI (6db2526c1d69), the switch loads the PCID without a "  \
 	  "flush and the thread writes through its RW entry after "            \
 	  "mprotect(PROT_READ) returned",                                      \
-	  "stale-access", "switch-window-skipped", 200)
+	  "stale-access", "switch-window-skipped", 200)                      \
+	X(TABLE_BATCH_NO_INVALIDATE, "table-batch-no-invalidate",            \
+	  "d86564a2f085 (mm/tlb, x86/mm: Support invalidating TLB caches for " \
+	  "RCU_TABLE_FREE)",                                                   \
+	  "x86 RCU_TABLE_FREE: tlb_remove_table() hands a full batch of page " \
+	  "tables to call_rcu() without invalidating the TLBs first; the "     \
+	  "grace period does not wait for tlb_finish_mmu()'s flush, so the "   \
+	  "tables are freed while another CPU's paging-structure cache "       \
+	  "still points into them", "freed-frame-reachable",                   \
+	  "table-batch-no-invalidate", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

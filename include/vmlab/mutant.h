@@ -261,7 +261,14 @@
 	  "grace period does not wait for tlb_finish_mmu()'s flush, so the "   \
 	  "tables are freed while another CPU's paging-structure cache "       \
 	  "still points into them", "freed-frame-reachable",                   \
-	  "table-batch-no-invalidate", 1)
+	  "table-batch-no-invalidate", 1)                                    \
+	X(VB_DIRTY_FLUSHED_AGAIN, "vb-dirty-flushed-again",                  \
+	  "a09fad96ffb1 (mm/vmalloc: prevent flushing dirty space over and "   \
+	  "over)",                                                             \
+	  "_vm_unmap_aliases takes a vmap block's dirty range into its flush " \
+	  "but leaves dirty_min/dirty_max set: every later vm_unmap_aliases "  \
+	  "(CPA calls one before each change) flushes the same range again",   \
+	  "outcome", "vb-dirty-flushed-again", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -265,7 +265,8 @@ static struct vmap_block **blocks_in_xa_order(struct vmalloc_state *st)
 }
 
 /* Take a block's dirty range for the coming flush. */
-static void take_dirty(struct vmap_block *vb, u64 *start, u64 *end)
+static void take_dirty(struct vmalloc_state *st, struct vmap_block *vb,
+		       u64 *start, u64 *end)
 {
 	u64 s = vb_start(vb) + vb->dirty_min * VMLAB_PAGE_SIZE;
 	u64 e = vb_start(vb) + vb->dirty_max * VMLAB_PAGE_SIZE;
@@ -273,6 +274,10 @@ static void take_dirty(struct vmap_block *vb, u64 *start, u64 *end)
 	assert(vb->dirty_min < vb->dirty_max && vb->dirty_max <= BITS);
 	*start = s < *start ? s : *start;
 	*end = e > *end ? e : *end;
+	/* The mutant keeps the range, as before a09fad96ffb1: every later
+	 * vm_unmap_aliases() (each CPA call) flushes it again. */
+	if (vmlab_mutant(st->m, VMLAB_MUT_VB_DIRTY_FLUSHED_AGAIN))
+		return;
 	vb->dirty_min = BITS; /* not flushed over and over */
 	vb->dirty_max = 0;
 }
@@ -302,7 +307,7 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 		if (purge_fragmented_block(st, vb, false))
 			purge[np++] = vb;
 		else if (vb->dirty_max && vb->dirty != BITS) {
-			take_dirty(vb, start, end);
+			take_dirty(st, vb, start, end);
 			flush = true;
 		}
 	}

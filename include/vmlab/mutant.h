@@ -268,7 +268,14 @@
 	  "_vm_unmap_aliases takes a vmap block's dirty range into its flush " \
 	  "but leaves dirty_min/dirty_max set: every later vm_unmap_aliases "  \
 	  "(CPA calls one before each change) flushes the same range again",   \
-	  "outcome", "vb-dirty-flushed-again", 1)
+	  "outcome", "vb-dirty-flushed-again", 1)                             \
+	X(VB_PURGE_USABLE, "vb-purge-usable",                                \
+	  "77e50af07f14 (mm/vmalloc: dont purge usable blocks unnecessarily)", \
+	  "purge_fragmented_block has no VMAP_PURGE_THRESHOLD test: "          \
+	  "vm_unmap_aliases purges a vmap block with nothing in use although " \
+	  "most of it is still free, and the next vm_map_ram sets up a new "   \
+	  "block",                                                             \
+	  "outcome", "vb-purge-usable", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -178,7 +178,11 @@ static bool purge_fragmented_block(struct vmalloc_state *st,
 {
 	if (vb->free + vb->dirty != BITS || vb->dirty == BITS)
 		return false;
-	if (!(force || vb->free < VMLAB_VMAP_PURGE_THRESHOLD))
+	/* The mutant purges any block with nothing in use, as before
+	 * 77e50af07f14: a block still good for allocations is thrown away
+	 * (and a new one set up for the next vm_map_ram()). */
+	if (!(force || vb->free < VMLAB_VMAP_PURGE_THRESHOLD) &&
+	    !vmlab_mutant(st->m, VMLAB_MUT_VB_PURGE_USABLE))
 		return false;
 	vb->free = 0;	  /* no more allocations */
 	vb->dirty = BITS; /* not purged twice */

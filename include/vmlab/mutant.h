@@ -275,7 +275,16 @@
 	  "vm_unmap_aliases purges a vmap block with nothing in use although " \
 	  "most of it is still free, and the next vm_map_ram sets up a new "   \
 	  "block",                                                             \
-	  "outcome", "vb-purge-usable", 1)
+	  "outcome", "vb-purge-usable", 1)                                    \
+	X(MAP_RAM_NO_SHADOW, "map-ram-no-shadow",                            \
+	  "d98c9e83b5e7 (kasan: fix crashes on access to memory mapped by "    \
+	  "vm_map_ram())",                                                     \
+	  "KASAN_VMALLOC populates the shadow only for vm_struct areas "       \
+	  "(__get_vm_area_node, __vmalloc_node_range), not in "                \
+	  "alloc_vmap_area, and vm_map_ram neither unpoisons nor "             \
+	  "vm_unmap_ram poisons: the first instrumented access to vm_map_ram " \
+	  "memory reads shadow that is not mapped",                            \
+	  "kasan", "map-ram-no-shadow", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

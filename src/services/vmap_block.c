@@ -443,7 +443,9 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 		vmlab_vm_unmap_ram(m, cpu, addr, count);
 		return 0;
 	}
-	kasan_unpoison_vmalloc(m, cpu, addr, size, "vm_map_ram");
+	/* Before d98c9e83b5e7 (the mutant) vm_map_ram() had no KASAN calls. */
+	if (!vmlab_mutant(m, VMLAB_MUT_MAP_RAM_NO_SHADOW))
+		kasan_unpoison_vmalloc(m, cpu, addr, size, "vm_map_ram");
 	vmalloc_check(st);
 	return addr;
 }
@@ -473,7 +475,9 @@ void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr, u32 count)
 	    !unmap_ram_args_ok(m, addr, count))
 		return;
 	vmlab_checker_set_op(m, cpu, "vm_unmap_ram");
-	kasan_poison_vmalloc(m, cpu, addr, (u64)count << VMLAB_PAGE_SHIFT);
+	if (!vmlab_mutant(m, VMLAB_MUT_MAP_RAM_NO_SHADOW))
+		kasan_poison_vmalloc(m, cpu, addr,
+				     (u64)count << VMLAB_PAGE_SHIFT);
 	if (count <= VMLAB_VMAP_MAX_ALLOC) {
 		vb_free(st, cpu, addr, (u64)count << VMLAB_PAGE_SHIFT);
 		vmalloc_check(st);

@@ -284,7 +284,16 @@
 	  "alloc_vmap_area, and vm_map_ram neither unpoisons nor "             \
 	  "vm_unmap_ram poisons: the first instrumented access to vm_map_ram " \
 	  "memory reads shadow that is not mapped",                            \
-	  "kasan", "map-ram-no-shadow", 1)
+	  "kasan", "map-ram-no-shadow", 1)                                    \
+	X(PFNMAP_UNLINK_NO_FLUSH, "pfnmap-unlink-no-flush",                  \
+	  "b67fbebd4cf9 CVE-2022-39188 (mmu_gather: Force tlb-flush "          \
+	  "VM_PFNMAP vmas)",                                                   \
+	  "munmap zaps a VM_PFNMAP mapping of a device file and unlinks the "  \
+	  "VMA from the file (free_pgtables) with the flush still deferred to " \
+	  "tlb_finish_mmu: the driver's unmap_mapping_range finds nothing, "   \
+	  "returns, and the driver frees the frames while another CPU still "  \
+	  "caches the mapping",                                                \
+	  "freed-frame-reachable", "pfnmap-unlink-no-flush", 200)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -225,7 +225,75 @@
 	  "lock: kswapd's rmap walk finds the page at the new address, "      \
 	  "unmaps it, flushes only there and frees it while a CPU still "      \
 	  "caches the old address (arm64: no batched flush to hide it)",       \
-	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)
+	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)          \
+	X(RESET_PERMS_DMAP_RANGE, "reset-perms-dmap-range",                  \
+	  "8e41f8726dcf (mm/vmalloc: Fix calculation of direct map addr "      \
+	  "range)",                                                            \
+	  "vm_remove_mappings (868b104d7379) takes start = min(addr), end = "  \
+	  "max(addr) with addr the area's vmalloc address: _vm_unmap_aliases " \
+	  "flushes the lazy vmalloc range only, the direct-map aliases made "  \
+	  "invalid stay cached, and a CPU keeps using its read-only "          \
+	  "direct-map entry of the freed page",                                \
+	  "outcome", "reset-perms-dmap-range", 1)                             \
+	X(COLLAPSE_FLUSH_LAST_LEVEL, "collapse-flush-last-level",            \
+	  "3ef938c35035 CVE-2025-22045 (x86/mm: Fix flush_tlb_range() when "   \
+	  "used for zapping normal PMDs)",                                     \
+	  "pmdp_collapse_flush's flush_tlb_range() passes freed_tables = "     \
+	  "false (a last-level flush, since 016c4d92cd16): the shootdown of "  \
+	  "the collapse skips lazy CPUs, whose paging-structure caches keep "  \
+	  "the PTE table the collapse unhooks (and the model frees)",          \
+	  "freed-frame-reachable", "collapse-flush-last-level", 1)           \
+	X(SWITCH_WINDOW_SKIPPED, "switch-window-skipped",                    \
+	  "fea4e317f9e7 CVE-2025-37964 (x86/mm: Eliminate window where TLB "   \
+	  "flushes may be inadvertently skipped)",                             \
+	  "switch_mm_irqs_off sets the mm_cpumask bit and reads tlb_gen, "     \
+	  "then others run before CR3 and loaded_mm are written: "             \
+	  "should_flush_tlb() sees LOADED_MM_SWITCHING, not the mm, and "      \
+	  "sends no IPI (6db2526c1d69), the switch loads the PCID without a "  \
+	  "flush and the thread writes through its RW entry after "            \
+	  "mprotect(PROT_READ) returned",                                      \
+	  "stale-access", "switch-window-skipped", 200)                      \
+	X(TABLE_BATCH_NO_INVALIDATE, "table-batch-no-invalidate",            \
+	  "d86564a2f085 (mm/tlb, x86/mm: Support invalidating TLB caches for " \
+	  "RCU_TABLE_FREE)",                                                   \
+	  "x86 RCU_TABLE_FREE: tlb_remove_table() hands a full batch of page " \
+	  "tables to call_rcu() without invalidating the TLBs first; the "     \
+	  "grace period does not wait for tlb_finish_mmu()'s flush, so the "   \
+	  "tables are freed while another CPU's paging-structure cache "       \
+	  "still points into them", "freed-frame-reachable",                   \
+	  "table-batch-no-invalidate", 1)                                    \
+	X(VB_DIRTY_FLUSHED_AGAIN, "vb-dirty-flushed-again",                  \
+	  "a09fad96ffb1 (mm/vmalloc: prevent flushing dirty space over and "   \
+	  "over)",                                                             \
+	  "_vm_unmap_aliases takes a vmap block's dirty range into its flush " \
+	  "but leaves dirty_min/dirty_max set: every later vm_unmap_aliases "  \
+	  "(CPA calls one before each change) flushes the same range again",   \
+	  "outcome", "vb-dirty-flushed-again", 1)                             \
+	X(VB_PURGE_USABLE, "vb-purge-usable",                                \
+	  "77e50af07f14 (mm/vmalloc: dont purge usable blocks unnecessarily)", \
+	  "purge_fragmented_block has no VMAP_PURGE_THRESHOLD test: "          \
+	  "vm_unmap_aliases purges a vmap block with nothing in use although " \
+	  "most of it is still free, and the next vm_map_ram sets up a new "   \
+	  "block",                                                             \
+	  "outcome", "vb-purge-usable", 1)                                    \
+	X(MAP_RAM_NO_SHADOW, "map-ram-no-shadow",                            \
+	  "d98c9e83b5e7 (kasan: fix crashes on access to memory mapped by "    \
+	  "vm_map_ram())",                                                     \
+	  "KASAN_VMALLOC populates the shadow only for vm_struct areas "       \
+	  "(__get_vm_area_node, __vmalloc_node_range), not in "                \
+	  "alloc_vmap_area, and vm_map_ram neither unpoisons nor "             \
+	  "vm_unmap_ram poisons: the first instrumented access to vm_map_ram " \
+	  "memory reads shadow that is not mapped",                            \
+	  "kasan", "map-ram-no-shadow", 1)                                    \
+	X(PFNMAP_UNLINK_NO_FLUSH, "pfnmap-unlink-no-flush",                  \
+	  "b67fbebd4cf9 CVE-2022-39188 (mmu_gather: Force tlb-flush "          \
+	  "VM_PFNMAP vmas)",                                                   \
+	  "munmap zaps a VM_PFNMAP mapping of a device file and unlinks the "  \
+	  "VMA from the file (free_pgtables) with the flush still deferred to " \
+	  "tlb_finish_mmu: the driver's unmap_mapping_range finds nothing, "   \
+	  "returns, and the driver frees the frames while another CPU still "  \
+	  "caches the mapping",                                                \
+	  "freed-frame-reachable", "pfnmap-unlink-no-flush", 200)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

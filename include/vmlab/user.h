@@ -311,6 +311,11 @@ s64 vmlab_process_madvise_pidfd(struct vmlab_user_mm *mm, int pidfd,
  * would.  Returns the address or a negative errno. */
 s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages,
 		      int prot);
+/* The same from a device file's mmap(): the VMA maps file (offset 0), so
+ * the driver's unmap_mapping_range() of the file (vmlab_file_truncate)
+ * zaps it. */
+s64 vmlab_user_map_io_file(struct vmlab_user_mm *mm, struct vmlab_file *file,
+			   u64 pfn, u64 pages, int prot);
 /* UFFDIO_POISON-like: install poison PTE markers over [addr, addr+len)
  * (a VMA must cover it; present pages are refused with -VMLAB_EEXIST).
  * An access there gives SIGBUS. */

@@ -286,6 +286,11 @@ struct cpu {
 	struct asid_slot asid[TLB_NR_DYN_ASIDS];
 	u16 next_asid;
 	u16 hw_tag; /* TLB tag of the running context: PCID or ASID */
+	/* x86 switch_mm_irqs_off() between cpumask_set_cpu() and the
+	 * loaded_mm write (LOADED_MM_SWITCHING): only with the mutant that
+	 * opens that window; switch_ipi: a flush IPI arrived meanwhile. */
+	struct vmlab_mm *switching;
+	bool switch_ipi;
 	/* arm64 context.c per-CPU state (unused on x86) */
 	u64 active_asid, reserved_asid;
 	bool flush_pending; /* a rollover happened: flush before next use */

@@ -71,11 +71,40 @@ void vmlab_tlb_add_range(struct vmlab_mmu_gather *tlb, u64 start, u64 end,
 	assert(tlb->start <= start && end <= tlb->end && range_ok(tlb));
 }
 
+/*
+ * The mutant is tlb_remove_table() before d86564a2f085 (x86 with
+ * RCU_TABLE_FREE, i.e. PARAVIRT): a full table batch went to call_rcu()
+ * with no TLB invalidate first (tlb_table_invalidate() did not exist), and
+ * a grace period does not wait for the flush tlb_finish_mmu() does later.
+ * The model ends the grace period at once: the batch's tables are freed
+ * now, the range stays for the final flush.  arm64 invalidated in its
+ * __p*_free_tlb() and was not affected.
+ */
+static bool table_batch_rcu_unflushed(struct vmlab_machine *m,
+				      struct vmlab_mmu_gather *tlb)
+{
+	if (!vmlab_mutant(m, VMLAB_MUT_TABLE_BATCH_NO_INVALIDATE) ||
+	    m->arch->id == VMLAB_ARCH_ARM64 || tlb->mm->is_init)
+		return false;
+	int kept = 0;
+	for (int i = 0; i < tlb->nr_pages; i++) {
+		if ((tlb->pages[i] & 0xf) == TABLE_ORDER)
+			vmlab_pgtable_free(m, tlb->pages[i] >> 4);
+		else
+			tlb->pages[kept++] = tlb->pages[i];
+	}
+	bool freed = kept < tlb->nr_pages;
+	tlb->nr_pages = kept;
+	assert(kept < VMLAB_GATHER_BATCH || !freed);
+	return freed;
+}
+
 static void queue(struct vmlab_machine *m, struct vmlab_mmu_gather *tlb,
 		  u64 enc)
 {
 	assert((enc & 0xf) <= VMLAB_MAX_ORDER || (enc & 0xf) == TABLE_ORDER);
-	if (tlb->nr_pages == VMLAB_GATHER_BATCH)
+	if (tlb->nr_pages == VMLAB_GATHER_BATCH &&
+	    !table_batch_rcu_unflushed(m, tlb))
 		vmlab_tlb_flush_mmu(m, tlb);
 	assert(tlb->nr_pages >= 0 && tlb->nr_pages < VMLAB_GATHER_BATCH);
 	tlb->pages[tlb->nr_pages++] = enc;

@@ -153,7 +153,12 @@ alloc_vmap_area_inl(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 	a->va_flags = va_flags;
 	st->nr_busy_areas++;
 	st->busy_bytes += size;
-	if (unlikely(vm_kasan_on(m)) &&
+	/* The mutant populates the shadow only for vm_struct areas, as
+	 * __get_vm_area_node() and __vmalloc_node_range() did before
+	 * d98c9e83b5e7: vm_map_ram() space gets none. */
+	bool no_shadow = (va_flags & VMAP_RAM) &&
+			 vmlab_mutant(m, VMLAB_MUT_MAP_RAM_NO_SHADOW);
+	if (unlikely(vm_kasan_on(m)) && !no_shadow &&
 	    kasan_populate_unlocked(st, cpu, a, size)) {
 		/* free_vmap_area(): the space goes straight back. */
 		st->nr_busy_areas--;

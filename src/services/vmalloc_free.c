@@ -107,11 +107,19 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 
 	assert(d->vm->flags & VMLAB_VM_FLUSH_RESET_PERMS);
 	assert(!(d->vm->nr_pages & (step - 1)));
+	/* The mutant is 868b104d7379's loop, fixed by 8e41f8726dcf: addr
+	 * was the area's (vmalloc) address and end = max(addr, end), so the
+	 * flush range is [area, area) and the purge flushes the lazy
+	 * vmalloc range only, never the direct map. */
+	bool vm_range = vmlab_mutant(m, VMLAB_MUT_RESET_PERMS_DMAP_RANGE);
 	for (u32 i = 0; i < d->vm->nr_pages; i += step) {
-		u64 addr = vmlab_page_address(m, d->pages[i]);
+		u64 addr = vm_range ? d->vm->addr :
+				      vmlab_page_address(m, d->pages[i]);
 
 		start = addr < start ? addr : start;
-		if (addr + (VMLAB_PAGE_SIZE << d->vm->page_order) > end)
+		if (vm_range)
+			end = addr > end ? addr : end;
+		else if (addr + (VMLAB_PAGE_SIZE << d->vm->page_order) > end)
 			end = addr + (VMLAB_PAGE_SIZE << d->vm->page_order);
 		flush_dmap = true;
 	}
@@ -124,7 +132,7 @@ static void vm_reset_perms(struct vmalloc_state *st, int cpu,
 			vmlab_set_direct_map_default_noflush(m, d->pages[i]);
 		else
 			vmlab_set_direct_map_invalid_noflush(m, d->pages[i]);
-	assert(!flush_dmap || start < end);
+	assert(!flush_dmap || start < end || vm_range);
 	vmlab_checker_set_op(m, cpu, "vm_reset_perms");
 	_vm_unmap_aliases(st, cpu, start, end, flush_dmap);
 	assert(st->lazy_nr == 0); /* the flush took every lazy area */

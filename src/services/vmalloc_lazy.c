@@ -161,7 +161,8 @@ void _vm_unmap_aliases(struct vmalloc_state *st, int cpu, u64 start, u64 end,
 	if (vmap_blocks_collect_dirty(st, cpu, &start, &end) &&
 	    !vmlab_mutant(m, VMLAB_MUT_UNMAP_ALIASES_NO_BLOCKS))
 		flush = true;
-	if (!__purge_vmap_area_lazy(st, cpu, start, end) && flush) {
+	if (!__purge_vmap_area_lazy(st, cpu, start, end) && flush &&
+	    start < end) { /* [a, a) flushes nothing (the range mutant) */
 		vmlab_flush_tlb_kernel_range(m, cpu, start, end);
 		vmlab_checker_lazy_del(m, start, end);
 	}

@@ -179,7 +179,11 @@ static bool purge_fragmented_block(struct vmalloc_state *st,
 {
 	if (vb->free + vb->dirty != BITS || vb->dirty == BITS)
 		return false;
-	if (!(force || vb->free < VMLAB_VMAP_PURGE_THRESHOLD))
+	/* The mutant purges any block with nothing in use, as before
+	 * 77e50af07f14: a block still good for allocations is thrown away
+	 * (and a new one set up for the next vm_map_ram()). */
+	if (!(force || vb->free < VMLAB_VMAP_PURGE_THRESHOLD) &&
+	    !vmlab_mutant(st->m, VMLAB_MUT_VB_PURGE_USABLE))
 		return false;
 	vb->free = 0;	  /* no more allocations */
 	vb->dirty = BITS; /* not purged twice */
@@ -266,7 +270,8 @@ static struct vmap_block **blocks_in_xa_order(struct vmalloc_state *st)
 }
 
 /* Take a block's dirty range for the coming flush. */
-static void take_dirty(struct vmap_block *vb, u64 *start, u64 *end)
+static void take_dirty(struct vmalloc_state *st, struct vmap_block *vb,
+		       u64 *start, u64 *end)
 {
 	u64 s = vb_start(vb) + vb->dirty_min * VMLAB_PAGE_SIZE;
 	u64 e = vb_start(vb) + vb->dirty_max * VMLAB_PAGE_SIZE;
@@ -274,6 +279,10 @@ static void take_dirty(struct vmap_block *vb, u64 *start, u64 *end)
 	assert(vb->dirty_min < vb->dirty_max && vb->dirty_max <= BITS);
 	*start = s < *start ? s : *start;
 	*end = e > *end ? e : *end;
+	/* The mutant keeps the range, as before a09fad96ffb1: every later
+	 * vm_unmap_aliases() (each CPA call) flushes it again. */
+	if (vmlab_mutant(st->m, VMLAB_MUT_VB_DIRTY_FLUSHED_AGAIN))
+		return;
 	vb->dirty_min = BITS; /* not flushed over and over */
 	vb->dirty_max = 0;
 }
@@ -303,7 +312,7 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 		if (purge_fragmented_block(st, vb, false))
 			purge[np++] = vb;
 		else if (vb->dirty_max && vb->dirty != BITS) {
-			take_dirty(vb, start, end);
+			take_dirty(st, vb, start, end);
 			flush = true;
 		}
 	}
@@ -435,7 +444,9 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 		vmlab_vm_unmap_ram(m, cpu, addr, count);
 		return 0;
 	}
-	kasan_unpoison_vmalloc(m, cpu, addr, size, "vm_map_ram");
+	/* Before d98c9e83b5e7 (the mutant) vm_map_ram() had no KASAN calls. */
+	if (!vmlab_mutant(m, VMLAB_MUT_MAP_RAM_NO_SHADOW))
+		kasan_unpoison_vmalloc(m, cpu, addr, size, "vm_map_ram");
 	vmalloc_check(st);
 	return addr;
 }
@@ -465,7 +476,9 @@ void vmlab_vm_unmap_ram(struct vmlab_machine *m, int cpu, u64 addr, u32 count)
 	    !unmap_ram_args_ok(m, addr, count))
 		return;
 	vmlab_checker_set_op(m, cpu, "vm_unmap_ram");
-	kasan_poison_vmalloc(m, cpu, addr, (u64)count << VMLAB_PAGE_SHIFT);
+	if (!vmlab_mutant(m, VMLAB_MUT_MAP_RAM_NO_SHADOW))
+		kasan_poison_vmalloc(m, cpu, addr,
+				     (u64)count << VMLAB_PAGE_SHIFT);
 	if (count <= VMLAB_VMAP_MAX_ALLOC) {
 		vb_free(st, cpu, addr, (u64)count << VMLAB_PAGE_SHIFT);
 		vmalloc_check(st);

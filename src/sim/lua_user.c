@@ -391,6 +391,7 @@ static int l_switch(lua_State *L)
 	luaL_argcheck(L, sm == check_ud(L, 1)->sm, 2, "a CPU of the mm's machine");
 	struct lop o;
 	lop_begin_svc(L, &o, 2, "switch_mm");
+	lop_allow_unlock(&o); /* switch_mm_irqs_off() takes no mm lock */
 	int err = vmlab_user_switch(mm, o.cpu);
 	lop_end(&o);
 	return push_status(L, err);
@@ -415,10 +416,12 @@ static int l_close(lua_State *L)
 /* ------------------------------------------------------ the syscalls */
 
 static const char *const mmap_keys[] = {"addr", "len", "prot", "flags",
-					"file", "offset", NULL};
+					"file", "offset", "pfn", NULL};
 
 /* mm:mmap{addr=, len=, prot=, flags=, file=, offset=} -> addr | nil, err
- * (a file handle of lua_file.c: flags default to {"shared"}) */
+ * (a file handle of lua_file.c: flags default to {"shared"}); with pfn=
+ * a device mapping of len bytes of frames from pfn, the driver's mmap
+ * doing remap_pfn_range() (VM_PFNMAP, shared, on file if given). */
 static int l_mmap(lua_State *L)
 {
 	check_mm(L, 1);
@@ -441,10 +444,18 @@ static int l_mmap(lua_State *L)
 	int flags = user_flags(L, -1, map_names, map_values, "map flag",
 			       file ? VMLAB_MAP_SHARED :
 				      VMLAB_MAP_PRIVATE | VMLAB_MAP_ANONYMOUS);
-	lua_pop(L, 6);
+	lua_getfield(L, 2, "pfn");
+	bool io = !lua_isnil(L, -1);
+	u64 pfn = io ? check_u64(L, -1) : 0;
+	luaL_argcheck(L, !io || (!addr && !off && !(len & (VMLAB_PAGE_SIZE - 1))),
+		      2, "pfn= takes a page-multiple len, no addr or offset");
+	lua_pop(L, 7);
 	struct lop o;
 	struct vmlab_user_mm *mm = lsim_user_mm_begin(L, &o, 1, "mmap");
-	s64 r = vmlab_mmap(mm, addr, len, prot, flags, file, off);
+	u64 pages = len >> VMLAB_PAGE_SHIFT;
+	s64 r = !io ? vmlab_mmap(mm, addr, len, prot, flags, file, off) :
+		file ? vmlab_user_map_io_file(mm, file, pfn, pages, prot) :
+		       vmlab_user_map_io(mm, pfn, pages, prot);
 	lop_end(&o);
 	if (r < 0)
 		return push_err(L, (int)r);

@@ -217,6 +217,12 @@ void file_link_vma(struct vmlab_file *f, struct vmlab_vma *v)
 	f->mappings = v;
 }
 
+bool file_vma_linked(const struct vmlab_file *f, const struct vmlab_vma *v)
+{
+	assert(v->file == f);
+	return v->f_prev || f->mappings == v;
+}
+
 void file_unlink_vma(struct vmlab_file *f, struct vmlab_vma *v)
 {
 	assert(v->file == f);

@@ -145,6 +145,13 @@ static int collapse_huge_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 	vmlab_set_entry(m, mm->hw, haddr, VMLAB_LVL_PMD, pmdp, 0);
 	ug_add_range(&g, haddr, haddr + VMLAB_PMD_SIZE);
 	vmlab_tlb_remove_table(m, &g.tlb, table);
+	/* The mutant is x86's flush_tlb_range() before 3ef938c35035: a
+	 * last-level flush (freed_tables false), so the shootdown skips the
+	 * lazy CPUs, whose paging-structure caches keep the unhooked table.
+	 * arm64's flush_tlb_range() never was last-level only. */
+	if (vmlab_mutant(m, VMLAB_MUT_COLLAPSE_FLUSH_LAST_LEVEL) &&
+	    m->arch->id != VMLAB_ARCH_ARM64)
+		g.tlb.freed_tables = false;
 	/* __collapse_huge_page_copy(): contents over, old PTEs cleared. */
 	for (u64 i = 0; i < HPAGE_PMD_NR; i++) {
 		u64 va = haddr + (i << VMLAB_PAGE_SHIFT);

@@ -307,8 +307,37 @@ static void munmap_vmas(struct vmlab_user_mm *mm, struct vmlab_vma *first,
 	assert((!prev || prev->vm_end <= start) && (!next || next->vm_start >= end));
 	ug_init(&g, mm, user_cpu(mm));
 	unmap_vmas(&g, first, start, end);
+	/* A PFNMAP/MIXEDMAP range is flushed before its VMA leaves the
+	 * file's mappings (b67fbebd4cf9, CVE-2022-39188: tlb_end_vma(),
+	 * free_pgtables() since 2025): once unlinked, a driver's
+	 * unmap_mapping_range() finds nothing to zap or flush and frees the
+	 * frames, which no page reference keeps for the gather.  The mutant
+	 * defers the flush to tlb_finish_mmu(), as before the fix. */
+	bool pfnmap = false;
+	for (struct vmlab_vma *v = first; v; v = v == last ? NULL : v->next)
+		pfnmap |= !!(v->vm_flags & (VMLAB_VM_PFNMAP | VMLAB_VM_MIXEDMAP));
+	if (pfnmap && !vmlab_mutant(mm->m, VMLAB_MUT_PFNMAP_UNLINK_NO_FLUSH))
+		vmlab_tlb_flush_mmu(mm->m, &g.tlb);
 	free_pgtables(&g, start, end, prev ? prev->vm_end : 0,
 		      next ? next->vm_start : 0);
+	/* free_pgtables(): unlink_file_vma_batch_add(), before the flush of
+	 * tlb_finish_mmu() (remove_vma() puts the file after it). */
+	bool device = false;
+	for (struct vmlab_vma *v = first; v; v = v == last ? NULL : v->next)
+		if (v->file) {
+			device |= !!(v->vm_flags & VMLAB_VM_PFNMAP);
+			file_unlink_vma(v->file, v);
+		}
+	if (device) {
+		/* The device's driver revokes its mappings under
+		 * i_mmap_rwsem, not mmap_lock: it may run now (the model lets
+		 * it only for a device file, so no other schedule changes). */
+		int cpu = user_cpu(mm);
+		bool unlocked = vmlab_op_unlock(mm->m, cpu, "munmap: i_mmap unlocked");
+		sched_point(mm->m, cpu, "unmap_region: before tlb_finish_mmu");
+		if (unlocked)
+			vmlab_op_relock(mm->m, cpu, "munmap: relock");
+	}
 	if (vmlab_mutant(mm->m, VMLAB_MUT_FREE_PGTABLES_NO_FLUSH))
 		g.tlb.freed_tables = false;
 	if (vmlab_mutant(mm->m, VMLAB_MUT_MUNMAP_NO_FLUSH))
@@ -898,7 +927,8 @@ int vmlab_munlockall(struct vmlab_user_mm *mm)
 
 /* ------------------------------------------------------- device maps */
 
-static s64 map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
+static s64 map_io(struct vmlab_user_mm *mm, struct vmlab_file *file, u64 pfn,
+		  u64 pages, int prot)
 {
 	if (!pages || pages > PAGES(TASK_SIZE_OF(mm)) || pfn + pages < pfn ||
 	    pfn + pages > vmlab_nr_frames(mm->m))
@@ -914,7 +944,13 @@ static s64 map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 		return -VMLAB_ENOMEM;
 	v->vm_start = addr;
 	v->vm_end = addr + len;
-	v->vm_pgoff = pfn;
+	/* A device file's mapping keeps its file offset (0); without a file
+	 * remap_pfn_range() records the pfn, as for a COW mapping. */
+	v->vm_pgoff = file ? 0 : pfn;
+	if (file) {
+		v->file = file;
+		file_get(file);
+	}
 	v->vm_flags = calc_vm_prot_bits(prot) | VMLAB_VM_MAYREAD |
 		      VMLAB_VM_MAYWRITE | VMLAB_VM_MAYEXEC | VMLAB_VM_SHARED |
 		      VMLAB_VM_MAYSHARE | VMLAB_VM_IO | VMLAB_VM_PFNMAP |
@@ -943,7 +979,20 @@ s64 vmlab_user_map_io(struct vmlab_user_mm *mm, u64 pfn, u64 pages, int prot)
 		return -VMLAB_EINVAL;
 	user_enter(mm, "mmap");
 	mmap_write_lock(mm);
-	s64 r = map_io(mm, pfn, pages, prot);
+	s64 r = map_io(mm, NULL, pfn, pages, prot);
+	mmap_write_unlock(mm);
+	return r;
+}
+
+s64 vmlab_user_map_io_file(struct vmlab_user_mm *mm, struct vmlab_file *file,
+			   u64 pfn, u64 pages, int prot)
+{
+	if (!mm || mm->magic != USER_MM_MAGIC || !file ||
+	    file->magic != FILE_MAGIC)
+		return -VMLAB_EINVAL;
+	user_enter(mm, "mmap");
+	mmap_write_lock(mm);
+	s64 r = map_io(mm, file_inode(file), pfn, pages, prot);
 	mmap_write_unlock(mm);
 	return r;
 }

@@ -798,6 +798,7 @@ void thp_map_file_pmd(struct vmlab_user_mm *mm, u64 haddr, vmlab_ptep_t pmdp,
 /* Find or allocate the page at index: 0 and *pfn, -ENOMEM, -EFBIG. */
 int shmem_get_page(struct vmlab_file *f, int cpu, u64 index, u64 *pfn);
 void file_link_vma(struct vmlab_file *f, struct vmlab_vma *v);
+bool file_vma_linked(const struct vmlab_file *f, const struct vmlab_vma *v);
 void file_unlink_vma(struct vmlab_file *f, struct vmlab_vma *v);
 void files_destroy(struct user_svc *s);
 /* ftruncate() of an inode: 0, -EFBIG, -EPERM (seals). */

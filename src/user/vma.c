@@ -78,7 +78,8 @@ void vma_remove(struct vmlab_user_mm *mm, struct vmlab_vma *v)
 	vt_erase(mm, v);
 	if (v->file) {
 		struct vmlab_file *f = v->file;
-		file_unlink_vma(f, v);
+		if (file_vma_linked(f, v)) /* munmap unlinked it already */
+			file_unlink_vma(f, v);
 		v->file = NULL;
 		vmlab_file_put(f);
 	}

@@ -39,10 +39,13 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 	switch (in.kind) {
 	case VMLAB_PTE_LEAF:
 	case VMLAB_PTE_PROTNONE: {
-		/* Zero page and PFN maps: no page reference to drop. */
-		if (is_zero_pfn(mm, in.pfn) ||
-		    (z->v->vm_flags & VMLAB_VM_PFNMAP)) {
-			if (d->only_file)
+		/* Zero page and PFN maps: no page reference to drop.  A PFN
+		 * map has no page to test against the file either: Linux's
+		 * zap_present_ptes() clears it for unmap_mapping_range() too
+		 * (a driver revoking its device mapping). */
+		bool pfnmap = z->v->vm_flags & VMLAB_VM_PFNMAP;
+		if (is_zero_pfn(mm, in.pfn) || pfnmap) {
+			if (d->only_file && !pfnmap)
 				return true;
 			upte_set(mm, va, p, 0);
 			if (in.kind == VMLAB_PTE_LEAF)

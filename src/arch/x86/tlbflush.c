@@ -62,8 +62,35 @@ static void x86_load_mm(struct vmlab_machine *m, struct cpu *c,
 			struct vmlab_mm *mm)
 {
 	assert(mm && c->loaded_mm != mm); /* a switch, not a reload */
+	/* The switch is atomic in the model: the flush IPI that Linux sends
+	 * into its LOADED_MM_SWITCHING window (fea4e317f9e7) is handled
+	 * after the switch, as if the flush came after it.  The mutant opens
+	 * the window, as before that fix: cpumask_set_cpu(), the tlb_gen
+	 * read of choose_new_asid(), then others run before CR3 is loaded,
+	 * and should_flush_tlb() skips this CPU (loaded_mm is not mm). */
+	bool window = vmlab_mutant(m, VMLAB_MUT_SWITCH_WINDOW_SKIPPED) &&
+		      !mm->is_init;
+	if (window) {
+		mm_cpumask_set(mm, c->id);
+		c->switching = mm;
+	}
 	bool need_flush;
 	u16 asid = choose_asid(m, c, mm, &need_flush);
+	u64 gen = mm->tlb_gen; /* next_tlb_gen */
+	if (window) {
+		/* The scheduler holds none of the mm's locks here. */
+		bool unlocked = vmlab_op_unlock(m, c->id, "switch_mm_irqs_off");
+		sched_point(m, c->id, "switch_mm_irqs_off");
+		if (unlocked)
+			vmlab_op_relock(m, c->id, "switch_mm_irqs_off");
+		c->switching = NULL;
+		if (c->switch_ipi) { /* flush_tlb_func() after the switch */
+			c->switch_ipi = false;
+			need_flush = true;
+			gen = mm->tlb_gen;
+		}
+	}
+	assert(gen <= mm->tlb_gen);
 	c->loaded_asid = asid;
 	c->hw_tag = (u16)(asid + 1);
 	c->loaded_mm = mm;
@@ -73,7 +100,7 @@ static void x86_load_mm(struct vmlab_machine *m, struct cpu *c,
 	if (need_flush)
 		tlb_flush_pcid(m, c, cpu_pcid(c));
 	c->asid[asid].ctx_id = mm->ctx_id;
-	c->asid[asid].tlb_gen = mm->tlb_gen;
+	c->asid[asid].tlb_gen = gen;
 	c->asid[asid].mm = mm;
 	mm_cpumask_set(mm, c->id);
 	/* The loaded slot now names mm, and the fast path starts empty. */
@@ -295,6 +322,17 @@ static void x86_flush_mm_range(struct vmlab_machine *m, int cpu,
 		struct cpu *c = &m->cpu[i];
 		if (!vmlab_mm_cpumask_test(mm, i))
 			continue;
+		if (c->switching == mm) {
+			/* should_flush_tlb() before fea4e317f9e7: loaded_mm is
+			 * LOADED_MM_SWITCHING, neither mm nor lazy: no IPI
+			 * unless tables were freed or the mask is trimmed. */
+			if (!freed_tables && !trim)
+				continue;
+			if (i != cpu)
+				send_ipi(m, cpu, i);
+			c->switch_ipi = true;
+			continue;
+		}
 		if (c->loaded_mm != mm) {
 			/* A bit the switch left (lazy mm_cpumask): freed tables
 			 * go to every CPU of the mask, the trim to every one

@@ -225,7 +225,16 @@
 	  "lock: kswapd's rmap walk finds the page at the new address, "      \
 	  "unmaps it, flushes only there and frees it while a CPU still "      \
 	  "caches the old address (arm64: no batched flush to hide it)",       \
-	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)
+	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)              \
+	/* mutants-b */                                                        \
+	X(CLEAR_REFS_NO_FLUSH, "clear-refs-no-flush",                        \
+	  "912efa17e512 (mm: proc: Invalidate TLB after clearing soft-dirty "  \
+	  "page state; the bug came with 0758cd830494)",                       \
+	  "clear_refs 4 write-protects the PTEs inside an mmu_gather that "    \
+	  "batched no page, so tlb_finish_mmu() elides the flush: another "    \
+	  "CPU keeps writing through its cached writable entry, the write "    \
+	  "never faults and soft-dirty misses it",                             \
+	  "stale-access", "clear-refs-no-flush", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -234,7 +234,15 @@
 	  "batched no page, so tlb_finish_mmu() elides the flush: another "    \
 	  "CPU keeps writing through its cached writable entry, the write "    \
 	  "never faults and soft-dirty misses it",                             \
-	  "stale-access", "clear-refs-no-flush", 1)
+	  "stale-access", "clear-refs-no-flush", 1)                          \
+	X(MPROTECT_SOFTDIRTY_INVERTED, "mprotect-softdirty-inverted",        \
+	  "76aefad628aa (mm/mprotect: fix soft-dirty check in "                \
+	  "can_change_pte_writable())",                                        \
+	  "can_change_pte_writable() tests VM_SOFTDIRTY set (tracking off) "   \
+	  "for 'tracking on': mprotect(RW) after clear_refs 4 maps an "        \
+	  "exclusive anonymous page writable with soft-dirty clear, the next " \
+	  "write does not fault and soft-dirty misses it",                     \
+	  "outcome", "mprotect-softdirty-inverted", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

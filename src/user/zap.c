@@ -206,8 +206,13 @@ static bool can_change_writable(struct vmlab_user_mm *mm,
 {
 	if (!(v->vm_flags & VMLAB_VM_WRITE) || !(np & VMLAB_PAGE_PRESENT))
 		return false;
-	/* can_change_pte_writable(): a write must fault to be tracked. */
-	if (vma_soft_dirty_enabled(v) && !(np & PAGE_SOFT_DIRTY))
+	/* can_change_pte_writable(): a write must fault to be tracked.
+	 * The mutant is the test before 76aefad628aa: VM_SOFTDIRTY set,
+	 * which means tracking is off. */
+	bool tracked = vmlab_mutant(mm->m, VMLAB_MUT_MPROTECT_SOFTDIRTY_INVERTED)
+			       ? (v->vm_flags & VMLAB_VM_SOFTDIRTY)
+			       : vma_soft_dirty_enabled(v);
+	if (tracked && !(np & PAGE_SOFT_DIRTY))
 		return false;
 	if (!(v->vm_flags & VMLAB_VM_SHARED)) {
 		if (is_zero_pfn(mm, pfn))

@@ -242,7 +242,14 @@
 	  "for 'tracking on': mprotect(RW) after clear_refs 4 maps an "        \
 	  "exclusive anonymous page writable with soft-dirty clear, the next " \
 	  "write does not fault and soft-dirty misses it",                     \
-	  "outcome", "mprotect-softdirty-inverted", 1)
+	  "outcome", "mprotect-softdirty-inverted", 1)                       \
+	X(SWAP_DROPS_SOFT_DIRTY, "swap-drops-soft-dirty",                    \
+	  "179ef71cbc08 (mm: save soft-dirty bits on swapped pages)",          \
+	  "try_to_unmap_one() replaces a soft-dirty PTE by a plain swap "      \
+	  "entry (no pte_swp_mksoft_dirty()): a page written since "           \
+	  "clear_refs 4 and swapped out reads back clean in pagemap, before "  \
+	  "and after the swap-in",                                             \
+	  "outcome", "swap-drops-soft-dirty", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

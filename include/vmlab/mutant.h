@@ -249,7 +249,14 @@
 	  "entry (no pte_swp_mksoft_dirty()): a page written since "           \
 	  "clear_refs 4 and swapped out reads back clean in pagemap, before "  \
 	  "and after the swap-in",                                             \
-	  "outcome", "swap-drops-soft-dirty", 1)
+	  "outcome", "swap-drops-soft-dirty", 1)                             \
+	X(MIGRATE_VMA_FLUSH_UNLOCKED, "migrate-vma-flush-unlocked",          \
+	  "60bae7370896 (mm/migrate_device.c: flush TLB while holding PTL)",   \
+	  "migrate_vma_collect_pmd() replaces the PTEs by migration entries "  \
+	  "and flushes after pte_unmap_unlock(): a MADV_DONTNEED in between "  \
+	  "zaps the non-present entries without a flush and returns while "    \
+	  "another CPU still reads and writes the old page through its TLB",  \
+	  "stale-access", "migrate-vma-flush-unlocked", 50)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

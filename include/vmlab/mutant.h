@@ -256,7 +256,14 @@
 	  "and flushes after pte_unmap_unlock(): a MADV_DONTNEED in between "  \
 	  "zaps the non-present entries without a flush and returns while "    \
 	  "another CPU still reads and writes the old page through its TLB",  \
-	  "stale-access", "migrate-vma-flush-unlocked", 50)
+	  "stale-access", "migrate-vma-flush-unlocked", 50)                  \
+	X(PAGEMAP_HOLE_NOT_SOFT_DIRTY, "pagemap-hole-not-soft-dirty",        \
+	  "68b5a6524856 (mm: softdirty: respect VM_SOFTDIRTY in PTE holes)",   \
+	  "pagemap_pte_hole() reports PM_NOT_PRESENT without looking at the "  \
+	  "VMA: the untouched pages of a new VM_SOFTDIRTY VMA whose page "      \
+	  "table does not exist yet read clean, a tracker that cleared the "    \
+	  "bits misses the new mapping",                                       \
+	  "outcome", "pagemap-hole-not-soft-dirty", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

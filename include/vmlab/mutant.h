@@ -263,7 +263,15 @@
 	  "VMA: the untouched pages of a new VM_SOFTDIRTY VMA whose page "      \
 	  "table does not exist yet read clean, a tracker that cleared the "    \
 	  "bits misses the new mapping",                                       \
-	  "outcome", "pagemap-hole-not-soft-dirty", 1)
+	  "outcome", "pagemap-hole-not-soft-dirty", 1)                       \
+	X(UFFD_COPY_DURING_FORK, "uffd-copy-during-fork",                    \
+	  "df2cc96e7701 (userfaultfd: prevent non-cooperative events vs "      \
+	  "mcopy_atomic races)",                                               \
+	  "no mmap_changing: UFFDIO_COPY on the parent's context succeeds "    \
+	  "while fork waits for its UFFD_EVENT_FORK to be read, after "        \
+	  "copy_page_range(): the page is in the parent only and the monitor " \
+	  "cannot know (CRIU's fork test during post-copy migration)",         \
+	  "outcome", "uffd-copy-during-fork", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -294,6 +294,53 @@
 	  "returns, and the driver frees the frames while another CPU still "  \
 	  "caches the mapping",                                                \
 	  "freed-frame-reachable", "pfnmap-unlink-no-flush", 200)
+	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)              \
+	/* mutants-b */                                                        \
+	X(CLEAR_REFS_NO_FLUSH, "clear-refs-no-flush",                        \
+	  "912efa17e512 (mm: proc: Invalidate TLB after clearing soft-dirty "  \
+	  "page state; the bug came with 0758cd830494)",                       \
+	  "clear_refs 4 write-protects the PTEs inside an mmu_gather that "    \
+	  "batched no page, so tlb_finish_mmu() elides the flush: another "    \
+	  "CPU keeps writing through its cached writable entry, the write "    \
+	  "never faults and soft-dirty misses it",                             \
+	  "stale-access", "clear-refs-no-flush", 1)                          \
+	X(MPROTECT_SOFTDIRTY_INVERTED, "mprotect-softdirty-inverted",        \
+	  "76aefad628aa (mm/mprotect: fix soft-dirty check in "                \
+	  "can_change_pte_writable())",                                        \
+	  "can_change_pte_writable() tests VM_SOFTDIRTY set (tracking off) "   \
+	  "for 'tracking on': mprotect(RW) after clear_refs 4 maps an "        \
+	  "exclusive anonymous page writable with soft-dirty clear, the next " \
+	  "write does not fault and soft-dirty misses it",                     \
+	  "outcome", "mprotect-softdirty-inverted", 1)                       \
+	X(SWAP_DROPS_SOFT_DIRTY, "swap-drops-soft-dirty",                    \
+	  "179ef71cbc08 (mm: save soft-dirty bits on swapped pages)",          \
+	  "try_to_unmap_one() replaces a soft-dirty PTE by a plain swap "      \
+	  "entry (no pte_swp_mksoft_dirty()): a page written since "           \
+	  "clear_refs 4 and swapped out reads back clean in pagemap, before "  \
+	  "and after the swap-in",                                             \
+	  "outcome", "swap-drops-soft-dirty", 1)                             \
+	X(MIGRATE_VMA_FLUSH_UNLOCKED, "migrate-vma-flush-unlocked",          \
+	  "60bae7370896 (mm/migrate_device.c: flush TLB while holding PTL)",   \
+	  "migrate_vma_collect_pmd() replaces the PTEs by migration entries "  \
+	  "and flushes after pte_unmap_unlock(): a MADV_DONTNEED in between "  \
+	  "zaps the non-present entries without a flush and returns while "    \
+	  "another CPU still reads and writes the old page through its TLB",  \
+	  "stale-access", "migrate-vma-flush-unlocked", 50)                  \
+	X(PAGEMAP_HOLE_NOT_SOFT_DIRTY, "pagemap-hole-not-soft-dirty",        \
+	  "68b5a6524856 (mm: softdirty: respect VM_SOFTDIRTY in PTE holes)",   \
+	  "pagemap_pte_hole() reports PM_NOT_PRESENT without looking at the "  \
+	  "VMA: the untouched pages of a new VM_SOFTDIRTY VMA whose page "      \
+	  "table does not exist yet read clean, a tracker that cleared the "    \
+	  "bits misses the new mapping",                                       \
+	  "outcome", "pagemap-hole-not-soft-dirty", 1)                       \
+	X(UFFD_COPY_DURING_FORK, "uffd-copy-during-fork",                    \
+	  "df2cc96e7701 (userfaultfd: prevent non-cooperative events vs "      \
+	  "mcopy_atomic races)",                                               \
+	  "no mmap_changing: UFFDIO_COPY on the parent's context succeeds "    \
+	  "while fork waits for its UFFD_EVENT_FORK to be read, after "        \
+	  "copy_page_range(): the page is in the parent only and the monitor " \
+	  "cannot know (CRIU's fork test during post-copy migration)",         \
+	  "outcome", "uffd-copy-during-fork", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

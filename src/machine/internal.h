@@ -469,6 +469,13 @@ void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
 			struct vmlab_lock *l, const char *why);
 void vmlab_lock_release(struct vmlab_machine *m, int cpu,
 			struct vmlab_lock *l, const char *why);
+/* A lock whose free acquisition and release are no scheduling points
+ * (waiting for a holder is): a lock added where one race lives keeps the
+ * schedules of every run in which nobody yields while holding it. */
+void vmlab_lock_take_quiet(struct vmlab_machine *m, int cpu,
+			   struct vmlab_lock *l, const char *why);
+void vmlab_lock_drop_quiet(struct vmlab_machine *m, struct vmlab_lock *l,
+			   const char *why);
 /*
  * Where Linux runs part of an operation with none of the service's locks
  * held (kasan_populate_vmalloc() after alloc_vmap_area() dropped

@@ -459,11 +459,9 @@ void vmlab_set_event_listener(struct vmlab_machine *m, vmlab_event_fn fn,
 /* The owner of a lock taken outside a scheduler run. */
 #define LOCK_OWNER_NO_SCHED 0xffffffffu
 
-void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
-			struct vmlab_lock *l, const char *why)
+static void lock_take(struct vmlab_machine *m, int cpu, struct vmlab_lock *l,
+		      const char *why)
 {
-	assert(l && why);
-	sched_point(m, cpu, why);
 	u32 me = m->sched_task ? m->sched_task : LOCK_OWNER_NO_SCHED;
 	while (l->owner) {
 		if (l->owner == me || !m->sched_hook) {
@@ -478,6 +476,32 @@ void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
 	}
 	l->owner = me;
 	l->name = why;
+}
+
+void vmlab_lock_acquire(struct vmlab_machine *m, int cpu,
+			struct vmlab_lock *l, const char *why)
+{
+	assert(l && why);
+	sched_point(m, cpu, why);
+	lock_take(m, cpu, l, why);
+}
+
+void vmlab_lock_take_quiet(struct vmlab_machine *m, int cpu,
+			   struct vmlab_lock *l, const char *why)
+{
+	assert(l && why);
+	lock_take(m, cpu, l, why);
+	assert(l->owner);
+}
+
+void vmlab_lock_drop_quiet(struct vmlab_machine *m, struct vmlab_lock *l,
+			   const char *why)
+{
+	assert(l && why);
+	u32 me = m->sched_task ? m->sched_task : LOCK_OWNER_NO_SCHED;
+	if (l->owner != me)
+		vmlab_warn(m, "%s: lock not held by this context", why);
+	l->owner = 0;
 }
 
 void vmlab_lock_release(struct vmlab_machine *m, int cpu,

@@ -35,20 +35,13 @@ static int push_result(lua_State *L, s64 r)
 
 /* An operation of the mm at 1 on the running program's CPU (the mm's
  * own CPU outside m:run). */
+/* lsim_user_mm_begin(): as every mm operation, mmap_lock may take over
+ * from the service lock, so a syscall of another CPU on the same mm runs
+ * where Linux lets it (migrate_vma holds mmap_read_lock only). */
 static struct vmlab_user_mm *op_begin(lua_State *L, struct lop *o,
 				      const char *name)
 {
-	struct sim_machine *sm;
-	struct vmlab_user_mm *mm = lsim_check_user_mm(L, 1, &sm);
-	int cpu = sm->sched ? vmlab_sched_current_cpu(sm->m) : -1;
-	if (cpu < 0)
-		cpu = vmlab_user_cpu(mm);
-	lsim_push_cpu(L, sm, cpu);
-	lop_begin_svc(L, o, lua_gettop(L), name);
-	lua_pop(L, 1);
-	if (vmlab_user_cpu(mm) != o->cpu)
-		vmlab_user_switch(mm, o->cpu);
-	return mm;
+	return lsim_user_mm_begin(L, o, 1, name);
 }
 
 static int l_clear_refs(lua_State *L)

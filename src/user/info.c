@@ -303,7 +303,14 @@ static u64 pagemap_entry(struct vmlab_user_mm *mm, u64 va)
 	if (!v)
 		return 0;
 	u64 r = pte_pagemap(mm, v, va);
-	if (v->vm_flags & VMLAB_VM_SOFTDIRTY)
+	/* The mutant is pagemap_pte_hole() before 68b5a6524856: a page
+	 * whose page table is not there (no PTE table, no huge PMD) reads
+	 * PM_NOT_PRESENT only, whatever the VMA's VM_SOFTDIRTY says. */
+	vmlab_ptep_t p;
+	bool hole_lost =
+		vmlab_mutant(mm->m, VMLAB_MUT_PAGEMAP_HOLE_NOT_SOFT_DIRTY) &&
+		!r && upte_lookup(mm, va, &p);
+	if ((v->vm_flags & VMLAB_VM_SOFTDIRTY) && !hole_lost)
 		r |= VMLAB_PM_SOFT_DIRTY;
 	return r;
 }

@@ -223,9 +223,12 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 				swap_free(mm->svc, off);
 				continue; /* a failed write: keep the page */
 			}
-			/* try_to_unmap_one(): pte_swp_mksoft_dirty(). */
-			repl = swp_entry_keep_soft_dirty(m, swap_pte(m, off),
-							 in.prot);
+			/* try_to_unmap_one(): pte_swp_mksoft_dirty(); the
+			 * mutant is the kernel before 179ef71cbc08. */
+			repl = vmlab_mutant(m, VMLAB_MUT_SWAP_DROPS_SOFT_DIRTY)
+				       ? swap_pte(m, off)
+				       : swp_entry_keep_soft_dirty(
+						 m, swap_pte(m, off), in.prot);
 			mm->swap_ents++;
 		}
 		/* try_to_unmap(): clean lazyfree pages are dropped, other

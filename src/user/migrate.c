@@ -51,18 +51,30 @@ static void install_migration_entry(struct vmlab_user_mm *mm, u64 va,
 }
 
 /* migrate_folio() + remove_migration_pte(): copy, hand the page's state
- * over, map the new page where the migration entry stands. */
+ * over, map the new page where the migration entry stands.  held: the
+ * caller took a reference of its own on the old page (the device
+ * flavour's collect), dropped here too. */
 static void remap(struct vmlab_user_mm *mm, struct ugather *g,
-		  const struct mig_page *mp)
+		  const struct mig_page *mp, bool held)
 {
 	struct vmlab_machine *m = mm->m;
 	vmlab_ptep_t p;
 	int err = upte_lookup(mm, mp->va, &p);
-	assert(!err);
-	(void)err;
-	struct vmlab_pte_info in;
-	m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, &in);
-	assert(is_migration_entry(&in) && in.swp_offset == mp->old_pfn);
+	assert(!err || held);
+	struct vmlab_pte_info in = {.kind = VMLAB_PTE_NONE};
+	if (!err)
+		m->arch->decode(upte_get(mm, p), VMLAB_LVL_PTE, &in);
+	if (!is_migration_entry(&in) || in.swp_offset != mp->old_pfn) {
+		/* migrate_vma only: a zap (MADV_DONTNEED, mmap_read_lock)
+		 * removed the entry after the collect dropped the PTL and
+		 * took the mapping's reference; remove_migration_pte()
+		 * finds nothing, the new page goes, the old one with the
+		 * collect's reference. */
+		assert(held);
+		ug_put_page(g, mp->new_pfn);
+		ug_put_page(g, mp->old_pfn);
+		return;
+	}
 	copy_page_content(m, mp->new_pfn, mp->old_pfn);
 	struct vmlab_page *o = upage(m, mp->old_pfn), *n = upage(m, mp->new_pfn);
 	n->owner = o->owner;
@@ -76,6 +88,8 @@ static void remap(struct vmlab_user_mm *mm, struct ugather *g,
 	upte_set(mm, mp->va, p, mk_upte(m, mp->new_pfn, mp->prot));
 	user_ptl(mm, false);
 	ug_put_page(g, mp->old_pfn);
+	if (held)
+		ug_put_page(g, mp->old_pfn);
 }
 
 /* Validate [start, end) and find its first VMA. */
@@ -120,7 +134,7 @@ static s64 migrate_pages_locked(struct vmlab_user_mm *mm, u64 addr, u64 len)
 		}
 		user_ptl(mm, false);
 		if (still)
-			remap(mm, &g, &mp);
+			remap(mm, &g, &mp, false);
 		else
 			ug_put_page(&g, mp.new_pfn);
 		ug_finish(&g); /* the old page goes, after the flush */
@@ -166,7 +180,7 @@ static s64 migrate_vma_locked(struct vmlab_user_mm *mm, u64 start, u64 end,
 	struct ugather g;
 	ug_init(&g, mm, user_cpu(mm));
 	u64 nr = 0;
-	user_ptl(mm, true);
+	pte_table_lock(mm, true);
 	for (u64 va = start; va < end; va += VMLAB_PAGE_SIZE) {
 		vmlab_ptep_t p;
 		struct vmlab_pte_info in;
@@ -179,16 +193,25 @@ static s64 migrate_vma_locked(struct vmlab_user_mm *mm, u64 start, u64 end,
 		mp->old_pfn = in.pfn;
 		mp->prot = in.prot;
 		install_migration_entry(mm, va, p, &in);
+		page_get(m, in.pfn); /* the collect's folio_get() */
 		nr++;
 	}
-	user_ptl(mm, false);
 	/* migrate_vma_collect_pmd(): one flush_tlb_range() for the range
-	 * before anything is copied. */
-	if (nr)
+	 * before the PTL goes (60bae7370896); the mutant is the kernel
+	 * before it, flushing after pte_unmap_unlock(): a MADV_DONTNEED
+	 * in between finds non-present entries, flushes nothing and
+	 * returns while another CPU still maps the old page. */
+	bool late = vmlab_mutant(m, VMLAB_MUT_MIGRATE_VMA_FLUSH_UNLOCKED);
+	if (nr && !late)
+		user_flush_tlb_mm_range(mm, start, end);
+	pte_table_lock(mm, false);
+	/* pte_unmap_unlock(): a zap under mmap_read_lock may run here. */
+	sched_point(m, user_cpu(mm), "migrate_vma_collect_pmd unlocked");
+	if (nr && late)
 		user_flush_tlb_mm_range(mm, start, end);
 	/* migrate_vma_pages() + migrate_vma_finalize(). */
 	for (u64 i = 0; i < nr; i++)
-		remap(mm, &g, &pages[i]);
+		remap(mm, &g, &pages[i], true);
 	ug_finish(&g);
 	if (vmlab_mm_has_notifiers(mm->hw))
 		vmlab_mmu_notifier_invalidate_range_end(&r);

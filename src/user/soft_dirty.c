@@ -167,10 +167,14 @@ static int clear_refs_locked(struct vmlab_user_mm *mm, int type)
 	if (sd) {
 		if (!lost && vmlab_mm_has_notifiers(mm->hw))
 			vmlab_mmu_notifier_invalidate_range_end(&r);
-		/* flush_tlb_mm(); dec_tlb_flush_pending(). */
+		/* flush_tlb_mm(); dec_tlb_flush_pending().  The mutant is
+		 * the kernel between 0758cd830494 and 912efa17e512: the walk
+		 * ran inside an mmu_gather that batched no page, whose
+		 * tlb_finish_mmu() flushed nothing. */
 		if (lost)
 			vmlab_mmu_notifier_flush_nonotify(mm->hw, true);
-		user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
+		if (!vmlab_mutant(m, VMLAB_MUT_CLEAR_REFS_NO_FLUSH))
+			user_flush_tlb_mm_range(mm, 0, VMLAB_TLB_FLUSH_ALL);
 		if (lost)
 			vmlab_mmu_notifier_flush_nonotify(mm->hw, false);
 	}

@@ -176,6 +176,10 @@ struct vmlab_user_mm {
 	 * (vma_end_write_all), so every VMA write lock of the cycle ends */
 	struct vmlab_rwsem mmap_lock;
 	u64 mm_lock_seq;
+	/* The PTE-table lock as a scheduler lock where a race is on it
+	 * (zap_pte_range() against migrate_vma_collect_pmd()'s flush):
+	 * pte_table_lock() below.  user_ptl() elsewhere. */
+	struct vmlab_lock pte_lock;
 	bool fatal_signal; /* SIGKILL pending (vmlab_user_kill) */
 	/* tlb_flush_batched: reclaim unmapped PTEs of this mm with the flush
 	 * batched (set_tlb_ubc_flush_pending); the next PTE-lock holder that
@@ -429,6 +433,21 @@ static inline void user_mn_end(struct vmlab_mmu_notifier_range *r)
 static inline void user_ptl(struct vmlab_user_mm *mm, bool lock)
 {
 	vmlab_mmu_notifier_ptl(mm->hw, lock);
+}
+
+/* pte_offset_map_lock() / pte_unmap_unlock() where another CPU's PTL
+ * section may be waited for (a holder that yields, as a flush's IPI does,
+ * makes the others wait); also user_ptl(). */
+static inline void pte_table_lock(struct vmlab_user_mm *mm, bool lock)
+{
+	if (lock) {
+		vmlab_lock_take_quiet(mm->m, user_cpu(mm), &mm->pte_lock,
+				      "pte_offset_map_lock");
+		user_ptl(mm, true);
+	} else {
+		user_ptl(mm, false);
+		vmlab_lock_drop_quiet(mm->m, &mm->pte_lock, "pte_unmap_unlock");
+	}
 }
 
 /* The PTE for addr if its table exists (0), else -ENOENT. */

@@ -630,8 +630,13 @@ static int uffd_fill(struct vmlab_uffd *u, u64 dst, const void *src,
 		return -VMLAB_EBADF; /* closed */
 	if (!initialized(u))
 		return -VMLAB_EINVAL;
-	if (u->mmap_changing)
-		return -VMLAB_EAGAIN; /* a fork event not read yet */
+	/* A fork event not read yet; the mutant is the kernel before
+	 * df2cc96e7701, whose COPY went on and filled the parent after
+	 * copy_page_range() had run: the monitor cannot tell whether the
+	 * child has the page. */
+	if (u->mmap_changing &&
+	    !(u->mm && vmlab_mutant(u->mm->m, VMLAB_MUT_UFFD_COPY_DURING_FORK)))
+		return -VMLAB_EAGAIN;
 	int err = validate_range(u, dst, len);
 	if (err)
 		return err;

@@ -108,6 +108,8 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 	assert(z->v->vm_start <= lo && hi <= z->v->vm_end);
 	flush_tlb_batched_pending(mm); /* zap_pte_range() */
 	const u64 *ents = upt_entries(mm, table);
+	vmlab_lock_take_quiet(m, user_cpu(mm), &mm->pte_lock,
+			      "zap_pte_range pte_offset_map_lock");
 	for (u64 va = lo; va < hi; va += VMLAB_PAGE_SIZE) {
 		u64 e = upt_entry(mm, ents, table, va);
 		if (e)
@@ -115,6 +117,7 @@ static int zap_table(struct vmlab_user_mm *mm, u64 table, vmlab_ptep_t pmdp,
 					   entry_addr(table, va, VMLAB_LVL_PTE),
 					   e);
 	}
+	vmlab_lock_drop_quiet(m, &mm->pte_lock, "zap_pte_range pte_unmap_unlock");
 	/* MADV_DONTNEED (6.14+, PT_RECLAIM): a PTE table the zap covered
 	 * whole and left empty is freed at once. */
 	if (z->d->reclaim_pt && !skipped && hi - lo == VMLAB_PMD_SIZE &&
@@ -209,8 +212,13 @@ static bool can_change_writable(struct vmlab_user_mm *mm,
 {
 	if (!(v->vm_flags & VMLAB_VM_WRITE) || !(np & VMLAB_PAGE_PRESENT))
 		return false;
-	/* can_change_pte_writable(): a write must fault to be tracked. */
-	if (vma_soft_dirty_enabled(v) && !(np & PAGE_SOFT_DIRTY))
+	/* can_change_pte_writable(): a write must fault to be tracked.
+	 * The mutant is the test before 76aefad628aa: VM_SOFTDIRTY set,
+	 * which means tracking is off. */
+	bool tracked = vmlab_mutant(mm->m, VMLAB_MUT_MPROTECT_SOFTDIRTY_INVERTED)
+			       ? (v->vm_flags & VMLAB_VM_SOFTDIRTY)
+			       : vma_soft_dirty_enabled(v);
+	if (tracked && !(np & PAGE_SOFT_DIRTY))
 		return false;
 	if (!(v->vm_flags & VMLAB_VM_SHARED)) {
 		if (is_zero_pfn(mm, pfn))

@@ -293,8 +293,7 @@
 	  "tlb_finish_mmu: the driver's unmap_mapping_range finds nothing, "   \
 	  "returns, and the driver frees the frames while another CPU still "  \
 	  "caches the mapping",                                                \
-	  "freed-frame-reachable", "pfnmap-unlink-no-flush", 200)
-	  "freed-frame-reachable", "mremap-pmd-no-rmap-lock", 50)              \
+	  "freed-frame-reachable", "pfnmap-unlink-no-flush", 200)             \
 	/* mutants-b */                                                        \
 	X(CLEAR_REFS_NO_FLUSH, "clear-refs-no-flush",                        \
 	  "912efa17e512 (mm: proc: Invalidate TLB after clearing soft-dirty "  \

@@ -138,8 +138,8 @@ static void run_close(struct vmlab_maps_estimate *est, struct guard_run *r,
 		est->guards += r->len;
 	if (r->lo && hi && !strcmp(r->lo_perms, next->perms))
 		est->merges++;
+	assert(!(r->lo || hi) || est->guards >= r->len);
 	r->len = 0;
-	assert(!r->len);
 }
 
 static void run_add(struct vmlab_maps_estimate *est, struct guard_run *r,
@@ -156,7 +156,7 @@ static void run_add(struct vmlab_maps_estimate *est, struct guard_run *r,
 	r->end = g->end;
 	r->lo = prev && prev->end == g->start && anon_rw(prev);
 	memcpy(r->lo_perms, r->lo ? prev->perms : "", r->lo ? 5 : 1);
-	assert(r->len == 1);
+	assert(r->end > g->start && (!r->lo || r->lo_perms[1] == 'w'));
 }
 
 int vmlab_maps_estimate_add(struct vmlab_maps_estimate *est, const char *text,

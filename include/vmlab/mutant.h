@@ -339,7 +339,15 @@
 	  "while fork waits for its UFFD_EVENT_FORK to be read, after "        \
 	  "copy_page_range(): the page is in the parent only and the monitor " \
 	  "cannot know (CRIU's fork test during post-copy migration)",         \
-	  "outcome", "uffd-copy-during-fork", 1)
+	  "outcome", "uffd-copy-during-fork", 1)                             \
+	X(PAGEMAP_GAP_SOFT_DIRTY, "pagemap-gap-soft-dirty",                  \
+	  "62c98294410d (mm: softdirty: unmapped addresses between VMAs are "  \
+	  "clean)",                                                            \
+	  "pagemap_pte_range(), past the end of a VMA, takes the next VMA's "  \
+	  "VM_SOFTDIRTY for the entries up to it: a pagemap read over [VMA, " \
+	  "unmapped page, VM_SOFTDIRTY VMA] reports the unmapped page "         \
+	  "soft-dirty",                                                        \
+	  "outcome", "pagemap-gap-soft-dirty", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -720,6 +720,27 @@ static int l_pagemap(lua_State *L)
 	return 1;
 }
 
+/* mm:pagemap_read(va, n) -> {raw, ...}: n entries read at once (one
+ * pread() of /proc/PID/pagemap) | nil, err */
+static int l_pagemap_read(lua_State *L)
+{
+	struct vmlab_user_mm *mm = check_mm(L, 1);
+	u64 va = check_u64(L, 2) & ~(u64)(VMLAB_PAGE_SIZE - 1);
+	lua_Integer n = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, n >= 1 && n <= 512, 3, "1 to 512 entries");
+	u64 e[512]; /* a fiber's stack: 4 KiB */
+	int r = vmlab_pagemap_read(mm, va, e, (size_t)n);
+	if (r < 0)
+		return push_err(L, r);
+	assert(r == n);
+	lua_createtable(L, (int)n, 0);
+	for (int i = 0; i < r; i++) {
+		lua_pushinteger(L, (lua_Integer)e[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 /* mm:guard_scan(start, end) -> {{start, end}, ...} (runs of markers) */
 static int l_guard_scan(lua_State *L)
 {
@@ -862,6 +883,7 @@ static const luaL_Reg mm_methods[] = {
 	{"maps", l_maps},
 	{"smaps", l_smaps},
 	{"pagemap", l_pagemap},
+	{"pagemap_read", l_pagemap_read},
 	{"guard_scan", l_guard_scan},
 	{"stats", l_stats},
 	{NULL, NULL},

@@ -323,8 +323,29 @@ int vmlab_pagemap_read(struct vmlab_user_mm *mm, u64 addr, u64 *entries,
 		return -VMLAB_EINVAL;
 	if (addr >= USER_VA_END(mm) || n > PAGES(USER_VA_END(mm) - addr))
 		return -VMLAB_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		entries[i] = pagemap_entry(mm, addr + (i << VMLAB_PAGE_SHIFT));
+	/* The mutant is pagemap_pte_range() before 62c98294410d: having
+	 * walked past the end of a VMA in a PTE table, it looked up the next
+	 * VMA and used a PM_NOT_PRESENT entry with that VMA's VM_SOFTDIRTY
+	 * for every address up to it, the unmapped gap included. */
+	bool gap_bug = vmlab_mutant(mm->m, VMLAB_MUT_PAGEMAP_GAP_SOFT_DIRTY);
+	bool left = false; /* a VMA ended in this PMD's walk */
+	for (size_t i = 0; i < n; i++) {
+		u64 va = addr + (i << VMLAB_PAGE_SHIFT);
+		if (i && !(va & (VMLAB_PMD_SIZE - 1)))
+			left = false; /* the next pagemap_pte_range() */
+		entries[i] = pagemap_entry(mm, va);
+		if (!gap_bug)
+			continue;
+		vmlab_ptep_t p;
+		if (vma_lookup(mm, va)) {
+			left = true;
+			continue;
+		}
+		struct vmlab_vma *next = find_vma(mm, va);
+		if (left && next && (next->vm_flags & VMLAB_VM_SOFTDIRTY) &&
+		    !upte_lookup(mm, va, &p))
+			entries[i] |= VMLAB_PM_SOFT_DIRTY;
+	}
 	return (int)n;
 }
 

@@ -146,10 +146,11 @@ struct tlb_entry {
 
 /*
  * Each way also has a one-byte fingerprint of its tag (0: unused), eight
- * to a word, fp_words words per set: a lookup tests eight ways with a few
- * word operations and compares full tags only where a fingerprint
- * matches, so a miss in a 16-way set costs two word tests, not 16
- * compares.
+ * to a word, fp_words words per set (whole 16-byte groups, the padding
+ * bytes 0): a lookup tests sixteen ways with one vector compare (SSE2;
+ * elsewhere eight per word with a few word operations) and compares full
+ * tags only where a fingerprint matches, so a miss in a 16-way set costs
+ * one compare, not 16.
  *
  * A set is one contiguous block, stride bytes: this header, the
  * fingerprint words, the tags, then the entries.  A lookup reads the
@@ -171,7 +172,7 @@ struct tlb_array {
 	u32 set_mask;  /* sets - 1 */
 	u32 sets;
 	u16 ways;
-	u16 fp_words;  /* (ways + 7) / 8 */
+	u16 fp_words;  /* (ways + 15) / 16 * 2: padding bytes stay 0 */
 	u32 tag_off;   /* byte offset of the tags in a block */
 	u32 ent_off;   /* ... of the entries */
 	u8 level; /* page-size level */

@@ -29,7 +29,8 @@ static int array_init(struct vmlab_machine *m, struct tlb_array *a,
 	a->sets = g->entries / g->ways;
 	a->set_mask = a->sets - 1;
 	assert(a->sets && (a->sets & (a->sets - 1)) == 0);
-	a->fp_words = (u16)((a->ways + 7) / 8);
+	/* Whole 16-byte groups: set_find compares sixteen at a time. */
+	a->fp_words = (u16)((a->ways + 15) / 16 * 2);
 	/* A block: header, fingerprints, tags, entries (struct tlb_set). */
 	u32 tag_off = (u32)sizeof(struct tlb_set) + 8u * a->fp_words;
 	u32 ent_off = tag_off + 8u * a->ways;

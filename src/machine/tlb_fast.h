@@ -11,6 +11,10 @@
 
 #include "internal.h"
 
+#if defined(__SSE2__) && !defined(VMLAB_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
 /* tlb.c: clear the dead ways of one set (they were counted when
  * flushed). */
 void tlb_set_reap(struct cpu *c, struct tlb_array *a, u32 set);
@@ -175,6 +179,24 @@ static inline struct tlb_key tlb_key_of(u64 va, u32 shift)
  * where one matches; the global tag is compared only while the array
  * holds global entries.
  */
+/* Way w of set s holds the page of key k under context tk? */
+static inline __attribute__((always_inline)) struct tlb_entry *
+way_match(const struct tlb_array *a, struct tlb_set *s, u32 w,
+	  struct tlb_key k, struct tag_ctx tk)
+{
+	assert(w < a->ways);
+	u64 t = tlb_set_tags(a, s)[w];
+	if (t != (k.vbits | tk.own) &&
+	    !(a->nr_global && t == (k.vbits | tag_glob(tk))))
+		return NULL;
+	struct tlb_entry *e = tlb_set_ents(a, s) + w;
+	/* Per-entry consistency: debug builds only (the miss path runs it
+	 * for every array). */
+	assert(!VMLAB_DEBUG_CHECKS || ((e->flags & TLBF_VALID) &&
+				       e->vpn == k.vpn && e->level == a->level));
+	return e;
+}
+
 static inline __attribute__((always_inline)) struct tlb_entry *
 set_find(const struct tlb_array *a, struct tlb_set *s, struct tlb_key k,
 	 struct tag_ctx tk)
@@ -183,6 +205,21 @@ set_find(const struct tlb_array *a, struct tlb_set *s, struct tlb_key k,
 	       s == tlb_set_at(a, (u32)(k.vpn & a->set_mask)));
 	const u64 *f = tlb_set_fp(s);
 	u32 i = 0, nw = a->fp_words;
+	assert(nw % 2 == 0);
+#if defined(__SSE2__) && !defined(VMLAB_NO_SIMD)
+	/* Sixteen ways per compare, exact: one bit per equal byte. */
+	__m128i bx = _mm_set1_epi64x((long long)k.fbx);
+	do {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f + i));
+		for (u32 z = (u32)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bx)); z;
+		     z &= z - 1) {
+			struct tlb_entry *e =
+				way_match(a, s, i * 8 + (u32)__builtin_ctz(z), k, tk);
+			if (e)
+				return e;
+		}
+	} while ((i += 2) < nw);
+#else
 	do {
 		for (u64 z = fp_match_any(f[i], k.fbx); z; z &= z - 1) {
 			u32 w = i * 8 + (u32)__builtin_ctzll(z) / 8;
@@ -190,19 +227,12 @@ set_find(const struct tlb_array *a, struct tlb_set *s, struct tlb_key k,
 			 * 0, above every way): no way there. */
 			if (unlikely(w >= a->ways))
 				break;
-			u64 t = tlb_set_tags(a, s)[w];
-			if (t == (k.vbits | tk.own) ||
-			    (a->nr_global && t == (k.vbits | tag_glob(tk)))) {
-				struct tlb_entry *e = tlb_set_ents(a, s) + w;
-				/* Per-entry consistency: debug builds only
-				 * (the miss path runs it for every array). */
-				assert(!VMLAB_DEBUG_CHECKS ||
-				       ((e->flags & TLBF_VALID) &&
-					e->vpn == k.vpn && e->level == a->level));
+			struct tlb_entry *e = way_match(a, s, w, k, tk);
+			if (e)
 				return e;
-			}
 		}
 	} while (++i < nw);
+#endif
 	return NULL;
 }
 

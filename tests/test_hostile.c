@@ -401,6 +401,30 @@ static void test_invalid_cpu_ids_warn(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* User ranges past the address space (found by probing every Lua call
+ * with hostile integers): mremap of an old range running past 2^64
+ * asserted in vma_start_write_range (start <= end), guard_scan from past
+ * the user address space in for_each_pmd.  EFAULT / no runs now, as the
+ * kernel (no VMA there). */
+static void test_user_ranges_past_the_end(void **state)
+{
+	(void)state;
+	expect_lua("local m = vmlab.machine{cpus = 2}\n"
+		   "local mm = m:user_mm()\n"
+		   "for _, a in ipairs{math.mininteger, vmlab.VMALLOC_START} do\n"
+		   "  for _, l in ipairs{math.maxinteger, math.mininteger,\n"
+		   "                     vmlab.VMALLOC_START} do\n"
+		   "    local r, err = mm:mremap(a, l, 8192)\n"
+		   "    assert(r == nil and err == 'EFAULT', tostring(err))\n"
+		   "  end\n"
+		   "end\n"
+		   "for _, e in ipairs{-1, math.mininteger, vmlab.VMALLOC_START} do\n"
+		   "  assert(#mm:guard_scan(math.maxinteger, e) == 0)\n"
+		   "  assert(#mm:guard_scan(vmlab.VMALLOC_START, e) == 0)\n"
+		   "end\n",
+		   SIM_OK, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_work_budget),
 		cmocka_unit_test(test_pcall_program_error),
 		cmocka_unit_test(test_mmap_fixed_kernel_address),
+		cmocka_unit_test(test_user_ranges_past_the_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,6 +397,8 @@ size_t vmlab_guard_scan(struct vmlab_user_mm *mm, u64 start, u64 end,
 	if (end > USER_VA_END(mm))
 		end = USER_VA_END(mm);
 	end = PAGE_ALIGN_UP(end);
+	if (start >= end)
+		return 0; /* all of it past the user address space */
 	struct scan_ctx c = {.out = out, .max = out ? max : 0};
 	for_each_pmd(mm, start, end, scan_table, scan_pmd, &c);
 	scan_close(&c);

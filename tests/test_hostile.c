@@ -437,6 +437,7 @@ static void test_garbage_user_pte(void **state)
 	static const u64 garbage[] = {
 		~0ULL, 0x000ffffffffff000ULL | 0x67, (0x3000ULL << 12) | 0x67,
 		(300ULL << 12) | 0x67,
+		0x2, 0x4, 0x80, /* not present: swap entries naming no slot */
 	};
 	for (size_t g = 0; g < ARRAY_SIZE(garbage); g++) {
 		struct env e = t_env(2);
@@ -460,6 +461,17 @@ static void test_garbage_user_pte(void **state)
 		u8 b = 2;
 		(void)vmlab_user_access(e.mm, 1, VMLAB_WRITE, (u64)a + 5 * P,
 					&b, 1);
+		/* The software walkers over it: pagemap, MADV_FREE, cold and
+		 * pageout, collapse, fork (print_bad_pte for the child). */
+		u64 pm[16];
+		(void)vmlab_pagemap_read(e.mm, (u64)a, pm, 16);
+		(void)vmlab_madvise(e.mm, (u64)a, 8 * P, VMLAB_MADV_FREE);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_COLD);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_PAGEOUT);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_COLLAPSE);
+		struct vmlab_user_mm *child;
+		if (!vmlab_fork(e.mm, &child))
+			vmlab_user_mm_destroy(child);
 		u64 w0 = vmlab_nr_warnings(e.m);
 		assert_int_equal(vmlab_munmap(e.mm, (u64)a, 16 * P), 0);
 		assert_true(vmlab_nr_warnings(e.m) > w0);

@@ -872,8 +872,11 @@ int swap_alloc_slot(struct user_svc *s, u64 *off);
 /* 0, or -ENOMEM (host): the slot keeps its old contents. */
 int swap_write(struct user_svc *s, u64 off, const u8 *content);
 void swap_read(struct user_svc *s, u64 off, u8 *content);
-void swap_dup(struct user_svc *s, u64 off);
-void swap_free(struct user_svc *s, u64 off);
+bool swap_dup(struct user_svc *s, u64 off);
+/* Does off name a swap slot in use?  A warning when not. */
+bool swap_slot_ok(struct user_svc *s, u64 off);
+/* false (with a warning) for an entry naming no slot in use */
+bool swap_free(struct user_svc *s, u64 off);
 void swap_destroy(struct user_svc *s);
 u64 swap_pte(struct vmlab_machine *m, u64 off);
 

@@ -76,9 +76,13 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 			pfn_entry_drop(mm, &in, z->g);
 			return false;
 		}
-		swap_free(mm->svc, in.swp_offset);
-		assert(mm->swap_ents > 0);
-		mm->swap_ents--;
+		if (!swap_free(mm->svc, in.swp_offset))
+			return false; /* a bad swap entry: it only goes */
+		if (unlikely(!mm->swap_ents)) /* another mm's slot */
+			vmlab_warn(m, "BUG: Bad rss-counter: swap entry %#llx",
+				   (unsigned long long)e);
+		else
+			mm->swap_ents--;
 		return false;
 	case VMLAB_PTE_MARKER:
 		if ((in.marker & VMLAB_PTE_MARKER_GUARD) && !d->drop_markers)

@@ -305,7 +305,7 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 				  "no block purged");
 		for (struct vmap_block *vb = st->blocks; vb; vb = vb->all_next)
 			if (vb->dirty_max && vb->dirty != BITS) {
-				take_dirty(vb, start, end);
+				take_dirty(st, vb, start, end);
 				flush = true;
 			}
 		return flush;

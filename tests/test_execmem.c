@@ -43,7 +43,7 @@ static void test_chunk_map_reference(void **state)
 	(void)state;
 	struct chunk_map cm;
 	enum { N = 2048 };
-	assert_int_equal(cm_init(&cm, N), 0);
+	assert_int_equal(cm_init(&cm, NULL, N), 0);
 	u8 ref[N] = {0};
 	u32 live_pos[512], live_n[512];
 	int nlive = 0;

@@ -401,6 +401,84 @@ static void test_invalid_cpu_ids_warn(void **state)
 	vmlab_machine_destroy(m);
 }
 
+/* User ranges past the address space (found by probing every Lua call
+ * with hostile integers): mremap of an old range running past 2^64
+ * asserted in vma_start_write_range (start <= end), guard_scan from past
+ * the user address space in for_each_pmd.  EFAULT / no runs now, as the
+ * kernel (no VMA there). */
+static void test_user_ranges_past_the_end(void **state)
+{
+	(void)state;
+	expect_lua("local m = vmlab.machine{cpus = 2}\n"
+		   "local mm = m:user_mm()\n"
+		   "for _, a in ipairs{math.mininteger, vmlab.VMALLOC_START} do\n"
+		   "  for _, l in ipairs{math.maxinteger, math.mininteger,\n"
+		   "                     vmlab.VMALLOC_START} do\n"
+		   "    local r, err = mm:mremap(a, l, 8192)\n"
+		   "    assert(r == nil and err == 'EFAULT', tostring(err))\n"
+		   "  end\n"
+		   "end\n"
+		   "for _, e in ipairs{-1, math.mininteger, vmlab.VMALLOC_START} do\n"
+		   "  assert(#mm:guard_scan(math.maxinteger, e) == 0)\n"
+		   "  assert(#mm:guard_scan(vmlab.VMALLOC_START, e) == 0)\n"
+		   "end\n",
+		   SIM_OK, NULL);
+}
+
+/* Garbage in a user PTE table, written through its direct-map alias:
+ * a frame past RAM, every bit, a free frame.  The hardware faults or
+ * reads some frame; the teardown's zap takes no page reference for what
+ * is not a mapped user page (vm_normal_page's print_bad_pte: a warning,
+ * the entry cleared).  Regression: zap_one dereferenced the NULL page of
+ * a pfn past RAM (SIGSEGV) and dropped references it never had. */
+static void test_garbage_user_pte(void **state)
+{
+	(void)state;
+	static const u64 garbage[] = {
+		~0ULL, 0x000ffffffffff000ULL | 0x67, (0x3000ULL << 12) | 0x67,
+		(300ULL << 12) | 0x67,
+		0x2, 0x4, 0x80, /* not present: swap entries naming no slot */
+	};
+	for (size_t g = 0; g < ARRAY_SIZE(garbage); g++) {
+		struct env e = t_env(2);
+		vmlab_set_quiet(e.m, true);
+		s64 a = t_map_rw(&e, 16);
+		for (u64 i = 0; i < 16; i++) {
+			u8 b = 1;
+			assert_int_equal(vmlab_user_access(e.mm, 0, VMLAB_WRITE,
+							   (u64)a + i * P, &b, 1),
+					 0);
+		}
+		vmlab_ptep_t ptep;
+		assert_int_equal(vmlab_lookup_entry(e.m, vmlab_user_hw_mm(e.mm),
+						    (u64)a + 5 * P, VMLAB_LVL_PTE,
+						    &ptep), 0);
+		u64 dm = vmlab_page_address(e.m, ptep >> VMLAB_PAGE_SHIFT) +
+			 (ptep & (P - 1));
+		assert_int_equal(vmlab_write(e.m, 0, dm, &garbage[g], 8, NULL),
+				 0);
+		vmlab_flush_tlb_all(e.m, 0);
+		u8 b = 2;
+		(void)vmlab_user_access(e.mm, 1, VMLAB_WRITE, (u64)a + 5 * P,
+					&b, 1);
+		/* The software walkers over it: pagemap, MADV_FREE, cold and
+		 * pageout, collapse, fork (print_bad_pte for the child). */
+		u64 pm[16];
+		(void)vmlab_pagemap_read(e.mm, (u64)a, pm, 16);
+		(void)vmlab_madvise(e.mm, (u64)a, 8 * P, VMLAB_MADV_FREE);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_COLD);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_PAGEOUT);
+		(void)vmlab_madvise(e.mm, (u64)a, 16 * P, VMLAB_MADV_COLLAPSE);
+		struct vmlab_user_mm *child;
+		if (!vmlab_fork(e.mm, &child))
+			vmlab_user_mm_destroy(child);
+		u64 w0 = vmlab_nr_warnings(e.m);
+		assert_int_equal(vmlab_munmap(e.mm, (u64)a, 16 * P), 0);
+		assert_true(vmlab_nr_warnings(e.m) > w0);
+		t_done(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +494,8 @@ int main(void)
 		cmocka_unit_test(test_work_budget),
 		cmocka_unit_test(test_pcall_program_error),
 		cmocka_unit_test(test_mmap_fixed_kernel_address),
+		cmocka_unit_test(test_user_ranges_past_the_end),
+		cmocka_unit_test(test_garbage_user_pte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

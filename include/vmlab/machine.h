@@ -101,6 +101,11 @@ struct vmlab_config {
 	 * an allocation past it fails with -VMLAB_ENOMEM, as the kernel's
 	 * would.  0: VMLAB_DEFAULT_HOST_BYTES. */
 	u64 max_host_bytes;
+	/* Host allocation fault injection from creation on (as
+	 * vmlab_host_fail_nth, which only reaches allocations made after the
+	 * machine exists): the nth host allocation of the boot fails once.
+	 * 0: none. */
+	u64 host_fail_nth;
 };
 
 #define VMLAB_DEFAULT_HOST_BYTES (1ULL << 30)

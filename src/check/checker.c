@@ -28,16 +28,32 @@ const char *vmlab_check_name(enum vmlab_check c)
 	return c < VMLAB_NR_CHECKS ? n[c] : "?";
 }
 
+void ck_oom(struct vmlab_machine *m, const char *what)
+{
+	struct checker *ck = CK(m);
+	assert(ck);
+	if (!ck->off)
+		vmlab_warn(m, "checker: host out of memory (%s): checking stops",
+			   what);
+	ck->off = true;
+}
+
 struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
 {
 	struct checker *ck = CK(m);
 	assert(ck && ck->frames && pfn < m->phys.nr_frames);
 	u64 s = pfn >> SECTION_SHIFT;
 	if (unlikely(!ck->frames[s])) {
-		ck->frames[s] = calloc(SECTION_FRAMES, sizeof(struct ck_frame));
+		/* The debug builds' recount (ck_check_counts) allocates
+		 * with plain calloc: fault injection counts the same host
+		 * allocations in every build. */
+		size_t sz = sizeof(struct ck_frame);
+		ck->frames[s] = ck->recount ? calloc(SECTION_FRAMES, sz) :
+					      host_calloc(m, SECTION_FRAMES, sz);
 		if (!ck->frames[s]) {
-			fprintf(stderr, "vmlab: host out of memory\n");
-			abort();
+			ck_oom(m, "frame state");
+			memset(&ck->scratch, 0, sizeof(ck->scratch));
+			return &ck->scratch;
 		}
 	}
 	return &ck->frames[s][pfn & (SECTION_FRAMES - 1)];
@@ -50,6 +66,8 @@ static void obs_entry_store(void *ctx, struct vmlab_machine *m,
 			    vmlab_ptep_t ptep, u64 old, u64 val)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	(void)ptep;
 	ck_set_entry(m, mm, va, level, old, val);
 }
@@ -58,6 +76,8 @@ static void obs_tlb_fill(void *ctx, struct vmlab_machine *m, int cpu,
 			 struct vmlab_tlbe *e)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_tlb_fill(m, &m->cpu[cpu], tlbe(e));
 }
 
@@ -65,6 +85,8 @@ static void obs_tlb_drop(void *ctx, struct vmlab_machine *m, int cpu,
 			 const struct vmlab_tlbe *e)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_tlb_drop(m, &m->cpu[cpu], tlbe(e));
 }
 
@@ -73,6 +95,8 @@ static void obs_watched_hit(void *ctx, struct vmlab_machine *m, int cpu,
 			    u64 va)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_stale_hit(m, &m->cpu[cpu], tlbe(e), kind, va);
 }
 
@@ -80,6 +104,8 @@ static void obs_pwc_use(void *ctx, struct vmlab_machine *m, int cpu, u64 va,
 			int level, u64 table_pfn)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_pwc_used(m, &m->cpu[cpu], level, table_pfn, va);
 }
 
@@ -87,6 +113,8 @@ static void obs_frame_alloc(void *ctx, struct vmlab_machine *m, u64 pfn,
 			    int order)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_pages_alloced(m, pfn, order);
 }
 
@@ -94,6 +122,8 @@ static void obs_frame_free(void *ctx, struct vmlab_machine *m, int cpu,
 			   u64 pfn, int order)
 {
 	(void)ctx;
+	if (CK(m)->off)
+		return;
 	ck_pages_freed(m, cpu, pfn, order);
 }
 
@@ -150,12 +180,12 @@ static int ck_create(struct vmlab_machine *m)
 {
 	assert(!CK(m));
 	assert(m->phys.nr_sections > 0); /* phys_init() ran */
-	struct checker *ck = calloc(1, sizeof(*ck));
+	struct checker *ck = host_calloc(m, 1, sizeof(*ck));
 	if (!ck)
 		return -VMLAB_ENOMEM;
 	ck->cur_cpu = -1;
 	svc_set(m, VMLAB_SVC_CHECK, ck, ck_destroy);
-	ck->frames = calloc(m->phys.nr_sections, sizeof(*ck->frames));
+	ck->frames = host_calloc(m, m->phys.nr_sections, sizeof(*ck->frames));
 	if (!ck->frames)
 		return -VMLAB_ENOMEM;
 	int err = vmlab_observer_register(m, &ck_observer, ck);
@@ -182,7 +212,7 @@ void bprintf(struct buf *b, const char *fmt, ...)
 		size_t cap = (b->cap + (size_t)n + 1) * 2;
 		char *s = realloc(b->s, cap);
 		if (!s)
-			abort();
+			return; /* host out of memory: the text stops here */
 		b->s = s;
 		b->cap = cap;
 	}
@@ -302,8 +332,13 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 		 u64 pfn, enum vmlab_access acc, struct buf *b)
 {
 	struct checker *ck = CK(m);
-	assert(ck && (unsigned)c < VMLAB_NR_CHECKS && b->s);
+	assert(ck && (unsigned)c < VMLAB_NR_CHECKS);
 	bprintf(b, "Replay: --seed %llu\n", (unsigned long long)m->cfg.seed);
+	if (!b->s) { /* host out of memory for any text */
+		ck->found[c]++;
+		ck->dropped++;
+		return;
+	}
 	bprintf(b, "==================================================================\n");
 	ck->found[c]++;
 	/* A frame freed while reachable may be rewritten under the tables:
@@ -317,9 +352,14 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 	}
 	if (ck->nr_rep == ck->cap_rep) {
 		size_t cap = ck->cap_rep ? ck->cap_rep * 2 : 16;
-		struct vmlab_report *r = realloc(ck->rep, cap * sizeof(*r));
-		if (!r)
-			abort();
+		struct vmlab_report *r =
+			host_realloc(m, ck->rep, cap * sizeof(*r));
+		if (!r) {
+			ck->dropped++;
+			free(b->s);
+			ck_oom(m, "reports");
+			return;
+		}
 		ck->rep = r;
 		ck->cap_rep = cap;
 	}
@@ -485,9 +525,11 @@ void vmlab_checker_lazy_add(struct vmlab_machine *m, u64 start, u64 end)
 		return;
 	}
 	if (!ck->lazy) {
-		ck->lazy = calloc(MAX_LAZY, sizeof(*ck->lazy));
-		if (!ck->lazy)
-			abort();
+		ck->lazy = host_calloc(m, MAX_LAZY, sizeof(*ck->lazy));
+		if (!ck->lazy) {
+			ck_oom(m, "lazy ranges");
+			return;
+		}
 	}
 	ck->lazy[ck->nr_lazy++] = (struct lazy_range){start, end};
 	assert(ck->nr_lazy <= MAX_LAZY);

@@ -64,6 +64,12 @@ struct checker {
 	int cpa_depth;
 	struct ck_wx_pending *wx_pending;
 	size_t nr_wx_pending, cap_wx_pending;
+	/* The host had no memory for the checker's own state (ck_oom): it
+	 * stopped watching, with a warning; scratch stands in for the frame
+	 * ck_frame() could not allocate. */
+	bool off;
+	bool recount; /* inside ck_check_counts (debug builds) */
+	struct ck_frame scratch;
 };
 
 /* The checker lives in its service slot and watches through an observer
@@ -74,6 +80,8 @@ static inline struct checker *CK(const struct vmlab_machine *m)
 }
 
 struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+/* Host out of memory for the checker's state: it stops, with a warning. */
+void ck_oom(struct vmlab_machine *m, const char *what);
 /* bbm.c: the break-before-make rule, for architectures that have it. */
 void ck_bbm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va, int level,
 	    u64 old, u64 val);

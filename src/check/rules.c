@@ -136,6 +136,8 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 					     VMLAB_PAGE_SHIFT);
 	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
 		struct ck_frame *f = ck_frame(m, pfn + i);
+		if (unlikely(ck->off))
+			return; /* host out of memory: the checker stopped */
 		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
 		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
 		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;

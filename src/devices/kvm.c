@@ -237,7 +237,7 @@ int vmlab_kvm_create(struct vmlab_machine *m,
 {
 	if (!m || !mm || !ops || !ops->handle_fault || !out)
 		return -VMLAB_EINVAL;
-	struct vmlab_kvm *k = calloc(1, sizeof(*k));
+	struct vmlab_kvm *k = host_calloc(m, 1, sizeof(*k));
 	if (!k)
 		return -VMLAB_ENOMEM;
 	if (cfg)
@@ -288,7 +288,7 @@ int vmlab_kvm_set_memslot(struct vmlab_kvm *k, int slot, u64 gfn, u64 npages,
 		    o->gfn < gfn + npages)
 			return -VMLAB_EEXIST;
 	}
-	u64 *spte = npages ? calloc(npages, sizeof(*spte)) : NULL;
+	u64 *spte = npages ? host_calloc(k->m, npages, sizeof(*spte)) : NULL;
 	if (npages && !spte)
 		return -VMLAB_ENOMEM;
 	/* Deleting or moving a slot zaps what it mapped. */

@@ -341,12 +341,12 @@ int vmlab_smmu_create(struct vmlab_machine *m,
 	if (n < WAYS || n > 4096 || (n & (n - 1)) || c.stale_retries < 1 ||
 	    !c.name)
 		return -VMLAB_EINVAL;
-	struct vmlab_smmu *s = calloc(1, sizeof(*s));
+	struct vmlab_smmu *s = host_calloc(m, 1, sizeof(*s));
 	if (!s)
 		return -VMLAB_ENOMEM;
 	s->sets = n / WAYS;
-	s->tlb = calloc(n, sizeof(*s->tlb));
-	s->victim = calloc(s->sets, sizeof(*s->victim));
+	s->tlb = host_calloc(m, n, sizeof(*s->tlb));
+	s->victim = host_calloc(m, s->sets, sizeof(*s->victim));
 	if (!s->tlb || !s->victim) {
 		free(s->tlb);
 		free(s->victim);

@@ -143,7 +143,7 @@ int vmlab_mm_create(struct vmlab_machine *m, struct vmlab_mm **out)
 {
 	if (!out)
 		return -VMLAB_EINVAL;
-	struct vmlab_mm *mm = calloc(1, sizeof(*mm));
+	struct vmlab_mm *mm = host_calloc(m, 1, sizeof(*mm));
 	if (!mm)
 		return -VMLAB_ENOMEM;
 	int err = vmlab_pgtable_alloc(m, VMLAB_LVL_PGD, &mm->pgd_pfn);

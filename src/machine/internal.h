@@ -84,6 +84,11 @@ struct phys {
 	u64 content_pages; /* host pages holding frame contents */
 	u32 dbg_tick; /* VMLAB_DEBUG: allocator calls, paces phys_check() */
 	u8 zero_page[VMLAB_PAGE_SIZE];
+	/* Where a CPU store goes when the host has no page for its frame
+	 * (host out of memory): the store is lost, with a warning, and the
+	 * machine goes on (a store cannot fail).  Never read as a frame. */
+	u8 sink_page[VMLAB_PAGE_SIZE];
+	u64 lost_stores; /* stores into sink_page */
 };
 
 /* ---------------------------------------------------------------- TLB */

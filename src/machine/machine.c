@@ -206,7 +206,7 @@ static int cpus_create(struct vmlab_machine *m)
 	assert(m->nr_cpus >= 1 && m->nr_cpus <= VMLAB_MAX_CPUS && !m->cpu);
 	if (!host_charge(m, (u64)m->nr_cpus * sizeof(*m->cpu)))
 		return -VMLAB_ENOMEM;
-	m->cpu = calloc((size_t)m->nr_cpus, sizeof(*m->cpu));
+	m->cpu = host_calloc(m, (size_t)m->nr_cpus, sizeof(*m->cpu));
 	if (!m->cpu)
 		return -VMLAB_ENOMEM;
 	for (int i = 0; i < m->nr_cpus; i++) {
@@ -287,6 +287,7 @@ int machine_create(const struct vmlab_config *cfg,
 	m->host_limit = cfg->max_host_bytes ? cfg->max_host_bytes :
 					      VMLAB_DEFAULT_HOST_BYTES;
 	m->host_bytes = sizeof(*m);
+	m->host_fail_at = cfg->host_fail_nth; /* vmlab_host_fail_nth from 0 */
 	if (is_arm64(cfg)) {
 		m->cfg.arch = "arm64";
 		m->arch = &vmlab_arch_arm64;

@@ -22,7 +22,7 @@ static bool section_create(struct vmlab_machine *m, u64 s, bool force)
 	assert(s < p->nr_sections && !p->sections[s]);
 	if (!force && !host_charge(m, sizeof(struct frame_section)))
 		return false;
-	p->sections[s] = calloc(1, sizeof(struct frame_section));
+	p->sections[s] = host_calloc(m, 1, sizeof(struct frame_section));
 	if (!p->sections[s]) {
 		if (!force)
 			host_uncharge(m, sizeof(struct frame_section));
@@ -36,19 +36,25 @@ static bool section_create(struct vmlab_machine *m, u64 s, bool force)
 /*
  * Frames are carved (frontier_carve) only into sections the budget
  * admitted, so this creates one only for a frame no allocation reached
- * (a raw physical access or pfn lookup), charged unconditionally.
+ * (a raw physical access or pfn lookup), charged unconditionally.  NULL
+ * when the host has no memory for it: the lookup finds no descriptor.
  */
 static __attribute__((noinline)) struct frame_section *
 section_first_use(struct vmlab_machine *m, u64 s)
 {
 	if (!section_create(m, s, true)) {
-		fprintf(stderr, "vmlab: host out of memory\n");
-		abort(); /* host failure, not a simulated one */
+		vmlab_warn(m, "host out of memory: no frame descriptors for "
+			      "pfns %#llx..%#llx",
+			   (unsigned long long)(s << SECTION_SHIFT),
+			   (unsigned long long)(((s + 1) << SECTION_SHIFT) - 1));
+		return NULL;
 	}
 	return m->phys.sections[s];
 }
 
-/* Inline: every page lookup comes here, and a section exists but once. */
+/* Inline: every page lookup comes here, and a section exists but once.
+ * NULL only when a section never used before cannot be created (host out
+ * of memory): never for a frame below the frontier. */
 static inline struct frame_section *section(struct vmlab_machine *m, u64 pfn)
 {
 	struct phys *p = &m->phys;
@@ -64,17 +70,34 @@ struct vmlab_page *vmlab_pfn_to_page(struct vmlab_machine *m, u64 pfn)
 {
 	if (pfn >= m->phys.nr_frames)
 		return NULL;
-	return &section(m, pfn)->page[pfn & (SECTION_FRAMES - 1)];
+	struct frame_section *s = section(m, pfn);
+	return s ? &s->page[pfn & (SECTION_FRAMES - 1)] : NULL;
 }
 
+/* A frame the allocator handed out or keeps (below the frontier): its
+ * section exists. */
 static inline struct vmlab_page *page(struct vmlab_machine *m, u64 pfn)
 {
-	return &section(m, pfn)->page[pfn & (SECTION_FRAMES - 1)];
+	struct frame_section *s = section(m, pfn);
+	assert(s); /* below the frontier, or created at boot */
+	return &s->page[pfn & (SECTION_FRAMES - 1)];
+}
+
+/* A store the host has no page for: lost, loudly. */
+static __attribute__((noinline)) u8 *store_lost(struct vmlab_machine *m,
+					       u64 pfn)
+{
+	m->phys.lost_stores++;
+	vmlab_warn(m, "host out of memory: stores to pfn %#llx lost",
+		   (unsigned long long)pfn);
+	return m->phys.sink_page;
 }
 
 u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 {
 	struct frame_section *s = section(m, pfn);
+	if (unlikely(!s))
+		return for_write ? store_lost(m, pfn) : m->phys.zero_page;
 	u8 **slot = &s->content[pfn & (SECTION_FRAMES - 1)];
 	if (likely(*slot))
 		return *slot;
@@ -82,11 +105,9 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 		return m->phys.zero_page;
 	/* A CPU store cannot fail: charged past the limit if need be (the
 	 * allocator kept headroom for the frames it handed out). */
-	*slot = calloc(1, VMLAB_PAGE_SIZE);
-	if (!*slot) {
-		fprintf(stderr, "vmlab: host out of memory\n");
-		abort();
-	}
+	*slot = host_calloc(m, 1, VMLAB_PAGE_SIZE);
+	if (!*slot)
+		return store_lost(m, pfn);
 	host_charge_force(m, VMLAB_PAGE_SIZE);
 	m->phys.content_pages++;
 	assert(m->phys.content_pages <= m->phys.nr_frames);
@@ -96,12 +117,15 @@ u8 *frame_content(struct vmlab_machine *m, u64 pfn, bool for_write)
 int frame_content_prepare(struct vmlab_machine *m, u64 pfn)
 {
 	assert(pfn < m->phys.nr_frames);
-	u8 **slot = &section(m, pfn)->content[pfn & (SECTION_FRAMES - 1)];
+	struct frame_section *s = section(m, pfn);
+	if (!s)
+		return -VMLAB_ENOMEM;
+	u8 **slot = &s->content[pfn & (SECTION_FRAMES - 1)];
 	if (*slot)
 		return 0;
 	if (!host_charge(m, VMLAB_PAGE_SIZE))
 		return -VMLAB_ENOMEM;
-	*slot = calloc(1, VMLAB_PAGE_SIZE);
+	*slot = host_calloc(m, 1, VMLAB_PAGE_SIZE);
 	if (!*slot) {
 		host_uncharge(m, VMLAB_PAGE_SIZE);
 		return -VMLAB_ENOMEM;
@@ -393,8 +417,8 @@ static bool free_pages_ok(struct vmlab_machine *m, int *cpu, u64 pfn,
 			      "without a CPU context", *cpu, m->nr_cpus);
 	if (!vmlab_cpu_valid(m, *cpu))
 		*cpu = -1;
-	const struct vmlab_page *pg = page(m, pfn);
-	if (!(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
+	const struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
+	if (!pg || !(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
 	    pg->refcount <= 0) {
 		vmlab_warn(m,
 			   "free_pages: pfn %#llx order %d is not an allocated "
@@ -443,7 +467,7 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 
 int vmlab_split_page(struct vmlab_machine *m, u64 pfn, int order)
 {
-	struct vmlab_page *pg = pfn < m->phys.nr_frames ? page(m, pfn) : NULL;
+	struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
 	if (!pg || order < 1 || order > VMLAB_MAX_ORDER ||
 	    !(pg->flags & VMLAB_PG_HEAD) || pg->order != order ||
 	    pg->refcount != 1) {
@@ -502,8 +526,9 @@ static void phys_copy(struct vmlab_machine *m, u64 pa, void *rbuf,
 		u64 pfn = pa >> VMLAB_PAGE_SHIFT;
 		/* Zeros into a frame never written change nothing: no host
 		 * page for them (vzalloc of a large area stays free). */
+		const struct frame_section *sec = section(m, pfn);
 		bool noop = !rbuf && !wbuf && !fill &&
-			    !section(m, pfn)->content[pfn & (SECTION_FRAMES - 1)];
+			    (!sec || !sec->content[pfn & (SECTION_FRAMES - 1)]);
 		u8 *p = noop ? NULL : frame_content(m, pfn, !rbuf);
 		if (!rbuf)
 			pgtable_wild_store(m, -1, pfn);
@@ -555,8 +580,11 @@ int phys_init(struct vmlab_machine *m)
 	p->nr_sections = (p->nr_frames + SECTION_FRAMES - 1) >> SECTION_SHIFT;
 	if (!host_charge(m, p->nr_sections * sizeof(*p->sections)))
 		return -VMLAB_ENOMEM;
-	p->sections = calloc(p->nr_sections, sizeof(*p->sections));
+	p->sections = host_calloc(m, p->nr_sections, sizeof(*p->sections));
 	if (!p->sections)
+		return -VMLAB_ENOMEM;
+	/* The reserved low frames' section, now: page() cannot fail. */
+	if (!section_create(m, 0, true))
 		return -VMLAB_ENOMEM;
 	for (int o = 0; o <= VMLAB_MAX_ORDER; o++) {
 		p->area[o].head = NIL;

@@ -41,7 +41,7 @@ static int array_init(struct vmlab_machine *m, struct tlb_array *a,
 	u64 bytes = (u64)a->sets * stride;
 	if (!host_charge(m, bytes))
 		return -VMLAB_ENOMEM;
-	a->blk = calloc(a->sets, stride);
+	a->blk = host_calloc(m, a->sets, stride);
 	if (!a->blk)
 		return -VMLAB_ENOMEM;
 	assert(a->nr_used == 0 && a->sets * a->ways == g->entries);
@@ -75,7 +75,7 @@ int tlb_init(struct vmlab_machine *m, struct cpu *c)
 	if (cfg->pwc_entries) {
 		if (!host_charge(m, cfg->pwc_entries * sizeof(*c->pwc)))
 			return -VMLAB_ENOMEM;
-		c->pwc = calloc(cfg->pwc_entries, sizeof(*c->pwc));
+		c->pwc = host_calloc(m, cfg->pwc_entries, sizeof(*c->pwc));
 		if (!c->pwc)
 			return -VMLAB_ENOMEM;
 		c->pwc_n = cfg->pwc_entries;

@@ -76,6 +76,8 @@ static u64 *ptc_put(struct vmlab_machine *m, const struct vmlab_mm *mm, u64 va,
 	u64 region = va >> VMLAB_PMD_SHIFT;
 	struct ptc_entry *p = ptc_slot(m, mm, region);
 	u64 *host = (u64 *)(void *)frame_content(m, table, true);
+	if (unlikely((u8 *)host == m->phys.sink_page))
+		return host; /* host out of memory: not a table to remember */
 	*p = (struct ptc_entry){mm->ctx_id, region, m->pt_seq, table, host};
 	/* Debug builds: the cache agrees with a walk from the top. */
 	if (VMLAB_DEBUG_CHECKS) {

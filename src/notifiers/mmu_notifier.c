@@ -71,7 +71,7 @@ static struct mn_svc *mn_svc(struct vmlab_machine *m)
 	struct mn_svc *s = svc_get(m, VMLAB_SVC_NOTIFIER);
 	if (s)
 		return s;
-	s = calloc(1, sizeof(*s));
+	s = host_calloc(m, 1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->upgrade = VMLAB_UPGRADE_NOTIFY_ACCESS_FLAGS; /* Linux 6.6+ */
@@ -111,7 +111,7 @@ static struct mn_subs *subs_get(struct vmlab_machine *m, struct vmlab_mm *mm,
 	struct mn_svc *s = mn_svc(m);
 	if (!s)
 		return NULL;
-	x = calloc(1, sizeof(*x));
+	x = host_calloc(m, 1, sizeof(*x));
 	if (!x)
 		return NULL;
 	x->mm = mm;

@@ -414,7 +414,8 @@ static int change_page_attr_set_clr_range(struct cpa_data *cpa, bool primary)
 
 /* ---------------------------------------------------------- collapse */
 
-static bool pgtables_reserve(struct directmap *st, size_t more)
+static bool pgtables_reserve(struct vmlab_machine *m, struct directmap *st,
+			     size_t more)
 {
 	assert(more > 0);
 	if (st->nr_pgtables + more <= st->cap_pgtables)
@@ -422,7 +423,7 @@ static bool pgtables_reserve(struct directmap *st, size_t more)
 	size_t cap = st->cap_pgtables ? st->cap_pgtables * 2 : 64;
 	while (cap < st->nr_pgtables + more)
 		cap *= 2;
-	struct pgtable_ref *p = realloc(st->pgtables, cap * sizeof(*p));
+	struct pgtable_ref *p = host_realloc(m, st->pgtables, cap * sizeof(*p));
 	if (!p)
 		return false;
 	st->pgtables = p;
@@ -527,7 +528,7 @@ static void cpa_collapse_large_pages(struct cpa_data *cpa)
 	for (u64 addr = start; addr >= start && addr < end;
 	     addr += VMLAB_PMD_SIZE) {
 		/* Host out of memory: stop collapsing, nothing is lost. */
-		if (!pgtables_reserve(st, 2))
+		if (!pgtables_reserve(m, st, 2))
 			break;
 		collapsed += collapse_large_pages(cpa, addr);
 	}
@@ -952,7 +953,7 @@ int vmlab_directmap_init(struct vmlab_machine *m)
 	assert(m);
 	if (dm_state(m))
 		return -VMLAB_EEXIST;
-	struct directmap *st = calloc(1, sizeof(*st));
+	struct directmap *st = host_calloc(m, 1, sizeof(*st));
 	if (!st)
 		return -VMLAB_ENOMEM;
 	u64 mem = vmlab_nr_frames(m) << VMLAB_PAGE_SHIFT;

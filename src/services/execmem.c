@@ -84,10 +84,10 @@ struct xm_alloc *xm_lookup(struct execmem *xm, u64 addr)
 	}
 }
 
-static int table_grow(struct xm_table *t)
+static int table_grow(struct vmlab_machine *m, struct xm_table *t)
 {
 	u64 cap = t->cap ? t->cap * 2 : 1024;
-	struct xm_alloc *ns = calloc(cap, sizeof(*ns));
+	struct xm_alloc *ns = host_calloc(m, cap, sizeof(*ns));
 	if (!ns)
 		return -VMLAB_ENOMEM;
 	struct xm_table nt = {ns, cap, 0};
@@ -110,7 +110,7 @@ int xm_insert(struct execmem *xm, const struct xm_alloc *a)
 {
 	struct xm_table *t = &xm->live;
 	assert(a->addr && (!VMLAB_DEBUG_CHECKS || !xm_lookup(xm, a->addr)));
-	if ((t->nr + 1) * 2 > t->cap && table_grow(t))
+	if ((t->nr + 1) * 2 > t->cap && table_grow(xm->m, t))
 		return -VMLAB_ENOMEM;
 	u64 i = slot_of(t, a->addr);
 	while (t->slot[i].addr)
@@ -177,7 +177,7 @@ static struct execmem *xm_create(struct vmlab_machine *m,
 				 const struct vmlab_execmem_config *cfg)
 {
 	assert(!xm_state(m) && config_ok(cfg));
-	struct execmem *xm = calloc(1, sizeof(*xm));
+	struct execmem *xm = host_calloc(m, 1, sizeof(*xm));
 	if (!xm)
 		return NULL;
 	xm->m = m;
@@ -579,7 +579,7 @@ bool xm_cover_range(struct vmlab_machine *m, struct xm_leaves *lv, u64 start,
 		}
 		u64 sz = vmlab_level_size(level);
 		if (lv->n == lv->cap) {
-			u64 *nv = realloc(lv->v, 2 * lv->cap * sizeof(*nv));
+			u64 *nv = host_realloc(m, lv->v, 2 * lv->cap * sizeof(*nv));
 			if (!nv)
 				return false;
 			lv->v = nv;
@@ -600,7 +600,7 @@ void vmlab_execmem_text_cover(struct vmlab_machine *m, u64 *pages_4k,
 	struct execmem *xm = m ? xm_state(m) : NULL;
 	if (!xm || (!xm->live.nr && !xm->kt))
 		return;
-	struct xm_leaves lv = {malloc(1024 * sizeof(u64)), 0, 1024};
+	struct xm_leaves lv = {host_malloc(m, 1024 * sizeof(u64)), 0, 1024};
 	if (!lv.v)
 		return;
 	bool ok = !xm->kt || xm_cover_range(m, &lv, xm->kt->text, xm->kt->etext);

@@ -46,7 +46,7 @@ struct chunk_map {
 	struct vmlab_vmap_tree *tree;
 };
 
-int cm_init(struct chunk_map *cm, u32 nbits);
+int cm_init(struct chunk_map *cm, struct vmlab_machine *m, u32 nbits);
 void cm_destroy(struct chunk_map *cm);
 /* Lowest position of nbits free bits, or -1. */
 s64 cm_find(const struct chunk_map *cm, u32 nbits);

@@ -131,8 +131,8 @@ int vmlab_kernel_text_map(struct vmlab_machine *m, int cpu, u64 text_bytes,
 		return -VMLAB_ENOMEM;
 	if (xm->kt)
 		return -VMLAB_EBUSY;
-	struct xm_ktext *kt = calloc(1, sizeof(*kt));
-	if (!kt || cm_init(&kt->map, (u32)PMD_PAGES)) {
+	struct xm_ktext *kt = host_calloc(m, 1, sizeof(*kt));
+	if (!kt || cm_init(&kt->map, m, (u32)PMD_PAGES)) {
 		free(kt);
 		return -VMLAB_ENOMEM;
 	}
@@ -223,7 +223,7 @@ void vmlab_kernel_text_stats(struct vmlab_machine *m,
 	out->pool_allocs = kt->allocs;
 	/* Translations of [_text, _etext): what the iTLB needs for it
 	 * (one contiguous range: no leaf twice). */
-	struct xm_leaves lv = {malloc(64 * sizeof(u64)), 0, 64};
+	struct xm_leaves lv = {host_malloc(m, 64 * sizeof(u64)), 0, 64};
 	if (lv.v && xm_cover_range(m, &lv, kt->text, kt->etext))
 		for (size_t i = 0; i < lv.n; i++) {
 			if (lv.v[i] & 1)

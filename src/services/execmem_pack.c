@@ -23,15 +23,20 @@
 
 /* ------------------------------------------------------ chunk bitmap */
 
-int cm_init(struct chunk_map *cm, u32 nbits)
+int cm_init(struct chunk_map *cm, struct vmlab_machine *m, u32 nbits)
 {
 	assert(nbits > 0 && nbits % 64 == 0);
 	memset(cm, 0, sizeof(*cm));
 	cm->nbits = nbits;
 	cm->nwords = nbits / 64;
 	cm->nfree = nbits;
-	cm->w = calloc(cm->nwords, sizeof(u64));
-	cm->full = calloc((cm->nwords + 63) / 64, sizeof(u64));
+	/* m: the machine whose host allocations these are (NULL: plain
+	 * calloc, a map of no machine) */
+	size_t nfull = (cm->nwords + 63) / 64;
+	cm->w = m ? host_calloc(m, cm->nwords, sizeof(u64)) :
+		    calloc(cm->nwords, sizeof(u64));
+	cm->full = m ? host_calloc(m, nfull, sizeof(u64)) :
+		       calloc(nfull, sizeof(u64));
 	if (!cm->w || !cm->full) {
 		cm_destroy(cm);
 		return -VMLAB_ENOMEM;
@@ -250,7 +255,7 @@ static struct xm_pack **pack_index_slot(struct execmem *xm, u64 addr)
 	if (addr < xm->mod_start || addr >= xm->mod_end)
 		return NULL;
 	if (!xm->pack_index) {
-		xm->pack_index = calloc(pack_index_slots(xm),
+		xm->pack_index = host_calloc(xm->m, pack_index_slots(xm),
 					sizeof(struct xm_pack *));
 		if (!xm->pack_index)
 			return NULL;
@@ -284,11 +289,11 @@ static int slot_reserve(struct execmem *xm)
 		return 0;
 	}
 	u32 cap = xm->cap_slots ? xm->cap_slots * 2 : 16;
-	struct xm_pack **np = realloc(xm->packs, cap * sizeof(*np));
+	struct xm_pack **np = host_realloc(xm->m, xm->packs, cap * sizeof(*np));
 	if (!np)
 		return -VMLAB_ENOMEM;
 	xm->packs = np;
-	u32 *ns = realloc(xm->seg, 2 * (size_t)cap * sizeof(u32));
+	u32 *ns = host_realloc(xm->m, xm->seg, 2 * (size_t)cap * sizeof(u32));
 	if (!ns)
 		return -VMLAB_ENOMEM;
 	xm->seg = ns;
@@ -304,10 +309,10 @@ static struct xm_pack *new_pack(struct execmem *xm, int cpu)
 {
 	if (slot_reserve(xm))
 		return NULL;
-	struct xm_pack *p = calloc(1, sizeof(*p));
+	struct xm_pack *p = host_calloc(xm->m, 1, sizeof(*p));
 	bool tree = xm->cfg.flags & VMLAB_EXECMEM_PACK_TREE;
 	if (!p || (tree ? ct_init(&p->map, pack_chunks(xm))
-			: cm_init(&p->map, pack_chunks(xm)))) {
+			: cm_init(&p->map, xm->m, pack_chunks(xm)))) {
 		free(p);
 		return NULL;
 	}

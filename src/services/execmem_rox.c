@@ -76,7 +76,7 @@ static int free_add(struct execmem *xm, u64 start, u64 end)
 	}
 	if (xm->nr_free == xm->cap_free) {
 		size_t cap = xm->cap_free ? 2 * xm->cap_free : 64;
-		struct xm_range *n = realloc(xm->free, cap * sizeof(*n));
+		struct xm_range *n = host_realloc(xm->m, xm->free, cap * sizeof(*n));
 		if (!n)
 			return -VMLAB_ENOMEM;
 		xm->free = n;
@@ -111,7 +111,8 @@ static int cache_populate(struct execmem *xm, int cpu, u64 size, u64 start,
 	u64 bytes = (size + VMLAB_PMD_SIZE - 1) & ~(VMLAB_PMD_SIZE - 1);
 	if (xm->nr_cache == xm->cap_cache) {
 		size_t cap = xm->cap_cache ? 2 * xm->cap_cache : 16;
-		struct xm_cache_area *n = realloc(xm->cache, cap * sizeof(*n));
+		struct xm_cache_area *n =
+			host_realloc(xm->m, xm->cache, cap * sizeof(*n));
 		if (!n)
 			return -VMLAB_ENOMEM;
 		xm->cache = n;

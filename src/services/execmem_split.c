@@ -23,7 +23,7 @@ static int xmap_init(struct execmem *xm)
 		return 0;
 	u32 pages = (u32)((xm->mod_end - xm->mod_start) >> VMLAB_PAGE_SHIFT);
 	u32 bits = (pages + 63) & ~63u;
-	if (cm_init(&xm->xmap, bits))
+	if (cm_init(&xm->xmap, xm->m, bits))
 		return -VMLAB_ENOMEM;
 	cm_set(&xm->xmap, 0, bits);
 	return 0;

@@ -401,7 +401,7 @@ static void batch_add(struct vmlab_machine *m, struct release_batch *b,
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? 2 * b->cap : 16;
-		u64 *p = realloc(b->pfns, cap * sizeof(*p));
+		u64 *p = host_realloc(m, b->pfns, cap * sizeof(*p));
 
 		if (!p) {
 			/* Keeping the page mapped-out but allocated is safe. */
@@ -464,7 +464,8 @@ static void late_add(struct kasan_state *ks, u64 start, u64 end,
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 8;
-		struct kasan_late_rel *p = realloc(l->rel, cap * sizeof(*p));
+		struct kasan_late_rel *p =
+			host_realloc(ks->m, l->rel, cap * sizeof(*p));
 
 		if (!p) {
 			vmlab_warn(ks->m, "kasan_release_vmalloc: out of memory");
@@ -690,7 +691,7 @@ int vmlab_kasan_init(struct vmlab_machine *m)
 	if (kasan_state(m))
 		return -VMLAB_EEXIST;
 	assert(m->dm_end > m->dm_start);
-	ks = calloc(1, sizeof(*ks));
+	ks = host_calloc(m, 1, sizeof(*ks));
 	if (!ks)
 		return -VMLAB_ENOMEM;
 	ks->m = m;

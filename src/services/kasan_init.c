@@ -275,7 +275,7 @@ static int map_dm_shadow(struct kasan_state *ks)
 	u64 s = ks->dm_shadow_start, e = ks->dm_shadow_end;
 	u64 max = ((e - s) >> VMLAB_PAGE_SHIFT) + 1;
 
-	ks->dm_blocks = calloc(max, sizeof(u64));
+	ks->dm_blocks = host_calloc(m, max, sizeof(u64));
 	if (!ks->dm_blocks)
 		return -VMLAB_ENOMEM;
 	while (s < e) {
@@ -330,7 +330,7 @@ int kasan_init_shadow(struct kasan_state *ks)
 	size_t npgd = (size_t)((ks->shadow_end - align_down(ks->shadow_start,
 							   (1ULL << VMLAB_PGDIR_SHIFT))) >>
 			       VMLAB_PGDIR_SHIFT);
-	u64 *freed = calloc(npgd + 1, sizeof(u64));
+	u64 *freed = host_calloc(m, npgd + 1, sizeof(u64));
 	size_t nfreed = 0;
 	int err = freed ? early_tables_create(ks) : -VMLAB_ENOMEM;
 

@@ -164,7 +164,8 @@ alloc_vmap_area_inl(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		st->nr_busy_areas--;
 		st->busy_bytes -= size;
 		a->va.vm = NULL;
-		vmlab_vmap_free_area(st->tree, &a->va);
+		if (vmlab_vmap_free_area(st->tree, &a->va))
+			st->lost_bytes += size; /* host out of memory too */
 		return -VMLAB_ENOMEM;
 	}
 	/* What the tree just handed out (debug builds recheck). */
@@ -765,11 +766,19 @@ static void vmalloc_ranges_init(struct vmalloc_ranges *r,
 	       r->gap_end <= r->tree_end);
 }
 
+/* The tree's nodes come from the machine's host allocations. */
+static void *vm_tree_zalloc(void *m, size_t n, size_t size)
+{
+	return host_calloc(m, n, size);
+}
+
 static int vmalloc_tree_init(struct vmalloc_state *st)
 {
 	const struct vmalloc_ranges *r = &st->r;
 	u64 addr;
-	int err = vmlab_vmap_tree_init(&st->tree, r->tree_start, r->tree_end);
+	int err = vmlab_vmap_tree_init_alloc(&st->tree, r->tree_start,
+					     r->tree_end, vm_tree_zalloc,
+					     st->m);
 
 	if (err || r->gap_start == r->gap_end)
 		goto out;
@@ -788,7 +797,7 @@ out:
 
 static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 {
-	struct vmalloc_state *st = calloc(1, sizeof(*st));
+	struct vmalloc_state *st = host_calloc(m, 1, sizeof(*st));
 	int n = vmlab_nr_cpus(m);
 
 	if (!st)
@@ -799,8 +808,8 @@ static struct vmalloc_state *vmalloc_state_alloc(struct vmlab_machine *m)
 	st->lazy_start = UINT64_MAX;
 	st->lazy_max = lazy_max_pages_formula(m);
 	vmlab_tlb_gather_mmu(&st->lazy_tlb, vmlab_init_mm(m), 0);
-	st->in_interrupt = calloc((size_t)n, sizeof(bool));
-	st->vbq = calloc((size_t)n, sizeof(*st->vbq));
+	st->in_interrupt = host_calloc(m, (size_t)n, sizeof(bool));
+	st->vbq = host_calloc(m, (size_t)n, sizeof(*st->vbq));
 	st->drain_work = (struct vmlab_work){.fn = drain_vmap_area_work,
 					     .arg = st,
 					     .name = "drain_vmap_area_work"};

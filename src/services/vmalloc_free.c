@@ -247,7 +247,7 @@ static bool deferred_push(struct vfree_deferred *p, u64 addr)
 	assert(addr && p->nr <= p->cap);
 	if (p->nr == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
-		u64 *n = realloc(p->addrs, cap * sizeof(*n));
+		u64 *n = host_realloc(p->st->m, p->addrs, cap * sizeof(*n));
 
 		if (!n)
 			return false;
@@ -312,7 +312,7 @@ int vfree_deferred_init(struct vmalloc_state *st)
 	int n = vmlab_nr_cpus(st->m);
 
 	assert(n > 0 && !st->deferred);
-	st->deferred = calloc((size_t)n, sizeof(*st->deferred));
+	st->deferred = host_calloc(st->m, (size_t)n, sizeof(*st->deferred));
 	if (!st->deferred)
 		return -VMLAB_ENOMEM;
 	for (int i = 0; i < n; i++) {

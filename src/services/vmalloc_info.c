@@ -75,7 +75,7 @@ static void show_purge_info(FILE *f, const struct vmalloc_state *st)
 
 	if (!st->nr_lazy)
 		return;
-	v = malloc(st->nr_lazy * sizeof(*v));
+	v = host_malloc(st->m, st->nr_lazy * sizeof(*v));
 	if (!v) {
 		fputs("(unpurged areas not shown: out of host memory)\n", f);
 		return;
@@ -143,7 +143,7 @@ void vmalloc_check(struct vmalloc_state *st)
 
 	assert(vmlab_vmap_nr_busy(st->tree) == st->nr_busy_areas);
 	assert(vmlab_vmap_free_bytes(st->tree) + st->busy_bytes +
-		   st->lazy_nr * VMLAB_PAGE_SIZE +
+		   st->lazy_nr * VMLAB_PAGE_SIZE + st->lost_bytes +
 		   (st->r.gap_end - st->r.gap_start) ==
 	       total);
 	assert(!st->lazy_head == !st->nr_lazy && !st->nr_lazy == !st->lazy_nr);

@@ -115,6 +115,7 @@ struct vmalloc_state {
 	u64 nr_vmalloc_pages;
 	u64 nr_busy_areas; /* our count of the busy tree, cross-checked */
 	u64 busy_bytes;
+	u64 lost_bytes; /* never back in the free tree: host out of memory */
 	u64 nr_purges, nr_purged_areas, nr_drain_runs;
 	/* lazy_max_pages() set by hand (vmlab_set_lazy_max_pages); 0: the
 	 * kernel's formula */

@@ -24,8 +24,17 @@ static void free_run(struct vmalloc_state *st, int cpu, u64 start, u64 end)
 	assert(start < end && !(start & ~VMLAB_PAGE_MASK));
 	int err = vmlab_vmap_free_range(st->tree, start, end - start);
 
-	assert(err == 0);
-	(void)err;
+	/* The tree needs a node for a block that merges with nothing (the
+	 * kernel reuses the freed vmap_area): with no host memory for one,
+	 * the range stays reserved, lost to vmalloc, the tree consistent. */
+	assert(err == 0 || err == -VMLAB_ENOMEM);
+	if (err) {
+		st->lost_bytes += end - start;
+		vmlab_warn(st->m, "vmalloc: host out of memory: [%#llx, %#llx) "
+				  "not returned to the free tree",
+			   (unsigned long long)start, (unsigned long long)end);
+		return;
+	}
 	/* KASAN frees the shadow only the merged free block now covers. */
 	if (unlikely(vm_kasan_on(st->m))) {
 		const struct vmlab_vmap_area *fb =

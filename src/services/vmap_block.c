@@ -130,7 +130,7 @@ static void all_list_del(struct vmalloc_state *st, struct vmap_block *vb)
 /* new_vmap_block(): a block with its first 2^order pages taken. */
 static u64 new_vmap_block(struct vmalloc_state *st, int cpu, u32 order)
 {
-	struct vmap_block *vb = calloc(1, sizeof(*vb));
+	struct vmap_block *vb = host_calloc(st->m, 1, sizeof(*vb));
 	struct vmalloc_area *a = vb ? area_new(st) : NULL;
 
 	if (!a ||
@@ -215,7 +215,7 @@ static void purge_fragmented_blocks(struct vmalloc_state *st, int cpu, int q)
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			struct vmap_block **p =
-			    realloc(purge, cap * sizeof(*p));
+			    host_realloc(st->m, purge, cap * sizeof(*p));
 			if (!p)
 				break; /* the rest waits for the next purge */
 			purge = p;
@@ -257,7 +257,8 @@ static int vb_cmp(const void *pa, const void *pb, void *ctx)
 /* for_each_possible_cpu: xa_for_each, i.e. by queue, then by address. */
 static struct vmap_block **blocks_in_xa_order(struct vmalloc_state *st)
 {
-	struct vmap_block **v = malloc(st->nr_blocks * sizeof(*v));
+	struct vmap_block **v =
+		host_malloc(st->m, st->nr_blocks * sizeof(*v));
 	u64 i = 0;
 
 	if (!v)
@@ -298,8 +299,16 @@ bool vmap_blocks_collect_dirty(struct vmalloc_state *st, int cpu, u64 *start,
 		return false;
 	v = blocks_in_xa_order(st);
 	if (!v) {
-		vmlab_warn(st->m, "vm_unmap_aliases: out of host memory");
-		return false;
+		/* No host memory to order them: every dirty range is still
+		 * flushed (the aliases must go), none purged this time. */
+		vmlab_warn(st->m, "vm_unmap_aliases: out of host memory, "
+				  "no block purged");
+		for (struct vmap_block *vb = st->blocks; vb; vb = vb->all_next)
+			if (vb->dirty_max && vb->dirty != BITS) {
+				take_dirty(st, vb, start, end);
+				flush = true;
+			}
+		return flush;
 	}
 	purge = v; /* purged ones are gathered at the front as we go */
 	for (u64 i = 0; i < n; i++) {

@@ -63,8 +63,8 @@ static void hash_del(struct vmlab_vmap_tree *t, struct vmlab_vmap_area *va)
 static int hash_grow(struct vmlab_vmap_tree *t)
 {
 	unsigned int bits = t->hbits + 1;
-	struct vmlab_vmap_area **old = t->htab, **n = calloc(1ULL << bits,
-							     sizeof(*n));
+	struct vmlab_vmap_area **old = t->htab,
+			       **n = tree_zalloc(t, 1ULL << bits, sizeof(*n));
 	u64 moved = 0;
 
 	if (!n)
@@ -242,7 +242,7 @@ int vmap_busy_init(struct vmlab_vmap_tree *t)
 	t->hbits = VMAP_HASH_MIN_BITS;
 	t->hshift = 64 - VMAP_HASH_MIN_BITS;
 	t->hcap = 1ULL << VMAP_HASH_MIN_BITS;
-	t->htab = calloc(1ULL << t->hbits, sizeof(*t->htab));
+	t->htab = tree_zalloc(t, 1ULL << t->hbits, sizeof(*t->htab));
 	return t->htab ? 0 : -VMLAB_ENOMEM;
 }
 

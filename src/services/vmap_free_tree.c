@@ -20,7 +20,7 @@
 static int va_preload(struct vmlab_vmap_tree *t)
 {
 	if (!t->preload)
-		t->preload = malloc(sizeof(*t->preload));
+		t->preload = tree_zalloc(t, 1, sizeof(*t->preload));
 	return t->preload ? 0 : -VMLAB_ENOMEM;
 }
 
@@ -290,14 +290,24 @@ struct vmlab_vmap_area *vmlab_vmap_area_alloc(void)
 
 int vmlab_vmap_tree_init(struct vmlab_vmap_tree **out, u64 start, u64 end)
 {
+	return vmlab_vmap_tree_init_alloc(out, start, end, NULL, NULL);
+}
+
+int vmlab_vmap_tree_init_alloc(struct vmlab_vmap_tree **out, u64 start,
+			       u64 end,
+			       void *(*zalloc)(void *ctx, size_t n, size_t size),
+			       void *ctx)
+{
 	struct vmlab_vmap_tree *t;
 	struct vmlab_vmap_area *va, *parent, **link;
 
 	if (!out || start >= end || !page_aligned(start) || !page_aligned(end))
 		return -VMLAB_EINVAL;
-	t = calloc(1, sizeof(*t));
+	t = zalloc ? zalloc(ctx, 1, sizeof(*t)) : calloc(1, sizeof(*t));
 	if (!t)
 		return -VMLAB_ENOMEM;
+	t->zalloc = zalloc;
+	t->zalloc_ctx = ctx;
 	t->start = start;
 	t->end = end;
 	t->free_root.augment = true;

@@ -20,6 +20,8 @@
 #ifndef VMLAB_SERVICES_VMAP_TREE_H
 #define VMLAB_SERVICES_VMAP_TREE_H
 
+#include <stddef.h>
+
 #include <vmlab/types.h>
 
 struct vmlab_vmap_area {
@@ -62,6 +64,14 @@ struct vmlab_vmap_area *vmlab_vmap_area_alloc(void);
 
 /* The whole of [start, end) starts free. Page-aligned, start < end. */
 int vmlab_vmap_tree_init(struct vmlab_vmap_tree **out, u64 start, u64 end);
+/* The same, the tree's own nodes and hash allocated by zalloc (zeroed,
+ * calloc's arguments; NULL fails the operation with -ENOMEM) instead of
+ * calloc: a machine's owner routes them through its host-allocation
+ * failure injection.  Freed with free(). */
+int vmlab_vmap_tree_init_alloc(struct vmlab_vmap_tree **out, u64 start,
+			       u64 end,
+			       void *(*zalloc)(void *ctx, size_t n, size_t size),
+			       void *ctx);
 /* Frees the free-space nodes; busy nodes stay the caller's. */
 void vmlab_vmap_tree_destroy(struct vmlab_vmap_tree *t);
 

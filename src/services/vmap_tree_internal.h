@@ -46,6 +46,8 @@ struct vmap_rb_root {
 
 struct vmlab_vmap_tree {
 	u64 start, end;
+	void *(*zalloc)(void *ctx, size_t n, size_t size); /* NULL: calloc */
+	void *zalloc_ctx;
 	struct vmap_rb_root busy_root;
 	struct vmap_rb_root free_root;
 	struct vmlab_vmap_area *preload; /* the kernel's ne_fit_preload_node */
@@ -262,6 +264,13 @@ struct vmlab_vmap_area *vmap_hash_find(const struct vmlab_vmap_tree *t,
 static inline u64 vmap_hash_slot(const struct vmlab_vmap_tree *t, u64 start)
 {
 	return ((start >> 12) * 0x9e3779b97f4a7c15ULL) >> t->hshift;
+}
+
+/* The tree's own host allocations (vmlab_vmap_tree_init_alloc). */
+static inline void *tree_zalloc(struct vmlab_vmap_tree *t, size_t n,
+				size_t size)
+{
+	return t->zalloc ? t->zalloc(t->zalloc_ctx, n, size) : calloc(n, size);
 }
 
 #endif

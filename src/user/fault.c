@@ -234,7 +234,10 @@ static int do_swap_page(struct vmlab_user_mm *mm, struct vmlab_vma *v,
 {
 	u64 off = in->swp_offset;
 	assert(vma_is_anonymous(v) || !(v->vm_flags & VMLAB_VM_SHARED));
-	assert(mm->swap_ents > 0);
+	/* An entry naming no slot in use (garbage in the table): the
+	 * kernel's print_bad_pte and VM_FAULT_SIGBUS. */
+	if (!swap_slot_ok(mm->svc, off) || !mm->swap_ents)
+		return VMLAB_SIGBUS;
 	u64 pfn;
 	if (alloc_user_page(mm, cpu, &pfn))
 		return OOM;

@@ -56,7 +56,14 @@ static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
 		vmlab_pgprot_t cp = in.prot & ~VMLAB_PAGE_ACCESSED;
 		if (!is_zero_pfn(src, in.pfn) &&
 		    !(c->sv->vm_flags & VMLAB_VM_PFNMAP)) {
-			struct vmlab_page *pg = upage(m, in.pfn);
+			struct vmlab_page *pg = mapped_upage(m, in.pfn);
+			if (!pg) { /* print_bad_pte(): the child gets none */
+				vmlab_warn(m, "BUG: Bad page map: pte %#llx at "
+					      "%#llx (fork)",
+					   (unsigned long long)e,
+					   (unsigned long long)va);
+				return 0;
+			}
 			page_get(m, in.pfn);
 			pg->mapcount++;
 			pg->private_ &= ~PGP_ANON_EXCLUSIVE;
@@ -74,7 +81,8 @@ static int copy_one(struct copy_ctx *c, struct vmlab_user_mm *src, u64 va,
 		break;
 	}
 	case VMLAB_PTE_SWAP:
-		swap_dup(src->svc, in.swp_offset);
+		if (!swap_dup(src->svc, in.swp_offset))
+			return 0; /* a bad swap entry: the child gets none */
 		dst->swap_ents++;
 		break;
 	case VMLAB_PTE_MARKER: {

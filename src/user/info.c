@@ -268,7 +268,9 @@ static u64 pte_pagemap(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 va)
 		u64 r = VMLAB_PM_PRESENT | (in.pfn & VMLAB_PM_PFN_MASK) | sd;
 		if (is_zero_pfn(mm, in.pfn) || (v->vm_flags & VMLAB_VM_PFNMAP))
 			return r; /* vm_normal_page(): none */
-		const struct vmlab_page *pg = upage(mm->m, in.pfn);
+		const struct vmlab_page *pg = mapped_upage(mm->m, in.pfn);
+		if (!pg)
+			return r; /* no mapped user page: a bad pte */
 		if (pg->owner != PG_OWNER_ANON)
 			r |= VMLAB_PM_FILE;
 		if (pg->mapcount == 1)
@@ -418,6 +420,8 @@ size_t vmlab_guard_scan(struct vmlab_user_mm *mm, u64 start, u64 end,
 	if (end > USER_VA_END(mm))
 		end = USER_VA_END(mm);
 	end = PAGE_ALIGN_UP(end);
+	if (start >= end)
+		return 0; /* all of it past the user address space */
 	struct scan_ctx c = {.out = out, .max = out ? max : 0};
 	for_each_pmd(mm, start, end, scan_table, scan_pmd, &c);
 	scan_close(&c);

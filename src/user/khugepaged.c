@@ -99,9 +99,9 @@ static int scan_pmd(struct vmlab_user_mm *mm, u64 haddr, u64 table,
 				st->thp_scan_exceed_swap_pte++;
 			return SCAN_EXCEED_SWAP_PTE;
 		}
-		const struct vmlab_page *pg = upage(m, in.pfn);
-		if (pg->owner != PG_OWNER_ANON)
-			return SCAN_PAGE_ANON;
+		const struct vmlab_page *pg = mapped_upage(m, in.pfn);
+		if (!pg || pg->owner != PG_OWNER_ANON)
+			return SCAN_PAGE_ANON; /* or no page (a bad pte) */
 		if (pg->mapcount > 1 && cc->is_khugepaged &&
 		    ++shared > k->max_ptes_shared) {
 			st->thp_scan_exceed_share_pte++;

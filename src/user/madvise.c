@@ -128,8 +128,9 @@ static int madvise_dontneed_free(struct madv *a, struct vmlab_vma *v,
 		}
 		if (in.kind != VMLAB_PTE_LEAF || is_zero_pfn(mm, in.pfn))
 			continue;
-		struct vmlab_page *pg = upage(m, in.pfn);
-		assert(pg->mapcount > 0 && pg->refcount >= pg->mapcount);
+		struct vmlab_page *pg = mapped_upage(m, in.pfn);
+		if (!pg || pg->refcount < pg->mapcount)
+			continue; /* no mapped user page: a bad pte */
 		if (pg->owner != PG_OWNER_ANON || pg->mapcount != 1)
 			continue; /* leave pages other mappings share */
 		if (in.prot & (VMLAB_PAGE_ACCESSED | VMLAB_PAGE_DIRTY)) {
@@ -186,8 +187,8 @@ static int madvise_cold_pageout(struct madv *a, struct vmlab_vma *v,
 		m->arch->decode(e, VMLAB_LVL_PTE, &in);
 		if (in.kind != VMLAB_PTE_LEAF || is_zero_pfn(mm, in.pfn))
 			continue;
-		struct vmlab_page *pg = upage(m, in.pfn);
-		if (pg->mapcount != 1)
+		struct vmlab_page *pg = mapped_upage(m, in.pfn);
+		if (!pg || pg->mapcount != 1)
 			continue; /* do not touch other mappings' pages */
 		if (!pageout) {
 			if (in.prot & VMLAB_PAGE_ACCESSED) {

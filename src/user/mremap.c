@@ -414,10 +414,12 @@ s64 vmlab_mremap(struct vmlab_user_mm *mm, u64 old_addr, u64 old_len,
 		return err;
 	if (mmap_write_lock_killable(mm))
 		return -VMLAB_EINTR;
-	/* check_params() bounded both ranges: the old one as it may grow,
-	 * and a fixed destination. */
-	vma_start_write_range(mm, r.addr, r.addr + (r.old_len > r.new_len ?
-						    r.old_len : r.new_len));
+	/* check_params() bounded a fixed destination and the new length;
+	 * the old range may run past the address space (no VMA there: the
+	 * lookup below fails with EFAULT), so its end saturates. */
+	u64 span = r.old_len > r.new_len ? r.old_len : r.new_len;
+	vma_start_write_range(mm, r.addr,
+			      r.addr + span < r.addr ? ~0ULL : r.addr + span);
 	if (flags & VMLAB_MREMAP_FIXED)
 		vma_start_write_range(mm, new_addr, new_addr + r.new_len);
 	s64 res;

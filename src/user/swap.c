@@ -114,24 +114,40 @@ void swap_read(struct user_svc *s, u64 off, u8 *content)
 		memset(content, 0, VMLAB_PAGE_SIZE);
 }
 
-void swap_dup(struct user_svc *s, u64 off)
+/* _swap_info_get(): an entry naming no slot in use (garbage written into
+ * a page table) is reported, not followed. */
+bool swap_slot_ok(struct user_svc *s, u64 off)
 {
-	struct swap_area *a = &s->swap;
-	assert(a->ready && off < a->nr_slots && a->count[off]);
-	assert(a->count[off] < UINT32_MAX);
-	a->count[off]++;
+	const struct swap_area *a = &s->swap;
+	if (likely(a->ready && off < a->nr_slots && a->count[off]))
+		return true;
+	vmlab_warn(s->m, "swap_info_get: Bad swap offset entry %#llx",
+		   (unsigned long long)off);
+	return false;
 }
 
-void swap_free(struct user_svc *s, u64 off)
+bool swap_dup(struct user_svc *s, u64 off)
 {
 	struct swap_area *a = &s->swap;
-	assert(a->ready && off < a->nr_slots && a->count[off]);
+	if (!swap_slot_ok(s, off))
+		return false;
+	assert(a->count[off] < UINT32_MAX);
+	a->count[off]++;
+	return true;
+}
+
+bool swap_free(struct user_svc *s, u64 off)
+{
+	struct swap_area *a = &s->swap;
+	if (!swap_slot_ok(s, off))
+		return false;
 	if (--a->count[off])
-		return;
+		return true;
 	free(a->data[off]);
 	a->data[off] = NULL;
 	assert(a->used > 0);
 	a->used--;
+	return true;
 }
 
 u64 swap_pte(struct vmlab_machine *m, u64 off)

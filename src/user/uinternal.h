@@ -524,6 +524,18 @@ static inline struct vmlab_page *upage(struct vmlab_machine *m, u64 pfn)
 {
 	return vmlab_pfn_to_page(m, pfn);
 }
+/* The page a present user PTE maps, or NULL when no mapped user page is
+ * there (garbage written into the table: a frame past RAM, free, or not
+ * mapped by any user PTE); vm_normal_page()'s print_bad_pte case. */
+static inline struct vmlab_page *mapped_upage(struct vmlab_machine *m,
+					      u64 pfn)
+{
+	struct vmlab_page *pg = upage(m, pfn);
+	if (!pg || pg->refcount <= 0 || pg->mapcount <= 0 ||
+	    (pg->owner != PG_OWNER_ANON && pg->owner != PG_OWNER_FILE))
+		return NULL;
+	return pg;
+}
 int alloc_user_page(struct vmlab_user_mm *mm, int cpu, u64 *pfn);
 void clear_user_frame(struct vmlab_machine *m, u64 pfn); /* clear_page() */
 void copy_page_content(struct vmlab_machine *m, u64 dst, u64 src);
@@ -860,8 +872,11 @@ int swap_alloc_slot(struct user_svc *s, u64 *off);
 /* 0, or -ENOMEM (host): the slot keeps its old contents. */
 int swap_write(struct user_svc *s, u64 off, const u8 *content);
 void swap_read(struct user_svc *s, u64 off, u8 *content);
-void swap_dup(struct user_svc *s, u64 off);
-void swap_free(struct user_svc *s, u64 off);
+bool swap_dup(struct user_svc *s, u64 off);
+/* Does off name a swap slot in use?  A warning when not. */
+bool swap_slot_ok(struct user_svc *s, u64 off);
+/* false (with a warning) for an entry naming no slot in use */
+bool swap_free(struct user_svc *s, u64 off);
 void swap_destroy(struct user_svc *s);
 u64 swap_pte(struct vmlab_machine *m, u64 off);
 

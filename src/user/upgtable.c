@@ -100,7 +100,14 @@ void rss_add(struct vmlab_user_mm *mm, u64 pfn, s64 d)
 	u64 *c = pg->owner == PG_OWNER_ANON ? &mm->rss_anon :
 		 regfile		    ? &mm->rss_file :
 					      &mm->rss_shmem;
-	assert(d > 0 || *c >= (u64)-d);
+	if (unlikely(d < 0 && *c < (u64)-d)) {
+		/* A page counted to another mm (garbage in a page table
+		 * named it): the counter stays at zero. */
+		vmlab_warn(mm->m, "BUG: Bad rss-counter: pfn %#llx",
+			   (unsigned long long)pfn);
+		*c = 0;
+		return;
+	}
 	*c += (u64)d;
 }
 

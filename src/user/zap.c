@@ -52,7 +52,9 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 				ug_add_range(z->g, va, va + VMLAB_PAGE_SIZE);
 			return false;
 		}
-		struct vmlab_page *pg = upage(m, in.pfn);
+		struct vmlab_page *pg = mapped_upage(m, in.pfn);
+		if (unlikely(!pg))
+			goto bad; /* vm_normal_page(): print_bad_pte */
 		bool anon = pg->owner == PG_OWNER_ANON;
 		if (d->only_file && anon && !should_zap_cows(d))
 			return true;
@@ -74,9 +76,13 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 			pfn_entry_drop(mm, &in, z->g);
 			return false;
 		}
-		swap_free(mm->svc, in.swp_offset);
-		assert(mm->swap_ents > 0);
-		mm->swap_ents--;
+		if (!swap_free(mm->svc, in.swp_offset))
+			return false; /* a bad swap entry: it only goes */
+		if (unlikely(!mm->swap_ents)) /* another mm's slot */
+			vmlab_warn(m, "BUG: Bad rss-counter: swap entry %#llx",
+				   (unsigned long long)e);
+		else
+			mm->swap_ents--;
 		return false;
 	case VMLAB_PTE_MARKER:
 		if ((in.marker & VMLAB_PTE_MARKER_GUARD) && !d->drop_markers)
@@ -90,6 +96,7 @@ static bool zap_one(struct zap_ctx *z, u64 va, vmlab_ptep_t p, u64 e)
 		/* print_bad_pte(): a reserved encoding (or a table) where a
 		 * PTE belongs; nothing to free behind it, the entry goes. */
 		assert(in.kind == VMLAB_PTE_BAD || in.kind == VMLAB_PTE_TABLE);
+	bad:
 		vmlab_warn(m, "BUG: Bad page map: pte %#llx at %#llx",
 			   (unsigned long long)e, (unsigned long long)va);
 		upte_set(mm, va, p, 0);

@@ -34,7 +34,7 @@ static inline void bit_set(u64 *map, u64 i)
 int arm64_asid_init(struct vmlab_machine *m)
 {
 	assert(m->asid_bits == 8 || m->asid_bits == 16);
-	m->asid_map = calloc((size_t)(nr_asids(m) / 64), sizeof(u64));
+	m->asid_map = host_calloc(m, (size_t)(nr_asids(m) / 64), sizeof(u64));
 	if (!m->asid_map)
 		return -VMLAB_ENOMEM;
 	/* ASID_FIRST_VERSION: generation 1; ASID 0 is reserved. */

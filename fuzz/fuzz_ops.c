@@ -11,7 +11,11 @@
  * through direct-map aliases (page tables included), raw physical writes
  * and raw page-table changes: anything may be reported, nothing may
  * crash.  Teardown runs the debug invariant walks (vmalloc tree, page
- * refcounts, TLB arrays, allocator) and ASan's leak check.
+ * refcounts, TLB arrays, allocator) and ASan's leak check; in clean mode
+ * it also requires no warning and every frame back: once every mm and
+ * area is gone and the lazy and deferred frees have run, the free count
+ * is the boot one less the page-table pages still linked (the kernel
+ * keeps vmalloc's page tables).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -271,6 +275,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vmlab_boot(&cfg, &s.m))
 		abort();
 	vmlab_set_quiet(s.m, true);
+	/* The user service's zero page is allocated with the first mm and
+	 * kept to the end: taken now, so the frame balance below is exact. */
+	struct vmlab_user_mm *first;
+	if (vmlab_user_mm_create(s.m, &first) == 0)
+		vmlab_user_mm_destroy(first);
+	u64 free0 = vmlab_nr_free_pages(s.m);
+	u64 tables0 = vmlab_counter(s.m, -1, VMLAB_C_pgtable_alloc) -
+		      vmlab_counter(s.m, -1, VMLAB_C_pgtable_free);
+	u64 warn0 = vmlab_nr_warnings(s.m);
 	for (size_t i = 1; i + 4 <= size && s.ops < 4096; i += 4, s.ops++) {
 		u8 k = data[i], x = data[i + 2], y = data[i + 3];
 		int cpu = data[i + 1] % s.cpus;
@@ -288,11 +301,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (s.a[i].addr)
 			area_free(&s, &s.a[i], 0);
 	vmlab_vm_unmap_aliases(s.m, 0);
+	vmlab_purge_vmap_area_lazy(s.m, 0);
+	for (int c = 0; c < s.cpus; c++)
+		while (vmlab_run_work(s.m, c, 64) > 0)
+			;
 	if (!s.hostile && vmlab_nr_reports(s.m)) {
 		vmlab_print_reports(s.m, stderr);
 		abort(); /* a false positive on correct code */
 	}
+	if (!s.hostile && vmlab_nr_warnings(s.m) != warn0) {
+		fprintf(stderr, "fuzz_ops: %llu warnings in clean mode\n",
+			(unsigned long long)(vmlab_nr_warnings(s.m) - warn0));
+		abort(); /* correct code warned */
+	}
+	s64 tables = (s64)(vmlab_counter(s.m, -1, VMLAB_C_pgtable_alloc) -
+			   vmlab_counter(s.m, -1, VMLAB_C_pgtable_free) - tables0);
+	s64 leaked = (s64)(free0 - vmlab_nr_free_pages(s.m)) - tables;
+	if (!s.hostile && leaked) {
+		fprintf(stderr, "fuzz_ops: %lld frames leaked in clean mode\n",
+			(long long)leaked);
+		abort();
+	}
 	total_ops += s.ops;
+	/* Also every 256 inputs: a crash exits without the atexit line. */
+	static u64 inputs;
+	if (++inputs % 256 == 0)
+		report_total();
 	vmlab_machine_destroy(s.m);
 	return 0;
 }

@@ -3,7 +3,9 @@
 # corpus (fuzz/corpus/NAME plus, for fuzz_lua, every scenario, and for
 # fuzz_replay the replay fixtures of tests/data/replay).  Exit 1 on
 # a crash or sanitizer report.  -len_control=0: inputs reach -max_len at
-# once (more operations per machine booted); -entropic=0: the entropic
+# once (more operations per machine booted); -max_len=16384: fuzz_ops
+# takes up to 4096 four-byte operations per input, so boot and teardown
+# are paid over more of them; -entropic=0: the entropic
 # schedule's feature-frequency update cost most of the time here.
 # -seed: the same mutation sequence on every run (FUZZ_SEED overrides), so
 # a crash CI finds is found again by `make fuzz` on the same tree.
@@ -30,7 +32,7 @@ for t in "$@"; do
 	echo "== $t: ${secs}s"
 	if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    nice "$build/fuzz/$t" -max_total_time="$secs" -max_len=4096 \
+	    nice "$build/fuzz/$t" -max_total_time="$secs" -max_len=16384 \
 	    -seed="${FUZZ_SEED:-1}" \
 	    -rss_limit_mb=2048 -len_control=0 -entropic=0 \
 	    -print_final_stats=1 "$work/$t" \

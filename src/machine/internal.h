@@ -297,6 +297,10 @@ struct cpu {
 	 * opens that window; switch_ipi: a flush IPI arrived meanwhile. */
 	struct vmlab_mm *switching;
 	bool switch_ipi;
+	/* x86_load_mm's CR3 write: loaded_mm is the new mm, its ASID slot
+	 * still names the old owner (the entries a flush there drops are
+	 * charged to it).  Read by tlb_check() only. */
+	bool in_cr3_write;
 	/* arm64 context.c per-CPU state (unused on x86) */
 	u64 active_asid, reserved_asid;
 	bool flush_pending; /* a rollover happened: flush before next use */

@@ -612,7 +612,11 @@ void phys_destroy(struct vmlab_machine *m)
 			struct frame_section *sec = p->sections[s];
 			if (!sec)
 				continue;
-			for (u64 i = 0; i < SECTION_FRAMES; i++)
+			/* Only frames below nr_frames ever get content (the
+			 * last section of a small machine is mostly past it). */
+			u64 n = p->nr_frames - (s << SECTION_SHIFT);
+			assert(n > 0);
+			for (u64 i = 0; i < n && i < SECTION_FRAMES; i++)
 				free(sec->content[i]);
 			free(sec);
 		}

@@ -97,11 +97,13 @@ static void x86_load_mm(struct vmlab_machine *m, struct cpu *c,
 	c->lazy = false;
 	count(m, c->id, VMLAB_C_cr3_write, 1);
 	fast_flush(c);
+	c->in_cr3_write = true;
 	if (need_flush)
 		tlb_flush_pcid(m, c, cpu_pcid(c));
 	c->asid[asid].ctx_id = mm->ctx_id;
 	c->asid[asid].tlb_gen = gen;
 	c->asid[asid].mm = mm;
+	c->in_cr3_write = false;
 	mm_cpumask_set(mm, c->id);
 	/* The loaded slot now names mm, and the fast path starts empty. */
 	assert(c->loaded_mm == mm && cpu_pcid(c) == asid + 1);

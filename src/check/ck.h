@@ -11,6 +11,12 @@
 #define MAX_REPORTS 4096 /* beyond this, findings are only counted */
 #define MAX_LAZY 65536
 #define CKF_REPORTED 1
+/* The entry's frames are in the counts (tlb_ref/w/x, dm_tlb_x).  Fills
+ * are counted when they grant execute (or write while anything is
+ * executable), others when a store in their range may make them differ
+ * from the table; an uncounted entry is what the table says: see
+ * checker.c, "Counting TLB entries". */
+#define CKF_COUNTED 2
 
 struct hist {
 	u64 seq;
@@ -56,6 +62,9 @@ struct checker {
 	s64 dm_tlb_x; /* cached executable direct-map entries */
 	u32 dbg_tick; /* VMLAB_DEBUG: entry stores, paces ck_check_counts() */
 	bool tainted; /* a freed frame was reachable: tables may be corrupt */
+	bool pwc_suspect; /* a walk used a stale paging-structure entry */
+	bool count_all;   /* every entry is counted (ck_count_all_mode) */
+	u8 fill_mask;     /* the TLBF_* fills the machine hands us */
 	struct ck_frame **frames; /* per section, allocated on first touch */
 	struct ck_temp temp[CK_MAX_TEMP];
 	int nr_temp;
@@ -73,12 +82,38 @@ static inline struct checker *CK(const struct vmlab_machine *m)
 	return (struct checker *)m->svc[VMLAB_SVC_CHECK];
 }
 
-struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+/* A section's counts, allocated on first touch (checker.c). */
+struct ck_frame *ck_frame_section(struct vmlab_machine *m, u64 s);
+static inline struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
+{
+	struct checker *ck = CK(m);
+	assert(ck && ck->frames && pfn < m->phys.nr_frames);
+	struct ck_frame *sec = ck->frames[pfn >> SECTION_SHIFT];
+	if (unlikely(!sec))
+		sec = ck_frame_section(m, pfn >> SECTION_SHIFT);
+	return &sec[pfn & (SECTION_FRAMES - 1)];
+}
 /* bbm.c: the break-before-make rule, for architectures that have it. */
 void ck_bbm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va, int level,
 	    u64 old, u64 val);
 /* Judge the W+X stores deferred while a CPA call was open (rules.c). */
 void ck_cpa_window_end(struct vmlab_machine *m);
+
+/* Count e's frames if they are not yet (rules.c). */
+void ck_count_entry(struct vmlab_machine *m, struct cpu *c,
+		    struct tlb_entry *e);
+/* Recompute which fills the machine hands the checker (checker.c). */
+void ck_arm(struct vmlab_machine *m);
+/* From now on, and for every cached entry, count them all: after a
+ * wild write or a reachable free (tables changed behind set_pte), or
+ * while a temporary mm needs exact writable counts (checker.c). */
+void ck_count_all_mode(struct vmlab_machine *m);
+void ck_taint(struct vmlab_machine *m);
+void ck_temp_counting(struct vmlab_machine *m);
+/* Every cached entry outside the direct map translating to pfn, counted
+ * or not, with its W/X splits (report text; a scan). */
+void ck_tlb_census(struct vmlab_machine *m, u64 pfn, u32 *ref, u32 *w,
+		   u32 *x);
 
 /* Observer callbacks (rules.c, findings.c), adapted in checker.c. */
 void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,

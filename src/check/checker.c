@@ -140,16 +140,10 @@ static const struct vmlab_observer ck_observer = {
 	.tlb_marked_only = true,
 };
 
-void ck_arm(struct vmlab_machine *m)
+void ck_arm_set(struct vmlab_machine *m, u8 mask)
 {
 	struct checker *ck = CK(m);
-	u8 mask = TLBF_X;
-	if (ck->x_total || ck->dm_x || ck->dm_tlb_x)
-		mask |= TLBF_W;
-	if (ck->count_all || ck->nr_temp)
-		mask = 0xff; /* TLBF_VALID: every fill */
-	if (likely(mask == ck->fill_mask))
-		return;
+	assert(mask == ck_fill_mask(ck) && mask != ck->fill_mask);
 	ck->fill_mask = mask;
 	obs_set_fill_mask(m, &ck_observer, ck, mask);
 	assert(m->obs_fill_mask & TLBF_X);

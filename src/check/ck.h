@@ -102,8 +102,24 @@ void ck_cpa_window_end(struct vmlab_machine *m);
 /* Count e's frames if they are not yet (rules.c). */
 void ck_count_entry(struct vmlab_machine *m, struct cpu *c,
 		    struct tlb_entry *e);
-/* Recompute which fills the machine hands the checker (checker.c). */
-void ck_arm(struct vmlab_machine *m);
+/* Which fills the machine hands the checker: executable ones, writable
+ * ones while anything is executable, all in count-all mode. */
+static inline u8 ck_fill_mask(const struct checker *ck)
+{
+	if (ck->count_all || ck->nr_temp)
+		return 0xff; /* TLBF_VALID: every fill */
+	return (u8)(TLBF_X |
+		    ((ck->x_total || ck->dm_x || ck->dm_tlb_x) ? TLBF_W : 0));
+}
+/* Tell the machine (checker.c). */
+void ck_arm_set(struct vmlab_machine *m, u8 mask);
+/* After counts or modes changed: keep the machine's filter in step. */
+static inline void ck_arm(struct vmlab_machine *m)
+{
+	u8 mask = ck_fill_mask(CK(m));
+	if (unlikely(mask != CK(m)->fill_mask))
+		ck_arm_set(m, mask);
+}
 /* From now on, and for every cached entry, count them all: after a
  * wild write or a reachable free (tables changed behind set_pte), or
  * while a temporary mm needs exact writable counts (checker.c). */

@@ -129,6 +129,31 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 
 /* ---------------------------------------------------------- counts */
 
+/* One frame's counts move by d (a leaf or a TLB entry of it). */
+static inline void count_frame(struct checker *ck, struct ck_frame *f,
+			       bool w, bool x, int d, bool tlb)
+{
+	u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
+	u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
+	u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
+	/* Removing what was never counted: a wild write put the old
+	 * entry there (tainted); nothing to take back. */
+	if (d < 0 && !tlb && ck->tainted &&
+	    (!*ref || (w && !*fw) || (x && !*fx)))
+		return;
+	assert(d > 0 || *ref > 0);
+	assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
+	*ref += (u32)d;
+	if (w)
+		*fw += (u32)d;
+	if (x) {
+		*fx += (u32)d;
+		ck->x_total += d;
+	}
+	/* W and X references are references. */
+	assert(*fw <= *ref && *fx <= *ref && ck->x_total >= 0);
+}
+
 void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		       bool x, int d, bool tlb)
 {
@@ -137,28 +162,8 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 	/* At most one 1 GiB page's frames. */
 	assert(frames >= 1 && frames <= vmlab_level_size(VMLAB_LVL_PUD) >>
 					     VMLAB_PAGE_SHIFT);
-	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++) {
-		struct ck_frame *f = ck_frame(m, pfn + i);
-		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
-		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
-		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
-		/* Removing what was never counted: a wild write put the old
-		 * entry there (tainted); nothing to take back. */
-		if (d < 0 && !tlb && ck->tainted &&
-		    (!*ref || (w && !*fw) || (x && !*fx)))
-			continue;
-		assert(d > 0 || *ref > 0);
-		assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
-		*ref += (u32)d;
-		if (w)
-			*fw += (u32)d;
-		if (x) {
-			*fx += (u32)d;
-			ck->x_total += d;
-		}
-		/* W and X references are references. */
-		assert(*fw <= *ref && *fx <= *ref && ck->x_total >= 0);
-	}
+	for (u64 i = 0; i < frames && pfn + i < m->phys.nr_frames; i++)
+		count_frame(ck, ck_frame(m, pfn + i), w, x, d, tlb);
 }
 
 void dm_probe(struct vmlab_machine *m, u64 pfn, struct srcs *s)
@@ -287,7 +292,7 @@ static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
 	h->val = val;
 }
 
-static void rmap_entry(struct vmlab_machine *m, u64 va, int level,
+static inline void rmap_entry(struct vmlab_machine *m, u64 va, int level,
 		       const struct vmlab_pte_info *in, int d)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
@@ -305,8 +310,13 @@ static void rmap_entry(struct vmlab_machine *m, u64 va, int level,
 		assert(CK(m)->dm_x >= 0);
 		return;
 	}
-	count_leaf(m, in->pfn, vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
-		   in->prot & VMLAB_PAGE_RW, x, d, false);
+	if (level == VMLAB_LVL_PTE && in->pfn < m->phys.nr_frames)
+		count_frame(CK(m), ck_frame(m, in->pfn), in->prot & VMLAB_PAGE_RW,
+			    x, d, false);
+	else
+		count_leaf(m, in->pfn,
+			   vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
+			   in->prot & VMLAB_PAGE_RW, x, d, false);
 }
 
 /* An empty entry (most stores' old or new value) needs no decoder. */

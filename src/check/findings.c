@@ -155,9 +155,12 @@ static void report_free(struct vmlab_machine *m, int cpu, u64 pfn,
 
 static void check_freed_frame(struct vmlab_machine *m, int cpu, u64 pfn)
 {
-	struct ck_frame *f = ck_frame(m, pfn);
-	struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
-	assert(pg); /* ck_frame() checked pfn */
+	struct ck_frame *f = ck_frame(m, pfn); /* asserts pfn is RAM */
+	/* An allocated frame's section exists. */
+	const struct frame_section *sec = m->phys.sections[pfn >> SECTION_SHIFT];
+	assert(sec);
+	const struct vmlab_page *pg = &sec->page[pfn & (SECTION_FRAMES - 1)];
+	assert(!VMLAB_DEBUG_CHECKS || pg == vmlab_pfn_to_page(m, pfn));
 	if (f->pt_ref)
 		report_free(m, cpu, pfn, pg->flags & VMLAB_PG_TABLE ?
 			    "a page table still links it as a table" :

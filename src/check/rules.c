@@ -356,9 +356,10 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	/* The last PGD slot ends at 2^64: clamp rather than wrap. */
 	u64 end = va + size ? va + size : ~0ULL;
 	struct eval_ctx x = {mm, va, end};
-	for (int i = 0; cached && i < m->nr_cpus; i++)
-		if (m->cpu[i].used_mask) /* else it caches nothing */
-			tlb_visit_range(m, &m->cpu[i], va, end, eval_entry, &x);
+	struct cpu *cpus = m->cpu;
+	for (int i = 0, nr = cached ? m->nr_cpus : 0; i < nr; i++)
+		if (cpus[i].used_mask) /* else it caches nothing */
+			tlb_visit_range(m, &cpus[i], va, end, eval_entry, &x);
 	if (n.kind == VMLAB_PTE_LEAF) {
 		bool same = o.kind == VMLAB_PTE_LEAF && o.pfn == n.pfn;
 		bool gain_w = (n.prot & VMLAB_PAGE_RW) &&

@@ -140,6 +140,16 @@ struct vmlab_observer {
 	 * themselves and call out only when it fails.  0: no such promise.
 	 */
 	u64 inline_shadow_offset;
+	/*
+	 * An observer that keeps state for some TLB entries only (the
+	 * checker) sets this: tlb_drop then need only run for entries carrying
+	 * an observer mark, and tlb_fill for marked entries (an L2
+	 * entry's mark travels with its L1 copy) and for entries whose
+	 * permissions meet the observer's fill mask, which it moves as its
+	 * state changes (machine/internal.h: obs_set_fill_mask).  A miss of
+	 * the walk then costs it nothing.  false: every fill and drop.
+	 */
+	bool tlb_marked_only;
 };
 
 #define VMLAB_MAX_OBSERVERS 8

@@ -10,6 +10,23 @@
  * A TLB entry is marked stale when an entry store leaves it granting more
  * than the table; stale entries leave the host fast path, so the hit path
  * costs the same with the checker on.
+ *
+ * Counting TLB entries.  A TLB entry counts in its frames' tlb_ref/tlb_w/
+ * tlb_x (CKF_COUNTED) only when it may grant what the page tables do not
+ * say: every entry that grants execute (counted at fill: tlb_x is exact),
+ * every writable fill while anything is executable (it is judged for
+ * W+X then), and every entry in the range of an entry store, counted
+ * before the store is judged.  An uncounted entry is therefore what its
+ * mm's table maps at its address: the same frames, writable only where
+ * the leaf is, so the leaf's pt_ref/pt_w stand for it.  Hence, exactly as
+ * if every entry were counted: a frame freed with pt_ref 0 has a cached
+ * translation only if tlb_ref is not 0, and "writable somewhere" is
+ * pt_w || tlb_w.  A walk's fill then costs the checker nothing (the
+ * machine filters: observer.h tlb_marked_only).  Where tables change
+ * behind set_pte (a wild write, a frame freed while reachable: taint) or
+ * a walk went through a stale paging-structure entry, every entry is
+ * counted from then on (count_all); while a temporary mm is registered,
+ * too, as its exemption compares exact writable counts.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -38,7 +55,7 @@ void ck_oom(struct vmlab_machine *m, const char *what)
 	ck->off = true;
 }
 
-struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
+struct ck_frame *ck_frame_slow(struct vmlab_machine *m, u64 pfn)
 {
 	struct checker *ck = CK(m);
 	assert(ck && ck->frames && pfn < m->phys.nr_frames);
@@ -140,7 +157,7 @@ static void obs_pgtable_wild(void *ctx, struct vmlab_machine *m, int cpu,
 		vmlab_warn(m, "cpu%d: store into page-table page %#llx outside "
 			   "set_pte (a wild write): page-table counts are no "
 			   "longer checked", cpu, (unsigned long long)pfn);
-	ck->tainted = true;
+	ck_taint(m);
 }
 
 static const struct vmlab_observer ck_observer = {
@@ -153,7 +170,89 @@ static const struct vmlab_observer ck_observer = {
 	.frame_alloc = obs_frame_alloc,
 	.frame_free = obs_frame_free,
 	.pgtable_wild = obs_pgtable_wild,
+	.tlb_marked_only = true,
 };
+
+void ck_arm_set(struct vmlab_machine *m, u8 mask)
+{
+	struct checker *ck = CK(m);
+	assert(mask == ck_fill_mask(ck) && mask != ck->fill_mask);
+	ck->fill_mask = mask;
+	obs_set_fill_mask(m, &ck_observer, ck, mask);
+	assert(m->obs_fill_mask & TLBF_X);
+}
+
+static void count_visit(struct vmlab_machine *m, struct cpu *c,
+			struct tlb_entry *e, void *p)
+{
+	(void)p;
+	ck_count_entry(m, c, e);
+}
+
+/* Count every cached entry not counted yet. */
+static void count_existing(struct vmlab_machine *m)
+{
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, count_visit, NULL);
+	assert(CK(m)->x_total >= 0 && CK(m)->dm_tlb_x >= 0);
+}
+
+void ck_count_all_mode(struct vmlab_machine *m)
+{
+	struct checker *ck = CK(m);
+	assert(ck);
+	if (ck->count_all)
+		return;
+	ck->count_all = true;
+	count_existing(m);
+	ck_arm(m);
+	assert(ck->fill_mask == 0xff);
+}
+
+/* Temporary mms (temp_mm.c) need exact writable counts while any is
+ * registered: count every entry, and every fill from now on. */
+void ck_temp_counting(struct vmlab_machine *m)
+{
+	count_existing(m);
+	ck_arm(m);
+}
+
+void ck_taint(struct vmlab_machine *m)
+{
+	CK(m)->tainted = true;
+	ck_count_all_mode(m);
+}
+
+struct census {
+	u64 pfn;
+	u32 ref, w, x;
+};
+
+static void census_visit(struct vmlab_machine *m, struct cpu *c,
+			 struct tlb_entry *e, void *p)
+{
+	(void)m;
+	(void)c;
+	struct census *k = p;
+	u64 frames = vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT;
+	if ((e->flags & TLBF_DM) || k->pfn < e->pfn || k->pfn >= e->pfn + frames)
+		return;
+	k->ref++;
+	k->w += (e->flags & TLBF_W) != 0;
+	k->x += kx_tlb(e->flags);
+}
+
+void ck_tlb_census(struct vmlab_machine *m, u64 pfn, u32 *ref, u32 *w,
+		   u32 *x)
+{
+	struct census k = {pfn, 0, 0, 0};
+	for (int i = 0; i < m->nr_cpus; i++)
+		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, census_visit, &k);
+	*ref = k.ref;
+	*w = k.w;
+	*x = k.x;
+	assert(k.w <= k.ref && k.x <= k.ref);
+}
 
 static void ck_destroy(struct vmlab_machine *m)
 {
@@ -190,6 +289,8 @@ static int ck_create(struct vmlab_machine *m)
 		return -VMLAB_ENOMEM;
 	int err = vmlab_observer_register(m, &ck_observer, ck);
 	assert(err || CK(m) == ck);
+	if (!err)
+		ck_arm(m); /* executable fills from boot on */
 	return err;
 }
 
@@ -344,7 +445,7 @@ void emit(struct vmlab_machine *m, enum vmlab_check c, int cpu, u64 va,
 	/* A frame freed while reachable may be rewritten under the tables:
 	 * the count checks stop trusting them (sticky, unlike found[]). */
 	if (c == VMLAB_CHECK_FREED_FRAME_REACHABLE)
-		ck->tainted = true;
+		ck_taint(m);
 	if (ck->nr_rep >= MAX_REPORTS) {
 		ck->dropped++;
 		free(b->s);

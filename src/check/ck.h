@@ -11,6 +11,12 @@
 #define MAX_REPORTS 4096 /* beyond this, findings are only counted */
 #define MAX_LAZY 65536
 #define CKF_REPORTED 1
+/* The entry's frames are in the counts (tlb_ref/w/x, dm_tlb_x).  Fills
+ * are counted when they grant execute (or write while anything is
+ * executable), others when a store in their range may make them differ
+ * from the table; an uncounted entry is what the table says: see
+ * checker.c, "Counting TLB entries". */
+#define CKF_COUNTED 2
 
 struct hist {
 	u64 seq;
@@ -56,6 +62,9 @@ struct checker {
 	s64 dm_tlb_x; /* cached executable direct-map entries */
 	u32 dbg_tick; /* VMLAB_DEBUG: entry stores, paces ck_check_counts() */
 	bool tainted; /* a freed frame was reachable: tables may be corrupt */
+	bool pwc_suspect; /* a walk used a stale paging-structure entry */
+	bool count_all;   /* every entry is counted (ck_count_all_mode) */
+	u8 fill_mask;     /* the TLBF_* fills the machine hands us */
 	struct ck_frame **frames; /* per section, allocated on first touch */
 	struct ck_temp temp[CK_MAX_TEMP];
 	int nr_temp;
@@ -79,14 +88,57 @@ static inline struct checker *CK(const struct vmlab_machine *m)
 	return (struct checker *)m->svc[VMLAB_SVC_CHECK];
 }
 
-struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn);
+struct ck_frame *ck_frame_slow(struct vmlab_machine *m, u64 pfn);
 /* Host out of memory for the checker's state: it stops, with a warning. */
 void ck_oom(struct vmlab_machine *m, const char *what);
+/* A frame's counts; its section's are allocated on first touch
+ * (ck_frame_slow; host out of memory: a scratch frame, checking stops). */
+static inline struct ck_frame *ck_frame(struct vmlab_machine *m, u64 pfn)
+{
+	struct checker *ck = CK(m);
+	assert(ck && ck->frames && pfn < m->phys.nr_frames);
+	struct ck_frame *sec = ck->frames[pfn >> SECTION_SHIFT];
+	if (unlikely(!sec))
+		return ck_frame_slow(m, pfn);
+	return &sec[pfn & (SECTION_FRAMES - 1)];
+}
 /* bbm.c: the break-before-make rule, for architectures that have it. */
 void ck_bbm(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va, int level,
 	    u64 old, u64 val);
 /* Judge the W+X stores deferred while a CPA call was open (rules.c). */
 void ck_cpa_window_end(struct vmlab_machine *m);
+
+/* Count e's frames if they are not yet (rules.c). */
+void ck_count_entry(struct vmlab_machine *m, struct cpu *c,
+		    struct tlb_entry *e);
+/* Which fills the machine hands the checker: executable ones, writable
+ * ones while anything is executable, all in count-all mode. */
+static inline u8 ck_fill_mask(const struct checker *ck)
+{
+	if (ck->count_all || ck->nr_temp)
+		return 0xff; /* TLBF_VALID: every fill */
+	return (u8)(TLBF_X |
+		    ((ck->x_total || ck->dm_x || ck->dm_tlb_x) ? TLBF_W : 0));
+}
+/* Tell the machine (checker.c). */
+void ck_arm_set(struct vmlab_machine *m, u8 mask);
+/* After counts or modes changed: keep the machine's filter in step. */
+static inline void ck_arm(struct vmlab_machine *m)
+{
+	u8 mask = ck_fill_mask(CK(m));
+	if (unlikely(mask != CK(m)->fill_mask))
+		ck_arm_set(m, mask);
+}
+/* From now on, and for every cached entry, count them all: after a
+ * wild write or a reachable free (tables changed behind set_pte), or
+ * while a temporary mm needs exact writable counts (checker.c). */
+void ck_count_all_mode(struct vmlab_machine *m);
+void ck_taint(struct vmlab_machine *m);
+void ck_temp_counting(struct vmlab_machine *m);
+/* Every cached entry outside the direct map translating to pfn, counted
+ * or not, with its W/X splits (report text; a scan). */
+void ck_tlb_census(struct vmlab_machine *m, u64 pfn, u32 *ref, u32 *w,
+		   u32 *x);
 
 /* Observer callbacks (rules.c, findings.c), adapted in checker.c. */
 void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,

@@ -93,6 +93,10 @@ void ck_pwc_used(struct vmlab_machine *m, struct cpu *c, int level,
 		m->arch->decode(vmlab_get_entry(m, ptep), level + 1, &in);
 		ok = in.kind == VMLAB_PTE_TABLE && in.pfn == table_pfn;
 	}
+	/* The walk goes on through a table the tables no longer link: its
+	 * fill may be what no table says, so every fill is counted now. */
+	if (!ok)
+		ck_count_all_mode(m);
 	if (ok || already(CK(m), VMLAB_CHECK_STALE_ACCESS, c->id, va, table_pfn))
 		return;
 	struct buf b = {0};
@@ -151,14 +155,19 @@ static void report_free(struct vmlab_machine *m, int cpu, u64 pfn,
 
 static void check_freed_frame(struct vmlab_machine *m, int cpu, u64 pfn)
 {
-	struct ck_frame *f = ck_frame(m, pfn);
-	struct vmlab_page *pg = vmlab_pfn_to_page(m, pfn);
-	assert(pg); /* ck_frame() checked pfn */
+	struct ck_frame *f = ck_frame(m, pfn); /* asserts pfn is RAM */
+	/* An allocated frame's section exists. */
+	const struct frame_section *sec = m->phys.sections[pfn >> SECTION_SHIFT];
+	assert(sec);
+	const struct vmlab_page *pg = &sec->page[pfn & (SECTION_FRAMES - 1)];
+	assert(!VMLAB_DEBUG_CHECKS || pg == vmlab_pfn_to_page(m, pfn));
 	if (f->pt_ref)
 		report_free(m, cpu, pfn, pg->flags & VMLAB_PG_TABLE ?
 			    "a page table still links it as a table" :
 			    "a page table still maps it", NULL, -1);
-	for (int i = 0; f->tlb_ref && i < m->nr_cpus; i++) {
+	/* Uncounted entries are covered by a leaf (pt_ref): with one, the
+	 * scan looks for any entry, as a second report may still count. */
+	for (int i = 0; (f->tlb_ref || f->pt_ref) && i < m->nr_cpus; i++) {
 		struct find_ctx fc = {pfn, NULL};
 		tlb_visit_range(m, &m->cpu[i], 0, ~0ULL, find_pfn, &fc);
 		if (fc.hit) {
@@ -314,9 +323,21 @@ void ck_rebuild(struct vmlab_machine *m)
 static void recount_entry(struct vmlab_machine *m, struct cpu *c,
 			  struct tlb_entry *e, void *p)
 {
-	(void)c;
 	(void)p;
 	assert(e->flags & TLBF_VALID);
+	if (!(e->ckflags & CKF_COUNTED)) {
+		/* Uncounted: never executable, and (tables trusted, its mm's
+		 * tables kept up to date) what its mm's table says. */
+		assert(!(e->flags & TLBF_X));
+		struct vmlab_mm *mm = entry_mm(m, c, e);
+		u64 s = tlb_entry_va(e);
+		assert((e->flags & TLBF_DM) || CK(m)->count_all || !mm ||
+		       !(mm->is_init || mm->cached) ||
+		       !stale_in(m, mm, e, s, s + vmlab_level_size(e->level)));
+		(void)mm;
+		(void)s;
+		return;
+	}
 	if (e->flags & TLBF_DM) {
 		CK(m)->dm_tlb_x += kx_tlb(e->flags);
 		return;

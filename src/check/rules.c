@@ -93,7 +93,7 @@ static void mark(struct cpu *c, struct tlb_entry *e,
 		fast_drop_range(c, s, s + vmlab_level_size(e->level));
 	} else if (!stale) {
 		e->flags &= (u8)~TLBF_STALE;
-		e->ckflags = 0;
+		e->ckflags &= (u8)~CKF_REPORTED;
 	}
 }
 
@@ -107,6 +107,9 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 {
 	struct eval_ctx *x = p;
 	assert(x->lo < x->hi);
+	/* The store may make e differ from the table: count it (any mm's,
+	 * reachable or not: uncounted entries must be what the table says). */
+	ck_count_entry(m, c, e);
 	struct vmlab_mm *emm = entry_mm(m, c, e);
 	if (!emm)
 		return;
@@ -126,6 +129,31 @@ static void eval_entry(struct vmlab_machine *m, struct cpu *c,
 
 /* ---------------------------------------------------------- counts */
 
+/* One frame's counts move by d (a leaf or a TLB entry of it). */
+static inline void count_frame(struct checker *ck, struct ck_frame *f,
+			       bool w, bool x, int d, bool tlb)
+{
+	u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
+	u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
+	u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
+	/* Removing what was never counted: a wild write put the old
+	 * entry there (tainted); nothing to take back. */
+	if (d < 0 && !tlb && ck->tainted &&
+	    (!*ref || (w && !*fw) || (x && !*fx)))
+		return;
+	assert(d > 0 || *ref > 0);
+	assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
+	*ref += (u32)d;
+	if (w)
+		*fw += (u32)d;
+	if (x) {
+		*fx += (u32)d;
+		ck->x_total += d;
+	}
+	/* W and X references are references. */
+	assert(*fw <= *ref && *fx <= *ref && ck->x_total >= 0);
+}
+
 void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		       bool x, int d, bool tlb)
 {
@@ -138,25 +166,7 @@ void count_leaf(struct vmlab_machine *m, u64 pfn, u64 frames, bool w,
 		struct ck_frame *f = ck_frame(m, pfn + i);
 		if (unlikely(ck->off))
 			return; /* host out of memory: the checker stopped */
-		u32 *ref = tlb ? &f->tlb_ref : &f->pt_ref;
-		u32 *fw = tlb ? &f->tlb_w : &f->pt_w;
-		u32 *fx = tlb ? &f->tlb_x : &f->pt_x;
-		/* Removing what was never counted: a wild write put the old
-		 * entry there (tainted); nothing to take back. */
-		if (d < 0 && !tlb && ck->tainted &&
-		    (!*ref || (w && !*fw) || (x && !*fx)))
-			continue;
-		assert(d > 0 || *ref > 0);
-		assert(d > 0 || ((!w || *fw > 0) && (!x || *fx > 0)));
-		*ref += (u32)d;
-		if (w)
-			*fw += (u32)d;
-		if (x) {
-			*fx += (u32)d;
-			ck->x_total += d;
-		}
-		/* W and X references are references. */
-		assert(*fw <= *ref && *fx <= *ref && ck->x_total >= 0);
+		count_frame(ck, f, w, x, d, tlb);
 	}
 }
 
@@ -207,6 +217,9 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		if (already(ck, VMLAB_CHECK_WX_ALIAS, cpu, fva, pfn + i))
 			continue;
 		struct ck_frame *f = ck_frame(m, pfn + i);
+		u32 t_ref, t_w, t_x;
+		ck_tlb_census(m, pfn + i, &t_ref, &t_w, &t_x);
+		assert(t_ref >= f->tlb_ref && t_w >= f->tlb_w && t_x == f->tlb_x);
 		struct buf b = {0};
 		header(m, &b, VMLAB_CHECK_WX_ALIAS, cpu,
 		       "frame writable and executable at once");
@@ -216,8 +229,7 @@ static void wx_check(struct vmlab_machine *m, int cpu, u64 va, u64 pfn,
 		bprintf(&b, "Page-table leaves: %u (%u writable, %u executable); "
 			    "cached TLB entries: %u (%u writable, %u executable), "
 			    "direct map not counted\n",
-			f->pt_ref, f->pt_w, f->pt_x, f->tlb_ref, f->tlb_w,
-			f->tlb_x);
+			f->pt_ref, f->pt_w, f->pt_x, t_ref, t_w, t_x);
 		if (frames > 1)
 			bprintf(&b, "(first W+X frame of the %llu this %s covers)\n",
 				(unsigned long long)frames, how);
@@ -284,28 +296,43 @@ static void record(struct checker *ck, struct vmlab_machine *m, u64 va,
 	h->val = val;
 }
 
-static void rmap_entry(struct vmlab_machine *m, u64 va, int level, u64 e,
-		       int d)
+static inline void rmap_entry(struct vmlab_machine *m, u64 va, int level,
+		       const struct vmlab_pte_info *in, int d)
 {
 	assert(level >= VMLAB_LVL_PTE && level <= VMLAB_LVL_PGD);
 	assert(d == 1 || d == -1);
-	struct vmlab_pte_info in;
-	m->arch->decode(e, level, &in);
-	if (in.kind == VMLAB_PTE_TABLE) {
-		count_leaf(m, in.pfn, 1, false, false, d, false);
+	if (in->kind == VMLAB_PTE_TABLE) {
+		count_leaf(m, in->pfn, 1, false, false, d, false);
 		return;
 	}
-	if (in.kind != VMLAB_PTE_LEAF)
+	if (in->kind != VMLAB_PTE_LEAF)
 		return;
-	bool x = kx_prot(in.prot);
+	bool x = kx_prot(in->prot);
 	if (in_direct_map(m, va)) {
 		if (x && (d > 0 || CK(m)->dm_x > 0 || !CK(m)->tainted))
 			CK(m)->dm_x += d;
 		assert(CK(m)->dm_x >= 0);
 		return;
 	}
-	count_leaf(m, in.pfn, vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
-		   in.prot & VMLAB_PAGE_RW, x, d, false);
+	if (level == VMLAB_LVL_PTE && in->pfn < m->phys.nr_frames)
+		count_frame(CK(m), ck_frame(m, in->pfn), in->prot & VMLAB_PAGE_RW,
+			    x, d, false);
+	else
+		count_leaf(m, in->pfn,
+			   vmlab_level_size(level) >> VMLAB_PAGE_SHIFT,
+			   in->prot & VMLAB_PAGE_RW, x, d, false);
+}
+
+/* An empty entry (most stores' old or new value) needs no decoder. */
+static inline void decode_entry(struct vmlab_machine *m, u64 e, int level,
+				struct vmlab_pte_info *in)
+{
+	if (!e) {
+		memset(in, 0, sizeof(*in));
+		assert(in->kind == VMLAB_PTE_NONE);
+		return;
+	}
+	m->arch->decode(e, level, in);
 }
 
 void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
@@ -319,12 +346,24 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 	record(ck, m, va, level, old, val);
 	if (m->arch->bbm_required)
 		ck_bbm(m, mm, va, level, old, val);
-	rmap_entry(m, va, level, old, -1);
-	rmap_entry(m, va, level, val, +1);
 	struct vmlab_pte_info o, n;
-	m->arch->decode(old, level, &o);
-	m->arch->decode(val, level, &n);
+	decode_entry(m, old, level, &o);
+	decode_entry(m, val, level, &n);
+	rmap_entry(m, va, level, &o, -1);
+	rmap_entry(m, va, level, &n, +1);
 	u64 size = vmlab_level_size(level);
+	/* No CPU caches an mm it never loaded (a new mm, a fork child
+	 * under construction) or one destroy detached: nothing goes stale.
+	 * The cached entries of the range are counted and re-judged before
+	 * W+X is: what they grant is no longer covered by the table's. */
+	bool cached = !mm || mm->is_init || mm->cached;
+	/* The last PGD slot ends at 2^64: clamp rather than wrap. */
+	u64 end = va + size ? va + size : ~0ULL;
+	struct eval_ctx x = {mm, va, end};
+	struct cpu *cpus = m->cpu;
+	for (int i = 0, nr = cached ? m->nr_cpus : 0; i < nr; i++)
+		if (cpus[i].used_mask) /* else it caches nothing */
+			tlb_visit_range(m, &cpus[i], va, end, eval_entry, &x);
 	if (n.kind == VMLAB_PTE_LEAF) {
 		bool same = o.kind == VMLAB_PTE_LEAF && o.pfn == n.pfn;
 		bool gain_w = (n.prot & VMLAB_PAGE_RW) &&
@@ -336,14 +375,7 @@ void ck_set_entry(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 			wx_check(m, ck->cur_cpu, va, n.pfn,
 				 size >> VMLAB_PAGE_SHIFT, "a page-table store");
 	}
-	/* No CPU caches an mm it never loaded (a new mm, a fork child
-	 * under construction) or one destroy detached: nothing goes stale. */
-	bool cached = !mm || mm->is_init || mm->cached;
-	/* The last PGD slot ends at 2^64: clamp rather than wrap. */
-	u64 end = va + size ? va + size : ~0ULL;
-	struct eval_ctx x = {mm, va, end};
-	for (int i = 0; cached && i < m->nr_cpus; i++)
-		tlb_visit_range(m, &m->cpu[i], va, end, eval_entry, &x);
+	ck_arm(m);
 	if (debug_every(&ck->dbg_tick, 4096))
 		ck_check_counts(m);
 }
@@ -354,12 +386,34 @@ static u64 entry_frames(const struct tlb_entry *e)
 	return vmlab_level_size(e->level) >> VMLAB_PAGE_SHIFT;
 }
 
+void ck_count_entry(struct vmlab_machine *m, struct cpu *c,
+		    struct tlb_entry *e)
+{
+	(void)c;
+	assert(e->flags & TLBF_VALID);
+	if (e->ckflags & CKF_COUNTED)
+		return;
+	e->ckflags |= CKF_COUNTED;
+	if (e->flags & TLBF_DM) {
+		CK(m)->dm_tlb_x += kx_tlb(e->flags);
+		return;
+	}
+	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
+		   kx_tlb(e->flags), +1, true);
+}
+
+/* The machine hands over executable fills, writable ones while anything
+ * is executable, marked ones (an L2 entry's L1 copy) and, in count-all
+ * mode, every fill (ck_arm): each is counted. */
 void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
-		 const struct tlb_entry *e)
+		 const struct tlb_entry *ce)
 {
 	struct checker *ck = CK(m);
+	struct tlb_entry *e = (struct tlb_entry *)(uintptr_t)ce;
 	assert(ck && (e->flags & TLBF_VALID));
 	bool w = e->flags & TLBF_W, x = kx_tlb(e->flags);
+	/* A new entry: a mark it carries is its L2 original's count. */
+	e->ckflags |= CKF_COUNTED;
 	if (e->flags & TLBF_DM) {
 		if (x)
 			ck->dm_tlb_x++;
@@ -369,6 +423,7 @@ void ck_tlb_fill(struct vmlab_machine *m, struct cpu *c,
 	if (x || (w && (ck->x_total || ck->dm_x || ck->dm_tlb_x)))
 		wx_check(m, c->id, tlb_entry_va(e), e->pfn, entry_frames(e),
 			 "a TLB fill");
+	ck_arm(m);
 }
 
 void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
@@ -376,14 +431,18 @@ void ck_tlb_drop(struct vmlab_machine *m, struct cpu *c,
 {
 	(void)c;
 	assert(CK(m) && (e->flags & TLBF_VALID));
+	if (!(e->ckflags & CKF_COUNTED))
+		return; /* marked for another reason, never counted */
 	if (e->flags & TLBF_DM) {
 		if (kx_tlb(e->flags))
 			CK(m)->dm_tlb_x--;
 		assert(CK(m)->dm_tlb_x >= 0);
-		return;
+	} else {
+		count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
+			   kx_tlb(e->flags), -1, true);
 	}
-	count_leaf(m, e->pfn, entry_frames(e), e->flags & TLBF_W,
-		   kx_tlb(e->flags), -1, true);
+	if (kx_tlb(e->flags))
+		ck_arm(m);
 }
 
 void ck_pages_alloced(struct vmlab_machine *m, u64 pfn, int order)

@@ -116,6 +116,8 @@ void vmlab_checker_poke_begin(struct vmlab_machine *m, int cpu,
 		}
 		t = &ck->temp[ck->nr_temp++];
 		t->mm = mm;
+		if (ck->nr_temp == 1)
+			ck_temp_counting(m);
 	}
 	t->start = start;
 	t->end = end;
@@ -199,4 +201,5 @@ void vmlab_checker_temp_mm_forget(struct vmlab_machine *m, struct vmlab_mm *mm)
 		return;
 	*t = ck->temp[--ck->nr_temp];
 	assert(!temp_of(ck, mm));
+	ck_arm(m); /* the last one gone: back to counting what may differ */
 }

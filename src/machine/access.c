@@ -597,22 +597,38 @@ static inline void pwc_learn(const struct walk_probe *p,
 /*
  * The common TLB miss, done in one go: va's 4 KiB page in neither the
  * kind's L1 nor L2 (no large-page entry for it either), a walk the probe
- * can take (struct walk_probe), no observer that wants fills, drops or
- * PWC uses, no KASAN shadow linking.  Everything the general path would
+ * can take (struct walk_probe), no observer that wants its fill or (a
+ * walk from the PWC) PWC uses, no KASAN shadow linking.  Everything the general path would
  * do, in the order it would do it where order shows (fill_seq before the
  * fill's event, L2 before L1, PMD table before PTE table): the counters,
  * the PWC, the event, the two in-place inserts, the fast-path mirror.
  * Returns va's host byte, or NULL with nothing changed.
  */
+/* miss_fast()'s two inserts, L2 then L1; obs: a constant, true when
+ * observers may want the victims' drops. */
+static inline __attribute__((always_inline)) void
+miss_insert(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
+	    struct tlb_array *l1, struct tlb_set *s1, u32 set1,
+	    struct tlb_array *l2, struct tlb_set *s2, u32 set2,
+	    const struct tlb_entry *te, u64 tag, u32 gs, u64 fb, bool obs)
+{
+	assert(te->level == VMLAB_LVL_PTE && !te->ckflags);
+	set_insert(m, c, l2, s2, set2, te, tag, gs, fb, -1, -1, obs, true);
+	if (kind == VMLAB_FETCH)
+		set_insert(m, c, l1, s1, set1, te, tag, gs, fb, VMLAB_FETCH,
+			   VMLAB_FETCH, obs, true);
+	else
+		set_insert(m, c, l1, s1, set1, te, tag, gs, fb, VMLAB_READ,
+			   VMLAB_WRITE, obs, true);
+}
+
 static inline __attribute__((always_inline)) u8 *
 miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	  u64 va, bool user)
 {
 	assert((unsigned)kind < VMLAB_NR_ACCESS);
 	assert(!VMLAB_DEBUG_CHECKS || canonical(m, va));
-	if (unlikely((m->obs_mask & (1u << OBS_TLB_FILL | 1u << OBS_TLB_DROP |
-				     1u << OBS_PWC_USE)) ||
-		     c->shadow_off || !c->stlb[0].blk))
+	if (unlikely(c->shadow_off || !c->stlb[0].blk))
 		return NULL;
 	u16 pcid = cpu_pcid(c);
 	struct tlb_array *l1 = kind == VMLAB_FETCH ? c->itlb : c->dtlb;
@@ -638,6 +654,17 @@ miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	p.pmd_host = p.pte_host = NULL;
 	if (m->arch->id == VMLAB_ARCH_X86_64 ? !x86_probe(c, &w, va, kind, user, &p)
 					     : !arm64_probe(m, c, &w, va, kind, user, &p))
+		return NULL;
+	/* Observers that want this walk's PWC use or its fill get them on
+	 * the general path (tlb_marked_only observers want few fills);
+	 * victims' drops are told by set_insert(). */
+	u8 flags = (u8)(p.flags | (in_direct_map(m, va) ? TLBF_DM : 0));
+	bool obs = unlikely(m->obs_mask & (1u << OBS_TLB_FILL |
+					   1u << OBS_TLB_DROP |
+					   1u << OBS_PWC_USE));
+	if (obs &&
+	    ((p.start != VMLAB_LVL_PGD && obs_on(m, OBS_PWC_USE)) ||
+	     (obs_on(m, OBS_TLB_FILL) && (flags & m->obs_fill_mask))))
 		return NULL;
 	/* Writes into a page table stay on the slow path, which says so. */
 	if (kind == VMLAB_WRITE &&
@@ -665,7 +692,7 @@ miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 		.pfn = p.pfn,
 		.pcid = pcid,
 		.level = VMLAB_LVL_PTE,
-		.flags = (u8)(p.flags | (in_direct_map(m, va) ? TLBF_DM : 0)),
+		.flags = flags,
 		.fill_seq = (u32)m->nr_events,
 	};
 	cpu_count(c, VMLAB_C_tlb_fill);
@@ -674,13 +701,12 @@ miss_fast(struct vmlab_machine *m, struct cpu *c, enum vmlab_access kind,
 	u32 gs = gen_slot(pcid, g);
 	u64 tag = k.vbits | (g ? tag_glob(tk) : tk.own);
 	u64 fb = k.fbx & 0xff;
-	set_insert(m, c, l2, s2, set2, &te, tag, gs, fb, -1, -1, false, true);
-	if (kind == VMLAB_FETCH)
-		set_insert(m, c, l1, s1, set1, &te, tag, gs, fb, VMLAB_FETCH,
-			   VMLAB_FETCH, false, true);
+	if (likely(!obs))
+		miss_insert(m, c, kind, l1, s1, set1, l2, s2, set2, &te, tag,
+			    gs, fb, false);
 	else
-		set_insert(m, c, l1, s1, set1, &te, tag, gs, fb, VMLAB_READ,
-			   VMLAB_WRITE, false, true);
+		miss_insert(m, c, kind, l1, s1, set1, l2, s2, set2, &te, tag,
+			    gs, fb, true);
 	/* fast_fill(): host bytes, not a page table written, not stale, D
 	 * set for a write, no shadow. */
 	fast_store(c, kind, va, fast_tag(va, user) | m->fast_watch, p.host);

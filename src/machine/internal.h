@@ -353,6 +353,7 @@ enum obs_event {
 struct obs_slot {
 	const struct vmlab_observer *ops;
 	void *ctx;
+	u8 fill_mask; /* tlb_marked_only: TLBF_* bits whose fills it wants */
 };
 
 /* Fast-path tag bit set while an observer wants access events. */
@@ -445,6 +446,8 @@ struct vmlab_machine {
 	struct obs_slot obs[VMLAB_MAX_OBSERVERS];
 	int nr_obs;
 	u32 obs_mask;   /* 1 << OBS_*: some observer has that callback */
+	u8 obs_fill_mask; /* TLBF_* bits of the fills observers want */
+	u8 obs_drop_all;  /* 1: some tlb_drop observer wants every drop */
 	u64 fast_watch; /* FAST_TAG_WATCH while OBS_ACCESS is wanted, else 0 */
 	/* services */
 	void *svc[VMLAB_NR_SVC];
@@ -786,6 +789,26 @@ static inline bool obs_on(const struct vmlab_machine *m, enum obs_event e)
 {
 	return unlikely(m->obs_mask & (1u << e));
 }
+
+/* A TLB fill or drop reaches the observers (tlb_marked_only filters):
+ * fills of entries with a wanted permission bit or a mark, drops of
+ * marked entries unless some observer wants them all. */
+static inline bool obs_fill_wanted(const struct vmlab_machine *m,
+				   const struct tlb_entry *e)
+{
+	return obs_on(m, OBS_TLB_FILL) &&
+	       ((e->flags & m->obs_fill_mask) | e->ckflags);
+}
+
+static inline bool obs_drop_wanted(const struct vmlab_machine *m,
+				   const struct tlb_entry *e)
+{
+	return obs_on(m, OBS_TLB_DROP) && (e->ckflags | m->obs_drop_all);
+}
+
+/* A tlb_marked_only observer moves its fill mask (observer.c). */
+void obs_set_fill_mask(struct vmlab_machine *m,
+		       const struct vmlab_observer *ops, void *ctx, u8 mask);
 
 #define OBS_CALL(m, fn, ...)                                                 \
 	do {                                                                 \

@@ -26,6 +26,21 @@ static u32 ops_mask(const struct vmlab_observer *o)
 	return mk;
 }
 
+/* Which TLB fills and drops reach observers (tlb_marked_only). */
+static void obs_tlb_filters(struct vmlab_machine *m)
+{
+	u8 fill = 0, drop_all = 0;
+	for (int i = 0; i < m->nr_obs; i++) {
+		const struct vmlab_observer *o = m->obs[i].ops;
+		if (o->tlb_fill)
+			fill |= o->tlb_marked_only ? m->obs[i].fill_mask : 0xff;
+		drop_all |= o->tlb_drop && !o->tlb_marked_only;
+	}
+	m->obs_fill_mask = fill;
+	m->obs_drop_all = drop_all;
+	assert(m->nr_obs > 0 || (!fill && !drop_all));
+}
+
 /* Recompute the event mask; switching access watching on or off changes
  * the fast-path tag form, so every CPU's fast path starts empty. */
 static void obs_update(struct vmlab_machine *m)
@@ -34,6 +49,7 @@ static void obs_update(struct vmlab_machine *m)
 	for (int i = 0; i < m->nr_obs; i++)
 		mk |= ops_mask(m->obs[i].ops);
 	m->obs_mask = mk;
+	obs_tlb_filters(m);
 	/* Inline shadow checks: only if every access observer promises one,
 	 * with one offset. */
 	u64 off = 0;
@@ -72,7 +88,7 @@ int vmlab_observer_register(struct vmlab_machine *m,
 			   ops->name ? ops->name : "?");
 		return -VMLAB_ENOSPC;
 	}
-	m->obs[m->nr_obs++] = (struct obs_slot){ops, ctx};
+	m->obs[m->nr_obs++] = (struct obs_slot){ops, ctx, 0};
 	obs_update(m);
 	assert((m->obs_mask & ops_mask(ops)) == ops_mask(ops));
 	return 0;
@@ -95,6 +111,21 @@ int vmlab_observer_unregister(struct vmlab_machine *m,
 		return 0;
 	}
 	return -VMLAB_ENOENT;
+}
+
+void obs_set_fill_mask(struct vmlab_machine *m,
+		       const struct vmlab_observer *ops, void *ctx, u8 mask)
+{
+	assert(ops && ops->tlb_marked_only);
+	for (int i = 0; i < m->nr_obs; i++) {
+		if (m->obs[i].ops != ops || m->obs[i].ctx != ctx)
+			continue;
+		m->obs[i].fill_mask = mask;
+		obs_tlb_filters(m);
+		assert(!ops->tlb_fill || (m->obs_fill_mask & mask) == mask);
+		return;
+	}
+	assert(!"obs_set_fill_mask: observer not registered");
 }
 
 void vmlab_host_fast_flush(struct vmlab_machine *m, const char *why)

@@ -189,7 +189,7 @@ static void entry_drop(struct vmlab_machine *m, struct cpu *c,
 	struct tlb_entry *e = tlb_way(a, set, w);
 	u64 t = *tlb_way_tag(a, set, w);
 	assert(tag_live(c, t) && t == tag_entry(c, e));
-	if (obs_on(m, OBS_TLB_DROP))
+	if (obs_drop_wanted(m, e))
 		OBS_CALL(m, tlb_drop, c->id, to_tlbe(e));
 	/* The host fast path mirrors L1 entries only. */
 	if (!a->l2)

@@ -364,7 +364,7 @@ set_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 		struct tlb_entry *v = &ents[slot];
 		u64 vt = tags[slot];
 		assert(!VMLAB_DEBUG_CHECKS || tag_live(c, vt));
-		if (obs && obs_on(m, OBS_TLB_DROP))
+		if (obs && obs_drop_wanted(m, v))
 			OBS_CALL(m, tlb_drop, c->id, to_tlbe(v));
 		/* k0 < 0: an L2 array, which the fast path does not mirror
 		 * (a constant where the fill inlines this). */
@@ -402,7 +402,7 @@ set_insert(struct vmlab_machine *m, struct cpu *c, struct tlb_array *a,
 	 * scan: debug builds only, it costs the miss path ~5%). */
 	if (VMLAB_EXPENSIVE_CHECKS)
 		assert(array_lookup(c, a, tlb_entry_va(e), e->pcid) == e);
-	if (obs && obs_on(m, OBS_TLB_FILL))
+	if (obs && obs_fill_wanted(m, e))
 		OBS_CALL(m, tlb_fill, c->id, to_tlbe(e));
 	if (debug_every(&c->dbg_tick, 512))
 		tlb_check(m, c);

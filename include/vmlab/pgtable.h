@@ -299,10 +299,11 @@ int vmlab_map_pages(struct vmlab_machine *m, struct vmlab_mm *mm, u64 va,
 
 /*
  * vunmap_range_noflush(): vmlab_unmap_range(m, tlb, va, size, false),
- * except that while run (from the map of this range; may be NULL) is
- * still valid and [va, va + size) holds only none or present 4 KiB
- * leaves in its table, they are cleared in place and the range does not
- * join tlb: for callers whose flush comes from elsewhere (the lazy purge).
+ * except that while run (from vmlab_map_pages(); may be NULL) is still
+ * the table of va's region, its present 4 KiB leaves are cleared in
+ * place without joining tlb, up to the first entry of another kind,
+ * from which on vmlab_unmap_range() does the rest: for callers whose
+ * flush comes from elsewhere (the lazy purge).
  * The stores and the count returned are the same either way.
  */
 s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,

@@ -275,7 +275,7 @@ static inline void pcp_push(struct vmlab_machine *m, struct cpu *c, u64 pfn,
 	c->pcp_head = pfn;
 	c->pcp_count++;
 	/* Refills stop at PCP_BATCH, frees drain above PCP_HIGH. */
-	assert(c->pcp_count <= PCP_HIGH + 1);
+	assert(!VMLAB_DEBUG_CHECKS || c->pcp_count <= PCP_HIGH + 1);
 }
 
 /* The head frame, off the list; *pgp its descriptor. */
@@ -457,7 +457,7 @@ void vmlab_free_pages(struct vmlab_machine *m, int cpu, u64 pfn, int order)
 		pcp_push(m, c, pfn, pg);
 		if (c->pcp_count > PCP_HIGH)
 			pcp_drain(m, c, PCP_BATCH);
-		assert(c->pcp_count <= PCP_HIGH);
+		assert(!VMLAB_DEBUG_CHECKS || c->pcp_count <= PCP_HIGH);
 	} else {
 		buddy_free(m, pfn, order);
 	}

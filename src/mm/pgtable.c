@@ -688,29 +688,30 @@ s64 vmlab_unmap_range_noflush(struct vmlab_machine *m,
 			      const struct vmlab_pte_run *run)
 {
 	const u64 page = m->arch->pte_page_mask;
-	u64 nr = size >> VMLAB_PAGE_SHIFT;
+	u64 end = va + size;
 
 	/* The run is still where the range's leaves are (it lies in one
-	 * region), and they are all none or present. */
+	 * region). */
 	if (!likely(tlb && tlb->mm && pte_run_valid(m, tlb->mm, run, va) &&
 		    size && !((va | size) & ~VMLAB_PAGE_MASK) &&
 		    one_region(va, size)))
 		return vmlab_unmap_range(m, tlb, va, size, false);
+	pte_run_debug_check(m, tlb->mm, run, va);
 	u32 idx = (u32)(va >> VMLAB_PAGE_SHIFT) & (VMLAB_PTRS_PER_TABLE - 1);
 	u64 *e = run->host + idx;
-	for (u64 i = 0; i < nr; i++)
-		if (e[i] && (e[i] & page) != page)
-			return vmlab_unmap_range(m, tlb, va, size, false);
-	pte_run_debug_check(m, tlb->mm, run, va);
 	vmlab_ptep_t ptep = (run->table << VMLAB_PAGE_SHIFT) + idx * 8;
 	s64 done = 0;
-	for (u64 i = 0; i < nr; i++, va += VMLAB_PAGE_SIZE, ptep += 8) {
-		if (!e[i])
+	for (; va < end; va += VMLAB_PAGE_SIZE, e++, ptep += 8) {
+		if (!*e)
 			continue;
-		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep, &e[i], 0);
+		if ((*e & page) != page) { /* not a present leaf: the rest */
+			s64 n = vmlab_unmap_range(m, tlb, va, end - va, false);
+			return n < 0 ? n : done + n;
+		}
+		entry_store(m, tlb->mm, va, VMLAB_LVL_PTE, ptep, e, 0);
 		done++;
 	}
-	assert(done <= (s64)nr);
+	assert(done <= (s64)(size >> VMLAB_PAGE_SHIFT));
 	return done;
 }
 

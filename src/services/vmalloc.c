@@ -62,7 +62,6 @@ static vm_always_inline struct vmalloc_area *area_get(struct vmalloc_state *st,
 	}
 	a->va.flags = 0;
 	a->pages = NULL;
-	a->run.host = NULL;
 	a->vb = NULL;
 	a->lazy_declared = false;
 	return a;
@@ -71,21 +70,6 @@ static vm_always_inline struct vmalloc_area *area_get(struct vmalloc_state *st,
 struct vmalloc_area *area_new(struct vmalloc_state *st)
 {
 	return area_get(st, false);
-}
-
-void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
-{
-	assert(a && a->va.state == VMLAB_VA_DETACHED);
-	if (a->pages && a->pages != &a->inline_pfn)
-		pages_array_free(st->m, a->pages);
-	a->pages = NULL;
-	if (st->nr_cache >= VMALLOC_CACHE_MAX) {
-		free(a);
-		return;
-	}
-	a->lazy_next = st->cache;
-	st->cache = a;
-	st->nr_cache++;
 }
 
 /* -------------------------------------------------------- vmap areas */
@@ -224,17 +208,15 @@ static bool pmd_make_room(struct vmalloc_state *st, int cpu, u64 va)
 }
 
 /* 4 KiB leaves (vmap_pages_pte_range()), in runs of contiguous frames. */
-static vm_always_inline int map_small_pages(struct vmalloc_state *st, u64 addr, u64 nr,
-			   vmlab_pgprot_t prot, const u64 *pfns,
-			   struct vmlab_pte_run *run)
+static vm_always_inline int map_small_pages(struct vmalloc_state *st,
+					    u64 addr, u64 nr,
+					    vmlab_pgprot_t prot,
+					    const u64 *pfns)
 {
 	assert(nr > 0 && !(addr & ~VMLAB_PAGE_MASK));
 	/* The last map's table first: consecutive areas share one. */
-	int err = vmlab_map_pages(st->m, &st->m->init_mm, addr, pfns, nr, prot,
-				  &st->map_run);
-	if (run)
-		*run = st->map_run;
-	return err;
+	return vmlab_map_pages(st->m, &st->m->init_mm, addr, pfns, nr, prot,
+			       &st->map_run);
 }
 
 static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
@@ -253,8 +235,7 @@ static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
 					      VMLAB_PMD_SIZE, prot,
 					      VMLAB_MAP_HUGE_PMD);
 		else
-			err = map_small_pages(st, va, step, prot, pfns + i,
-					      NULL);
+			err = map_small_pages(st, va, step, prot, pfns + i);
 		if (err)
 			return err;
 	}
@@ -268,8 +249,7 @@ static int map_huge_pages(struct vmalloc_state *st, int cpu, u64 addr, u64 nr,
  */
 static vm_always_inline int
 vmap_pages_range_inl(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
-		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
-		     struct vmlab_pte_run *run)
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift)
 {
 	u64 nr = size >> VMLAB_PAGE_SHIFT;
 
@@ -281,20 +261,16 @@ vmap_pages_range_inl(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
 			return -VMLAB_EINVAL;
 		}
 	}
-	if (page_shift == VMLAB_PMD_SHIFT) {
-		if (run)
-			run->host = NULL;
+	if (page_shift == VMLAB_PMD_SHIFT)
 		return map_huge_pages(st, cpu, addr, nr, prot, pfns);
-	}
-	return map_small_pages(st, addr, nr, prot, pfns, run);
+	return map_small_pages(st, addr, nr, prot, pfns);
 }
 
 int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
-		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
-		     struct vmlab_pte_run *run)
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift)
 {
 	return vmap_pages_range_inl(st, cpu, addr, size, prot, pfns,
-				    page_shift, run);
+				    page_shift);
 }
 
 /* ------------------------------------------------------- vm areas */
@@ -306,7 +282,8 @@ static_assert(sizeof(struct vmlab_vm_struct) == 8 * sizeof(u64),
 /* The kernel BUG_ON()s there: the model warns and fails the call. */
 static vm_always_inline bool not_in_interrupt(struct vmalloc_state *st, int cpu)
 {
-	assert(vmlab_cpu_valid(st->m, cpu));
+	/* Every entry point has checked the CPU (debug builds recheck). */
+	assert(!VMLAB_DEBUG_CHECKS || vmlab_cpu_valid(st->m, cpu));
 	if (!st_in_interrupt(st, cpu))
 		return true;
 	vmlab_warn(st->m,
@@ -459,7 +436,7 @@ static vm_always_inline bool vmalloc_area_node(struct vmalloc_state *st, int cpu
 	if (zero)
 		zero_pages(m, a->pages, nr_small);
 	if (vmap_pages_range_inl(st, cpu, a->vm.addr, size, prot, a->pages,
-				 page_shift, &a->run)) {
+				 page_shift)) {
 		vmlab_warn(m, "vmalloc error: size %llu, failed to map pages",
 			   (unsigned long long)size);
 		goto fail;
@@ -489,7 +466,7 @@ vmalloc_node_range_inl(struct vmalloc_state *st, int cpu, u64 size, u64 align,
 	struct vmlab_machine *m = st->m;
 	u32 shift;
 
-	assert(vmlab_cpu_valid(m, cpu));
+	assert(!VMLAB_DEBUG_CHECKS || vmlab_cpu_valid(m, cpu));
 	if (!size) {
 		vmlab_warn(m, "WARNING: __vmalloc_node_range(): size 0");
 		return 0;
@@ -663,7 +640,7 @@ u64 vmlab_vmap(struct vmlab_machine *m, int cpu, const u64 *pfns, u32 count,
 		return 0;
 	u64 addr = a->vm.addr;
 	if (vmap_pages_range(st, cpu, addr, size, prot | VMLAB_PAGE_NX, pfns,
-			     VMLAB_PAGE_SHIFT, &a->run) ||
+			     VMLAB_PAGE_SHIFT) ||
 	    ((vm_flags & VMLAB_VM_MAP_PUT_PAGES) &&
 	     !vmap_take_pages(m, a, pfns, count))) {
 		vmlab_vunmap(m, cpu, addr);

@@ -198,7 +198,7 @@ static vm_always_inline void vfree_process_inl(struct vmalloc_state *st,
 		return;
 	u64 busy = st->nr_busy_areas;
 	(void)busy; /* read by the postcondition only */
-	assert(vmlab_cpu_valid(st->m, cpu));
+	assert(!VMLAB_DEBUG_CHECKS || vmlab_cpu_valid(st->m, cpu));
 	vmlab_checker_set_op(st->m, cpu, "vfree");
 	reset_perms_fallback(st, cpu, addr);
 	if (!remove_vm_area(st, cpu, addr, &d, false)) {

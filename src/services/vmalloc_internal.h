@@ -11,6 +11,7 @@
 #define VMLAB_SERVICES_VMALLOC_INTERNAL_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "machine/internal.h"
 #include "services/vmap_tree.h"
@@ -55,7 +56,6 @@ struct vmalloc_area {
 	struct vmlab_vm_struct vm;	/* valid when has_vm */
 	u64 *pages;			/* vm.pages, owned (or &inline_pfn) */
 	u64 inline_pfn;			/* one-page areas need no array */
-	struct vmlab_pte_run run;	/* where its 4 KiB leaves went */
 	struct vmalloc_area *lazy_next; /* lazy list, or the spare cache */
 	struct vmap_block *vb;		/* VMAP_BLOCK areas */
 	u32 va_flags;			/* VMAP_RAM | VMAP_BLOCK */
@@ -102,7 +102,9 @@ struct vmalloc_state {
 	/* The gather lazy unmaps use: its range is never flushed (the purge
 	 * flushes), so one is kept rather than cleared per vfree. */
 	struct vmlab_mmu_gather lazy_tlb;
-	/* Where the last 4 KiB vmalloc mapping went (vmlab_map_pages()). */
+	/* Where the last 4 KiB vmalloc mapping went (vmlab_map_pages()): the
+	 * next map and the unmap of an area in that region use its table
+	 * while it is valid, any other takes the general path. */
 	struct vmlab_pte_run map_run;
 	/* atomic context */
 	bool *in_interrupt;
@@ -168,7 +170,8 @@ static inline void vm_trace_tp(struct vmlab_machine *m, int cpu,
 {
 	/* The folded hash is the run-time one (debug builds recheck). */
 	assert(!VMLAB_DEBUG_CHECKS || tp->hash == vmlab_name_hash(tp->name));
-	assert(tp->name && vmlab_cpu_valid(m, cpu));
+	assert(tp->name);
+	assert(!VMLAB_DEBUG_CHECKS || vmlab_cpu_valid(m, cpu));
 	if (likely(m->ev_fn == NULL)) { /* emit_event()'s hash alone */
 		emit_hash(m, VMLAB_EV_USER, cpu, a, b, c, d, e, f, true,
 			  tp->hash);
@@ -223,8 +226,7 @@ static inline void unlink_busy_area(struct vmalloc_state *st,
  * that nobody flushes: the flush is the purge's.
  */
 static inline void vunmap_range_noflush(struct vmalloc_state *st, int cpu,
-					u64 start, u64 end,
-					const struct vmlab_pte_run *run)
+					u64 start, u64 end)
 {
 	struct vmlab_mmu_gather *tlb = &st->lazy_tlb;
 
@@ -232,7 +234,8 @@ static inline void vunmap_range_noflush(struct vmalloc_state *st, int cpu,
 	tlb->cpu = cpu;
 	tlb->start = ~0ULL; /* an empty range: nothing to flush */
 	tlb->end = 0;
-	s64 n = vmlab_unmap_range_noflush(st->m, tlb, start, end - start, run);
+	s64 n = vmlab_unmap_range_noflush(st->m, tlb, start, end - start,
+					  &st->map_run);
 	/* Page tables stay, so nothing was queued for freeing. */
 	assert(!VMLAB_DEBUG_CHECKS || (n >= 0 && tlb->nr_pages == 0));
 	(void)n;
@@ -240,15 +243,29 @@ static inline void vunmap_range_noflush(struct vmalloc_state *st, int cpu,
 
 /* vmalloc.c */
 struct vmalloc_area *area_new(struct vmalloc_state *st);
-void area_put(struct vmalloc_state *st, struct vmalloc_area *a);
 /* Free an area's page array (not the inline one) and uncharge it. */
 void pages_array_free(struct vmlab_machine *m, u64 *pages);
+/* kmem_cache_free(): back to the spare descriptors (inline: a purge puts
+ * thousands). */
+static inline void area_put(struct vmalloc_state *st, struct vmalloc_area *a)
+{
+	assert(a && a->va.state == VMLAB_VA_DETACHED);
+	if (a->pages && a->pages != &a->inline_pfn)
+		pages_array_free(st->m, a->pages);
+	a->pages = NULL;
+	if (st->nr_cache >= VMALLOC_CACHE_MAX) {
+		free(a);
+		return;
+	}
+	a->lazy_next = st->cache;
+	st->cache = a;
+	st->nr_cache++;
+}
 int alloc_vmap_area(struct vmalloc_state *st, int cpu, struct vmalloc_area *a,
 		    u64 size, u64 align, u64 vstart, u64 vend, u32 va_flags,
 		    bool topdown);
 int vmap_pages_range(struct vmalloc_state *st, int cpu, u64 addr, u64 size,
-		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift,
-		     struct vmlab_pte_run *run);
+		     vmlab_pgprot_t prot, const u64 *pfns, u32 page_shift);
 /* The warning of a call naming no CPU of the machine (false). */
 bool cpu_bad(struct vmlab_machine *m, int cpu, const char *fn);
 static inline bool cpu_ok(struct vmlab_machine *m, int cpu, const char *fn)

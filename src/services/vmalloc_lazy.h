@@ -76,7 +76,8 @@ static vm_always_inline void free_vmap_area_noflush(struct vmalloc_state *st, in
 	assert(a->va.state == VMLAB_VA_DETACHED);
 	st->lazy_nr += area_size(a) >> VMLAB_PAGE_SHIFT;
 	lazy_append(st, a);
-	if (!frp)
+	/* (The call does nothing without a checker: not made then.) */
+	if (!frp && unlikely(m->svc[VMLAB_SVC_CHECK] != NULL))
 		vmlab_checker_lazy_add(m, a->va.va_start, a->va.va_end);
 	a->lazy_declared = !frp;
 	a->has_vm = false; /* the vm_struct went to remove_vm_area()'s caller */
@@ -93,7 +94,7 @@ static vm_always_inline void free_unmap_vmap_area(struct vmalloc_state *st, int 
 					struct vmalloc_area *a)
 {
 	assert(a->va.state == VMLAB_VA_DETACHED);
-	vunmap_range_noflush(st, cpu, a->va.va_start, a->va.va_end, &a->run);
+	vunmap_range_noflush(st, cpu, a->va.va_start, a->va.va_end);
 	free_vmap_area_noflush(st, cpu, a);
 }
 

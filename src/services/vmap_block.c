@@ -399,7 +399,7 @@ static void vb_free(struct vmalloc_state *st, int cpu, u64 addr, u64 size)
 	if (!vb)
 		return;
 	bitmap_assign(vb->used_map, off, n, false);
-	vunmap_range_noflush(st, cpu, addr, addr + size, NULL);
+	vunmap_range_noflush(st, cpu, addr, addr + size);
 	/* A real lazy window: the caller may now free its frames. */
 	vmlab_checker_lazy_add(st->m, addr, addr + size);
 	vb->dirty_min = off < vb->dirty_min ? off : vb->dirty_min;
@@ -449,7 +449,7 @@ u64 vmlab_vm_map_ram(struct vmlab_machine *m, int cpu, const u64 *pfns,
 	if (!addr)
 		return 0;
 	if (vmap_pages_range(st, cpu, addr, size, VMLAB_PAGE_KERNEL, pfns,
-			     VMLAB_PAGE_SHIFT, NULL)) {
+			     VMLAB_PAGE_SHIFT)) {
 		vmlab_vm_unmap_ram(m, cpu, addr, count);
 		return 0;
 	}

@@ -206,7 +206,8 @@ vmlab_vmap_busy_find_start(const struct vmlab_vmap_tree *t, u64 addr)
 void vmlab_vmap_busy_remove(struct vmlab_vmap_tree *t,
 			    struct vmlab_vmap_area *va)
 {
-	assert(t && va && va->state == VMLAB_VA_BUSY && t->nr_busy > 0);
+	assert(va->state == VMLAB_VA_BUSY);
+	assert(!VMAP_DEBUG || t->nr_busy > 0);
 	hash_del(t, va);
 	if (t->busy_hint == va)
 		t->busy_hint = va->list.prev ? va->list.prev : va->list.next;

@@ -265,7 +265,16 @@ static int __alloc_vmap_area(struct vmlab_vmap_tree *t,
 	struct vmlab_vmap_area *va;
 	u64 nva = 0;
 
-	va = find_vmap_match(t, req, &nva);
+	/* Bottom-up with exact pruning, the answer is the lowest block that
+	 * fits: when the first block in address order does, it is that one
+	 * (the descent would end there too; debug builds recheck). */
+	va = t->free_root.head;
+	if (!req->topdown && req->length == req->size && va &&
+	    is_within_this_va(va, req, &nva)) {
+		assert(!VMAP_DEBUG || find_vmap_match(t, req, &(u64){0}) == va);
+	} else {
+		va = find_vmap_match(t, req, &nva);
+	}
 	if (!va)
 		return -VMLAB_ENOMEM;
 	/* The search enforces one bound; the other is checked here, as the

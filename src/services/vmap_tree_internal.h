@@ -221,8 +221,10 @@ static inline void list_link(struct vmap_rb_root *root,
 	if (parent)
 		prev = link == &parent->rb.right ? parent : parent->list.prev;
 	next = prev ? prev->list.next : root->head;
-	assert(!prev || prev->va_end <= va->va_start);
-	assert(!next || va->va_end <= next->va_start);
+	/* The link came from a descent or the hint (debug builds recheck
+	 * that it is the in-order slot). */
+	assert(!VMAP_DEBUG || ((!prev || prev->va_end <= va->va_start) &&
+			       (!next || va->va_end <= next->va_start)));
 	va->list.prev = prev;
 	va->list.next = next;
 	*(prev ? &prev->list.next : &root->head) = va;

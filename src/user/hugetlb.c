@@ -8,7 +8,8 @@
  * pool cannot back the mapping) and given back on unmap, the fault
  * (hugetlb_no_page, hugetlb_wp) mapping a whole 2 MiB page by one PMD
  * leaf, zap, change_protection and fork (copy_hugetlb_page_range), and
- * the free path back into the pool.
+ * the free path back into the pool.  Sharing PMD tables between mms
+ * (huge_pmd_share / huge_pmd_unshare) is hugetlb_share.c.
  *
  * The hugetlbfs inode of a MAP_HUGETLB mapping is a struct hugetlb_obj:
  * its reservation map (one flag per huge page: reserved and not yet

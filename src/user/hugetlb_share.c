@@ -118,6 +118,7 @@ bool huge_pmd_unshare(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr)
 	struct vmlab_machine *m = mm->m;
 	vmlab_ptep_t pudp;
 	u64 t = pmd_table(mm, addr, &pudp);
+	(void)v; /* read by the assertions only */
 	assert(v->mm == mm && (v->vm_flags & VMLAB_VM_HUGETLB));
 	if (!t || upage(m, t)->refcount == 1)
 		return false;

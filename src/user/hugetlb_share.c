@@ -38,6 +38,8 @@ static u64 page_table_shareable(const struct vmlab_vma *svma,
 				const struct vmlab_vma *v, u64 addr, u64 idx)
 {
 	const u64 lock = VMLAB_VM_LOCKED;
+	assert(svma != v && svma->hugetlb == v->hugetlb);
+	assert((svma->vm_flags & VMLAB_VM_HUGETLB) && !(addr & ~HPAGE_PMD_MASK));
 	if (idx < svma->vm_pgoff)
 		return 0;
 	u64 saddr = ((idx - svma->vm_pgoff) << VMLAB_PAGE_SHIFT) +
@@ -57,6 +59,7 @@ static u64 pmd_table(struct vmlab_user_mm *mm, u64 addr, vmlab_ptep_t *pudp)
 {
 	struct vmlab_machine *m = mm->m;
 	vmlab_ptep_t p;
+	assert(mm->magic == USER_MM_MAGIC && addr < USER_VA_END(mm));
 	if (vmlab_lookup_entry(m, mm->hw, addr, VMLAB_LVL_PUD, &p))
 		return 0;
 	if (pudp)
@@ -110,6 +113,7 @@ int huge_pte_alloc(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
 bool hugetlb_pmd_shared(struct vmlab_user_mm *mm, u64 addr)
 {
 	u64 t = pmd_table(mm, addr, NULL);
+	assert(!t || (upage(mm->m, t)->flags & VMLAB_PG_TABLE));
 	return t && upage(mm->m, t)->refcount > 1;
 }
 

@@ -10,7 +10,7 @@
 #include "sim/sim.h"
 
 /* Named kernel bugs in the catalogue today (a floor, not the goal). */
-#define MIN_NAMED 27
+#define MIN_NAMED 28
 
 static void test_every_mutant_caught_and_silent(void **state)
 {

@@ -347,7 +347,15 @@
 	  "VM_SOFTDIRTY for the entries up to it: a pagemap read over [VMA, " \
 	  "unmapped page, VM_SOFTDIRTY VMA] reports the unmapped page "         \
 	  "soft-dirty",                                                        \
-	  "outcome", "pagemap-gap-soft-dirty", 1)
+	  "outcome", "pagemap-gap-soft-dirty", 1)                            \
+	X(HUGETLB_UNSHARE_NO_FLUSH, "hugetlb-unshare-no-flush",              \
+	  "CVE-2021-4002 a4a118f2eead (hugetlbfs: flush TLBs correctly after " \
+	  "huge_pmd_unshare)",                                                 \
+	  "__unmap_hugepage_range unshares a shared PMD table (clears this "   \
+	  "mm's PUD entry) and adds nothing to the gather: munmap flushes "    \
+	  "nothing, this mm's CPU keeps its TLB entry and reads the huge "     \
+	  "page after the other mm's hole punch freed it",                     \
+	  "freed-frame-reachable", "hugetlb-unshare-no-flush", 1)
 
 enum vmlab_mutant_id {
 #define VMLAB_X_MUT_ENUM(id, ...) VMLAB_MUT_##id,

@@ -784,6 +784,8 @@ struct vmlab_user_stats {
 	u64 vma_lock_abort;   /* no VMA or write-locked: mmap_lock taken */
 	u64 vma_lock_miss;    /* VMA changed under us: mmap_lock taken */
 	u64 madv_restarts;    /* -ERESTARTNOINTR: lock dropped, advice redone */
+	/* hugetlb PMD sharing (huge_pmd_share / huge_pmd_unshare) */
+	u64 pmd_share, pmd_unshare;
 };
 void vmlab_user_stats(struct vmlab_user_mm *mm, struct vmlab_user_stats *out);
 /* Page-table pages of the user half (a walk). */

@@ -796,6 +796,8 @@ static int l_stats(lua_State *L)
 	set_int(L, "vma_lock_abort", st.vma_lock_abort);
 	set_int(L, "vma_lock_miss", st.vma_lock_miss);
 	set_int(L, "madv_restarts", st.madv_restarts);
+	set_int(L, "pmd_share", st.pmd_share);
+	set_int(L, "pmd_unshare", st.pmd_unshare);
 	set_num(L, "sim_ns", vmlab_user_sim_time_ns(mm));
 	return 1;
 }

@@ -8,7 +8,8 @@
  * pool cannot back the mapping) and given back on unmap, the fault
  * (hugetlb_no_page, hugetlb_wp) mapping a whole 2 MiB page by one PMD
  * leaf, zap, change_protection and fork (copy_hugetlb_page_range), and
- * the free path back into the pool.
+ * the free path back into the pool.  Sharing PMD tables between mms
+ * (huge_pmd_share / huge_pmd_unshare) is hugetlb_share.c.
  *
  * The hugetlbfs inode of a MAP_HUGETLB mapping is a struct hugetlb_obj:
  * its reservation map (one flag per huge page: reserved and not yet
@@ -529,7 +530,7 @@ int hugetlb_fault(struct vmlab_user_mm *mm, struct vmlab_vma *v, int cpu,
 	vmlab_ptep_t pmdp;
 	assert(v->vm_flags & VMLAB_VM_HUGETLB);
 	assert(haddr >= v->vm_start && haddr + HPAGE_SIZE <= v->vm_end);
-	if (upt_alloc_level(mm, haddr, VMLAB_LVL_PMD, &pmdp))
+	if (huge_pte_alloc(mm, v, haddr, &pmdp))
 		return VMLAB_SIGKILL;
 	u64 e = vmlab_get_entry(m, pmdp);
 	if (!e)
@@ -655,6 +656,13 @@ void hugetlb_zap_range(struct ugather *g, struct vmlab_vma *v, u64 start,
 	for (u64 h = start; h < end; h += HPAGE_SIZE) {
 		vmlab_ptep_t pmdp;
 		struct vmlab_pte_info in;
+		/* A table shared with another mm is unlinked whole, its
+		 * entries left to the others (huge_pmd_unshare). */
+		if (huge_pmd_unshare(mm, v, h)) {
+			hugetlb_unshare_flush(g, h);
+			h = (h | (VMLAB_PUD_SIZE - 1)) + 1 - HPAGE_SIZE;
+			continue;
+		}
 		if (!huge_leaf(mm, h, &pmdp, &in))
 			continue;
 		set_pmd(mm, h, pmdp, 0);
@@ -691,6 +699,13 @@ void hugetlb_change_protection(struct ugather *g, struct vmlab_vma *v,
 	for (u64 h = start; h < end; h += HPAGE_SIZE) {
 		vmlab_ptep_t pmdp;
 		struct vmlab_pte_info in;
+		/* The other mms keep their protection: this one unlinks the
+		 * shared table and refaults into a table of its own. */
+		if (huge_pmd_unshare(mm, v, h)) {
+			hugetlb_unshare_flush(g, h);
+			h = (h | (VMLAB_PUD_SIZE - 1)) + 1 - HPAGE_SIZE;
+			continue;
+		}
 		if (!huge_leaf(mm, h, &pmdp, &in))
 			continue;
 		/* huge_pte_modify(): a private page comes back read-only and
@@ -727,9 +742,14 @@ int copy_hugetlb_page_range(struct vmlab_user_mm *dst, struct vmlab_vma *dv,
 		struct vmlab_pte_info in;
 		if (!huge_leaf(src, h, &sp, &in))
 			continue;
-		if (upt_alloc_level(dst, h, VMLAB_LVL_PMD, &dp)) {
+		if (huge_pte_alloc(dst, dv, h, &dp)) {
 			err = -VMLAB_ENOMEM;
 			break;
+		}
+		/* The child links the parent's table: nothing to copy. */
+		if (hugetlb_pmd_shared(dst, h)) {
+			h = (h | (VMLAB_PUD_SIZE - 1)) + 1 - HPAGE_SIZE;
+			continue;
 		}
 		struct vmlab_page *head = upage(m, in.pfn);
 		assert(head->private_ & PGP_HUGETLB);

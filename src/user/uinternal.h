@@ -748,6 +748,22 @@ int hugetlb_punch_hole(struct vmlab_vma *v, u64 start, u64 end);
 /* struct vmlab_mm.walk_skip of a user mm: hugetlb VMAs are skipped. */
 u64 hugetlb_walk_skip(struct vmlab_mm *hw, u64 va, u64 end, bool *skip);
 
+/* --------------------------------------------------- hugetlb_share.c */
+
+/* want_pmd_share(): v may share the PMD table of addr's PUD range. */
+bool want_pmd_share(const struct vmlab_vma *v, u64 addr);
+/* huge_pte_alloc(): the PMD entry for addr, through a table shared with
+ * another mm when one qualifies; 0 or -ENOMEM. */
+int huge_pte_alloc(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr,
+		   vmlab_ptep_t *pmdp);
+/* The PMD table of addr is linked by more than one mm. */
+bool hugetlb_pmd_shared(struct vmlab_user_mm *mm, u64 addr);
+/* huge_pmd_unshare(): true when mm's PUD entry for addr linked a shared
+ * table and is now clear; the caller flushes (hugetlb_unshare_flush). */
+bool huge_pmd_unshare(struct vmlab_user_mm *mm, struct vmlab_vma *v, u64 addr);
+/* tlb_flush_pmd_range() of the PUD range of addr on the gather. */
+void hugetlb_unshare_flush(struct ugather *g, u64 addr);
+
 /* ------------------------------------------------------ khugepaged.c */
 
 /* madvise_collapse() over [start, end) of v: 0 or -errno. */

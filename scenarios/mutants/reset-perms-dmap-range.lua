@@ -13,13 +13,20 @@ local c0, c1 = m:cpu(0), m:cpu(1)
 local a = c0:vmalloc(2 * 4096)
 c0:write(a, "text")
 local vm = assert(c0:find_vm_area(a))
-local dm = vmlab.page_address(vm.pages[2])
+-- Both pages' aliases.  (A range that only misses the last page's size is
+-- not a bug here: joined with the lazy vmalloc range it is over the
+-- ceiling and flush_tlb_kernel_range() flushes everything.)
+local dms = {vmlab.page_address(vm.pages[1]), vmlab.page_address(vm.pages[2])}
 c0:set_memory_ro(a, 2)
-assert(c1:read(dm, 4))
-assert(m:tlb_probe(dm, 1), "CPU 1 caches the read-only direct-map entry before the vfree")
+for _, dm in ipairs(dms) do
+  assert(c1:read(dm, 4))
+  assert(m:tlb_probe(dm, 1), "CPU 1 caches the read-only direct-map entry before the vfree")
+end
 c0:set_vm_flush_reset_perms(a)
 c0:vfree(a)
-local level, pfn, prot = m:tlb_probe(dm, 1)
-assert(level == nil, string.format(
-  "CPU 1 still caches the read-only direct-map alias of freed pfn %#x (prot %#x)",
-  pfn or 0, prot or 0))
+for _, dm in ipairs(dms) do
+  local level, pfn, prot = m:tlb_probe(dm, 1)
+  assert(level == nil, string.format(
+    "CPU 1 still caches the read-only direct-map alias of freed pfn %#x (prot %#x)",
+    pfn or 0, prot or 0))
+end

@@ -851,6 +851,10 @@ static inline void pgtable_wild_store(struct vmlab_machine *m, int cpu,
 	if (unlikely(s && (s->page[pfn & (SECTION_FRAMES - 1)].flags &
 			   VMLAB_PG_TABLE))) {
 		m->nr_pgtable_wild++;
+		/* The store may have changed a table entry: cached table
+		 * pointers (vmalloc's PTE-table run, the table cache) are
+		 * stale, as after entry_store's change of a table entry. */
+		m->pt_seq++;
 		if (obs_on(m, OBS_PGTABLE_WILD))
 			OBS_CALL(m, pgtable_wild, cpu, pfn);
 	}
